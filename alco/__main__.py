@@ -1,0 +1,5 @@
+import sys
+
+from alco.cli import main
+
+sys.exit(main())

@@ -1,0 +1,275 @@
+"""ALCO configuration: one TOML file read once into frozen dataclasses.
+
+Order of precedence: defaults < TOML file < environment (``ALCO_<SECTION>_<KEY>``).
+This is the only module that reads the environment for settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COLUMN_ROLES = ("filtered", "display", "context", "indexed", "excluded")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+DEFAULT_CONFIG_PATHS = ("alco.toml",)
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class RabbitMQConfig:
+    url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    exchange: str = "logstash"
+    prefetch: int = 4000
+    heartbeat: int = 30
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "ALCO"
+
+
+@dataclass(frozen=True)
+class SphinxConfig:
+    host: str = "127.0.0.1"
+    port: int = 9306
+    managed: bool = True
+    data_dir: str = "var/sphinx"
+    binlog: bool = True
+    searchd: str = "searchd"
+    # name of a distributed index per ALCO index to query instead of local days (scale-out)
+    agents: tuple[str, ...] = ()
+    timezone_utc: bool = True
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    bind: str = "127.0.0.1:8000"
+    tokens: tuple[str, ...] = ()
+    basic_auth: tuple[str, ...] = ()  # "user:password" entries
+    url: str = ""  # where `alco grep` finds the API; default derived from bind
+
+    @property
+    def host(self) -> str:
+        return self.bind.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.bind.rsplit(":", 1)[1])
+
+    @property
+    def api_url(self) -> str:
+        return self.url or f"http://{self.bind}"
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    metrics_bind: str = "127.0.0.1:9108"
+    shutdown_grace: float = 30.0
+    metrics_dir: str = "var/metrics"
+    max_message_bytes: int = 256 * 1024
+    max_fields: int = 200
+    max_depth: int = 10
+    max_field_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    name: str = "logs"
+    routing_keys: tuple[str, ...] = ("logstash", "logstash.#")
+    retention_days: int = 30
+    consumers: int = 1
+    writers: int = 1
+    batch_size: int = 2000
+    batch_ms: int = 200
+    durable: bool = True
+    queue: str = ""  # default: "alco.<name>"
+    naive_time_is_local: bool = False  # logcollect writes local time with a literal Z
+    columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue or f"alco.{self.name}"
+
+    def columns_with(self, role: str) -> tuple[str, ...]:
+        return tuple(sorted(c for c, r in self.columns.items() if r == role))
+
+
+DEFAULT_COLUMNS = {
+    "levelname": "filtered",
+    "level": "filtered",
+    "host": "filtered",
+    "logger": "filtered",
+    "logger_name": "filtered",
+    "application": "filtered",
+    "project": "filtered",
+    "exc_info": "context",
+    "stack_trace": "context",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    rabbitmq: RabbitMQConfig = field(default_factory=RabbitMQConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    sphinx: SphinxConfig = field(default_factory=SphinxConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    collector: CollectorConfig = field(default_factory=CollectorConfig)
+    indexes: tuple[IndexConfig, ...] = field(
+        default_factory=lambda: (IndexConfig(columns=dict(DEFAULT_COLUMNS)),)
+    )
+    source: str = "<defaults>"
+
+    def index(self, name: str) -> IndexConfig:
+        for ix in self.indexes:
+            if ix.name == name:
+                return ix
+        raise KeyError(name)
+
+
+SECTIONS: dict[str, type] = {
+    "rabbitmq": RabbitMQConfig,
+    "redis": RedisConfig,
+    "sphinx": SphinxConfig,
+    "web": WebConfig,
+    "collector": CollectorConfig,
+}
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """Convert a TOML or environment value to the type of the default."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false",
+                                                         "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if isinstance(default, int):
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+        f = known[key]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        kwargs[key] = _coerce(value, default, f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def _build_index(data: dict[str, Any], where: str) -> IndexConfig:
+    data = dict(data)
+    columns = data.pop("columns", None)
+    ix = _build(IndexConfig, data, where)
+    if not NAME_RE.match(ix.name):
+        raise ConfigError(f"{where}.name: {ix.name!r} must match {NAME_RE.pattern}")
+    cols = dict(DEFAULT_COLUMNS) if columns is None else {}
+    if columns is not None:
+        if not isinstance(columns, dict):
+            raise ConfigError(f"{where}.columns: expected a table of column = role")
+        for col, role in columns.items():
+            if role not in COLUMN_ROLES:
+                raise ConfigError(
+                    f"{where}.columns.{col}: role {role!r} is not one of {', '.join(COLUMN_ROLES)}"
+                )
+            if not re.match(r"^[A-Za-z_@][A-Za-z0-9_.@-]{0,63}$", col):
+                raise ConfigError(f"{where}.columns: bad column name {col!r}")
+            cols[col] = role
+    for key in ("consumers", "writers", "batch_size", "batch_ms", "retention_days"):
+        if getattr(ix, key) < 1:
+            raise ConfigError(f"{where}.{key}: must be at least 1")
+    if ix.writers > 64:
+        raise ConfigError(f"{where}.writers: at most 64 writers per index")
+    return dataclasses.replace(ix, columns=cols)
+
+
+def _env_overrides(env: dict[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for name, value in env.items():
+        if not name.startswith("ALCO_"):
+            continue
+        rest = name[5:].lower()
+        for section in SECTIONS:
+            if rest.startswith(section + "_"):
+                out.setdefault(section, {})[rest[len(section) + 1:]] = value
+    return out
+
+
+def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:
+    """Build a Config from parsed TOML data plus environment overrides."""
+    env = dict(os.environ) if env is None else env
+    unknown = set(data) - set(SECTIONS) - {"index"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {"source": source}
+    overrides = _env_overrides(env)
+    for section, cls in SECTIONS.items():
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
+        merged = {**table, **overrides.get(section, {})}
+        kwargs[section] = _build(cls, merged, f"{source}: {section}")
+    if "index" in data:
+        tables = data["index"]
+        if not isinstance(tables, list) or not tables:
+            raise ConfigError(f"{source}: [[index]] must be a non-empty array of tables")
+        indexes = tuple(
+            _build_index(t, f"{source}: index[{i}]") for i, t in enumerate(tables)
+        )
+        names = [ix.name for ix in indexes]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{source}: index names must be unique, got {names}")
+        kwargs["indexes"] = indexes
+    return Config(**kwargs)
+
+
+def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load the configuration: ``path``, else ``$ALCO_CONFIG``, else ./alco.toml, else defaults."""
+    env = dict(os.environ) if env is None else env
+    candidate = path or env.get("ALCO_CONFIG")
+    if candidate is None:
+        candidate = next((p for p in DEFAULT_CONFIG_PATHS if Path(p).exists()), None)
+    if candidate is None:
+        return parse({}, "<defaults>", env)
+    p = Path(candidate)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+    return parse(data, str(p), env)

@@ -1,0 +1,1 @@
+"""Everything between stored lines and the API: Sphinx schema, config, queries."""

@@ -1,0 +1,146 @@
+"""Names, ids and fingerprints of what ALCO stores in Sphinx (pure logic, no I/O).
+
+Document ids are 64-bit and ordered by time::
+
+    id = ts_ms << 22 | writer_slot << 16 | counter
+
+so a time range is an id range.  A writer slot owns its ids; the counter of a millisecond is
+kept in memory and, for a millisecond the writer has not seen since it started, looked up in
+Sphinx, so a restarted writer never reuses an id (ids are never overwritten).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from alco.config import IndexConfig
+
+SLOT_BITS = 6
+COUNTER_BITS = 16
+MS_SHIFT = SLOT_BITS + COUNTER_BITS  # 22
+MAX_SLOT = (1 << SLOT_BITS) - 1
+MAX_COUNTER = (1 << COUNTER_BITS) - 1
+RESERVED_NAMES = frozenset({"id", "ts", "ms", "seq", "logline", "js", "fp", "tags"})
+_FIELD_RE = re.compile(r"[^a-z0-9_]")
+
+
+def day_index(name: str, day: date) -> str:
+    """The RT index holding one day of an ALCO index: ``<name>_<YYYYMMDD>``."""
+    return f"{name}_{day:%Y%m%d}"
+
+
+def day_of_us(ts_us: int) -> date:
+    return datetime.fromtimestamp(ts_us / 1_000_000, UTC).date()
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def field_column(col: str) -> str:
+    """Sphinx full-text field name of an ``indexed`` column."""
+    return "f_" + _FIELD_RE.sub("_", col.lower())
+
+
+def fingerprint(data: bytes) -> int:
+    """Signed 64-bit fingerprint (Sphinx bigint) of a message body."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def tag_token(col: str, value: object) -> str:
+    """A single full-text token standing for ``col == value`` (exact match through MATCH)."""
+    raw = f"{col}\x00{value_text(value)}".encode("utf-8", "surrogatepass")
+    return "t" + hashlib.blake2b(raw, digest_size=8).hexdigest()
+
+
+def value_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def make_id(ts_ms: int, slot: int, counter: int) -> int:
+    return ts_ms << MS_SHIFT | slot << COUNTER_BITS | counter
+
+
+def id_ms(doc_id: int) -> int:
+    return doc_id >> MS_SHIFT
+
+
+def id_range_of_us(from_us: int | None, to_us: int | None) -> tuple[int, int]:
+    """Inclusive id bounds covering the time range [from_us, to_us]."""
+    lo = 0 if from_us is None else make_id(from_us // 1000, 0, 0)
+    hi = (1 << 63) - 1 if to_us is None else make_id(to_us // 1000, MAX_SLOT, MAX_COUNTER)
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class IndexSchema:
+    """The Sphinx columns of one ALCO index."""
+
+    name: str
+    filtered: tuple[str, ...]
+    indexed: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ix: IndexConfig) -> IndexSchema:
+        return cls(ix.name, ix.columns_with("filtered"), ix.columns_with("indexed"))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return ("logline", "tags", *(field_column(c) for c in self.indexed))
+
+    def tags(self, fields: dict[str, object]) -> str:
+        return " ".join(
+            tag_token(c, fields[c]) for c in self.filtered
+            if c in fields and not isinstance(fields[c], dict | list)
+        )
+
+
+Lookup = Callable[[set[int]], dict[int, int]]
+"""Given milliseconds, return for each the highest counter this slot already stored."""
+
+
+class IdAllocator:
+    """Hands out unique, time-ordered ids for one writer slot."""
+
+    def __init__(self, slot: int, cache_size: int = 500_000) -> None:
+        if not 0 <= slot <= MAX_SLOT:
+            raise ValueError(f"writer slot {slot} out of range 0..{MAX_SLOT}")
+        self.slot = slot
+        self.cache_size = cache_size
+        self._next: OrderedDict[int, int] = OrderedDict()
+
+    def allocate(self, ms_values: Iterable[int], lookup: Lookup) -> list[int]:
+        ms_list = list(ms_values)
+        self._fill(set(ms_list), lookup)
+        ids = []
+        for ms in ms_list:
+            counter = self._next[ms]
+            while counter > MAX_COUNTER:  # this millisecond is full: borrow the next one
+                ms += 1
+                self._fill({ms}, lookup)
+                counter = self._next[ms]
+            self._next[ms] = counter + 1
+            ids.append(make_id(ms, self.slot, counter))
+        self._trim()
+        return ids
+
+    def _fill(self, wanted: set[int], lookup: Lookup) -> None:
+        misses = {ms for ms in wanted if ms not in self._next}
+        if not misses:
+            return
+        found = lookup(misses)
+        for ms in sorted(misses):
+            self._next[ms] = found.get(ms, -1) + 1
+
+    def _trim(self) -> None:
+        while len(self._next) > self.cache_size:
+            self._next.popitem(last=False)

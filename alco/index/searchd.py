@@ -1,0 +1,115 @@
+"""The managed searchd: a child process running on a generated config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from alco.config import Config
+from alco.index import sphinxconf
+
+log = logging.getLogger("alco.searchd")
+
+
+class SearchdError(RuntimeError):
+    pass
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+class ManagedSearchd:
+    """Writes the config, starts searchd in the foreground as a child, reloads, stops."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.data_dir = Path(config.sphinx.data_dir).resolve()
+        self.conf_path = self.data_dir / "sphinx.conf"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.rendered = ""
+
+    def write_config(self, today: date | None = None) -> bool:
+        """(Re)generate the config; True when it changed."""
+        today = today or today_utc()
+        sphinxconf.prepare_dirs(self.config, today)
+        text = sphinxconf.render(self.config, today)
+        if text == self.rendered and self.conf_path.exists():
+            return False
+        tmp = self.conf_path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.conf_path)
+        self.rendered = text
+        return True
+
+    def start(self, timeout: float = 20.0) -> None:
+        sx = self.config.sphinx
+        if port_answers(sx.host, sx.port):
+            raise SearchdError(
+                f"something already listens on {sx.host}:{sx.port}; stop it or set "
+                f"[sphinx] port / managed = false in {self.config.source}"
+            )
+        self.write_config()
+        self._clear_stale_pid()
+        out = open(self.data_dir / "searchd.stdout", "ab")
+        self.proc = subprocess.Popen(
+            [sx.searchd, "--config", str(self.conf_path), "--nodetach"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SearchdError(
+                    f"searchd exited with {self.proc.returncode}; see "
+                    f"{self.data_dir / 'searchd.log'} and {self.data_dir / 'searchd.stdout'}"
+                )
+            if port_answers(sx.host, sx.port):
+                log.info("searchd started on %s:%s (pid %s)", sx.host, sx.port, self.proc.pid)
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise SearchdError(f"searchd did not answer on {sx.host}:{sx.port} within {timeout}s")
+
+    def _clear_stale_pid(self) -> None:
+        pid_file = self.data_dir / "searchd.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().strip() or 0), 0)
+            except (ValueError, ProcessLookupError, PermissionError):
+                pid_file.unlink(missing_ok=True)
+
+    def reload(self, today: date | None = None) -> bool:
+        """Regenerate the config and send SIGHUP when it changed."""
+        changed = self.write_config(today)
+        if changed and self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
+            log.info("searchd config regenerated, SIGHUP sent")
+        return changed
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("searchd did not stop in %ss; killing it", timeout)
+            self.proc.kill()
+            self.proc.wait()

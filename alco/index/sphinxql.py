@@ -1,0 +1,120 @@
+"""SphinxQL over mysqlclient: the only module that touches MySQLdb.
+
+Values always travel as parameters (MySQLdb escapes them as SQL literals); identifiers
+(index and column names) are checked against a strict pattern before they reach a statement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import MySQLdb
+import MySQLdb.cursors
+
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_STATEMENT_BYTES = 4 * 1024 * 1024
+SphinxError = MySQLdb.Error
+OperationalError = MySQLdb.OperationalError
+ProgrammingError = MySQLdb.ProgrammingError
+
+
+def ident(name: str) -> str:
+    """Return ``name`` if it is a safe SphinxQL identifier, else raise ValueError."""
+    if not IDENT_RE.match(name):
+        raise ValueError(f"not a valid index or column name: {name!r}")
+    return name
+
+
+class Sphinx:
+    """One SphinxQL connection, reconnected on demand."""
+
+    def __init__(self, host: str, port: int, connect_timeout: float = 5.0) -> None:
+        self.host = host
+        self.port = port
+        self.connect_timeout = connect_timeout
+        self._conn: Any = None
+
+    def connect(self) -> Any:
+        if self._conn is None:
+            self._conn = MySQLdb.connect(
+                host=self.host, port=self.port, connect_timeout=int(self.connect_timeout),
+                charset="utf8", use_unicode=True,
+            )
+            self._conn.autocommit(True)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except MySQLdb.Error:
+                pass
+            self._conn = None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a SELECT-like statement; rows as dicts. Drops the connection on errors."""
+        conn = self.connect()
+        try:
+            cur = conn.cursor(MySQLdb.cursors.DictCursor)
+            cur.execute(sql, tuple(params) if params else None)
+            rows = list(cur.fetchall())
+            cur.close()
+            return rows
+        except MySQLdb.OperationalError:
+            self.close()
+            raise
+
+    def meta(self) -> dict[str, str]:
+        return {r["Variable_name"]: r["Value"] for r in self.query("SHOW META")}
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            n = cur.execute(sql, tuple(params) if params else None)
+            cur.close()
+            return n
+        except MySQLdb.OperationalError:
+            self.close()
+            raise
+
+    def replace_rows(self, index: str, columns: Sequence[str],
+                     rows: Iterable[Sequence[Any]]) -> int:
+        """Multi-row REPLACE, split so one statement stays under MAX_STATEMENT_BYTES."""
+        conn = self.connect()
+        head = f"REPLACE INTO {ident(index)} ({', '.join(ident(c) for c in columns)}) VALUES "
+        total = 0
+        chunk: list[bytes] = []
+        size = 0
+        for row in rows:
+            lit = b"(" + b",".join(_literal(conn, v) for v in row) + b")"
+            if chunk and size + len(lit) > MAX_STATEMENT_BYTES:
+                total += self._raw(head, chunk)
+                chunk, size = [], 0
+            chunk.append(lit)
+            size += len(lit) + 1
+        if chunk:
+            total += self._raw(head, chunk)
+        return total
+
+    def _raw(self, head: str, chunk: list[bytes]) -> int:
+        conn = self.connect()
+        try:
+            conn.query(head.encode() + b",".join(chunk))
+            return conn.affected_rows()
+        except MySQLdb.OperationalError:
+            self.close()
+            raise
+
+    def indexes(self) -> list[str]:
+        return [r["Index"] for r in self.query("SHOW TABLES")]
+
+
+def _literal(conn: Any, value: Any) -> bytes:
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, bytes):
+        return b"'" + conn.escape_string(value) + b"'"
+    return b"'" + conn.escape_string(str(value).encode("utf-8", "surrogatepass")) + b"'"

@@ -1,0 +1,1 @@
+"""The collector: consumers, writers and their supervisor."""

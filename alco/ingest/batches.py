@@ -1,0 +1,106 @@
+"""Batches of records handed from a consumer to a writer through shared memory.
+
+Only a small handle travels on the multiprocessing queue; the records themselves are written
+once into a ``multiprocessing.shared_memory`` segment and read once by the writer, which
+unlinks it.  ``Handoff.PICKLE`` sends the records through the queue instead (benchmark A/B).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from multiprocessing import resource_tracker, shared_memory
+
+import orjson
+
+from alco.ingest.records import Record
+
+
+class Handoff(enum.Enum):
+    SHM = "shm"
+    PICKLE = "pickle"
+
+
+@dataclass(frozen=True)
+class BatchHandle:
+    """What travels on the writer queue."""
+
+    consumer: int  # index of the consumer among the consumers of the index
+    generation: int  # the consumer's channel generation (stale after a reset)
+    batch_id: int
+    count: int
+    redelivered: bool
+    shm_name: str | None = None
+    size: int = 0
+    payload: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Reply from a writer: the batch is in Sphinx."""
+
+    generation: int
+    batch_id: int
+    stored: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Reply from the supervisor: a writer died, in-flight batches are lost; requeue them."""
+
+
+def encode(records: list[Record]) -> bytes:
+    return orjson.dumps([(r.ts_us, r.message, r.fields, r.fp) for r in records])
+
+
+def decode(data: bytes | memoryview) -> list[Record]:
+    return [Record(ts, msg, fields, fp) for ts, msg, fields, fp in orjson.loads(data)]
+
+
+def _untrack(shm: shared_memory.SharedMemory) -> None:
+    # The segment outlives its creator's interest in it: the writer unlinks it (unlink()
+    # unregisters it from the writer's tracker), so the creating consumer must not track it.
+    try:
+        resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - tracker absent
+        pass
+
+
+def pack(records: list[Record], *, consumer: int, generation: int, batch_id: int,
+         redelivered: bool, handoff: Handoff = Handoff.SHM) -> BatchHandle:
+    data = encode(records)
+    common = dict(consumer=consumer, generation=generation, batch_id=batch_id,
+                  count=len(records), redelivered=redelivered)
+    if handoff is Handoff.PICKLE:
+        return BatchHandle(**common, payload=data)
+    shm = shared_memory.SharedMemory(create=True, size=max(len(data), 1))
+    _untrack(shm)
+    shm.buf[: len(data)] = data
+    handle = BatchHandle(**common, shm_name=shm.name, size=len(data))
+    shm.close()
+    return handle
+
+
+def unpack(handle: BatchHandle) -> list[Record]:
+    """Read the records of a batch and free its segment."""
+    if handle.payload is not None:
+        return decode(handle.payload)
+    shm = shared_memory.SharedMemory(name=handle.shm_name)
+    try:
+        return decode(bytes(shm.buf[: handle.size]))
+    finally:
+        shm.close()
+        shm.unlink()
+
+
+def discard(handle: BatchHandle) -> None:
+    """Free the segment of a batch that will not be stored (after a reset)."""
+    if handle.shm_name is None:
+        return
+    try:
+        shm = shared_memory.SharedMemory(name=handle.shm_name)
+    except FileNotFoundError:
+        return
+    shm.close()
+    shm.unlink()

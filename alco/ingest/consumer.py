@@ -1,0 +1,245 @@
+"""Consumer process: RabbitMQ -> records -> batches for the writers; ack after "stored".
+
+This is the only collector module that speaks AMQP (pika).  Acks follow the order of delivery
+tags: a batch's messages are acked (``multiple=True``) only when it and every earlier batch
+were stored, so a crash at any point redelivers what was not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import pika
+import pika.exceptions
+
+from alco import metrics
+from alco.config import Config, IndexConfig
+from alco.ingest import batches
+from alco.ingest.batches import Handoff, Reset, Stored
+from alco.ingest.records import DeadLetter, Limits, NormaliseOptions, Record, normalise
+
+log = logging.getLogger("alco.consumer")
+BACKLOG_EVERY = 5.0
+
+
+@dataclass
+class ConsumerContext:
+    config: Config
+    index: IndexConfig
+    number: int  # this consumer among the consumers of the index
+    writer_queue: object
+    reply_queue: object
+    generations: object  # multiprocessing.Array('q'), one generation per consumer
+    stop: object  # multiprocessing.Event
+    handoff: Handoff = Handoff.SHM
+
+
+@dataclass
+class Segment:
+    batch_id: int
+    last_tag: int
+    done: bool
+
+
+@dataclass
+class OpenBatch:
+    records: list[Record] = field(default_factory=list)
+    last_tag: int = 0
+    redelivered: bool = False
+    started: float = 0.0
+
+
+def options_for(config: Config, ix: IndexConfig) -> NormaliseOptions:
+    c = config.collector
+    return NormaliseOptions(
+        limits=Limits(c.max_message_bytes, c.max_fields, c.max_depth, c.max_field_bytes),
+        excluded=frozenset(ix.columns_with("excluded")),
+        naive_local=ix.naive_time_is_local,
+    )
+
+
+def declare(channel: object, config: Config, ix: IndexConfig) -> None:
+    """Exchange, the index's queue with its bindings, and its dead-letter queue."""
+    ch = channel
+    ch.exchange_declare(config.rabbitmq.exchange, exchange_type="topic", durable=True)  # type: ignore[attr-defined]
+    ch.queue_declare(ix.queue_name, durable=ix.durable, auto_delete=False)  # type: ignore[attr-defined]
+    ch.queue_declare(ix.queue_name + ".dead", durable=True)  # type: ignore[attr-defined]
+    for key in ix.routing_keys:
+        ch.queue_bind(ix.queue_name, config.rabbitmq.exchange, routing_key=key)  # type: ignore[attr-defined]
+
+
+class ConsumerSession:
+    """One AMQP connection's worth of consuming."""
+
+    def __init__(self, ctx: ConsumerContext, generation: int) -> None:
+        self.ctx = ctx
+        self.ix = ctx.index
+        self.generation = generation
+        self.options = options_for(ctx.config, ctx.index)
+        self.segments: deque[Segment] = deque()
+        self.batch = OpenBatch()
+        self.next_batch_id = 0
+        self.acked_tag = 0
+        self.backlog_at = 0.0
+        params = pika.URLParameters(ctx.config.rabbitmq.url)
+        params.heartbeat = ctx.config.rabbitmq.heartbeat
+        self.conn = pika.BlockingConnection(params)
+        self.ch = self.conn.channel()
+        self.dead_ch = self.conn.channel()
+        self.dead_ch.confirm_delivery()
+        declare(self.ch, ctx.config, ctx.index)
+        self.ch.basic_qos(prefetch_count=ctx.config.rabbitmq.prefetch)
+        self.tag = self.ch.basic_consume(self.ix.queue_name, self.on_message)
+
+    def on_message(self, ch: object, method: object, props: object, body: bytes) -> None:
+        metrics.RECEIVED.labels(self.ix.name).inc()
+        tag = method.delivery_tag  # type: ignore[attr-defined]
+        if not self.batch.records:
+            self.batch.started = time.monotonic()
+        self.batch.last_tag = tag
+        try:
+            rec = normalise(body, amqp_ts=getattr(props, "timestamp", None),
+                            message_id=getattr(props, "message_id", None),
+                            content_type=getattr(props, "content_type", None),
+                            options=self.options)
+        except DeadLetter as exc:
+            self.dead_letter(body, props, exc)
+            return
+        for reason in rec.degraded:
+            metrics.DEGRADED.labels(self.ix.name, reason).inc()
+        if method.redelivered:  # type: ignore[attr-defined]
+            self.batch.redelivered = True
+        self.batch.records.append(rec)
+        if len(self.batch.records) >= self.ix.batch_size:
+            self.flush()
+
+    def dead_letter(self, body: bytes, props: object, exc: DeadLetter) -> None:
+        headers = dict(getattr(props, "headers", None) or {})
+        headers.update({"x-alco-reason": exc.reason, "x-alco-detail": exc.detail[:200]})
+        self.dead_ch.basic_publish(
+            "", self.ix.queue_name + ".dead", body,
+            pika.BasicProperties(headers=headers, delivery_mode=2,
+                                 content_type=getattr(props, "content_type", None)))
+        metrics.DROPPED.labels(self.ix.name, exc.reason).inc()
+        log.info("dead-lettered a message to %s.dead: %s", self.ix.queue_name, exc)
+
+    def flush(self) -> None:
+        b = self.batch
+        if not b.last_tag:
+            return
+        if b.records:
+            handle = batches.pack(b.records, consumer=self.ctx.number,
+                                  generation=self.generation, batch_id=self.next_batch_id,
+                                  redelivered=b.redelivered, handoff=self.ctx.handoff)
+            self.segments.append(Segment(self.next_batch_id, b.last_tag, False))
+            self.ctx.writer_queue.put(handle)  # type: ignore[attr-defined]
+            self.next_batch_id += 1
+        else:  # only dead-lettered messages: nothing to wait for
+            self.segments.append(Segment(-1, b.last_tag, True))
+        self.batch = OpenBatch()
+        self.ack_ready()
+
+    def on_reply(self, reply: object) -> None:
+        if isinstance(reply, Reset):
+            raise ResetRequested
+        if isinstance(reply, Stored) and reply.generation == self.generation:
+            for seg in self.segments:
+                if seg.batch_id == reply.batch_id:
+                    seg.done = True
+            self.ack_ready()
+
+    def ack_ready(self) -> None:
+        last = 0
+        while self.segments and self.segments[0].done:
+            last = self.segments.popleft().last_tag
+        if last:
+            self.ch.basic_ack(delivery_tag=last, multiple=True)
+            self.acked_tag = last
+
+    def poll_replies(self) -> None:
+        while True:
+            try:
+                reply = self.ctx.reply_queue.get_nowait()  # type: ignore[attr-defined]
+            except queue.Empty:
+                return
+            self.on_reply(reply)
+
+    def tick(self) -> None:
+        self.conn.process_data_events(time_limit=0.02)
+        self.poll_replies()
+        b = self.batch
+        if b.last_tag and time.monotonic() - b.started >= self.ix.batch_ms / 1000:
+            self.flush()
+        now = time.monotonic()
+        if now - self.backlog_at >= BACKLOG_EVERY:
+            self.backlog_at = now
+            ok = self.ch.queue_declare(self.ix.queue_name, passive=True)
+            metrics.BACKLOG.labels(self.ix.name).set(ok.method.message_count)
+
+    def run(self) -> None:
+        while not self.ctx.stop.is_set():  # type: ignore[attr-defined]
+            self.tick()
+        self.drain()
+
+    def drain(self) -> None:
+        """Stop receiving, hand over the open batch, wait for it to be stored, ack, close."""
+        self.ch.basic_cancel(self.tag)
+        self.flush()
+        deadline = time.monotonic() + self.ctx.config.collector.shutdown_grace
+        while self.segments and time.monotonic() < deadline:
+            self.conn.process_data_events(time_limit=0.02)
+            try:
+                self.on_reply(self.ctx.reply_queue.get(timeout=0.05))  # type: ignore
+            except queue.Empty:
+                pass
+        if self.segments:
+            log.warning("%d batches not stored within the grace period; they will be "
+                        "redelivered", len(self.segments))
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except pika.exceptions.AMQPError:
+            pass
+
+
+class ResetRequested(Exception):
+    """A writer died: requeue everything in flight by closing the connection."""
+
+
+def next_generation(ctx: ConsumerContext) -> int:
+    gens = ctx.generations
+    with gens.get_lock():  # type: ignore[attr-defined]
+        gens[ctx.number] += 1  # type: ignore[index]
+        return gens[ctx.number]  # type: ignore[index]
+
+
+def run_consumer(ctx: ConsumerContext) -> None:
+    """Process entry point (a plain function): consume until told to stop."""
+    delay = 0.5
+    while not ctx.stop.is_set():  # type: ignore[attr-defined]
+        session = None
+        try:
+            session = ConsumerSession(ctx, next_generation(ctx))
+            delay = 0.5
+            session.run()
+            return
+        except ResetRequested:
+            log.warning("a writer died; requeueing in-flight messages")
+            if session is not None:
+                session.close()
+            next_generation(ctx)  # batches of the old generation are void
+            continue
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            log.warning("rabbitmq connection lost (%s); reconnecting in %.1fs", exc, delay)
+            if session is not None:
+                session.close()
+            next_generation(ctx)
+        if ctx.stop.wait(delay):  # type: ignore[attr-defined]
+            return
+        delay = min(delay * 2, 30.0)

@@ -1,0 +1,212 @@
+"""Turn a message body from any shipper into a Record (pure logic, no I/O).
+
+Accepted: logcollect, python-logstash, syslog-ng ``format-json``, any JSON object with a
+message-like field, and plain text.  Bad input is degraded (truncated and marked with
+``_truncated`` / ``_invalid_utf8`` / ``_bad_timestamp``) or refused with :class:`DeadLetter`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+from alco.index.schema import RESERVED_NAMES, fingerprint
+
+MESSAGE_KEYS = ("message", "msg", "MESSAGE", "short_message", "log", "text", "@message")
+TIME_KEYS = ("@timestamp", "timestamp", "ISODATE", "DATE", "time", "@t", "datetime")
+MARK_KEYS = ("_truncated", "_invalid_utf8", "_bad_timestamp")
+
+
+class DeadLetter(Exception):
+    """The body cannot be indexed; ``reason`` is a short metric label."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 256 * 1024
+    max_fields: int = 200
+    max_depth: int = 10
+    max_field_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class NormaliseOptions:
+    limits: Limits = field(default_factory=Limits)
+    excluded: frozenset[str] = frozenset()
+    naive_local: bool = False
+
+
+@dataclass(slots=True)
+class Record:
+    ts_us: int
+    message: str
+    fields: dict
+    fp: int
+    degraded: list[str] = field(default_factory=list)
+
+
+def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None = None,
+              arrival_us: int | None = None, content_type: str | None = None,
+              options: NormaliseOptions = NormaliseOptions()) -> Record:
+    """Normalise one message body; raise DeadLetter for bodies that cannot be indexed."""
+    if arrival_us is None:
+        arrival_us = time.time_ns() // 1000
+    fallback_us = amqp_ts * 1_000_000 if amqp_ts else arrival_us
+    fp = fingerprint(body + (message_id or "").encode())
+    if not body.strip():
+        raise DeadLetter("empty", "empty body")
+    degraded: list[str] = []
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        degraded.append("invalid_utf8")
+    doc = _parse_json(text, content_type)
+    if doc is None:
+        rec = Record(fallback_us, text.rstrip("\r\n"), {}, fp, degraded)
+    else:
+        rec = _from_object(doc, fallback_us, fp, degraded, options.naive_local)
+    _apply_limits(rec, options)
+    return rec
+
+
+def _parse_json(text: str, content_type: str | None) -> dict | None:
+    stripped = text.lstrip()
+    looks_json = stripped[:1] in ("{", "[") or (content_type or "").endswith("json")
+    if not looks_json:
+        return None
+    try:
+        doc = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        if stripped[:1] == "{":
+            return None  # a broken object: keep it as plain text
+        if stripped[:1] == "[":
+            return None
+        return None
+    if not isinstance(doc, dict):
+        raise DeadLetter("not_object", f"JSON {type(doc).__name__} instead of an object")
+    return doc
+
+
+def _from_object(doc: dict, fallback_us: int, fp: int, degraded: list[str],
+                 naive_local: bool) -> Record:
+    message = None
+    for key in MESSAGE_KEYS:
+        if key in doc:
+            message = doc.pop(key)
+            break
+    if message is None:
+        message = ""
+    elif not isinstance(message, str):
+        message = orjson.dumps(message).decode() if not isinstance(message, int | float) \
+            else str(message)
+        degraded.append("message_type")
+    ts_us = None
+    for key in TIME_KEYS:
+        if key in doc:
+            raw = doc.pop(key)
+            ts_us = parse_timestamp(raw, naive_local)
+            if ts_us is None:
+                doc["_bad_timestamp"] = str(raw)[:100]
+                degraded.append("bad_timestamp")
+            break
+    fields = {_safe_name(k): v for k, v in doc.items()}
+    return Record(ts_us if ts_us is not None else fallback_us, message, fields, fp, degraded)
+
+
+def _safe_name(key: str) -> str:
+    return f"{key}_x" if key in RESERVED_NAMES else key
+
+
+def parse_timestamp(raw: object, naive_local: bool = False) -> int | None:
+    """ISO 8601 text or epoch number -> microseconds since the epoch, or None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        value = float(raw)
+        if value > 1e17:  # nanoseconds
+            return int(value // 1000)
+        if value > 1e14:  # microseconds
+            return int(value)
+        if value > 1e11:  # milliseconds
+            return int(value * 1000)
+        return int(value * 1_000_000)
+    if not isinstance(raw, str) or not raw:
+        return None
+    text = raw.strip()
+    zulu = text.endswith(("Z", "z"))
+    try:
+        dt = datetime.fromisoformat(text[:-1] if zulu else text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.astimezone() if naive_local else dt.replace(tzinfo=UTC)
+    return int(dt.timestamp()) * 1_000_000 + dt.microsecond
+
+
+def _apply_limits(rec: Record, options: NormaliseOptions) -> None:
+    limits = options.limits
+    truncated: list[str] = []
+    message, cut = _truncate(rec.message, limits.max_message_bytes)
+    if cut:
+        rec.message = message
+        truncated.append("message")
+    for key in options.excluded:
+        rec.fields.pop(key, None)
+    if len(rec.fields) > limits.max_fields:
+        keep = list(rec.fields)[: limits.max_fields]
+        rec.fields = {k: rec.fields[k] for k in keep}
+        truncated.append("fields")
+    for key, value in list(rec.fields.items()):
+        new, cut = _limit_value(value, limits, 1)
+        if cut:
+            rec.fields[key] = new
+            truncated.append(key)
+    if truncated:
+        rec.fields["_truncated"] = truncated[:20]
+        rec.degraded.append("truncated")
+    if "invalid_utf8" in rec.degraded:
+        rec.fields["_invalid_utf8"] = True
+
+
+def _truncate(text: str, max_bytes: int) -> tuple[str, bool]:
+    if len(text) * 4 <= max_bytes:
+        return text, False
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text, False
+    return data[:max_bytes].decode("utf-8", "ignore"), True
+
+
+def _limit_value(value: object, limits: Limits, depth: int) -> tuple[object, bool]:
+    if isinstance(value, str):
+        return _truncate(value, limits.max_field_bytes)
+    if isinstance(value, dict | list):
+        if depth >= limits.max_depth:
+            text = orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATACLASS).decode()
+            return _truncate(text, limits.max_field_bytes)[0], True
+        cut_any = False
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        out: dict | list = {} if isinstance(value, dict) else []
+        for i, (k, v) in enumerate(items):
+            if i >= limits.max_fields:
+                cut_any = True
+                break
+            new, cut = _limit_value(v, limits, depth + 1)
+            cut_any = cut_any or cut
+            if isinstance(out, dict):
+                out[str(k)] = new
+            else:
+                out.append(new)
+        return out, cut_any
+    if isinstance(value, int) and not -(2 ** 63) <= value < 2 ** 63:
+        return str(value), True
+    return value, False

@@ -1,0 +1,124 @@
+"""Field values and seen columns in Redis: the only module of the collector that touches redis.
+
+Keys (DESIGN §5): ``<prefix>:VALUES:<index>:<field>`` sorted set value -> last seen (s),
+``<prefix>:COLUMNS:<index>`` hash field -> first seen (s).  Updates are aggregated per batch and
+sent in one pipeline; when Redis is down they are kept (bounded) and sent with the next batch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from alco.index.schema import value_text
+
+log = logging.getLogger("alco.values")
+MAX_PENDING = 100_000
+MAX_VALUE_LEN = 256
+
+
+def values_key(prefix: str, index: str, field: str) -> str:
+    return f"{prefix}:VALUES:{index}:{field}"
+
+
+def columns_key(prefix: str, index: str) -> str:
+    return f"{prefix}:COLUMNS:{index}"
+
+
+class ValuesStore:
+    def __init__(self, url: str, prefix: str, index: str, filtered: tuple[str, ...]) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+        self.index = index
+        self.filtered = filtered
+        self.pending_values: dict[tuple[str, str], float] = {}
+        self.pending_columns: dict[str, float] = {}
+
+    def add(self, fields: dict, ts: float) -> None:
+        """Remember the values and columns of one record (call per record, flush per batch)."""
+        cols = self.pending_columns
+        for name in fields:
+            if name not in cols:
+                cols[name] = ts
+        for name in self.filtered:
+            value = fields.get(name)
+            if value is None or isinstance(value, dict | list):
+                continue
+            key = (name, value_text(value)[:MAX_VALUE_LEN])
+            if self.pending_values.get(key, 0) < ts:
+                self.pending_values[key] = ts
+
+    def flush(self) -> bool:
+        """Send what is pending in one pipeline; False (and kept) when Redis is unreachable."""
+        if not self.pending_values and not self.pending_columns:
+            return True
+        pipe = self.client.pipeline(transaction=False)
+        by_field: dict[str, dict[str, float]] = {}
+        for (name, value), ts in self.pending_values.items():
+            by_field.setdefault(name, {})[value] = ts
+        for name, mapping in by_field.items():
+            pipe.zadd(values_key(self.prefix, self.index, name), mapping, gt=True)
+        for name, ts in self.pending_columns.items():
+            pipe.hsetnx(columns_key(self.prefix, self.index), name, int(ts))
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("redis update failed (%s); will retry with the next batch", exc)
+            self._bound()
+            return False
+        self.pending_values.clear()
+        self.pending_columns.clear()
+        return True
+
+    def _bound(self) -> None:
+        if len(self.pending_values) > MAX_PENDING:
+            newest = sorted(self.pending_values.items(), key=lambda kv: kv[1])[-MAX_PENDING:]
+            self.pending_values = dict(newest)
+
+    def trim(self, fields: tuple[str, ...], older_than: float) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for name in fields:
+            pipe.zremrangebyscore(values_key(self.prefix, self.index, name), "-inf", older_than)
+        pipe.execute()
+
+
+class ValuesReader:
+    """Read side for the web app: seen columns and values of filtered fields."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
+                                           decode_responses=True)
+        self.prefix = prefix
+
+    def columns(self, index: str) -> dict[str, int] | None:
+        """Every field seen in the index -> first seen (s); None when Redis is unreachable."""
+        try:
+            raw = self.client.hgetall(columns_key(self.prefix, index))
+        except redis.RedisError:
+            return None
+        return {k: int(v) for k, v in raw.items()}
+
+    def values(self, index: str, field: str, limit: int = 100,
+               prefix: str = "") -> list[tuple[str, float]] | None:
+        """Most recently seen values first; None when Redis is unreachable."""
+        key = values_key(self.prefix, index, field)
+        try:
+            if prefix:
+                items = [(v, s) for v, s in self.client.zscan_iter(key, match=_glob(prefix) + "*",
+                                                                    count=1000)]
+                items.sort(key=lambda kv: -kv[1])
+                return items[:limit]
+            return self.client.zrevrange(key, 0, limit - 1, withscores=True)
+        except redis.RedisError:
+            return None
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+
+def _glob(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

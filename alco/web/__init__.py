@@ -1,0 +1,1 @@
+"""The web app: search API, the reading page and /metrics."""

@@ -1,0 +1,56 @@
+"""Application factory: the Starlette app built from the config."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alco.config import Config
+from alco.web import api, page
+from alco.web.auth import AuthMiddleware
+from alco.web.state import WebState
+
+
+def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                for k, v in page.SECURITY_HEADERS.items():
+                    headers.append((k.lower().encode(), v.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(config: Config, today: date | None = None) -> Starlette:
+    """Build the web app for ``config`` (``today`` pins the clock for tests)."""
+    routes = [Route("/metrics", metrics_endpoint), *api.routes, *page.routes]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(AuthMiddleware, tokens=config.web.tokens, basic=config.web.basic_auth),
+        ],
+    )
+    app.state.alco = WebState(config, today)
+    return app
