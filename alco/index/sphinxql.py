@@ -117,4 +117,7 @@ def _literal(conn: Any, value: Any) -> bytes:
         return str(value).encode()
     if isinstance(value, bytes):
         return b"'" + conn.escape_string(value) + b"'"
-    return b"'" + conn.escape_string(str(value).encode("utf-8", "surrogatepass")) + b"'"
+    # SphinxQL reads MySQL's escapes \0 and \Z as the letters 0 and Z: keep NUL and Ctrl-Z
+    # visible as their Unicode control pictures instead.
+    text = str(value).replace("\x00", "\u2400").replace("\x1a", "\u241a")
+    return b"'" + conn.escape_string(text.encode("utf-8", "surrogatepass")) + b"'"

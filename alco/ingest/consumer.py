@@ -12,6 +12,7 @@ import queue
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import pika
 import pika.exceptions
@@ -62,14 +63,22 @@ def options_for(config: Config, ix: IndexConfig) -> NormaliseOptions:
     )
 
 
-def declare(channel: object, config: Config, ix: IndexConfig) -> None:
-    """Exchange, the index's queue with its bindings, and its dead-letter queue."""
-    ch = channel
-    ch.exchange_declare(config.rabbitmq.exchange, exchange_type="topic", durable=True)  # type: ignore[attr-defined]
-    ch.queue_declare(ix.queue_name, durable=ix.durable, auto_delete=False)  # type: ignore[attr-defined]
-    ch.queue_declare(ix.queue_name + ".dead", durable=True)  # type: ignore[attr-defined]
+def declare(conn: Any, config: Config, ix: IndexConfig) -> None:
+    """Exchange (kept as it is when it exists: shippers may have declared it non-durable),
+    the index's queue with its bindings, and its dead-letter queue."""
+    exchange = config.rabbitmq.exchange
+    probe = conn.channel()
+    try:
+        probe.exchange_declare(exchange, exchange_type="topic", passive=True)
+        probe.close()
+    except pika.exceptions.ChannelClosedByBroker:
+        conn.channel().exchange_declare(exchange, exchange_type="topic", durable=True)
+    ch = conn.channel()
+    ch.queue_declare(ix.queue_name, durable=ix.durable, auto_delete=False)
+    ch.queue_declare(ix.queue_name + ".dead", durable=True)
     for key in ix.routing_keys:
-        ch.queue_bind(ix.queue_name, config.rabbitmq.exchange, routing_key=key)  # type: ignore[attr-defined]
+        ch.queue_bind(ix.queue_name, exchange, routing_key=key)
+    ch.close()
 
 
 class ConsumerSession:
@@ -91,7 +100,7 @@ class ConsumerSession:
         self.ch = self.conn.channel()
         self.dead_ch = self.conn.channel()
         self.dead_ch.confirm_delivery()
-        declare(self.ch, ctx.config, ctx.index)
+        declare(self.conn, ctx.config, ctx.index)
         self.ch.basic_qos(prefetch_count=ctx.config.rabbitmq.prefetch)
         self.tag = self.ch.basic_consume(self.ix.queue_name, self.on_message)
 

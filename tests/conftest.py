@@ -1,0 +1,145 @@
+"""Fixtures for tests against the real servers.
+
+Each test gets its own exchange, queues, Redis key prefix and a searchd of its own on a free
+port in a temp dir; everything is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import free_port, to_toml, wait_for
+
+RABBIT_URL = os.environ.get("ALCO_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
+REDIS_URL = os.environ.get("ALCO_TEST_REDIS", "redis://127.0.0.1:6379/0")
+ENV_PASSTHROUGH = {k: v for k, v in os.environ.items() if not k.startswith("ALCO_")}
+
+
+@dataclass
+class Stack:
+    """A test's own ALCO deployment on the real servers."""
+
+    tmp: Path
+    data: dict[str, Any]
+    procs: list[subprocess.Popen] = field(default_factory=list)
+    searchd: Any = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.tmp / "alco.toml"
+
+    @property
+    def exchange(self) -> str:
+        return self.data["rabbitmq"]["exchange"]
+
+    @property
+    def prefix(self) -> str:
+        return self.data["redis"]["prefix"]
+
+    def write(self) -> None:
+        self.config_path.write_text(to_toml(self.data))
+
+    def config(self):  # noqa: ANN201
+        from alco.config import load
+
+        self.write()
+        return load(self.config_path, env={})
+
+    def index(self, **overrides: Any) -> dict[str, Any]:
+        """Add an index (unique queue name) to the config and return its table."""
+        name = overrides.pop("name", "logs")
+        ix = {"name": name, "queue": f"{self.exchange}.{name}", "batch_ms": 50, **overrides}
+        self.data.setdefault("index", []).append(ix)
+        return ix
+
+    def start_searchd(self) -> None:
+        from alco.index.searchd import ManagedSearchd
+
+        self.searchd = ManagedSearchd(self.config())
+        self.searchd.start()
+
+    def alco(self, *args: str, **kw: Any) -> subprocess.Popen:
+        """Start an ``alco`` command on this stack's config."""
+        self.write()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "alco", "--config", str(self.config_path), *args],
+            env=ENV_PASSTHROUGH, **kw)
+        self.procs.append(proc)
+        return proc
+
+    def collector(self) -> subprocess.Popen:
+        proc = self.alco("collect", stdout=subprocess.DEVNULL,
+                         stderr=open(self.tmp / "collector.log", "ab"))
+        port = int(self.data["collector"]["metrics_bind"].rsplit(":", 1)[1])
+        from alco.index.searchd import port_answers
+
+        wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None,
+                 message="collector metrics port")
+        assert proc.poll() is None, (self.tmp / "collector.log").read_text()
+        return proc
+
+    def stop(self, proc: subprocess.Popen, timeout: float = 60) -> int:
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(timeout)
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if self.searchd is not None:
+            self.searchd.stop()
+        _cleanup_rabbit(self)
+        _cleanup_redis(self.prefix)
+
+
+def _cleanup_rabbit(stack: Stack) -> None:
+    import pika
+
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
+    except Exception:
+        return
+    ch = conn.channel()
+    for ix in stack.data.get("index", []):
+        for q in (ix["queue"], ix["queue"] + ".dead"):
+            ch.queue_delete(q)
+    ch.exchange_delete(stack.exchange)
+    conn.close()
+
+
+def _cleanup_redis(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=prefix + ":*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    tag = uuid.uuid4().hex[:10]
+    data = {
+        "rabbitmq": {"url": RABBIT_URL, "exchange": f"test.alco.{tag}", "prefetch": 4000},
+        "redis": {"url": REDIS_URL, "prefix": f"TEST{tag}"},
+        "sphinx": {"port": free_port(), "data_dir": str(tmp_path / "sphinx")},
+        "web": {"bind": f"127.0.0.1:{free_port()}"},
+        "collector": {"metrics_bind": f"127.0.0.1:{free_port()}",
+                      "metrics_dir": str(tmp_path / "metrics"), "shutdown_grace": 20.0},
+    }
+    s = Stack(tmp_path, data)
+    yield s
+    s.cleanup()
+    shutil.rmtree(tmp_path / "sphinx", ignore_errors=True)

@@ -1,0 +1,128 @@
+"""Test helpers: free ports, a TOML writer for test configs, waiting on conditions."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f'"{k}" = {_value(x)}' for k, x in v.items()) + " }"
+    raise TypeError(v)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Enough TOML for ALCO configs: tables of scalars and an [[index]] array."""
+    out = []
+    for section, table in data.items():
+        if section == "index":
+            for ix in table:
+                out.append("[[index]]")
+                out += [f"{k} = {_value(v)}" for k, v in ix.items()]
+            continue
+        out.append(f"[{section}]")
+        out += [f"{k} = {_value(v)}" for k, v in table.items()]
+    return "\n".join(out) + "\n"
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+             message: str = "condition") -> Any:
+    """Poll until ``condition()`` is truthy; return its value or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+
+
+def publish(url: str, exchange: str, bodies: list[bytes], routing_key: str = "logstash.test",
+            properties: Any = None) -> None:
+    """Publish bodies with publisher confirms (the broker has them all when this returns)."""
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    ch = conn.channel()
+    ch.exchange_declare(exchange, exchange_type="topic", durable=True)
+    ch.confirm_delivery()
+    for body in bodies:
+        ch.basic_publish(exchange, routing_key, body, properties)
+    conn.close()
+
+
+def _base_time() -> Any:
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    return now - datetime.timedelta(minutes=1)
+
+
+BASE_TIME = _base_time()
+
+
+def logcollect_body(i: int, **extra: Any) -> bytes:
+    """A body shaped like the logcollect library's (DESIGN §10)."""
+    import datetime
+
+    import orjson
+
+    ts = BASE_TIME
+    body = {
+        "@timestamp": (ts + datetime.timedelta(microseconds=i)).isoformat(), "@version": 1,
+        "message": f"line {i} of the test", "host": f"vm{i % 3}", "tags": [],
+        "type": "Logstash", "seq": i, "levelname": "ERROR" if i % 10 == 0 else "INFO",
+        "logger": "shop.views", "stack_info": None, "process": 7251, "project": "shop",
+        "application": "backend", "lineno": 10, "threadName": "MainThread", **extra,
+    }
+    return orjson.dumps(body)
+
+
+def all_lines(config: Any, index: str, q: str = "", today: Any = None) -> list[dict]:
+    """Every stored line of an index, oldest first, read through the search module."""
+    from alco.index.search import LineQuery, Searcher
+    from alco.index.sphinxql import Sphinx
+
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    searcher = Searcher(config, sx, today)
+    ix = config.index(index)
+    out: list[dict] = []
+    after = None
+    while True:
+        page = searcher.lines(ix, LineQuery(q=q, after=after, limit=1000, order="asc"))
+        out += [ln.as_json() for ln in page.lines]
+        if not page.lines:
+            break
+        after = int(page.lines[-1].id)
+    sx.close()
+    return out
+
+
+def stored_count(config: Any, index: str = "logs", q: str = "", today: Any = None) -> int:
+    """How many lines of an index are stored (one COUNT query)."""
+    from alco.index.search import Searcher
+    from alco.index.sphinxql import Sphinx
+
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        return Searcher(config, sx, today).count(config.index(index), None, None, q)
+    finally:
+        sx.close()
