@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alco.config import Config
-from alco.web import api, page
+from alco.web import api, page, shortcuts
 from alco.web.auth import AuthMiddleware
 from alco.web.state import WebState
 
@@ -44,7 +44,8 @@ class SecurityHeaders:
 
 def create_app(config: Config, today: date | None = None) -> Starlette:
     """Build the web app for ``config`` (``today`` pins the clock for tests)."""
-    routes = [Route("/metrics", metrics_endpoint), *api.routes, *page.routes]
+    routes = [Route("/metrics", metrics_endpoint), *api.routes, *shortcuts.routes,
+              *page.routes]
     app = Starlette(
         routes=routes,
         middleware=[

@@ -1,0 +1,19 @@
+# The two commands: `make run` starts ALCO, `make test` runs every test.
+.PHONY: run test lint bench-quick
+
+run:
+	@scripts/bootstrap.sh run
+	.venv/bin/alco run
+
+test:
+	@scripts/bootstrap.sh test
+	.venv/bin/ruff check alco tests bench
+	.venv/bin/pytest -q -p no:cacheprovider
+
+lint:
+	.venv/bin/ruff check alco tests bench
+
+bench-quick:
+	@scripts/bootstrap.sh test
+	.venv/bin/python bench/ingest.py --quick
+	.venv/bin/python bench/search.py --quick
