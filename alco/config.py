@@ -183,7 +183,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(known)})")
         f = known[key]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         kwargs[key] = _coerce(value, default, f"{where}.{key}")

@@ -1,0 +1,66 @@
+"""Configuration: defaults, TOML, environment overrides, errors naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alco.config import ConfigError, load, parse
+
+
+def test_defaults_give_one_index_bound_to_logstash():
+    config = parse({}, "<defaults>", env={})
+    (ix,) = config.indexes
+    assert ix.name == "logs"
+    assert ix.routing_keys == ("logstash", "logstash.#")
+    assert ix.queue_name == "alco.logs"
+    assert config.rabbitmq.exchange == "logstash"
+    assert config.web.bind == "127.0.0.1:8000"
+    assert "levelname" in ix.columns_with("filtered")
+
+
+def test_toml_file_and_environment_override(tmp_path: Path):
+    path = tmp_path / "alco.toml"
+    path.write_text(
+        '[sphinx]\nport = 9400\n[web]\ntokens = ["t1"]\n'
+        '[[index]]\nname = "shop"\nwriters = 2\n'
+        'columns = { host = "filtered", request_id = "indexed", password = "excluded" }\n'
+    )
+    config = load(path, env={"ALCO_SPHINX_PORT": "9500", "ALCO_WEB_TOKENS": "a, b"})
+    assert config.sphinx.port == 9500
+    assert config.web.tokens == ("a", "b")
+    ix = config.index("shop")
+    assert ix.writers == 2
+    assert ix.columns_with("indexed") == ("request_id",)
+    assert ix.columns_with("excluded") == ("password",)
+    assert config.source == str(path)
+
+
+@pytest.mark.parametrize(("toml", "needle"), [
+    ("[sphinx]\nprot = 1\n", "sphinx.prot"),
+    ("[sphinx]\nport = \"x\"\n", "sphinx.port"),
+    ("[[index]]\nname = \"Bad Name\"\n", "index[0].name"),
+    ("[[index]]\nname = \"a\"\ncolumns = { host = \"shiny\" }\n", "index[0].columns.host"),
+    ("[[index]]\nname = \"a\"\nwriters = 0\n", "index[0].writers"),
+    ("[nonsense]\nx = 1\n", "nonsense"),
+    ("[[index]]\nname = \"a\"\n[[index]]\nname = \"a\"\n", "unique"),
+    ("[sphinx\n", "alco.toml"),
+])
+def test_errors_name_the_file_and_the_key(tmp_path: Path, toml: str, needle: str):
+    path = tmp_path / "alco.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load(path, env={})
+    assert needle in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_bad_environment_value_is_named(tmp_path: Path):
+    with pytest.raises(ConfigError, match="sphinx.port"):
+        load(None, env={"ALCO_SPHINX_PORT": "many"})
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="not found"):
+        load(tmp_path / "nope.toml", env={})
