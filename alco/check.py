@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from alco.config import Config
@@ -9,11 +10,18 @@ from alco.config import Config
 
 def _rabbitmq(config: Config) -> str:
     import pika
+    import pika.exceptions
 
+    logging.getLogger("pika").setLevel(logging.CRITICAL)  # the failure is reported below
     params = pika.URLParameters(config.rabbitmq.url)
     params.socket_timeout = 3
     params.blocked_connection_timeout = 3
-    conn = pika.BlockingConnection(params)
+    params.connection_attempts = 1
+    try:
+        conn = pika.BlockingConnection(params)
+    except pika.exceptions.AMQPError as exc:
+        raise ConnectionError(f"no answer at {params.host}:{params.port} "
+                              f"({type(exc).__name__} {exc})".replace(" )", ")")) from None
     conn.close()
     return f"answers at {params.host}:{params.port}"
 
@@ -22,7 +30,7 @@ def _redis(config: Config) -> str:
     from alco.ingest.values import ValuesReader
 
     if not ValuesReader(config.redis.url, config.redis.prefix).ping():
-        raise ConnectionError("no answer to PING")
+        raise ConnectionError(f"no answer to PING at {config.redis.url}")
     return f"answers at {config.redis.url}"
 
 
@@ -30,8 +38,13 @@ def _searchd(config: Config) -> str:
     from alco.index.sphinxql import Sphinx
 
     sx = Sphinx(config.sphinx.host, config.sphinx.port, connect_timeout=3)
-    n = len(sx.indexes())
-    sx.close()
+    try:
+        n = len(sx.indexes())
+    except Exception as exc:
+        raise ConnectionError(f"no answer at {config.sphinx.host}:{config.sphinx.port} "
+                              f"({exc.args[-1] if exc.args else exc})") from None
+    finally:
+        sx.close()
     return f"answers at {config.sphinx.host}:{config.sphinx.port} with {n} indexes"
 
 
@@ -50,5 +63,7 @@ def run_checks(config: Config, out: Callable[[str], None] = print) -> int:
             out(f"ok      {name}: {probe(config)}")
         except Exception as exc:  # every failure is reported, none is fatal to the check
             failed += 1
-            out(f"FAILED  {name}: {type(exc).__name__}: {exc or 'no answer'} -> {HINTS[name]}")
+            detail = str(exc) if isinstance(exc, ConnectionError) and str(exc) else \
+                f"{type(exc).__name__}: {exc or 'no answer'}"
+            out(f"FAILED  {name}: {detail} -> {HINTS[name]}")
     return 1 if failed else 0

@@ -45,8 +45,10 @@ class SphinxConfig:
     data_dir: str = "var/sphinx"
     binlog: bool = True
     searchd: str = "searchd"
-    # name of a distributed index per ALCO index to query instead of local days (scale-out)
+    # scale-out: "host:port" API listeners of shard searchds; the day indexes become
+    # distributed indexes over them (alco/index/sphinxconf.py)
     agents: tuple[str, ...] = ()
+    api_port: int = 0  # also listen with the native API protocol here (a shard for agents)
     timezone_utc: bool = True
 
 
@@ -79,6 +81,7 @@ class CollectorConfig:
     max_fields: int = 200
     max_depth: int = 10
     max_field_bytes: int = 64 * 1024
+    first_slot: int = 0  # id slot of writer 0; shards of one distributed index need own slots
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """``alco run``: a managed searchd, the collector and the web app, started and stopped together.
 
 The collector and the web app run as child commands (``alco collect``, ``alco web``) so each
-has its own metrics mode; this process keeps searchd's config current (daily rotation) and
-forwards the stop signal in order: collector (drains and acks), web, searchd.
+has its own metrics mode; this process keeps searchd's config current (daily rotation: every
+ROTATE_EVERY seconds the config is regenerated and applied, see alco.index.searchd), trims the
+field values in Redis to the retention window once a day, and forwards the stop signal in
+order: collector (drains and acks), web, searchd.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 
 from alco.config import Config
-from alco.index.searchd import ManagedSearchd, SearchdError, port_answers
+from alco.index import retention
+from alco.index.searchd import ManagedSearchd, SearchdError, port_answers, today_utc
 
 log = logging.getLogger("alco.run")
 ROTATE_EVERY = 60.0
@@ -54,13 +58,28 @@ def run_all(args: argparse.Namespace, config: Config, collector: bool, web: bool
     if web:
         children["web"] = subprocess.Popen(child_command(args, "web"))
         log.info("web app on http://%s/", config.web.bind)
-    status = _watch(children, searchd, lambda: stopping)
+    status = _watch(children, searchd, lambda: stopping, config)
     return _stop(children, searchd, config.collector.shutdown_grace) or status
 
 
+def rotate(config: Config, searchd: ManagedSearchd | None, today: date,
+           trimmed_for: date | None) -> date | None:
+    """One rotation step: the config for ``today`` applied, values trimmed once a day.
+    Returns the day the values were last trimmed for."""
+    if searchd is not None:
+        try:
+            searchd.reload(today)
+        except SearchdError as exc:
+            log.error("searchd rotation failed: %s", exc)
+    if trimmed_for != today and retention.trim_values(config, today):
+        return today
+    return trimmed_for
+
+
 def _watch(children: dict[str, subprocess.Popen[bytes]], searchd: ManagedSearchd | None,
-           stopping: object) -> int:
-    next_rotation = time.monotonic() + ROTATE_EVERY
+           stopping: object, config: Config) -> int:
+    next_rotation = time.monotonic()
+    trimmed_for: date | None = None
     while not stopping():  # type: ignore[operator]
         for name, proc in children.items():
             if proc.poll() is not None:
@@ -70,9 +89,9 @@ def _watch(children: dict[str, subprocess.Popen[bytes]], searchd: ManagedSearchd
             if not searchd.alive():
                 log.error("searchd exited; see %s", searchd.data_dir / "searchd.log")
                 return 1
-            if time.monotonic() >= next_rotation:
-                searchd.reload()
-                next_rotation = time.monotonic() + ROTATE_EVERY
+        if time.monotonic() >= next_rotation:
+            trimmed_for = rotate(config, searchd, today_utc(), trimmed_for)
+            next_rotation = time.monotonic() + ROTATE_EVERY
         time.sleep(0.2)
     return 0
 

@@ -87,6 +87,10 @@ class Stack:
         wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None,
                  message="collector metrics port")
         assert proc.poll() is None, (self.tmp / "collector.log").read_text()
+        for ix in self.data.get("index", []):  # lines published from now on are kept
+            wait_for(lambda q=ix["queue"]: _consumers(q) or proc.poll() is not None,
+                     message=f"a consumer on {ix['queue']}")
+        assert proc.poll() is None, (self.tmp / "collector.log").read_text()
         return proc
 
     def stop(self, proc: subprocess.Popen, timeout: float = 60) -> int:
@@ -102,6 +106,20 @@ class Stack:
             self.searchd.stop()
         _cleanup_rabbit(self)
         _cleanup_redis(self.prefix)
+
+
+def _consumers(queue: str) -> int:
+    """Consumers attached to a queue (0 when it does not exist yet)."""
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
+    try:
+        return conn.channel().queue_declare(queue, passive=True).method.consumer_count
+    except pika.exceptions.ChannelClosedByBroker:
+        return 0
+    finally:
+        if conn.is_open:
+            conn.close()
 
 
 def _cleanup_rabbit(stack: Stack) -> None:

@@ -320,3 +320,17 @@ def parse_time(text: str, now: datetime) -> datetime:
     if moment is None:
         raise QueryError(f"cannot read time {text!r}: use {TIME_FORMS}", 0)
     return moment
+
+
+_NICE_BUCKETS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                   43200, 86400)
+
+
+def bucket_size_us(span_us: int, buckets: int) -> int:
+    """A round bucket size (1 s, 5 s, 1 min, 15 min, 1 h, 1 day, ...) that cuts a time span
+    into at most ``buckets`` buckets."""
+    wanted_s = max(span_us, 1) / 1_000_000 / max(buckets, 1)
+    for size in _NICE_BUCKETS_S:
+        if size >= wanted_s:
+            return size * 1_000_000
+    return -(-int(wanted_s) // 86400) * 86400 * 1_000_000

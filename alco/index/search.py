@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import orjson
@@ -17,14 +17,19 @@ from alco.index.schema import (
     day_index,
     day_of_us,
     field_column,
+    id_ms,
     id_range_of_us,
     tag_token,
+    value_text,
 )
 from alco.index.sphinxconf import retention_days
 
 MAX_LIMIT = 1000
 HL_OPEN, HL_CLOSE = "\x01", "\x02"
 JSON_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+INT_RE = re.compile(r"-?\d{1,18}")
+FLOAT_RE = re.compile(r"-?\d{1,18}\.\d{1,18}")
+TOP_ID = (1 << 63) - 1
 
 
 class SearchError(ValueError):
@@ -53,7 +58,7 @@ class Line:
     def as_json(self) -> dict:
         return {
             "id": str(self.id),
-            "ts": datetime.fromtimestamp(self.ts_us / 1_000_000, UTC).isoformat(),
+            "ts": iso_us(self.ts_us),
             "message": self.message,
             "fields": self.fields,
             "highlight": self.highlight,
@@ -71,6 +76,10 @@ class Page:
                 "prev": self.prev}
 
 
+def iso_us(ts_us: int) -> str:
+    return datetime.fromtimestamp(ts_us / 1_000_000, UTC).isoformat()
+
+
 def highlight_html(snippet: str) -> str:
     """Escape a snippet for HTML, turning the match markers into <mark> elements."""
     text = html.escape(snippet, quote=False)
@@ -79,15 +88,77 @@ def highlight_html(snippet: str) -> str:
 
 @dataclass
 class Compiled:
-    where: list[str]
-    params: list
-    select: list[str]
-    select_params: list
-    snippet: str
+    """SphinxQL pieces of a query: WHERE terms and the SELECT expressions they filter on."""
+
+    where: list[str] = field(default_factory=list)
+    params: list = field(default_factory=list)
+    select: list[str] = field(default_factory=list)
+    select_params: list = field(default_factory=list)
+    snippet: str = ""
+
+
+def _json_terms(name: str, value: str) -> tuple[list[str], list]:
+    """SELECT terms (summed) true when JSON field ``name`` equals ``value`` as text or number."""
+    terms, params = [f"IN(js.{name}, %s)"], [value]
+    if INT_RE.fullmatch(value):
+        terms.append(f"IN(js.{name}, %s)")
+        params.append(int(value))
+    elif FLOAT_RE.fullmatch(value):
+        terms.append(f"js.{name} = %s")
+        params.append(float(value))
+    elif value == "true":
+        terms.append(f"js.{name} = 1")
+    return terms, params
+
+
+def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
+    """Filters on ``filtered`` columns go to tag tokens, ``indexed`` ones to their own
+    full-text field, the rest to the JSON attribute (a scan: slow on big days)."""
+    schema = IndexSchema.of(ix)
+    text_fields = {c: field_column(c) for c in schema.indexed}
+    try:
+        match = qlang.match_expression(parsed, schema.filtered, text_fields, tag_token)
+    except qlang.QueryError as exc:
+        raise SearchError(f"{exc} (at position {exc.position})") from None
+    c = Compiled()
+    if match:
+        c.where.append("MATCH(%s)")
+        c.params.append(match)
+    for n, flt in enumerate(qlang.json_filters(parsed, schema.filtered, text_fields)):
+        if not JSON_NAME_RE.match(flt.field):
+            raise SearchError(f"cannot filter on field {flt.field!r}")
+        terms: list[str] = []
+        for value in flt.values:
+            more, params = _json_terms(flt.field, value)
+            terms += more
+            c.select_params += params
+        c.select.append(f"{' + '.join(terms)} AS _f{n}")
+        c.where.append(f"_f{n} {'=' if flt.negate else '>'} 0")
+    words = [qlang.escape_match(w) for w in parsed.words]
+    words += ['"' + qlang.escape_match(p) + '"' for p in parsed.phrases]
+    c.snippet = " ".join(words)
+    return c
+
+
+def compile_text(ix: IndexConfig, text: str, known: set[str] | None) -> Compiled:
+    try:
+        parsed = qlang.parse(text, known)
+    except qlang.QueryError as exc:
+        raise SearchError(f"{exc} (at position {exc.position})") from None
+    return compile_query(ix, parsed)
+
+
+def same_as(ix: IndexConfig, anchor: Line, names: tuple[str, ...]) -> Compiled:
+    """A query for the lines whose fields ``names`` equal the anchor line's."""
+    filters = tuple(
+        qlang.FieldFilter(name, (value_text(anchor.fields[name]),), False) for name in names
+        if anchor.fields.get(name) not in (None, "")
+        and not isinstance(anchor.fields[name], dict | list))
+    return compile_query(ix, qlang.Query(filters=filters))
 
 
 class Searcher:
-    """Runs line queries of one configuration against searchd."""
+    """Runs queries of one configuration against searchd."""
 
     def __init__(self, config: Config, sphinx: sphinxql.Sphinx,
                  today: date | None = None) -> None:
@@ -99,49 +170,24 @@ class Searcher:
         return self._today or datetime.now(UTC).date()
 
     def day_indexes(self, ix: IndexConfig, from_us: int | None, to_us: int | None) -> list[str]:
+        """The day indexes that can hold lines of [from_us, to_us] (only those: FROM stays
+        short)."""
         days = retention_days(ix, self.today())
         lo = day_of_us(from_us) if from_us is not None else days[0]
         hi = day_of_us(to_us) if to_us is not None else days[-1]
         return [day_index(ix.name, d) for d in days if lo <= d <= hi]
 
-    def compile(self, ix: IndexConfig, text: str, known: set[str] | None) -> Compiled:
-        try:
-            parsed = qlang.parse(text, known)
-        except qlang.QueryError as exc:
-            raise SearchError(f"{exc} (at position {exc.position})") from None
-        schema = IndexSchema.of(ix)
-        text_fields = {c: field_column(c) for c in schema.indexed}
-        match = qlang.match_expression(parsed, schema.filtered, text_fields, tag_token)
-        c = Compiled([], [], [], [], "")
-        if match:
-            c.where.append("MATCH(%s)")
-            c.params.append(match)
-        for n, flt in enumerate(qlang.json_filters(parsed, schema.filtered, text_fields)):
-            if not JSON_NAME_RE.match(flt.field):
-                raise SearchError(f"cannot filter on field {flt.field!r}")
-            alias = f"_f{n}"
-            terms = []
-            for value in flt.values:
-                terms.append(f"IN(js.{flt.field}, %s)")
-                c.select_params.append(value)
-                if re.fullmatch(r"-?\d{1,18}", value):
-                    terms.append(f"IN(js.{flt.field}, {int(value)})")
-            c.select.append(f"{' + '.join(terms)} AS {alias}")
-            c.where.append(f"{alias} {'=' if flt.negate else '>'} 0")
-        words = [*parsed.words, *(f'"{p}"' for p in parsed.phrases)]
-        c.snippet = " ".join(qlang.escape_match(w) if not w.startswith('"') else
-                             '"' + qlang.escape_match(w[1:-1]) + '"' for w in words)
-        return c
+    def indexes_for_ids(self, ix: IndexConfig, lo: int, hi: int) -> list[str]:
+        from_us = id_ms(lo) * 1000 if lo > 0 else None
+        to_us = id_ms(hi) * 1000 + 999 if hi < TOP_ID else None
+        return self.day_indexes(ix, from_us, to_us)
 
     def lines(self, ix: IndexConfig, lq: LineQuery, known: set[str] | None = None) -> Page:
         if not 1 <= lq.limit <= MAX_LIMIT:
             raise SearchError(f"limit must be between 1 and {MAX_LIMIT}")
         if lq.order not in ("asc", "desc"):
             raise SearchError("order must be asc or desc")
-        c = self.compile(ix, lq.q, known)
-        indexes = self.day_indexes(ix, lq.from_us, lq.to_us)
-        if not indexes:
-            return Page([], None, None)
+        c = compile_text(ix, lq.q, known)
         lo, hi = id_range_of_us(lq.from_us, lq.to_us)
         if lq.after is not None:
             lo = max(lo, lq.after + 1)
@@ -150,10 +196,9 @@ class Searcher:
         # Which end of the range to read from: after a cursor "after", or oldest-first without
         # a cursor, read upwards; otherwise read downwards from the newest.
         upward = lq.after is not None or (lq.before is None and lq.order == "asc")
-        rows = self._select(indexes, c, lo, hi, upward, lq.limit + 1)
+        rows = self.select(ix, c, lo, hi, upward, lq.limit + 1)
         more = len(rows) > lq.limit
-        rows = rows[: lq.limit]
-        lines = [self._line(r, bool(c.snippet)) for r in rows]
+        lines = [self.row_line(r, bool(c.snippet)) for r in rows[: lq.limit]]
         return self._page(lines, more, upward, lq)
 
     def _page(self, lines: list[Line], more: bool, upward: bool, lq: LineQuery) -> Page:
@@ -169,8 +214,12 @@ class Searcher:
         prv = str(lines[0].id) if (more or next_known) else None
         return Page(lines, nxt, prv)
 
-    def _select(self, indexes: list[str], c: Compiled, lo: int, hi: int, upward: bool,
-                n: int) -> list[dict]:
+    def select(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
+               n: int) -> list[dict]:
+        """Rows with ids in [lo, hi] matching ``c``, the first ``n`` in the direction read."""
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes or lo > hi:
+            return []
         cols = ["id", "ts", "logline", "js", *c.select]
         params = list(c.select_params)
         if c.snippet:
@@ -181,12 +230,15 @@ class Searcher:
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {' AND '.join(where)} ORDER BY id {'ASC' if upward else 'DESC'} "
                f"LIMIT {n} OPTION max_matches={max(n, 1000)}")
+        return self._query(sql, params)
+
+    def _query(self, sql: str, params: list) -> list[dict]:
         try:
             return self.sphinx.query(sql, params)
         except sphinxql.ProgrammingError as exc:
             raise SearchError(f"search failed: {exc.args[-1]}") from None
 
-    def _line(self, row: dict, highlighted: bool) -> Line:
+    def row_line(self, row: dict, highlighted: bool) -> Line:
         js = row["js"]
         fields = orjson.loads(js) if js else {}
         hl = highlight_html(row["hl"]) if highlighted and row.get("hl") is not None else None
@@ -194,16 +246,49 @@ class Searcher:
 
     def count(self, ix: IndexConfig, from_us: int | None, to_us: int | None,
               text: str = "", known: set[str] | None = None) -> int:
-        c = self.compile(ix, text, known)
-        indexes = self.day_indexes(ix, from_us, to_us)
-        if not indexes:
-            return 0
         lo, hi = id_range_of_us(from_us, to_us)
+        return self.count_ids(ix, compile_text(ix, text, known), lo, hi)
+
+    def count_ids(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> int:
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes or lo > hi:
+            return 0
         sql = (f"SELECT COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {' AND '.join([*c.where, 'id >= %s', 'id <= %s'])}")
-        try:
-            rows = self.sphinx.query(sql, [*c.select_params, *c.params, lo, hi])
-        except sphinxql.ProgrammingError as exc:
-            raise SearchError(f"search failed: {exc.args[-1]}") from None
+        rows = self._query(sql, [*c.select_params, *c.params, lo, hi])
         return int(rows[0]["n"]) if rows else 0
+
+    def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
+        rows = self.select(ix, Compiled(), doc_id, doc_id, True, 1)
+        return self.row_line(rows[0], False) if rows else None
+
+    def context(self, ix: IndexConfig, doc_id: int, before: int, after: int,
+                same: tuple[str, ...] = ()) -> dict | None:
+        """grep -C: the anchor line and up to ``before``/``after`` lines around it (oldest
+        first), optionally only lines whose fields ``same`` equal the anchor's."""
+        anchor = self.line(ix, doc_id)
+        if anchor is None:
+            return None
+        c = same_as(ix, anchor, same)
+        older = self.select(ix, c, 0, doc_id - 1, False, before) if before else []
+        newer = self.select(ix, c, doc_id + 1, TOP_ID, True, after) if after else []
+        return {"line": anchor.as_json(),
+                "before": [self.row_line(r, False).as_json() for r in reversed(older)],
+                "after": [self.row_line(r, False).as_json() for r in newer]}
+
+    def histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
+                  bucket_us: int) -> dict[int, int]:
+        """Hits per bucket start (µs) in [from_us, to_us]."""
+        lo, hi = id_range_of_us(from_us, to_us)
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes or lo > hi:
+            return {}
+        n = (to_us - from_us) // bucket_us + 2
+        sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
+               f"{''.join(', ' + s for s in c.select)} "
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} "
+               f"WHERE {' AND '.join([*c.where, 'id >= %s', 'id <= %s'])} "
+               f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} OPTION max_matches={n}")
+        rows = self._query(sql, [*c.select_params, *c.params, lo, hi])
+        return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}

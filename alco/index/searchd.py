@@ -1,4 +1,12 @@
-"""The managed searchd: a child process running on a generated config."""
+"""The managed searchd: a child process running on a generated config.
+
+Sphinx 2.2.11 on SIGHUP re-reads its config: it loads added indexes at once and drops removed
+ones when its accept loop next wakes up (a new connection).  ``reload`` sends SIGHUP, checks
+with new connections until searchd serves exactly the configured indexes, and only then
+removes the files of the expired days.  Should searchd not follow within the timeout, it is
+restarted (stop flushes the RT indexes; queries get 503 and writers retry for the few seconds
+of the pause; nothing is lost).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alco.config import Config
-from alco.index import sphinxconf
+from alco.index import retention, sphinxconf, sphinxql
 
 log = logging.getLogger("alco.searchd")
 
@@ -56,14 +64,14 @@ class ManagedSearchd:
         self.rendered = text
         return True
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 20.0, today: date | None = None) -> None:
         sx = self.config.sphinx
         if port_answers(sx.host, sx.port):
             raise SearchdError(
                 f"something already listens on {sx.host}:{sx.port}; stop it or set "
                 f"[sphinx] port / managed = false in {self.config.source}"
             )
-        self.write_config()
+        self.write_config(today)
         self._clear_stale_pid()
         out = open(self.data_dir / "searchd.stdout", "ab")
         self.proc = subprocess.Popen(
@@ -92,13 +100,40 @@ class ManagedSearchd:
             except (ValueError, ProcessLookupError, PermissionError):
                 pid_file.unlink(missing_ok=True)
 
-    def reload(self, today: date | None = None) -> bool:
-        """Regenerate the config and send SIGHUP when it changed."""
+    def reload(self, today: date | None = None, timeout: float = 10.0) -> bool:
+        """Regenerate the config and apply it (SIGHUP, or a restart when searchd does not
+        follow); then remove the files of expired days.  True when the config changed."""
+        today = today or today_utc()
         changed = self.write_config(today)
-        if changed and self.proc is not None and self.proc.poll() is None:
+        if changed and self.alive():
+            assert self.proc is not None
             self.proc.send_signal(signal.SIGHUP)
-            log.info("searchd config regenerated, SIGHUP sent")
+            wanted = set(sphinxconf.index_names(self.config, today))
+            if self._serves(wanted, timeout):
+                log.info("searchd config regenerated and applied (SIGHUP)")
+            else:
+                log.warning("searchd did not apply its new config in %ss; restarting it", timeout)
+                self.stop()
+                self.start(today=today)
+        retention.remove_expired(self.config, today)
         return changed
+
+    def _serves(self, wanted: set[str], timeout: float) -> bool:
+        """Wait until searchd serves exactly ``wanted``.  Each check is a new connection:
+        searchd drops removed indexes when its accept loop wakes up."""
+        sx = self.config.sphinx
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            conn = sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2)
+            try:
+                if set(conn.indexes()) == wanted:
+                    return True
+            except sphinxql.SphinxError:
+                pass
+            finally:
+                conn.close()
+            time.sleep(0.1)
+        return False
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

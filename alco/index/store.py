@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -44,6 +46,20 @@ def is_transient(exc: Exception) -> bool:
         return True
     text = str(exc).lower()
     return "unknown local index" in text or "no such index" in text or "unknown index" in text
+
+
+# Sphinx decodes \u0000-\u001f in JSON strings and returns them raw (invalid JSON): store
+# such control characters as their visible Unicode pictures (U+2400-U+241F) instead.
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([01][0-9a-fA-F])")
+
+
+def json_for_sphinx(fields: dict) -> bytes:
+    """The ``js`` attribute: compact JSON whose control characters are made visible."""
+    data = orjson.dumps(fields)
+    if b"\\u00" not in data:
+        return data
+    return _CONTROL_ESCAPE.sub(
+        lambda m: m.group(1) + chr(0x2400 + int(m.group(2), 16)).encode(), data)
 
 
 class DayStore:
@@ -98,7 +114,7 @@ class DayStore:
         try:
             self.sphinx.replace_rows(index, self.columns, rows)
             result.stored += len(rows)
-        except sphinxql.ProgrammingError as exc:
+        except sphinxql.SphinxError as exc:
             if is_transient(exc):
                 raise
             log.warning("sphinx refused a batch for %s (%s); storing row by row", index, exc)
@@ -110,7 +126,7 @@ class DayStore:
             self.sphinx.replace_rows(index, self.columns, [row])
             result.stored += 1
             return
-        except sphinxql.ProgrammingError as exc:
+        except sphinxql.SphinxError as exc:
             if is_transient(exc):
                 raise
             error = str(exc)
@@ -119,7 +135,9 @@ class DayStore:
         try:
             self.sphinx.replace_rows(index, self.columns, [row])
             result.stored += 1
-        except sphinxql.ProgrammingError:
+        except sphinxql.SphinxError as again:
+            if is_transient(again):
+                raise
             log.error("sphinx rejected a record for %s: %s", index, error)
             result.rejected += 1
 
@@ -129,7 +147,7 @@ class DayStore:
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))
-        row += [orjson.dumps(fields), rec.ts_us, rec.fp]
+        row += [json_for_sphinx(fields), rec.ts_us, rec.fp]
         return row
 
     def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:
@@ -157,3 +175,28 @@ class DayStore:
             f"GROUP BY ms LIMIT {n} OPTION max_matches={n}", (lo, hi, self.slot))
         return {int(r["ms"]): int(r["top"]) & MAX_COUNTER for r in rows
                 if int(r["ms"]) in ms_values}
+
+
+def day_indexes(sphinx: sphinxql.Sphinx, name: str) -> list[str]:
+    """The daily RT indexes of ALCO index ``name`` that searchd serves, oldest first."""
+    pattern = re.compile(rf"^{re.escape(name)}_\d{{8}}$")
+    return sorted(ix for ix in sphinx.indexes() if pattern.match(ix))
+
+
+def iter_stored(sphinx: sphinxql.Sphinx, index: str,
+                page: int = 1000) -> Iterator[tuple[int, dict]]:
+    """Every record of one daily index as ``(ts_us, fields)``, in id order, a page at a time."""
+    last = 0
+    while True:
+        rows = sphinx.query(
+            f"SELECT id, ts, js FROM {sphinxql.ident(index)} WHERE id > %s ORDER BY id ASC "
+            f"LIMIT {int(page)} OPTION max_matches={int(page)}", (last,))
+        for row in rows:
+            try:
+                fields = orjson.loads(row["js"] or "{}")
+            except orjson.JSONDecodeError:
+                fields = {}
+            yield int(row["ts"]), fields if isinstance(fields, dict) else {}
+        if len(rows) < page:
+            return
+        last = int(rows[-1]["id"])

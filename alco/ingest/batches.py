@@ -8,6 +8,7 @@ unlinks it.  ``Handoff.PICKLE`` sends the records through the queue instead (ben
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass
 from multiprocessing import resource_tracker, shared_memory
 
@@ -45,11 +46,6 @@ class Stored:
     duplicates: int
 
 
-@dataclass(frozen=True)
-class Reset:
-    """Reply from the supervisor: a writer died, in-flight batches are lost; requeue them."""
-
-
 def encode(records: list[Record]) -> bytes:
     return orjson.dumps([(r.ts_us, r.message, r.fields, r.fp) for r in records])
 
@@ -68,13 +64,15 @@ def _untrack(shm: shared_memory.SharedMemory) -> None:
 
 
 def pack(records: list[Record], *, consumer: int, generation: int, batch_id: int,
-         redelivered: bool, handoff: Handoff = Handoff.SHM) -> BatchHandle:
+         redelivered: bool, handoff: Handoff = Handoff.SHM,
+         shm_name: str | None = None) -> BatchHandle:
+    """Write a batch (to a segment named ``shm_name``, or a random name) and return its handle."""
     data = encode(records)
     common = dict(consumer=consumer, generation=generation, batch_id=batch_id,
                   count=len(records), redelivered=redelivered)
     if handoff is Handoff.PICKLE:
         return BatchHandle(**common, payload=data)
-    shm = shared_memory.SharedMemory(create=True, size=max(len(data), 1))
+    shm = shared_memory.SharedMemory(name=shm_name, create=True, size=max(len(data), 1))
     _untrack(shm)
     shm.buf[: len(data)] = data
     handle = BatchHandle(**common, shm_name=shm.name, size=len(data))
@@ -104,3 +102,20 @@ def discard(handle: BatchHandle) -> None:
         return
     shm.close()
     shm.unlink()
+
+
+SHM_DIR = "/dev/shm"
+
+
+def sweep(prefix: str) -> int:
+    """Free every segment whose name starts with ``prefix`` (left behind by dead processes)."""
+    try:
+        names = [n for n in os.listdir(SHM_DIR) if n.startswith(prefix)]
+    except FileNotFoundError:  # pragma: no cover - no /dev/shm
+        return 0
+    for name in names:  # unlinked as files: no resource tracker in the calling process
+        try:
+            os.unlink(os.path.join(SHM_DIR, name))
+        except FileNotFoundError:
+            pass
+    return len(names)

@@ -1,16 +1,23 @@
-"""Assemble the collector: queues, consumers and writers of every index, under a supervisor."""
+"""Assemble the collector: one team of consumers and writers per index, under a supervisor.
+
+Each (re)start of a team gets fresh queues and generation counters, so a member killed at any
+moment cannot leave its team stuck on a broken queue.
+"""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
+from collections.abc import Callable
 from typing import Any
 
 from alco import metrics
-from alco.config import Config
-from alco.ingest.batches import Handoff, Reset
+from alco.config import Config, IndexConfig
+from alco.ingest import batches
+from alco.ingest.batches import Handoff
 from alco.ingest.consumer import ConsumerContext, run_consumer
-from alco.ingest.supervisor import Child, Supervisor
+from alco.ingest.supervisor import Child, StopFlag, Supervisor, Team
 from alco.ingest.writer import WriterContext, run_writer
 
 log = logging.getLogger("alco.collector")
@@ -18,40 +25,46 @@ log = logging.getLogger("alco.collector")
 
 def build(config: Config, handoff: Handoff = Handoff.SHM,
           on_tick: Any = None) -> Supervisor:
-    consumers_stop = mp.Event()
-    writers_stop = mp.Event()
-    children: list[Child] = []
-    for ix in config.indexes:
-        writer_queue: Any = mp.Queue()
-        replies = [mp.Queue() for _ in range(ix.consumers)]
-        generations = mp.Array("q", ix.consumers)
-
-        def reset_consumers(child: Child, replies: list = replies) -> None:
-            metrics.mark_dead(child.process.pid)
-            for q in replies:
-                q.put(Reset())
-
-        for n in range(ix.consumers):
-            ctx = ConsumerContext(config, ix, n, writer_queue, replies[n], generations,
-                                  consumers_stop, handoff)
-            children.append(Child(f"alco: consumer {ix.name}#{n}", "consumers", run_consumer,
-                                  (ctx,), on_death=_mark_dead))
-        for slot in range(ix.writers):
-            ctx_w = WriterContext(config, ix, slot, writer_queue, replies, generations,
-                                  writers_stop)
-            children.append(Child(f"alco: writer {ix.name}#{slot}", "writers", run_writer,
-                                  (ctx_w,), on_death=reset_consumers))
+    consumers_stop = StopFlag()
+    writers_stop = StopFlag()
+    teams = [
+        Team(ix.name, _team_factory(config, ix, handoff, consumers_stop, writers_stop))
+        for ix in config.indexes
+    ]
     return Supervisor(
-        children,
+        teams,
         stop_order=[("consumers", consumers_stop), ("writers", writers_stop)],
         grace=config.collector.shutdown_grace,
         on_restart=_count_restart,
+        on_exit=metrics.mark_dead,
         on_tick=on_tick,
     )
 
 
-def _mark_dead(child: Child) -> None:
-    metrics.mark_dead(child.process.pid)
+def _team_factory(config: Config, ix: IndexConfig, handoff: Handoff, consumers_stop: StopFlag,
+                  writers_stop: StopFlag) -> Callable[[], list[Child]]:
+    shm_prefix = f"alco{os.getpid()}-{ix.name}-"  # index names have no "-"
+
+    def make() -> list[Child]:
+        batches.sweep(shm_prefix)  # segments a dead team left behind
+        writer_queue: Any = mp.Queue()
+        replies = [mp.Queue() for _ in range(ix.consumers)]
+        generations = mp.Array("q", ix.consumers)
+        busy = mp.Array("q", ix.writers, lock=False)
+        children = []
+        for n in range(ix.consumers):
+            ctx = ConsumerContext(config, ix, n, writer_queue, replies[n], generations, busy,
+                                  consumers_stop, handoff, shm_prefix)
+            children.append(Child(f"alco: consumer {ix.name}#{n}", "consumers", run_consumer,
+                                  (ctx,)))
+        for slot in range(ix.writers):
+            ctx_w = WriterContext(config, ix, slot, writer_queue, replies, generations, busy,
+                                  writers_stop)
+            children.append(Child(f"alco: writer {ix.name}#{slot}", "writers", run_writer,
+                                  (ctx_w,)))
+        return children
+
+    return make
 
 
 def _count_restart(child: Child) -> None:

@@ -3,11 +3,17 @@
 This is the only collector module that speaks AMQP (pika).  Acks follow the order of delivery
 tags: a batch's messages are acked (``multiple=True``) only when it and every earlier batch
 were stored, so a crash at any point redelivers what was not stored.
+
+Each AMQP connection is a *generation*: when it is lost, its unacked messages go back to the
+queue, so batches of the old generation still waiting for a writer are void (writers drop
+them) and the consumer waits for writers busy with one of them before it reconnects; the
+redelivered copies are then checked against the fingerprints already stored.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import time
 from collections import deque
@@ -20,7 +26,7 @@ import pika.exceptions
 from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.ingest import batches
-from alco.ingest.batches import Handoff, Reset, Stored
+from alco.ingest.batches import Handoff, Stored
 from alco.ingest.records import DeadLetter, Limits, NormaliseOptions, Record, normalise
 
 log = logging.getLogger("alco.consumer")
@@ -35,8 +41,14 @@ class ConsumerContext:
     writer_queue: object
     reply_queue: object
     generations: object  # multiprocessing.Array('q'), one generation per consumer
-    stop: object  # multiprocessing.Event
+    busy: object  # multiprocessing.Array('q'): per writer slot, 1 + consumer it stores for
+    stop: object  # supervisor.StopFlag
     handoff: Handoff = Handoff.SHM
+    shm_prefix: str = "alco_"
+
+    @property
+    def connection_name(self) -> str:
+        return f"alco consumer {self.index.name}#{self.number} {self.index.queue_name}"
 
 
 @dataclass
@@ -96,6 +108,7 @@ class ConsumerSession:
         self.backlog_at = 0.0
         params = pika.URLParameters(ctx.config.rabbitmq.url)
         params.heartbeat = ctx.config.rabbitmq.heartbeat
+        params.client_properties = {"connection_name": ctx.connection_name}
         self.conn = pika.BlockingConnection(params)
         self.ch = self.conn.channel()
         self.dead_ch = self.conn.channel()
@@ -117,6 +130,10 @@ class ConsumerSession:
                             options=self.options)
         except DeadLetter as exc:
             self.dead_letter(body, props, exc)
+            return
+        except Exception as exc:  # a body no rule foresaw must not stop the queue
+            log.exception("cannot read a message; dead-lettering it")
+            self.dead_letter(body, props, DeadLetter("unreadable", repr(exc)))
             return
         for reason in rec.degraded:
             metrics.DEGRADED.labels(self.ix.name, reason).inc()
@@ -141,9 +158,12 @@ class ConsumerSession:
         if not b.last_tag:
             return
         if b.records:
+            name = (f"{self.ctx.shm_prefix}{self.ctx.number}_{os.getpid()}_"
+                    f"{self.generation}_{self.next_batch_id}")
             handle = batches.pack(b.records, consumer=self.ctx.number,
                                   generation=self.generation, batch_id=self.next_batch_id,
-                                  redelivered=b.redelivered, handoff=self.ctx.handoff)
+                                  redelivered=b.redelivered, handoff=self.ctx.handoff,
+                                  shm_name=name)
             self.segments.append(Segment(self.next_batch_id, b.last_tag, False))
             self.ctx.writer_queue.put(handle)  # type: ignore[attr-defined]
             self.next_batch_id += 1
@@ -153,8 +173,6 @@ class ConsumerSession:
         self.ack_ready()
 
     def on_reply(self, reply: object) -> None:
-        if isinstance(reply, Reset):
-            raise ResetRequested
         if isinstance(reply, Stored) and reply.generation == self.generation:
             for seg in self.segments:
                 if seg.batch_id == reply.batch_id:
@@ -217,15 +235,19 @@ class ConsumerSession:
             pass
 
 
-class ResetRequested(Exception):
-    """A writer died: requeue everything in flight by closing the connection."""
-
-
 def next_generation(ctx: ConsumerContext) -> int:
     gens = ctx.generations
     with gens.get_lock():  # type: ignore[attr-defined]
         gens[ctx.number] += 1  # type: ignore[index]
         return gens[ctx.number]  # type: ignore[index]
+
+
+def wait_for_writers(ctx: ConsumerContext, timeout: float) -> None:
+    """Wait until no writer is storing a batch of this consumer (after a generation bump)."""
+    mark = ctx.number + 1
+    deadline = time.monotonic() + timeout
+    while any(v == mark for v in ctx.busy) and time.monotonic() < deadline:  # type: ignore
+        time.sleep(0.02)
 
 
 def run_consumer(ctx: ConsumerContext) -> None:
@@ -238,17 +260,13 @@ def run_consumer(ctx: ConsumerContext) -> None:
             delay = 0.5
             session.run()
             return
-        except ResetRequested:
-            log.warning("a writer died; requeueing in-flight messages")
-            if session is not None:
-                session.close()
-            next_generation(ctx)  # batches of the old generation are void
-            continue
         except (pika.exceptions.AMQPError, OSError) as exc:
-            log.warning("rabbitmq connection lost (%s); reconnecting in %.1fs", exc, delay)
+            log.warning("%s: rabbitmq connection lost (%s); reconnecting in %.1fs",
+                        ctx.connection_name, exc, delay)
             if session is not None:
                 session.close()
-            next_generation(ctx)
+            next_generation(ctx)  # batches of the lost connection are void
+            wait_for_writers(ctx, ctx.config.collector.shutdown_grace)
         if ctx.stop.wait(delay):  # type: ignore[attr-defined]
             return
         delay = min(delay * 2, 30.0)

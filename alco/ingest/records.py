@@ -18,6 +18,10 @@ from alco.index.schema import RESERVED_NAMES, fingerprint
 MESSAGE_KEYS = ("message", "msg", "MESSAGE", "short_message", "log", "text", "@message")
 TIME_KEYS = ("@timestamp", "timestamp", "ISODATE", "DATE", "time", "@t", "datetime")
 MARK_KEYS = ("_truncated", "_invalid_utf8", "_bad_timestamp")
+# Plausible times (1970-01-02 .. 2200-01-01): anything else is a wrong stamp, not a date.
+MIN_TS_US = 86_400 * 1_000_000
+MAX_TS_US = 7_258_118_400 * 1_000_000
+SYSLOG_FORMAT = "%Y %b %d %H:%M:%S"  # the BSD stamp of syslog-ng's DATE: "Nov 24 08:00:00"
 
 
 class DeadLetter(Exception):
@@ -59,7 +63,9 @@ def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None
     """Normalise one message body; raise DeadLetter for bodies that cannot be indexed."""
     if arrival_us is None:
         arrival_us = time.time_ns() // 1000
-    fallback_us = amqp_ts * 1_000_000 if amqp_ts else arrival_us
+    fallback_us = arrival_us
+    if isinstance(amqp_ts, int) and MIN_TS_US <= amqp_ts * 1_000_000 < MAX_TS_US:
+        fallback_us = amqp_ts * 1_000_000
     fp = fingerprint(body + (message_id or "").encode())
     if not body.strip():
         raise DeadLetter("empty", "empty body")
@@ -109,17 +115,26 @@ def _from_object(doc: dict, fallback_us: int, fp: int, degraded: list[str],
         message = orjson.dumps(message).decode() if not isinstance(message, int | float) \
             else str(message)
         degraded.append("message_type")
-    ts_us = None
-    for key in TIME_KEYS:
-        if key in doc:
-            raw = doc.pop(key)
-            ts_us = parse_timestamp(raw, naive_local)
-            if ts_us is None:
-                doc["_bad_timestamp"] = str(raw)[:100]
-                degraded.append("bad_timestamp")
-            break
+    ts_us = _find_time(doc, naive_local, degraded)
     fields = {_safe_name(k): v for k, v in doc.items()}
     return Record(ts_us if ts_us is not None else fallback_us, message, fields, fp, degraded)
+
+
+def _find_time(doc: dict, naive_local: bool, degraded: list[str]) -> int | None:
+    """The first readable time field (removed from the fields); unreadable ones are kept."""
+    bad = None
+    for key in TIME_KEYS:
+        if key not in doc:
+            continue
+        ts_us = parse_timestamp(doc[key], naive_local)
+        if ts_us is not None:
+            del doc[key]
+            return ts_us
+        bad = bad or key
+    if bad is not None:
+        doc["_bad_timestamp"] = str(doc.pop(bad))[:100]
+        degraded.append("bad_timestamp")
+    return None
 
 
 def _safe_name(key: str) -> str:
@@ -127,11 +142,29 @@ def _safe_name(key: str) -> str:
 
 
 def parse_timestamp(raw: object, naive_local: bool = False) -> int | None:
-    """ISO 8601 text or epoch number -> microseconds since the epoch, or None."""
+    """ISO 8601 text, a syslog stamp or an epoch number -> microseconds since the epoch, or
+    None when unreadable or implausible (before 1970-01-02 or after 2200)."""
+    try:
+        ts_us = _parse_timestamp(raw, naive_local)
+    except (ValueError, OverflowError, OSError):
+        return None
+    if ts_us is None or not MIN_TS_US <= ts_us < MAX_TS_US:
+        return None
+    return ts_us
+
+
+def _parse_timestamp(raw: object, naive_local: bool) -> int | None:
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float):
-        value = float(raw)
+    if isinstance(raw, int):
+        for limit, divisor in ((10 ** 17, 1000), (10 ** 14, 1)):
+            if raw > limit:
+                return raw // divisor
+        return raw * 1000 if raw > 10 ** 11 else raw * 1_000_000
+    if isinstance(raw, float):
+        value = raw
+        if value != value:  # NaN
+            return None
         if value > 1e17:  # nanoseconds
             return int(value // 1000)
         if value > 1e14:  # microseconds
@@ -146,10 +179,24 @@ def parse_timestamp(raw: object, naive_local: bool = False) -> int | None:
     try:
         dt = datetime.fromisoformat(text[:-1] if zulu else text)
     except ValueError:
-        return None
+        dt = _syslog_time(text)
+        if dt is None:
+            return None
     if dt.tzinfo is None:
         dt = dt.astimezone() if naive_local else dt.replace(tzinfo=UTC)
     return int(dt.timestamp()) * 1_000_000 + dt.microsecond
+
+
+def _syslog_time(text: str) -> datetime | None:
+    """``Nov 24 08:00:00`` (no year: the current one, or last year's if that is ahead)."""
+    now = datetime.now()
+    try:
+        dt = datetime.strptime(f"{now.year} {' '.join(text.split())}", SYSLOG_FORMAT)
+    except ValueError:
+        return None
+    if dt > now.replace(microsecond=0) and (dt - now).days > 1:
+        dt = dt.replace(year=now.year - 1)
+    return dt
 
 
 def _apply_limits(rec: Record, options: NormaliseOptions) -> None:

@@ -1,7 +1,13 @@
 """A small process supervisor: start, watch, restart with backoff, stop in order.
 
-It knows processes and signals only.  Shutdown is a flag set by the signal handler; the main
-loop then stops the groups one after the other (consumers first, then writers).
+It knows processes and signals only.  Processes come in *teams* (the consumers and writers of
+one index) that share queues; a process killed at a bad moment (``kill -9`` while it holds a
+queue's lock) can leave those queues unusable, so when one member dies the whole team is
+stopped and started afresh from its factory, with new queues, after a backoff.  What the team
+had in flight is redelivered by RabbitMQ.
+
+Shutdown is a flag set by the signal handler; the main loop then stops the roles one after
+the other (consumers first, then writers), each within the grace period.
 """
 
 from __future__ import annotations
@@ -22,19 +28,51 @@ MAX_BACKOFF = 30.0
 HEALTHY_AFTER = 30.0
 
 
+class StopFlag:
+    """A lock-free shared flag: unlike ``multiprocessing.Event`` it survives ``kill -9`` of a
+    process that was reading it."""
+
+    def __init__(self) -> None:
+        self._value = mp.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.05, left))
+        return True
+
+
 @dataclass
 class Child:
     """One supervised process: ``target(*args)`` under the title ``title``."""
 
     title: str
-    group: str
+    role: str
     target: Callable[..., None]
     args: tuple = ()
-    on_death: Callable[[Child], None] | None = None
     process: Any = None
+
+
+@dataclass
+class Team:
+    """Processes that live and die together; ``make`` builds a fresh set (new queues)."""
+
+    name: str
+    make: Callable[[], list[Child]]
+    children: list[Child] = field(default_factory=list)
     started: float = 0.0
-    backoff: float = MIN_BACKOFF
+    backoff: float = 0.0  # the next restart's delay; 0: MIN_BACKOFF
     restart_at: float = 0.0
+    down: bool = False
     restarts: int = 0
 
 
@@ -47,19 +85,27 @@ def _child_main(title: str, target: Callable[..., None], args: tuple) -> None:
 
 @dataclass
 class Supervisor:
-    children: list[Child]
-    stop_order: list[tuple[str, Any]]  # (group, its stop event), in the order to stop them
+    teams: list[Team]
+    stop_order: list[tuple[str, StopFlag]]  # (role, its stop flag), in the order to stop
     grace: float = 30.0
-    on_restart: Callable[[Child], None] | None = None
+    on_restart: Callable[[Child], None] | None = None  # a member died (counted once)
+    on_exit: Callable[[int], None] | None = None  # pid of every process that ended
     on_tick: Callable[[], None] | None = None
     should_exit: bool = field(default=False, init=False)
 
-    def start(self, child: Child) -> None:
-        child.process = mp.Process(target=_child_main, name=child.title,
-                                   args=(child.title, child.target, child.args), daemon=False)
-        child.process.start()
-        child.started = time.monotonic()
-        log.info("started %s (pid %s)", child.title, child.process.pid)
+    @property
+    def children(self) -> list[Child]:
+        return [c for t in self.teams for c in t.children]
+
+    def start_team(self, team: Team) -> None:
+        team.children = team.make()
+        for child in team.children:
+            child.process = mp.Process(target=_child_main, name=child.title,
+                                       args=(child.title, child.target, child.args))
+            child.process.start()
+            log.info("started %s (pid %s)", child.title, child.process.pid)
+        team.started = time.monotonic()
+        team.down = False
 
     def install_signals(self) -> None:
         def handler(signum: int, frame: object) -> None:
@@ -71,8 +117,8 @@ class Supervisor:
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit status."""
         self.install_signals()
-        for child in self.children:
-            self.start(child)
+        for team in self.teams:
+            self.start_team(team)
         while not self.should_exit:
             self.watch()
             if self.on_tick is not None:
@@ -82,39 +128,46 @@ class Supervisor:
 
     def watch(self) -> None:
         now = time.monotonic()
-        for child in self.children:
-            proc = child.process
-            if proc is not None and proc.is_alive():
-                if now - child.started > HEALTHY_AFTER:
-                    child.backoff = MIN_BACKOFF
+        for team in self.teams:
+            if team.down:
+                if now >= team.restart_at and not self.should_exit:
+                    log.info("restarting team %s (restart %d)", team.name, team.restarts)
+                    self.start_team(team)
                 continue
-            if proc is not None:
-                self._on_exit(child, now)
-            elif now >= child.restart_at:
-                child.restarts += 1
-                if self.on_restart is not None:
-                    self.on_restart(child)
-                self.start(child)
+            dead = [c for c in team.children if not c.process.is_alive()]
+            if dead:
+                self._team_died(team, dead, now)
+            elif now - team.started > HEALTHY_AFTER:
+                team.backoff = 0.0
 
-    def _on_exit(self, child: Child, now: float) -> None:
-        proc = child.process
-        proc.join(0)
-        log.warning("%s (pid %s) exited with %s; restarting in %.1fs", child.title, proc.pid,
-                    proc.exitcode, child.backoff)
-        if child.on_death is not None:
-            child.on_death(child)
-        child.process = None
-        child.restart_at = now + child.backoff
-        child.backoff = min(child.backoff * 2, MAX_BACKOFF)
+    def _team_died(self, team: Team, dead: list[Child], now: float) -> None:
+        delay = team.backoff or MIN_BACKOFF
+        for child in dead:
+            child.process.join(0)
+            log.warning("%s (pid %s) exited with %s; restarting team %s in %.1fs",
+                        child.title, child.process.pid, child.process.exitcode, team.name,
+                        delay)
+            if self.on_restart is not None:
+                self.on_restart(child)
+        for child in team.children:
+            if child.process.is_alive():
+                child.process.kill()  # its queues may be broken: nothing can be drained
+            child.process.join(10)
+            if self.on_exit is not None:
+                self.on_exit(child.process.pid)
+        team.restarts += 1
+        team.down = True
+        team.restart_at = now + delay
+        team.backoff = min(delay * 2, MAX_BACKOFF)
 
     def shutdown(self) -> int:
-        log.info("stopping: %s", ", ".join(g for g, _ in self.stop_order))
+        log.info("stopping: %s", ", ".join(role for role, _ in self.stop_order))
         status = 0
         deadline = time.monotonic() + self.grace
-        for group, event in self.stop_order:
-            event.set()
+        for role, flag in self.stop_order:
+            flag.set()
             for child in self.children:
-                if child.group != group or child.process is None:
+                if child.role != role or child.process is None:
                     continue
                 child.process.join(max(0.1, deadline - time.monotonic()))
                 if child.process.is_alive():
@@ -123,5 +176,6 @@ class Supervisor:
                     child.process.terminate()
                     child.process.join(5)
                     status = 1
+                elif child.process.exitcode not in (0, None):
+                    log.warning("%s exited with %s", child.title, child.process.exitcode)
         return status
-

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from multiprocessing.synchronize import Event
 from typing import Any
 
 from alco import metrics
@@ -31,7 +30,8 @@ class WriterContext:
     writer_queue: object  # multiprocessing.Queue[BatchHandle]
     reply_queues: list  # one multiprocessing.Queue per consumer
     generations: Any  # multiprocessing.Array: the live generation of each consumer
-    stop: Event
+    busy: Any  # multiprocessing.Array: per writer slot, 1 + the consumer it stores for
+    stop: Any  # supervisor.StopFlag
 
 
 def today_utc() -> date:
@@ -59,7 +59,8 @@ def run_writer(ctx: WriterContext) -> None:
     """Process entry point (a plain function): store batches until told to stop."""
     ix = ctx.index
     sphinx = Sphinx(ctx.config.sphinx.host, ctx.config.sphinx.port)
-    store = DayStore(sphinx, IndexSchema.of(ix), ctx.slot, ix.retention_days)
+    store = DayStore(sphinx, IndexSchema.of(ix), ctx.config.collector.first_slot + ctx.slot,
+                     ix.retention_days)
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     rate = RateLog(f"writer {ix.name}#{ctx.slot}")
@@ -73,12 +74,15 @@ def run_writer(ctx: WriterContext) -> None:
         if handle is None:
             break
         metrics.WRITER_QUEUE.labels(ix.name).set(_qsize(ctx.writer_queue))
-        if _stale(ctx, handle):
+        if not _claim(ctx, handle):
             batches.discard(handle)  # its consumer reconnected: the messages were requeued
             continue
-        records = batches.unpack(handle)
-        result = _store_with_retry(store, records, handle.redelivered, ix.name,
-                                   lambda h=handle: ctx.stop.is_set() or _stale(ctx, h))
+        try:
+            records = batches.unpack(handle)
+            result = _store_with_retry(store, records, handle.redelivered, ix.name,
+                                       lambda h=handle: ctx.stop.is_set() or _stale(ctx, h))
+        finally:
+            ctx.busy[ctx.slot] = 0
         if result is None:
             continue  # stopping, or the batch went stale, while Sphinx was unreachable
         _count(ix.name, records, result)
@@ -89,6 +93,15 @@ def run_writer(ctx: WriterContext) -> None:
         log.debug("batch %d of consumer %d: %d stored, %d duplicates", handle.batch_id,
                   handle.consumer, result.stored, result.duplicates)
     sphinx.close()
+
+
+def _claim(ctx: WriterContext, handle: BatchHandle) -> bool:
+    """Mark this writer busy with the batch, unless its generation is already void."""
+    with ctx.generations.get_lock():
+        if _stale(ctx, handle):
+            return False
+        ctx.busy[ctx.slot] = handle.consumer + 1
+        return True
 
 
 def _stale(ctx: WriterContext, handle: BatchHandle) -> bool:

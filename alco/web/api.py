@@ -7,15 +7,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from alco import metrics
 from alco.config import IndexConfig
 from alco.index import query as qlang
-from alco.index.search import LineQuery, SearchError
+from alco.index.search import LineQuery, SearchError, compile_text, iso_us
+from alco.index.sphinxconf import retention_days
 from alco.index.sphinxql import SphinxError
+from alco.web.export import FORMATS, export_lines
 from alco.web.state import WebState
+from alco.web.tail import newest_id, tail_events
+
+MAX_ID = 2**63 - 1
 
 
 class BadRequest(ValueError):
@@ -71,12 +76,26 @@ def int_param(request: Request, name: str, default: int | None = None,
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = int(raw[:40]) if len(raw) <= 40 else int("not a number")
     except ValueError:
         raise BadRequest(f"{name} must be an integer, got {raw[:40]!r}") from None
     if not lo <= value <= hi:
         raise BadRequest(f"{name} must be between {lo} and {hi}")
     return value
+
+
+def id_param(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
+        raise BadRequest(f"a line id is a positive 64-bit integer, got {raw[:40]!r}")
+    return int(raw)
+
+
+def fields_param(request: Request, name: str, known: set[str] | None) -> tuple[str, ...]:
+    names = tuple(n for n in request.query_params.get(name, "").split(",") if n)
+    for field in names:
+        if known is not None and field not in known:
+            raise BadRequest(f"{name}: unknown field {field[:64]!r}")
+    return names
 
 
 def index_or_404(request: Request, state: WebState) -> IndexConfig:
@@ -91,8 +110,8 @@ def line_query(request: Request) -> LineQuery:
         q=request.query_params.get("q", ""),
         from_us=time_param(request, "from"),
         to_us=time_param(request, "to"),
-        after=int_param(request, "after"),
-        before=int_param(request, "before"),
+        after=int_param(request, "after", None, 0, MAX_ID),
+        before=int_param(request, "before", None, 0, MAX_ID),
         limit=int_param(request, "limit", 100, 1, 1000) or 100,
         order=request.query_params.get("order", "desc"),
     )
@@ -116,7 +135,99 @@ def lines(request: Request, state: WebState) -> Response:
     return JSONResponse(page.as_json())
 
 
+@timed("context")
+def context(request: Request, state: WebState) -> Response:
+    ix = index_or_404(request, state)
+    doc_id = id_param(request.path_params["id"])
+    same = fields_param(request, "same", state.known_fields(ix))
+    found = state.searcher().context(
+        ix, doc_id, int_param(request, "before", 10, 0, 1000) or 0,
+        int_param(request, "after", 10, 0, 1000) or 0, same)
+    if found is None:
+        raise NotFound(f"no line {doc_id} in {ix.name}")
+    return JSONResponse(found)
+
+
+@timed("histogram")
+def histogram(request: Request, state: WebState) -> Response:
+    ix = index_or_404(request, state)
+    c = compile_text(ix, request.query_params.get("q", ""), state.known_fields(ix))
+    searcher = state.searcher()
+    to_us = time_param(request, "to") or time.time_ns() // 1000
+    first_day = retention_days(ix, searcher.today())[0]
+    from_us = time_param(request, "from") or int(
+        datetime.combine(first_day, datetime.min.time(), UTC).timestamp()) * 1_000_000
+    if from_us >= to_us:
+        raise BadRequest("from must be before to")
+    buckets = int_param(request, "buckets", 60, 1, 1000) or 60
+    bucket_us = qlang.bucket_size_us(to_us - from_us, buckets)
+    start_us = from_us - from_us % bucket_us
+    counts = searcher.histogram(ix, c, from_us, to_us, bucket_us)
+    return JSONResponse({
+        "from": iso_us(from_us), "to": iso_us(to_us), "bucket_seconds": bucket_us / 1e6,
+        "total": sum(counts.values()),
+        "buckets": [{"ts": iso_us(t), "count": counts.get(t, 0)}
+                    for t in range(start_us, to_us + 1, bucket_us)]})
+
+
+@timed("columns")
+def columns(request: Request, state: WebState) -> Response:
+    ix = index_or_404(request, state)
+    seen = state.values.columns(ix.name)
+    if seen is None:
+        return error(503, "redis unavailable: the seen columns are unknown")
+    names = sorted((set(seen) | set(ix.columns)) - set(ix.columns_with("excluded")))
+    return JSONResponse({"columns": [
+        {"name": n, "role": ix.columns.get(n, "display"),
+         "first_seen": iso_us(seen[n] * 1_000_000) if n in seen else None} for n in names]})
+
+
+@timed("values")
+def values(request: Request, state: WebState) -> Response:
+    ix = index_or_404(request, state)
+    name = request.path_params["field"]
+    if len(name) > 64:
+        raise BadRequest("field name too long")
+    found = state.values.values(ix.name, name, int_param(request, "limit", 100, 1, 1000) or 100,
+                                request.query_params.get("prefix", "")[:256])
+    if found is None:
+        return error(503, "redis unavailable: the values are unknown")
+    return JSONResponse({"field": name, "role": ix.columns.get(name, "display"), "values": [
+        {"value": v, "last_seen": iso_us(int(s) * 1_000_000)} for v, s in found]})
+
+
+@timed("export")
+def export(request: Request, state: WebState) -> Response:
+    ix = index_or_404(request, state)
+    fmt = request.query_params.get("format", "ndjson")
+    if fmt not in FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
+    lq = line_query(request)
+    known = state.known_fields(ix)
+    compile_text(ix, lq.q, known)  # a bad query is a 400 before the stream starts
+    headers = {"Content-Disposition": f'attachment; filename="{ix.name}.{fmt}"'}
+    return StreamingResponse(export_lines(state.own_searcher, ix, lq, known, fmt),
+                             media_type=FORMATS[fmt], headers=headers)
+
+
+@timed("tail")
+def tail(request: Request, state: WebState) -> Response:
+    ix = index_or_404(request, state)
+    c = compile_text(ix, request.query_params.get("q", ""), state.known_fields(ix))
+    start = int_param(request, "after", None, 0, MAX_ID)
+    cursor = newest_id(state.searcher(), ix) if start is None else start
+    return StreamingResponse(tail_events(state.own_searcher, ix, c, cursor),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
 routes = [
     Route("/api/indexes", indexes),
     Route("/api/{index}/lines", lines),
+    Route("/api/{index}/context/{id}", context),
+    Route("/api/{index}/histogram", histogram),
+    Route("/api/{index}/columns", columns),
+    Route("/api/{index}/values/{field}", values),
+    Route("/api/{index}/export", export),
+    Route("/api/{index}/tail", tail),
 ]

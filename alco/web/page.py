@@ -25,6 +25,10 @@ def shell(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+def no_favicon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
 def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -32,6 +36,7 @@ def healthz(request: Request) -> Response:
 routes = [
     Route("/healthz", healthz),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    Route("/favicon.ico", no_favicon),
     Route("/", shell),
     Route("/{index}", shell),
 ]

@@ -1,95 +1,293 @@
-// ALCO reading page: index list at "/", log view at "/<index>".
-// Log text is only ever inserted with textContent; highlights come from the server already
-// HTML-escaped, with <mark> as the only markup, and are rebuilt node by node.
+// ALCO reading page: index list at "/", shortcuts at "/s", log view at "/<index>".
+// The view's state is the URL (state.js); the list of lines is lines.js; keys are below.
 
-const main = document.getElementById("main");
-const status = document.getElementById("status");
-const form = document.getElementById("search");
-const input = document.getElementById("q");
-const params = new URLSearchParams(location.search);
-const indexName = decodeURIComponent(location.pathname.slice(1));
+import { toggleDetails } from "./details.js";
+import { ApiError, adoptUrlToken, api, el, query, withToken } from "./dom.js";
+import { LineList } from "./lines.js";
+import { openShortcut, showIndexes, showShortcuts, showTokenForm } from "./pages.js";
+import { loadColumns, renderFilters, renderHistogram } from "./side.js";
+import { fullQuery, listQuery, readState, saveState, toggleFilter } from "./state.js";
+import { Tail } from "./tail.js";
 
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+const $ = (id) => document.getElementById(id);
+const main = $("main");
+const statusBox = $("status");
+const DEFAULT_COLUMNS = ["host", "levelname"];
 
-function highlighted(html) {
-  // The server escaped everything but <mark>; parse that small language without innerHTML.
-  const span = el("span", "msg");
-  const parts = html.split(/(<mark>|<\/mark>)/);
-  let inMark = false;
-  for (const part of parts) {
-    if (part === "<mark>") { inMark = true; continue; }
-    if (part === "</mark>") { inMark = false; continue; }
-    const text = part.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-    span.append(inMark ? el("mark", null, text) : document.createTextNode(text));
-  }
-  return span;
-}
-
-async function api(path) {
-  const resp = await fetch(path, { headers: { Accept: "application/json" } });
-  const body = await resp.json();
-  if (!resp.ok) throw new Error(body.error || resp.statusText);
-  return body;
-}
-
-function renderLine(line) {
-  const row = el("div", "line");
-  row.dataset.id = line.id;
-  row.append(el("span", "ts", line.ts.replace("T", " ").slice(0, 26)));
-  for (const key of ["host", "levelname"]) {
-    const value = line.fields[key] ?? line.fields[key === "levelname" ? "level" : key];
-    if (value !== undefined) row.append(el("span", "col", String(value)));
-  }
-  row.append(line.highlight ? highlighted(line.highlight) : el("span", "msg", line.message));
-  return row;
-}
-
-async function showIndexes() {
-  form.hidden = true;
-  const { indexes } = await api("/api/indexes");
-  const list = el("ul", "indexes");
-  for (const ix of indexes) {
-    const li = el("li");
-    const a = el("a", null, ix.name);
-    a.href = "/" + encodeURIComponent(ix.name);
-    li.append(a, document.createTextNode(`  ${ix.last_5m} lines in the last 5 minutes`));
-    list.append(li);
-  }
-  main.replaceChildren(list);
-}
-
-async function showLines(next) {
-  const query = new URLSearchParams({ q: params.get("q") || "", limit: "200" });
-  if (next) query.set("before", next);
-  status.textContent = "searching…";
-  const page = await api(`/api/${encodeURIComponent(indexName)}/lines?${query}`);
-  if (!next) main.replaceChildren();
-  document.querySelector(".more")?.remove();
-  for (const line of page.lines) main.append(renderLine(line));
-  status.textContent = `${main.querySelectorAll(".line").length} lines`;
-  if (page.next) {
-    const more = el("button", "more", "older lines");
-    more.addEventListener("click", () => showLines(page.next));
-    main.append(more);
-  }
-}
-
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  params.set("q", input.value);
-  history.pushState(null, "", `?${params}`);
-  showLines().catch(fail);
-});
+function status(text) { statusBox.textContent = text; }
 
 function fail(err) {
-  status.textContent = "";
-  main.replaceChildren(el("div", "error", String(err.message || err)));
+  if (err instanceof ApiError && err.status === 401) { showTokenForm(main); return; }
+  status("");
+  const box = el("div", "error", String(err.message || err));
+  if (main.querySelector(":scope > .line")) { status(String(err.message || err)); return; }
+  main.replaceChildren(box);
 }
 
-input.value = params.get("q") || "";
-(indexName ? showLines() : showIndexes()).catch(fail);
+class LogView {
+  constructor() {
+    this.state = readState();
+    this.columns = null; // [{name, role}] or null when /columns is not there
+    this.shown = this.state.cols;
+    this.list = new LineList(main, this.state, {
+      status, error: fail, onRows: (lines) => this.onRows(lines), columns: () => this.shown,
+    });
+    this.tail = new Tail(this.list, $("follow"), { status });
+    this.actions = {
+      removeFilter: (field) => { this.state.filters.delete(field); this.changed(); },
+      toggleColumn: (name, on) => this.toggleColumn(name, on),
+      columns: () => this.shown,
+    };
+  }
+
+  async open() {
+    $("search").hidden = $("toolbar").hidden = $("histogram").hidden = $("side").hidden = false;
+    $("ixname").textContent = this.state.index;
+    document.title = `${this.state.index} · ALCO`;
+    this.fillInputs();
+    this.wire();
+    this.columns = await loadColumns(this.state.index).catch(() => null);
+    if (!this.shown) this.shown = this.defaultColumns();
+    this.refresh();
+  }
+
+  defaultColumns() {
+    if (!this.columns) return DEFAULT_COLUMNS;
+    const filtered = this.columns.filter((c) => c.role === "filtered").map((c) => c.name);
+    return filtered.length ? filtered.slice(0, 4) : DEFAULT_COLUMNS;
+  }
+
+  fillInputs() {
+    $("q").value = this.state.q;
+    $("from").value = this.state.from;
+    $("to").value = this.state.to;
+    $("ctx").checked = this.state.ctx;
+  }
+
+  // --- reloads ---
+  refresh() {
+    this.tail.stop();
+    this.renderSide();
+    this.exportLinks();
+    renderHistogram($("histogram"), this.state, (from, to) => this.zoom(from, to));
+    return this.reloadLines().catch(fail);
+  }
+
+  async reloadLines() {
+    status("searching…");
+    if (this.state.at) {
+      await this.list.loadAround(this.state.at);
+      this.setCursor(this.nearest(this.state.at), "center");
+    } else {
+      await this.list.loadEnd();
+      const rows = this.list.rows();
+      this.setCursor(rows[rows.length - 1], null, false);
+    }
+  }
+
+  changed() {
+    saveState(this.state, true);
+    this.refresh();
+  }
+
+  renderSide() {
+    renderFilters($("side"), this.state, this.columns || this.seenColumns(), this.actions);
+  }
+
+  seenColumns() {
+    const names = new Set(this.shown);
+    for (const row of this.list.rows()) Object.keys(row.line.fields).forEach((k) => names.add(k));
+    return [...names].sort().map((name) => ({ name, role: "display" }));
+  }
+
+  onRows(lines) {
+    if (!this.columns && !this.sideFromLines && lines.length) {
+      this.sideFromLines = true;
+      this.renderSide();
+    }
+  }
+
+  exportLinks() {
+    const s = this.state;
+    for (const format of ["text", "ndjson"]) {
+      const qs = query({ format, q: fullQuery(s), from: s.from, to: s.to });
+      $(`export-${format}`).href = withToken(`/api/${encodeURIComponent(s.index)}/export?${qs}`);
+    }
+  }
+
+  toggleColumn(name, on) {
+    const cols = this.shown.filter((c) => c !== name);
+    if (on) cols.push(name);
+    this.shown = this.state.cols = cols;
+    saveState(this.state, true);
+    this.reloadLines().catch(fail);
+  }
+
+  zoom(from, to) {
+    Object.assign(this.state, { from, to, at: "" });
+    this.fillInputs();
+    this.changed();
+  }
+
+  nearest(id) {
+    // the line itself, else the last line before it (filters may have hidden it)
+    const rows = [...this.list.rows()];
+    const at = BigInt(id);
+    return this.list.row(id) || rows.filter((r) => BigInt(r.dataset.id) <= at).pop() || rows[0];
+  }
+
+  // --- the cursor line ---
+  cursor() { return main.querySelector(":scope > .line.cur"); }
+
+  setCursor(row, scroll, remember = true) {
+    if (!row) return;
+    this.cursor()?.classList.remove("cur");
+    row.classList.add("cur");
+    if (scroll) row.scrollIntoView({ block: scroll });
+    if (remember) { this.state.at = row.dataset.id; saveState(this.state); }
+  }
+
+  move(dir) {
+    const cur = this.cursor();
+    const next = cur ? (dir > 0 ? cur.nextElementSibling : cur.previousElementSibling) : null;
+    let row = next;
+    while (row && !row.classList.contains("line")) {
+      row = dir > 0 ? row.nextElementSibling : row.previousElementSibling;
+    }
+    if (row) this.setCursor(row, "nearest");
+  }
+
+  async nextHit(dir) {
+    const s = this.state;
+    const from = this.cursor()?.dataset.id;
+    if (!s.ctx && s.q.trim()) { // context mode: every line, hits marked, around the cursor
+      s.ctx = true;
+      $("ctx").checked = true;
+      if (from) await this.list.loadAround(from);
+    }
+    const qs = query({ q: fullQuery(s), from: s.from, to: s.to, limit: 1,
+      order: dir > 0 ? "asc" : "desc", [dir > 0 ? "after" : "before"]: from });
+    const page = await api(`/api/${encodeURIComponent(s.index)}/lines?${qs}`);
+    if (!page.lines.length) { status(`no ${dir > 0 ? "newer" : "older"} hit`); return; }
+    const id = page.lines[0].id;
+    if (!this.list.row(id)) await this.list.loadAround(id);
+    this.setCursor(this.list.row(id), "center");
+    saveState(this.state);
+  }
+
+  async jumpTo(time) {
+    const s = this.state;
+    const base = { q: listQuery(s), limit: 1 };
+    const idx = encodeURIComponent(s.index);
+    let page = await api(`/api/${idx}/lines?${query({ ...base, from: time, order: "asc" })}`);
+    if (!page.lines.length) {
+      page = await api(`/api/${idx}/lines?${query({ ...base, to: time, order: "desc" })}`);
+    }
+    if (!page.lines.length) { status(`nothing near ${time}`); return; }
+    s.at = page.lines[0].id;
+    saveState(s, true);
+    await this.reloadLines();
+  }
+
+  // --- events ---
+  wire() {
+    $("search").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      Object.assign(this.state, { q: $("q").value, from: $("from").value.trim(),
+        to: $("to").value.trim(), at: "" });
+      $("q").blur();
+      this.changed();
+    });
+    $("ctx").addEventListener("change", () => { this.state.ctx = $("ctx").checked; this.changed(); });
+    $("follow").addEventListener("click", () => this.follow());
+    $("top").addEventListener("click", () => this.key("g"));
+    $("end").addEventListener("click", () => this.key("G"));
+    $("jump").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this.jumpTo($("jumpto").value.trim()).catch(fail);
+    });
+    main.addEventListener("click", (ev) => this.click(ev));
+    $("side").addEventListener("click", (ev) => this.click(ev));
+    main.addEventListener("scroll", () => {
+      clearTimeout(this.scrollTimer);
+      this.scrollTimer = setTimeout(() => this.cursorOnScreen(), 250);
+    });
+    addEventListener("popstate", () => location.reload());
+  }
+
+  follow() {
+    this.state.at = "";
+    saveState(this.state);
+    this.tail.toggle().catch(fail);
+  }
+
+  click(ev) {
+    const cell = ev.target.closest(".cell[data-field]");
+    if (cell && cell.textContent !== "") {
+      toggleFilter(this.state, cell.dataset.field, cell.textContent, ev.ctrlKey || ev.metaKey,
+        ev.shiftKey);
+      this.changed();
+      return;
+    }
+    const row = ev.target.closest(".line");
+    if (!row) return;
+    const tag = ev.target.closest(".ctxtag");
+    if (tag || ev.target.closest(".ts")) toggleDetails(row, this.state, tag?.dataset.ctx);
+    this.setCursor(row);
+  }
+
+  cursorOnScreen() {
+    const cur = this.cursor();
+    const top = main.getBoundingClientRect().top;
+    const bottom = top + main.clientHeight;
+    const visible = (r) => r.getBoundingClientRect().top >= top
+      && r.getBoundingClientRect().bottom <= bottom;
+    if (cur && visible(cur)) return;
+    const first = [...this.list.rows()].find(visible);
+    if (first && !this.tail.following) this.setCursor(first);
+  }
+
+  key(k) {
+    const acts = {
+      n: () => this.nextHit(1), N: () => this.nextHit(-1),
+      j: () => this.move(1), k: () => this.move(-1),
+      g: async () => { this.state.at = ""; await this.list.loadStart();
+        this.setCursor(this.list.rows()[0]); },
+      G: async () => { this.state.at = ""; saveState(this.state); await this.list.loadEnd();
+        const r = this.list.rows(); this.setCursor(r[r.length - 1], null, false); },
+      F: () => this.follow(),
+      c: () => { $("ctx").checked = !$("ctx").checked; $("ctx").dispatchEvent(new Event("change")); },
+      Enter: () => { const cur = this.cursor(); if (cur) toggleDetails(cur, this.state); },
+    };
+    const act = acts[k];
+    if (!act) return false;
+    Promise.resolve(act()).catch(fail);
+    return true;
+  }
+}
+
+function keyboard(view) {
+  addEventListener("keydown", (ev) => {
+    const typing = ev.target.closest?.("input, select, textarea");
+    if (ev.key === "Escape") { $("help").hidden = true; if (typing) ev.target.blur(); return; }
+    if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === "?") { $("help").hidden = !$("help").hidden; ev.preventDefault(); return; }
+    if (ev.key === "/" && view) { $("q").focus(); $("q").select(); ev.preventDefault(); return; }
+    if (view && view.key(ev.key)) ev.preventDefault();
+  });
+  $("helpbtn").addEventListener("click", () => { $("help").hidden = !$("help").hidden; });
+}
+
+async function start() {
+  adoptUrlToken();
+  const path = location.pathname;
+  if (path === "/") { keyboard(null); return showIndexes(main); }
+  if (path === "/s" || path === "/s/") { keyboard(null); return showShortcuts(main); }
+  if (path.startsWith("/s/")) return openShortcut(path);
+  const view = new LogView();
+  keyboard(view);
+  window.alcoView = view; // for the curious, from the console
+  return view.open();
+}
+
+start().catch(fail);

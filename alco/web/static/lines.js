@@ -1,0 +1,248 @@
+// The scrolling list of lines, oldest on top like less: loads older lines when scrolled to the
+// top, newer ones at the bottom, keeps at most MAX_ROWS rows (cursors at both ends), marks hits.
+
+import { api, el, highlighted, query, shortTs, valueText } from "./dom.js";
+import { fullQuery, listQuery } from "./state.js";
+
+export const PAGE = 200;
+const MAX_ROWS = 1200;
+const EDGE_PX = 600;
+const MAX_SIZED = 8; // style.css has .w0 ... .w7
+const MAX_WIDTH = 24;
+const SYNONYMS = { levelname: "level", level: "levelname", logger: "logger_name",
+  logger_name: "logger", exc_info: "stack_trace", stack_trace: "exc_info" };
+export const CONTEXT_FIELDS = ["exc_info", "stack_trace", "stack_info", "traceback"];
+
+export function fieldValue(fields, name) {
+  if (fields[name] !== undefined) return fields[name];
+  const other = SYNONYMS[name];
+  return other !== undefined ? fields[other] : undefined;
+}
+
+export class LineList {
+  constructor(scroller, state, hooks) {
+    this.box = scroller;
+    this.state = state;
+    this.hooks = hooks; // {status(text), error(err), onRows(lines), contextFields()}
+    this.atTop = false;
+    this.atBottom = false;
+    this.busy = { up: false, down: false };
+    this.generation = 0;
+    this.widths = [];
+    this.box.addEventListener("scroll", () => this.maybeLoad());
+  }
+
+  rows() { return this.box.querySelectorAll(":scope > .line"); }
+  firstId() { return this.box.querySelector(":scope > .line")?.dataset.id; }
+  lastId() { const r = this.rows(); return r.length ? r[r.length - 1].dataset.id : undefined; }
+  row(id) { return this.box.querySelector(`:scope > .line[data-id="${CSS.escape(id)}"]`); }
+
+  params(extra) {
+    const s = this.state;
+    return query({ q: listQuery(s), from: s.from, to: s.to, limit: PAGE, order: "asc", ...extra });
+  }
+
+  async fetchPage(extra) {
+    const path = `/api/${encodeURIComponent(this.state.index)}/lines?${this.params(extra)}`;
+    return api(path);
+  }
+
+  reset() {
+    this.generation += 1;
+    this.box.replaceChildren();
+    this.atTop = this.atBottom = false;
+    this.busy = { up: false, down: false };
+    this.widths.forEach((_, i) => this.box.style.removeProperty(`--w${i}`));
+    this.widths = [];
+  }
+
+  // --- the three ways in: newest, oldest, around a line ---
+  async loadEnd() {
+    this.reset();
+    const gen = this.generation;
+    const page = await this.fetchPage({ order: "desc" });
+    if (gen !== this.generation) return;
+    this.atBottom = true;
+    this.atTop = page.lines.length < PAGE;
+    this.append(page.lines.reverse());
+    this.box.scrollTop = this.box.scrollHeight;
+    this.after(page.lines);
+  }
+
+  async loadStart() {
+    this.reset();
+    const gen = this.generation;
+    const page = await this.fetchPage({});
+    if (gen !== this.generation) return;
+    this.atTop = true;
+    this.atBottom = page.lines.length < PAGE;
+    this.append(page.lines);
+    this.box.scrollTop = 0;
+    this.after(page.lines);
+  }
+
+  async loadAround(id) {
+    this.reset();
+    const gen = this.generation;
+    const half = PAGE / 2;
+    const [older, newer] = await Promise.all([
+      this.fetchPage({ before: (BigInt(id) + 1n).toString(), limit: half }),
+      this.fetchPage({ after: id, limit: half }),
+    ]);
+    if (gen !== this.generation) return;
+    this.atTop = older.lines.length < half;
+    this.atBottom = newer.lines.length < half;
+    const lines = [...older.lines, ...newer.lines];
+    this.append(lines);
+    this.after(lines);
+  }
+
+  // --- infinite scroll ---
+  maybeLoad() {
+    const box = this.box;
+    if (box.scrollTop < EDGE_PX && !this.atTop) this.loadOlder();
+    if (box.scrollHeight - box.scrollTop - box.clientHeight < EDGE_PX && !this.atBottom) {
+      this.loadNewer();
+    }
+  }
+
+  async loadOlder() {
+    const first = this.firstId();
+    if (this.busy.up || first === undefined) return;
+    this.busy.up = true;
+    const gen = this.generation;
+    try {
+      const page = await this.fetchPage({ before: first });
+      if (gen !== this.generation) return;
+      this.atTop = page.lines.length < PAGE;
+      this.prepend(page.lines);
+      this.after(page.lines);
+    } catch (err) { this.hooks.error(err); } finally { this.busy.up = false; }
+  }
+
+  async loadNewer() {
+    const last = this.lastId();
+    if (this.busy.down || last === undefined) return;
+    this.busy.down = true;
+    const gen = this.generation;
+    try {
+      const page = await this.fetchPage({ after: last });
+      if (gen !== this.generation) return;
+      this.atBottom = page.lines.length < PAGE;
+      this.append(page.lines);
+      this.after(page.lines);
+    } catch (err) { this.hooks.error(err); } finally { this.busy.down = false; }
+  }
+
+  after(lines) {
+    this.hooks.onRows(lines);
+    this.markHits(lines);
+    this.hooks.status(this.summary());
+    requestAnimationFrame(() => this.maybeLoad());
+  }
+
+  summary() {
+    const n = this.rows().length;
+    if (!n) return "no lines";
+    return `${n} line${n === 1 ? "" : "s"}${this.atTop ? " · top" : ""}${this.atBottom ? " · end" : ""}`;
+  }
+
+  // --- DOM ---
+  append(lines) {
+    if (!lines.length) return;
+    const frag = document.createDocumentFragment();
+    for (const line of lines) frag.append(this.render(line));
+    this.box.append(frag);
+    this.trim("top");
+  }
+
+  prepend(lines) {
+    if (!lines.length) return;
+    const frag = document.createDocumentFragment();
+    for (const line of lines) frag.append(this.render(line));
+    const before = this.box.scrollHeight;
+    this.box.prepend(frag);
+    this.box.scrollTop += this.box.scrollHeight - before;
+    this.trim("bottom");
+  }
+
+  trim(side) {
+    const rows = this.rows();
+    const extra = rows.length - MAX_ROWS;
+    if (extra <= 0) return;
+    const before = this.box.scrollHeight;
+    const doomed = side === "top" ? [...rows].slice(0, extra) : [...rows].slice(-extra);
+    for (const row of doomed) {
+      if (row.nextElementSibling?.classList.contains("details")) row.nextElementSibling.remove();
+      row.remove();
+    }
+    if (side === "top") {
+      this.atTop = false;
+      this.box.scrollTop -= before - this.box.scrollHeight;
+    } else {
+      this.atBottom = false;
+    }
+  }
+
+  render(line) {
+    const row = el("div", "line");
+    row.dataset.id = line.id;
+    row.dataset.ts = line.ts;
+    row.line = line;
+    const ts = el("span", "ts", shortTs(line.ts));
+    ts.title = line.ts + " — click for fields and context";
+    row.append(ts);
+    this.hooks.columns().forEach((name, i) => {
+      const value = fieldValue(line.fields, name);
+      const cell = el("span", "cell", valueText(value));
+      if (i < MAX_SIZED) cell.classList.add(`w${i}`);
+      this.fit(i, cell.textContent.length);
+      cell.dataset.field = line.fields[name] === undefined && SYNONYMS[name] in line.fields
+        ? SYNONYMS[name] : name;
+      cell.dataset.col = name;
+      if (value !== undefined) cell.title = `${name}: click to filter, ctrl-click to add`;
+      if (/level/.test(name)) cell.classList.add("lv-" + valueText(value).toLowerCase());
+      row.append(cell);
+    });
+    row.append(line.highlight ? highlighted(line.highlight) : el("span", "msg", line.message));
+    for (const name of CONTEXT_FIELDS) {
+      if (line.fields[name]) {
+        const tag = el("span", "ctxtag", name);
+        tag.dataset.ctx = name;
+        tag.title = "show " + name;
+        row.append(tag);
+      }
+    }
+    return row;
+  }
+
+  fit(i, chars) {
+    // Columns line up: column i is as wide as its widest value so far (capped), for all rows.
+    if (i >= MAX_SIZED) return;
+    const width = Math.min(Math.max(chars, 3), MAX_WIDTH);
+    if (width <= (this.widths[i] || 0)) return;
+    this.widths[i] = width;
+    this.box.style.setProperty(`--w${i}`, `${width}ch`);
+  }
+
+  // --- hits: in context mode the list holds every line; ask which of them match ---
+  async markHits(lines) {
+    if (!this.state.ctx || !this.state.q.trim() || !lines.length) return;
+    const gen = this.generation;
+    const lo = (BigInt(lines[0].id) - 1n).toString();
+    const hi = (BigInt(lines[lines.length - 1].id) + 1n).toString();
+    const q = query({ q: fullQuery(this.state), from: this.state.from, to: this.state.to,
+      after: lo, before: hi, order: "asc", limit: 1000 });
+    let page;
+    try {
+      page = await api(`/api/${encodeURIComponent(this.state.index)}/lines?${q}`);
+    } catch (err) { this.hooks.error(err); return; }
+    if (gen !== this.generation) return;
+    for (const hit of page.lines) {
+      const row = this.row(hit.id);
+      if (!row || row.classList.contains("hit")) continue;
+      row.classList.add("hit");
+      if (hit.highlight) row.querySelector(":scope > .msg").replaceWith(highlighted(hit.highlight));
+    }
+  }
+}

@@ -1,0 +1,48 @@
+"""``alco check`` against the real servers, and with a wrong port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ENV_PASSTHROUGH
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def check(stack) -> subprocess.CompletedProcess:
+    stack.write()
+    return subprocess.run([sys.executable, "-m", "alco", "--config", str(stack.config_path),
+                           "check"], env=ENV_PASSTHROUGH, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_everything_answers(stack):
+    stack.index()
+    stack.start_searchd()
+    done = check(stack)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["ok      RabbitMQ", "ok      Redis",
+                                                  "ok      searchd"]
+    assert f"answers at 127.0.0.1:{stack.data['sphinx']['port']}" in lines[2]
+
+
+def test_a_wrong_port_fails_with_a_hint(stack):
+    stack.index()
+    stack.start_searchd()
+    stack.data["redis"]["url"] = f"redis://127.0.0.1:{free_port()}/0"
+    stack.data["sphinx"]["port"] = free_port()
+    done = check(stack)
+    assert done.returncode == 1
+    out = done.stdout
+    assert "ok      RabbitMQ" in out
+    assert "FAILED  Redis" in out and "redis-server" in out and "[redis] url" in out
+    assert "FAILED  searchd" in out and "alco sphinx-conf" in out
+    stack.data["rabbitmq"]["url"] = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+    done = check(stack)
+    assert done.returncode == 1 and "FAILED  RabbitMQ" in done.stdout
+    assert "rabbitmq-server" in done.stdout

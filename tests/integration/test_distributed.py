@@ -1,0 +1,121 @@
+"""Scale-out: the web app queries distributed indexes whose agents are two shard searchds."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from alco.config import parse
+from alco.index.searchd import ManagedSearchd, port_answers
+from alco.web.app import create_app
+from tests.conftest import ENV_PASSTHROUGH
+from tests.helpers import (
+    all_lines,
+    free_port,
+    logcollect_body,
+    publish,
+    stored_count,
+    to_toml,
+    wait_for,
+)
+from tests.integration.test_search_api import fill, record
+
+pytestmark = pytest.mark.integration
+N = 300
+
+
+def shard_data(stack, n: int) -> dict:
+    """Shard n's config: its own searchd (SphinxQL + API listener), metrics and id slots."""
+    data = copy.deepcopy(stack.data)
+    data["sphinx"].update(port=free_port(), api_port=free_port(),
+                          data_dir=str(stack.tmp / f"shard{n}"))
+    data["collector"].update(metrics_bind=f"127.0.0.1:{free_port()}", first_slot=8 * n,
+                             metrics_dir=str(stack.tmp / f"metrics{n}"))
+    return data
+
+
+@pytest.fixture
+def shards(stack):
+    stack.index(columns={"host": "filtered", "request_id": "indexed"})
+    started = []
+    try:
+        for n in (1, 2):
+            data = shard_data(stack, n)
+            (stack.tmp / f"shard{n}.toml").write_text(to_toml(data))
+            searchd = ManagedSearchd(parse(data, f"shard{n}", env={}))
+            searchd.start()
+            started.append(searchd)
+        stack.data["sphinx"]["agents"] = [f"127.0.0.1:{s.config.sphinx.api_port}"
+                                          for s in started]
+        stack.start_searchd()
+        yield [s.config for s in started], stack.config()
+    finally:
+        for searchd in started:
+            searchd.stop()
+
+
+def test_api_merges_both_shards_in_id_order(shards):
+    (shard1, shard2), head = shards
+    base = time.time_ns() // 1000 - 60_000_000
+    lines = [record(base + i * 1000, f"line {i} from shard {i % 2 + 1}", host=f"vm{i % 2}",
+                    seq=i, request_id=f"r{i}") for i in range(N)]
+    # each shard's collector has writer slots of its own ([collector] first_slot)
+    fill(shard1, lines[0::2], slot=shard1.collector.first_slot)
+    fill(shard2, lines[1::2], slot=shard2.collector.first_slot)
+    client = TestClient(create_app(head))
+
+    def seqs(resp) -> list[int]:
+        assert resp.status_code == 200, resp.text
+        return [ln["fields"]["seq"] for ln in resp.json()["lines"]]
+
+    assert seqs(client.get("/api/logs/lines", params={"limit": 1000, "order": "asc"})) \
+        == list(range(N))
+    page = client.get("/api/logs/lines", params={"limit": 5}).json()
+    assert [ln["fields"]["seq"] for ln in page["lines"]] == [299, 298, 297, 296, 295]
+    older = client.get("/api/logs/lines", params={"limit": 5, "before": page["next"]})
+    assert seqs(older) == [294, 293, 292, 291, 290]
+    hits = client.get("/api/logs/lines", params={"q": "host:vm1 shard", "limit": 3}).json()
+    assert [ln["fields"]["seq"] for ln in hits["lines"]] == [299, 297, 295]
+    assert hits["lines"][0]["highlight"] == "line 299 from <mark>shard</mark> 2"
+    assert seqs(client.get("/api/logs/lines", params={"q": "request_id:r42"})) == [42]
+    assert seqs(client.get("/api/logs/lines", params={"q": "seq:43"})) == [43]
+
+    anchor = page["lines"][2]["id"]
+    ctx = client.get(f"/api/logs/context/{anchor}", params={"before": 2, "after": 2}).json()
+    assert [ln["fields"]["seq"] for ln in ctx["before"] + ctx["after"]] == [295, 296, 298, 299]
+    hist = client.get("/api/logs/histogram", params={"from": "5m"}).json()
+    assert hist["total"] == N
+    export = client.get("/api/logs/export").content.splitlines()
+    assert [orjson.loads(row)["fields"]["seq"] for row in export] == list(range(N))
+    assert client.get("/api/indexes").json()["indexes"][0]["last_5m"] == N
+
+
+def test_two_collectors_on_one_queue_fill_two_shards_queried_as_one(stack, shards):
+    (shard1, shard2), head = shards
+    collectors = []
+    for n in (1, 2):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "alco", "--config", str(stack.tmp / f"shard{n}.toml"),
+             "collect"], env=ENV_PASSTHROUGH, stdout=subprocess.DEVNULL,
+            stderr=open(stack.tmp / f"collector{n}.log", "ab"))
+        stack.procs.append(proc)
+        collectors.append(proc)
+        port = int((shard1, shard2)[n - 1].collector.metrics_bind.rsplit(":", 1)[1])
+        wait_for(lambda p=port: port_answers("127.0.0.1", p), message=f"collector {n}")
+    n = 2000
+    publish(stack.data["rabbitmq"]["url"], stack.exchange,
+            [logcollect_body(i) for i in range(n)], "logstash.shop")
+    wait_for(lambda: stored_count(head) >= n, timeout=60, interval=0.2, message="all stored")
+    assert 0 < stored_count(shard1) < n and 0 < stored_count(shard2) < n  # both took a share
+    lines = all_lines(head, "logs")
+    assert sorted(ln["fields"]["seq_x"] for ln in lines) == list(range(n))  # each line once
+    ids = [int(ln["id"]) for ln in lines]
+    assert ids == sorted(set(ids))  # merged in id order (time to the millisecond, then slot)
+    for proc in collectors:
+        assert stack.stop(proc) == 0

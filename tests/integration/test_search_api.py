@@ -1,0 +1,229 @@
+"""The search API against a real searchd: lines, context, histogram, columns, values, export,
+tail.  Lines are written straight into the day indexes (DayStore), values into Redis."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import httpx
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from alco.config import Config
+from alco.index.schema import IndexSchema, fingerprint
+from alco.index.sphinxql import Sphinx
+from alco.index.store import DayStore
+from alco.ingest.records import Record
+from alco.ingest.values import ValuesStore
+from alco.web.app import create_app
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.integration
+COLUMNS = {"levelname": "filtered", "host": "filtered", "request_id": "indexed",
+           "exc_info": "context", "password": "excluded"}
+N = 2500
+
+
+def record(ts_us: int, message: str, **fields: object) -> Record:
+    return Record(ts_us, message, dict(fields), fingerprint(f"{ts_us}{message}".encode()))
+
+
+def fill(config: Config, records: list[Record], index: str = "logs", slot: int = 0,
+         today: date | None = None) -> None:
+    """Store records as a writer would: rows in Sphinx, values and columns in Redis."""
+    ix = config.index(index)
+    schema = IndexSchema.of(ix)
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        day = today or datetime.now(UTC).date()
+        result = DayStore(sx, schema, slot, ix.retention_days).store(records, day, False)
+        assert result.stored == len(records), result
+    finally:
+        sx.close()
+    values = ValuesStore(config.redis.url, config.redis.prefix, ix.name, schema.filtered)
+    for rec in records:
+        values.add(rec.fields, rec.ts_us / 1e6)
+    assert values.flush()
+
+
+def sample(i: int, base_us: int) -> Record:
+    text = f"line {i} of the test" + (" timeout talking to db" if i % 7 == 0 else "")
+    return record(base_us + i * 1000, text, host=f"vm{i % 3}", seq_x=i,
+                  levelname="ERROR" if i % 10 == 0 else "INFO", process=100 + i % 2,
+                  duration=i / 4, request_id=f"r{i}")
+
+
+@pytest.fixture
+def api(stack):
+    stack.index(columns=COLUMNS)
+    stack.start_searchd()
+    config = stack.config()
+    base_us = (time.time_ns() // 1000 // 1_000_000 - 120) * 1_000_000  # two minutes ago
+    fill(config, [sample(i, base_us) for i in range(N)])
+    client = TestClient(create_app(config))
+    client.base_us = base_us
+    return client
+
+
+def seqs(page: dict) -> list[int]:
+    return [ln["fields"]["seq_x"] for ln in page["lines"]]
+
+
+def get(client: TestClient, path: str, **params: object) -> dict:
+    resp = client.get(path, params=params)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_lines_pages_both_ways_with_highlight(api):
+    page = get(api, "/api/logs/lines", q="levelname:ERROR test", limit=3)
+    assert seqs(page) == [2490, 2480, 2470]
+    assert page["lines"][0]["highlight"] == "line 2490 of the <mark>test</mark>"
+    older = get(api, "/api/logs/lines", q="levelname:ERROR test", limit=3, before=page["next"])
+    assert seqs(older) == [2460, 2450, 2440]
+    back = get(api, "/api/logs/lines", q="levelname:ERROR test", limit=3, after=older["prev"])
+    assert seqs(back) == [2490, 2480, 2470]  # read upwards, shown in the page's order
+    asc = get(api, "/api/logs/lines", q="levelname:ERROR", limit=3, order="asc")
+    assert seqs(asc) == [0, 10, 20]
+    nxt = get(api, "/api/logs/lines", q="levelname:ERROR", limit=3, order="asc",
+              after=asc["next"])
+    assert seqs(nxt) == [30, 40, 50]
+
+
+def test_query_language_filters(api):
+    def found(q: str) -> list[int]:
+        return seqs(get(api, "/api/logs/lines", q=q, limit=1000, order="asc"))
+
+    assert found("request_id:r42") == [42]  # indexed column: its own full-text field
+    assert found("host:vm1,vm2 levelname:ERROR -timeout")[:3] == [10, 20, 40]
+    assert found("@host=vm0 process:101 timeout")[:2] == [21, 63]  # JSON number filter
+    assert found("duration:2.5 test") == [10]  # JSON float
+    assert found('"talking to db" seq_x:700') == [700]
+    assert found("-process:100 process:101 levelname:ERROR") == []
+
+
+def test_bad_input_is_400_and_unknown_index_404(api):
+    for params in ({"q": '"unterminated'}, {"q": "nosuch:1"}, {"q": "-only"},
+                   {"from": "yesterday-ish"}, {"limit": "0"}, {"order": "up"},
+                   {"after": "x"}, {"after": str(2**64)}):
+        resp = api.get("/api/logs/lines", params=params)
+        assert resp.status_code == 400, (params, resp.text)
+        assert resp.json()["error"]
+    assert "position" in api.get("/api/logs/lines", params={"q": 'a "b'}).json()["error"]
+    assert api.get("/api/nosuch/lines").status_code == 404
+    assert api.get("/api/logs/context/abc").status_code == 400
+    assert api.get("/api/logs/context/12345").status_code == 404
+
+
+def test_context_around_a_line(api):
+    anchor = get(api, "/api/logs/lines", q="request_id:r100")["lines"][0]
+    ctx = get(api, f"/api/logs/context/{anchor['id']}", before=2, after=3)
+    assert ctx["line"]["fields"]["seq_x"] == 100
+    assert [ln["fields"]["seq_x"] for ln in ctx["before"]] == [98, 99]
+    assert [ln["fields"]["seq_x"] for ln in ctx["after"]] == [101, 102, 103]
+    same = get(api, f"/api/logs/context/{anchor['id']}", before=2, after=2, same="host,process")
+    assert [ln["fields"]["seq_x"] for ln in same["before"]] == [88, 94]  # host vm1, process 100
+    assert [ln["fields"]["seq_x"] for ln in same["after"]] == [106, 112]
+    first = get(api, "/api/logs/lines", q="request_id:r0")["lines"][0]
+    edge = get(api, f"/api/logs/context/{first['id']}", before=5, after=0)
+    assert edge["before"] == [] and edge["after"] == []
+    assert api.get(f"/api/logs/context/{first['id']}", params={"same": "nope"}).status_code == 400
+
+
+def test_histogram_counts_per_bucket(api):
+    start = datetime.fromtimestamp(api.base_us / 1e6, UTC)
+    frm = start.isoformat()
+    to = datetime.fromtimestamp(api.base_us / 1e6 + 2.4999, UTC).isoformat()
+    hist = get(api, "/api/logs/histogram", **{"from": frm, "to": to, "buckets": 5})
+    assert hist["bucket_seconds"] == 1
+    assert [b["count"] for b in hist["buckets"]] == [1000, 1000, 500]
+    assert hist["buckets"][0]["ts"] == start.isoformat()
+    assert hist["total"] == N
+    errors = get(api, "/api/logs/histogram", q="levelname:ERROR", **{"from": frm, "to": to})
+    assert errors["total"] == 250
+    default = get(api, "/api/logs/histogram", q="timeout")
+    assert default["total"] == len(range(0, N, 7))
+    assert len(default["buckets"]) <= 61
+    assert api.get("/api/logs/histogram", params={"from": "1h", "to": "2h"}).status_code == 400
+
+
+def test_columns_and_values(api):
+    cols = {c["name"]: c for c in get(api, "/api/logs/columns")["columns"]}
+    assert cols["host"]["role"] == "filtered" and cols["host"]["first_seen"]
+    assert cols["request_id"]["role"] == "indexed"
+    assert cols["seq_x"]["role"] == "display"
+    assert cols["exc_info"]["first_seen"] is None and "password" not in cols
+    values = get(api, "/api/logs/values/host")
+    assert sorted(v["value"] for v in values["values"]) == ["vm0", "vm1", "vm2"]
+    assert all(v["last_seen"].startswith(str(datetime.now(UTC).year)) for v in values["values"])
+    assert [v["value"] for v in get(api, "/api/logs/values/host", prefix="vm1")["values"]] \
+        == ["vm1"]
+    assert len(get(api, "/api/logs/values/host", limit=2)["values"]) == 2
+    assert get(api, "/api/logs/values/nosuch")["values"] == []
+
+
+def test_export_streams_every_line(api):
+    resp = api.get("/api/logs/export", params={"format": "ndjson"})
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/x-ndjson"
+    rows = [orjson.loads(line) for line in resp.content.splitlines()]
+    assert [r["fields"]["seq_x"] for r in rows] == list(range(N))
+    text = api.get("/api/logs/export", params={"format": "text", "q": "timeout"}).text
+    assert len(text.splitlines()) == len(range(0, N, 7))
+    assert text.splitlines()[1].endswith(" line 7 of the test timeout talking to db")
+    assert api.get("/api/logs/export", params={"format": "xml"}).status_code == 400
+    assert api.get("/api/logs/export", params={"q": '"'}).status_code == 400
+
+
+def test_indexes_counts_recent_lines(api):
+    assert get(api, "/api/indexes")["indexes"] == [
+        {"name": "logs", "last_5m": N, "retention_days": 30}]
+
+
+def read_events(stream: Iterator[str], until: object, timeout: float = 30) -> list[tuple]:
+    events: list[tuple] = []
+    event = None
+    deadline = time.monotonic() + timeout
+    for raw in stream:
+        if raw.startswith("event: "):
+            event = raw[7:]
+        elif raw.startswith("data: "):
+            events.append((event, orjson.loads(raw[6:])))
+            if until(events):
+                return events
+        assert time.monotonic() < deadline, events[-5:]
+    return events
+
+
+def test_tail_sends_new_matching_lines_then_skips_over_a_flood(stack, api):
+    stack.alco("web")
+    config = stack.config()
+    url = f"http://{config.web.bind}/api/logs/tail"
+    wait_for(lambda: _answers(url), message="web app")
+    with httpx.stream("GET", url, params={"q": "tailme"}, timeout=30) as resp:
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        stream = resp.iter_lines()
+        now_us = time.time_ns() // 1000
+        fill(config, [record(now_us + i, f"tailme {i}", host="vm9") for i in range(3)]
+             + [record(now_us + 5, "other line", host="vm9")])
+        events = read_events(stream, lambda ev: len(ev) == 3)
+        assert [(e, d["message"]) for e, d in events] == [("line", f"tailme {i}")
+                                                           for i in range(3)]
+        fill(config, [record(now_us + 10 + i, f"tailme flood {i}") for i in range(1500)])
+        events = read_events(stream, lambda ev: sum(
+            d.get("count", 1) for _, d in ev) >= 1500)
+    kinds = [e for e, _ in events]
+    assert "skipped" in kinds
+    assert events[-1][1]["message"] == "tailme flood 1499"
+    lines = [d["message"] for e, d in events if e == "line"]
+    assert len(lines) < 1500 and lines == sorted(lines, key=lambda m: int(m.split()[-1]))
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url.rsplit("/api/", 1)[0] + "/api/indexes", timeout=2).status_code \
+            == 200
+    except httpx.HTTPError:
+        return False

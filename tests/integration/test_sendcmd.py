@@ -1,0 +1,144 @@
+"""The `alco send` command against a real RabbitMQ: stdin, files, -F, progress, exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pika
+import pytest
+
+from alco import sendcmd
+from alco.cli import main
+from tests.helpers import to_toml, wait_for
+
+pytestmark = pytest.mark.integration
+URL = os.environ.get("ALCO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("ALCO_")}
+
+
+class Broker:
+    def __init__(self) -> None:
+        self.conn = pika.BlockingConnection(pika.URLParameters(URL))
+        self.ch = self.conn.channel()
+        self.exchange = f"test.alco.{uuid.uuid4().hex}"
+        self.ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        self.queue = self.ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        self.ch.queue_bind(self.queue, self.exchange, "#")
+
+    def count(self) -> int:
+        return self.ch.queue_declare(self.queue, passive=True).method.message_count
+
+    def take(self, n: int) -> list[tuple]:
+        got = []
+        while len(got) < n:
+            method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
+            assert method is not None, f"only {len(got)} of {n} messages"
+            got.append((method, props, body))
+        return got
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    b = Broker()
+    yield b
+    b.ch.exchange_delete(b.exchange)
+    b.conn.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path, broker: Broker) -> Path:
+    path = tmp_path / "alco.toml"
+    path.write_text(to_toml({"rabbitmq": {"url": URL, "exchange": broker.exchange},
+                             "index": [{"name": "logs"}]}))
+    return path
+
+
+def alco(config: Path, *args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "alco", "--config", str(config), "send",
+                             *args], env=ENV, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_stdin_is_sent_with_the_index_routing_key(broker: Broker, config: Path) -> None:
+    proc = alco(config, "--index", "logs", stdin=subprocess.PIPE)
+    _, err = proc.communicate('plain one\n{"message": "json two", "x": 1}\n\nthree', timeout=30)
+    assert proc.returncode == 0, err
+    assert "3 lines sent" in err and "'logstash.logs'" in err
+    msgs = broker.take(3)
+    assert {m.routing_key for m, _, _ in msgs} == {"logstash.logs"}
+    bodies = [orjson.loads(b) for _, _, b in msgs]
+    assert [b["message"] for b in bodies] == ["plain one", "json two", "three"]
+    assert bodies[1] == {"message": "json two", "x": 1}  # JSON passes through unchanged
+    assert bodies[0]["type"] == "alco-send"
+
+
+def test_files_progress_and_default_key(broker: Broker, config: Path, tmp_path: Path,
+                                        capsys, monkeypatch) -> None:
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    first.write_bytes(b"".join(b'{"message": "a%d"}\n' % i for i in range(3000)))
+    second.write_bytes(b"b0\nb1\n")
+    monkeypatch.setattr(sendcmd, "PROGRESS_S", 0.0)
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["--config", str(config), "send", str(first), str(second)]) == 0
+    assert signal.getsignal(signal.SIGINT) is before  # handlers restored
+    err = capsys.readouterr().err
+    assert "alco send: 3002 lines sent to exchange" in err and "'logstash.send'" in err
+    assert "lines sent (" in err  # progress while sending
+    assert broker.count() == 3002
+
+
+def test_bad_input_and_unreachable_broker_exit_codes(config: Path, tmp_path: Path,
+                                                     capsys) -> None:
+    assert main(["--config", str(config), "send", str(tmp_path / "missing.log")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["--config", str(config), "send", "-F"]) == 2
+    capsys.readouterr()
+    path = tmp_path / "x.log"
+    path.write_bytes(b"x\n")
+    rc = main(["--config", str(config), "send", "--url", "amqp://guest:guest@127.0.0.1:1/%2F",
+               str(path)])
+    assert rc == 1
+    assert "connection to RabbitMQ failed" in capsys.readouterr().err
+
+
+def test_follow_sends_appended_lines_and_stops_cleanly_on_sigint(
+        broker: Broker, config: Path, tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    path.write_bytes(b"already there, not sent\n")
+    proc = alco(config, "-F", "--routing-key", "logstash.app", str(path))
+    got: list[tuple] = []
+    try:
+        n = 0
+
+        def appended_and_arrived() -> bool:  # -F starts at the end: wait until it is reading
+            nonlocal n
+            with open(path, "ab") as fh:
+                fh.write(b"new %d\n" % n)
+            n += 1
+            time.sleep(0.1)
+            return broker.count() > 0
+
+        def everything_arrived() -> bool:
+            got.extend(broker.take(broker.count()))
+            return bool(got) and orjson.loads(got[-1][2])["message"] == f"new {n - 1}"
+
+        wait_for(appended_and_arrived, timeout=20, interval=0, message="first followed line")
+        wait_for(everything_arrived, message="the last appended line")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    sent = int(err.split("alco send: ")[-1].split()[0])
+    messages = [orjson.loads(b)["message"] for _, _, b in got]
+    first = int(messages[0].split()[1])  # lines written before it was reading are not sent
+    assert sent == len(messages) and messages == [f"new {i}" for i in range(first, n)]
+    assert {m.routing_key for m, _, _ in got} == {"logstash.app"}

@@ -1,0 +1,59 @@
+"""The generated searchd config: days of the window, schema, listeners, distributed indexes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from alco.config import parse
+from alco.index import sphinxconf
+
+D = date(2026, 11, 24)
+
+
+def config(**sphinx: object):
+    return parse({"sphinx": {"data_dir": "/data/sx", **sphinx}, "index": [
+        {"name": "logs", "retention_days": 2,
+         "columns": {"host": "filtered", "request_id": "indexed"}},
+        {"name": "audit", "retention_days": 1}]}, "test.toml", env={})
+
+
+def test_days_of_the_window_plus_tomorrow():
+    assert sphinxconf.index_names(config(), D) == [
+        "logs_20261123", "logs_20261124", "logs_20261125", "audit_20261124", "audit_20261125"]
+
+
+def test_rt_index_schema_and_flat_file_layout():
+    text = sphinxconf.render(config(), D)
+    assert "index logs_20261124\n{\n    type = rt\n    path = /data/sx/logs_20261124\n" in text
+    section = text.split("index logs_20261124")[1].split("}")[0]
+    for line in ("rt_field = logline", "rt_field = tags", "rt_field = f_request_id",
+                 "rt_attr_string = logline", "rt_attr_json = js", "rt_attr_bigint = ts",
+                 "rt_attr_bigint = fp"):
+        assert line in section
+    assert "binlog_path = /data/sx\n" in text
+    assert "index logs_20261122" not in text and "index audit_20261123" not in text
+
+
+def test_listeners():
+    text = sphinxconf.render(config(port=9400), D)
+    assert "listen = 127.0.0.1:9400:mysql41" in text
+    assert "listen = 127.0.0.1:9312\n" not in text
+    shard = sphinxconf.render(config(port=9400, api_port=9312), D)
+    assert "listen = 127.0.0.1:9312\n" in shard
+
+
+def test_distributed_head():
+    text = sphinxconf.render(config(agents=["10.0.0.1:9312", "shard2:9312"]), D)
+    section = text.split("index logs_20261124\n")[1].split("}")[0]
+    assert "type = distributed" in section
+    assert "agent = 10.0.0.1:9312:logs_20261124" in section
+    assert "agent = shard2:9312:logs_20261124" in section
+    assert "type = rt" not in text
+
+
+@pytest.mark.parametrize("agent", ["nohost", "a b:1", "host:port", "h:1\nindex x"])
+def test_bad_agents_are_refused(agent):
+    with pytest.raises(ValueError, match="agents"):
+        sphinxconf.render(config(agents=[agent]), D)
