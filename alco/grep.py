@@ -1,43 +1,30 @@
 """``alco grep``: search an ALCO index over the HTTP API and print the lines like grep.
 
 Results come oldest first, like a file. Exit status like grep: 0 when a line matched, 1 when
-none did, 2 on error. Only the standard library's HTTP client is used, so the command works
-wherever ALCO is installed.
+none did, 2 on error. The requests themselves are :mod:`alco.apiclient`; this module is the
+command line: arguments, formatting and output.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import html
 import json
 import os
 import re
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from alco.apiclient import Api, ApiError, context_of, count, follow, indexes, newest, pages
 from alco.config import Config
 
-PAGE = 1000
 DEFAULT_FIELDS = ("time", "host", "message")
 TAIL_START = 10  # lines shown before following, like tail -f
 COLORS = {"match": "\x1b[1;31m", "time": "\x1b[32m", "field": "\x1b[35m", "sep": "\x1b[36m"}
 RESET = "\x1b[0m"
 MARK_RE = re.compile(r"</?mark>")
-
-
-class GrepError(Exception):
-    """A failure to report as ``alco grep: <message>`` with exit status 2."""
-
-
-class NotSupported(GrepError):
-    """The server has no such endpoint (404 on a route): the caller falls back."""
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -95,124 +82,12 @@ def query_text(words: list[str]) -> str:
     return " ".join(f'"{w}"' if re.search(r"\s", w) and '"' not in w else w for w in words)
 
 
-def parse_sse(lines: Iterator[bytes]) -> Iterator[tuple[str, str]]:
-    """``(event, data)`` pairs of a server-sent event stream (comments are skipped)."""
-    event, data = "message", []
-    for raw in lines:
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if not line:
-            if data:
-                yield event, "\n".join(data)
-            event, data = "message", []
-        elif line.startswith(":"):
-            continue
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-
-
 def use_color(choice: str, stream: IO[str]) -> bool:
     if choice == "always":
         return True
     if choice == "never" or os.environ.get("NO_COLOR"):
         return False
     return stream.isatty() and os.environ.get("TERM") != "dumb"
-
-
-# -- the HTTP API ------------------------------------------------------------------------------
-class Api:
-    """GET requests to the ALCO web app, errors turned into :class:`GrepError`."""
-
-    def __init__(self, base: str, token: str | None = None, basic: str | None = None,
-                 timeout: float = 30.0) -> None:
-        self.base, self.timeout = base.rstrip("/"), timeout
-        self.headers = {"Accept": "application/json", "User-Agent": "alco-grep"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-        elif basic:
-            self.headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
-
-    def url(self, path: str, params: dict[str, Any] | None = None) -> str:
-        query = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
-        return self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
-
-    def open(self, path: str, params: dict[str, Any] | None = None,
-             timeout: float | None = None) -> Any:
-        request = urllib.request.Request(self.url(path, params), headers=self.headers)
-        try:
-            return urllib.request.urlopen(request, timeout=timeout or self.timeout)
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(exc) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GrepError(f"cannot reach ALCO at {self.base}: {reason}; "
-                            "is `alco web` running? (set [web] url or --server)") from None
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        with self.open(path, params) as resp:
-            return json.loads(resp.read())
-
-    def _http_error(self, exc: urllib.error.HTTPError) -> GrepError:
-        body = exc.read().decode("utf-8", "replace")
-        try:
-            message = json.loads(body).get("error") or body
-        except (ValueError, AttributeError):
-            message = body.strip() or exc.reason
-        if exc.code == 401:
-            return GrepError("authentication required: set [web] tokens in the config "
-                             "(or ALCO_WEB_TOKENS) or pass --token")
-        if exc.code == 404 and not body.lstrip().startswith("{"):
-            return NotSupported(f"{exc.url}: not found (server too old?)")
-        return GrepError(f"server said {exc.code}: {str(message)[:500]}")
-
-
-# -- searching ---------------------------------------------------------------------------------
-def pages(api: Api, index: str, params: dict[str, Any], limit: int | None,
-          after: str | None = None) -> Iterator[dict]:
-    """Matching lines oldest first (after the id ``after``), following ``next`` cursors until
-    ``limit`` or the end."""
-    cursor, left = after, limit
-    while left is None or left > 0:
-        size = PAGE if left is None else min(PAGE, left)
-        page = api.get(f"/api/{index}/lines",
-                       {**params, "order": "asc", "limit": size, "after": cursor})
-        lines = page.get("lines", [])
-        yield from lines
-        if left is not None:
-            left -= len(lines)
-        cursor = page.get("next")
-        if not lines or cursor is None:
-            return
-
-
-def count(api: Api, index: str, params: dict[str, Any], limit: int | None) -> int:
-    """Matches: the histogram's total where the server has one, else counted page by page
-    (also when the histogram refuses the range, e.g. ``--until`` before the retention window)."""
-    if limit is None:
-        try:
-            return int(api.get(f"/api/{index}/histogram", {**params, "buckets": 1})["total"])
-        except (GrepError, KeyError, TypeError, ValueError):
-            pass
-    return sum(1 for _ in pages(api, index, params, limit))
-
-
-def context_of(api: Api, index: str, line: dict, before: int, after: int,
-               same: str | None = None) -> list[dict]:
-    """The line with ``before``/``after`` lines around it (only lines whose ``same`` fields
-    equal the line's, if given), oldest first."""
-    try:
-        got = api.get(f"/api/{index}/context/{line['id']}",
-                      {"before": before, "after": after, "same": same})
-    except NotSupported:  # no context endpoint: two reads of the neighbours instead
-        older = api.get(f"/api/{index}/lines", {"before": line["id"], "limit": before,
-                                                "order": "desc"})["lines"] if before else []
-        newer = api.get(f"/api/{index}/lines", {"after": line["id"], "limit": after,
-                                                "order": "asc"})["lines"] if after else []
-        return [*reversed(older), line, *newer]
-    if "lines" in got:
-        return got["lines"]
-    return [*got.get("before", []), line, *got.get("after", [])]
 
 
 class Printer:
@@ -241,40 +116,6 @@ class Printer:
         self.out.flush()
 
 
-def follow(api: Api, index: str, params: dict[str, Any], cursor: str | None,
-           emit: Callable[[dict], bool]) -> None:
-    """New matching lines as they arrive, until ``emit`` returns False: server-sent events of
-    ``/tail``, or polling ``/lines`` every second where the server has no such endpoint."""
-    try:
-        stream = api.open(f"/api/{index}/tail", {**params, "after": cursor}, timeout=60)
-    except NotSupported:
-        stream = None
-    if stream is not None:
-        try:
-            with stream:
-                for event, data in parse_sse(iter(stream.readline, b"")):
-                    if event == "line" and not emit(json.loads(data)):
-                        return
-                    if event == "error":
-                        print(f"alco grep: {json.loads(data).get('error')}", file=sys.stderr)
-        except (OSError, ValueError) as exc:
-            raise GrepError(f"the live tail stopped: {exc}") from None
-        raise GrepError("the server closed the live tail")
-    if cursor is None:
-        params = {**params, "from": datetime.now(UTC).isoformat()}
-    while True:
-        for line in pages(api, index, params, None, cursor):
-            cursor = line["id"]
-            if not emit(line):
-                return
-        time.sleep(1.0)
-
-
-def newest(api: Api, index: str, params: dict[str, Any], n: int) -> list[dict]:
-    page = api.get(f"/api/{index}/lines", {**params, "order": "desc", "limit": n})
-    return list(reversed(page.get("lines", [])))
-
-
 # -- the command -------------------------------------------------------------------------------
 def make_api(args: argparse.Namespace, config: Config) -> Api:
     token = args.token or (config.web.tokens[0] if config.web.tokens else None)
@@ -283,7 +124,7 @@ def make_api(args: argparse.Namespace, config: Config) -> Api:
 
 
 def list_indexes(api: Api, args: argparse.Namespace) -> int:
-    rows = api.get("/api/indexes").get("indexes", [])
+    rows = indexes(api)
     for row in rows:
         if args.json:
             print(json.dumps(row))
@@ -294,11 +135,11 @@ def list_indexes(api: Api, args: argparse.Namespace) -> int:
 
 def pick_index(api: Api, words: list[str]) -> tuple[str, list[str]]:
     """INDEX is the first word if the server knows an index of that name, else the first index."""
-    names = [row["name"] for row in api.get("/api/indexes").get("indexes", [])]
+    names = [row["name"] for row in indexes(api)]
     if words and words[0] in names:
         return words[0], words[1:]
     if not names:
-        raise GrepError("the server has no index")
+        raise ApiError("the server has no index")
     return names[0], words
 
 
@@ -340,7 +181,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     api = make_api(args, config)
     try:
         return list_indexes(api, args) if args.list else search(api, args, sys.stdout)
-    except GrepError as exc:
+    except ApiError as exc:
         print(f"alco grep: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `alco grep ... | head`: stop quietly, like grep

@@ -19,7 +19,6 @@ anything logged from the publisher thread (e.g. by pika), are never published by
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import json
@@ -29,11 +28,11 @@ import socket
 import threading
 import uuid
 import weakref
-from collections import deque
 from typing import Any
 
 import orjson
-import pika
+
+from alco.publisher import BufferPublisher, ConfirmBuffer
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 BATCH = 500  # messages published per turn of the I/O loop
@@ -65,54 +64,6 @@ def dumps(body: dict[str, Any]) -> bytes:
         return json.dumps(body, default=_default).encode()
 
 
-_Item = tuple[str, bytes, int, str]  # routing key, body, timestamp, message id
-
-
-class _Buffer:
-    """Bounded FIFO; the publisher peeks and removes an item only once it is confirmed."""
-
-    def __init__(self, size: int) -> None:
-        self._items: deque[_Item] = deque()
-        self._size = max(1, size)
-        self._cond = threading.Condition(threading.Lock())
-        self.closed = False
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def put(self, item: _Item) -> bool:
-        with self._cond:
-            if len(self._items) >= self._size:
-                return False
-            self._items.append(item)
-            self._cond.notify_all()
-            return True
-
-    def wait_items(self, timeout: float) -> bool:
-        with self._cond:
-            return bool(self._cond.wait_for(lambda: self._items or self.closed, timeout))
-
-    def peek_from(self, start: int, n: int) -> list[_Item]:
-        with self._cond:
-            return list(itertools.islice(self._items, start, start + n))
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-    def remove_first(self, n: int = 1) -> None:
-        with self._cond:
-            for _ in range(n):
-                self._items.popleft()
-            if not self._items:
-                self._cond.notify_all()
-
-    def wait_empty(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._items, timeout)
-
-
 class AMQPHandler(logging.Handler):
     """Publish log records as logcollect-style JSON to a RabbitMQ topic exchange.
 
@@ -142,12 +93,12 @@ class AMQPHandler(logging.Handler):
         self.connection_name = f"alco.handler {_HOST} pid={os.getpid()} {uuid.uuid4().hex[:8]}"
         self.published = 0
         self.dropped = 0
-        self._buffer = _Buffer(self.buffer_size)
+        self._buffer = ConfirmBuffer(self.buffer_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._thread_id: int | None = None
         self._start_lock = threading.Lock()
-        self._publisher: _Publisher | None = None
+        self._publisher: BufferPublisher | None = None
         self._closed = False
         self._stalled_at: int | None = None  # value of `published` when a flush timed out
 
@@ -257,7 +208,9 @@ class AMQPHandler(logging.Handler):
     def _publish_until_failure(self) -> tuple[int, str]:
         """One connection: how many messages it got confirmed, and why it ended."""
         try:
-            publisher = _Publisher(self)
+            publisher = BufferPublisher(self.url, self.exchange, self.connection_name,
+                                        self._buffer, self._stop, self._count_published,
+                                        batch=BATCH, window=WINDOW)
         except Exception as exc:  # e.g. a malformed URL: keep retrying, never die
             return 0, repr(exc)
         self._publisher = publisher
@@ -267,134 +220,13 @@ class AMQPHandler(logging.Handler):
         finally:
             self._publisher = None
 
+    def _count_published(self, n: int) -> None:
+        self.published += n
+
     def _wake(self) -> None:
         publisher = self._publisher
         if publisher is not None:
             publisher.wake()
-
-
-class _Publisher:
-    """One connection's life in the publisher thread: a pika ``SelectConnection`` with
-    pipelined publisher confirms (up to ``WINDOW`` unconfirmed messages). The buffer's first
-    ``len(inflight)`` items are the published, unconfirmed ones; confirmed ones are removed."""
-
-    def __init__(self, handler: AMQPHandler) -> None:
-        self.h, self.buffer = handler, handler._buffer
-        self.inflight: deque[int] = deque()  # delivery tags, oldest first
-        self.acked: set[int] = set()  # confirmed out of order, not yet at the front
-        self.tag = self.confirmed = 0
-        self.idle = self.scheduled = self.declaring = False
-        self.failure = "connection closed"
-        self.channel: Any = None
-        params = pika.URLParameters(handler.url)
-        params.client_properties = {"connection_name": handler.connection_name}
-        if params.blocked_connection_timeout is None:
-            params.blocked_connection_timeout = 30.0
-        self.conn = pika.SelectConnection(
-            params, on_open_callback=self._on_open, on_open_error_callback=self._on_lost,
-            on_close_callback=self._on_lost)
-
-    def run(self) -> str:
-        """Publish until the connection fails or the handler stops; returns why it ended."""
-        try:
-            self.conn.ioloop.start()
-        except Exception as exc:  # pika or socket trouble outside the callbacks
-            self.failure = repr(exc)
-            with contextlib.suppress(Exception):
-                self.conn.close()
-        return self.failure
-
-    def wake(self) -> None:
-        """Called from any thread when the buffer got an item while the publisher was idle."""
-        if self.idle:
-            self.idle = False
-            with contextlib.suppress(Exception):  # the connection is going away
-                self.conn.ioloop.add_callback_threadsafe(self._schedule)
-
-    def _on_open(self, conn: Any) -> None:
-        self.declaring = True
-        conn.channel(on_open_callback=self._on_channel)
-
-    def _on_channel(self, channel: Any) -> None:
-        self.channel = channel
-        channel.add_on_close_callback(self._on_channel_closed)
-        if self.declaring:
-            channel.exchange_declare(self.h.exchange, exchange_type="topic", durable=True,
-                                     callback=self._on_declared)
-        else:
-            self._on_declared(None)
-
-    def _on_declared(self, _frame: Any) -> None:
-        self.declaring = False
-        self.channel.confirm_delivery(ack_nack_callback=self._on_confirm,
-                                      callback=lambda _f: self._schedule())
-
-    def _on_channel_closed(self, _channel: Any, reason: Any) -> None:
-        if self.declaring and getattr(reason, "reply_code", None) == 406:
-            self.declaring = False  # exists with other arguments: publish to it anyway
-            self.conn.channel(on_open_callback=self._on_channel)
-        elif self.conn.is_open:
-            self.failure = f"channel closed: {reason!r}"
-            self.conn.close()
-
-    def _on_lost(self, _conn: Any, reason: Any) -> None:
-        self.failure = repr(reason)
-        self.conn.ioloop.stop()
-
-    def _schedule(self) -> None:
-        if not self.scheduled:
-            self.scheduled = True
-            self.conn.ioloop.call_later(0, self._pump)
-
-    def _pump(self) -> None:
-        self.scheduled = False
-        if not self.conn.is_open or self.channel is None:
-            return
-        if self.h._stop.is_set():  # close(): flushed already, or gave up waiting
-            self.failure = "handler closed"
-            self.conn.close()
-            return
-        room = WINDOW - len(self.inflight)
-        items = self.buffer.peek_from(len(self.inflight), min(room, BATCH)) if room > 0 else []
-        if not items and room > 0:
-            self.idle = True  # set before looking again: emit() wakes us from now on
-            items = self.buffer.peek_from(len(self.inflight), min(room, BATCH))
-            if not items:
-                self.conn.ioloop.call_later(1.0, self._pump_if_idle)  # a lost wake-up, or stop
-                return
-            self.idle = False
-        for key, body, ts, message_id in items:
-            props = pika.BasicProperties(delivery_mode=2, content_type="application/json",
-                                         timestamp=ts, message_id=message_id)
-            self.channel.basic_publish(self.h.exchange, key, body, props)
-            self.tag += 1
-            self.inflight.append(self.tag)
-        if len(items) == BATCH and len(self.inflight) < WINDOW:
-            self._schedule()  # more may wait; a full window is resumed by confirms
-
-    def _pump_if_idle(self) -> None:
-        if self.idle:
-            self.idle = False
-            self._schedule()
-
-    def _on_confirm(self, frame: Any) -> None:
-        method = frame.method
-        if not isinstance(method, pika.spec.Basic.Ack):
-            self.failure = "the broker refused (nack) a message"
-            self.conn.close()  # unconfirmed messages are still buffered: resent on reconnect
-            return
-        upto = method.delivery_tag if method.multiple else 0
-        if not method.multiple:
-            self.acked.add(method.delivery_tag)
-        done = 0
-        while self.inflight and (self.inflight[0] <= upto or self.inflight[0] in self.acked):
-            self.acked.discard(self.inflight.popleft())
-            done += 1
-        if done:
-            self.buffer.remove_first(done)  # only now: confirmed by the broker
-            self.h.published += done
-            self.confirmed += done
-            self._schedule()
 
 
 def _after_fork_in_child() -> None:

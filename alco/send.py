@@ -11,7 +11,6 @@ guarantees nothing), 1.3-1.8x ``tx_commit`` every 1000 lines, ~10x
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import os
@@ -22,7 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import orjson
-import pika
+
+from alco.publisher import ConfirmPublisher
 
 JSON = "application/json"
 
@@ -58,34 +58,24 @@ def classify_line(line: bytes, host: str, routing_key: str) -> tuple[bytes, str]
     return orjson.dumps(body), JSON
 
 
-class _Sender:
-    """Drives one SelectConnection: pull lines, publish, track confirms, stop when done."""
+class _Sender(ConfirmPublisher):
+    """Drives one connection: pull lines, publish, track confirms, stop when done."""
 
     def __init__(self, lines: Iterable[bytes], url: str, exchange: str, routing_key: str,
                  host: str, batch: int, on_progress: Callable[[int], None] | None) -> None:
         self.it = iter(lines)
-        self.exchange, self.routing_key, self.host = exchange, routing_key, host
+        self.routing_key, self.host = routing_key, host
         self.batch, self.window = max(1, batch), 4 * max(1, batch)
         self.on_progress = on_progress
         self.inflight: dict[int, bytes] = {}  # delivery tag -> raw line, until confirmed
         self.nacked: list[bytes] = []
-        self.tag = self.confirmed = self.reported = 0
-        self.done = self.scheduled = self.declaring = False
+        self.confirmed = self.reported = 0
         self.error: BaseException | None = None  # raised by the line source
-        self.failure: str | None = None  # connection trouble
-        self.channel: Any = None
-        self.props: dict[str, pika.BasicProperties] = {}
-        self.conn = pika.SelectConnection(
-            pika.URLParameters(url), on_open_callback=self._on_open,
-            on_open_error_callback=self._on_lost, on_close_callback=self._on_lost)
+        self.props: dict[str, Any] = {}
+        super().__init__(url, exchange)
 
     def run(self) -> int:
-        try:
-            self.conn.ioloop.start()
-        except BaseException:  # e.g. KeyboardInterrupt, or on_progress raised
-            with contextlib.suppress(Exception):
-                self.conn.close()
-            raise
+        self.run_loop()
         if self.error is not None:
             raise self.error
         if self.failure is not None or self.nacked:
@@ -94,45 +84,11 @@ class _Sender:
                             self.confirmed, unconfirmed)
         return self.confirmed
 
-    def _on_open(self, conn: Any) -> None:
-        self.declaring = True
-        conn.channel(on_open_callback=self._on_channel)
-
-    def _on_channel(self, channel: Any) -> None:
-        self.channel = channel
-        channel.add_on_close_callback(self._on_channel_closed)
-        if self.declaring:
-            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True,
-                                     callback=self._on_declared)
-        else:
-            self._on_declared(None)
-
-    def _on_declared(self, _frame: Any) -> None:
-        self.declaring = False
-        self.channel.confirm_delivery(self._on_confirm, callback=lambda _f: self._schedule())
-
-    def _on_channel_closed(self, _channel: Any, reason: Exception) -> None:
-        if self.declaring and getattr(reason, "reply_code", None) == 406:
-            self.declaring = False  # exists with other arguments: publish to it anyway
-            self.conn.channel(on_open_callback=self._on_channel)
-        elif self.conn.is_open:
-            self.failure = self.failure or f"channel closed: {reason!r}"
-            self.conn.close()
-
-    def _on_lost(self, _conn: Any, reason: Any) -> None:
+    def on_lost(self, reason: Any) -> None:
         if not (self.done and not self.inflight) and self.failure is None:
             self.failure = f"connection to RabbitMQ failed: {reason!r}"
-        self.conn.ioloop.stop()
 
-    def _schedule(self) -> None:
-        if not self.scheduled and not self.done:
-            self.scheduled = True
-            self.conn.ioloop.call_later(0, self._pump)
-
-    def _pump(self) -> None:
-        self.scheduled = False
-        if not self.conn.is_open:
-            return
+    def pump(self) -> None:
         sent, deadline = 0, time.monotonic() + 0.1  # a slow source must not hold lines back
         while sent < self.batch and len(self.inflight) < self.window:
             if time.monotonic() > deadline:
@@ -150,36 +106,32 @@ class _Sender:
                     break
                 continue
             body, ctype = classify_line(line, self.host, self.routing_key)
-            self.channel.basic_publish(self.exchange, self.routing_key, body, self._props(ctype))
-            self.tag += 1
-            self.inflight[self.tag] = line
+            self.inflight[self.publish(self.routing_key, body, self._props(ctype))] = line
             sent += 1
         if len(self.inflight) < self.window:
-            self._schedule()  # otherwise a confirm reschedules
+            self.schedule()  # otherwise a confirm reschedules
         self._maybe_finish()
 
-    def _props(self, ctype: str) -> pika.BasicProperties:
+    def _props(self, ctype: str) -> Any:
         now = int(time.time())
         props = self.props.get(ctype)
         if props is None or props.timestamp != now:  # one properties object per second
-            props = self.props[ctype] = pika.BasicProperties(
-                delivery_mode=2, content_type=ctype, timestamp=now)
+            props = self.props[ctype] = self.properties(ctype, now)
         return props
 
-    def _on_confirm(self, frame: Any) -> None:
-        method = frame.method
-        if method.multiple:
-            tags = list(itertools.takewhile(lambda t: t <= method.delivery_tag, self.inflight))
+    def on_confirm(self, tag: int, multiple: bool, ack: bool) -> None:
+        if multiple:
+            tags = list(itertools.takewhile(lambda t: t <= tag, self.inflight))
         else:
-            tags = [method.delivery_tag]
+            tags = [tag]
         lines = [self.inflight.pop(t) for t in tags if t in self.inflight]
-        if isinstance(method, pika.spec.Basic.Ack):
+        if ack:
             self.confirmed += len(lines)
         else:
             self.nacked.extend(lines)
         if self.confirmed - self.reported >= self.batch:
             self._report()
-        self._schedule()
+        self.schedule()
         self._maybe_finish()
 
     def _report(self) -> None:
@@ -188,9 +140,9 @@ class _Sender:
             self.on_progress(self.confirmed)
 
     def _maybe_finish(self) -> None:
-        if self.done and not self.inflight and self.conn.is_open:
+        if self.done and not self.inflight and self.is_open:
             self._report()
-            self.conn.close()
+            self.close()
 
 
 def send_lines(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 
+from alco.apiclient import parse_sse
 from alco.grep import (
     COLORS,
     RESET,
     ansi_highlight,
     format_line,
     format_time,
-    parse_sse,
     query_text,
     use_color,
 )
@@ -93,12 +93,12 @@ class FakeApi:
         self.ids, self.calls = ids, []
 
     def open(self, path: str, params: dict | None = None, timeout: float | None = None):
-        from alco.grep import NotSupported
+        from alco.apiclient import NotSupported
 
         raise NotSupported(path)
 
     def get(self, path: str, params: dict | None = None) -> dict:
-        from alco.grep import NotSupported
+        from alco.apiclient import NotSupported
 
         params = params or {}
         self.calls.append((path, params))
@@ -116,19 +116,20 @@ class FakeApi:
 
 
 def test_paging_counting_and_context_without_the_newer_endpoints(monkeypatch) -> None:
-    from alco import grep
+    from alco import apiclient
 
-    monkeypatch.setattr(grep, "PAGE", 3)
+    monkeypatch.setattr(apiclient, "PAGE", 3)
     api = FakeApi(list(range(1, 11)))
-    assert [ln["id"] for ln in grep.pages(api, "logs", {}, None)] == [str(i) for i in range(1, 11)]
-    assert [ln["id"] for ln in grep.pages(api, "logs", {}, 4, "5")] == ["6", "7", "8", "9"]
-    assert grep.count(api, "logs", {}, None) == 10
-    around = grep.context_of(api, "logs", {"id": "5", "message": "m5"}, 2, 1)
+    every = apiclient.pages(api, "logs", {}, None)
+    assert [ln["id"] for ln in every] == [str(i) for i in range(1, 11)]
+    assert [ln["id"] for ln in apiclient.pages(api, "logs", {}, 4, "5")] == ["6", "7", "8", "9"]
+    assert apiclient.count(api, "logs", {}, None) == 10
+    around = apiclient.context_of(api, "logs", {"id": "5", "message": "m5"}, 2, 1)
     assert [ln["id"] for ln in around] == ["3", "4", "5", "6"]
 
 
 def test_follow_polls_lines_after_the_cursor_when_there_is_no_tail(monkeypatch) -> None:
-    from alco import grep
+    from alco import apiclient
 
     api = FakeApi([1, 2, 3])
     got: list[str] = []
@@ -136,7 +137,8 @@ def test_follow_polls_lines_after_the_cursor_when_there_is_no_tail(monkeypatch) 
     def sleep(_s: float) -> None:  # a new line arrives while "sleeping"
         api.ids.append(max(api.ids) + 1)
 
-    monkeypatch.setattr(grep.time, "sleep", sleep)
-    grep.follow(api, "logs", {"q": "x"}, "2", lambda line: got.append(line["id"]) or len(got) < 3)
+    monkeypatch.setattr(apiclient.time, "sleep", sleep)
+    apiclient.follow(api, "logs", {"q": "x"}, "2",
+                     lambda line: got.append(line["id"]) or len(got) < 3)
     assert got == ["3", "4", "5"]
     assert all(params["q"] == "x" for _, params in api.calls)

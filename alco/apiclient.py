@@ -1,0 +1,186 @@
+"""A client of the ALCO web app's HTTP API (``/api/...``), for ``alco grep``.
+
+GET requests with the configured credentials (a bearer token, else basic auth), JSON answers,
+server-sent events for the live tail, and failures turned into :class:`ApiError` with a message
+that says what to do. Where the server is older and lacks an endpoint (``NotSupported``), the
+functions fall back to ``/lines``. Only the standard library's HTTP client is used.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+PAGE = 1000  # lines per request
+
+
+class ApiError(Exception):
+    """A failure of the API, worded for the user (``alco grep`` prints it, exit status 2)."""
+
+
+class NotSupported(ApiError):
+    """The server has no such endpoint (404 on a route): the caller falls back."""
+
+
+def parse_sse(lines: Iterator[bytes]) -> Iterator[tuple[str, str]]:
+    """``(event, data)`` pairs of a server-sent event stream (comments are skipped)."""
+    event, data = "message", []
+    for raw in lines:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+
+
+class Api:
+    """GET requests to the ALCO web app, errors turned into :class:`ApiError`."""
+
+    def __init__(self, base: str, token: str | None = None, basic: str | None = None,
+                 timeout: float = 30.0) -> None:
+        self.base, self.timeout = base.rstrip("/"), timeout
+        self.headers = {"Accept": "application/json", "User-Agent": "alco-grep"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        elif basic:
+            self.headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
+
+    def url(self, path: str, params: dict[str, Any] | None = None) -> str:
+        query = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        return self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+
+    def open(self, path: str, params: dict[str, Any] | None = None,
+             timeout: float | None = None) -> Any:
+        request = urllib.request.Request(self.url(path, params), headers=self.headers)
+        try:
+            return urllib.request.urlopen(request, timeout=timeout or self.timeout)
+        except urllib.error.HTTPError as exc:
+            raise self._http_error(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiError(f"cannot reach ALCO at {self.base}: {reason}; "
+                            "is `alco web` running? (set [web] url or --server)") from None
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        with self.open(path, params) as resp:
+            return json.loads(resp.read())
+
+    def _http_error(self, exc: urllib.error.HTTPError) -> ApiError:
+        body = exc.read().decode("utf-8", "replace")
+        try:
+            message = json.loads(body).get("error") or body
+        except (ValueError, AttributeError):
+            message = body.strip() or exc.reason
+        if exc.code == 401:
+            return ApiError("authentication required: set [web] tokens in the config "
+                             "(or ALCO_WEB_TOKENS) or pass --token")
+        if exc.code == 404 and not body.lstrip().startswith("{"):
+            return NotSupported(f"{exc.url}: not found (server too old?)")
+        return ApiError(f"server said {exc.code}: {str(message)[:500]}")
+
+
+# -- searching ---------------------------------------------------------------------------------
+def pages(api: Api, index: str, params: dict[str, Any], limit: int | None,
+          after: str | None = None) -> Iterator[dict]:
+    """Matching lines oldest first (after the id ``after``), following ``next`` cursors until
+    ``limit`` or the end."""
+    cursor, left = after, limit
+    while left is None or left > 0:
+        size = PAGE if left is None else min(PAGE, left)
+        page = api.get(f"/api/{index}/lines",
+                       {**params, "order": "asc", "limit": size, "after": cursor})
+        lines = page.get("lines", [])
+        yield from lines
+        if left is not None:
+            left -= len(lines)
+        cursor = page.get("next")
+        if not lines or cursor is None:
+            return
+
+
+def count(api: Api, index: str, params: dict[str, Any], limit: int | None) -> int:
+    """Matches: the histogram's total where the server has one, else counted page by page
+    (also when the histogram refuses the range, e.g. ``--until`` before the retention window)."""
+    if limit is None:
+        try:
+            return int(api.get(f"/api/{index}/histogram", {**params, "buckets": 1})["total"])
+        except (ApiError, KeyError, TypeError, ValueError):
+            pass
+    return sum(1 for _ in pages(api, index, params, limit))
+
+
+def context_of(api: Api, index: str, line: dict, before: int, after: int,
+               same: str | None = None) -> list[dict]:
+    """The line with ``before``/``after`` lines around it (only lines whose ``same`` fields
+    equal the line's, if given), oldest first."""
+    try:
+        got = api.get(f"/api/{index}/context/{line['id']}",
+                      {"before": before, "after": after, "same": same})
+    except NotSupported:  # no context endpoint: two reads of the neighbours instead
+        older = api.get(f"/api/{index}/lines", {"before": line["id"], "limit": before,
+                                                "order": "desc"})["lines"] if before else []
+        newer = api.get(f"/api/{index}/lines", {"after": line["id"], "limit": after,
+                                                "order": "asc"})["lines"] if after else []
+        return [*reversed(older), line, *newer]
+    if "lines" in got:
+        return got["lines"]
+    return [*got.get("before", []), line, *got.get("after", [])]
+
+
+def follow(api: Api, index: str, params: dict[str, Any], cursor: str | None,
+           emit: Callable[[dict], bool], warn: Callable[[str], None] | None = None) -> None:
+    """New matching lines as they arrive, until ``emit`` returns False: server-sent events of
+    ``/tail``, or polling ``/lines`` every second where the server has no such endpoint.
+    ``warn(message)`` gets the errors the server reports in the stream (default: to stderr)."""
+    warn = warn or _warn
+    try:
+        stream = api.open(f"/api/{index}/tail", {**params, "after": cursor}, timeout=60)
+    except NotSupported:
+        stream = None
+    if stream is not None:
+        try:
+            with stream:
+                for event, data in parse_sse(iter(stream.readline, b"")):
+                    if event == "line" and not emit(json.loads(data)):
+                        return
+                    if event == "error":
+                        warn(str(json.loads(data).get("error")))
+        except (OSError, ValueError) as exc:
+            raise ApiError(f"the live tail stopped: {exc}") from None
+        raise ApiError("the server closed the live tail")
+    if cursor is None:
+        params = {**params, "from": datetime.now(UTC).isoformat()}
+    while True:
+        for line in pages(api, index, params, None, cursor):
+            cursor = line["id"]
+            if not emit(line):
+                return
+        time.sleep(1.0)
+
+
+def newest(api: Api, index: str, params: dict[str, Any], n: int) -> list[dict]:
+    page = api.get(f"/api/{index}/lines", {**params, "order": "desc", "limit": n})
+    return list(reversed(page.get("lines", [])))
+
+
+def indexes(api: Api) -> list[dict]:
+    """The server's indexes: ``{"name", "last_5m", ...}`` rows."""
+    return api.get("/api/indexes").get("indexes", [])
+
+
+def _warn(message: str) -> None:
+    print(f"alco grep: {message}", file=sys.stderr)
