@@ -7,11 +7,11 @@ run:
 
 test:
 	@scripts/bootstrap.sh test
-	.venv/bin/ruff check alco tests bench
+	.venv/bin/ruff check .
 	.venv/bin/pytest -q -p no:cacheprovider
 
 lint:
-	.venv/bin/ruff check alco tests bench
+	.venv/bin/ruff check .
 
 bench-quick:
 	@scripts/bootstrap.sh test

@@ -24,6 +24,7 @@ python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
 if [ "$MODE" = test ]; then
   command -v chromium >/dev/null || packages+=(chromium)
   command -v prometheus >/dev/null || packages+=(prometheus)
+  command -v rg >/dev/null && command -v wrk >/dev/null || packages+=(ripgrep wrk)  # bench/
   command -v syslog-ng >/dev/null || packages+=(syslog-ng-core syslog-ng-mod-amqp)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
