@@ -1,0 +1,350 @@
+"""Shared parts of the benchmarks: realistic records, an isolated stack, machine facts, tables.
+
+The records look like what the logcollect library ships (DESIGN §10): a message drawn from a
+dozen templates with variable parts, ten fields, a traceback on errors, and a request id shared
+by the few lines of one request.  Everything is derived from the record's number, so the same
+``n`` always gives the same record (no random state to carry between processes).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+RABBIT_URL = os.environ.get("ALCO_BENCH_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
+REDIS_URL = os.environ.get("ALCO_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+RESULTS = Path(__file__).with_name("RESULTS.md")
+LINES_PER_REQUEST = 4
+COMMON_WORD = "orders"
+PHRASE = "connection reset by peer"
+HOSTS = [f"web{i}" for i in range(8)] + ["worker1", "worker2", "db-proxy"]
+LOGGERS = ["shop.views", "shop.checkout", "shop.payments", "shop.cache", "celery.worker",
+           "shop.mail", "django.db.backends"]
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/shop/checkout/views.py", line {line}, in create_order\n'
+    "    order = Order.objects.create(customer_id=int(form['customer']))\n"
+    '  File "/srv/shop/checkout/models.py", line 88, in create\n'
+    "    raise ValueError(f'invalid literal for int() with base 10: {{value!r}}')\n"
+    "ValueError: invalid literal for int() with base 10: '{bad}'"
+)
+# (weight, levelname, template): weights sum to 100.
+TEMPLATES = [
+    (22, "INFO", "GET /api/v1/orders/{a} 200 {ms}ms"),
+    (12, "INFO", "POST /api/v1/cart/{a}/items 201 {ms}ms"),
+    (10, "INFO", "user {a} logged in from 10.{b}.{c}.{d}"),
+    (9, "INFO", "payment {a} accepted amount={ms}.{c:02d} currency=EUR"),
+    (9, "DEBUG", "cache miss for key product:{a} ttl={b}s"),
+    (8, "INFO", "task shop.tasks.send_invoice[{h}] succeeded in {b}.{c:03d}s"),
+    (7, "INFO", "sent email {h} to customer{a}@example.com"),
+    (6, "WARNING", "slow query took {ms}ms: SELECT * FROM orders WHERE customer_id = {a}"),
+    (5, "WARNING", "connection reset by peer while talking to inventory{b}:{port}"),
+    (4, "WARNING", "timeout after {ms}ms calling inventory service, retry {c}"),
+    (4, "ERROR", "Unhandled exception in worker while processing order {a}"),
+    (4, "ERROR", "payment {a} declined: card_expired gateway=stripe code={port}"),
+]
+_PICK = [t for w, *t in TEMPLATES for _ in range(w)]
+
+
+def _mix(n: int) -> int:
+    """A cheap deterministic hash of a record number (Knuth's multiplicative hash)."""
+    return (n * 2654435761 + 0x9E3779B9) & 0xFFFFFFFF
+
+
+def request_id(n: int) -> str:
+    """The request id of record ``n``: shared by LINES_PER_REQUEST consecutive records."""
+    r = n // LINES_PER_REQUEST
+    return f"r{(r * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFF:010x}"
+
+
+def record(n: int, ts_us: int) -> dict[str, Any]:
+    """Record number ``n`` as a logcollect-shaped JSON object stamped ``ts_us``."""
+    h = _mix(n)
+    level, template = _PICK[h % 100]
+    parts = {"a": h % 100_000, "b": h >> 8 & 0xFF, "c": h >> 16 & 0xFF, "d": h >> 24,
+             "ms": 3 + h % 997, "h": f"{h:08x}", "port": 1000 + h % 9000}
+    stamp = datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body = {
+        "@timestamp": stamp, "@version": 1, "message": template.format(**parts),
+        "host": HOSTS[h % len(HOSTS)], "levelname": level,
+        "logger": LOGGERS[(h >> 4) % len(LOGGERS)], "process": 1000 + (h >> 12) % 64,
+        "project": "shop", "application": "backend" if h & 1 else "worker",
+        "lineno": 10 + (h >> 20) % 500, "threadName": "MainThread",
+        "request_id": request_id(n), "seq": n,
+    }
+    if level == "ERROR" and template.startswith("Unhandled"):
+        body["exc_info"] = TRACEBACK.format(line=h % 300, bad=parts["h"])
+    return body
+
+
+def bodies(start: int, count: int, first_us: int, step_us: int) -> Iterator[bytes]:
+    """JSON bodies of records ``start .. start+count-1``, ``step_us`` apart in time."""
+    dumps = orjson.dumps
+    for n in range(start, start + count):
+        yield dumps(record(n, first_us + (n - start) * step_us))
+
+
+# --- an isolated deployment on the real servers -------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f'"{k}" = {toml_value(x)}' for k, x in v.items()) + " }"
+    raise TypeError(v)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    out = []
+    for section, table in data.items():
+        if section == "index":
+            for ix in table:
+                out.append("[[index]]")
+                out += [f"{k} = {toml_value(v)}" for k, v in ix.items()]
+            continue
+        out.append(f"[{section}]")
+        out += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+    return "\n".join(out) + "\n"
+
+
+def bench_columns() -> dict[str, str]:
+    """The default column roles plus ``request_id`` as its own full-text field (DESIGN §6)."""
+    from alco.config import DEFAULT_COLUMNS
+
+    return {**DEFAULT_COLUMNS, "request_id": "indexed"}
+
+
+class Stack:
+    """Own searchd (free port, temp dir), exchange, queues and Redis prefix; cleaned up."""
+
+    def __init__(self, label: str) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"alco-bench-{label}-"))
+        self.data: dict[str, Any] = {
+            "rabbitmq": {"url": RABBIT_URL, "exchange": f"bench.{label}.{self.tag}"},
+            "redis": {"url": REDIS_URL, "prefix": f"BENCH{self.tag}"},
+            "sphinx": {"port": free_port(), "data_dir": str(self.tmp / "sphinx"),
+                       "binlog": True},
+            "web": {"bind": f"127.0.0.1:{free_port()}"},
+            "collector": {"metrics_bind": f"127.0.0.1:{free_port()}",
+                          "metrics_dir": str(self.tmp / "metrics"), "shutdown_grace": 30.0},
+            "index": [],
+        }
+        self.procs: list[subprocess.Popen] = []
+        self.queues: list[str] = []
+        self.searchd: Any = None
+
+    def add_index(self, name: str, **settings: Any) -> dict[str, Any]:
+        ix = {"name": name, "queue": f"{self.data['rabbitmq']['exchange']}.{name}",
+              "routing_keys": [f"bench.{name}"], "retention_days": 2,
+              "columns": bench_columns(), **settings}
+        self.data["index"].append(ix)
+        self.queues += [ix["queue"], ix["queue"] + ".dead"]
+        return ix
+
+    def config(self, only: str | None = None) -> Any:
+        from alco.config import parse
+
+        return parse(self.toml_data(only), f"<bench {self.tag}>", env={})
+
+    def toml_data(self, only: str | None = None) -> dict[str, Any]:
+        data = dict(self.data)
+        if only is not None:
+            data["index"] = [ix for ix in self.data["index"] if ix["name"] == only]
+        return data
+
+    def write_config(self, only: str | None = None, **index_overrides: Any) -> Path:
+        data = self.toml_data(only)
+        data["index"] = [{**ix, **index_overrides} for ix in data["index"]]
+        path = self.tmp / f"alco-{only or 'all'}-{uuid.uuid4().hex[:6]}.toml"
+        path.write_text(to_toml(data))
+        return path
+
+    def start_searchd(self) -> None:
+        from alco.index.searchd import ManagedSearchd
+
+        self.searchd = ManagedSearchd(self.config())
+        self.searchd.start()
+
+    def spawn(self, args: list[str], log_name: str, env: dict | None = None) -> subprocess.Popen:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                stderr=open(self.tmp / log_name, "ab"),
+                                env={k: v for k, v in (env or os.environ).items()
+                                     if not k.startswith("ALCO_")})
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen, timeout: float = 60) -> int | None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                self.stop(proc, 30)
+        if self.searchd is not None:
+            self.searchd.stop()
+        _delete_rabbit(self.queues, self.data["rabbitmq"]["exchange"])
+        _delete_redis(self.data["redis"]["prefix"])
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _delete_rabbit(queues: list[str], exchange: str) -> None:
+    import pika
+
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
+    except Exception:
+        return
+    ch = conn.channel()
+    for q in queues:
+        ch.queue_delete(q)
+    ch.exchange_delete(exchange)
+    conn.close()
+
+
+def _delete_redis(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=prefix + ":*", count=1000))
+    for i in range(0, len(keys), 1000):
+        client.delete(*keys[i:i + 1000])
+
+
+def terminate_on_sigterm() -> None:
+    """Make SIGTERM behave like Ctrl-C, so ``finally`` blocks clean up."""
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, interval: float = 0.1,
+             message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {message}")
+
+
+# --- machine facts, statistics, tables ---------------------------------------------------------
+
+def machine() -> dict[str, str]:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {"cores": str(os.cpu_count()), "RAM": f"{mem_kb / 2**20:.1f} GiB", "CPU": cpu,
+            "Python": platform.python_version(), "Sphinx": _sphinx_version(),
+            "RabbitMQ": _rabbit_version(), "Redis": _redis_version()}
+
+
+def _sphinx_version() -> str:
+    try:
+        out = subprocess.run(["searchd", "--help"], capture_output=True, text=True).stdout
+        return out.split()[1]
+    except (OSError, IndexError):
+        return "?"
+
+
+def _rabbit_version() -> str:
+    import pika
+
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
+        props = conn._impl.server_properties  # noqa: SLF001
+        conn.close()
+        version = props.get("version", b"?")
+        return version.decode() if isinstance(version, bytes) else str(version)
+    except Exception:
+        return "?"
+
+
+def _redis_version() -> str:
+    import redis
+
+    try:
+        return str(redis.Redis.from_url(REDIS_URL).info("server")["redis_version"])
+    except Exception:
+        return "?"
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    text = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+            for r in text]
+    return "\n".join([line, rule, *body])
+
+
+def report(title: str, sections: list[tuple[str, str]], save: bool) -> None:
+    """Print the result tables; with ``save``, append them to bench/RESULTS.md."""
+    facts = machine()
+    head = (f"### {title} — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
+            + "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items())
+            + "; load average (1/5/15 min) at the end: "
+            + " / ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
+    parts = [head] + [f"**{name}**\n\n{text}\n" for name, text in sections]
+    out = "\n".join(parts)
+    print("\n" + out)
+    if save:
+        with RESULTS.open("a") as fh:
+            fh.write("\n" + out)
+        print(f"appended to {RESULTS}")
+
+
+def progress(text: str) -> None:
+    load = os.getloadavg()[0]
+    print(f"[{time.strftime('%H:%M:%S')} load {load:.1f}] {text}", flush=True)

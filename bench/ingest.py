@@ -1,0 +1,495 @@
+"""Ingest benchmark: end-to-end lines/s of the collector against the two limits it sits between.
+
+    .venv/bin/python bench/ingest.py            # N = 1,000,000 (several minutes)
+    .venv/bin/python bench/ingest.py --quick    # N = 50,000, under 3 minutes
+    .venv/bin/python bench/ingest.py --save     # also append the tables to bench/RESULTS.md
+
+Phases, all in one run against an own searchd, exchange, queues and Redis prefix:
+(a) a bare pika consumer drains N records (same prefetch, acks per batch, orjson only);
+(b) N rows shaped like the writer's are bulk REPLACEd straight into searchd, same batch size;
+then the collector (``alco collect``) drains N until COUNT says all are searchable, with the peak
+RSS of each of its processes; publish->searchable latency at half the measured rate; and the
+handoff A/B (shared memory vs pickled) and the consumers/writers sweep on N/4 records each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import pika
+from common import (
+    Stack,
+    bodies,
+    percentile,
+    port_answers,
+    progress,
+    record,
+    report,
+    table,
+    terminate_on_sigterm,
+    wait_for,
+)
+
+from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
+from alco.index.sphinxconf import retention_days
+from alco.index.sphinxql import Sphinx
+from alco.index.store import DayStore
+from alco.ingest.consumer import options_for
+from alco.ingest.records import normalise
+
+RUNNER = """
+import os, sys
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = sys.argv[2]
+from alco import metrics
+metrics.prepare_multiprocess_dir(sys.argv[2])
+from alco.config import load
+from alco.ingest import collector
+from alco.ingest.batches import Handoff
+sys.exit(collector.build(load(sys.argv[1], env={}), handoff=Handoff(sys.argv[3])).run())
+"""
+SWEEP = [("shm", 1, 1), ("pickle", 1, 1), ("shm", 1, 2), ("shm", 2, 2)]
+
+
+class Bench:
+    def __init__(self, stack: Stack, n: int) -> None:
+        self.stack = stack
+        self.n = n
+        self.cfg = stack.config()
+        self.sphinx = Sphinx("127.0.0.1", self.cfg.sphinx.port)
+        self.first_us = time.time_ns() // 1000 - 600_000_000
+        self.step_us = max(1, 600_000_000 // n)
+        self.cpu: dict[str, float] = {}  # CPU seconds per stage, RabbitMQ not included
+
+    # --- RabbitMQ ------------------------------------------------------------------------
+    def channel(self) -> tuple[pika.BlockingConnection, object]:
+        conn = pika.BlockingConnection(pika.URLParameters(self.cfg.rabbitmq.url))
+        return conn, conn.channel()
+
+    def declare(self, queue: str, key: str) -> None:
+        conn, ch = self.channel()
+        ch.exchange_declare(self.cfg.rabbitmq.exchange, exchange_type="topic", durable=True)
+        ch.queue_declare(queue, durable=True, auto_delete=False)
+        ch.queue_bind(queue, self.cfg.rabbitmq.exchange, routing_key=key)
+        conn.close()
+
+    def depth(self, queue: str) -> int:
+        conn, ch = self.channel()
+        try:
+            return ch.queue_declare(queue, passive=True).method.message_count
+        finally:
+            conn.close()
+
+    def fill(self, key: str, queues: list[str], n: int) -> float:
+        """Publish n records without per-message confirms; wait until every queue holds n."""
+        start = time.perf_counter()
+        conn, ch = self.channel()
+        exchange = self.cfg.rabbitmq.exchange
+        for i, body in enumerate(bodies(0, n, self.first_us, self.step_us)):
+            ch.basic_publish(exchange, key, body)
+            if i % 100_000 == 99_999:
+                progress(f"  published {i + 1:,}")
+        conn.close()
+        for q in queues:
+            wait_for(lambda q=q: self.depth(q) >= n, 120, 0.2, f"{n} messages in {q}")
+        return n / (time.perf_counter() - start)
+
+    def bare_consumer(self, queue: str) -> float:
+        """Limit (a): drain the queue with the collector's prefetch and ack pattern."""
+        conn, ch = self.channel()
+        ch.basic_qos(prefetch_count=self.cfg.rabbitmq.prefetch)
+        batch = self.cfg.index("main").batch_size
+        got = 0
+        start, cpu = time.perf_counter(), time.process_time()
+        for method, _props, body in ch.consume(queue):
+            orjson.loads(body)
+            got += 1
+            if got % batch == 0 or got == self.n:
+                ch.basic_ack(method.delivery_tag, multiple=True)
+            if got == self.n:
+                break
+        elapsed = time.perf_counter() - start
+        self.cpu["a"] = time.process_time() - cpu
+        ch.cancel()
+        ch.queue_delete(queue)
+        conn.close()
+        return self.n / elapsed
+
+    # --- searchd -------------------------------------------------------------------------
+    def days(self, name: str) -> list[str]:
+        today = day_of_us(time.time_ns() // 1000)
+        return [day_index(name, d) for d in retention_days(self.cfg.index(name), today)]
+
+    def count(self, name: str) -> int:
+        rows = self.sphinx.query(f"SELECT COUNT(*) AS n FROM {', '.join(self.days(name))}")
+        return int(rows[0]["n"]) if rows else 0
+
+    def bulk_replace(self, name: str) -> float:
+        """Limit (b): writer-shaped rows, REPLACEd in batches; only the REPLACE is timed."""
+        ix = self.cfg.index(name)
+        store = DayStore(self.sphinx, IndexSchema.of(ix), 0, ix.retention_days)
+        options = options_for(self.cfg, ix)
+        spent, counters, client_cpu = 0.0, {}, 0.0
+        searchd_cpu = cpu_seconds([self.searchd_pid])
+        it = bodies(0, self.n, self.first_us, self.step_us)
+        for start in range(0, self.n, ix.batch_size):
+            by_day: dict[str, list] = {}
+            for _ in range(min(ix.batch_size, self.n - start)):
+                rec = normalise(next(it), options=options)
+                ms = rec.ts_us // 1000
+                counters[ms] = counters.get(ms, -1) + 1
+                row = store._row(make_id(ms, 0, counters[ms]), rec)  # noqa: SLF001
+                by_day.setdefault(day_index(name, day_of_us(rec.ts_us)), []).append(row)
+            t, c = time.perf_counter(), time.thread_time()
+            for index, rows in by_day.items():
+                self.sphinx.replace_rows(index, store.columns, rows)
+            spent += time.perf_counter() - t
+            client_cpu += time.thread_time() - c
+        self.cpu["b"] = client_cpu + cpu_seconds([self.searchd_pid]) - searchd_cpu
+        assert self.count(name) == self.n, "bulk REPLACE lost rows"
+        return self.n / spent
+
+    def collector_cpu(self, pid: int) -> float:
+        return cpu_seconds([pid, *children_of(pid), self.searchd_pid])
+
+    @property
+    def searchd_pid(self) -> int:
+        return self.stack.searchd.proc.pid
+
+    # --- the collector -------------------------------------------------------------------
+    def drain(self, proc, name: str, n: int, watch_rss: bool,
+              profile: float = 0) -> tuple[float, dict]:
+        """Poll COUNT until n are searchable; the rate excludes start-up (from first stored)."""
+        rss: dict[int, dict] = {}
+        first = None
+        spies: list = []
+        cpu_first = 0.0
+        deadline = time.monotonic() + max(120, n / 2000)
+        while True:
+            now, c = time.perf_counter(), self.count(name)
+            if watch_rss:
+                sample_rss(proc.pid, rss, c / n)
+            if c and first is None:
+                first = (now, c)
+                cpu_first = self.collector_cpu(proc.pid)
+                if profile:
+                    spies = start_profiles(self.stack.tmp, proc.pid, profile)
+            if c >= n:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"collector stopped or stalled at {c}/{n}; see "
+                                   f"{self.stack.tmp}")
+            time.sleep(0.25)
+        if watch_rss:
+            sample_rss(proc.pid, rss, 1.0)
+        assert first is not None
+        if n > first[1]:  # scaled to n lines, start-up excluded like the rate
+            self.cpu[name] = (self.collector_cpu(proc.pid) - cpu_first) * n / (n - first[1])
+        for spy, path, title in spies:
+            spy.wait()
+            print_profile(title, path)
+        rate = (n - first[1]) / max(now - first[0], 1e-6) if n > first[1] else float("inf")
+        return rate, rss
+
+    def collector(self, name: str) -> object:
+        path = self.stack.write_config(only=name)
+        proc = self.stack.spawn([sys.executable, "-m", "alco", "--config", str(path),
+                                 "collect"], f"collector-{name}.log")
+        port = self.cfg.collector.metrics_bind.rsplit(":", 1)[1]
+        wait_for(lambda: port_answers(int(port)) or proc.poll() is not None, 60, 0.05,
+                 "collector metrics port")
+        return proc
+
+    def runner(self, name: str, handoff: str, consumers: int, writers: int) -> object:
+        path = self.stack.write_config(only=name, consumers=consumers, writers=writers)
+        metrics_dir = self.stack.tmp / f"metrics-{name}"
+        return self.stack.spawn([sys.executable, "-c", RUNNER, str(path), str(metrics_dir),
+                                 handoff], f"runner-{name}.log")
+
+    # --- latency -------------------------------------------------------------------------
+    def latency(self, rate: float, seconds: float) -> tuple[list[float], int]:
+        """Publish at ``rate`` for ``seconds``; ~50 probes/s; publish->searchable times."""
+        pending: dict[str, float] = {}
+        lock = threading.Lock()
+        done = threading.Event()
+        thread = threading.Thread(target=self.paced_publish,
+                                  args=(rate, seconds, pending, lock, done), daemon=True)
+        thread.start()
+        seen: list[float] = []
+        deadline = None
+        while True:
+            with lock:
+                tokens = list(pending)[:200]
+            if tokens:
+                for token in self.visible(tokens):
+                    with lock:
+                        seen.append(time.perf_counter() - pending.pop(token))
+            if done.is_set():
+                deadline = deadline or time.monotonic() + 10
+                if not pending or time.monotonic() > deadline:
+                    break
+            time.sleep(0.01)
+        thread.join()
+        return seen, len(pending)
+
+    def paced_publish(self, rate: float, seconds: float, pending: dict[str, float],
+                      lock: threading.Lock, done: threading.Event) -> None:
+        """Publish at ``rate``; every ``rate/50``-th record carries a probe token."""
+        every = max(1, int(rate // 50))
+        conn, ch = self.channel()
+        start, sent = time.perf_counter(), 0
+        while (elapsed := time.perf_counter() - start) < seconds:
+            while sent < rate * elapsed:
+                n = self.n + sent
+                body = record(n, time.time_ns() // 1000)
+                if sent % every == 0:
+                    token = f"probe{n}"
+                    body["message"] += " " + token
+                    with lock:
+                        pending[token] = time.perf_counter()
+                ch.basic_publish(self.cfg.rabbitmq.exchange, "bench.main", orjson.dumps(body),
+                                 pika.BasicProperties(timestamp=int(time.time())))
+                sent += 1
+            conn.process_data_events(0)
+            time.sleep(0.002)
+        conn.close()
+        done.set()
+
+    def visible(self, tokens: list[str]) -> list[str]:
+        rows = self.sphinx.query(
+            f"SELECT logline FROM {', '.join(self.days('main'))} WHERE MATCH(%s) "
+            f"LIMIT 1000", ["@logline (" + " | ".join(tokens) + ")"])
+        return [r["logline"].rsplit(" ", 1)[1] for r in rows]
+
+
+def start_profiles(tmp: Path, parent: int, seconds: float) -> list:
+    """py-spy (wall clock, idle included) on each consumer and writer of the collector."""
+    spies = []
+    for pid in children_of(parent):
+        title = process_name(pid)
+        if not title.startswith(("alco: consumer", "alco: writer")):
+            continue
+        path = tmp / f"profile-{pid}.txt"
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+             "--duration", str(int(seconds)), "--rate", "200", "--idle", "--nonblocking",
+             "--format", "raw", "--output", str(path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spies.append((spy, path, title))
+    return spies
+
+
+def print_profile(title: str, path: Path, top: int = 12) -> None:
+    """Share of the main thread's samples per function: self (leaf) and inclusive.
+
+    Other threads (the multiprocessing queue feeder, idle nearly all the time) are left out."""
+    if not path.exists():
+        print(f"no profile for {title} (is py-spy installed in the venv? ptrace allowed?)")
+        return
+    own: dict[str, int] = {}
+    total_in: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if "Thread._bootstrap" in stack:
+            continue
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        n = int(count)
+        total += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for f in set(frames):
+            total_in[f] = total_in.get(f, 0) + n
+    print(f"\nprofile of {title} ({total} main-thread samples, wall clock): "
+          "self / inclusive")
+    for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {n / total:6.1%} {total_in[f] / total:6.1%}  {f}")
+    print("  inclusive, top:")
+    for f, n in sorted(total_in.items(), key=lambda kv: -kv[1])[:top * 3]:
+        print(f"  {n / total:6.1%}  {f}")
+
+
+def sample_rss(parent: int, rss: dict[int, dict], done: float) -> None:
+    """Record VmRSS (at 25 %, 50 %, end of the drain) and VmHWM of the collector's children."""
+    for pid in [parent, *children_of(parent)]:
+        status = read_status(pid)
+        if not status:
+            continue
+        entry = rss.setdefault(pid, {"name": process_name(pid)})
+        entry["hwm"] = status.get("VmHWM", 0)
+        for mark in (0.25, 0.5, 1.0):
+            if done >= mark and mark not in entry:
+                entry[mark] = status.get("VmRSS", 0)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes (their threads included)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(parent: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                out.append(int(entry.name))
+    return out
+
+
+def read_status(pid: int) -> dict[str, int]:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {k: int(v.split()[0]) // 1024 for k, v in (ln.split(":", 1) for ln in lines)
+            if k in ("VmRSS", "VmHWM")}
+
+
+def process_name(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    name = raw.replace(b"\0", b" ").decode(errors="replace").strip()
+    return name if name.startswith("alco:") else ("supervisor" if "collect" in name
+                                                  else name[:40])
+
+
+def run(args: argparse.Namespace) -> None:
+    n = args.n or (50_000 if args.quick else 1_000_000)
+    sweep_n = args.sweep_n or max(20_000, n // 4)
+    stack = Stack("ingest")
+    for name in ("main", "limit"):
+        stack.add_index(name)
+    for handoff, c, w in SWEEP:
+        stack.add_index(f"s_{handoff}_{c}_{w}", routing_keys=["bench.sweep"])
+    bare_queue = stack.data["rabbitmq"]["exchange"] + ".bare"
+    stack.queues.append(bare_queue)
+    try:
+        stack.start_searchd()
+        b = Bench(stack, n)
+        sections = measure(b, stack, n, sweep_n, bare_queue, args)
+        report(f"ingest, N = {n:,}{' (quick)' if args.quick else ''}", sections, args.save)
+    finally:
+        progress("cleaning up")
+        stack.cleanup()
+
+
+def measure(b: Bench, stack: Stack, n: int, sweep_n: int, bare_queue: str,
+            args: argparse.Namespace) -> list[tuple[str, str]]:
+    main_queue = b.cfg.index("main").queue_name
+    b.declare(main_queue, "bench.main")
+    b.declare(bare_queue, "bench.main")
+    progress(f"publishing {n:,} records to two queues")
+    pub = b.fill("bench.main", [main_queue, bare_queue], n)
+    progress(f"published at {pub:,.0f}/s; (a) bare consumer draining")
+    a = b.bare_consumer(bare_queue)
+    progress(f"(a) bare consumer {a:,.0f}/s; (b) bulk REPLACE into searchd")
+    bulk = b.bulk_replace("limit")
+    limit = 1 / (1 / a + 1 / bulk)
+    progress(f"(b) bulk REPLACE {bulk:,.0f}/s; combined limit {limit:,.0f}/s; collector")
+    proc = b.collector("main")
+    e2e, rss = b.drain(proc, "main", n, watch_rss=True, profile=args.profile)
+    progress(f"end-to-end {e2e:,.0f}/s = {e2e / limit:.2f} of the limit; latency at 50%")
+    lat, lost = b.latency(e2e / 2, args.latency_seconds)
+    sample_rss(proc.pid, rss, 1.0)
+    code = stack.stop(proc)
+    progress(f"latency p50 {percentile(lat, 50) * 1000:.0f} ms, p99 "
+             f"{percentile(lat, 99) * 1000:.0f} ms; collector exit {code}; sweep")
+    sweep = run_sweep(b, sweep_n)
+    return sections(b, n, sweep_n, args, dict(pub=pub, a=a, bulk=bulk, limit=limit, e2e=e2e),
+                    (lat, lost), rss, sweep)
+
+
+def sections(b: Bench, n: int, sweep_n: int, args: argparse.Namespace, rate: dict,
+             latency: tuple[list[float], int], rss: dict, sweep: list) -> list[tuple[str, str]]:
+    """The result tables of one run."""
+    pub, a, bulk, limit, e2e = (rate[k] for k in ("pub", "a", "bulk", "limit", "e2e"))
+    lat, lost = latency
+    rows = [["publish (no confirms)", f"{pub:,.0f}", ""],
+            ["(a) bare pika consumer", f"{a:,.0f}", ""],
+            ["(b) bulk REPLACE into searchd", f"{bulk:,.0f}", ""],
+            ["limit 1/(1/a + 1/b)", f"{limit:,.0f}", "1.00"],
+            ["end-to-end collector (1 consumer, 1 writer)", f"{e2e:,.0f}",
+             f"**{e2e / limit:.2f}** (target >= 0.9)"]]
+    per_k = {k: v / n * 1000 * 1000 for k, v in b.cpu.items()}
+    cpu_rows = [["(a) bare consumer", f"{per_k['a']:.1f}"],
+                ["(b) bulk REPLACE (client + searchd)", f"{per_k['b']:.1f}"],
+                ["(a) + (b)", f"{per_k['a'] + per_k['b']:.1f}"],
+                ["end-to-end collector (all its processes + searchd)",
+                 f"{per_k['main']:.1f}"],
+                ["efficiency (a + b) / end-to-end",
+                 f"**{(per_k['a'] + per_k['b']) / per_k['main']:.2f}**"]]
+    lat_rows = [[f"{e2e / 2:,.0f}/s for {args.latency_seconds:.0f}s", len(lat), lost,
+                 f"{percentile(lat, 50) * 1000:.0f}", f"{percentile(lat, 99) * 1000:.0f}",
+                 f"{max(lat, default=0) * 1000:.0f}"]]
+    rss_rows = [[e["name"], e.get(0.25, "-"), e.get(0.5, "-"), e.get(1.0, "-"), e["hwm"]]
+                for e in rss.values()]
+    return [
+        ("Throughput (lines/s) and share of the limit", table(
+            ["stage", "lines/s", "share of limit"], rows)),
+        ("CPU ms per 1000 lines (RabbitMQ's own CPU not counted; robust to a busy machine)",
+         table(["stage", "CPU ms / 1000 lines"], cpu_rows)),
+        ("Latency publish -> searchable (paced at 50 % of end-to-end)", table(
+            ["load", "probes", "not seen", "p50 ms", "p99 ms", "max ms"], lat_rows)),
+        ("Memory of the collector processes (MiB; VmRSS at 25 %/50 %/end, VmHWM peak)", table(
+            ["process", "RSS 25%", "RSS 50%", "RSS end", "peak (VmHWM)"], rss_rows)),
+        (f"Handoff A/B and consumers/writers sweep (N = {sweep_n:,} each)", table(
+            ["handoff", "consumers/writers", "lines/s", "vs shm 1/1", "CPU ms / 1000 lines"],
+            sweep)),
+    ]
+
+
+def run_sweep(b: Bench, n: int) -> list[list]:
+    queues = [b.cfg.index(f"s_{h}_{c}_{w}").queue_name for h, c, w in SWEEP]
+    for q in queues:
+        b.declare(q, "bench.sweep")
+    progress(f"publishing {n:,} records to {len(queues)} sweep queues")
+    b.fill("bench.sweep", queues, n)
+    results = []
+    for handoff, c, w in SWEEP:
+        name = f"s_{handoff}_{c}_{w}"
+        proc = b.runner(name, handoff, c, w)
+        rate, _ = b.drain(proc, name, n, watch_rss=False)
+        b.stack.stop(proc)
+        progress(f"  {handoff} {c}/{w}: {rate:,.0f}/s")
+        results.append([handoff, f"{c}/{w}", rate, b.cpu.get(name, 0) / n * 1e6])
+    base = results[0][2]
+    return [[h, cw, f"{r:,.0f}", f"{r / base:.2f}", f"{cpu:.1f}"] for h, cw, r, cpu in results]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="N = 50,000 (smoke check)")
+    parser.add_argument("-n", type=int, help="records for the main drain (default 1,000,000)")
+    parser.add_argument("--sweep-n", type=int, help="records per sweep run (default N/4)")
+    parser.add_argument("--latency-seconds", type=float, help="paced load duration")
+    parser.add_argument("--profile", type=float, default=0, metavar="SECONDS",
+                        help="py-spy the consumer and writer for SECONDS during the drain")
+    parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    if args.latency_seconds is None:
+        args.latency_seconds = 8.0 if args.quick else 30.0
+    terminate_on_sigterm()
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
