@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 class RabbitMQConfig:
     url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     exchange: str = "logstash"
-    prefetch: int = 4000
+    prefetch: int = 6000  # 3 batches in flight per consumer: writers never wait
     heartbeat: int = 30
 
 

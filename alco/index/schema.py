@@ -11,6 +11,7 @@ Sphinx, so a restarted writer never reuses an id (ids are never overwritten).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import OrderedDict
@@ -54,8 +55,17 @@ def fingerprint(data: bytes) -> int:
 
 def tag_token(col: str, value: object) -> str:
     """A single full-text token standing for ``col == value`` (exact match through MATCH)."""
+    if isinstance(value, str) and len(value) > 200:
+        return _tag_token(col, value)
+    return _cached_tag_token(col, value)  # filtered values repeat: hash each once
+
+
+def _tag_token(col: str, value: object) -> str:
     raw = f"{col}\x00{value_text(value)}".encode("utf-8", "surrogatepass")
     return "t" + hashlib.blake2b(raw, digest_size=8).hexdigest()
+
+
+_cached_tag_token = functools.lru_cache(maxsize=65536, typed=True)(_tag_token)
 
 
 def value_text(value: object) -> str:
@@ -111,7 +121,7 @@ Lookup = Callable[[set[int]], dict[int, int]]
 class IdAllocator:
     """Hands out unique, time-ordered ids for one writer slot."""
 
-    def __init__(self, slot: int, cache_size: int = 500_000) -> None:
+    def __init__(self, slot: int, cache_size: int = 50_000) -> None:
         if not 0 <= slot <= MAX_SLOT:
             raise ValueError(f"writer slot {slot} out of range 0..{MAX_SLOT}")
         self.slot = slot

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -13,12 +15,14 @@ from alco.config import Config, IndexConfig
 from alco.index import query as qlang
 from alco.index import sphinxql
 from alco.index.schema import (
+    MS_SHIFT,
     IndexSchema,
     day_index,
     day_of_us,
     field_column,
     id_ms,
     id_range_of_us,
+    make_id,
     tag_token,
     value_text,
 )
@@ -30,6 +34,7 @@ JSON_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 INT_RE = re.compile(r"-?\d{1,18}")
 FLOAT_RE = re.compile(r"-?\d{1,18}\.\d{1,18}")
 TOP_ID = (1 << 63) - 1
+WINDOWS_MS = (60_000, 600_000, 3_600_000, 21_600_000)
 
 
 class SearchError(ValueError):
@@ -216,9 +221,56 @@ class Searcher:
 
     def select(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
                n: int) -> list[dict]:
-        """Rows with ids in [lo, hi] matching ``c``, the first ``n`` in the direction read."""
+        """Rows with ids in [lo, hi] matching ``c``, the first ``n`` in the direction read.
+
+        Sphinx collects every match of a query before it sorts, so one query over a whole day
+        costs as much as the day has matches.  Ids are ordered by time: read widening windows
+        from the end we start at (1 min, 10 min, 1 h, 6 h, then the rest) and stop as soon as
+        the page is full."""
+        if lo > hi:
+            return []
+        rows: list[dict] = []
+        for win_lo, win_hi in self._windows(ix, lo, hi, upward):
+            rows += self.select_range(ix, c, win_lo, win_hi, upward, n - len(rows))
+            if len(rows) >= n:
+                break
+        return rows
+
+    def _windows(self, ix: IndexConfig, lo: int, hi: int,
+                 upward: bool) -> Iterator[tuple[int, int]]:
+        """Disjoint id ranges covering [lo, hi], widening away from the end read first."""
+        if upward:
+            start, cur = (lo if lo > 0 else self._first_id(ix)), lo
+            for width_ms in WINDOWS_MS:
+                edge = min(hi, start + (width_ms << MS_SHIFT))
+                if edge >= cur:
+                    yield cur, edge
+                    cur = edge + 1
+                if cur > hi:
+                    return
+            yield cur, hi
+        else:
+            start = hi if hi < TOP_ID else make_id(time.time_ns() // 1_000_000, 0, 0)
+            cur = hi
+            for width_ms in WINDOWS_MS:
+                edge = max(lo, start - (width_ms << MS_SHIFT))
+                if edge <= cur:
+                    yield edge, cur
+                    cur = edge - 1
+                if cur < lo:
+                    return
+            yield lo, cur
+
+    def _first_id(self, ix: IndexConfig) -> int:
+        first = retention_days(ix, self.today())[0]
+        return make_id(int(datetime(first.year, first.month, first.day,
+                                    tzinfo=UTC).timestamp()) * 1000, 0, 0)
+
+    def select_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
+                     n: int) -> list[dict]:
+        """One query: rows with ids in [lo, hi] matching ``c``, the first ``n`` read."""
         indexes = self.indexes_for_ids(ix, lo, hi)
-        if not indexes or lo > hi:
+        if not indexes or lo > hi or n <= 0:
             return []
         cols = ["id", "ts", "logline", "js", *c.select]
         params = list(c.select_params)
@@ -260,7 +312,7 @@ class Searcher:
         return int(rows[0]["n"]) if rows else 0
 
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
-        rows = self.select(ix, Compiled(), doc_id, doc_id, True, 1)
+        rows = self.select_range(ix, Compiled(), doc_id, doc_id, True, 1)
         return self.row_line(rows[0], False) if rows else None
 
     def context(self, ix: IndexConfig, doc_id: int, before: int, after: int,

@@ -7,6 +7,7 @@ message-like field, and plain text.  Bad input is degraded (truncated and marked
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,8 +81,19 @@ def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None
         rec = Record(fallback_us, text.rstrip("\r\n"), {}, fp, degraded)
     else:
         rec = _from_object(doc, fallback_us, fp, degraded, options.naive_local)
-    _apply_limits(rec, options)
+    _apply_limits(rec, options, _within_limits(body, options.limits))
     return rec
+
+
+_LONG_INT = re.compile(rb"\d{19}")
+
+
+def _within_limits(body: bytes, limits: Limits) -> bool:
+    """True when no value of this body can be over a size, depth or integer limit, so the
+    per-field walk can be skipped (the common case: a few hundred bytes, flat fields)."""
+    return (len(body) <= min(limits.max_field_bytes, limits.max_message_bytes)
+            and body.count(b"{") + body.count(b"[") <= limits.max_depth
+            and _LONG_INT.search(body) is None)
 
 
 def _parse_json(text: str, content_type: str | None) -> dict | None:
@@ -199,10 +211,11 @@ def _syslog_time(text: str) -> datetime | None:
     return dt
 
 
-def _apply_limits(rec: Record, options: NormaliseOptions) -> None:
+def _apply_limits(rec: Record, options: NormaliseOptions, small: bool = False) -> None:
     limits = options.limits
     truncated: list[str] = []
-    message, cut = _truncate(rec.message, limits.max_message_bytes)
+    message, cut = (rec.message, False) if small else _truncate(rec.message,
+                                                                limits.max_message_bytes)
     if cut:
         rec.message = message
         truncated.append("message")
@@ -212,7 +225,7 @@ def _apply_limits(rec: Record, options: NormaliseOptions) -> None:
         keep = list(rec.fields)[: limits.max_fields]
         rec.fields = {k: rec.fields[k] for k in keep}
         truncated.append("fields")
-    for key, value in list(rec.fields.items()):
+    for key, value in ([] if small else list(rec.fields.items())):
         new, cut = _limit_value(value, limits, 1)
         if cut:
             rec.fields[key] = new
