@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from datetime import date
 from alco.config import Config
 from alco.index import retention
 from alco.index.searchd import ManagedSearchd, SearchdError, port_answers, today_utc
+from alco.lifetime import preexec_for
 
 log = logging.getLogger("alco.run")
 ROTATE_EVERY = 60.0
@@ -54,9 +56,11 @@ def run_all(args: argparse.Namespace, config: Config, collector: bool, web: bool
         return 1
     children: dict[str, subprocess.Popen[bytes]] = {}
     if collector:
-        children["collector"] = subprocess.Popen(child_command(args, "collect"))
+        children["collector"] = subprocess.Popen(child_command(args, "collect"),
+                                               preexec_fn=preexec_for(os.getpid()))
     if web:
-        children["web"] = subprocess.Popen(child_command(args, "web"))
+        children["web"] = subprocess.Popen(child_command(args, "web"),
+                                         preexec_fn=preexec_for(os.getpid()))
         log.info("web app on http://%s/", config.web.bind)
     status = _watch(children, searchd, lambda: stopping, config)
     return _stop(children, searchd, config.collector.shutdown_grace) or status

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from alco.config import Config
 from alco.index import retention, sphinxconf, sphinxql
+from alco.lifetime import preexec_for
 
 log = logging.getLogger("alco.searchd")
 
@@ -77,6 +78,7 @@ class ManagedSearchd:
         self.proc = subprocess.Popen(
             [sx.searchd, "--config", str(self.conf_path), "--nodetach"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=preexec_for(os.getpid()),  # no orphaned searchd if we are killed
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

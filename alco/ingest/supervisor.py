@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from setproctitle import setproctitle
+
+from alco.lifetime import die_with
 
 log = logging.getLogger("alco.supervisor")
 MIN_BACKOFF = 0.5
@@ -76,10 +79,11 @@ class Team:
     restarts: int = 0
 
 
-def _child_main(title: str, target: Callable[..., None], args: tuple) -> None:
+def _child_main(title: str, target: Callable[..., None], args: tuple, parent: int) -> None:
     setproctitle(title)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with(parent)  # an orphaned consumer would take messages no writer stores
     target(*args)
 
 
@@ -101,7 +105,8 @@ class Supervisor:
         team.children = team.make()
         for child in team.children:
             child.process = mp.Process(target=_child_main, name=child.title,
-                                       args=(child.title, child.target, child.args))
+                                       args=(child.title, child.target, child.args,
+                                             os.getpid()))
             child.process.start()
             log.info("started %s (pid %s)", child.title, child.process.pid)
         team.started = time.monotonic()

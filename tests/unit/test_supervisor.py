@@ -101,3 +101,38 @@ def test_stop_flag_wait():
     assert flag.wait(0.1) is False and time.monotonic() - start >= 0.1
     flag.set()
     assert flag.wait(5) is True and flag.is_set()
+
+
+SUPERVISED = """
+import sys, time
+from alco.ingest.supervisor import _child_main
+import multiprocessing as mp, os
+def sleep_forever():
+    while True:
+        time.sleep(0.1)
+p = mp.Process(target=_child_main, args=("alco: test child", sleep_forever, (), os.getpid()))
+p.start()
+print(p.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_children_die_with_a_killed_supervisor():
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", SUPERVISED], stdout=subprocess.PIPE,
+                              text=True)
+    child = int(parent.stdout.readline())
+    assert "alco: test child" in wait_for(lambda: cmdline(child), message="child title")
+    parent.kill()  # SIGKILL: no chance to stop anything in order
+    parent.wait()
+
+    def gone() -> bool:
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().split()[2]
+        except FileNotFoundError:
+            return True
+        return state == "Z"  # exited, waiting for init to reap it
+
+    wait_for(gone, timeout=10, message="the orphaned child to exit")
