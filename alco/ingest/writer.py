@@ -85,10 +85,11 @@ def run_writer(ctx: WriterContext) -> None:
             ctx.busy[ctx.slot] = 0
         if result is None:
             continue  # stopping, or the batch went stale, while Sphinx was unreachable
-        _count(ix.name, records, result)
-        _update_values(values, records, ix.name)
+        # Stored in Sphinx: the consumer may ack now; Redis values are best effort and follow.
         ctx.reply_queues[handle.consumer].put(
             Stored(handle.generation, handle.batch_id, result.stored, result.duplicates))
+        _count(ix.name, records, result)
+        _update_values(values, records, ix.name)
         rate.add(result.stored)
         log.debug("batch %d of consumer %d: %d stored, %d duplicates", handle.batch_id,
                   handle.consumer, result.stored, result.duplicates)
