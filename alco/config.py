@@ -49,7 +49,6 @@ class SphinxConfig:
     # distributed indexes over them (alco/index/sphinxconf.py)
     agents: tuple[str, ...] = ()
     api_port: int = 0  # also listen with the native API protocol here (a shard for agents)
-    timezone_utc: bool = True
 
 
 @dataclass(frozen=True)

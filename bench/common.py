@@ -105,14 +105,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def port_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
 def toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"

@@ -29,7 +29,6 @@ from common import (
     Stack,
     bodies,
     percentile,
-    port_answers,
     progress,
     record,
     report,
@@ -39,6 +38,7 @@ from common import (
 )
 
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
+from alco.index.searchd import port_answers
 from alco.index.sphinxconf import retention_days
 from alco.index.sphinxql import Sphinx
 from alco.index.store import DayStore
@@ -203,7 +203,7 @@ class Bench:
         proc = self.stack.spawn([sys.executable, "-m", "alco", "--config", str(path),
                                  "collect"], f"collector-{name}.log")
         port = self.cfg.collector.metrics_bind.rsplit(":", 1)[1]
-        wait_for(lambda: port_answers(int(port)) or proc.poll() is not None, 60, 0.05,
+        wait_for(lambda: port_answers("127.0.0.1", int(port)) or proc.poll() is not None, 60, 0.05,
                  "collector metrics port")
         return proc
 

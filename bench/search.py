@@ -32,7 +32,6 @@ from common import (
     Stack,
     bodies,
     percentile,
-    port_answers,
     progress,
     report,
     request_id,
@@ -43,6 +42,7 @@ from common import (
 
 from alco.index.schema import IndexSchema, day_index, make_id
 from alco.index.search import LineQuery, Searcher
+from alco.index.searchd import port_answers
 from alco.index.sphinxql import Sphinx
 from alco.index.store import DayStore
 from alco.ingest.consumer import options_for
@@ -284,7 +284,8 @@ def start_web(b: Bench) -> None:
     proc = b.stack.spawn([sys.executable, "-m", "alco", "--config", str(path),
                           "--log-level", "warning", "web"], "web.log")
     port = int(b.cfg.web.bind.rsplit(":", 1)[1])
-    wait_for(lambda: port_answers(port) or proc.poll() is not None, 60, 0.05, "alco web")
+    wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None, 60, 0.05,
+             "alco web")
     if proc.poll() is not None:
         raise RuntimeError(f"alco web exited; see {b.stack.tmp / 'web.log'}")
 

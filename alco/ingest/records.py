@@ -104,11 +104,7 @@ def _parse_json(text: str, content_type: str | None) -> dict | None:
     try:
         doc = orjson.loads(stripped)
     except orjson.JSONDecodeError:
-        if stripped[:1] == "{":
-            return None  # a broken object: keep it as plain text
-        if stripped[:1] == "[":
-            return None
-        return None
+        return None  # broken JSON: keep the body as plain text
     if not isinstance(doc, dict):
         raise DeadLetter("not_object", f"JSON {type(doc).__name__} instead of an object")
     return doc
