@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import free_port, to_toml, wait_for
+from tests.helpers import free_port, queue_consumers, to_toml, wait_for
 
 RABBIT_URL = os.environ.get("ALCO_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
 REDIS_URL = os.environ.get("ALCO_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -88,7 +88,8 @@ class Stack:
                  message="collector metrics port")
         assert proc.poll() is None, (self.tmp / "collector.log").read_text()
         for ix in self.data.get("index", []):  # lines published from now on are kept
-            wait_for(lambda q=ix["queue"]: _consumers(q) or proc.poll() is not None,
+            wait_for(lambda q=ix["queue"]: (queue_consumers(RABBIT_URL, q)
+                                            or proc.poll() is not None),
                      message=f"a consumer on {ix['queue']}")
         assert proc.poll() is None, (self.tmp / "collector.log").read_text()
         return proc
@@ -106,20 +107,6 @@ class Stack:
             self.searchd.stop()
         _cleanup_rabbit(self)
         _cleanup_redis(self.prefix)
-
-
-def _consumers(queue: str) -> int:
-    """Consumers attached to a queue (0 when it does not exist yet)."""
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
-    try:
-        return conn.channel().queue_declare(queue, passive=True).method.consumer_count
-    except pika.exceptions.ChannelClosedByBroker:
-        return 0
-    finally:
-        if conn.is_open:
-            conn.close()
 
 
 def _cleanup_rabbit(stack: Stack) -> None:
@@ -146,18 +133,22 @@ def _cleanup_redis(prefix: str) -> None:
         client.delete(*keys)
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack_data(tmp: Path) -> dict[str, Any]:
+    """Config of a stack of its own: unique exchange and Redis prefix, free ports, ``tmp``."""
     tag = uuid.uuid4().hex[:10]
-    data = {
+    return {
         "rabbitmq": {"url": RABBIT_URL, "exchange": f"test.alco.{tag}", "prefetch": 4000},
         "redis": {"url": REDIS_URL, "prefix": f"TEST{tag}"},
-        "sphinx": {"port": free_port(), "data_dir": str(tmp_path / "sphinx")},
+        "sphinx": {"port": free_port(), "data_dir": str(tmp / "sphinx")},
         "web": {"bind": f"127.0.0.1:{free_port()}"},
         "collector": {"metrics_bind": f"127.0.0.1:{free_port()}",
-                      "metrics_dir": str(tmp_path / "metrics"), "shutdown_grace": 20.0},
+                      "metrics_dir": str(tmp / "metrics"), "shutdown_grace": 20.0},
     }
-    s = Stack(tmp_path, data)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    s = Stack(tmp_path, stack_data(tmp_path))
     yield s
     s.cleanup()
     shutil.rmtree(tmp_path / "sphinx", ignore_errors=True)

@@ -126,3 +126,67 @@ def stored_count(config: Any, index: str = "logs", q: str = "", today: Any = Non
         return Searcher(config, sx, today).count(config.index(index), None, None, q)
     finally:
         sx.close()
+
+
+def queue_consumers(url: str, queue: str) -> int:
+    """Consumers attached to a queue (0 when it does not exist yet)."""
+    import pika
+    import pika.exceptions
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return conn.channel().queue_declare(queue, passive=True).method.consumer_count
+    except pika.exceptions.ChannelClosedByBroker:
+        return 0
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
+class Broker:
+    """A test's own topic exchange with an exclusive queue bound to every routing key.
+
+    ``settle`` > 0: once ``take`` has ``n`` messages it waits that long for more, so a test
+    sees duplicates instead of missing them."""
+
+    def __init__(self, url: str, settle: float = 0.0) -> None:
+        import uuid
+
+        import pika
+
+        self.settle = settle
+        self.conn = pika.BlockingConnection(pika.URLParameters(url))
+        self.ch = self.conn.channel()
+        self.exchange = f"test.alco.{uuid.uuid4().hex}"
+        self.ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        self.queue = self.ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        self.ch.queue_bind(self.queue, self.exchange, "#")
+
+    def count(self) -> int:
+        return self.ch.queue_declare(self.queue, passive=True).method.message_count
+
+    def take(self, n: int, timeout: float = 10.0) -> list[tuple]:
+        """Up to ``n`` messages (waiting until ``timeout``), then whatever arrives within
+        ``settle`` seconds more."""
+        got: list[tuple] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < n and time.monotonic() < deadline:
+            method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                self.conn.sleep(0.02)
+            else:
+                got.append((method, props, body))
+        if len(got) >= n and self.settle > 0:
+            while True:
+                method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
+                if method is None:
+                    self.conn.sleep(self.settle)
+                    method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
+                    if method is None:
+                        break
+                got.append((method, props, body))
+        return got
+
+    def close(self) -> None:
+        self.ch.exchange_delete(self.exchange)
+        self.conn.close()

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RABBIT_URL, REDIS_URL, Stack
-from tests.helpers import free_port, wait_for
+from tests.conftest import RABBIT_URL, Stack, stack_data
+from tests.helpers import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -24,22 +23,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
-def stack_data(tag: str, tmp: Path) -> dict[str, Any]:
-    return {
-        "rabbitmq": {"url": RABBIT_URL, "exchange": f"test.alco.{tag}", "prefetch": 4000},
-        "redis": {"url": REDIS_URL, "prefix": f"TEST{tag}"},
-        "sphinx": {"port": free_port(), "data_dir": str(tmp / "sphinx")},
-        "web": {"bind": f"127.0.0.1:{free_port()}"},
-        "collector": {"metrics_bind": f"127.0.0.1:{free_port()}",
-                      "metrics_dir": str(tmp / "metrics"), "shutdown_grace": 20.0},
-    }
-
-
 @pytest.fixture(scope="module")
 def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One stack for a whole test module (the stack fixture is per test: too slow here)."""
     tmp = tmp_path_factory.mktemp("e2e")
-    s = Stack(tmp, stack_data(uuid.uuid4().hex[:10], tmp))
+    s = Stack(tmp, stack_data(tmp))
     yield s
     s.cleanup()
     shutil.rmtree(tmp / "sphinx", ignore_errors=True)

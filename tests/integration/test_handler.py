@@ -22,49 +22,16 @@ import pytest
 
 from alco import handler as handler_mod
 from alco.handler import AMQPHandler, boot, celery_setup, django_logging
+from tests.helpers import Broker
 
 pytestmark = pytest.mark.integration
 URL = os.environ.get("ALCO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
-class Broker:
-    def __init__(self) -> None:
-        self.conn = pika.BlockingConnection(pika.URLParameters(URL))
-        self.ch = self.conn.channel()
-        self.exchange = f"test.alco.{uuid.uuid4().hex}"
-        self.ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-        self.queue = self.ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
-        for key in ("logstash.#", "#"):
-            self.ch.queue_bind(self.queue, self.exchange, key)
-
-    def take(self, n: int, timeout: float = 10.0, settle: float = 0.3) -> list[tuple]:
-        """Up to n messages (waits until timeout), then ``settle`` s more to catch extra ones."""
-        got: list[tuple] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            limit = settle if len(got) >= n else 0.1
-            method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
-            if method is None:
-                if len(got) >= n:
-                    self.conn.sleep(limit)
-                    method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
-                    if method is None:
-                        break
-                else:
-                    self.conn.sleep(0.02)
-                    continue
-            got.append((method, props, body))
-        return got
-
-    def close(self) -> None:
-        self.ch.exchange_delete(self.exchange)
-        self.conn.close()
-
-
 @pytest.fixture
 def broker() -> Iterator[Broker]:
     try:
-        b = Broker()
+        b = Broker(URL, settle=0.3)  # catches duplicates
     except pika.exceptions.AMQPConnectionError as exc:
         pytest.skip(f"RabbitMQ not reachable: {exc}")
     yield b

@@ -11,23 +11,9 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import free_port, logcollect_body, publish, wait_for
+from tests.helpers import free_port, logcollect_body, publish, queue_consumers, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def consumers_of(url: str, queue: str) -> int:
-    import pika
-    import pika.exceptions
-
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return conn.channel().queue_declare(queue, passive=True).method.consumer_count
-    except pika.exceptions.ChannelClosedByBroker:
-        return 0
-    finally:
-        if conn.is_open:
-            conn.close()
 
 
 def start_collector(stack):
@@ -36,7 +22,7 @@ def start_collector(stack):
     proc = stack.collector()
     for ix in stack.data["index"]:
         want = ix.get("consumers", 1)
-        wait_for(lambda q=ix["queue"], w=want: consumers_of(stack.data["rabbitmq"]["url"], q)
+        wait_for(lambda q=ix["queue"], w=want: queue_consumers(stack.data["rabbitmq"]["url"], q)
                  >= w, timeout=30, interval=0.1, message=f"consumers on {ix['queue']}")
     return proc
 

@@ -6,7 +6,6 @@ import io
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -16,45 +15,17 @@ import pytest
 
 from alco import send as send_mod
 from alco.send import SendError, follow_files, read_stream, send_lines
+from tests.helpers import Broker
 
 pytestmark = pytest.mark.integration
 URL = os.environ.get("ALCO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 KEY = "logstash.alco-send-test"
 
 
-class Broker:
-    def __init__(self) -> None:
-        self.conn = pika.BlockingConnection(pika.URLParameters(URL))
-        self.ch = self.conn.channel()
-        self.exchange = f"test.alco.{uuid.uuid4().hex}"
-        self.ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-        self.queue = self.ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
-        for key in ("logstash.#", "#"):
-            self.ch.queue_bind(self.queue, self.exchange, key)
-
-    def count(self) -> int:
-        return self.ch.queue_declare(self.queue, passive=True).method.message_count
-
-    def take(self, n: int, timeout: float = 10.0) -> list[tuple]:
-        got: list[tuple] = []
-        deadline = time.monotonic() + timeout
-        while len(got) < n and time.monotonic() < deadline:
-            method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
-            if method is None:
-                self.conn.sleep(0.02)
-            else:
-                got.append((method, props, body))
-        return got
-
-    def close(self) -> None:
-        self.ch.exchange_delete(self.exchange)
-        self.conn.close()
-
-
 @pytest.fixture
 def broker() -> Iterator[Broker]:
     try:
-        b = Broker()
+        b = Broker(URL)
     except pika.exceptions.AMQPConnectionError as exc:
         pytest.skip(f"RabbitMQ not reachable: {exc}")
     yield b

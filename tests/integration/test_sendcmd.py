@@ -7,50 +7,36 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pika
 import pytest
 
 from alco import sendcmd
 from alco.cli import main
-from tests.helpers import to_toml, wait_for
+from tests.helpers import Broker, to_toml, wait_for
 
 pytestmark = pytest.mark.integration
 URL = os.environ.get("ALCO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("ALCO_")}
 
 
-class Broker:
-    def __init__(self) -> None:
-        self.conn = pika.BlockingConnection(pika.URLParameters(URL))
-        self.ch = self.conn.channel()
-        self.exchange = f"test.alco.{uuid.uuid4().hex}"
-        self.ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-        self.queue = self.ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
-        self.ch.queue_bind(self.queue, self.exchange, "#")
-
-    def count(self) -> int:
-        return self.ch.queue_declare(self.queue, passive=True).method.message_count
-
-    def take(self, n: int) -> list[tuple]:
-        got = []
-        while len(got) < n:
-            method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
-            assert method is not None, f"only {len(got)} of {n} messages"
-            got.append((method, props, body))
-        return got
+def take(broker: Broker, n: int) -> list[tuple]:
+    """The first ``n`` messages, which must already be queued (sent means confirmed)."""
+    got = []
+    while len(got) < n:
+        method, props, body = broker.ch.basic_get(broker.queue, auto_ack=True)
+        assert method is not None, f"only {len(got)} of {n} messages"
+        got.append((method, props, body))
+    return got
 
 
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    b = Broker()
+    b = Broker(URL)
     yield b
-    b.ch.exchange_delete(b.exchange)
-    b.conn.close()
+    b.close()
 
 
 @pytest.fixture
@@ -71,7 +57,7 @@ def test_stdin_is_sent_with_the_index_routing_key(broker: Broker, config: Path) 
     _, err = proc.communicate('plain one\n{"message": "json two", "x": 1}\n\nthree', timeout=30)
     assert proc.returncode == 0, err
     assert "3 lines sent" in err and "'logstash.logs'" in err
-    msgs = broker.take(3)
+    msgs = take(broker, 3)
     assert {m.routing_key for m, _, _ in msgs} == {"logstash.logs"}
     bodies = [orjson.loads(b) for _, _, b in msgs]
     assert [b["message"] for b in bodies] == ["plain one", "json two", "three"]
@@ -126,7 +112,7 @@ def test_follow_sends_appended_lines_and_stops_cleanly_on_sigint(
             return broker.count() > 0
 
         def everything_arrived() -> bool:
-            got.extend(broker.take(broker.count()))
+            got.extend(take(broker, broker.count()))
             return bool(got) and orjson.loads(got[-1][2])["message"] == f"new {n - 1}"
 
         wait_for(appended_and_arrived, timeout=20, interval=0, message="first followed line")
