@@ -24,6 +24,7 @@ from alco.index.schema import (
     id_range_of_us,
     make_id,
     tag_token,
+    time_cover,
     value_text,
 )
 from alco.index.sphinxconf import retention_days
@@ -35,6 +36,7 @@ INT_RE = re.compile(r"-?\d{1,18}")
 FLOAT_RE = re.compile(r"-?\d{1,18}\.\d{1,18}")
 TOP_ID = (1 << 63) - 1
 WINDOWS_MS = (60_000, 600_000, 3_600_000, 21_600_000)
+COVER_MAX_MS = 2 * 3_600_000  # id ranges up to this wide also MATCH their time tokens
 
 
 class SearchError(ValueError):
@@ -93,10 +95,11 @@ def highlight_html(snippet: str) -> str:
 
 @dataclass
 class Compiled:
-    """SphinxQL pieces of a query: WHERE terms and the SELECT expressions they filter on."""
+    """SphinxQL pieces of a query: the MATCH() text, other WHERE terms and the SELECT
+    expressions they filter on."""
 
+    match: str = ""
     where: list[str] = field(default_factory=list)
-    params: list = field(default_factory=list)
     select: list[str] = field(default_factory=list)
     select_params: list = field(default_factory=list)
     snippet: str = ""
@@ -125,10 +128,7 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
         match = qlang.match_expression(parsed, schema.filtered, text_fields, tag_token)
     except qlang.QueryError as exc:
         raise SearchError(f"{exc} (at position {exc.position})") from None
-    c = Compiled()
-    if match:
-        c.where.append("MATCH(%s)")
-        c.params.append(match)
+    c = Compiled(match=match)
     for n, flt in enumerate(qlang.json_filters(parsed, schema.filtered, text_fields)):
         if not JSON_NAME_RE.match(flt.field):
             raise SearchError(f"cannot filter on field {flt.field!r}")
@@ -160,6 +160,19 @@ def same_as(ix: IndexConfig, anchor: Line, names: tuple[str, ...]) -> Compiled:
         if anchor.fields.get(name) not in (None, "")
         and not isinstance(anchor.fields[name], dict | list))
     return compile_query(ix, qlang.Query(filters=filters))
+
+
+def where_ids(c: Compiled, lo: int, hi: int) -> tuple[str, list]:
+    """The WHERE clause of ``c`` over ids [lo, hi], and its parameters.  A range of up to
+    COVER_MAX_MS also matches the time tokens covering it (see alco.index.schema): an index
+    lookup instead of a walk through every match or every line of the day."""
+    match = c.match
+    if lo > 0 and hi < TOP_ID and id_ms(hi) - id_ms(lo) <= COVER_MAX_MS:
+        cover = " | ".join(time_cover(id_ms(lo), id_ms(hi)))
+        match = f"{match} @tags ({cover})" if match else f"@tags ({cover})"
+    terms = (["MATCH(%s)"] if match else []) + [*c.where, "id >= %s", "id <= %s"]
+    params = ([match] if match else []) + [lo, hi]
+    return " AND ".join(terms), params
 
 
 class Searcher:
@@ -277,11 +290,11 @@ class Searcher:
         if c.snippet:
             cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
             params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
-        where = [*c.where, "id >= %s", "id <= %s"]
-        params += [*c.params, lo, hi]
+        where, where_params = where_ids(c, lo, hi)
+        params += where_params
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
-               f"WHERE {' AND '.join(where)} ORDER BY id {'ASC' if upward else 'DESC'} "
-               f"LIMIT {n} OPTION max_matches={max(n, 1000)}")
+               f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
+               f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none")
         return self._query(sql, params)
 
     def _query(self, sql: str, params: list) -> list[dict]:
@@ -305,10 +318,11 @@ class Searcher:
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi:
             return 0
+        where, params = where_ids(c, lo, hi)
         sql = (f"SELECT COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
-               f"FROM {', '.join(map(sphinxql.ident, indexes))} "
-               f"WHERE {' AND '.join([*c.where, 'id >= %s', 'id <= %s'])}")
-        rows = self._query(sql, [*c.select_params, *c.params, lo, hi])
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
+               f"OPTION ranker=none")
+        rows = self._query(sql, [*c.select_params, *params])
         return int(rows[0]["n"]) if rows else 0
 
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
@@ -337,10 +351,11 @@ class Searcher:
         if not indexes or lo > hi:
             return {}
         n = (to_us - from_us) // bucket_us + 2
+        where, params = where_ids(c, lo, hi)
         sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
                f"{''.join(', ' + s for s in c.select)} "
-               f"FROM {', '.join(map(sphinxql.ident, indexes))} "
-               f"WHERE {' AND '.join([*c.where, 'id >= %s', 'id <= %s'])} "
-               f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} OPTION max_matches={n}")
-        rows = self._query(sql, [*c.select_params, *c.params, lo, hi])
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
+               f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
+               f"OPTION max_matches={n}, ranker=none")
+        rows = self._query(sql, [*c.select_params, *params])
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}

@@ -21,6 +21,8 @@ from alco.index.schema import (
     IndexSchema,
     day_index,
     day_of_us,
+    id_ms,
+    time_tokens,
     value_text,
 )
 from alco.ingest.records import Record
@@ -143,7 +145,8 @@ class DayStore:
 
     def _row(self, doc_id: int, rec: Record) -> list:
         fields = rec.fields
-        row: list = [doc_id, rec.message, self.schema.tags(fields)]
+        tags = f"{self.schema.tags(fields)} {time_tokens(id_ms(doc_id))}"
+        row: list = [doc_id, rec.message, tags]
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))

@@ -17,7 +17,7 @@ KNOWN = {"host", "request_id", "exc_info", "process", "duration", "user"}
 def test_filtered_column_is_a_tag_token_not_a_scan():
     c = compile_text(IX, "host:web1,web2 error", KNOWN)
     assert c.select == []
-    (match,) = c.params
+    match = c.match
     assert f"@tags ({tag_token('host', 'web1')} | {tag_token('host', 'web2')})" in match
     assert "@logline (error)" in match
     assert c.snippet == "error"
@@ -25,7 +25,7 @@ def test_filtered_column_is_a_tag_token_not_a_scan():
 
 def test_indexed_column_goes_to_its_own_field():
     c = compile_text(IX, "request_id:abc-1", KNOWN)
-    assert c.params == ['@f_request_id ("abc\\-1")']
+    assert c.match == '@f_request_id ("abc\\-1")'
     assert c.select == []
 
 
@@ -38,7 +38,7 @@ def test_other_fields_are_json_filters_on_strings_and_numbers():
         "IN(js.user, %s) AS _f3",
     ]
     assert c.select_params == ["bob", "42", 42, "1.5", 1.5, "eve"]
-    assert c.where[1:] == ["_f0 > 0", "_f1 > 0", "_f2 > 0", "_f3 = 0"]
+    assert c.where == ["_f0 > 0", "_f1 > 0", "_f2 > 0", "_f3 = 0"]
 
 
 @pytest.mark.parametrize("text, position", [
