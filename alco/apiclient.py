@@ -53,6 +53,7 @@ class Api:
     def __init__(self, base: str, token: str | None = None, basic: str | None = None,
                  timeout: float = 30.0) -> None:
         self.base, self.timeout = base.rstrip("/"), timeout
+        self.warned: set[str] = set()
         self.headers = {"Accept": "application/json", "User-Agent": "alco-grep"}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
@@ -76,8 +77,15 @@ class Api:
                             "is `alco web` running? (set [web] url or --server)") from None
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """The JSON answer; its warnings (a shard that did not answer) go to stderr once."""
         with self.open(path, params) as resp:
-            return json.loads(resp.read())
+            body = json.loads(resp.read())
+        warnings = body.get("warnings") if isinstance(body, dict) else None
+        for warning in warnings or ():
+            if warning not in self.warned:
+                self.warned.add(warning)
+                _warn(f"partial results: {warning}")
+        return body
 
     def _http_error(self, exc: urllib.error.HTTPError) -> ApiError:
         body = exc.read().decode("utf-8", "replace")

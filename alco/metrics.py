@@ -48,6 +48,8 @@ WRITER_QUEUE = Gauge("alco_writer_queue_depth", "Batches waiting for a writer", 
 BACKLOG = Gauge("alco_queue_backlog", "Messages ready in the RabbitMQ queue", ["index"],
                 multiprocess_mode="livemax")
 RESTARTS = Counter("alco_process_restarts", "Collector processes restarted", ["role", "index"])
+SEARCH_PARTIAL = Counter("alco_search_partial", "Search answers missing a shard that did "
+                         "not answer (a warning from searchd)", ["endpoint"])
 SEARCH_SECONDS = Histogram("alco_search_seconds", "Search API latency", ["endpoint"],
                            buckets=_LAT)
 

@@ -28,13 +28,21 @@ def ident(name: str) -> str:
 
 
 class Sphinx:
-    """One SphinxQL connection, reconnected on demand."""
+    """One SphinxQL connection, reconnected on demand.
+
+    Warnings of a query (a distributed index's agent that did not answer: the rows are only
+    those of the shards that did) collect in ``warnings`` until ``take_warnings``."""
 
     def __init__(self, host: str, port: int, connect_timeout: float = 5.0) -> None:
         self.host = host
         self.port = port
         self.connect_timeout = connect_timeout
         self._conn: Any = None
+        self.warnings: list[str] = []
+
+    def take_warnings(self) -> list[str]:
+        taken, self.warnings = self.warnings, []
+        return taken
 
     def connect(self) -> Any:
         if self._conn is None:
@@ -61,10 +69,20 @@ class Sphinx:
             cur.execute(sql, tuple(params) if params else None)
             rows = list(cur.fetchall())
             cur.close()
+            if conn.warning_count():
+                self._note_warnings(conn)
             return rows
         except MySQLdb.OperationalError:
             self.close()
             raise
+
+    def _note_warnings(self, conn: Any) -> None:
+        cur = conn.cursor()
+        cur.execute("SHOW WARNINGS")
+        for row in cur.fetchall():
+            if row[-1] not in self.warnings:
+                self.warnings.append(row[-1])
+        cur.close()
 
     def meta(self) -> dict[str, str]:
         return {r["Variable_name"]: r["Value"] for r in self.query("SHOW META")}

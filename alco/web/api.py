@@ -41,6 +41,7 @@ def timed(endpoint: str) -> Callable:
     def wrap(fn: Callable) -> Callable:
         def handler(request: Request) -> Response:
             start = time.perf_counter()
+            request.app.state.alco.sphinx().take_warnings()  # none left from another request
             try:
                 return fn(request, request.app.state.alco)
             except (BadRequest, SearchError) as exc:
@@ -57,6 +58,15 @@ def timed(endpoint: str) -> Callable:
         return handler
 
     return wrap
+
+
+def answer(state: WebState, endpoint: str, body: dict) -> JSONResponse:
+    """``body`` as JSON, with the warnings of its queries: a shard that did not answer makes
+    the answer partial, and the client must be able to tell."""
+    body["warnings"] = state.sphinx().take_warnings()
+    if body["warnings"]:
+        metrics.SEARCH_PARTIAL.labels(endpoint).inc()
+    return JSONResponse(body)
 
 
 def time_param(request: Request, name: str) -> int | None:
@@ -125,14 +135,14 @@ def indexes(request: Request, state: WebState) -> Response:
     for ix in state.config.indexes:
         out.append({"name": ix.name, "last_5m": searcher.count(ix, since, None),
                     "retention_days": ix.retention_days})
-    return JSONResponse({"indexes": out})
+    return answer(state, "indexes", {"indexes": out})
 
 
 @timed("lines")
 def lines(request: Request, state: WebState) -> Response:
     ix = index_or_404(request, state)
     page = state.searcher().lines(ix, line_query(request), state.known_fields(ix))
-    return JSONResponse(page.as_json())
+    return answer(state, "lines", page.as_json())
 
 
 @timed("context")
@@ -145,7 +155,7 @@ def context(request: Request, state: WebState) -> Response:
         int_param(request, "after", 10, 0, 1000) or 0, same)
     if found is None:
         raise NotFound(f"no line {doc_id} in {ix.name}")
-    return JSONResponse(found)
+    return answer(state, "context", found)
 
 
 @timed("histogram")
@@ -163,7 +173,7 @@ def histogram(request: Request, state: WebState) -> Response:
     bucket_us = qlang.bucket_size_us(to_us - from_us, buckets)
     start_us = from_us - from_us % bucket_us
     counts = searcher.histogram(ix, c, from_us, to_us, bucket_us)
-    return JSONResponse({
+    return answer(state, "histogram", {
         "from": iso_us(from_us), "to": iso_us(to_us), "bucket_seconds": bucket_us / 1e6,
         "total": sum(counts.values()),
         "buckets": [{"ts": iso_us(t), "count": counts.get(t, 0)}

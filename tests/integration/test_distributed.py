@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -119,3 +122,27 @@ def test_two_collectors_on_one_queue_fill_two_shards_queried_as_one(stack, shard
     assert ids == sorted(set(ids))  # merged in id order (time to the millisecond, then slot)
     for proc in collectors:
         assert stack.stop(proc) == 0
+
+
+def test_a_shard_that_does_not_answer_makes_the_answer_partial_and_says_so(shards):
+    (shard1, shard2), head = shards
+    base = time.time_ns() // 1000 - 60_000_000
+    lines = [record(base + i * 1000, f"line {i}", seq=i) for i in range(40)]
+    fill(shard1, lines[0::2], slot=shard1.collector.first_slot)
+    fill(shard2, lines[1::2], slot=shard2.collector.first_slot)
+    client = TestClient(create_app(head))
+    whole = client.get("/api/logs/lines", params={"limit": 100}).json()
+    assert len(whole["lines"]) == 40 and whole["warnings"] == []
+
+    pid = int((Path(shard2.sphinx.data_dir) / "searchd.pid").read_text())
+    os.kill(pid, signal.SIGTERM)  # shard 2 goes away
+    wait_for(lambda: not port_answers("127.0.0.1", shard2.sphinx.api_port), message="shard down")
+    agent = f"127.0.0.1:{shard2.sphinx.api_port}"
+    for path, params in (("/api/logs/lines", {"limit": 100, "q": "line"}),
+                         ("/api/logs/histogram", {"from": "5m"}), ("/api/indexes", {})):
+        body = client.get(path, params=params).json()
+        assert any(agent in w for w in body["warnings"]), (path, body["warnings"])
+    part = client.get("/api/logs/lines", params={"limit": 100}).json()
+    assert sorted(ln["fields"]["seq"] for ln in part["lines"]) == list(range(0, 40, 2))
+    metrics = client.get("/metrics").text
+    assert 'alco_search_partial_total{endpoint="lines"}' in metrics

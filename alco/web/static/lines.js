@@ -44,7 +44,10 @@ export class LineList {
 
   async fetchPage(extra) {
     const path = `/api/${encodeURIComponent(this.state.index)}/lines?${this.params(extra)}`;
-    return api(path);
+    const page = await api(path);
+    // A shard that did not answer: the lines are only those of the others.
+    this.warning = (page.warnings || []).join("; ");
+    return page;
   }
 
   reset() {
@@ -143,8 +146,9 @@ export class LineList {
 
   summary() {
     const n = this.rows().length;
-    if (!n) return "no lines";
-    return `${n} line${n === 1 ? "" : "s"}${this.atTop ? " · top" : ""}${this.atBottom ? " · end" : ""}`;
+    const partial = this.warning ? ` · PARTIAL RESULTS: ${this.warning}` : "";
+    if (!n) return `no lines${partial}`;
+    return `${n} line${n === 1 ? "" : "s"}${this.atTop ? " · top" : ""}${this.atBottom ? " · end" : ""}${partial}`;
   }
 
   // --- DOM ---
