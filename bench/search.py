@@ -48,6 +48,7 @@ from alco.index.sphinxql import Sphinx
 from alco.index.store import DayStore
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
+from alco.ingest.values import ValuesReader, ValuesStore
 
 CHUNK = 50_000
 BATCH = 5000
@@ -118,6 +119,10 @@ class Bench:
                 if done % 1_000_000 < CHUNK or done == self.n:
                     progress(f"  loaded {done:,}")
         elapsed = time.perf_counter() - start
+        # what the collector's writers keep in Redis: where the newest line is
+        values = ValuesStore(self.cfg.redis.url, self.cfg.redis.prefix, INDEX, ())
+        values.add({}, self.ts_of(self.n - 1).timestamp())
+        assert values.flush(), "redis unreachable"
         with open(self.flat, "wb") as out:
             for job in jobs:
                 with open(job[-1], "rb") as part:
@@ -157,8 +162,12 @@ class Bench:
             times.append(time.perf_counter() - t)
         return percentile(times, 50)
 
+    def searcher(self) -> Searcher:
+        return Searcher(self.cfg, self.sphinx,
+                        newest=ValuesReader(self.cfg.redis.url, self.cfg.redis.prefix).newest)
+
     def count(self, q: str) -> int:
-        return Searcher(self.cfg, self.sphinx).count(self.cfg.index(INDEX), None, None, q)
+        return self.searcher().count(self.cfg.index(INDEX), None, None, q)
 
     def rg_count(self, pipeline: str) -> int:
         out = subprocess.run(["bash", "-c", pipeline + " | wc -l"], capture_output=True,
@@ -256,7 +265,7 @@ def run_breakdown(b: Bench) -> list[list]:
     """Where a /lines request's time goes: the same search in-process (no HTTP), and without
     the time tokens (the id range alone, as before they existed)."""
     ix = b.cfg.index(INDEX)
-    searcher = Searcher(b.cfg, b.sphinx)
+    searcher = b.searcher()
     rows = []
     for qc in query_classes(b):
         if "path" in qc:

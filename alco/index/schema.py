@@ -8,11 +8,10 @@ so a time range is an id range.  A writer slot owns its ids; the counter of a mi
 kept in memory and, for a millisecond the writer has not seen since it started, looked up in
 Sphinx, so a restarted writer never reuses an id (ids are never overwritten).
 
-Time tokens: every line also carries, in its ``tags`` field, one token for its hour, its ten
-minutes and its minute (``z60m<n>``, ``z10m<n>``, ``z1m<n>``, n counted in such units since
-the epoch).  Sphinx 2.2 cannot stop early on an id range: a query for a word on every third
-line of the day decodes the word's whole document list, however narrow the range.  ANDed with
-the few tokens covering the range, it skips to them instead.
+Time tokens: every line also carries, in its ``tags`` field, a token naming its minute
+(``z1m<minutes since the epoch>``).  Sphinx 2.2 does not stop early on an id range: a query for
+a word on every third line decodes the word's document list through every chunk the range
+touches.  ANDed with the token of the range's minute it skips through it to that minute.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ MAX_SLOT = (1 << SLOT_BITS) - 1
 MAX_COUNTER = (1 << COUNTER_BITS) - 1
 RESERVED_NAMES = frozenset({"id", "ts", "ms", "seq", "logline", "js", "fp", "tags"})
 _FIELD_RE = re.compile(r"[^a-z0-9_]")
-TIME_UNITS_MIN = (60, 10, 1)  # minutes per time token: an hour, ten minutes, a minute
 
 
 def day_index(name: str, day: date) -> str:
@@ -75,33 +73,14 @@ def _tag_token(col: str, value: object) -> str:
 _cached_tag_token = functools.lru_cache(maxsize=65536, typed=True)(_tag_token)
 
 
-def time_tokens(ms: int) -> str:
-    """The time tokens of a line stamped ``ms`` (epoch milliseconds)."""
-    minute = ms // 60_000
-    return " ".join(f"z{unit}m{minute // unit}" for unit in TIME_UNITS_MIN)
+def time_token(ms: int) -> str:
+    """The time token of a line stamped ``ms`` (epoch milliseconds): its minute."""
+    return f"z1m{ms // 60_000}"
 
 
 def time_cover(lo_ms: int, hi_ms: int) -> list[str]:
-    """The fewest time tokens whose lines are exactly those of the minutes [lo_ms, hi_ms]
-    touches: whole hours inside, then ten minutes, then single minutes at the edges."""
-    tokens: list[str] = []
-
-    def cover(lo: int, hi: int, level: int) -> None:
-        if lo > hi:
-            return
-        unit = TIME_UNITS_MIN[level]
-        first, last = -(-lo // unit), (hi + 1) // unit - 1
-        if unit > 1 and first > last:
-            cover(lo, hi, level + 1)
-            return
-        if unit > 1:
-            cover(lo, first * unit - 1, level + 1)
-        tokens.extend(f"z{unit}m{n}" for n in range(first, last + 1))
-        if unit > 1:
-            cover((last + 1) * unit, hi, level + 1)
-
-    cover(lo_ms // 60_000, hi_ms // 60_000, 0)
-    return tokens
+    """The time tokens of every minute [lo_ms, hi_ms] touches."""
+    return [f"z1m{minute}" for minute in range(lo_ms // 60_000, hi_ms // 60_000 + 1)]
 
 
 def value_text(value: object) -> str:

@@ -22,7 +22,7 @@ from alco.index.schema import (
     day_index,
     day_of_us,
     id_ms,
-    time_tokens,
+    time_token,
     value_text,
 )
 from alco.ingest.records import Record
@@ -145,7 +145,7 @@ class DayStore:
 
     def _row(self, doc_id: int, rec: Record) -> list:
         fields = rec.fields
-        tags = f"{self.schema.tags(fields)} {time_tokens(id_ms(doc_id))}"
+        tags = f"{self.schema.tags(fields)} {time_token(id_ms(doc_id))}"
         row: list = [doc_id, rec.message, tags]
         for col in self.schema.indexed:
             value = fields.get(col)

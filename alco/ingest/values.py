@@ -1,8 +1,10 @@
 """Field values and seen columns in Redis: the only module of the collector that touches redis.
 
 Keys (DESIGN §5): ``<prefix>:VALUES:<index>:<field>`` sorted set value -> last seen (s),
-``<prefix>:COLUMNS:<index>`` hash field -> first seen (s).  Updates are aggregated per batch and
-sent in one pipeline; when Redis is down they are kept (bounded) and sent with the next batch.
+``<prefix>:COLUMNS:<index>`` hash field -> first seen (s), ``<prefix>:NEWEST`` sorted set index
+-> timestamp (s) of its newest stored line (where reading newest-first starts).  Updates are
+aggregated per batch and sent in one pipeline; when Redis is down they are kept (bounded) and
+sent with the next batch.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def columns_key(prefix: str, index: str) -> str:
     return f"{prefix}:COLUMNS:{index}"
 
 
+def newest_key(prefix: str) -> str:
+    return f"{prefix}:NEWEST"
+
+
 class ValuesStore:
     def __init__(self, url: str, prefix: str, index: str, filtered: tuple[str, ...]) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
@@ -34,9 +40,12 @@ class ValuesStore:
         self.filtered = filtered
         self.pending_values: dict[tuple[str, str], float] = {}
         self.pending_columns: dict[str, float] = {}
+        self.pending_newest = 0.0
 
     def add(self, fields: dict, ts: float) -> None:
         """Remember the values and columns of one record (call per record, flush per batch)."""
+        if ts > self.pending_newest:
+            self.pending_newest = ts
         cols = self.pending_columns
         for name in fields:
             if name not in cols:
@@ -51,7 +60,7 @@ class ValuesStore:
 
     def flush(self) -> bool:
         """Send what is pending in one pipeline; False (and kept) when Redis is unreachable."""
-        if not self.pending_values and not self.pending_columns:
+        if not self.pending_values and not self.pending_columns and not self.pending_newest:
             return True
         pipe = self.client.pipeline(transaction=False)
         by_field: dict[str, dict[str, float]] = {}
@@ -61,6 +70,8 @@ class ValuesStore:
             pipe.zadd(values_key(self.prefix, self.index, name), mapping, gt=True)
         for name, ts in self.pending_columns.items():
             pipe.hsetnx(columns_key(self.prefix, self.index), name, int(ts))
+        if self.pending_newest:
+            pipe.zadd(newest_key(self.prefix), {self.index: self.pending_newest}, gt=True)
         try:
             pipe.execute()
         except redis.RedisError as exc:
@@ -69,6 +80,7 @@ class ValuesStore:
             return False
         self.pending_values.clear()
         self.pending_columns.clear()
+        self.pending_newest = 0.0
         return True
 
     def _bound(self) -> None:
@@ -98,6 +110,13 @@ class ValuesReader:
         except redis.RedisError:
             return None
         return {k: int(v) for k, v in raw.items()}
+
+    def newest(self, index: str) -> float | None:
+        """Timestamp (s) of the index's newest stored line; None when unknown."""
+        try:
+            return self.client.zscore(newest_key(self.prefix), index)
+        except redis.RedisError:
+            return None
 
     def values(self, index: str, field: str, limit: int = 100,
                prefix: str = "") -> list[tuple[str, float]] | None:

@@ -29,13 +29,13 @@ class WebState:
         return sx
 
     def searcher(self) -> Searcher:
-        return Searcher(self.config, self.sphinx(), self.today)
+        return Searcher(self.config, self.sphinx(), self.today, self.values.newest)
 
     def own_searcher(self) -> Searcher:
         """A searcher with a connection of its own, for streams that outlive a request's
         thread (export, tail); the caller closes ``.sphinx``."""
         return Searcher(self.config, Sphinx(self.config.sphinx.host, self.config.sphinx.port),
-                        self.today)
+                        self.today, self.values.newest)
 
     def index(self, name: str) -> IndexConfig | None:
         for ix in self.config.indexes:

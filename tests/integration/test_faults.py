@@ -11,13 +11,14 @@ import sys
 import threading
 import time
 import urllib.parse
+from datetime import datetime
 from pathlib import Path
 
 import pika
 import pytest
 import redis
 
-from alco.ingest.values import columns_key, values_key
+from alco.ingest.values import columns_key, newest_key, values_key
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
 from tests.helpers import all_lines, free_port, logcollect_body, publish, stored_count, wait_for
 from tests.integration.test_metrics import metric, start_collector
@@ -146,6 +147,9 @@ def test_redis_down_indexing_goes_on_and_rebuild_values_restores_them(stack):
     assert sorted(hosts) == ["vm0", "vm1", "vm2"]
     assert {"host", "levelname", "seq_x", "logger"} <= set(client.hgetall(
         columns_key(stack.prefix, "logs")))
+    newest = client.zscore(newest_key(stack.prefix), "logs")  # where newest-first reads start
+    last = max(datetime.fromisoformat(ln["ts"]) for ln in all_lines(stack.config(), "logs"))
+    assert newest == pytest.approx(last.timestamp(), abs=1e-3)
 
 
 class TcpProxy:
