@@ -20,6 +20,7 @@ import multiprocessing as mp
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -113,7 +114,9 @@ class Bench:
                  parts_dir / f"{c:06d}") for c in chunks]
         start = time.perf_counter()
         done = 0
-        with mp.get_context("fork").Pool(2) as pool:
+        # the workers keep SIGTERM's default: the pool ends them with it when it closes
+        with mp.get_context("fork").Pool(2, initializer=signal.signal,
+                                         initargs=(signal.SIGTERM, signal.SIG_DFL)) as pool:
             for count in pool.imap_unordered(load_chunk, jobs):
                 done += count
                 if done % 1_000_000 < CHUNK or done == self.n:

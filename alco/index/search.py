@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import orjson
 
@@ -38,6 +39,9 @@ TOP_ID = (1 << 63) - 1
 FIRST_WINDOW_MS = 1_000
 WIDEST_MS = 6 * 3_600_000  # a window this wide reads all the rest
 COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their time tokens
+
+
+FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
 
 
 class SearchError(ValueError):
@@ -190,11 +194,14 @@ class Searcher:
     """Runs queries of one configuration against searchd."""
 
     def __init__(self, config: Config, sphinx: sphinxql.Sphinx, today: date | None = None,
-                 newest: Callable[[str], float | None] | None = None) -> None:
+                 newest: Callable[[str], float | None] | None = None,
+                 fan_out: FanOut | None = None, parts: int = 1) -> None:
         self.config = config
         self.sphinx = sphinx
         self._today = today
         self._newest = newest  # index name -> timestamp (s) of its newest line, if known
+        self._fan_out = fan_out  # runs fn(connection, item) for items at once
+        self._parts = parts
 
     def today(self) -> date:
         return self._today or datetime.now(UTC).date()
@@ -373,17 +380,52 @@ class Searcher:
 
     def histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
                   bucket_us: int) -> dict[int, int]:
-        """Hits per bucket start (µs) in [from_us, to_us]."""
+        """Hits per bucket start (µs) in [from_us, to_us].
+
+        A histogram counts every match of its range.  With a fan-out (the web app's search
+        threads), the range up to the newest line is cut in parts counted at once, one
+        searchd thread each, and the counts added up."""
         lo, hi = id_range_of_us(from_us, to_us)
-        indexes = self.indexes_for_ids(ix, lo, hi)
-        if not indexes or lo > hi:
+        if lo > hi:
             return {}
-        n = (to_us - from_us) // bucket_us + 2
+        parts = [(lo, hi)]
+        if self._fan_out is not None and self._parts > 1:
+            parts = split_range(lo, min(hi, make_id(self._top_ms(ix) + 1000, 0, 0)), hi,
+                                self._parts)
+        if len(parts) == 1:
+            return self._histogram_part(self.sphinx, ix, c, bucket_us, parts[0])
+        counts: dict[int, int] = {}
+        for part in self._fan_out(
+                lambda sx, ids: self._histogram_part(sx, ix, c, bucket_us, ids), parts):
+            for bucket, n in part.items():
+                counts[bucket] = counts.get(bucket, 0) + n
+        return counts
+
+    def _histogram_part(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
+                        bucket_us: int, ids: tuple[int, int]) -> dict[int, int]:
+        lo, hi = ids
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes:
+            return {}
+        n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
         where, params = where_ids(c, lo, hi)
         sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
                f"{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
                f"OPTION max_matches={n}, ranker=none")
-        rows = self._query(sql, [*c.select_params, *params])
+        try:
+            rows = sx.query(sql, [*c.select_params, *params])
+        except sphinxql.ProgrammingError as exc:
+            raise SearchError(f"search failed: {exc.args[-1]}") from None
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+
+
+def split_range(lo: int, end: int, hi: int, parts: int) -> list[tuple[int, int]]:
+    """[lo, hi] in ``parts`` disjoint ranges of equal width up to ``end`` (where the lines
+    stop), the last one reaching on to ``hi``; one range when [lo, end] is too narrow."""
+    if lo <= 0 or end - lo < (60_000 << MS_SHIFT) * parts:
+        return [(lo, hi)]
+    step = (end - lo) // parts
+    cuts = [lo + i * step for i in range(parts)] + [hi + 1]
+    return [(cuts[i], cuts[i + 1] - 1) for i in range(parts)]

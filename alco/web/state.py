@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from alco.config import Config, IndexConfig
 from alco.index.search import Searcher
@@ -20,6 +24,22 @@ class WebState:
 
     def __post_init__(self) -> None:
         self.values = ValuesReader(self.config.redis.url, self.config.redis.prefix)
+        self.parts = max(1, min(os.cpu_count() or 1, 8))
+        self._pool = ThreadPoolExecutor(self.parts, thread_name_prefix="alco-search")
+
+    def fan_out(self, fn: Callable[[Sphinx, Any], Any], items: list) -> list:
+        """``fn(connection, item)`` for every item at once, on the search threads (each with
+        its connection); their searchd warnings join the calling thread's."""
+        def run(item: Any) -> tuple[Any, list[str]]:
+            sx = self.sphinx()
+            sx.take_warnings()
+            return fn(sx, item), sx.take_warnings()
+
+        results = []
+        for result, warnings in self._pool.map(run, items):
+            results.append(result)
+            self.sphinx().warnings += [w for w in warnings if w not in self.sphinx().warnings]
+        return results
 
     def sphinx(self) -> Sphinx:
         sx = getattr(self._local, "sphinx", None)
@@ -29,7 +49,8 @@ class WebState:
         return sx
 
     def searcher(self) -> Searcher:
-        return Searcher(self.config, self.sphinx(), self.today, self.values.newest)
+        return Searcher(self.config, self.sphinx(), self.today, self.values.newest,
+                        self.fan_out, self.parts)
 
     def own_searcher(self) -> Searcher:
         """A searcher with a connection of its own, for streams that outlive a request's

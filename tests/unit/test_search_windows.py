@@ -73,3 +73,14 @@ def test_newest_first_starts_at_the_newest_line_known_and_still_reads_up_to_the_
                        newest=lambda name: None)
     lo, hi = next(unknown._windows(IndexConfig(), 0, TOP_ID, False, 100))
     assert hi == TOP_ID and abs((lo >> MS_SHIFT) - (time.time_ns() // 1_000_000 - 1000)) < 5000
+
+
+def test_a_histogram_range_is_cut_in_equal_parts_up_to_the_newest_line():
+    from alco.index.search import split_range
+
+    lo, end, hi = make_id(T0 - 3_600_000, 0, 0), make_id(T0, 0, 0), TOP_ID
+    parts = split_range(lo, end, hi, 2)
+    assert parts[0][0] == lo and parts[-1][1] == hi
+    assert parts[0][1] + 1 == parts[1][0] == lo + (end - lo) // 2
+    assert split_range(lo, lo + (60_000 << MS_SHIFT), hi, 2) == [(lo, hi)]  # too narrow
+    assert split_range(0, end, hi, 2) == [(0, hi)]  # an open start: nothing to cut
