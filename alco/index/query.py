@@ -55,9 +55,14 @@ def _end(pattern: re.Pattern[str], text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
+# The characters searchd's default charset_table indexes (the config sets none): ASCII letters,
+# digits, "_" and Russian; everything else separates words.
+_KEYWORD_CHAR_RE = re.compile("[0-9A-Za-z_\u0401\u0410-\u044f\u0451]")
+
+
 def _has_keyword(texts: tuple[str, ...]) -> bool:
-    """Whether any text can yield a keyword (``->`` or ``...`` cannot: all separators)."""
-    return any(ch.isalnum() for text in texts for ch in text)
+    """Whether any text yields a keyword (``->``, ``...`` or ``日本語`` do not: separators)."""
+    return any(_KEYWORD_CHAR_RE.search(text) for text in texts)
 
 
 class QueryError(ValueError):
@@ -268,11 +273,17 @@ def match_expression(q: Query, tag_fields: Collection[str], text_fields: Mapping
     if not sections:
         return ""
     negative = q.not_words or any(f.negate for f in matched)
-    positive = _has_keyword(q.words + q.phrases) or any(
-        not f.negate and (f.field in tag_fields or _has_keyword(f.values)) for f in matched)
+    positive = has_positive(q, tag_fields, text_fields)
     if negative and not positive:
         raise QueryError(NEEDS_POSITIVE, 0)
     return " ".join(sections)
+
+
+def has_positive(q: Query, tag_fields: Collection[str], text_fields: Mapping[str, str]) -> bool:
+    """Whether the MATCH() text has a positive keyword (without, Sphinx matches no line)."""
+    return _has_keyword(q.words + q.phrases) or any(
+        not f.negate and (f.field in tag_fields or _has_keyword(f.values)) for f in q.filters
+        if f.field in tag_fields or f.field in text_fields)
 
 
 def json_filters(q: Query, tag_fields: Collection[str],

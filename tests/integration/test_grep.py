@@ -112,7 +112,8 @@ def test_search_count_context_json_and_errors(stack, capsys) -> None:
     assert grep(stack, capsys, "-c", "nothing-like-this")[:2] == (1, ["0"])
     assert grep(stack, capsys, "test", "--until", "2000-01-01")[:2] == (1, [])
     assert grep(stack, capsys, "-c", "test", "--until", "2000-01-01")[:2] == (1, ["0"])
-    assert grep(stack, capsys, "test", "--since", "30m")[0] == 0
+    rc, _, err = grep(stack, capsys, "test", "--since", "30m")
+    assert rc == 0, err
 
     rc, _, err = grep(stack, capsys, "test", "--token", "wrong")
     assert rc == 2 and "authentication required" in err

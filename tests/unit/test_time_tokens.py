@@ -41,5 +41,26 @@ def test_a_full_text_query_over_a_narrow_id_range_matches_its_time_tokens():
 def test_open_or_wide_ranges_and_scans_use_the_id_range_alone(lo, hi):
     assert where_ids(Compiled(match="x"), lo, hi) == ("MATCH(%s) AND id >= %s AND id <= %s",
                                                       ["x", lo, hi])
-    assert where_ids(Compiled(), make_id(T0, 0, 0), make_id(T0 + 1000, 0, 0)) == (
-        "id >= %s AND id <= %s", [make_id(T0, 0, 0), make_id(T0 + 1000, 0, 0)])
+    assert where_ids(Compiled(), lo, hi) == ("id >= %s AND id <= %s", [lo, hi])
+
+
+def test_a_scan_of_a_narrow_range_is_a_lookup_of_its_minutes():
+    lo, hi = make_id(T0, 0, 0), make_id(T0 + 1000, 0, 0)
+    assert where_ids(Compiled(), lo, hi) == ("MATCH(%s) AND id >= %s AND id <= %s",
+                                             [f"@tags (z1m{T0 // MINUTE})", lo, hi])
+
+
+def test_a_range_open_upwards_is_covered_up_to_the_newest_line_and_around_now():
+    lo = make_id(T0 - 1000, 0, 0)
+    now = T0 + 3_600_000
+    where, params = where_ids(Compiled(match="x"), lo, TOP_ID, open_top=(T0, now))
+    m, n = T0 // MINUTE, now // MINUTE
+    assert params[0] == "x @tags (" + " | ".join(
+        f"z1m{k}" for k in (m - 1, m, m + 1, n - 1, n, n + 1)) + ")"
+    assert params[1:] == [lo, TOP_ID]
+    assert where_ids(Compiled(match="x"), lo, TOP_ID)[1][0] == "x"  # newest line unknown
+
+
+def test_a_window_above_the_newest_line_and_now_is_not_covered():
+    lo = make_id(T0 + 600_000, 0, 0)
+    assert where_ids(Compiled(match="x"), lo, TOP_ID, open_top=(T0, T0))[1][0] == "x"
