@@ -353,8 +353,10 @@ class Searcher:
         if c.snippet:
             cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
             params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
-        where, where_params = where_ids(c, lo, hi, cover,
-                                        self._open_top(ix) if hi == TOP_ID else None)
+        # Only a newest-first read covers a range open upwards: one reading upwards from a
+        # cursor (the live tail, the page's newer lines) must not step over a late line.
+        where, where_params = where_ids(
+            c, lo, hi, cover, self._open_top(ix) if hi == TOP_ID and not upward else None)
         params += where_params
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "

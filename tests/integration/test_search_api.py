@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import httpx
 import orjson
 import pytest
+import redis
 from starlette.testclient import TestClient
 
 from alco.config import Config
@@ -17,7 +18,7 @@ from alco.index.schema import IndexSchema, fingerprint
 from alco.index.sphinxql import Sphinx
 from alco.index.store import DayStore
 from alco.ingest.records import Record
-from alco.ingest.values import ValuesStore
+from alco.ingest.values import ValuesStore, newest_key
 from alco.web.app import create_app
 from tests.helpers import wait_for
 
@@ -256,3 +257,22 @@ def test_time_windows_find_every_line_across_minute_and_hour_edges(stack):
             hist = get(client, "/api/logs/histogram", q=q,
                        **{"from": iso(lo_us), "to": iso(hi_us)})
             assert hist["total"] == len(want)
+
+
+def test_reading_up_from_a_cursor_never_steps_over_a_late_line(stack):
+    """The writers' report of the newest line lags a batch: a line that arrived since, dated
+    between that line and now, must still be read by the tail and the page's newer lines."""
+    stack.index(columns=COLUMNS)
+    stack.start_searchd()
+    config = stack.config()
+    now_us = time.time_ns() // 1000
+    fill(config, [record(now_us - 1_800_000_000 + i, f"old {i}", seq_x=i) for i in range(20)])
+    client = TestClient(create_app(config))
+    cursor = get(client, "/api/logs/lines", limit=1)["lines"][0]["id"]
+    fill(config, [record(now_us - 600_000_000, "late", seq_x=100)]
+         + [record(now_us - 5_000_000 + i, f"new {i}", seq_x=200 + i) for i in range(5)])
+    redis.Redis.from_url(config.redis.url).zadd(  # the report still says "half an hour ago"
+        newest_key(config.redis.prefix), {"logs": (now_us - 1_800_000_000) / 1e6})
+    for order in ("asc", "desc"):
+        newer = get(client, "/api/logs/lines", after=cursor, order=order, limit=100)
+        assert sorted(seqs(newer)) == [100, 200, 201, 202, 203, 204]

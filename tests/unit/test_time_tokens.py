@@ -3,6 +3,8 @@ matches the tokens of the minutes it touches (Sphinx then skips to them)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from alco.index.schema import make_id, time_cover, time_token
@@ -64,3 +66,28 @@ def test_a_range_open_upwards_is_covered_up_to_the_newest_line_and_around_now():
 def test_a_window_above_the_newest_line_and_now_is_not_covered():
     lo = make_id(T0 + 600_000, 0, 0)
     assert where_ids(Compiled(match="x"), lo, TOP_ID, open_top=(T0, T0))[1][0] == "x"
+
+
+class Recorder:
+    """Stands for searchd: keeps the statements' parameters, finds one row per query."""
+
+    def __init__(self) -> None:
+        self.params: list[list] = []
+
+    def query(self, sql: str, params: list) -> list[dict]:
+        self.params.append(list(params))
+        return [{"id": params[-1], "ts": 0, "logline": "", "js": "{}"}]
+
+
+def test_only_a_newest_first_read_covers_a_range_open_upwards():
+    from alco.config import IndexConfig, parse
+    from alco.index.search import Searcher
+
+    now_ms = time.time_ns() // 1_000_000
+    lo = make_id(now_ms - 10_000, 0, 0)
+    for upward, covered in ((False, True), (True, False)):
+        rec = Recorder()
+        searcher = Searcher(parse({}, "<test>", env={}), rec,  # type: ignore[arg-type]
+                            newest=lambda name: now_ms / 1000)
+        searcher.select_range(IndexConfig(), Compiled(match="x"), lo, TOP_ID, upward, 10)
+        assert ("@tags" in rec.params[0][0]) is covered
