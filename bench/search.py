@@ -41,7 +41,7 @@ from common import (
     wait_for,
 )
 
-from alco.index import search
+from alco.index import sphinxquery
 from alco.index.schema import IndexSchema, day_index, make_id
 from alco.index.search import LineQuery, Searcher
 from alco.index.searchd import port_answers
@@ -278,8 +278,8 @@ def run_breakdown(b: Bench) -> list[list]:
                        from_us=iso_us(p.get("from")), to_us=iso_us(p.get("to")),
                        order=p.get("order", "desc"))
         times = {}
-        for label, cover in (("tokens", search.COVER_MAX_MS), ("none", -1)):
-            saved, search.COVER_MAX_MS = search.COVER_MAX_MS, cover
+        for label, cover in (("tokens", sphinxquery.COVER_MAX_MS), ("none", -1)):
+            saved, sphinxquery.COVER_MAX_MS = sphinxquery.COVER_MAX_MS, cover
             try:
                 samples = []
                 for _ in range(min(b.repeats, 20) + 1):
@@ -287,7 +287,7 @@ def run_breakdown(b: Bench) -> list[list]:
                     searcher.lines(ix, lq)
                     samples.append(time.perf_counter() - t)
             finally:
-                search.COVER_MAX_MS = saved
+                sphinxquery.COVER_MAX_MS = saved
             times[label] = percentile(samples[1:], 50)
         rows.append([qc["name"], f"{times['tokens'] * 1000:.1f}",
                      f"{times['none'] * 1000:.1f}"])

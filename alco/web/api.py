@@ -13,9 +13,10 @@ from starlette.routing import Route
 from alco import metrics
 from alco.config import IndexConfig
 from alco.index import query as qlang
-from alco.index.search import LineQuery, SearchError, compile_text, iso_us
+from alco.index.search import LineQuery, iso_us
 from alco.index.sphinxconf import retention_days
 from alco.index.sphinxql import SphinxError
+from alco.index.sphinxquery import SearchError, compile_text
 from alco.web.export import FORMATS, export_lines
 from alco.web.state import WebState
 from alco.web.tail import newest_id, tail_events

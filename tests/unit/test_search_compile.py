@@ -7,7 +7,7 @@ import pytest
 from alco.config import IndexConfig
 from alco.index.query import bucket_size_us
 from alco.index.schema import tag_token
-from alco.index.search import SearchError, compile_text
+from alco.index.sphinxquery import SearchError, compile_text
 
 IX = IndexConfig(name="logs", columns={"host": "filtered", "request_id": "indexed",
                                        "exc_info": "context"})

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from alco.index.schema import make_id, time_cover, time_token
-from alco.index.search import COVER_MAX_MS, TOP_ID, Compiled, where_ids
+from alco.index.sphinxquery import COVER_MAX_MS, TOP_ID, Compiled, where_ids
 
 MINUTE = 60_000
 T0 = 1_795_999_980_000  # 2026-11-29T21:33:00Z, the start of a minute
