@@ -42,7 +42,7 @@ from common import (
 )
 
 from alco.index import sphinxquery
-from alco.index.schema import IndexSchema, day_index, make_id
+from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
 from alco.index.search import LineQuery, Searcher
 from alco.index.searchd import port_answers
 from alco.index.sphinxql import Sphinx
@@ -74,7 +74,7 @@ def load_chunk(job: tuple) -> int:
             out.write(body + b"\n")
             rec = normalise(body, options=options)
             ms = rec.ts_us // 1000
-            day = day_index(INDEX, datetime.fromtimestamp(ms / 1000, UTC).date())
+            day = day_index(INDEX, day_of_us(rec.ts_us))
             if rows and (day != index or len(rows) == BATCH):
                 sphinx.replace_rows(index, store.columns, rows)
                 rows = []

@@ -101,6 +101,16 @@ def same_as(ix: IndexConfig, anchor: Line, names: tuple[str, ...]) -> Compiled:
     return compile_query(ix, qlang.Query(filters=filters))
 
 
+def start_ms(open_top: tuple[int, int] | None) -> int:
+    """Where reading newest-first starts: now, or the newest line the writers reported when
+    it is older (the first window still reaches up to the top of the id range, so a line
+    stored since, or dated in the future, is read too)."""
+    if open_top is None:
+        return time.time_ns() // 1_000_000
+    newest_ms, now_ms = open_top
+    return min(now_ms, newest_ms + 1)
+
+
 def next_width(width: int, seen_ms: int, hits: int, missing: int) -> int:
     """The next window's width (ms): eightfold after nothing was found; else what should hold
     the ``missing`` rows at the rate of hits seen so far (and a quarter more), no narrower
@@ -182,31 +192,37 @@ class Searcher:
         if lo > hi:
             return []
         rows: list[dict] = []
-        windows = self._windows(ix, lo, hi, upward, n)
+        # Only a newest-first read trusts the writers' report of the newest line: one reading
+        # upwards from a cursor (the live tail, the page's newer lines) must not step over a
+        # late line.
+        open_top = self._open_top(ix) if hi == TOP_ID and not upward else None
+        windows = self._windows(ix, lo, hi, upward, n, open_top)
         found = None
         try:
             while len(rows) < n:
                 win_lo, win_hi = windows.send(found)
                 # time tokens pay off for frequent matches, not after a window without any
                 got = self.select_range(ix, c, win_lo, win_hi, upward, n - len(rows),
-                                        cover=found != 0)
+                                        cover=found != 0, open_top=open_top)
                 rows += got
                 found = len(got)
         except StopIteration:
             pass
         return rows
 
-    def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool,
-                 n: int = 1) -> Generator[tuple[int, int], int | None, None]:
+    def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
+                 open_top: tuple[int, int] | None = None
+                 ) -> Generator[tuple[int, int], int | None, None]:
         """Disjoint id ranges covering [lo, hi], from the end read first.  ``send()`` the
         number of rows the last window gave: the next one is sized to hold the rest of the
-        ``n`` rows wanted at the rate seen so far, and grows eightfold past empty ones."""
+        ``n`` rows wanted at the rate seen so far, and grows eightfold past empty ones.
+        Newest-first from the top, the first window starts at ``start_ms(open_top)``."""
         step = 1 if upward else -1
         if upward:
             start = lo if lo > 0 else self._first_id(ix)
             cur = lo
         else:
-            start = hi if hi < TOP_ID else make_id(self._top_ms(ix), 0, 0)
+            start = hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0)
             cur = hi
         width, seen_ms, hits = FIRST_WINDOW_MS, 0, 0
         while (cur <= hi) if upward else (cur >= lo):
@@ -221,14 +237,6 @@ class Searcher:
             seen_ms += width
             width = next_width(width, seen_ms, hits, n - hits)
 
-    def _top_ms(self, ix: IndexConfig) -> int:
-        """Where reading newest-first starts: now, or the index's newest line when it is
-        older (the first window still reaches up to the top of the id range, so a line
-        stored since, or dated in the future, is read too)."""
-        now_ms = time.time_ns() // 1_000_000
-        newest = self._newest(ix.name) if self._newest else None
-        return min(now_ms, int(newest * 1000) + 1) if newest else now_ms
-
     def _open_top(self, ix: IndexConfig) -> tuple[int, int] | None:
         """(newest line reported by the writers, now) in ms; None when Redis does not know."""
         newest = self._newest(ix.name) if self._newest else None
@@ -242,8 +250,10 @@ class Searcher:
                                     tzinfo=UTC).timestamp()) * 1000, 0, 0)
 
     def select_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
-                     n: int, cover: bool = True) -> list[dict]:
-        """One query: rows with ids in [lo, hi] matching ``c``, the first ``n`` read."""
+                     n: int, cover: bool = True,
+                     open_top: tuple[int, int] | None = None) -> list[dict]:
+        """One query: rows with ids in [lo, hi] matching ``c``, the first ``n`` read (time
+        tokens as alco.index.sphinxquery.where_ids says)."""
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi or n <= 0:
             return []
@@ -252,19 +262,17 @@ class Searcher:
         if c.snippet:
             cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
             params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
-        # Only a newest-first read covers a range open upwards: one reading upwards from a
-        # cursor (the live tail, the page's newer lines) must not step over a late line.
-        where, where_params = where_ids(
-            c, lo, hi, cover, self._open_top(ix) if hi == TOP_ID and not upward else None)
+        where, where_params = where_ids(c, lo, hi, cover, open_top)
         params += where_params
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
                f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none")
         return self._query(sql, params)
 
-    def _query(self, sql: str, params: list) -> list[dict]:
+    def _query(self, sql: str, params: list,
+               sx: sphinxql.Sphinx | None = None) -> list[dict]:
         try:
-            return self.sphinx.query(sql, params)
+            return (sx or self.sphinx).query(sql, params)
         except sphinxql.ProgrammingError as exc:
             raise SearchError(f"search failed: {exc.args[-1]}") from None
 
@@ -320,8 +328,8 @@ class Searcher:
             return {}
         parts = [(lo, hi)]
         if self._fan_out is not None and self._parts > 1:
-            parts = split_range(lo, min(hi, make_id(self._top_ms(ix) + 1000, 0, 0)), hi,
-                                self._parts)
+            end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
+            parts = split_range(lo, min(hi, end), hi, self._parts)
         if len(parts) == 1:
             return self._histogram_part(self.sphinx, ix, c, bucket_us, parts[0])
         counts: dict[int, int] = {}
@@ -344,10 +352,7 @@ class Searcher:
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
                f"OPTION max_matches={n}, ranker=none")
-        try:
-            rows = sx.query(sql, [*c.select_params, *params])
-        except sphinxql.ProgrammingError as exc:
-            raise SearchError(f"search failed: {exc.args[-1]}") from None
+        rows = self._query(sql, [*c.select_params, *params], sx)
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
 
 

@@ -70,19 +70,25 @@ class Sphinx:
             rows = list(cur.fetchall())
             cur.close()
             if conn.warning_count():
-                self._note_warnings(conn)
+                self.note_warnings(row[-1] for row in self._show_warnings(conn))
             return rows
         except MySQLdb.OperationalError:
             self.close()
             raise
 
-    def _note_warnings(self, conn: Any) -> None:
+    def note_warnings(self, messages: Iterable[str]) -> None:
+        """Add warnings (each once) to those of this connection's queries."""
+        for message in messages:
+            if message not in self.warnings:
+                self.warnings.append(message)
+
+    @staticmethod
+    def _show_warnings(conn: Any) -> list[tuple]:
         cur = conn.cursor()
         cur.execute("SHOW WARNINGS")
-        for row in cur.fetchall():
-            if row[-1] not in self.warnings:
-                self.warnings.append(row[-1])
+        rows = list(cur.fetchall())
         cur.close()
+        return rows
 
     def meta(self) -> dict[str, str]:
         return {r["Variable_name"]: r["Value"] for r in self.query("SHOW META")}

@@ -38,7 +38,7 @@ class WebState:
         results = []
         for result, warnings in self._pool.map(run, items):
             results.append(result)
-            self.sphinx().warnings += [w for w in warnings if w not in self.sphinx().warnings]
+            self.sphinx().note_warnings(warnings)
         return results
 
     def sphinx(self) -> Sphinx:

@@ -67,11 +67,13 @@ def test_newest_first_starts_at_the_newest_line_known_and_still_reads_up_to_the_
     hour_ago_ms = time.time_ns() // 1_000_000 - 3_600_000
     searcher = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY,  # type: ignore
                         newest=lambda name: hour_ago_ms / 1000)
-    first = next(searcher._windows(IndexConfig(), 0, TOP_ID, False, 100))
+    first = next(searcher._windows(IndexConfig(), 0, TOP_ID, False, 100,
+                                   searcher._open_top(IndexConfig())))
     assert first == (make_id(hour_ago_ms + 1 - 1000, 0, 0) + 1, TOP_ID)
     unknown = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY,  # type: ignore
                        newest=lambda name: None)
-    lo, hi = next(unknown._windows(IndexConfig(), 0, TOP_ID, False, 100))
+    lo, hi = next(unknown._windows(IndexConfig(), 0, TOP_ID, False, 100,
+                                   unknown._open_top(IndexConfig())))
     assert hi == TOP_ID and abs((lo >> MS_SHIFT) - (time.time_ns() // 1_000_000 - 1000)) < 5000
 
 

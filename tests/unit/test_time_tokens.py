@@ -83,11 +83,19 @@ def test_only_a_newest_first_read_covers_a_range_open_upwards():
     from alco.config import IndexConfig, parse
     from alco.index.search import Searcher
 
+    config = parse({}, "<test>", env={})
     now_ms = time.time_ns() // 1_000_000
-    lo = make_id(now_ms - 10_000, 0, 0)
-    for upward, covered in ((False, True), (True, False)):
+    lo = make_id(now_ms - 10 * 3_600_000, 0, 0)
+    # where a read upwards from lo opens its last window, read once without any report
+    rec = Recorder()
+    Searcher(config, rec).select(IndexConfig(), Compiled(match="x"), lo, TOP_ID,  # type: ignore
+                                 True, 50)
+    open_lo = next(params[-2] for params in rec.params if params[-1] == TOP_ID)
+    # a report that would let tokens cover that window, and one of a line just now
+    for upward, newest_ms in ((True, open_lo >> 22), (False, now_ms)):
         rec = Recorder()
-        searcher = Searcher(parse({}, "<test>", env={}), rec,  # type: ignore[arg-type]
-                            newest=lambda name: now_ms / 1000)
-        searcher.select_range(IndexConfig(), Compiled(match="x"), lo, TOP_ID, upward, 10)
-        assert ("@tags" in rec.params[0][0]) is covered
+        searcher = Searcher(config, rec,  # type: ignore[arg-type]
+                            newest=lambda name, ms=newest_ms: ms / 1000)
+        searcher.select(IndexConfig(), Compiled(match="x"), lo, TOP_ID, upward, 50)
+        opened = next(params for params in rec.params if params[-1] == TOP_ID)
+        assert ("@tags" in opened[0]) is (not upward)
