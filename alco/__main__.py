@@ -1,5 +1,5 @@
 import sys
 
-from alco.cli import main
+from alco.cli.main import main
 
 sys.exit(main())

@@ -37,11 +37,11 @@ from common import (
     wait_for,
 )
 
+from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
 from alco.index.searchd import port_answers
 from alco.index.sphinxconf import retention_days
 from alco.index.sphinxql import Sphinx
-from alco.index.store import DayStore
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
 

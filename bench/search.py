@@ -41,15 +41,15 @@ from common import (
     wait_for,
 )
 
-from alco.index import sphinxquery
+from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
-from alco.index.search import LineQuery, Searcher
 from alco.index.searchd import port_answers
 from alco.index.sphinxql import Sphinx
-from alco.index.store import DayStore
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
-from alco.ingest.values import ValuesReader, ValuesStore
+from alco.search import compile as sphinxquery
+from alco.search.reader import LineQuery, Searcher
+from alco.stores.values import ValuesReader, ValuesStore
 
 CHUNK = 50_000
 BATCH = 5000
@@ -384,7 +384,7 @@ def run(args: argparse.Namespace) -> None:
                  ["query class", "ALCO p50", "ALCO p99", "rg", "grep -F", "speed-up vs rg",
                   "rg full scan", "speed-up vs it", "hits ALCO / rg"], queries)),
             ("Where the time of /lines goes: p50 ms of the same search in-process "
-             "(alco.index.search.Searcher, no HTTP), with and without the time tokens", table(
+             "(alco.search.reader.Searcher, no HTTP), with and without the time tokens", table(
                  ["query class", "Searcher.lines", "id range only (no time tokens)"],
                  breakdown)),
             ("Web throughput of /api/<index>/lines (wrk, 1 thread)", table(

@@ -98,8 +98,8 @@ def logcollect_body(i: int, **extra: Any) -> bytes:
 
 def all_lines(config: Any, index: str, q: str = "", today: Any = None) -> list[dict]:
     """Every stored line of an index, oldest first, read through the search module."""
-    from alco.index.search import LineQuery, Searcher
     from alco.index.sphinxql import Sphinx
+    from alco.search.reader import LineQuery, Searcher
 
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     searcher = Searcher(config, sx, today)
@@ -118,8 +118,8 @@ def all_lines(config: Any, index: str, q: str = "", today: Any = None) -> list[d
 
 def stored_count(config: Any, index: str = "logs", q: str = "", today: Any = None) -> int:
     """How many lines of an index are stored (one COUNT query)."""
-    from alco.index.search import Searcher
     from alco.index.sphinxql import Sphinx
+    from alco.search.reader import Searcher
 
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     try:

@@ -1,8 +1,9 @@
 """Retention: what leaves when a day falls out of an index's window.
 
 The day indexes themselves leave searchd's config when it is regenerated (sphinxconf); this
-module removes their files and trims the field values in Redis to the window.  Records older
-than the window are not stored at all (alco.index.store counts them as ``expired``).
+module removes their files; alco.stores.values trims the field values in Redis to the
+window.  Records older than the window are not stored at all (alco.index.daystore counts
+them as ``expired``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import redis
-
 from alco.config import Config, IndexConfig
 from alco.index.sphinxconf import retention_days
-from alco.ingest.values import ValuesStore
 
 log = logging.getLogger("alco.retention")
 DAY_FILE_RE = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)_(?P<day>\d{8})(\.[a-z0-9.]+)?$")
@@ -64,19 +62,3 @@ def remove_expired(config: Config, today: date) -> list[str]:
     if removed:
         log.info("retention: removed %s", ", ".join(removed))
     return removed
-
-
-def trim_values(config: Config, today: date) -> bool:
-    """Forget field values last seen before each index's window; False when Redis is down."""
-    ok = True
-    for ix in config.indexes:
-        filtered = ix.columns_with("filtered")
-        store = ValuesStore(config.redis.url, config.redis.prefix, ix.name, filtered)
-        try:
-            store.trim(filtered, window_start_s(ix, today) - 1e-6)
-        except redis.RedisError as exc:
-            log.warning("retention: cannot trim values of %s: %s", ix.name, exc)
-            ok = False
-        finally:
-            store.client.close()
-    return ok

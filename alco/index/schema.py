@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from alco.config import IndexConfig
@@ -33,6 +33,17 @@ MAX_SLOT = (1 << SLOT_BITS) - 1
 MAX_COUNTER = (1 << COUNTER_BITS) - 1
 RESERVED_NAMES = frozenset({"id", "ts", "ms", "seq", "logline", "js", "fp", "tags"})
 _FIELD_RE = re.compile(r"[^a-z0-9_]")
+
+
+@dataclass(slots=True)
+class Record:
+    """One log line as stored: time (µs), message text, fields as sent, fingerprint."""
+
+    ts_us: int
+    message: str
+    fields: dict
+    fp: int
+    degraded: list[str] = field(default_factory=list)
 
 
 def day_index(name: str, day: date) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from alco.config import Config
 from alco.index import retention, sphinxconf, sphinxql
-from alco.lifetime import preexec_for
+from alco.process.lifetime import preexec_for
 
 log = logging.getLogger("alco.searchd")
 

@@ -14,7 +14,7 @@ from multiprocessing import resource_tracker, shared_memory
 
 import orjson
 
-from alco.ingest.records import Record
+from alco.index.schema import Record
 
 
 class Handoff(enum.Enum):

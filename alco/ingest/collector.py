@@ -17,8 +17,8 @@ from alco.config import Config, IndexConfig
 from alco.ingest import batches
 from alco.ingest.batches import Handoff
 from alco.ingest.consumer import ConsumerContext, run_consumer
-from alco.ingest.supervisor import Child, StopFlag, Supervisor, Team
 from alco.ingest.writer import WriterContext, run_writer
+from alco.process.supervisor import Child, StopFlag, Supervisor, Team
 
 log = logging.getLogger("alco.collector")
 

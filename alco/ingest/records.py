@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from alco.index.schema import RESERVED_NAMES, fingerprint
+from alco.index.schema import RESERVED_NAMES, Record, fingerprint
 
 MESSAGE_KEYS = ("message", "msg", "MESSAGE", "short_message", "log", "text", "@message")
 TIME_KEYS = ("@timestamp", "timestamp", "ISODATE", "DATE", "time", "@t", "datetime")
@@ -47,15 +47,6 @@ class NormaliseOptions:
     limits: Limits = field(default_factory=Limits)
     excluded: frozenset[str] = frozenset()
     naive_local: bool = False
-
-
-@dataclass(slots=True)
-class Record:
-    ts_us: int
-    message: str
-    fields: dict
-    fp: int
-    degraded: list[str] = field(default_factory=list)
 
 
 def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None = None,

@@ -12,12 +12,12 @@ from typing import Any
 
 from alco import metrics
 from alco.config import Config, IndexConfig
+from alco.index.daystore import DayStore, StoreResult, TransientError
 from alco.index.schema import IndexSchema
 from alco.index.sphinxql import Sphinx
-from alco.index.store import DayStore, StoreResult, TransientError
 from alco.ingest import batches
 from alco.ingest.batches import BatchHandle, Stored
-from alco.ingest.values import ValuesStore
+from alco.stores.values import ValuesStore
 
 log = logging.getLogger("alco.writer")
 

@@ -1,4 +1,4 @@
-"""JSON endpoints: parse the request, call alco.index.search, shape the answer."""
+"""JSON endpoints: parse the request, call alco.search.reader, shape the answer."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from starlette.routing import Route
 
 from alco import metrics
 from alco.config import IndexConfig
-from alco.index import query as qlang
-from alco.index.search import LineQuery, iso_us
 from alco.index.sphinxconf import retention_days
 from alco.index.sphinxql import SphinxError
-from alco.index.sphinxquery import SearchError, compile_text
+from alco.search import language as qlang
+from alco.search.compile import SearchError, compile_text
+from alco.search.reader import LineQuery, iso_us
 from alco.web.export import FORMATS, export_lines
 from alco.web.state import WebState
 from alco.web.tail import newest_id, tail_events

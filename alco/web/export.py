@@ -9,8 +9,8 @@ from dataclasses import replace
 import orjson
 
 from alco.config import IndexConfig
-from alco.index.search import Line, LineQuery, Searcher
 from alco.index.sphinxql import SphinxError
+from alco.search.reader import Line, LineQuery, Searcher
 
 log = logging.getLogger("alco.web.export")
 PAGE = 1000

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from alco.ingest.values import SavedSearches
+from alco.stores.values import SavedSearches
 from alco.web.page import shell
 from alco.web.state import WebState
 

@@ -11,9 +11,9 @@ from datetime import date
 from typing import Any
 
 from alco.config import Config, IndexConfig
-from alco.index.search import Searcher
 from alco.index.sphinxql import Sphinx
-from alco.ingest.values import ValuesReader
+from alco.search.reader import Searcher
+from alco.stores.values import ValuesReader
 
 
 @dataclass

@@ -16,9 +16,9 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 
 from alco.config import IndexConfig
-from alco.index.search import Line, Searcher
 from alco.index.sphinxql import SphinxError
-from alco.index.sphinxquery import TOP_ID, Compiled
+from alco.search.compile import TOP_ID, Compiled
+from alco.search.reader import Line, Searcher
 
 log = logging.getLogger("alco.web.tail")
 POLL_S = 0.5

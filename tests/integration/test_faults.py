@@ -18,7 +18,7 @@ import pika
 import pytest
 import redis
 
-from alco.ingest.values import columns_key, newest_key, values_key
+from alco.stores.values import columns_key, newest_key, values_key
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
 from tests.helpers import all_lines, free_port, logcollect_body, publish, stored_count, wait_for
 from tests.integration.test_metrics import metric, start_collector

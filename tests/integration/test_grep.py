@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from alco.cli import main
+from alco.cli.main import main
 from alco.index.searchd import port_answers
 from tests.helpers import free_port, logcollect_body, publish, stored_count, wait_for
 

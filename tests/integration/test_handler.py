@@ -20,8 +20,8 @@ import orjson
 import pika
 import pytest
 
-from alco import handler as handler_mod
-from alco.handler import AMQPHandler, boot, celery_setup, django_logging
+from alco.clients import handler as handler_mod
+from alco.clients.handler import AMQPHandler, boot, celery_setup, django_logging
 from tests.helpers import Broker
 
 pytestmark = pytest.mark.integration

@@ -11,14 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import redis
 
+from alco.cli.run import rotate
 from alco.config import IndexConfig
 from alco.index import retention
+from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema
-from alco.index.search import LineQuery, Searcher
 from alco.index.sphinxql import Sphinx
-from alco.index.store import DayStore
-from alco.ingest.values import ValuesReader
-from alco.run import rotate
+from alco.search.reader import LineQuery, Searcher
+from alco.stores import values as values_mod
+from alco.stores.values import ValuesReader
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
 from tests.helpers import wait_for
 from tests.integration.test_search_api import fill, record
@@ -147,7 +148,7 @@ def test_expired_files_of_a_stopped_searchd_are_removed(stack, tmp_path):
 def test_redis_down_does_not_break_trimming(stack):
     stack.index()
     stack.data["redis"]["url"] = "redis://127.0.0.1:1/0"
-    assert retention.trim_values(stack.config(), D) is False
+    assert values_mod.trim_values(stack.config(), D) is False
     redis.Redis.from_url(REDIS_URL).ping()
 
 

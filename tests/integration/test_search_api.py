@@ -14,11 +14,11 @@ import redis
 from starlette.testclient import TestClient
 
 from alco.config import Config
+from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint
 from alco.index.sphinxql import Sphinx
-from alco.index.store import DayStore
 from alco.ingest.records import Record
-from alco.ingest.values import ValuesStore, newest_key
+from alco.stores.values import ValuesStore, newest_key
 from alco.web.app import create_app
 from tests.helpers import wait_for
 

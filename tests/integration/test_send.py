@@ -13,8 +13,8 @@ import orjson
 import pika
 import pytest
 
-from alco import send as send_mod
-from alco.send import SendError, follow_files, read_stream, send_lines
+from alco.clients import lines as send_mod
+from alco.clients.lines import SendError, follow_files, read_stream, send_lines
 from tests.helpers import Broker
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from alco import sendcmd
-from alco.cli import main
+from alco.cli import send as sendcmd
+from alco.cli.main import main
 from tests.helpers import Broker, to_toml, wait_for
 
 pytestmark = pytest.mark.integration

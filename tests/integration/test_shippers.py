@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from alco.cli import main
-from alco.handler import AMQPHandler
+from alco.cli.main import main
+from alco.clients.handler import AMQPHandler
 from tests.helpers import all_lines, stored_count, wait_for
 from tests.integration.test_grep import start_web, wait_queues
 

@@ -1,0 +1,5 @@
+"""The ``alco`` command line: one registry of commands."""
+
+from alco.cli.main import main
+
+__all__ = ["main"]

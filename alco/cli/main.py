@@ -1,0 +1,149 @@
+"""The ``alco`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from alco import __version__
+from alco.config import Config, ConfigError, load
+
+log = logging.getLogger("alco")
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {}
+
+
+def command(name: str) -> Callable:
+    def register(fn: Callable[[argparse.Namespace, Config], int]) -> Callable:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alco",
+        description="ALCO: collect the logs of a distributed system and grep/less them online.",
+        epilog="Configuration: alco.toml in the current directory, --config FILE or $ALCO_CONFIG;"
+               " any key can be overridden with ALCO_<SECTION>_<KEY>. See README.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"alco {__version__}")
+    parser.add_argument("-c", "--config", help="TOML configuration file")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"], help="default: info")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run everything: managed searchd, collector and web app",
+                       description="Start a managed searchd (unless [sphinx] managed = false), "
+                       "the collector and the web app; stop them all on SIGTERM or Ctrl-C.")
+    p.add_argument("--no-web", action="store_true", help="do not start the web app")
+    p.add_argument("--no-collector", action="store_true", help="do not start the collector")
+
+    sub.add_parser("collect", help="run the collector (consumers and writers of every index)",
+                   description="Consume log records from RabbitMQ and store them in Sphinx. "
+                   "SIGTERM drains in-flight batches, acks them and exits 0.")
+    sub.add_parser("web", help="run the web app (search API, reading page, /metrics)")
+    p = sub.add_parser("searchd", help="run only the managed searchd in the foreground")
+    p = sub.add_parser("sphinx-conf", help="print the searchd config for the configured indexes")
+    p.add_argument("--date", help="generate for this day (YYYY-MM-DD) instead of today (UTC)")
+    sub.add_parser("check", help="tell whether RabbitMQ, Redis and searchd answer")
+    _add_extra_commands(sub)
+    return parser
+
+
+def _add_extra_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands contributed by other modules (grep, send, rebuild-values...)."""
+    from alco.cli import commands
+
+    commands.add_parsers(sub)
+    COMMANDS.update(commands.COMMANDS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+    )
+    logging.getLogger("pika").setLevel(logging.ERROR)
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"alco: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](args, config)
+    except KeyboardInterrupt:
+        return 130
+
+
+@command("sphinx-conf")
+def sphinx_conf(args: argparse.Namespace, config: Config) -> int:
+    from datetime import date
+
+    from alco.index import sphinxconf
+    from alco.index.searchd import today_utc
+
+    day = date.fromisoformat(args.date) if args.date else today_utc()
+    sys.stdout.write(sphinxconf.render(config, day))
+    return 0
+
+
+@command("collect")
+def collect(args: argparse.Namespace, config: Config) -> int:
+    metrics_dir = os.path.abspath(config.collector.metrics_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before prometheus_client loads
+    from alco import metrics
+
+    metrics.prepare_multiprocess_dir(metrics_dir)
+    from alco.ingest import collector
+
+    supervisor = collector.build(config)
+    metrics.serve_collector_metrics(config.collector.metrics_bind)
+    log.info("collector metrics on http://%s/metrics", config.collector.metrics_bind)
+    return supervisor.run()
+
+
+@command("web")
+def web(args: argparse.Namespace, config: Config) -> int:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    import uvicorn
+
+    from alco.web.app import create_app
+
+    if config.web.host not in ("127.0.0.1", "localhost", "::1") and not (
+            config.web.tokens or config.web.basic_auth):
+        log.warning("the web app listens on %s without authentication; set [web] tokens",
+                    config.web.bind)
+    uvicorn.run(create_app(config), host=config.web.host, port=config.web.port,
+                log_level=args.log_level, access_log=args.log_level == "debug")
+    return 0
+
+
+@command("searchd")
+def searchd(args: argparse.Namespace, config: Config) -> int:
+    from alco.cli.run import run_all
+
+    return run_all(args, config, collector=False, web=False)
+
+
+@command("run")
+def run(args: argparse.Namespace, config: Config) -> int:
+    from alco.cli.run import run_all
+
+    return run_all(args, config, collector=not args.no_collector, web=not args.no_web)
+
+
+@command("check")
+def check(args: argparse.Namespace, config: Config) -> int:
+    from alco.cli.check import run_checks
+
+    return run_checks(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""``alco send``: publish lines from stdin or files (optionally followed like ``tail -F``).
+
+The publishing itself is :func:`alco.clients.lines.send_lines`; this module is the command
+line around it: where the lines come from, which routing key they get, progress on stderr,
+exit status (0 sent, 1 the broker failed, 2 bad input) and an orderly stop on Ctrl-C or SIGTERM
+(what was read is confirmed, then the count is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from alco.clients.lines import SendError, follow_files, read_stream, send_lines
+from alco.config import Config, IndexConfig
+
+PROGRESS_S = 3.0
+
+
+def topic_matches(pattern: str, key: str) -> bool:
+    """Whether a topic-exchange binding ``pattern`` (``*`` one word, ``#`` any) matches."""
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
+def routing_key_for(index: str | None, known: IndexConfig | None) -> str:
+    """``logstash.<index>`` (``logstash.send`` without one); when the index is configured here
+    and its bindings do not take that key, a key made from its first binding instead."""
+    key = f"logstash.{index or 'send'}"
+    if known is None or any(topic_matches(p, key) for p in known.routing_keys):
+        return key
+    for pattern in known.routing_keys:
+        candidate = ".".join(w if w not in ("*", "#") else known.name for w in pattern.split("."))
+        if any(topic_matches(p, candidate) for p in known.routing_keys):
+            return candidate
+    return key
+
+
+def stdin_or_files(paths: list[str]) -> Iterator[bytes]:
+    if not paths:
+        yield from read_stream(sys.stdin.buffer)
+        return
+    for path in paths:
+        if path == "-":
+            yield from read_stream(sys.stdin.buffer)
+        else:
+            with open(path, "rb") as fh:
+                yield from read_stream(fh)
+
+
+class Stopper:
+    """The first SIGINT/SIGTERM ends the input (what was read is still confirmed); a second
+    SIGINT interrupts at once."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def install(self) -> dict[int, Any]:
+        """Install the handlers; returns the previous ones for :meth:`restore`."""
+        return {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    @staticmethod
+    def restore(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if self.stopped and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.stopped = True
+
+    def wrap(self, lines: Iterator[bytes]) -> Iterator[bytes]:
+        for line in lines:
+            if self.stopped:
+                return
+            yield line
+
+
+class Progress:
+    """Counts on stderr every few seconds (only once the input is long enough to matter)."""
+
+    def __init__(self, stream: IO[str], quiet: bool) -> None:
+        self.stream, self.quiet = stream, quiet
+        self.start = self.last = time.monotonic()
+
+    def __call__(self, confirmed: int) -> None:
+        now = time.monotonic()
+        if not self.quiet and now - self.last >= PROGRESS_S:
+            self.last = now
+            rate = confirmed / max(now - self.start, 1e-9)
+            print(f"alco send: {confirmed} lines sent ({rate:.0f}/s)", file=self.stream,
+                  flush=True)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    if args.follow and not args.files:
+        print("alco send: -F/--follow needs FILE arguments", file=sys.stderr)
+        return 2
+    missing = [p for p in args.files if p != "-" and not args.follow and not _readable(p)]
+    if missing:
+        print(f"alco send: cannot read {', '.join(missing)}", file=sys.stderr)
+        return 2
+    known = next((ix for ix in config.indexes if ix.name == args.index), None)
+    key = args.routing_key or routing_key_for(args.index, known)
+    exchange = args.exchange or config.rabbitmq.exchange
+    stopper = Stopper()
+    previous = stopper.install()
+    source = follow_files(args.files, from_start=args.from_start) if args.follow \
+        else stdin_or_files(args.files)
+    try:
+        sent = send_lines(stopper.wrap(source), url=args.url or config.rabbitmq.url,
+                          exchange=exchange, routing_key=key, host=args.host,
+                          on_progress=Progress(sys.stderr, args.quiet))
+    except SendError as exc:
+        print(f"alco send: {exc} ({exc.confirmed} lines were sent, "
+              f"{len(exc.unconfirmed)} may not have been)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"alco send: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        Stopper.restore(previous)
+    if not args.quiet:
+        print(f"alco send: {sent} lines sent to exchange {exchange!r} with routing key {key!r}",
+              file=sys.stderr)
+    return 0
+
+
+def _readable(path: str) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
+
+
+EXAMPLES = """examples:
+  tail -F /var/log/app.log | alco send --index shop
+  alco send -F /var/log/nginx/access.log /var/log/nginx/error.log --routing-key logstash.nginx
+  alco send old.log.1 old.log          send whole files (JSON lines pass through unchanged)
+A line holding a JSON object is published as is; any other line becomes
+{"@timestamp", "message", "host", "type": "alco-send", ...}. Blank lines are skipped."""
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Callable[..., int]]:
+    p = sub.add_parser(
+        "send", help="publish lines from stdin or files (tail -F) as log records",
+        description="Publish every line of stdin or FILEs to the RabbitMQ exchange as one "
+        "record, with publisher confirms: when this exits 0, the broker has every line. "
+        "Exit status: 0 sent, 1 the broker failed, 2 bad arguments or unreadable input.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="*", metavar="FILE", help="files to send (default: stdin)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--index", metavar="NAME",
+                        help="routing key logstash.NAME (default: logstash.send); note that "
+                             "an index bound to logstash.# (the default) gets every key")
+    target.add_argument("--routing-key", metavar="KEY", help="publish with this routing key")
+    p.add_argument("--exchange", help="exchange (default: [rabbitmq] exchange)")
+    p.add_argument("--url", metavar="AMQP_URL", help="broker (default: [rabbitmq] url)")
+    p.add_argument("--host", default=socket.gethostname(),
+                   help="host field of wrapped plain-text lines (default: this machine)")
+    p.add_argument("-F", "--follow", action="store_true",
+                   help="follow the FILEs like tail -F (rotation, truncation) until Ctrl-C")
+    p.add_argument("--from-start", action="store_true",
+                   help="with -F: send what the files hold already, then follow")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or final count")
+    return {"send": run}
+

@@ -1,0 +1,205 @@
+"""Storing records in the daily RT indexes: ids, duplicates, rows (SphinxQL via sphinxql)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import orjson
+
+from alco.index import sphinxql
+from alco.index.schema import (
+    COUNTER_BITS,
+    MAX_COUNTER,
+    MAX_SLOT,
+    MS_SHIFT,
+    IdAllocator,
+    IndexSchema,
+    Record,
+    day_index,
+    day_of_us,
+    id_ms,
+    time_token,
+    value_text,
+)
+
+log = logging.getLogger("alco.store")
+
+
+@dataclass
+class StoreResult:
+    stored: int = 0
+    duplicates: int = 0
+    expired: int = 0
+    future: int = 0
+    rejected: int = 0
+
+
+class TransientError(Exception):
+    """Sphinx cannot take the batch right now (down, index not loaded yet): retry later."""
+
+
+def is_transient(exc: Exception) -> bool:
+    if isinstance(exc, sphinxql.OperationalError):
+        return True
+    text = str(exc).lower()
+    return "unknown local index" in text or "no such index" in text or "unknown index" in text
+
+
+# Sphinx decodes \u0000-\u001f in JSON strings and returns them raw (invalid JSON): store
+# such control characters as their visible Unicode pictures (U+2400-U+241F) instead.
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([01][0-9a-fA-F])")
+
+
+def json_for_sphinx(fields: dict) -> bytes:
+    """The ``js`` attribute: compact JSON whose control characters are made visible."""
+    data = orjson.dumps(fields)
+    if b"\\u00" not in data:
+        return data
+    return _CONTROL_ESCAPE.sub(
+        lambda m: m.group(1) + chr(0x2400 + int(m.group(2), 16)).encode(), data)
+
+
+class DayStore:
+    """Writes batches of records of one ALCO index into its daily RT indexes."""
+
+    def __init__(self, sphinx: sphinxql.Sphinx, schema: IndexSchema, slot: int,
+                 retention_days: int) -> None:
+        self.sphinx = sphinx
+        self.schema = schema
+        self.ids = IdAllocator(slot)
+        self.slot = slot
+        self.retention_days = retention_days
+        self.columns = ["id", *schema.fields, "js", "ts", "fp"]
+
+    def store(self, records: list[Record], today: date, redelivered: bool) -> StoreResult:
+        """Store records; raise TransientError when Sphinx cannot take them now."""
+        result = StoreResult()
+        first_day = today - timedelta(days=self.retention_days - 1)
+        tomorrow = today + timedelta(days=1)
+        by_day: dict[date, list[Record]] = defaultdict(list)
+        for rec in records:
+            day = day_of_us(rec.ts_us)
+            if day < first_day:
+                result.expired += 1
+                continue
+            if day > tomorrow:
+                day = today
+                result.future += 1
+            by_day[day].append(rec)
+        try:
+            for day, recs in sorted(by_day.items()):
+                self._store_day(day_index(self.schema.name, day), recs, redelivered, result)
+        except sphinxql.SphinxError as exc:
+            if is_transient(exc):
+                raise TransientError(str(exc)) from exc
+            raise
+        return result
+
+    def _store_day(self, index: str, recs: list[Record], redelivered: bool,
+                   result: StoreResult) -> None:
+        if redelivered:
+            known = self._stored_fingerprints(index, {r.fp for r in recs})
+            if known:
+                before = len(recs)
+                recs = [r for r in recs if r.fp not in known]
+                result.duplicates += before - len(recs)
+        if not recs:
+            return
+        ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
+                                lambda ms: self._highest_counters(index, ms))
+        rows = [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
+        try:
+            self.sphinx.replace_rows(index, self.columns, rows)
+            result.stored += len(rows)
+        except sphinxql.SphinxError as exc:
+            if is_transient(exc):
+                raise
+            log.warning("sphinx refused a batch for %s (%s); storing row by row", index, exc)
+            for row in rows:
+                self._store_one(index, row, result)
+
+    def _store_one(self, index: str, row: list, result: StoreResult) -> None:
+        try:
+            self.sphinx.replace_rows(index, self.columns, [row])
+            result.stored += 1
+            return
+        except sphinxql.SphinxError as exc:
+            if is_transient(exc):
+                raise
+            error = str(exc)
+        row = list(row)
+        row[self.columns.index("js")] = orjson.dumps({"_rejected": error[:500]})
+        try:
+            self.sphinx.replace_rows(index, self.columns, [row])
+            result.stored += 1
+        except sphinxql.SphinxError as again:
+            if is_transient(again):
+                raise
+            log.error("sphinx rejected a record for %s: %s", index, error)
+            result.rejected += 1
+
+    def _row(self, doc_id: int, rec: Record) -> list:
+        fields = rec.fields
+        tags = f"{self.schema.tags(fields)} {time_token(id_ms(doc_id))}"
+        row: list = [doc_id, rec.message, tags]
+        for col in self.schema.indexed:
+            value = fields.get(col)
+            row.append("" if value is None else value_text(value))
+        row += [json_for_sphinx(fields), rec.ts_us, rec.fp]
+        return row
+
+    def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:
+        found: set[int] = set()
+        items = sorted(fps)
+        for i in range(0, len(items), 1000):
+            part = items[i:i + 1000]
+            marks = ",".join(["%s"] * len(part))
+            n = len(part) * 2
+            rows = self.sphinx.query(
+                f"SELECT fp FROM {sphinxql.ident(index)} WHERE fp IN ({marks}) "
+                f"LIMIT {n} OPTION max_matches={n}", part)
+            found.update(int(r["fp"]) for r in rows)
+        return found
+
+    def _highest_counters(self, index: str, ms_values: set[int]) -> dict[int, int]:
+        """For each millisecond, the highest counter this slot already stored in ``index``."""
+        lo = min(ms_values) << MS_SHIFT | self.slot << COUNTER_BITS
+        hi = max(ms_values) << MS_SHIFT | self.slot << COUNTER_BITS | MAX_COUNTER
+        n = 100_000
+        rows = self.sphinx.query(
+            f"SELECT id DIV {1 << MS_SHIFT} AS ms, MAX(id) AS top, "
+            f"(id DIV {1 << COUNTER_BITS}) MOD {MAX_SLOT + 1} AS slot "
+            f"FROM {sphinxql.ident(index)} WHERE id BETWEEN %s AND %s AND slot = %s "
+            f"GROUP BY ms LIMIT {n} OPTION max_matches={n}", (lo, hi, self.slot))
+        return {int(r["ms"]): int(r["top"]) & MAX_COUNTER for r in rows
+                if int(r["ms"]) in ms_values}
+
+
+def day_indexes(sphinx: sphinxql.Sphinx, name: str) -> list[str]:
+    """The daily RT indexes of ALCO index ``name`` that searchd serves, oldest first."""
+    pattern = re.compile(rf"^{re.escape(name)}_\d{{8}}$")
+    return sorted(ix for ix in sphinx.indexes() if pattern.match(ix))
+
+
+def iter_stored(sphinx: sphinxql.Sphinx, index: str,
+                page: int = 1000) -> Iterator[tuple[int, dict]]:
+    """Every record of one daily index as ``(ts_us, fields)``, in id order, a page at a time."""
+    last = 0
+    while True:
+        rows = sphinx.query(
+            f"SELECT id, ts, js FROM {sphinxql.ident(index)} WHERE id > %s ORDER BY id ASC "
+            f"LIMIT {int(page)} OPTION max_matches={int(page)}", (last,))
+        for row in rows:
+            try:
+                fields = orjson.loads(row["js"] or "{}")
+            except orjson.JSONDecodeError:
+                fields = {}
+            yield int(row["ts"]), fields if isinstance(fields, dict) else {}
+        if len(rows) < page:
+            return
+        last = int(rows[-1]["id"])

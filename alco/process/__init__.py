@@ -1,0 +1,1 @@
+"""Processes: supervisor, child lifetime, signals, backoff (nothing about RabbitMQ or Sphinx)."""

@@ -1,0 +1,1 @@
+"""Searching: the query language, its compilation to SphinxQL, and the reader of windows."""

@@ -1,0 +1,366 @@
+"""Searches: a parsed query and a time range -> SphinxQL over the day indexes -> lines."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from alco.config import Config, IndexConfig
+from alco.index import sphinxql
+from alco.index.schema import (
+    MS_SHIFT,
+    day_index,
+    day_of_us,
+    id_ms,
+    id_range_of_us,
+    make_id,
+    value_text,
+)
+from alco.index.sphinxconf import retention_days
+from alco.search import language as qlang
+from alco.search.compile import (
+    TOP_ID,
+    Compiled,
+    SearchError,
+    compile_query,
+    compile_text,
+    where_ids,
+)
+
+MAX_LIMIT = 1000
+HL_OPEN, HL_CLOSE = "\x01", "\x02"
+FIRST_WINDOW_MS = 1_000
+WIDEST_MS = 6 * 3_600_000  # a window this wide reads all the rest
+
+
+FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
+
+
+@dataclass(frozen=True)
+class LineQuery:
+    q: str = ""
+    from_us: int | None = None
+    to_us: int | None = None
+    after: int | None = None
+    before: int | None = None
+    limit: int = 100
+    order: str = "desc"
+
+
+@dataclass
+class Line:
+    id: int
+    ts_us: int
+    message: str
+    fields: dict
+    highlight: str | None
+
+    def as_json(self) -> dict:
+        return {
+            "id": str(self.id),
+            "ts": iso_us(self.ts_us),
+            "message": self.message,
+            "fields": self.fields,
+            "highlight": self.highlight,
+        }
+
+
+@dataclass
+class Page:
+    lines: list[Line]
+    next: str | None
+    prev: str | None
+
+    def as_json(self) -> dict:
+        return {"lines": [ln.as_json() for ln in self.lines], "next": self.next,
+                "prev": self.prev}
+
+
+def iso_us(ts_us: int) -> str:
+    return datetime.fromtimestamp(ts_us / 1_000_000, UTC).isoformat()
+
+
+def highlight_html(snippet: str) -> str:
+    """Escape a snippet for HTML, turning the match markers into <mark> elements."""
+    text = html.escape(snippet, quote=False)
+    return text.replace(HL_OPEN, "<mark>").replace(HL_CLOSE, "</mark>")
+
+
+def same_as(ix: IndexConfig, anchor: Line, names: tuple[str, ...]) -> Compiled:
+    """A query for the lines whose fields ``names`` equal the anchor line's."""
+    filters = tuple(
+        qlang.FieldFilter(name, (value_text(anchor.fields[name]),), False) for name in names
+        if anchor.fields.get(name) not in (None, "")
+        and not isinstance(anchor.fields[name], dict | list))
+    return compile_query(ix, qlang.Query(filters=filters))
+
+
+def start_ms(open_top: tuple[int, int] | None) -> int:
+    """Where reading newest-first starts: now, or the newest line the writers reported when
+    it is older (the first window still reaches up to the top of the id range, so a line
+    stored since, or dated in the future, is read too)."""
+    if open_top is None:
+        return time.time_ns() // 1_000_000
+    newest_ms, now_ms = open_top
+    return min(now_ms, newest_ms + 1)
+
+
+def next_width(width: int, seen_ms: int, hits: int, missing: int) -> int:
+    """The next window's width (ms): eightfold after nothing was found; else what should hold
+    the ``missing`` rows at the rate of hits seen so far (and a quarter more), no narrower
+    than the last window and at most 32 times as wide."""
+    if not hits:
+        return width * 8
+    return min(max(seen_ms * missing * 5 // (hits * 4) + 1, width), width * 32)
+
+
+class Searcher:
+    """Runs queries of one configuration against searchd."""
+
+    def __init__(self, config: Config, sphinx: sphinxql.Sphinx, today: date | None = None,
+                 newest: Callable[[str], float | None] | None = None,
+                 fan_out: FanOut | None = None, parts: int = 1) -> None:
+        self.config = config
+        self.sphinx = sphinx
+        self._today = today
+        self._newest = newest  # index name -> timestamp (s) of its newest line, if known
+        self._fan_out = fan_out  # runs fn(connection, item) for items at once
+        self._parts = parts
+
+    def today(self) -> date:
+        return self._today or datetime.now(UTC).date()
+
+    def day_indexes(self, ix: IndexConfig, from_us: int | None, to_us: int | None) -> list[str]:
+        """The day indexes that can hold lines of [from_us, to_us] (only those: FROM stays
+        short)."""
+        days = retention_days(ix, self.today())
+        lo = day_of_us(from_us) if from_us is not None else days[0]
+        hi = day_of_us(to_us) if to_us is not None else days[-1]
+        return [day_index(ix.name, d) for d in days if lo <= d <= hi]
+
+    def indexes_for_ids(self, ix: IndexConfig, lo: int, hi: int) -> list[str]:
+        from_us = id_ms(lo) * 1000 if lo > 0 else None
+        to_us = id_ms(hi) * 1000 + 999 if hi < TOP_ID else None
+        return self.day_indexes(ix, from_us, to_us)
+
+    def lines(self, ix: IndexConfig, lq: LineQuery, known: set[str] | None = None) -> Page:
+        if not 1 <= lq.limit <= MAX_LIMIT:
+            raise SearchError(f"limit must be between 1 and {MAX_LIMIT}")
+        if lq.order not in ("asc", "desc"):
+            raise SearchError("order must be asc or desc")
+        c = compile_text(ix, lq.q, known)
+        lo, hi = id_range_of_us(lq.from_us, lq.to_us)
+        if lq.after is not None:
+            lo = max(lo, lq.after + 1)
+        if lq.before is not None:
+            hi = min(hi, lq.before - 1)
+        # Which end of the range to read from: after a cursor "after", or oldest-first without
+        # a cursor, read upwards; otherwise read downwards from the newest.
+        upward = lq.after is not None or (lq.before is None and lq.order == "asc")
+        rows = self.select(ix, c, lo, hi, upward, lq.limit + 1)
+        more = len(rows) > lq.limit
+        lines = [self.row_line(r, bool(c.snippet)) for r in rows[: lq.limit]]
+        return self._page(lines, more, upward, lq)
+
+    def _page(self, lines: list[Line], more: bool, upward: bool, lq: LineQuery) -> Page:
+        """Order the lines for display; ``next`` continues in the page's order, ``prev`` goes
+        the other way.  A direction we did not read is assumed to hold more lines."""
+        if not lines:
+            return Page([], None, None)
+        display_up = lq.order == "asc"
+        if upward != display_up:
+            lines.reverse()
+        next_known = upward == display_up
+        nxt = str(lines[-1].id) if (more or not next_known) else None
+        prv = str(lines[0].id) if (more or next_known) else None
+        return Page(lines, nxt, prv)
+
+    def select(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
+               n: int) -> list[dict]:
+        """Rows with ids in [lo, hi] matching ``c``, the first ``n`` in the direction read.
+
+        Sphinx collects every match of a query before it sorts, so a query costs as much as
+        its id range holds matches, however small its LIMIT.  Ids are ordered by time: read
+        windows from the end we start at, a second wide first, each next one sized from the
+        hits seen so far to hold about what is missing, and stop when the page is full."""
+        if lo > hi:
+            return []
+        rows: list[dict] = []
+        # Only a newest-first read trusts the writers' report of the newest line: one reading
+        # upwards from a cursor (the live tail, the page's newer lines) must not step over a
+        # late line.
+        open_top = self._open_top(ix) if hi == TOP_ID and not upward else None
+        windows = self._windows(ix, lo, hi, upward, n, open_top)
+        found = None
+        try:
+            while len(rows) < n:
+                win_lo, win_hi = windows.send(found)
+                # time tokens pay off for frequent matches, not after a window without any
+                got = self.select_range(ix, c, win_lo, win_hi, upward, n - len(rows),
+                                        cover=found != 0, open_top=open_top)
+                rows += got
+                found = len(got)
+        except StopIteration:
+            pass
+        return rows
+
+    def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
+                 open_top: tuple[int, int] | None = None
+                 ) -> Generator[tuple[int, int], int | None, None]:
+        """Disjoint id ranges covering [lo, hi], from the end read first.  ``send()`` the
+        number of rows the last window gave: the next one is sized to hold the rest of the
+        ``n`` rows wanted at the rate seen so far, and grows eightfold past empty ones.
+        Newest-first from the top, the first window starts at ``start_ms(open_top)``."""
+        step = 1 if upward else -1
+        if upward:
+            start = lo if lo > 0 else self._first_id(ix)
+            cur = lo
+        else:
+            start = hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0)
+            cur = hi
+        width, seen_ms, hits = FIRST_WINDOW_MS, 0, 0
+        while (cur <= hi) if upward else (cur >= lo):
+            edge = start + step * (seen_ms + width << MS_SHIFT) - step
+            if width >= WIDEST_MS:
+                edge = hi if upward else lo
+            edge = min(hi, edge) if upward else max(lo, edge)
+            if (edge - cur) * step >= 0:
+                found = yield (cur, edge) if upward else (edge, cur)
+                cur = edge + step
+                hits += found or 0
+            seen_ms += width
+            width = next_width(width, seen_ms, hits, n - hits)
+
+    def _open_top(self, ix: IndexConfig) -> tuple[int, int] | None:
+        """(newest line reported by the writers, now) in ms; None when Redis does not know."""
+        newest = self._newest(ix.name) if self._newest else None
+        if not newest:
+            return None
+        return int(newest * 1000), time.time_ns() // 1_000_000
+
+    def _first_id(self, ix: IndexConfig) -> int:
+        first = retention_days(ix, self.today())[0]
+        return make_id(int(datetime(first.year, first.month, first.day,
+                                    tzinfo=UTC).timestamp()) * 1000, 0, 0)
+
+    def select_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
+                     n: int, cover: bool = True,
+                     open_top: tuple[int, int] | None = None) -> list[dict]:
+        """One query: rows with ids in [lo, hi] matching ``c``, the first ``n`` read (time
+        tokens as alco.search.compile.where_ids says)."""
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes or lo > hi or n <= 0:
+            return []
+        cols = ["id", "ts", "logline", "js", *c.select]
+        params = list(c.select_params)
+        if c.snippet:
+            cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
+            params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
+        where, where_params = where_ids(c, lo, hi, cover, open_top)
+        params += where_params
+        sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
+               f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
+               f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none")
+        return self._query(sql, params)
+
+    def _query(self, sql: str, params: list,
+               sx: sphinxql.Sphinx | None = None) -> list[dict]:
+        try:
+            return (sx or self.sphinx).query(sql, params)
+        except sphinxql.ProgrammingError as exc:
+            raise SearchError(f"search failed: {exc.args[-1]}") from None
+
+    def row_line(self, row: dict, highlighted: bool) -> Line:
+        js = row["js"]
+        fields = orjson.loads(js) if js else {}
+        hl = highlight_html(row["hl"]) if highlighted and row.get("hl") is not None else None
+        return Line(int(row["id"]), int(row["ts"]), row["logline"], fields, hl)
+
+    def count(self, ix: IndexConfig, from_us: int | None, to_us: int | None,
+              text: str = "", known: set[str] | None = None) -> int:
+        lo, hi = id_range_of_us(from_us, to_us)
+        return self.count_ids(ix, compile_text(ix, text, known), lo, hi)
+
+    def count_ids(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> int:
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes or lo > hi:
+            return 0
+        where, params = where_ids(c, lo, hi)
+        sql = (f"SELECT COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
+               f"OPTION ranker=none")
+        rows = self._query(sql, [*c.select_params, *params])
+        return int(rows[0]["n"]) if rows else 0
+
+    def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
+        rows = self.select_range(ix, Compiled(), doc_id, doc_id, True, 1)
+        return self.row_line(rows[0], False) if rows else None
+
+    def context(self, ix: IndexConfig, doc_id: int, before: int, after: int,
+                same: tuple[str, ...] = ()) -> dict | None:
+        """grep -C: the anchor line and up to ``before``/``after`` lines around it (oldest
+        first), optionally only lines whose fields ``same`` equal the anchor's."""
+        anchor = self.line(ix, doc_id)
+        if anchor is None:
+            return None
+        c = same_as(ix, anchor, same)
+        older = self.select(ix, c, 0, doc_id - 1, False, before) if before else []
+        newer = self.select(ix, c, doc_id + 1, TOP_ID, True, after) if after else []
+        return {"line": anchor.as_json(),
+                "before": [self.row_line(r, False).as_json() for r in reversed(older)],
+                "after": [self.row_line(r, False).as_json() for r in newer]}
+
+    def histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
+                  bucket_us: int) -> dict[int, int]:
+        """Hits per bucket start (µs) in [from_us, to_us].
+
+        A histogram counts every match of its range.  With a fan-out (the web app's search
+        threads), the range up to the newest line is cut in parts counted at once, one
+        searchd thread each, and the counts added up."""
+        lo, hi = id_range_of_us(from_us, to_us)
+        if lo > hi:
+            return {}
+        parts = [(lo, hi)]
+        if self._fan_out is not None and self._parts > 1:
+            end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
+            parts = split_range(lo, min(hi, end), hi, self._parts)
+        if len(parts) == 1:
+            return self._histogram_part(self.sphinx, ix, c, bucket_us, parts[0])
+        counts: dict[int, int] = {}
+        for part in self._fan_out(
+                lambda sx, ids: self._histogram_part(sx, ix, c, bucket_us, ids), parts):
+            for bucket, n in part.items():
+                counts[bucket] = counts.get(bucket, 0) + n
+        return counts
+
+    def _histogram_part(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
+                        bucket_us: int, ids: tuple[int, int]) -> dict[int, int]:
+        lo, hi = ids
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes:
+            return {}
+        n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
+        where, params = where_ids(c, lo, hi)
+        sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
+               f"{''.join(', ' + s for s in c.select)} "
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
+               f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
+               f"OPTION max_matches={n}, ranker=none")
+        rows = self._query(sql, [*c.select_params, *params], sx)
+        return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+
+
+def split_range(lo: int, end: int, hi: int, parts: int) -> list[tuple[int, int]]:
+    """[lo, hi] in ``parts`` disjoint ranges of equal width up to ``end`` (where the lines
+    stop), the last one reaching on to ``hi``; one range when [lo, end] is too narrow."""
+    if lo <= 0 or end - lo < (60_000 << MS_SHIFT) * parts:
+        return [(lo, hi)]
+    step = (end - lo) // parts
+    cuts = [lo + i * step for i in range(parts)] + [hi + 1]
+    return [(cuts[i], cuts[i + 1] - 1) for i in range(parts)]

@@ -1,0 +1,1 @@
+"""Redis: field values, seen columns, the newest line of each index, saved searches."""

@@ -1,0 +1,47 @@
+"""The command line reads like a well-kept CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from alco.cli.main import build_parser, main
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "alco", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_help_lists_every_command():
+    out = run("--help")
+    assert out.returncode == 0
+    for name in ("run", "collect", "web", "sphinx-conf", "check"):
+        assert name in out.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "collect", "web", "sphinx-conf", "check"])
+def test_each_command_has_help(command: str):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+
+
+def test_configuration_error_exits_2_with_the_key(tmp_path, capsys):
+    bad = tmp_path / "alco.toml"
+    bad.write_text("[web]\nbind = 5\n")
+    assert main(["--config", str(bad), "sphinx-conf"]) == 2
+    assert "web.bind" in capsys.readouterr().err
+
+
+def test_sphinx_conf_prints_today_and_tomorrow(tmp_path):
+    conf = tmp_path / "alco.toml"
+    conf.write_text('[[index]]\nname = "shop"\nretention_days = 1\n')
+    out = run("--config", str(conf), "sphinx-conf", "--date", "2026-11-24")
+    assert out.returncode == 0, out.stderr
+    assert "index shop_20261124" in out.stdout
+    assert "index shop_20261125" in out.stdout
+    assert "index shop_20261123" not in out.stdout
+    assert "workers = threads" in out.stdout

@@ -1,0 +1,70 @@
+"""Query text -> SphinxQL pieces: tag tokens, per-field full text, JSON filters, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from alco.config import IndexConfig
+from alco.index.schema import tag_token
+from alco.search.compile import SearchError, compile_text
+from alco.search.language import bucket_size_us
+
+IX = IndexConfig(name="logs", columns={"host": "filtered", "request_id": "indexed",
+                                       "exc_info": "context"})
+KNOWN = {"host", "request_id", "exc_info", "process", "duration", "user"}
+
+
+def test_filtered_column_is_a_tag_token_not_a_scan():
+    c = compile_text(IX, "host:web1,web2 error", KNOWN)
+    assert c.select == []
+    match = c.match
+    assert f"@tags ({tag_token('host', 'web1')} | {tag_token('host', 'web2')})" in match
+    assert "@logline (error)" in match
+    assert c.snippet == "error"
+
+
+def test_indexed_column_goes_to_its_own_field():
+    c = compile_text(IX, "request_id:abc-1", KNOWN)
+    assert c.match == '@f_request_id ("abc\\-1")'
+    assert c.select == []
+
+
+def test_other_fields_are_json_filters_on_strings_and_numbers():
+    c = compile_text(IX, "user:bob process:42 duration:1.5 -user:eve error", KNOWN)
+    assert c.select == [
+        "IN(js.user, %s) AS _f0",
+        "IN(js.process, %s) + IN(js.process, %s) AS _f1",
+        "IN(js.duration, %s) + js.duration = %s AS _f2",
+        "IN(js.user, %s) AS _f3",
+    ]
+    assert c.select_params == ["bob", "42", 42, "1.5", 1.5, "eve"]
+    assert c.where == ["_f0 > 0", "_f1 > 0", "_f2 > 0", "_f3 = 0"]
+
+
+@pytest.mark.parametrize("text, position", [
+    ('error "unterminated', 6), ("nosuch:1", 0), ("-error", 0), ("host:", 0)])
+def test_errors_name_the_position(text, position):
+    with pytest.raises(SearchError, match=f"at position {position}"):
+        compile_text(IX, text, KNOWN)
+
+
+def test_only_negative_full_text_with_a_json_filter_is_a_400_not_a_crash():
+    with pytest.raises(SearchError, match="positive"):
+        compile_text(IX, "user:bob -timeout", KNOWN)
+
+
+def test_user_text_is_a_parameter_never_part_of_the_statement():
+    c = compile_text(IX, "user:\"x') OR 1=1 --\" \"'; DROP\"", KNOWN)
+    assert all("DROP" not in s and "OR 1" not in s for s in c.select + c.where)
+
+
+def test_unsafe_json_field_names_are_refused():
+    with pytest.raises(SearchError, match="cannot filter"):
+        compile_text(IX, "a.b:1", None)
+
+
+@pytest.mark.parametrize("span_s, buckets, size_s", [
+    (60, 60, 1), (3600, 60, 60), (3600, 100, 60), (86400, 60, 1800), (30 * 86400, 60, 43200),
+    (90 * 86400, 30, 3 * 86400), (1, 1000, 1)])
+def test_bucket_sizes_are_round(span_s, buckets, size_s):
+    assert bucket_size_us(span_s * 1_000_000, buckets) == size_s * 1_000_000

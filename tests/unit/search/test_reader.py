@@ -1,0 +1,88 @@
+"""Reading widening id windows: disjoint, complete, starting at the end read first."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import pytest
+
+from alco.config import IndexConfig, parse
+from alco.index.schema import MS_SHIFT, make_id
+from alco.search.reader import TOP_ID, Searcher
+
+DAY = datetime.date(2026, 11, 24)
+T0 = int(datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC).timestamp() * 1000)
+
+
+def windows(lo: int, hi: int, upward: bool) -> list[tuple[int, int]]:
+    searcher = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)  # type: ignore
+    return list(searcher._windows(IndexConfig(), lo, hi, upward))
+
+
+@pytest.mark.parametrize("upward", [True, False])
+@pytest.mark.parametrize(("lo", "hi"), [
+    (make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0)),
+    (make_id(T0, 0, 0), make_id(T0 + 30_000, 0, 0)),
+    (make_id(T0, 0, 5), make_id(T0, 0, 5)),
+    (0, make_id(T0, 0, 0)),
+])
+def test_windows_cover_the_range_once_from_the_end_read_first(lo, hi, upward):
+    ws = windows(lo, hi, upward)
+    assert all(a <= b for a, b in ws)
+    ordered = sorted(ws)
+    assert ordered[0][0] == lo and ordered[-1][1] == hi
+    assert all(prev[1] + 1 == nxt[0] for prev, nxt in zip(ordered, ordered[1:], strict=False))
+    assert ws == (ordered if upward else ordered[::-1])
+    first = ws[0]
+    if lo > 0 and hi - lo > (3_600_000 << MS_SHIFT):
+        assert first[1] - first[0] <= (60_000 << MS_SHIFT)  # a small first window
+
+
+def test_newest_first_without_an_end_starts_near_now():
+    ws = windows(make_id(T0 - 86_400_000, 0, 0), TOP_ID, upward=False)
+    assert ws[0][1] == TOP_ID  # lines dated in the future are read too
+    assert len(ws) == 6  # 1 s, 8 s, 64 s, 512 s, 4096 s, the rest
+
+
+def test_each_window_is_sized_by_the_hits_seen_so_far():
+    gen = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)._windows(  # type: ignore
+        IndexConfig(), make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0), False, 101)
+    widths = []
+    window = next(gen)
+    for found in (40, 40, 0):
+        widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
+        window = gen.send(found)
+    widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
+    # 1 s gave 40 of 101: 61 more at 40/s, and a quarter more: 1.9 s; never narrower after
+    assert widths == [1000, 1907, 1907, 1907]
+    gen = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)._windows(  # type: ignore
+        IndexConfig(), make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0), True, 101)
+    first = next(gen)
+    second = gen.send(0)
+    assert (second[1] - second[0] + 1) >> MS_SHIFT == 8 * (first[1] - first[0] + 1) >> MS_SHIFT
+
+
+def test_newest_first_starts_at_the_newest_line_known_and_still_reads_up_to_the_top():
+    hour_ago_ms = time.time_ns() // 1_000_000 - 3_600_000
+    searcher = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY,  # type: ignore
+                        newest=lambda name: hour_ago_ms / 1000)
+    first = next(searcher._windows(IndexConfig(), 0, TOP_ID, False, 100,
+                                   searcher._open_top(IndexConfig())))
+    assert first == (make_id(hour_ago_ms + 1 - 1000, 0, 0) + 1, TOP_ID)
+    unknown = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY,  # type: ignore
+                       newest=lambda name: None)
+    lo, hi = next(unknown._windows(IndexConfig(), 0, TOP_ID, False, 100,
+                                   unknown._open_top(IndexConfig())))
+    assert hi == TOP_ID and abs((lo >> MS_SHIFT) - (time.time_ns() // 1_000_000 - 1000)) < 5000
+
+
+def test_a_histogram_range_is_cut_in_equal_parts_up_to_the_newest_line():
+    from alco.search.reader import split_range
+
+    lo, end, hi = make_id(T0 - 3_600_000, 0, 0), make_id(T0, 0, 0), TOP_ID
+    parts = split_range(lo, end, hi, 2)
+    assert parts[0][0] == lo and parts[-1][1] == hi
+    assert parts[0][1] + 1 == parts[1][0] == lo + (end - lo) // 2
+    assert split_range(lo, lo + (60_000 << MS_SHIFT), hi, 2) == [(lo, hi)]  # too narrow
+    assert split_range(0, end, hi, 2) == [(0, hi)]  # an open start: nothing to cut
