@@ -27,6 +27,11 @@ class ConfigError(ValueError):
 class RabbitMQConfig:
     url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     exchange: str = "logstash"
+    # How ALCO declares the exchange when it does not exist yet: as the shippers' own defaults
+    # declare it (logcollect, python-logstash: a non-durable topic exchange).  An existing
+    # exchange is never changed.
+    exchange_type: str = "topic"
+    exchange_durable: bool = False
     prefetch: int = 6000  # 3 batches in flight per consumer: writers never wait
     heartbeat: int = 30
 
@@ -57,6 +62,7 @@ class WebConfig:
     tokens: tuple[str, ...] = ()
     basic_auth: tuple[str, ...] = ()  # "user:password" entries
     url: str = ""  # where `alco grep` finds the API; default derived from bind
+    time_budget: float = 10.0  # seconds a search request may read; past it: a partial answer
 
     @property
     def host(self) -> str:
@@ -86,7 +92,8 @@ class CollectorConfig:
 @dataclass(frozen=True)
 class IndexConfig:
     name: str = "logs"
-    routing_keys: tuple[str, ...] = ("logstash", "logstash.#")
+    # logcollect sends "logstash.<logger>", python-logstash "" (its default routing key)
+    routing_keys: tuple[str, ...] = ("logstash", "logstash.#", "")
     retention_days: int = 30
     consumers: int = 1
     writers: int = 1
@@ -94,6 +101,7 @@ class IndexConfig:
     batch_ms: int = 200
     durable: bool = True
     queue: str = ""  # default: "alco.<name>"
+    queue_type: str = "classic"  # or "quorum": RabbitMQ's replicated queue type
     naive_time_is_local: bool = False  # logcollect writes local time with a literal Z
     columns: dict[str, str] = field(default_factory=dict)
 
@@ -136,6 +144,9 @@ class Config:
                 return ix
         raise KeyError(name)
 
+
+QUEUE_TYPES = ("classic", "quorum")
+EXCHANGE_TYPES = ("topic", "direct", "fanout", "headers")
 
 SECTIONS: dict[str, type] = {
     "rabbitmq": RabbitMQConfig,
@@ -215,6 +226,12 @@ def _build_index(data: dict[str, Any], where: str) -> IndexConfig:
             raise ConfigError(f"{where}.{key}: must be at least 1")
     if ix.writers > 64:
         raise ConfigError(f"{where}.writers: at most 64 writers per index")
+    if ix.queue_type not in QUEUE_TYPES:
+        raise ConfigError(f"{where}.queue_type: {ix.queue_type!r} is not one of "
+                          f"{', '.join(QUEUE_TYPES)}")
+    if ix.queue_type == "quorum" and not ix.durable:
+        raise ConfigError(f"{where}.durable: a quorum queue is always durable; "
+                          "remove durable = false")
     return dataclasses.replace(ix, columns=cols)
 
 
@@ -244,6 +261,10 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
             raise ConfigError(f"{source}: [{section}] must be a table")
         merged = {**table, **overrides.get(section, {})}
         kwargs[section] = _build(cls, merged, f"{source}: {section}")
+    if kwargs["rabbitmq"].exchange_type not in EXCHANGE_TYPES:
+        raise ConfigError(f"{source}: rabbitmq.exchange_type: "
+                          f"{kwargs['rabbitmq'].exchange_type!r} is not one of "
+                          f"{', '.join(EXCHANGE_TYPES)}")
     if "index" in data:
         tables = data["index"]
         if not isinstance(tables, list) or not tables:

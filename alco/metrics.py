@@ -32,6 +32,8 @@ DEGRADED = Counter(
 DUPLICATES = Counter(
     "alco_records_duplicate", "Redelivered records already stored (skipped)", ["index"]
 )
+LATE = Counter("alco_records_late", "Records stored behind a newer line (pushed to live tails "
+               "as late)", ["index"])
 BATCHES = Counter("alco_batches", "Batches stored", ["index"])
 BATCH_SIZE = Histogram(
     "alco_batch_size", "Records per batch", ["index"],
@@ -48,6 +50,8 @@ WRITER_QUEUE = Gauge("alco_writer_queue_depth", "Batches waiting for a writer", 
 BACKLOG = Gauge("alco_queue_backlog", "Messages ready in the RabbitMQ queue", ["index"],
                 multiprocess_mode="livemax")
 RESTARTS = Counter("alco_process_restarts", "Collector processes restarted", ["role", "index"])
+PART_RESTARTS = Counter("alco_part_restarts", "Parts of alco run (searchd, collector, web) "
+                        "started again after they died", ["part"])
 SEARCH_PARTIAL = Counter("alco_search_partial", "Search answers missing a shard that did "
                          "not answer (a warning from searchd)", ["endpoint"])
 SEARCH_SECONDS = Histogram("alco_search_seconds", "Search API latency", ["endpoint"],

@@ -1,6 +1,6 @@
 """Shared parts of the benchmarks: realistic records, an isolated stack, machine facts, tables.
 
-The records look like what the logcollect library ships (DESIGN §10): a message drawn from a
+The records look like what the logcollect library ships: a message drawn from a
 dozen templates with variable parts, ten fields, a traceback on errors, and a request id shared
 by the few lines of one request.  Everything is derived from the record's number, so the same
 ``n`` always gives the same record (no random state to carry between processes).
@@ -12,17 +12,22 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+# The helpers shared with the tests live in tests/helpers.py, under the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.helpers import delete_exchange, delete_keys, own_servers, to_toml  # noqa: E402
+from tests.helpers import wait_for as wait_for  # noqa: E402  (for the benchmark scripts)
 
 RABBIT_URL = os.environ.get("ALCO_BENCH_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
 REDIS_URL = os.environ.get("ALCO_BENCH_REDIS", "redis://127.0.0.1:6379/0")
@@ -99,41 +104,8 @@ def bodies(start: int, count: int, first_us: int, step_us: int) -> Iterator[byte
 
 # --- an isolated deployment on the real servers -------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f'"{k}" = {toml_value(x)}' for k, x in v.items()) + " }"
-    raise TypeError(v)
-
-
-def to_toml(data: dict[str, Any]) -> str:
-    out = []
-    for section, table in data.items():
-        if section == "index":
-            for ix in table:
-                out.append("[[index]]")
-                out += [f"{k} = {toml_value(v)}" for k, v in ix.items()]
-            continue
-        out.append(f"[{section}]")
-        out += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-    return "\n".join(out) + "\n"
-
-
 def bench_columns() -> dict[str, str]:
-    """The default column roles plus ``request_id`` as its own full-text field (DESIGN §6)."""
+    """The default column roles plus ``request_id`` as its own full-text field (``indexed``)."""
     from alco.config import DEFAULT_COLUMNS
 
     return {**DEFAULT_COLUMNS, "request_id": "indexed"}
@@ -145,16 +117,11 @@ class Stack:
     def __init__(self, label: str) -> None:
         self.tag = uuid.uuid4().hex[:8]
         self.tmp = Path(tempfile.mkdtemp(prefix=f"alco-bench-{label}-"))
-        self.data: dict[str, Any] = {
-            "rabbitmq": {"url": RABBIT_URL, "exchange": f"bench.{label}.{self.tag}"},
-            "redis": {"url": REDIS_URL, "prefix": f"BENCH{self.tag}"},
-            "sphinx": {"port": free_port(), "data_dir": str(self.tmp / "sphinx"),
-                       "binlog": True},
-            "web": {"bind": f"127.0.0.1:{free_port()}"},
-            "collector": {"metrics_bind": f"127.0.0.1:{free_port()}",
-                          "metrics_dir": str(self.tmp / "metrics"), "shutdown_grace": 30.0},
-            "index": [],
-        }
+        self.data: dict[str, Any] = own_servers(
+            self.tmp, RABBIT_URL, REDIS_URL, exchange=f"bench.{label}.{self.tag}",
+            prefix=f"BENCH{self.tag}", shutdown_grace=30.0)
+        self.data["sphinx"]["binlog"] = True
+        self.data["index"] = []
         self.procs: list[subprocess.Popen] = []
         self.queues: list[str] = []
         self.searchd: Any = None
@@ -215,32 +182,9 @@ class Stack:
                 self.stop(proc, 30)
         if self.searchd is not None:
             self.searchd.stop()
-        _delete_rabbit(self.queues, self.data["rabbitmq"]["exchange"])
-        _delete_redis(self.data["redis"]["prefix"])
+        delete_exchange(RABBIT_URL, self.data["rabbitmq"]["exchange"], self.queues)
+        delete_keys(REDIS_URL, self.data["redis"]["prefix"])
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def _delete_rabbit(queues: list[str], exchange: str) -> None:
-    import pika
-
-    try:
-        conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
-    except Exception:
-        return
-    ch = conn.channel()
-    for q in queues:
-        ch.queue_delete(q)
-    ch.exchange_delete(exchange)
-    conn.close()
-
-
-def _delete_redis(prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + ":*", count=1000))
-    for i in range(0, len(keys), 1000):
-        client.delete(*keys[i:i + 1000])
 
 
 def terminate_on_sigterm() -> None:
@@ -249,17 +193,6 @@ def terminate_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, interval: float = 0.1,
-             message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {message}")
 
 
 # --- machine facts, statistics, tables ---------------------------------------------------------
@@ -286,7 +219,7 @@ def _rabbit_version() -> str:
 
     try:
         conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
-        props = conn._impl.server_properties  # noqa: SLF001
+        props = conn._impl.server_properties
         conn.close()
         version = props.get("version", b"?")
         return version.decode() if isinstance(version, bytes) else str(version)

@@ -53,7 +53,8 @@ metrics.prepare_multiprocess_dir(sys.argv[2])
 from alco.config import load
 from alco.ingest import collector
 from alco.ingest.batches import Handoff
-sys.exit(collector.build(load(sys.argv[1], env={}), handoff=Handoff(sys.argv[3])).run())
+collector.HANDOFF = Handoff(sys.argv[3])
+sys.exit(collector.build(load(sys.argv[1], env={})).run())
 """
 SWEEP = [("shm", 1, 1), ("pickle", 1, 1), ("shm", 1, 2), ("shm", 2, 2)]
 
@@ -75,7 +76,7 @@ class Bench:
 
     def declare(self, queue: str, key: str) -> None:
         conn, ch = self.channel()
-        ch.exchange_declare(self.cfg.rabbitmq.exchange, exchange_type="topic", durable=True)
+        ch.exchange_declare(self.cfg.rabbitmq.exchange, exchange_type="topic")
         ch.queue_declare(queue, durable=True, auto_delete=False)
         ch.queue_bind(queue, self.cfg.rabbitmq.exchange, routing_key=key)
         conn.close()
@@ -145,7 +146,7 @@ class Bench:
                 rec = normalise(next(it), options=options)
                 ms = rec.ts_us // 1000
                 counters[ms] = counters.get(ms, -1) + 1
-                row = store._row(make_id(ms, 0, counters[ms]), rec)  # noqa: SLF001
+                row = store._row(make_id(ms, 0, counters[ms]), rec)
                 by_day.setdefault(day_index(name, day_of_us(rec.ts_us)), []).append(row)
             t, c = time.perf_counter(), time.thread_time()
             for index, rows in by_day.items():

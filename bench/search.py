@@ -3,6 +3,7 @@
     .venv/bin/python bench/search.py            # N = 10,000,000 lines (several minutes)
     .venv/bin/python bench/search.py --quick    # N = 300,000, under 3 minutes
     .venv/bin/python bench/search.py --save     # also append the tables to bench/RESULTS.md
+    .venv/bin/python bench/search.py --workload -n 1000000 --save   # random reading workload
 
 N records from the shared generator are loaded into today's RT index of an own searchd (rows
 shaped like the writer's, bulk REPLACE from two loader processes) and written, as the JSON the
@@ -11,12 +12,20 @@ API of ``alco web`` (p50/p99) and, for the equivalent search, with ``rg`` and ``
 grep side gets the better of two command lines: ``rg PAT FILE | tail -n 100`` (a full scan) and
 ``tac FILE | rg -m 100 PAT`` (newest first, stops early), since ALCO pages show the newest hits.
 Last, ``wrk`` measures requests/s of /api/<index>/lines at growing concurrency.
+
+``--workload`` instead loads lines shaped like a real service's over several days (busy days,
+quiet nights, silent hours, bursts, one that ended seconds before the load) and runs a seeded
+random reading workload through the API: terms from rare to common, cursors both ways, limits
+1-1000, random ranges, context and histograms.  It reports p50 / p99 / slowest (and which
+request that was) and the SphinxQL queries per request (the same request run in-process).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import multiprocessing as mp
+import random
 import re
 import shlex
 import shutil
@@ -24,9 +33,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
+import orjson
 from common import (
     COMMON_WORD,
     PHRASE,
@@ -34,6 +47,7 @@ from common import (
     bodies,
     percentile,
     progress,
+    record,
     report,
     request_id,
     table,
@@ -48,19 +62,74 @@ from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
 from alco.search import compile as sphinxquery
+from alco.search import language as qlang
+from alco.search.budget import MAX_QUERIES
 from alco.search.reader import LineQuery, Searcher
-from alco.stores.values import ValuesReader, ValuesStore
+from alco.stores.reader import ValuesReader
+from alco.stores.values import ValuesStore
 
 CHUNK = 50_000
 BATCH = 5000
 INDEX = "bench"
 SPAN_HOURS = 8
+SHAPE_DAYS = 4  # --workload: the lines span this many days
+
+
+Segment = tuple[int, int, int]  # (first µs, lines, µs between lines)
+
+
+def shaped_segments(n: int, end_us: int, seed: int = 1) -> list[Segment]:
+    """Where ``n`` lines of a service fall over SHAPE_DAYS days before ``end_us``: hours busy
+    by day and quiet by night, one hour in eight silent (a deploy, an outage), a third of the
+    lines in short bursts (5-120 s) here and there, and a last burst ending five seconds
+    before ``end_us``."""
+    rng = random.Random(seed)
+    hour_us = 3_600_000_000
+    first_us = end_us - SHAPE_DAYS * 24 * hour_us
+    parts: list[tuple[int, int, float]] = []  # (first µs, duration µs, weight)
+    for h in range(SHAPE_DAYS * 24):
+        if rng.random() < 0.125:
+            continue
+        busy = 8 <= (h + 6) % 24 < 20
+        parts.append((first_us + h * hour_us, hour_us, (1.0 if busy else 0.15) / 2))
+    day_weight = sum(w for *_, w in parts)
+    for _ in range(40):
+        parts.append((first_us + rng.randrange(SHAPE_DAYS * 24 * hour_us),
+                      rng.randrange(5, 120) * 1_000_000, day_weight / 2 / 41))
+    parts.append((end_us - 5_000_000 - 20_000_000, 20_000_000, day_weight / 2 / 41))
+    total = sum(w for *_, w in parts)
+    segments, given = [], 0
+    for i, (start, duration, weight) in enumerate(parts):
+        count = n - given if i == len(parts) - 1 else int(n * weight / total)
+        if count > 0:
+            segments.append((start, count, max(duration // count, 1)))
+            given += count
+    return segments
+
+
+def shaped_ts(segments: list[Segment], starts: list[int], k: int) -> int:
+    """The time (µs) of record ``k``; ``starts`` are the segments' first record numbers."""
+    i = bisect.bisect_right(starts, k) - 1
+    first, _, step = segments[i]
+    return first + (k - starts[i]) * step
+
+
+def record_bodies(start: int, count: int, first_us: int, step_us: int,
+                  segments: list[Segment] | None) -> Iterator[bytes]:
+    if segments is None:
+        yield from bodies(start, count, first_us + start * step_us, step_us)
+        return
+    starts = [0]
+    for _, lines, _ in segments[:-1]:
+        starts.append(starts[-1] + lines)
+    for k in range(start, start + count):
+        yield orjson.dumps(record(k, shaped_ts(segments, starts, k)))
 
 
 def load_chunk(job: tuple) -> int:
     """Loader process: records of one chunk -> a flat-file part and REPLACEs into searchd
     (each row into the index of its day)."""
-    chunk, n, first_us, step_us, port, cfg, part = job
+    chunk, n, first_us, step_us, port, cfg, segments, part = job
     sphinx = Sphinx("127.0.0.1", port)
     ix = cfg.index(INDEX)
     store = DayStore(sphinx, IndexSchema.of(ix), chunk % 64, ix.retention_days)
@@ -70,7 +139,7 @@ def load_chunk(job: tuple) -> int:
     index = ""
     start = chunk * CHUNK
     with open(part, "wb") as out:
-        for body in bodies(start, min(CHUNK, n - start), first_us + start * step_us, step_us):
+        for body in record_bodies(start, min(CHUNK, n - start), first_us, step_us, segments):
             out.write(body + b"\n")
             rec = normalise(body, options=options)
             ms = rec.ts_us // 1000
@@ -80,7 +149,7 @@ def load_chunk(job: tuple) -> int:
                 rows = []
             index = day
             counters[ms] = counters.get(ms, -1) + 1
-            rows.append(store._row(make_id(ms, chunk % 64, counters[ms]), rec))  # noqa: SLF001
+            rows.append(store._row(make_id(ms, chunk % 64, counters[ms]), rec))
     if rows:
         sphinx.replace_rows(index, store.columns, rows)
     sphinx.close()
@@ -88,7 +157,8 @@ def load_chunk(job: tuple) -> int:
 
 
 class Bench:
-    def __init__(self, stack: Stack, n: int, repeats: int, tool_repeats: int) -> None:
+    def __init__(self, stack: Stack, n: int, repeats: int, tool_repeats: int,
+                 shaped: bool = False) -> None:
         self.stack, self.n = stack, n
         self.repeats, self.tool_repeats = repeats, tool_repeats
         self.cfg = stack.config()
@@ -99,7 +169,16 @@ class Bench:
         end_us = int((datetime.now(UTC) - timedelta(minutes=2)).timestamp() * 1e6)
         self.step_us = max(SPAN_HOURS * 3_600_000_000 // n, 1)
         self.first_us = end_us - self.step_us * n
-        self.indexes = sorted({day_index(INDEX, self.ts_of(i).date()) for i in (0, n)})
+        self.segments: list[Segment] | None = None
+        self.span_us = (self.first_us, self.first_us + self.step_us * (n - 1))
+        if shaped:
+            self.segments = shaped_segments(n, int(time.time() * 1e6))
+            self.span_us = (min(first for first, _, _ in self.segments),
+                            max(first + (lines - 1) * step for first, lines, step
+                                in self.segments))
+        days = range(self.span_us[0] // 86_400_000_000, self.span_us[1] // 86_400_000_000 + 1)
+        self.indexes = [day_index(INDEX, datetime.fromtimestamp(d * 86_400, UTC).date())
+                        for d in days]
         self.flat = stack.tmp / "lines.ndjson"
         self.base = f"http://{self.cfg.web.bind}/api/{INDEX}"
 
@@ -111,7 +190,7 @@ class Bench:
         parts_dir.mkdir()
         chunks = range((self.n + CHUNK - 1) // CHUNK)
         jobs = [(c, self.n, self.first_us, self.step_us, self.cfg.sphinx.port, self.cfg,
-                 parts_dir / f"{c:06d}") for c in chunks]
+                 self.segments, parts_dir / f"{c:06d}") for c in chunks]
         start = time.perf_counter()
         done = 0
         # the workers keep SIGTERM's default: the pool ends them with it when it closes
@@ -124,7 +203,8 @@ class Bench:
         elapsed = time.perf_counter() - start
         # what the collector's writers keep in Redis: where the newest line is
         values = ValuesStore(self.cfg.redis.url, self.cfg.redis.prefix, INDEX, ())
-        values.add({}, self.ts_of(self.n - 1).timestamp())
+        fields = {k: v for k, v in record(0, 0).items() if not k.startswith("@")}
+        values.add(fields, self.span_us[1] / 1e6)  # and the columns seen: field filters
         assert values.flush(), "redis unreachable"
         with open(self.flat, "wb") as out:
             for job in jobs:
@@ -300,6 +380,137 @@ def iso_us(text: str | None) -> int | None:
     return int(datetime.fromisoformat(text).timestamp() * 1_000_000)
 
 
+class CountingSphinx(Sphinx):
+    """A real connection that counts its queries."""
+
+    queries = 0
+
+    def query(self, sql: str, params: Any = ()) -> list[dict]:
+        self.queries += 1
+        return super().query(sql, params)
+
+
+def workload_terms(rng: random.Random, n: int) -> list[Callable[[], str]]:
+    """Queries from rare (a request id: 4 lines) to common (every line)."""
+    return [
+        lambda: f"request_id:{request_id(rng.randrange(n))}",
+        lambda: f"inventory{rng.randrange(256)}",
+        lambda: "timeout process:1010",
+        lambda: "declined",
+        lambda: "levelname:WARNING slow",
+        lambda: f'"{PHRASE}"',
+        lambda: "levelname:ERROR",
+        lambda: f"host:web{rng.randrange(8)}",
+        lambda: COMMON_WORD,
+        lambda: "",
+    ]
+
+
+def iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+
+def workload(b: Bench, count: int, seed: int) -> list[dict]:
+    """``count`` seeded random requests: lines (75%), context (10%), histograms (15%).  Each
+    has its API path and parameters, and ``run(searcher)`` doing the same in-process."""
+    rng = random.Random(seed)
+    ix = b.cfg.index(INDEX)
+    terms = workload_terms(rng, b.n)
+    first_us, last_us = b.span_us
+    hour_us = 3_600_000_000
+
+    def moment() -> int:
+        return rng.randrange(first_us - hour_us, last_us + 120_000_000)
+
+    def cursor() -> int:
+        pick = rng.random()
+        if pick < 0.1:
+            return make_id(last_us // 1000, 63, 0xFFFF)  # after the last line
+        if pick < 0.2:
+            return make_id(first_us // 1000, 0, 0) - 1  # before the first line
+        return make_id(moment() // 1000, 0, 0)
+
+    out = []
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.75:
+            q = rng.choice(terms)()
+            order = rng.choice(("asc", "desc"))
+            limit = min(1000, max(1, int(10 ** rng.uniform(0, 3))))
+            params: dict[str, str] = {"q": q, "order": order, "limit": str(limit)}
+            lq: dict[str, Any] = {"q": q, "order": order, "limit": limit}
+            side = rng.choice(("after", "before", None))
+            if side:
+                lq[side] = cursor()
+                params[side] = str(lq[side])
+            if rng.random() < 0.5:
+                lq["from_us"] = moment()
+                params["from"] = iso(lq["from_us"])
+                if rng.random() < 0.7:
+                    lq["to_us"] = lq["from_us"] + int(10 ** rng.uniform(7.5, 11.3))
+                    params["to"] = iso(lq["to_us"])
+            query = LineQuery(**lq)
+            out.append({"kind": "lines", "path": "/lines", "params": params,
+                        "run": lambda s, query=query: s.lines(ix, query)})
+        elif kind < 0.85:
+            doc_id = b.find_id(f"@f_request_id {request_id(rng.randrange(b.n))}")
+            before, after = (min(1000, int(10 ** rng.uniform(0, 3))) for _ in range(2))
+            same = rng.choice(((), (), ("host",), ("host", "process")))
+            params = {"before": str(before), "after": str(after)}
+            if same:
+                params["same"] = ",".join(same)
+            out.append({"kind": "context", "path": f"/context/{doc_id}", "params": params,
+                        "run": lambda s, a=(doc_id, before, after, same): s.context(ix, *a)})
+        else:
+            q = rng.choice(terms)()
+            lo = rng.choice((first_us - hour_us, moment()))
+            hi = rng.choice((last_us + 60_000_000, lo + int(10 ** rng.uniform(8.5, 11.3))))
+            params = {"q": q, "from": iso(lo), "to": iso(hi), "buckets": "60"}
+            bucket = qlang.bucket_size_us(hi - lo, 60)
+            out.append({"kind": "histogram", "path": "/histogram", "params": params,
+                        "run": lambda s, a=(q, lo, hi, bucket): s.histogram(
+                            ix, sphinxquery.compile_text(ix, a[0], None), *a[1:])})
+    return out
+
+
+def run_workload(b: Bench, count: int, seed: int) -> tuple[list[list], str]:
+    """Time every request through the API, count its queries in-process."""
+    requests = workload(b, count, seed)
+    sphinx = CountingSphinx("127.0.0.1", b.cfg.sphinx.port)
+    searcher = Searcher(b.cfg, sphinx,
+                        newest=ValuesReader(b.cfg.redis.url, b.cfg.redis.prefix).newest)
+    results: dict[str, list[tuple[float, int, dict]]] = {}
+    with httpx.Client(timeout=60) as client:
+        for i, req in enumerate(requests):
+            t = time.perf_counter()
+            resp = client.get(b.base + req["path"], params=req["params"])
+            elapsed = time.perf_counter() - t
+            if resp.status_code != 200:
+                raise RuntimeError(f"{req['path']} {req['params']}: {resp.status_code} "
+                                   f"{resp.text[:200]}")
+            if resp.json().get("partial"):
+                progress(f"  partial answer: {req['path']} {req['params']}")
+            sphinx.queries = 0
+            req["run"](searcher)
+            results.setdefault(req["kind"], []).append((elapsed, sphinx.queries, req))
+            if (i + 1) % 500 == 0:
+                progress(f"  {i + 1:,} requests")
+    sphinx.close()
+    rows = []
+    everything = [r for kind in results.values() for r in kind]
+    slowest = max(everything, key=lambda r: r[0])
+    for kind, got in [*sorted(results.items()), ("all", everything)]:
+        times = [t for t, _, _ in got]
+        queries = [q for _, q, _ in got]
+        rows.append([kind, len(got), f"{percentile(times, 50) * 1000:.1f}",
+                     f"{percentile(times, 99) * 1000:.1f}", f"{max(times) * 1000:.1f}",
+                     f"{percentile(queries, 99):.0f}", max(queries)])
+    worst = (f"slowest request: {slowest[0] * 1000:.1f} ms, {slowest[1]} queries: "
+             f"`GET /api/<index>{slowest[2]['path']}?{urlencode(slowest[2]['params'])}`; "
+             f"query budget {MAX_QUERIES}")
+    return rows, worst
+
+
 def start_web(b: Bench) -> None:
     path = b.stack.write_config()
     proc = b.stack.spawn([sys.executable, "-m", "alco", "--config", str(path),
@@ -353,11 +564,11 @@ def serve(b: Bench) -> None:
 def run(args: argparse.Namespace) -> None:
     n = args.n or (300_000 if args.quick else 10_000_000)
     stack = Stack("search")
-    stack.add_index(INDEX)
+    stack.add_index(INDEX, **({"retention_days": SHAPE_DAYS + 3} if args.workload else {}))
     try:
         stack.start_searchd()
         b = Bench(stack, n, repeats=20 if args.quick else 50,
-                  tool_repeats=1 if args.quick else 3)
+                  tool_repeats=1 if args.quick else 3, shaped=args.workload)
         progress(f"loading {n:,} lines into {', '.join(b.indexes)} and {b.flat}")
         rate = b.load()
         size = b.flat.stat().st_size
@@ -365,6 +576,9 @@ def run(args: argparse.Namespace) -> None:
         start_web(b)
         if args.serve:
             serve(b)
+            return
+        if args.workload:
+            report_workload(b, args, rate)
             return
         progress("query classes (API vs rg / grep -F)")
         queries = run_queries(b)
@@ -395,6 +609,24 @@ def run(args: argparse.Namespace) -> None:
         stack.cleanup()
 
 
+def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
+    progress(f"reading workload: {args.requests:,} requests, seed {args.seed}")
+    rows, worst = run_workload(b, args.requests, args.seed)
+    busiest = max(lines * 1_000_000 // max(lines * step, 1) for _, lines, step in b.segments)
+    report(f"search reading workload, N = {b.n:,} shaped over {SHAPE_DAYS} days", [
+        ("Data: a service's lines over several days (busy days, quiet nights, one hour in "
+         "eight silent, 41 bursts of 5-120 s, the last ending seconds before the run)", table(
+             ["lines", "load lines/s", "segments", "busiest lines/s"],
+             [[f"{b.n:,}", f"{rate:,.0f}", len(b.segments or []), f"{busiest:,}"]])),
+        (f"Seeded random requests through the API, one at a time (seed {args.seed}): terms "
+         "from a request id (4 lines) to every line, cursors both ways (also on the first "
+         "and last line), limits 1-1000, random ranges; ms, and SphinxQL queries per request "
+         "(the same request in-process; histograms there in one part). " + worst, table(
+             ["request", "count", "p50 ms", "p99 ms", "slowest ms", "queries p99",
+              "queries max"], rows)),
+    ], args.save)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 300,000 (smoke check)")
@@ -403,6 +635,10 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true",
                         help="load, start the web app, then keep it all up until Ctrl-C "
                              "instead of measuring")
+    parser.add_argument("--workload", action="store_true",
+                        help="shaped data and a seeded random reading workload instead")
+    parser.add_argument("--requests", type=int, default=3000, help="--workload requests")
+    parser.add_argument("--seed", type=int, default=1, help="--workload seed")
     args = parser.parse_args()
     terminate_on_sigterm()
     run(args)

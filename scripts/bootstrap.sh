@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for ALCO: system packages, running RabbitMQ and Redis, the virtualenv.
-#   scripts/bootstrap.sh        what `alco run` needs
-#   scripts/bootstrap.sh test   plus what the test suite needs (Chromium, Prometheus, extras)
+#   scripts/bootstrap.sh        what `alco run` needs (ALCO with the `server` extra)
+#   scripts/bootstrap.sh test   plus what the test suite needs (Chromium, Prometheus, `test`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-run}"
@@ -59,9 +59,9 @@ if [ ! -e "$stamp" ]; then
   say "installing ALCO into .venv ($MODE)"
   .venv/bin/pip install -q --upgrade pip >/dev/null
   if [ "$MODE" = test ]; then
-    .venv/bin/pip install -q -e ".[test]"
+    .venv/bin/pip install -q -e ".[server,test]"
   else
-    .venv/bin/pip install -q -e .
+    .venv/bin/pip install -q -e ".[server]"
   fi
   touch "$stamp"
 fi

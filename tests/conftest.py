@@ -19,7 +19,15 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import free_port, queue_consumers, to_toml, wait_for
+from alco.config import Config
+from tests.helpers import (
+    delete_exchange,
+    delete_keys,
+    own_servers,
+    queue_consumers,
+    to_toml,
+    wait_for,
+)
 
 RABBIT_URL = os.environ.get("ALCO_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
 REDIS_URL = os.environ.get("ALCO_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -50,7 +58,7 @@ class Stack:
     def write(self) -> None:
         self.config_path.write_text(to_toml(self.data))
 
-    def config(self):  # noqa: ANN201
+    def config(self) -> Config:
         from alco.config import load
 
         self.write()
@@ -78,15 +86,25 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    def collector(self) -> subprocess.Popen:
-        proc = self.alco("collect", stdout=subprocess.DEVNULL,
-                         stderr=open(self.tmp / "collector.log", "ab"))
-        port = int(self.data["collector"]["metrics_bind"].rsplit(":", 1)[1])
+    def serving(self, command: str, bind: str, log_name: str) -> subprocess.Popen:
+        """Start ``alco <command>`` (stderr to ``log_name``) and wait until it listens on
+        ``bind``."""
         from alco.index.searchd import port_answers
 
+        log = self.tmp / log_name
+        proc = self.alco(command, stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+        port = int(bind.rsplit(":", 1)[1])
         wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None,
-                 message="collector metrics port")
-        assert proc.poll() is None, (self.tmp / "collector.log").read_text()
+                 message=f"alco {command} on {bind}")
+        assert proc.poll() is None, log.read_text()
+        return proc
+
+    def web(self) -> subprocess.Popen:
+        """Run the web app on this stack's config; return once it answers."""
+        return self.serving("web", self.data["web"]["bind"], "web.log")
+
+    def collector(self) -> subprocess.Popen:
+        proc = self.serving("collect", self.data["collector"]["metrics_bind"], "collector.log")
         for ix in self.data.get("index", []):  # lines published from now on are kept
             wait_for(lambda q=ix["queue"]: (queue_consumers(RABBIT_URL, q)
                                             or proc.poll() is not None),
@@ -105,45 +123,19 @@ class Stack:
                 proc.wait()
         if self.searchd is not None:
             self.searchd.stop()
-        _cleanup_rabbit(self)
-        _cleanup_redis(self.prefix)
-
-
-def _cleanup_rabbit(stack: Stack) -> None:
-    import pika
-
-    try:
-        conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
-    except Exception:
-        return
-    ch = conn.channel()
-    for ix in stack.data.get("index", []):
-        for q in (ix["queue"], ix["queue"] + ".dead"):
-            ch.queue_delete(q)
-    ch.exchange_delete(stack.exchange)
-    conn.close()
-
-
-def _cleanup_redis(prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + ":*", count=1000))
-    if keys:
-        client.delete(*keys)
+        queues = [q for ix in self.data.get("index", [])
+                  for q in (ix["queue"], ix["queue"] + ".dead")]
+        delete_exchange(RABBIT_URL, self.exchange, queues)
+        delete_keys(REDIS_URL, self.prefix)
 
 
 def stack_data(tmp: Path) -> dict[str, Any]:
     """Config of a stack of its own: unique exchange and Redis prefix, free ports, ``tmp``."""
     tag = uuid.uuid4().hex[:10]
-    return {
-        "rabbitmq": {"url": RABBIT_URL, "exchange": f"test.alco.{tag}", "prefetch": 4000},
-        "redis": {"url": REDIS_URL, "prefix": f"TEST{tag}"},
-        "sphinx": {"port": free_port(), "data_dir": str(tmp / "sphinx")},
-        "web": {"bind": f"127.0.0.1:{free_port()}"},
-        "collector": {"metrics_bind": f"127.0.0.1:{free_port()}",
-                      "metrics_dir": str(tmp / "metrics"), "shutdown_grace": 20.0},
-    }
+    data = own_servers(tmp, RABBIT_URL, REDIS_URL, exchange=f"test.alco.{tag}",
+                       prefix=f"TEST{tag}", shutdown_grace=20.0)
+    data["rabbitmq"]["prefetch"] = 4000
+    return data
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""Test helpers: free ports, a TOML writer for test configs, waiting on conditions."""
+"""Helpers of the tests and the benchmarks: free ports, a TOML writer for configs, waiting on
+conditions, a deployment of its own on the real servers (config tables, clean-up), publishing
+and reading lines."""
 
 from __future__ import annotations
 
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -14,7 +17,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _value(v: Any) -> str:
+def toml_value(v: Any) -> str:
+    """A TOML literal of a scalar, list or inline table."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int | float):
@@ -22,9 +26,9 @@ def _value(v: Any) -> str:
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f'"{k}" = {_value(x)}' for k, x in v.items()) + " }"
+        return "{ " + ", ".join(f'"{k}" = {toml_value(x)}' for k, x in v.items()) + " }"
     raise TypeError(v)
 
 
@@ -35,10 +39,10 @@ def to_toml(data: dict[str, Any]) -> str:
         if section == "index":
             for ix in table:
                 out.append("[[index]]")
-                out += [f"{k} = {_value(v)}" for k, v in ix.items()]
+                out += [f"{k} = {toml_value(v)}" for k, v in ix.items()]
             continue
         out.append(f"[{section}]")
-        out += [f"{k} = {_value(v)}" for k, v in table.items()]
+        out += [f"{k} = {toml_value(v)}" for k, v in table.items()]
     return "\n".join(out) + "\n"
 
 
@@ -55,6 +59,45 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: floa
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
 
 
+def own_servers(tmp: Path, rabbit_url: str, redis_url: str, exchange: str, prefix: str,
+                shutdown_grace: float) -> dict[str, Any]:
+    """Config tables of a deployment of its own on the real servers: its exchange and Redis
+    prefix, searchd, web app and metrics on free ports, files under ``tmp``."""
+    return {
+        "rabbitmq": {"url": rabbit_url, "exchange": exchange},
+        "redis": {"url": redis_url, "prefix": prefix},
+        "sphinx": {"port": free_port(), "data_dir": str(tmp / "sphinx")},
+        "web": {"bind": f"127.0.0.1:{free_port()}"},
+        "collector": {"metrics_bind": f"127.0.0.1:{free_port()}",
+                      "metrics_dir": str(tmp / "metrics"), "shutdown_grace": shutdown_grace},
+    }
+
+
+def delete_exchange(url: str, exchange: str, queues: list[str]) -> None:
+    """Delete an exchange and queues (quietly nothing when RabbitMQ does not answer)."""
+    import pika
+
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(url))
+    except Exception:
+        return
+    ch = conn.channel()
+    for q in queues:
+        ch.queue_delete(q)
+    ch.exchange_delete(exchange)
+    conn.close()
+
+
+def delete_keys(url: str, prefix: str) -> None:
+    """Delete every Redis key under ``<prefix>:``."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=prefix + ":*", count=1000))
+    for i in range(0, len(keys), 1000):
+        client.delete(*keys[i:i + 1000])
+
+
 def publish(url: str, exchange: str, bodies: list[bytes], routing_key: str = "logstash.test",
             properties: Any = None) -> None:
     """Publish bodies with publisher confirms (the broker has them all when this returns)."""
@@ -62,7 +105,7 @@ def publish(url: str, exchange: str, bodies: list[bytes], routing_key: str = "lo
 
     conn = pika.BlockingConnection(pika.URLParameters(url))
     ch = conn.channel()
-    ch.exchange_declare(exchange, exchange_type="topic", durable=True)
+    ch.exchange_declare(exchange, exchange_type="topic")  # as the shippers do
     ch.confirm_delivery()
     for body in bodies:
         ch.basic_publish(exchange, routing_key, body, properties)
@@ -80,7 +123,7 @@ BASE_TIME = _base_time()
 
 
 def logcollect_body(i: int, **extra: Any) -> bytes:
-    """A body shaped like the logcollect library's (DESIGN §10)."""
+    """A body shaped like the logcollect library's."""
     import datetime
 
     import orjson
@@ -100,6 +143,7 @@ def all_lines(config: Any, index: str, q: str = "", today: Any = None) -> list[d
     """Every stored line of an index, oldest first, read through the search module."""
     from alco.index.sphinxql import Sphinx
     from alco.search.reader import LineQuery, Searcher
+    from alco.web.present import line_json
 
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     searcher = Searcher(config, sx, today)
@@ -108,7 +152,7 @@ def all_lines(config: Any, index: str, q: str = "", today: Any = None) -> list[d
     after = None
     while True:
         page = searcher.lines(ix, LineQuery(q=q, after=after, limit=1000, order="asc"))
-        out += [ln.as_json() for ln in page.lines]
+        out += [line_json(ln) for ln in page.lines]
         if not page.lines:
             break
         after = int(page.lines[-1].id)
@@ -158,7 +202,7 @@ class Broker:
         self.conn = pika.BlockingConnection(pika.URLParameters(url))
         self.ch = self.conn.channel()
         self.exchange = f"test.alco.{uuid.uuid4().hex}"
-        self.ch.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        self.ch.exchange_declare(self.exchange, exchange_type="topic")
         self.queue = self.ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
         self.ch.queue_bind(self.queue, self.exchange, "#")
 

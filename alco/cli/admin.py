@@ -11,8 +11,7 @@ from alco.config import Config, IndexConfig
 PROGRESS_EVERY = 50_000
 
 
-def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace,
-                                                                          Config], int]]:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "rebuild-values", help="rebuild the field values and columns in Redis from Sphinx",
         description="Read every stored record of the daily indexes and write the values of "
@@ -21,12 +20,12 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
         "existing entries are kept, missing ones added. Safe to run while collecting.")
     p.add_argument("--index", action="append", metavar="NAME",
                    help="only this index (repeatable; default: every configured index)")
-    return {"rebuild-values": rebuild_values}
+    p.set_defaults(handler=rebuild_values)
 
 
 def rebuild_values(args: argparse.Namespace, config: Config,
                    out: Callable[[str], None] = print) -> int:
-    from alco.index.sphinxql import Sphinx, SphinxError
+    from alco.index.sphinxql import SPHINX_ERRORS, Sphinx
 
     wanted = args.index or [ix.name for ix in config.indexes]
     try:
@@ -41,8 +40,8 @@ def rebuild_values(args: argparse.Namespace, config: Config,
                 print(f"alco: Redis does not answer at {config.redis.url}: start it, then run "
                       "`alco rebuild-values` again", file=sys.stderr)
                 return 1
-    except SphinxError as exc:
-        print(f"alco: searchd at {config.sphinx.host}:{config.sphinx.port}: {exc} (is it "
+    except SPHINX_ERRORS as exc:
+        print(f"alco: searchd at {config.sphinx.host}:{config.sphinx.port}: {exc.message} (is it "
               "running? see `alco check`)", file=sys.stderr)
         return 1
     finally:

@@ -26,8 +26,72 @@ def _rabbitmq(config: Config) -> str:
     return f"answers at {params.host}:{params.port}"
 
 
+EXCHANGE_TYPES = ("topic", "direct", "fanout", "headers")
+
+
+def exchange_kind(conn: object, exchange: str) -> tuple[str, bool] | None:
+    """The type and durability of an existing exchange, or None when it does not exist.
+
+    AMQP has no call that reads them: a declaration with the same properties is a no-op and
+    one with others is refused (406), so the answer is the first declaration accepted."""
+    import pika.exceptions
+
+    try:
+        conn.channel().exchange_declare(exchange, passive=True)
+    except pika.exceptions.ChannelClosedByBroker:
+        return None
+    for kind in EXCHANGE_TYPES:
+        for durable in (False, True):
+            try:
+                conn.channel().exchange_declare(exchange, exchange_type=kind, durable=durable)
+                return kind, durable
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code != 406:
+                    raise
+    raise ConnectionError(f"exchange {exchange!r} exists with arguments ALCO does not know")
+
+
+def _exchange(config: Config) -> str:
+    import pika
+
+    rabbit = config.rabbitmq
+    conn = pika.BlockingConnection(pika.URLParameters(rabbit.url))
+    try:
+        found = exchange_kind(conn, rabbit.exchange)
+    finally:
+        conn.close()
+    wanted = f"{rabbit.exchange_type}, {_durability(rabbit.exchange_durable)}"
+    if found is None:
+        return f"{rabbit.exchange!r} does not exist yet; ALCO will declare it {wanted}"
+    kind, durable = found
+    if (kind, durable) != (rabbit.exchange_type, rabbit.exchange_durable):
+        return (f"{rabbit.exchange!r} is {kind}, {_durability(durable)} (declared by another "
+                f"program; ALCO uses it as it is and never changes it; its config says {wanted})")
+    return f"{rabbit.exchange!r} is {kind}, {_durability(durable)}"
+
+
+def _durability(durable: bool) -> str:
+    return "durable" if durable else "non-durable"
+
+
+def shipper_settings(config: Config, durable: bool) -> list[str]:
+    """What each shipper must be told to publish to this exchange as it is."""
+    rabbit = config.rabbitmq
+    ex, py = rabbit.exchange, "True" if durable else "False"
+    return [
+        f"logcollect:      default_config(broker_uri, exchange={ex!r}, durable={py})"
+        + ("   (its default)" if not durable else ""),
+        f"python-logstash: AMQPLogstashHandler(host, version=1, exchange={ex!r}, "
+        f"exchange_type='topic', durable={py})" + ("   (its default)" if not durable else ""),
+        f"syslog-ng:       amqp(exchange(\"{ex}\") exchange-type(\"topic\") ...)   "
+        "(exchange-declare(no), its default)",
+        f"ALCO handler:    AMQPHandler(url, exchange={ex!r}) (declares it "
+        f"{'non-durable' if not durable else 'only if missing'}; uses an existing one as it is)",
+    ]
+
+
 def _redis(config: Config) -> str:
-    from alco.stores.values import ValuesReader
+    from alco.stores.reader import ValuesReader
 
     if not ValuesReader(config.redis.url, config.redis.prefix).ping():
         raise ConnectionError(f"no answer to PING at {config.redis.url}")
@@ -35,20 +99,21 @@ def _redis(config: Config) -> str:
 
 
 def _searchd(config: Config) -> str:
-    from alco.index.sphinxql import Sphinx
+    from alco.index.sphinxql import SPHINX_ERRORS, Sphinx
 
     sx = Sphinx(config.sphinx.host, config.sphinx.port, connect_timeout=3)
     try:
         n = len(sx.indexes())
-    except Exception as exc:
+    except SPHINX_ERRORS as exc:
         raise ConnectionError(f"no answer at {config.sphinx.host}:{config.sphinx.port} "
-                              f"({exc.args[-1] if exc.args else exc})") from None
+                              f"({exc.message})") from None
     finally:
         sx.close()
     return f"answers at {config.sphinx.host}:{config.sphinx.port} with {n} indexes"
 
 
 HINTS = {
+    "exchange": "see docs/sending.md: the shippers and ALCO must declare it alike",
     "RabbitMQ": "start it (`rabbitmq-server -detached`) or fix [rabbitmq] url",
     "Redis": "start it (`redis-server --daemonize yes`) or fix [redis] url",
     "searchd": "start ALCO with `alco run` (managed searchd) or run searchd with the config "
@@ -57,13 +122,32 @@ HINTS = {
 
 
 def run_checks(config: Config, out: Callable[[str], None] = print) -> int:
-    failed = 0
-    for name, probe in (("RabbitMQ", _rabbitmq), ("Redis", _redis), ("searchd", _searchd)):
+    failed: set[str] = set()
+    probes = (("RabbitMQ", _rabbitmq), ("exchange", _exchange), ("Redis", _redis),
+              ("searchd", _searchd))
+    for name, probe in probes:
+        if name == "exchange" and "RabbitMQ" in failed:
+            continue  # nothing to say about the exchange of a broker that does not answer
         try:
             out(f"ok      {name}: {probe(config)}")
         except Exception as exc:  # every failure is reported, none is fatal to the check
-            failed += 1
+            failed.add(name)
             detail = str(exc) if isinstance(exc, ConnectionError) and str(exc) else \
                 f"{type(exc).__name__}: {exc or 'no answer'}"
             out(f"FAILED  {name}: {detail} -> {HINTS[name]}")
+    if not failed & {"RabbitMQ", "exchange"}:
+        out("shippers must declare the exchange as it is:")
+        for line in shipper_settings(config, _exchange_durable(config)):
+            out(f"        {line}")
     return 1 if failed else 0
+
+
+def _exchange_durable(config: Config) -> bool:
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(config.rabbitmq.url))
+    try:
+        found = exchange_kind(conn, config.rabbitmq.exchange)
+    finally:
+        conn.close()
+    return config.rabbitmq.exchange_durable if found is None else found[1]

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -201,7 +200,7 @@ Query language: words, "a phrase", -word, field:value, field:a,b, @field=value.
 Times: ISO 8601 or relative (15m, 2h, 3d). Times are printed in UTC."""
 
 
-def register(sub: argparse._SubParsersAction) -> dict[str, Callable[..., int]]:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "grep", help="search an index over the HTTP API and print lines like grep",
         description="Search an ALCO index through the web app's API and print the matching "
@@ -235,4 +234,4 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[..., int]]:
                    "else http://<[web] bind>; env ALCO_WEB_URL)")
     p.add_argument("--token", help="API token (default: the first of [web] tokens; "
                    "env ALCO_WEB_TOKENS)")
-    return {"grep": run}
+    p.set_defaults(handler=run)

@@ -1,26 +1,29 @@
-"""The ``alco`` command line."""
+"""The ``alco`` command line: the parser, the server commands and the entry point.
+
+Every command is a subparser whose ``handler(args, config) -> exit status`` is set with
+``set_defaults``; the server commands are registered here, the client and maintenance commands
+by their own modules (``grep``, ``send``, ``admin``), each through ``register(sub)``. Server
+modules are imported inside the handlers, so ``pip install alco`` (without the ``server``
+extra) still runs ``alco send``, ``alco grep`` and ``alco --help``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from alco import __version__
+from alco.cli import admin, grep, send
 from alco.config import Config, ConfigError, load
 
 log = logging.getLogger("alco")
-COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {}
-
-
-def command(name: str) -> Callable:
-    def register(fn: Callable[[argparse.Namespace, Config], int]) -> Callable:
-        COMMANDS[name] = fn
-        return fn
-
-    return register
+# Top-level modules of the packages that the `server` extra installs.
+SERVER_MODULES = frozenset({"redis", "hiredis", "MySQLdb", "starlette", "uvicorn",
+                            "prometheus_client", "setproctitle"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,31 +38,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"], help="default: info")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    register_server_commands(sub)
+    grep.register(sub)
+    send.register(sub)
+    admin.register(sub)
+    return parser
 
+
+def register_server_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run everything: managed searchd, collector and web app",
                        description="Start a managed searchd (unless [sphinx] managed = false), "
                        "the collector and the web app; stop them all on SIGTERM or Ctrl-C.")
     p.add_argument("--no-web", action="store_true", help="do not start the web app")
     p.add_argument("--no-collector", action="store_true", help="do not start the collector")
-
-    sub.add_parser("collect", help="run the collector (consumers and writers of every index)",
-                   description="Consume log records from RabbitMQ and store them in Sphinx. "
-                   "SIGTERM drains in-flight batches, acks them and exits 0.")
-    sub.add_parser("web", help="run the web app (search API, reading page, /metrics)")
+    p.set_defaults(handler=run)
+    p = sub.add_parser("collect", help="run the collector (consumers and writers of every index)",
+                       description="Consume log records from RabbitMQ and store them in Sphinx. "
+                       "SIGTERM drains in-flight batches, acks them and exits 0.")
+    p.add_argument("--keep-metrics", action="store_true",
+                   help="keep the metrics directory as it is (alco run: counts survive a "
+                        "restart of the collector)")
+    p.set_defaults(handler=collect)
+    p = sub.add_parser("web", help="run the web app (search API, reading page, /metrics)")
+    p.set_defaults(handler=web)
     p = sub.add_parser("searchd", help="run only the managed searchd in the foreground")
+    p.set_defaults(handler=searchd)
     p = sub.add_parser("sphinx-conf", help="print the searchd config for the configured indexes")
     p.add_argument("--date", help="generate for this day (YYYY-MM-DD) instead of today (UTC)")
-    sub.add_parser("check", help="tell whether RabbitMQ, Redis and searchd answer")
-    _add_extra_commands(sub)
-    return parser
+    p.set_defaults(handler=sphinx_conf)
+    p = sub.add_parser("check", help="tell whether RabbitMQ, Redis and searchd answer")
+    p.set_defaults(handler=check)
 
 
-def _add_extra_commands(sub: argparse._SubParsersAction) -> None:
-    """Commands contributed by other modules (grep, send, rebuild-values...)."""
-    from alco.cli import commands
-
-    commands.add_parsers(sub)
-    COMMANDS.update(commands.COMMANDS)
+def require_server_extra() -> None:
+    """Raise ModuleNotFoundError (which main() reports) when the ``server`` extra is missing."""
+    for name in sorted(SERVER_MODULES):
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,13 +91,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"alco: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        return COMMANDS[args.command](args, config)
+        return args.handler(args, config)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in SERVER_MODULES:
+            raise
+        print(f"alco {args.command} needs the server extra: pip install 'alco[server]' "
+              f"(missing module {exc.name!r})", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
 
-@command("sphinx-conf")
 def sphinx_conf(args: argparse.Namespace, config: Config) -> int:
+    require_server_extra()
     from datetime import date
 
     from alco.index import sphinxconf
@@ -93,13 +114,16 @@ def sphinx_conf(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-@command("collect")
 def collect(args: argparse.Namespace, config: Config) -> int:
+    require_server_extra()
     metrics_dir = os.path.abspath(config.collector.metrics_dir)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before prometheus_client loads
     from alco import metrics
 
-    metrics.prepare_multiprocess_dir(metrics_dir)
+    if args.keep_metrics:
+        os.makedirs(metrics_dir, exist_ok=True)
+    else:
+        metrics.prepare_multiprocess_dir(metrics_dir)
     from alco.ingest import collector
 
     supervisor = collector.build(config)
@@ -108,8 +132,8 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     return supervisor.run()
 
 
-@command("web")
 def web(args: argparse.Namespace, config: Config) -> int:
+    require_server_extra()
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     import uvicorn
 
@@ -124,22 +148,22 @@ def web(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-@command("searchd")
 def searchd(args: argparse.Namespace, config: Config) -> int:
+    require_server_extra()
     from alco.cli.run import run_all
 
     return run_all(args, config, collector=False, web=False)
 
 
-@command("run")
 def run(args: argparse.Namespace, config: Config) -> int:
+    require_server_extra()
     from alco.cli.run import run_all
 
     return run_all(args, config, collector=not args.no_collector, web=not args.no_web)
 
 
-@command("check")
 def check(args: argparse.Namespace, config: Config) -> int:
+    require_server_extra()
     from alco.cli.check import run_checks
 
     return run_checks(config)

@@ -1,10 +1,14 @@
-"""``alco run``: a managed searchd, the collector and the web app, started and stopped together.
+"""``alco run``: a managed searchd, the collector and the web app, kept up together.
 
 The collector and the web app run as child commands (``alco collect``, ``alco web``) so each
-has its own metrics mode; this process keeps searchd's config current (daily rotation: every
-ROTATE_EVERY seconds the config is regenerated and applied, see alco.index.searchd), trims the
-field values in Redis to the retention window once a day, and forwards the stop signal in
-order: collector (drains and acks), web, searchd.
+has its own metrics mode.  Every part that dies is started again with backoff, logged with its
+exit status and counted (``alco_part_restarts{part}``, exported with the collector's metrics);
+meanwhile the writers retry and the backlog waits in RabbitMQ.  ``alco run`` ends only on
+SIGTERM/SIGINT (stopping in order: collector, which drains and acks, then web, then searchd; a
+second signal ends it at once and the children get SIGTERM from the kernel, see
+alco.process.lifetime), or when a part cannot start at all.  It also keeps searchd's config
+current (daily rotation: every ROTATE_EVERY seconds the config is regenerated and applied, see
+alco.index.searchd) and trims the field values in Redis to the retention window once a day.
 """
 
 from __future__ import annotations
@@ -12,58 +16,94 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 
 from alco.config import Config
 from alco.index.searchd import ManagedSearchd, SearchdError, port_answers, today_utc
 from alco.process.lifetime import preexec_for
+from alco.process.parts import CommandPart, KeepUp, Part, PartFailed
+from alco.process.signals import stop_on_signals
 from alco.stores import values
 
 log = logging.getLogger("alco.cli.run")
 ROTATE_EVERY = 60.0
+CHECK_EVERY = 0.2
 
 
-def child_command(args: argparse.Namespace, name: str) -> list[str]:
+def child_command(args: argparse.Namespace, name: str, *extra: str) -> list[str]:
     cmd = [sys.executable, "-m", "alco", "--log-level", args.log_level]
     if args.config:
         cmd += ["--config", args.config]
-    return [*cmd, name]
+    return [*cmd, name, *extra]
+
+
+class SearchdPart:
+    """The managed searchd as a part of ``alco run``."""
+
+    name = "searchd"
+    settle_s = 0.0  # start() returns once searchd answers
+
+    def __init__(self, searchd: ManagedSearchd) -> None:
+        self.searchd = searchd
+        self.log_hint = str(searchd.data_dir / "searchd.log")
+
+    def start(self) -> None:
+        self.searchd.start()
+
+    def exit_status(self) -> int | None:
+        proc = self.searchd.proc
+        return None if proc is None else proc.poll()
+
+    def stop(self, timeout: float) -> bool:
+        self.searchd.stop(timeout)
+        return True
 
 
 def run_all(args: argparse.Namespace, config: Config, collector: bool, web: bool) -> int:
-    stopping = False
+    metrics_dir = os.path.abspath(config.collector.metrics_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before prometheus_client loads
+    from alco import metrics
 
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    metrics.prepare_multiprocess_dir(metrics_dir)  # once: the collector keeps it (restarts)
+    with stop_on_signals() as stop:  # a second signal raises KeyboardInterrupt
+        return _run_all(args, config, collector, web, stop.is_set,
+                        lambda part: metrics.PART_RESTARTS.labels(part).inc())
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+
+def parts_of(args: argparse.Namespace, config: Config, searchd: ManagedSearchd | None,
+             collector: bool, web: bool) -> list[Part]:
+    parent = preexec_for(os.getpid())
+    stderr = "the output of alco run above (its stderr)"
+    parts: list[Part] = [] if searchd is None else [SearchdPart(searchd)]
+    if collector:
+        parts.append(CommandPart("collector", child_command(args, "collect", "--keep-metrics"),
+                                 stderr, parent))
+    if web:
+        parts.append(CommandPart("web", child_command(args, "web"), stderr, parent))
+    return parts
+
+
+def _run_all(args: argparse.Namespace, config: Config, collector: bool, web: bool,
+             stopping: Callable[[], bool], on_restart: Callable[[str], None]) -> int:
     searchd = ManagedSearchd(config) if config.sphinx.managed else None
-    if searchd is not None:
-        try:
-            searchd.start()
-        except SearchdError as exc:
-            log.error("%s", exc)
-            return 1
-    elif not port_answers(config.sphinx.host, config.sphinx.port):
+    if searchd is None and not port_answers(config.sphinx.host, config.sphinx.port):
         log.error("searchd does not answer on %s:%s ([sphinx] managed = false): start it with "
                   "the config from `alco sphinx-conf`", config.sphinx.host, config.sphinx.port)
         return 1
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    if collector:
-        children["collector"] = subprocess.Popen(child_command(args, "collect"),
-                                               preexec_fn=preexec_for(os.getpid()))
-    if web:
-        children["web"] = subprocess.Popen(child_command(args, "web"),
-                                         preexec_fn=preexec_for(os.getpid()))
-        log.info("web app on http://%s/", config.web.bind)
-    status = _watch(children, searchd, lambda: stopping, config)
-    return _stop(children, searchd, config.collector.shutdown_grace) or status
+    keeper = KeepUp(parts_of(args, config, searchd, collector, web), on_restart=on_restart)
+    try:
+        keeper.start()
+        if web:
+            log.info("web app on http://%s/", config.web.bind)
+        _watch(keeper, searchd, stopping, config)
+    except (PartFailed, SearchdError) as exc:
+        log.error("%s", exc)
+        keeper.stop(config.collector.shutdown_grace + 5)
+        return 1
+    return 0 if keeper.stop(config.collector.shutdown_grace + 5) else 1
 
 
 def rotate(config: Config, searchd: ManagedSearchd | None, today: date,
@@ -80,42 +120,14 @@ def rotate(config: Config, searchd: ManagedSearchd | None, today: date,
     return trimmed_for
 
 
-def _watch(children: dict[str, subprocess.Popen[bytes]], searchd: ManagedSearchd | None,
-           stopping: object, config: Config) -> int:
+def _watch(keeper: KeepUp, searchd: ManagedSearchd | None, stopping: Callable[[], bool],
+           config: Config) -> None:
+    """Until a stop is asked for: keep the parts up, rotate searchd's config."""
     next_rotation = time.monotonic()
     trimmed_for: date | None = None
-    while not stopping():  # type: ignore[operator]
-        for name, proc in children.items():
-            if proc.poll() is not None:
-                log.error("%s exited with %s; stopping everything", name, proc.returncode)
-                return 1
-        if searchd is not None:
-            if not searchd.alive():
-                log.error("searchd exited; see %s", searchd.data_dir / "searchd.log")
-                return 1
+    while not stopping():
+        keeper.check()
         if time.monotonic() >= next_rotation:
             trimmed_for = rotate(config, searchd, today_utc(), trimmed_for)
             next_rotation = time.monotonic() + ROTATE_EVERY
-        time.sleep(0.2)
-    return 0
-
-
-def _stop(children: dict[str, subprocess.Popen[bytes]], searchd: ManagedSearchd | None,
-          grace: float) -> int:
-    status = 0
-    for name in ("collector", "web"):
-        proc = children.get(name)
-        if proc is None or proc.poll() is not None:
-            continue
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace + 5)
-        except subprocess.TimeoutExpired:
-            log.error("%s did not stop in time; killing it", name)
-            proc.kill()
-            status = 1
-        if proc.returncode not in (0, -signal.SIGTERM):
-            status = status or 1
-    if searchd is not None:
-        searchd.stop()
-    return status
+        time.sleep(CHECK_EVERY)

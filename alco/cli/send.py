@@ -3,21 +3,21 @@
 The publishing itself is :func:`alco.clients.lines.send_lines`; this module is the command
 line around it: where the lines come from, which routing key they get, progress on stderr,
 exit status (0 sent, 1 the broker failed, 2 bad input) and an orderly stop on Ctrl-C or SIGTERM
-(what was read is confirmed, then the count is printed).
+(what was read is confirmed, then the count is printed; a second one interrupts at once).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import IO
 
 from alco.clients.lines import SendError, follow_files, read_stream, send_lines
 from alco.config import Config, IndexConfig
+from alco.process.signals import StopRequest, stop_on_signals
 
 PROGRESS_S = 3.0
 
@@ -59,32 +59,12 @@ def stdin_or_files(paths: list[str]) -> Iterator[bytes]:
                 yield from read_stream(fh)
 
 
-class Stopper:
-    """The first SIGINT/SIGTERM ends the input (what was read is still confirmed); a second
-    SIGINT interrupts at once."""
-
-    def __init__(self) -> None:
-        self.stopped = False
-
-    def install(self) -> dict[int, Any]:
-        """Install the handlers; returns the previous ones for :meth:`restore`."""
-        return {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    @staticmethod
-    def restore(previous: dict[int, Any]) -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        if self.stopped and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.stopped = True
-
-    def wrap(self, lines: Iterator[bytes]) -> Iterator[bytes]:
-        for line in lines:
-            if self.stopped:
-                return
-            yield line
+def until_stopped(stop: StopRequest, lines: Iterator[bytes]) -> Iterator[bytes]:
+    """``lines`` until a stop is requested (the lines read before are still sent)."""
+    for line in lines:
+        if stop.is_set():
+            return
+        yield line
 
 
 class Progress:
@@ -114,23 +94,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
     known = next((ix for ix in config.indexes if ix.name == args.index), None)
     key = args.routing_key or routing_key_for(args.index, known)
     exchange = args.exchange or config.rabbitmq.exchange
-    stopper = Stopper()
-    previous = stopper.install()
     source = follow_files(args.files, from_start=args.from_start) if args.follow \
         else stdin_or_files(args.files)
-    try:
-        sent = send_lines(stopper.wrap(source), url=args.url or config.rabbitmq.url,
-                          exchange=exchange, routing_key=key, host=args.host,
-                          on_progress=Progress(sys.stderr, args.quiet))
-    except SendError as exc:
-        print(f"alco send: {exc} ({exc.confirmed} lines were sent, "
-              f"{len(exc.unconfirmed)} may not have been)", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"alco send: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        Stopper.restore(previous)
+    # The first SIGINT/SIGTERM ends the input; a second one raises KeyboardInterrupt.
+    with stop_on_signals() as stop:
+        try:
+            sent = send_lines(until_stopped(stop, source), url=args.url or config.rabbitmq.url,
+                              exchange=exchange, routing_key=key, host=args.host,
+                              on_progress=Progress(sys.stderr, args.quiet),
+                              exchange_durable=config.rabbitmq.exchange_durable)
+        except SendError as exc:
+            print(f"alco send: {exc} ({exc.confirmed} lines were sent, "
+                  f"{len(exc.unconfirmed)} may not have been)", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"alco send: {exc}", file=sys.stderr)
+            return 2
     if not args.quiet:
         print(f"alco send: {sent} lines sent to exchange {exchange!r} with routing key {key!r}",
               file=sys.stderr)
@@ -153,7 +132,7 @@ A line holding a JSON object is published as is; any other line becomes
 {"@timestamp", "message", "host", "type": "alco-send", ...}. Blank lines are skipped."""
 
 
-def register(sub: argparse._SubParsersAction) -> dict[str, Callable[..., int]]:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "send", help="publish lines from stdin or files (tail -F) as log records",
         description="Publish every line of stdin or FILEs to the RabbitMQ exchange as one "
@@ -175,5 +154,5 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[..., int]]:
     p.add_argument("--from-start", action="store_true",
                    help="with -F: send what the files hold already, then follow")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or final count")
-    return {"send": run}
+    p.set_defaults(handler=run)
 

@@ -115,8 +115,9 @@ def pages(api: Api, index: str, params: dict[str, Any], limit: int | None,
         yield from lines
         if left is not None:
             left -= len(lines)
-        cursor = page.get("next")
-        if not lines or cursor is None:
+        # a partial page (the server's time budget spent) goes on from its cursor, even empty
+        last, cursor = cursor, page.get("next")
+        if cursor is None or cursor == last or not (lines or page.get("partial")):
             return
 
 

@@ -1,6 +1,6 @@
 """A ``logging.Handler`` that publishes logcollect-compatible JSON to RabbitMQ.
 
-Bodies carry the fields ``logcollect`` sends (DESIGN §10), routing key ``<prefix>.<logger name>``.
+Bodies carry the fields the ``logcollect`` library sends, routing key ``<prefix>.<logger name>``.
 One difference: ``@timestamp`` is UTC with microseconds and an explicit offset
 (``2026-11-24T03:57:23.986993+00:00``), where logcollect writes *local* time with a literal ``Z``.
 
@@ -33,10 +33,12 @@ from typing import Any
 import orjson
 
 from alco.clients.publisher import BufferPublisher, ConfirmBuffer
+from alco.process.backoff import Backoff
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 BATCH = 500  # messages published per turn of the I/O loop
 WINDOW = 4000  # unconfirmed messages at most
+RETRY_FIRST, RETRY_CAP = 0.5, 30.0  # seconds between attempts to reconnect
 log = logging.getLogger("alco.handler")
 
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -157,7 +159,7 @@ class AMQPHandler(logging.Handler):
         self._stalled_at = self.published
         return False
 
-    def close(self, timeout: float = 5.0) -> None:  # type: ignore[override]
+    def close(self, timeout: float = 5.0) -> None:
         """Flush (at most ``timeout`` s), stop the publisher thread and close the connection.
 
         Records still buffered then are counted as dropped. If the last flush() timed out
@@ -191,7 +193,7 @@ class AMQPHandler(logging.Handler):
     # -- publisher thread ----------------------------------------------------------------------
     def _run(self) -> None:
         self._thread_id = threading.get_ident()
-        delay = 0.5
+        backoff = Backoff(RETRY_FIRST, RETRY_CAP)
         while not self._stop.is_set():
             if not self._buffer.wait_items(timeout=1.0):
                 continue  # connect only once there is something to send
@@ -199,11 +201,11 @@ class AMQPHandler(logging.Handler):
             if self._stop.is_set():
                 break
             if confirmed:
-                delay = 0.5
+                backoff.reset()
+            delay = backoff.next_delay()
             log.warning("alco.handler: publishing to %s failed (%s); retry in %.1f s",
                         self.exchange, failure, delay)
             self._stop.wait(delay)
-            delay = min(delay * 2, 30.0)
 
     def _publish_until_failure(self) -> tuple[int, str]:
         """One connection: how many messages it got confirmed, and why it ended."""

@@ -62,7 +62,8 @@ class _Sender(ConfirmPublisher):
     """Drives one connection: pull lines, publish, track confirms, stop when done."""
 
     def __init__(self, lines: Iterable[bytes], url: str, exchange: str, routing_key: str,
-                 host: str, batch: int, on_progress: Callable[[int], None] | None) -> None:
+                 host: str, batch: int, on_progress: Callable[[int], None] | None,
+                 exchange_durable: bool = False) -> None:
         self.it = iter(lines)
         self.routing_key, self.host = routing_key, host
         self.batch, self.window = max(1, batch), 4 * max(1, batch)
@@ -72,7 +73,7 @@ class _Sender(ConfirmPublisher):
         self.confirmed = self.reported = 0
         self.error: BaseException | None = None  # raised by the line source
         self.props: dict[str, Any] = {}
-        super().__init__(url, exchange)
+        super().__init__(url, exchange, exchange_durable=exchange_durable)
 
     def run(self) -> int:
         self.run_loop()
@@ -154,17 +155,19 @@ def send_lines(
     host: str,
     batch: int = 1000,
     on_progress: Callable[[int], None] | None = None,
+    exchange_durable: bool = False,
 ) -> int:
     """Publish every non-blank line as one persistent message; return how many were confirmed.
 
     Returns once the broker confirmed every line (publisher confirms). The exchange is declared
-    as a durable topic exchange if missing. ``on_progress(confirmed)`` is called about every
-    ``batch`` confirmed lines and at the end. An empty item (``b""``) from ``lines`` means
-    "nothing right now" and lets the connection serve heartbeats. Raises :class:`SendError` if
-    the connection fails; an exception from ``lines`` is re-raised after what was sent before it
-    is confirmed.
+    if missing as a topic exchange, non-durable unless ``exchange_durable``.
+    ``on_progress(confirmed)`` is called about every ``batch`` confirmed lines and at the end.
+    An empty item (``b""``) from ``lines`` means "nothing right now" and lets the connection
+    serve heartbeats. Raises :class:`SendError` if the connection fails; an exception from
+    ``lines`` is re-raised after what was sent before it is confirmed.
     """
-    return _Sender(lines, url, exchange, routing_key, host, batch, on_progress).run()
+    return _Sender(lines, url, exchange, routing_key, host, batch, on_progress,
+                   exchange_durable).run()
 
 
 def read_stream(fh: IO[bytes] | IO[str], *, tick: float = 0.5) -> Iterator[bytes]:

@@ -2,11 +2,11 @@
 
 :class:`ConfirmPublisher` is the one place ALCO drives pika to publish: one ``SelectConnection``
 and one channel in confirm mode, many messages in flight, each confirmed (or refused) later by
-the broker. It declares the exchange as a durable topic exchange if missing (one declared with
-other arguments is used as it is) and serves the I/O loop. What to publish and what a confirm
-means is up to a subclass: :class:`BufferPublisher` drains a :class:`ConfirmBuffer` (the
-publisher thread of :class:`alco.clients.handler.AMQPHandler`), ``alco.clients.lines``'s
-sender pulls lines from an iterator (:func:`alco.clients.lines.send_lines`).
+the broker. It declares the exchange if missing as the shippers' defaults do (a non-durable
+topic exchange; one that exists is used as it is) and serves the I/O loop. What to publish
+and what a confirm means is up to a subclass: :class:`BufferPublisher` drains a
+:class:`ConfirmBuffer` (the publisher thread of :class:`alco.clients.handler.AMQPHandler`);
+the sender of :func:`alco.clients.lines.send_lines` pulls lines from an iterator.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ class ConfirmPublisher:
     """
 
     def __init__(self, url: str, exchange: str, *, connection_name: str | None = None,
-                 blocked_timeout: float | None = None) -> None:
+                 blocked_timeout: float | None = None, exchange_durable: bool = False) -> None:
         self.exchange = exchange
+        self.exchange_durable = exchange_durable
         self.tag = 0  # delivery tag of the last published message
         self.scheduled = self.declaring = self.done = False
         self.failure: str | None = None
@@ -117,7 +118,8 @@ class ConfirmPublisher:
         self.channel = channel
         channel.add_on_close_callback(self._on_channel_closed)
         if self.declaring:
-            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True,
+            channel.exchange_declare(self.exchange, exchange_type="topic",
+                                     durable=self.exchange_durable,
                                      callback=self._on_declared)
         else:
             self._on_declared(None)

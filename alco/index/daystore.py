@@ -6,11 +6,12 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import orjson
 
+from alco.errors import Unavailable
 from alco.index import sphinxql
 from alco.index.schema import (
     COUNTER_BITS,
@@ -33,21 +34,18 @@ log = logging.getLogger("alco.store")
 @dataclass
 class StoreResult:
     stored: int = 0
+    ids: list[int] = field(default_factory=list)  # of the stored rows
     duplicates: int = 0
     expired: int = 0
     future: int = 0
     rejected: int = 0
 
 
-class TransientError(Exception):
+class TransientError(Unavailable):
     """Sphinx cannot take the batch right now (down, index not loaded yet): retry later."""
 
-
-def is_transient(exc: Exception) -> bool:
-    if isinstance(exc, sphinxql.OperationalError):
-        return True
-    text = str(exc).lower()
-    return "unknown local index" in text or "no such index" in text or "unknown index" in text
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="searchd", transient=True)
 
 
 # Sphinx decodes \u0000-\u001f in JSON strings and returns them raw (invalid JSON): store
@@ -94,9 +92,9 @@ class DayStore:
         try:
             for day, recs in sorted(by_day.items()):
                 self._store_day(day_index(self.schema.name, day), recs, redelivered, result)
-        except sphinxql.SphinxError as exc:
-            if is_transient(exc):
-                raise TransientError(str(exc)) from exc
+        except sphinxql.SPHINX_ERRORS as exc:
+            if exc.transient:
+                raise TransientError(exc.message) from exc
             raise
         return result
 
@@ -116,10 +114,12 @@ class DayStore:
         try:
             self.sphinx.replace_rows(index, self.columns, rows)
             result.stored += len(rows)
-        except sphinxql.SphinxError as exc:
-            if is_transient(exc):
+            result.ids.extend(ids)
+        except sphinxql.SPHINX_ERRORS as exc:
+            if exc.transient:
                 raise
-            log.warning("sphinx refused a batch for %s (%s); storing row by row", index, exc)
+            log.warning("sphinx refused a batch for %s (%s); storing row by row", index,
+                        exc.message)
             for row in rows:
                 self._store_one(index, row, result)
 
@@ -127,18 +127,20 @@ class DayStore:
         try:
             self.sphinx.replace_rows(index, self.columns, [row])
             result.stored += 1
+            result.ids.append(row[0])
             return
-        except sphinxql.SphinxError as exc:
-            if is_transient(exc):
+        except sphinxql.SPHINX_ERRORS as exc:
+            if exc.transient:
                 raise
-            error = str(exc)
+            error = exc.message
         row = list(row)
         row[self.columns.index("js")] = orjson.dumps({"_rejected": error[:500]})
         try:
             self.sphinx.replace_rows(index, self.columns, [row])
             result.stored += 1
-        except sphinxql.SphinxError as again:
-            if is_transient(again):
+            result.ids.append(row[0])
+        except sphinxql.SPHINX_ERRORS as again:
+            if again.transient:
                 raise
             log.error("sphinx rejected a record for %s: %s", index, error)
             result.rejected += 1

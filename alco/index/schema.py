@@ -31,7 +31,6 @@ COUNTER_BITS = 16
 MS_SHIFT = SLOT_BITS + COUNTER_BITS  # 22
 MAX_SLOT = (1 << SLOT_BITS) - 1
 MAX_COUNTER = (1 << COUNTER_BITS) - 1
-RESERVED_NAMES = frozenset({"id", "ts", "ms", "seq", "logline", "js", "fp", "tags"})
 _FIELD_RE = re.compile(r"[^a-z0-9_]")
 
 

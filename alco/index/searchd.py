@@ -130,7 +130,7 @@ class ManagedSearchd:
             try:
                 if set(conn.indexes()) == wanted:
                     return True
-            except sphinxql.SphinxError:
+            except sphinxql.SPHINX_ERRORS:
                 pass
             finally:
                 conn.close()

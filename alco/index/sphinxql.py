@@ -2,22 +2,63 @@
 
 Values always travel as parameters (MySQLdb escapes them as SQL literals); identifiers
 (index and column names) are checked against a strict pattern before they reach a statement.
+The driver's errors are translated here, once, into ALCO's (see ``translate_error``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import MySQLdb
 import MySQLdb.cursors
 
+from alco.errors import BadInput, Unavailable
+
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_STATEMENT_BYTES = 4 * 1024 * 1024
-SphinxError = MySQLdb.Error
-OperationalError = MySQLdb.OperationalError
-ProgrammingError = MySQLdb.ProgrammingError
+# searchd has not loaded the index (yet): a new day's index before the reload that adds it
+INDEX_MISSING = ("unknown local index", "no such index", "unknown index")
+
+
+class SphinxError(Unavailable):
+    """searchd did not run a statement: it is down, lost the connection or has not loaded the
+    index (``transient``: the same statement may work later), or failed otherwise.
+    ``message`` and ``code`` are the server's (or the driver's)."""
+
+    def __init__(self, message: str, code: int = 0, transient: bool = True) -> None:
+        super().__init__(message, service="searchd", transient=transient)
+        self.code = code
+
+
+class SphinxQueryError(BadInput):
+    """searchd refused the statement (a syntax error, too many MATCH clauses, a value it
+    cannot store): the same statement fails again.  ``message`` and ``code`` are the
+    server's."""
+
+    transient = False
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+SPHINX_ERRORS = (SphinxError, SphinxQueryError)  # every error a statement may raise
+
+
+def translate_error(exc: MySQLdb.Error) -> SphinxError | SphinxQueryError:
+    """The ALCO error for a driver error: refused statements are SphinxQueryError, the rest
+    SphinxError, transient when the connection failed or the index is not loaded."""
+    code = exc.args[0] if len(exc.args) > 1 and isinstance(exc.args[0], int) else 0
+    message = str(exc.args[-1]) if exc.args else ""
+    message = message or type(exc).__name__
+    transient = (isinstance(exc, MySQLdb.OperationalError)
+                 or any(text in message.lower() for text in INDEX_MISSING))
+    if isinstance(exc, MySQLdb.ProgrammingError) and not transient:
+        return SphinxQueryError(message, code)
+    return SphinxError(message, code, transient)
 
 
 def ident(name: str) -> str:
@@ -44,13 +85,26 @@ class Sphinx:
         taken, self.warnings = self.warnings, []
         return taken
 
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Driver errors as ALCO errors; the connection is dropped unless searchd only
+        refused the statement."""
+        try:
+            yield
+        except MySQLdb.Error as exc:
+            error = translate_error(exc)
+            if isinstance(error, SphinxError):
+                self.close()
+            raise error from exc
+
     def connect(self) -> Any:
         if self._conn is None:
-            self._conn = MySQLdb.connect(
-                host=self.host, port=self.port, connect_timeout=int(self.connect_timeout),
-                charset="utf8", use_unicode=True,
-            )
-            self._conn.autocommit(True)
+            with self._translated():
+                self._conn = MySQLdb.connect(
+                    host=self.host, port=self.port, connect_timeout=int(self.connect_timeout),
+                    charset="utf8", use_unicode=True,
+                )
+                self._conn.autocommit(True)
         return self._conn
 
     def close(self) -> None:
@@ -62,9 +116,9 @@ class Sphinx:
             self._conn = None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run a SELECT-like statement; rows as dicts. Drops the connection on errors."""
+        """Run a SELECT-like statement; rows as dicts."""
         conn = self.connect()
-        try:
+        with self._translated():
             cur = conn.cursor(MySQLdb.cursors.DictCursor)
             cur.execute(sql, tuple(params) if params else None)
             rows = list(cur.fetchall())
@@ -72,9 +126,6 @@ class Sphinx:
             if conn.warning_count():
                 self.note_warnings(row[-1] for row in self._show_warnings(conn))
             return rows
-        except MySQLdb.OperationalError:
-            self.close()
-            raise
 
     def note_warnings(self, messages: Iterable[str]) -> None:
         """Add warnings (each once) to those of this connection's queries."""
@@ -95,14 +146,11 @@ class Sphinx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         conn = self.connect()
-        try:
+        with self._translated():
             cur = conn.cursor()
             n = cur.execute(sql, tuple(params) if params else None)
             cur.close()
             return n
-        except MySQLdb.OperationalError:
-            self.close()
-            raise
 
     def replace_rows(self, index: str, columns: Sequence[str],
                      rows: Iterable[Sequence[Any]]) -> int:
@@ -112,25 +160,22 @@ class Sphinx:
         total = 0
         chunk: list[bytes] = []
         size = 0
-        for row in rows:
-            lit = b"(" + b",".join(_literal(conn, v) for v in row) + b")"
-            if chunk and size + len(lit) > MAX_STATEMENT_BYTES:
-                total += self._raw(head, chunk)
-                chunk, size = [], 0
-            chunk.append(lit)
-            size += len(lit) + 1
-        if chunk:
-            total += self._raw(head, chunk)
+        with self._translated():
+            for row in rows:
+                lit = b"(" + b",".join(_literal(conn, v) for v in row) + b")"
+                if chunk and size + len(lit) > MAX_STATEMENT_BYTES:
+                    total += self._raw(conn, head, chunk)
+                    chunk, size = [], 0
+                chunk.append(lit)
+                size += len(lit) + 1
+            if chunk:
+                total += self._raw(conn, head, chunk)
         return total
 
-    def _raw(self, head: str, chunk: list[bytes]) -> int:
-        conn = self.connect()
-        try:
-            conn.query(head.encode() + b",".join(chunk))
-            return conn.affected_rows()
-        except MySQLdb.OperationalError:
-            self.close()
-            raise
+    @staticmethod
+    def _raw(conn: Any, head: str, chunk: list[bytes]) -> int:
+        conn.query(head.encode() + b",".join(chunk))
+        return conn.affected_rows()
 
     def indexes(self) -> list[str]:
         return [r["Index"] for r in self.query("SHOW TABLES")]

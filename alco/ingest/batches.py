@@ -3,14 +3,20 @@
 Only a small handle travels on the multiprocessing queue; the records themselves are written
 once into a ``multiprocessing.shared_memory`` segment and read once by the writer, which
 unlinks it.  ``Handoff.PICKLE`` sends the records through the queue instead (benchmark A/B).
+Replies (:class:`Stored`) go back on one queue per consumer; the types of these queues and of
+the shared counters that void the batches of a lost connection are named here.
 """
 
 from __future__ import annotations
 
+import ctypes
 import enum
 import os
 from dataclasses import dataclass
 from multiprocessing import resource_tracker, shared_memory
+from multiprocessing.queues import Queue
+from multiprocessing.sharedctypes import SynchronizedArray
+from typing import TypeAlias
 
 import orjson
 
@@ -46,6 +52,14 @@ class Stored:
     duplicates: int
 
 
+WriterQueue: TypeAlias = "Queue[BatchHandle | None]"  # consumers -> writers (None: stop)
+ReplyQueue: TypeAlias = "Queue[Stored]"  # writers -> one consumer
+# Per consumer, the generation of its live connection: a batch of an older one is void.
+Generations: TypeAlias = "SynchronizedArray[int]"
+# Per writer slot, 1 + the consumer whose batch it is storing (0: none).
+BusySlots: TypeAlias = "ctypes.Array[ctypes.c_longlong]"
+
+
 def encode(records: list[Record]) -> bytes:
     return orjson.dumps([(r.ts_us, r.message, r.fields, r.fp) for r in records])
 
@@ -63,19 +77,26 @@ def _untrack(shm: shared_memory.SharedMemory) -> None:
         pass
 
 
+def _view(shm: shared_memory.SharedMemory) -> memoryview:
+    buf = shm.buf
+    if buf is None:  # pragma: no cover - only after close()
+        raise ValueError(f"shared memory {shm.name} is closed")
+    return buf
+
+
 def pack(records: list[Record], *, consumer: int, generation: int, batch_id: int,
          redelivered: bool, handoff: Handoff = Handoff.SHM,
          shm_name: str | None = None) -> BatchHandle:
     """Write a batch (to a segment named ``shm_name``, or a random name) and return its handle."""
     data = encode(records)
-    common = dict(consumer=consumer, generation=generation, batch_id=batch_id,
-                  count=len(records), redelivered=redelivered)
     if handoff is Handoff.PICKLE:
-        return BatchHandle(**common, payload=data)
+        return BatchHandle(consumer, generation, batch_id, len(records), redelivered,
+                           payload=data)
     shm = shared_memory.SharedMemory(name=shm_name, create=True, size=max(len(data), 1))
     _untrack(shm)
-    shm.buf[: len(data)] = data
-    handle = BatchHandle(**common, shm_name=shm.name, size=len(data))
+    _view(shm)[: len(data)] = data
+    handle = BatchHandle(consumer, generation, batch_id, len(records), redelivered,
+                         shm_name=shm.name, size=len(data))
     shm.close()
     return handle
 
@@ -86,7 +107,7 @@ def unpack(handle: BatchHandle) -> list[Record]:
         return decode(handle.payload)
     shm = shared_memory.SharedMemory(name=handle.shm_name)
     try:
-        return decode(bytes(shm.buf[: handle.size]))
+        return decode(bytes(_view(shm)[: handle.size]))
     finally:
         shm.close()
         shm.unlink()

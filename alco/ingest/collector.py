@@ -6,29 +6,33 @@ moment cannot leave its team stuck on a broken queue.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing as mp
 import os
 from collections.abc import Callable
-from typing import Any
 
 from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.ingest import batches
-from alco.ingest.batches import Handoff
+from alco.ingest.batches import BusySlots, Generations, Handoff, ReplyQueue, WriterQueue
 from alco.ingest.consumer import ConsumerContext, run_consumer
 from alco.ingest.writer import WriterContext, run_writer
-from alco.process.supervisor import Child, StopFlag, Supervisor, Team
+from alco.process.flags import StopFlag
+from alco.process.supervisor import Child, Supervisor, Team
 
 log = logging.getLogger("alco.collector")
 
 
-def build(config: Config, handoff: Handoff = Handoff.SHM,
-          on_tick: Any = None) -> Supervisor:
+# How consumers hand batches to writers; only the ingest benchmark sets another before build().
+HANDOFF = Handoff.SHM
+
+
+def build(config: Config, on_tick: Callable[[], None] | None = None) -> Supervisor:
     consumers_stop = StopFlag()
     writers_stop = StopFlag()
     teams = [
-        Team(ix.name, _team_factory(config, ix, handoff, consumers_stop, writers_stop))
+        Team(ix.name, _team_factory(config, ix, HANDOFF, consumers_stop, writers_stop))
         for ix in config.indexes
     ]
     return Supervisor(
@@ -47,10 +51,10 @@ def _team_factory(config: Config, ix: IndexConfig, handoff: Handoff, consumers_s
 
     def make() -> list[Child]:
         batches.sweep(shm_prefix)  # segments a dead team left behind
-        writer_queue: Any = mp.Queue()
-        replies = [mp.Queue() for _ in range(ix.consumers)]
-        generations = mp.Array("q", ix.consumers)
-        busy = mp.Array("q", ix.writers, lock=False)
+        writer_queue: WriterQueue = mp.Queue()
+        replies: list[ReplyQueue] = [mp.Queue() for _ in range(ix.consumers)]
+        generations: Generations = mp.Array(ctypes.c_longlong, ix.consumers)
+        busy: BusySlots = mp.RawArray(ctypes.c_longlong, ix.writers)
         children = []
         for n in range(ix.consumers):
             ctx = ConsumerContext(config, ix, n, writer_queue, replies[n], generations, busy,

@@ -18,19 +18,22 @@ import queue
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 import pika
 import pika.exceptions
+from pika.spec import Basic, BasicProperties
 
 from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.ingest import batches
-from alco.ingest.batches import Handoff, Stored
+from alco.ingest.batches import BusySlots, Generations, Handoff, ReplyQueue, Stored, WriterQueue
 from alco.ingest.records import DeadLetter, Limits, NormaliseOptions, Record, normalise
+from alco.process.backoff import Backoff
+from alco.process.flags import StopFlag, wait_until
 
 log = logging.getLogger("alco.consumer")
 BACKLOG_EVERY = 5.0
+RECONNECT_FIRST, RECONNECT_CAP = 0.5, 30.0  # seconds between attempts to reconnect
 
 
 @dataclass
@@ -38,11 +41,11 @@ class ConsumerContext:
     config: Config
     index: IndexConfig
     number: int  # this consumer among the consumers of the index
-    writer_queue: object
-    reply_queue: object
-    generations: object  # multiprocessing.Array('q'), one generation per consumer
-    busy: object  # multiprocessing.Array('q'): per writer slot, 1 + consumer it stores for
-    stop: object  # supervisor.StopFlag
+    writer_queue: WriterQueue
+    reply_queue: ReplyQueue
+    generations: Generations  # one per consumer of the index
+    busy: BusySlots  # one per writer of the index
+    stop: StopFlag
     handoff: Handoff = Handoff.SHM
     shm_prefix: str = "alco_"
 
@@ -75,22 +78,32 @@ def options_for(config: Config, ix: IndexConfig) -> NormaliseOptions:
     )
 
 
-def declare(conn: Any, config: Config, ix: IndexConfig) -> None:
-    """Exchange (kept as it is when it exists: shippers may have declared it non-durable),
-    the index's queue with its bindings, and its dead-letter queue."""
-    exchange = config.rabbitmq.exchange
+def declare(conn: pika.BlockingConnection, config: Config, ix: IndexConfig) -> None:
+    """Exchange (kept as it is when it exists; else declared as the shippers' defaults declare
+    it, [rabbitmq] exchange_type / exchange_durable), the index's queue with its bindings, and
+    its dead-letter queue.  Called on every (re)connection: a non-durable exchange and its
+    bindings are gone after a broker restart."""
+    rabbit = config.rabbitmq
     probe = conn.channel()
     try:
-        probe.exchange_declare(exchange, exchange_type="topic", passive=True)
+        probe.exchange_declare(rabbit.exchange, exchange_type=rabbit.exchange_type, passive=True)
         probe.close()
     except pika.exceptions.ChannelClosedByBroker:
-        conn.channel().exchange_declare(exchange, exchange_type="topic", durable=True)
+        conn.channel().exchange_declare(rabbit.exchange, exchange_type=rabbit.exchange_type,
+                                        durable=rabbit.exchange_durable)
+    arguments = queue_arguments(ix)
     ch = conn.channel()
-    ch.queue_declare(ix.queue_name, durable=ix.durable, auto_delete=False)
-    ch.queue_declare(ix.queue_name + ".dead", durable=True)
+    ch.queue_declare(ix.queue_name, durable=ix.durable or bool(arguments), auto_delete=False,
+                     arguments=arguments)
+    ch.queue_declare(ix.queue_name + ".dead", durable=True, arguments=arguments)
     for key in ix.routing_keys:
-        ch.queue_bind(ix.queue_name, exchange, routing_key=key)
+        ch.queue_bind(ix.queue_name, rabbit.exchange, routing_key=key)
     ch.close()
+
+
+def queue_arguments(ix: IndexConfig) -> dict[str, str] | None:
+    """``x-queue-type`` for a quorum (replicated) queue; None for a classic one."""
+    return {"x-queue-type": "quorum"} if ix.queue_type == "quorum" else None
 
 
 class ConsumerSession:
@@ -117,16 +130,16 @@ class ConsumerSession:
         self.ch.basic_qos(prefetch_count=ctx.config.rabbitmq.prefetch)
         self.tag = self.ch.basic_consume(self.ix.queue_name, self.on_message)
 
-    def on_message(self, ch: object, method: object, props: object, body: bytes) -> None:
+    def on_message(self, ch: object, method: Basic.Deliver, props: BasicProperties,
+                   body: bytes) -> None:
         metrics.RECEIVED.labels(self.ix.name).inc()
-        tag = method.delivery_tag  # type: ignore[attr-defined]
+        tag = method.delivery_tag
         if not self.batch.records:
             self.batch.started = time.monotonic()
         self.batch.last_tag = tag
         try:
-            rec = normalise(body, amqp_ts=getattr(props, "timestamp", None),
-                            message_id=getattr(props, "message_id", None),
-                            content_type=getattr(props, "content_type", None),
+            rec = normalise(body, amqp_ts=props.timestamp, message_id=props.message_id,
+                            content_type=props.content_type,
                             options=self.options)
         except DeadLetter as exc:
             self.dead_letter(body, props, exc)
@@ -137,19 +150,19 @@ class ConsumerSession:
             return
         for reason in rec.degraded:
             metrics.DEGRADED.labels(self.ix.name, reason).inc()
-        if method.redelivered:  # type: ignore[attr-defined]
+        if method.redelivered:
             self.batch.redelivered = True
         self.batch.records.append(rec)
         if len(self.batch.records) >= self.ix.batch_size:
             self.flush()
 
-    def dead_letter(self, body: bytes, props: object, exc: DeadLetter) -> None:
-        headers = dict(getattr(props, "headers", None) or {})
+    def dead_letter(self, body: bytes, props: BasicProperties, exc: DeadLetter) -> None:
+        headers = dict(props.headers or {})
         headers.update({"x-alco-reason": exc.reason, "x-alco-detail": exc.detail[:200]})
         self.dead_ch.basic_publish(
             "", self.ix.queue_name + ".dead", body,
             pika.BasicProperties(headers=headers, delivery_mode=2,
-                                 content_type=getattr(props, "content_type", None)))
+                                 content_type=props.content_type))
         metrics.DROPPED.labels(self.ix.name, exc.reason).inc()
         log.info("dead-lettered a message to %s.dead: %s", self.ix.queue_name, exc)
 
@@ -165,7 +178,7 @@ class ConsumerSession:
                                   redelivered=b.redelivered, handoff=self.ctx.handoff,
                                   shm_name=name)
             self.segments.append(Segment(self.next_batch_id, b.last_tag, False))
-            self.ctx.writer_queue.put(handle)  # type: ignore[attr-defined]
+            self.ctx.writer_queue.put(handle)
             self.next_batch_id += 1
         else:  # only dead-lettered messages: nothing to wait for
             self.segments.append(Segment(-1, b.last_tag, True))
@@ -190,7 +203,7 @@ class ConsumerSession:
     def poll_replies(self) -> None:
         while True:
             try:
-                reply = self.ctx.reply_queue.get_nowait()  # type: ignore[attr-defined]
+                reply = self.ctx.reply_queue.get_nowait()
             except queue.Empty:
                 return
             self.on_reply(reply)
@@ -208,7 +221,7 @@ class ConsumerSession:
             metrics.BACKLOG.labels(self.ix.name).set(ok.method.message_count)
 
     def run(self) -> None:
-        while not self.ctx.stop.is_set():  # type: ignore[attr-defined]
+        while not self.ctx.stop.is_set():
             self.tick()
         self.drain()
 
@@ -220,7 +233,7 @@ class ConsumerSession:
         while self.segments and time.monotonic() < deadline:
             self.conn.process_data_events(time_limit=0.02)
             try:
-                self.on_reply(self.ctx.reply_queue.get(timeout=0.05))  # type: ignore
+                self.on_reply(self.ctx.reply_queue.get(timeout=0.05))
             except queue.Empty:
                 pass
         if self.segments:
@@ -237,36 +250,34 @@ class ConsumerSession:
 
 def next_generation(ctx: ConsumerContext) -> int:
     gens = ctx.generations
-    with gens.get_lock():  # type: ignore[attr-defined]
-        gens[ctx.number] += 1  # type: ignore[index]
-        return gens[ctx.number]  # type: ignore[index]
+    with gens.get_lock():
+        gens[ctx.number] += 1
+        return gens[ctx.number]
 
 
 def wait_for_writers(ctx: ConsumerContext, timeout: float) -> None:
     """Wait until no writer is storing a batch of this consumer (after a generation bump)."""
     mark = ctx.number + 1
-    deadline = time.monotonic() + timeout
-    while any(v == mark for v in ctx.busy) and time.monotonic() < deadline:  # type: ignore
-        time.sleep(0.02)
+    wait_until(lambda: mark not in ctx.busy, timeout, interval=0.02)
 
 
 def run_consumer(ctx: ConsumerContext) -> None:
     """Process entry point (a plain function): consume until told to stop."""
-    delay = 0.5
-    while not ctx.stop.is_set():  # type: ignore[attr-defined]
+    backoff = Backoff(RECONNECT_FIRST, RECONNECT_CAP)
+    while not ctx.stop.is_set():
         session = None
         try:
             session = ConsumerSession(ctx, next_generation(ctx))
-            delay = 0.5
+            backoff.reset()
             session.run()
             return
         except (pika.exceptions.AMQPError, OSError) as exc:
+            delay = backoff.next_delay()
             log.warning("%s: rabbitmq connection lost (%s); reconnecting in %.1fs",
                         ctx.connection_name, exc, delay)
             if session is not None:
                 session.close()
             next_generation(ctx)  # batches of the lost connection are void
             wait_for_writers(ctx, ctx.config.collector.shutdown_grace)
-        if ctx.stop.wait(delay):  # type: ignore[attr-defined]
-            return
-        delay = min(delay * 2, 30.0)
+            if ctx.stop.wait(delay):
+                return

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from alco.index.schema import RESERVED_NAMES, Record, fingerprint
+from alco.index.schema import Record, fingerprint
 
 MESSAGE_KEYS = ("message", "msg", "MESSAGE", "short_message", "log", "text", "@message")
 TIME_KEYS = ("@timestamp", "timestamp", "ISODATE", "DATE", "time", "@t", "datetime")
@@ -115,7 +115,7 @@ def _from_object(doc: dict, fallback_us: int, fp: int, degraded: list[str],
             else str(message)
         degraded.append("message_type")
     ts_us = _find_time(doc, naive_local, degraded)
-    fields = {_safe_name(k): v for k, v in doc.items()}
+    fields = dict(doc)  # names and values exactly as sent
     return Record(ts_us if ts_us is not None else fallback_us, message, fields, fp, degraded)
 
 
@@ -134,10 +134,6 @@ def _find_time(doc: dict, naive_local: bool, degraded: list[str]) -> int | None:
         doc["_bad_timestamp"] = str(doc.pop(bad))[:100]
         degraded.append("bad_timestamp")
     return None
-
-
-def _safe_name(key: str) -> str:
-    return f"{key}_x" if key in RESERVED_NAMES else key
 
 
 def parse_timestamp(raw: object, naive_local: bool = False) -> int | None:

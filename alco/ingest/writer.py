@@ -8,18 +8,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.index.daystore import DayStore, StoreResult, TransientError
-from alco.index.schema import IndexSchema
+from alco.index.schema import IndexSchema, id_ms
 from alco.index.sphinxql import Sphinx
 from alco.ingest import batches
-from alco.ingest.batches import BatchHandle, Stored
+from alco.ingest.batches import BatchHandle, BusySlots, Generations, ReplyQueue, Stored, WriterQueue
+from alco.process.backoff import Backoff
+from alco.process.flags import StopFlag, wait_until
 from alco.stores.values import ValuesStore
 
 log = logging.getLogger("alco.writer")
+RETRY_FIRST, RETRY_CAP = 0.2, 10.0  # seconds between attempts to store while Sphinx is down
 
 
 @dataclass
@@ -27,11 +29,11 @@ class WriterContext:
     config: Config
     index: IndexConfig
     slot: int
-    writer_queue: object  # multiprocessing.Queue[BatchHandle]
-    reply_queues: list  # one multiprocessing.Queue per consumer
-    generations: Any  # multiprocessing.Array: the live generation of each consumer
-    busy: Any  # multiprocessing.Array: per writer slot, 1 + the consumer it stores for
-    stop: Any  # supervisor.StopFlag
+    writer_queue: WriterQueue
+    reply_queues: list[ReplyQueue]  # one per consumer of the index
+    generations: Generations  # one per consumer of the index
+    busy: BusySlots  # one per writer of the index
+    stop: StopFlag
 
 
 def today_utc() -> date:
@@ -64,9 +66,10 @@ def run_writer(ctx: WriterContext) -> None:
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     rate = RateLog(f"writer {ix.name}#{ctx.slot}")
+    newest_id = 0  # the newest line this writer stored
     while True:
         try:
-            handle: BatchHandle = ctx.writer_queue.get(timeout=0.2)  # type: ignore[attr-defined]
+            handle = ctx.writer_queue.get(timeout=0.2)
         except queue.Empty:
             if ctx.stop.is_set():
                 break
@@ -80,7 +83,7 @@ def run_writer(ctx: WriterContext) -> None:
         try:
             records = batches.unpack(handle)
             result = _store_with_retry(store, records, handle.redelivered, ix.name,
-                                       lambda h=handle: ctx.stop.is_set() or _stale(ctx, h))
+                                       _stop_retrying(ctx, handle))
         finally:
             ctx.busy[ctx.slot] = 0
         if result is None:
@@ -89,6 +92,7 @@ def run_writer(ctx: WriterContext) -> None:
         ctx.reply_queues[handle.consumer].put(
             Stored(handle.generation, handle.batch_id, result.stored, result.duplicates))
         _count(ix.name, records, result)
+        newest_id = _report_late(values, records, result, newest_id)
         _update_values(values, records, ix.name)
         rate.add(result.stored)
         log.debug("batch %d of consumer %d: %d stored, %d duplicates", handle.batch_id,
@@ -109,16 +113,21 @@ def _stale(ctx: WriterContext, handle: BatchHandle) -> bool:
     return ctx.generations[handle.consumer] != handle.generation
 
 
-def _qsize(q: object) -> int:
+def _stop_retrying(ctx: WriterContext, handle: BatchHandle) -> Callable[[], bool]:
+    """Whether to give up storing ``handle``: the writer stops, or the batch went stale."""
+    return lambda: ctx.stop.is_set() or _stale(ctx, handle)
+
+
+def _qsize(q: WriterQueue) -> int:
     try:
-        return q.qsize()  # type: ignore[attr-defined]
+        return q.qsize()
     except (NotImplementedError, OSError):
         return 0
 
 
 def _store_with_retry(store: DayStore, records: list, redelivered: bool, name: str,
                       give_up: Callable[[], bool]) -> StoreResult | None:
-    delay = 0.2
+    backoff = Backoff(RETRY_FIRST, RETRY_CAP)
     while True:
         start = time.perf_counter()
         try:
@@ -126,17 +135,14 @@ def _store_with_retry(store: DayStore, records: list, redelivered: bool, name: s
             metrics.INSERT_SECONDS.labels(name).observe(time.perf_counter() - start)
             return result
         except TransientError as exc:
+            delay = backoff.next_delay()
             metrics.INSERT_RETRIES.labels(name).inc()
             log.warning("sphinx unavailable (%s); retrying in %.1fs", exc, delay)
             # Retrying is safe: ids are allocated anew and a partly stored batch is found by
             # fingerprint on the next attempt.
             redelivered = True
-        deadline = time.monotonic() + delay
-        while time.monotonic() < deadline:
-            if give_up():
+            if wait_until(give_up, delay):
                 return None
-            time.sleep(0.05)
-        delay = min(delay * 2, 10.0)
 
 
 def _count(name: str, records: list, result: StoreResult) -> None:
@@ -151,6 +157,29 @@ def _count(name: str, records: list, result: StoreResult) -> None:
             metrics.DROPPED.labels(name, reason).inc(n)
     if result.future:
         metrics.DEGRADED.labels(name, "future").inc(result.future)
+
+
+def late_ids(ids: list[int], newest_id: int, newest_ms: int) -> list[int]:
+    """Ids stored behind a newer line: below this writer's newest id, or older than the
+    index's newest line as Redis knew it (other writers).  A live tail has already passed
+    them and gets them from the stream of late lines."""
+    late, top = [], newest_id
+    for doc_id in ids:
+        if doc_id < top or id_ms(doc_id) < newest_ms:
+            late.append(doc_id)
+        top = max(top, doc_id)
+    return late
+
+
+def _report_late(values: ValuesStore, records: list, result: StoreResult, newest_id: int) -> int:
+    """Queue the late ids of a stored batch for Redis; return the writer's newest id."""
+    if not result.ids:
+        return newest_id
+    late = late_ids(result.ids, newest_id, int(values.newest_seen * 1000))
+    if late:
+        values.add_late(late)
+        metrics.LATE.labels(values.index).inc(len(late))
+    return max(newest_id, *result.ids)
 
 
 def _update_values(values: ValuesStore, records: list, name: str) -> None:

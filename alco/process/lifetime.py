@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1
 
@@ -21,6 +22,6 @@ def die_with(parent: int) -> None:
         os._exit(1)
 
 
-def preexec_for(parent: int):  # noqa: ANN201 - a callable for subprocess.Popen(preexec_fn=)
-    """A ``preexec_fn`` that ties a child command's life to ``parent``."""
+def preexec_for(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn`` for ``subprocess.Popen`` that ties a child command's life to ``parent``."""
     return lambda: die_with(parent)

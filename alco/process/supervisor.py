@@ -6,8 +6,9 @@ queue's lock) can leave those queues unusable, so when one member dies the whole
 stopped and started afresh from its factory, with new queues, after a backoff.  What the team
 had in flight is redelivered by RabbitMQ.
 
-Shutdown is a flag set by the signal handler; the main loop then stops the roles one after
-the other (consumers first, then writers), each within the grace period.
+Shutdown is a flag set by the first SIGTERM/SIGINT; the main loop then stops the roles one
+after the other (consumers first, then writers), each within the grace period.  A second signal
+cuts the grace period short: whatever still runs is terminated at once (exit status 1).
 """
 
 from __future__ import annotations
@@ -19,39 +20,19 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from multiprocessing.process import BaseProcess
 
 from setproctitle import setproctitle
 
+from alco.process.backoff import Backoff
+from alco.process.flags import StopFlag
 from alco.process.lifetime import die_with
+from alco.process.signals import STOP_SIGNALS, stop_on_signals
 
 log = logging.getLogger("alco.supervisor")
 MIN_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 HEALTHY_AFTER = 30.0
-
-
-class StopFlag:
-    """A lock-free shared flag: unlike ``multiprocessing.Event`` it survives ``kill -9`` of a
-    process that was reading it."""
-
-    def __init__(self) -> None:
-        self._value = mp.RawValue("b", 0)
-
-    def set(self) -> None:
-        self._value.value = 1
-
-    def is_set(self) -> bool:
-        return bool(self._value.value)
-
-    def wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(0.05, left))
-        return True
 
 
 @dataclass
@@ -62,7 +43,33 @@ class Child:
     role: str
     target: Callable[..., None]
     args: tuple = ()
-    process: Any = None
+    _process: BaseProcess | None = field(default=None, init=False, repr=False)
+
+    @property
+    def started(self) -> bool:
+        return self._process is not None
+
+    @property
+    def process(self) -> BaseProcess:
+        """The process (once :meth:`start` returned)."""
+        if self._process is None:
+            raise RuntimeError(f"{self.title} was not started")
+        return self._process
+
+    @property
+    def pid(self) -> int:
+        """The pid of the started process."""
+        return self.process.pid or 0  # a started process has one
+
+    def start(self, parent: int) -> None:
+        process = mp.Process(target=_child_main, name=self.title,
+                             args=(self.title, self.target, self.args, parent))
+        process.start()
+        self._process = process
+
+
+def _restart_backoff() -> Backoff:
+    return Backoff(MIN_BACKOFF, MAX_BACKOFF)
 
 
 @dataclass
@@ -73,7 +80,7 @@ class Team:
     make: Callable[[], list[Child]]
     children: list[Child] = field(default_factory=list)
     started: float = 0.0
-    backoff: float = 0.0  # the next restart's delay; 0: MIN_BACKOFF
+    backoff: Backoff = field(default_factory=_restart_backoff)  # delays between restarts
     restart_at: float = 0.0
     down: bool = False
     restarts: int = 0
@@ -95,7 +102,9 @@ class Supervisor:
     on_restart: Callable[[Child], None] | None = None  # a member died (counted once)
     on_exit: Callable[[int], None] | None = None  # pid of every process that ended
     on_tick: Callable[[], None] | None = None
+    signals: tuple[int, ...] = STOP_SIGNALS  # the first drains, the second forces
     should_exit: bool = field(default=False, init=False)
+    forced: bool = field(default=False, init=False)  # stop now: no more grace
 
     @property
     def children(self) -> list[Child]:
@@ -104,32 +113,30 @@ class Supervisor:
     def start_team(self, team: Team) -> None:
         team.children = team.make()
         for child in team.children:
-            child.process = mp.Process(target=_child_main, name=child.title,
-                                       args=(child.title, child.target, child.args,
-                                             os.getpid()))
-            child.process.start()
-            log.info("started %s (pid %s)", child.title, child.process.pid)
+            child.start(os.getpid())
+            log.info("started %s (pid %s)", child.title, child.pid)
         team.started = time.monotonic()
         team.down = False
 
-    def install_signals(self) -> None:
-        def handler(signum: int, frame: object) -> None:
-            self.should_exit = True
+    def request_exit(self, _signum: int = 0) -> None:
+        """Stop in order (the first stop signal)."""
+        self.should_exit = True
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+    def force_exit(self, _signum: int = 0) -> None:
+        """Stop now: what still runs is terminated (a second stop signal)."""
+        self.should_exit = self.forced = True
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit status."""
-        self.install_signals()
-        for team in self.teams:
-            self.start_team(team)
-        while not self.should_exit:
-            self.watch()
-            if self.on_tick is not None:
-                self.on_tick()
-            time.sleep(0.1)
-        return self.shutdown()
+        with stop_on_signals(self.request_exit, force=self.force_exit, signals=self.signals):
+            for team in self.teams:
+                self.start_team(team)
+            while not self.should_exit:
+                self.watch()
+                if self.on_tick is not None:
+                    self.on_tick()
+                time.sleep(0.1)
+            return self.shutdown()
 
     def watch(self) -> None:
         now = time.monotonic()
@@ -143,15 +150,14 @@ class Supervisor:
             if dead:
                 self._team_died(team, dead, now)
             elif now - team.started > HEALTHY_AFTER:
-                team.backoff = 0.0
+                team.backoff.reset()
 
     def _team_died(self, team: Team, dead: list[Child], now: float) -> None:
-        delay = team.backoff or MIN_BACKOFF
+        delay = team.backoff.next_delay()
         for child in dead:
             child.process.join(0)
             log.warning("%s (pid %s) exited with %s; restarting team %s in %.1fs",
-                        child.title, child.process.pid, child.process.exitcode, team.name,
-                        delay)
+                        child.title, child.pid, child.process.exitcode, team.name, delay)
             if self.on_restart is not None:
                 self.on_restart(child)
         for child in team.children:
@@ -159,11 +165,10 @@ class Supervisor:
                 child.process.kill()  # its queues may be broken: nothing can be drained
             child.process.join(10)
             if self.on_exit is not None:
-                self.on_exit(child.process.pid)
+                self.on_exit(child.pid)
         team.restarts += 1
         team.down = True
         team.restart_at = now + delay
-        team.backoff = min(delay * 2, MAX_BACKOFF)
 
     def shutdown(self) -> int:
         log.info("stopping: %s", ", ".join(role for role, _ in self.stop_order))
@@ -172,15 +177,24 @@ class Supervisor:
         for role, flag in self.stop_order:
             flag.set()
             for child in self.children:
-                if child.role != role or child.process is None:
+                if child.role != role or not child.started:
                     continue
-                child.process.join(max(0.1, deadline - time.monotonic()))
-                if child.process.is_alive():
-                    log.error("%s did not stop within the grace period; terminating",
-                              child.title)
+                if not self._join(child, deadline):
+                    log.error("%s did not stop %s; terminating", child.title,
+                              "before a forced stop" if self.forced
+                              else "within the grace period")
                     child.process.terminate()
                     child.process.join(5)
                     status = 1
                 elif child.process.exitcode not in (0, None):
                     log.warning("%s exited with %s", child.title, child.process.exitcode)
         return status
+
+    def _join(self, child: Child, deadline: float) -> bool:
+        """Wait until ``child`` exited, the deadline passed or the stop is forced; whether it
+        exited."""
+        process = child.process
+        process.join(0.1)
+        while process.is_alive() and not self.forced and time.monotonic() < deadline:
+            process.join(0.1)
+        return not process.is_alive()

@@ -7,18 +7,20 @@ import re
 from dataclasses import dataclass, field
 
 from alco.config import IndexConfig
+from alco.errors import BadInput
 from alco.index.schema import IndexSchema, field_column, id_ms, tag_token, time_cover
 from alco.search import language as qlang
 
-JSON_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+JSON_NAME_MAX = 128
 INT_RE = re.compile(r"-?\d{1,18}")
 FLOAT_RE = re.compile(r"-?\d{1,18}\.\d{1,18}")
 TOP_ID = (1 << 63) - 1
 COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their time tokens
 
 
-class SearchError(ValueError):
-    """Bad user input: becomes a 400 with this message."""
+class SearchError(BadInput):
+    """A search that cannot run as asked (a query that does not parse, a bad limit); a
+    mistake in the query text carries its ``position`` in ``detail``."""
 
 
 @dataclass
@@ -34,17 +36,33 @@ class Compiled:
     snippet: str = ""
 
 
+def _json_paths(name: str) -> list[tuple[str, list[str]]]:
+    """SphinxQL expressions (names as parameters) for field ``name`` in the JSON attribute:
+    the key exactly as sent and, for a dotted name, the nested path (``a.b`` -> ``a`` -> ``b``)."""
+    paths = [("js[%s]", [name])]
+    parts = name.split(".")
+    if len(parts) > 1 and all(parts):
+        paths.append(("js" + "[%s]" * len(parts), parts))
+    return paths
+
+
 def _json_terms(name: str, value: str) -> tuple[list[str], list]:
-    """SELECT terms (summed) true when JSON field ``name`` equals ``value`` as text or number."""
-    terms, params = [f"IN(js.{name}, %s)"], [value]
-    if INT_RE.fullmatch(value):
-        terms.append(f"IN(js.{name}, %s)")
-        params.append(int(value))
-    elif FLOAT_RE.fullmatch(value):
-        terms.append(f"js.{name} = %s")
-        params.append(float(value))
-    elif value == "true":
-        terms.append(f"js.{name} = 1")
+    """SELECT terms (summed) true when JSON field ``name`` equals ``value`` as text or number
+    (for a list: contains it)."""
+    terms: list[str] = []
+    params: list = []
+    for path, names in _json_paths(name):
+        terms.append(f"IN({path}, %s)")
+        params += [*names, value]
+        if INT_RE.fullmatch(value):
+            terms.append(f"IN({path}, %s)")
+            params += [*names, int(value)]
+        elif FLOAT_RE.fullmatch(value):
+            terms.append(f"{path} = %s")
+            params += [*names, float(value)]
+        elif value == "true":
+            terms.append(f"{path} = 1")
+            params += names
     return terms, params
 
 
@@ -56,11 +74,12 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
     try:
         match = qlang.match_expression(parsed, schema.filtered, text_fields, tag_token)
     except qlang.QueryError as exc:
-        raise SearchError(f"{exc} (at position {exc.position})") from None
+        raise SearchError(f"{exc} (at position {exc.position})",
+                          position=exc.position) from None
     c = Compiled(match=match,
                  keywords=qlang.has_positive(parsed, schema.filtered, text_fields))
     for n, flt in enumerate(qlang.json_filters(parsed, schema.filtered, text_fields)):
-        if not JSON_NAME_RE.match(flt.field):
+        if not flt.field or len(flt.field) > JSON_NAME_MAX or not flt.field.isprintable():
             raise SearchError(f"cannot filter on field {flt.field!r}")
         terms: list[str] = []
         for value in flt.values:
@@ -79,7 +98,8 @@ def compile_text(ix: IndexConfig, text: str, known: set[str] | None) -> Compiled
     try:
         parsed = qlang.parse(text, known)
     except qlang.QueryError as exc:
-        raise SearchError(f"{exc} (at position {exc.position})") from None
+        raise SearchError(f"{exc} (at position {exc.position})",
+                          position=exc.position) from None
     return compile_query(ix, parsed)
 
 
@@ -108,8 +128,9 @@ def where_ids(c: Compiled, lo: int, hi: int, cover: bool = True,
             spans = [(lo_ms, newest_ms + 60_000), (max(lo_ms, now_ms - 60_000), now_ms + 60_000)]
         else:
             spans = []
-        tokens = sorted({t for a, b in spans if a <= b for t in time_cover(a, b)})
-        if tokens and all(b - a <= COVER_MAX_MS for a, b in spans):
+        narrow = all(b - a <= COVER_MAX_MS for a, b in spans)  # else no tokens to compute
+        tokens = sorted({t for a, b in spans if a <= b and narrow for t in time_cover(a, b)})
+        if tokens:
             match = f"{match} @tags ({' | '.join(tokens)})".lstrip()
     terms = (["MATCH(%s)"] if match else []) + [*c.where, "id >= %s", "id <= %s"]
     params = ([match] if match else []) + [lo, hi]

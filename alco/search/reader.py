@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from alco.index.schema import (
 )
 from alco.index.sphinxconf import retention_days
 from alco.search import language as qlang
+from alco.search.budget import MAX_QUERIES, ReadBudget
 from alco.search.compile import (
     TOP_ID,
     Compiled,
@@ -36,7 +36,9 @@ from alco.search.compile import (
 MAX_LIMIT = 1000
 HL_OPEN, HL_CLOSE = "\x01", "\x02"
 FIRST_WINDOW_MS = 1_000
-WIDEST_MS = 6 * 3_600_000  # a window this wide reads all the rest
+GROWTH_EMPTY = 8  # the next window after one without hits is this many times as wide
+GROWTH_MIN, GROWTH_MAX = 4, 32  # after one with hits: sized by their rate, within these
+FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes all the rest
 
 
 FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
@@ -53,22 +55,16 @@ class LineQuery:
     order: str = "desc"
 
 
+Piece = tuple[str, bool]  # a part of a line's text, and whether it matched the query
+
+
 @dataclass
 class Line:
     id: int
     ts_us: int
     message: str
     fields: dict
-    highlight: str | None
-
-    def as_json(self) -> dict:
-        return {
-            "id": str(self.id),
-            "ts": iso_us(self.ts_us),
-            "message": self.message,
-            "fields": self.fields,
-            "highlight": self.highlight,
-        }
+    matched: list[Piece] | None  # the message in pieces; None: the query has no words
 
 
 @dataclass
@@ -76,20 +72,41 @@ class Page:
     lines: list[Line]
     next: str | None
     prev: str | None
-
-    def as_json(self) -> dict:
-        return {"lines": [ln.as_json() for ln in self.lines], "next": self.next,
-                "prev": self.prev}
+    partial: bool = False  # the time budget stopped the read: ``next`` goes on from there
 
 
-def iso_us(ts_us: int) -> str:
-    return datetime.fromtimestamp(ts_us / 1_000_000, UTC).isoformat()
+@dataclass
+class Read:
+    """Rows of a read, in the direction read, and how far it got: every id from the start
+    of the range to ``edge`` was searched; ``done`` when that is the end of the range,
+    ``partial`` when the time budget stopped the read before."""
+
+    rows: list[dict]
+    edge: int
+    done: bool = False
+    partial: bool = False
 
 
-def highlight_html(snippet: str) -> str:
-    """Escape a snippet for HTML, turning the match markers into <mark> elements."""
-    text = html.escape(snippet, quote=False)
-    return text.replace(HL_OPEN, "<mark>").replace(HL_CLOSE, "</mark>")
+@dataclass
+class Context:
+    """A line and the lines before and after it, oldest first."""
+
+    line: Line
+    before: list[Line]
+    after: list[Line]
+
+
+def snippet_pieces(snippet: str) -> list[Piece]:
+    """Sphinx's snippet of a line (its matches between HL_OPEN and HL_CLOSE) in pieces."""
+    pieces: list[Piece] = []
+    hit = False
+    for part in snippet.split(HL_OPEN):
+        for text in part.split(HL_CLOSE):
+            if text:
+                pieces.append((text, hit))
+            hit = False
+        hit = True
+    return pieces
 
 
 def same_as(ix: IndexConfig, anchor: Line, names: tuple[str, ...]) -> Compiled:
@@ -111,13 +128,21 @@ def start_ms(open_top: tuple[int, int] | None) -> int:
     return min(now_ms, newest_ms + 1)
 
 
-def next_width(width: int, seen_ms: int, hits: int, missing: int) -> int:
-    """The next window's width (ms): eightfold after nothing was found; else what should hold
-    the ``missing`` rows at the rate of hits seen so far (and a quarter more), no narrower
-    than the last window and at most 32 times as wide."""
-    if not hits:
-        return width * 8
-    return min(max(seen_ms * missing * 5 // (hits * 4) + 1, width), width * 32)
+def next_width(width: int, seen_ms: int, hits: int, missing: int, found: int | None) -> int:
+    """The next window's width (ms): eightfold after a window without hits (``found``),
+    whatever was found before; else what should hold the ``missing`` rows at the rate of hits
+    seen so far (and a quarter more), from four to 32 times as wide as the last window.  Every
+    window is at least four times as wide as the one before: a read of 30 days from one
+    second takes at most 12 windows, whatever the data's shape."""
+    if not found:
+        return width * GROWTH_EMPTY
+    wanted = seen_ms * max(missing, 1) * 5 // (max(hits, 1) * 4) + 1
+    return min(max(wanted, width * GROWTH_MIN), width * GROWTH_MAX)
+
+
+def cursor_id(doc_id: int) -> int:
+    """An id as a cursor the API takes (0 .. TOP_ID)."""
+    return min(max(doc_id, 0), TOP_ID)
 
 
 class Searcher:
@@ -132,6 +157,12 @@ class Searcher:
         self._newest = newest  # index name -> timestamp (s) of its newest line, if known
         self._fan_out = fan_out  # runs fn(connection, item) for items at once
         self._parts = parts
+        self.budget = ReadBudget(config.web.time_budget, MAX_QUERIES)
+
+    def start_request(self) -> None:
+        """A new request: the whole query and time budget again (``lines``, ``context`` and
+        ``histogram`` start one; a caller of ``select`` that reuses the searcher does)."""
+        self.budget.restart()
 
     def today(self) -> date:
         return self._today or datetime.now(UTC).date()
@@ -139,10 +170,14 @@ class Searcher:
     def day_indexes(self, ix: IndexConfig, from_us: int | None, to_us: int | None) -> list[str]:
         """The day indexes that can hold lines of [from_us, to_us] (only those: FROM stays
         short)."""
-        days = retention_days(ix, self.today())
+        today = self.today()
+        days = retention_days(ix, today)
         lo = day_of_us(from_us) if from_us is not None else days[0]
         hi = day_of_us(to_us) if to_us is not None else days[-1]
-        return [day_index(ix.name, d) for d in days if lo <= d <= hi]
+        chosen = [d for d in days if lo <= d <= hi]
+        if hi > days[-1] and today not in chosen:
+            chosen.append(today)  # lines dated after tomorrow are stored in today's index
+        return [day_index(ix.name, d) for d in sorted(chosen)]
 
     def indexes_for_ids(self, ix: IndexConfig, lo: int, hi: int) -> list[str]:
         from_us = id_ms(lo) * 1000 if lo > 0 else None
@@ -163,79 +198,118 @@ class Searcher:
         # Which end of the range to read from: after a cursor "after", or oldest-first without
         # a cursor, read upwards; otherwise read downwards from the newest.
         upward = lq.after is not None or (lq.before is None and lq.order == "asc")
-        rows = self.select(ix, c, lo, hi, upward, lq.limit + 1)
-        more = len(rows) > lq.limit
-        lines = [self.row_line(r, bool(c.snippet)) for r in rows[: lq.limit]]
-        return self._page(lines, more, upward, lq)
+        # A full page stops there: it does not hunt for one more row to know whether there
+        # are more (its ``next`` may lead to an empty page).
+        self.start_request()
+        got = self.read(ix, c, lo, hi, upward, lq.limit + 1, enough=lq.limit)
+        more = len(got.rows) > lq.limit or not got.done
+        lines = [self.row_line(r, bool(c.snippet)) for r in got.rows[: lq.limit]]
+        return self._page(lines, more, upward, lq, got)
 
-    def _page(self, lines: list[Line], more: bool, upward: bool, lq: LineQuery) -> Page:
+    def _page(self, lines: list[Line], more: bool, upward: bool, lq: LineQuery,
+              got: Read) -> Page:
         """Order the lines for display; ``next`` continues in the page's order, ``prev`` goes
-        the other way.  A direction we did not read is assumed to hold more lines."""
-        if not lines:
-            return Page([], None, None)
-        display_up = lq.order == "asc"
-        if upward != display_up:
-            lines.reverse()
-        next_known = upward == display_up
-        nxt = str(lines[-1].id) if (more or not next_known) else None
-        prv = str(lines[0].id) if (more or next_known) else None
-        return Page(lines, nxt, prv)
+        the other way.  A direction we did not read is assumed to hold more lines; a read the
+        time budget stopped goes on from where it stopped."""
+        if got.partial:
+            ahead = str(cursor_id(got.edge))
+        else:
+            ahead = str(lines[-1].id) if lines and more else None
+        behind = str(lines[0].id) if lines else None
+        if upward == (lq.order == "asc"):
+            return Page(lines, ahead, behind, got.partial)
+        lines.reverse()
+        return Page(lines, behind, ahead, got.partial)
 
     def select(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
-               n: int) -> list[dict]:
-        """Rows with ids in [lo, hi] matching ``c``, the first ``n`` in the direction read.
+               n: int, reserve: int = 0) -> list[dict]:
+        """Rows with ids in [lo, hi] matching ``c``, the first ``n`` in the direction read
+        (fewer when the time budget ran out: see ``read``)."""
+        return self.read(ix, c, lo, hi, upward, n, reserve=reserve).rows
+
+    def read(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool, n: int,
+             enough: int | None = None, reserve: int = 0) -> Read:
+        """The first ``n`` rows with ids in [lo, hi] matching ``c`` in the direction read,
+        stopping once ``enough`` (default ``n``) are found.
 
         Sphinx collects every match of a query before it sorts, so a query costs as much as
         its id range holds matches, however small its LIMIT.  Ids are ordered by time: read
-        windows from the end we start at, a second wide first, each next one sized from the
-        hits seen so far to hold about what is missing, and stop when the page is full."""
+        windows from the end we start at (``_windows``), a second wide first, and stop when
+        the page is full.  The request's query budget, less ``reserve`` queries its caller
+        still needs, bounds the windows; its time budget may stop the read (``partial``)."""
+        out = Read([], lo - 1 if upward else hi + 1)
         if lo > hi:
-            return []
-        rows: list[dict] = []
+            out.done = True
+            return out
+        enough = n if enough is None else min(enough, n)
         # Only a newest-first read trusts the writers' report of the newest line: one reading
         # upwards from a cursor (the live tail, the page's newer lines) must not step over a
         # late line.
         open_top = self._open_top(ix) if hi == TOP_ID and not upward else None
-        windows = self._windows(ix, lo, hi, upward, n, open_top)
+        most = max(1, self.budget.queries_left() - reserve)
+        windows = self._windows(ix, lo, hi, upward, n, open_top, most)
         found = None
-        try:
-            while len(rows) < n:
+        while len(out.rows) < enough:
+            try:
                 win_lo, win_hi = windows.send(found)
-                # time tokens pay off for frequent matches, not after a window without any
-                got = self.select_range(ix, c, win_lo, win_hi, upward, n - len(rows),
-                                        cover=found != 0, open_top=open_top)
-                rows += got
-                found = len(got)
-        except StopIteration:
-            pass
-        return rows
+            except StopIteration:
+                break
+            if self.budget.out_of_time():
+                out.partial = True
+                break
+            want = n - len(out.rows)
+            # time tokens pay off for frequent matches, not after a window without any
+            got = self.select_range(ix, c, win_lo, win_hi, upward, want, cover=found != 0,
+                                    open_top=open_top)
+            if self.budget.out_of_time():
+                # searchd may have cut the query short (max_query_time): its rows need not
+                # be the first ones of the window
+                out.partial = True
+                break
+            out.rows += got
+            found = len(got)
+            if found < want:
+                out.edge = win_hi if upward else win_lo
+            else:
+                out.edge = int(got[-1]["id"])
+        out.done = out.edge == (hi if upward else lo)
+        if out.partial:
+            self.sphinx.note_warnings([self.budget.message()])
+        return out
 
     def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
-                 open_top: tuple[int, int] | None = None
+                 open_top: tuple[int, int] | None = None, most: int = MAX_QUERIES
                  ) -> Generator[tuple[int, int], int | None, None]:
-        """Disjoint id ranges covering [lo, hi], from the end read first.  ``send()`` the
-        number of rows the last window gave: the next one is sized to hold the rest of the
-        ``n`` rows wanted at the rate seen so far, and grows eightfold past empty ones.
+        """At most ``most`` disjoint id ranges covering [lo, hi], from the end read first.
+
+        ``send()`` the number of rows the last window gave: the next one is sized by
+        ``next_width`` (at least four times as wide; eightfold after an empty one).  The last
+        window takes all that is left: the ``most``-th one, and the one that reaches past
+        where lines can be (a minute from now upwards, the first retained day downwards).
         Newest-first from the top, the first window starts at ``start_ms(open_top)``."""
         step = 1 if upward else -1
         if upward:
             start = lo if lo > 0 else self._first_id(ix)
             cur = lo
+            stop = make_id(time.time_ns() // 1_000_000 + FUTURE_MS, 0, 0)
         else:
             start = hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0)
             cur = hi
-        width, seen_ms, hits = FIRST_WINDOW_MS, 0, 0
+            stop = self._first_id(ix)
+        width, seen_ms, hits, made = FIRST_WINDOW_MS, 0, 0, 0
+        found: int | None = None
         while (cur <= hi) if upward else (cur >= lo):
             edge = start + step * (seen_ms + width << MS_SHIFT) - step
-            if width >= WIDEST_MS:
+            if made >= most - 1 or (edge - stop) * step >= 0:
                 edge = hi if upward else lo
             edge = min(hi, edge) if upward else max(lo, edge)
             if (edge - cur) * step >= 0:
                 found = yield (cur, edge) if upward else (edge, cur)
+                made += 1
                 cur = edge + step
                 hits += found or 0
             seen_ms += width
-            width = next_width(width, seen_ms, hits, n - hits)
+            width = next_width(width, seen_ms, hits, n - hits, found)
 
     def _open_top(self, ix: IndexConfig) -> tuple[int, int] | None:
         """(newest line reported by the writers, now) in ms; None when Redis does not know."""
@@ -266,20 +340,22 @@ class Searcher:
         params += where_params
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
-               f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none")
+               f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none, "
+               f"max_query_time={max(1, self.budget.ms_left())}")
         return self._query(sql, params)
 
     def _query(self, sql: str, params: list,
                sx: sphinxql.Sphinx | None = None) -> list[dict]:
+        self.budget.spend()
         try:
             return (sx or self.sphinx).query(sql, params)
-        except sphinxql.ProgrammingError as exc:
-            raise SearchError(f"search failed: {exc.args[-1]}") from None
+        except sphinxql.SphinxQueryError as exc:
+            raise SearchError(f"search failed: {exc.message}") from None
 
     def row_line(self, row: dict, highlighted: bool) -> Line:
         js = row["js"]
         fields = orjson.loads(js) if js else {}
-        hl = highlight_html(row["hl"]) if highlighted and row.get("hl") is not None else None
+        hl = snippet_pieces(row["hl"]) if highlighted and row.get("hl") is not None else None
         return Line(int(row["id"]), int(row["ts"]), row["logline"], fields, hl)
 
     def count(self, ix: IndexConfig, from_us: int | None, to_us: int | None,
@@ -298,23 +374,44 @@ class Searcher:
         rows = self._query(sql, [*c.select_params, *params])
         return int(rows[0]["n"]) if rows else 0
 
+    def lines_by_ids(self, ix: IndexConfig, c: Compiled, ids: list[int]) -> list[Line]:
+        """The lines among ``ids`` that match ``c``, oldest first (one query: at most
+        MAX_LIMIT ids)."""
+        ids = sorted(set(ids))[:MAX_LIMIT]
+        indexes = self.indexes_for_ids(ix, ids[0], ids[-1]) if ids else []
+        if not indexes:
+            return []
+        cols = ["id", "ts", "logline", "js", *c.select]
+        params = list(c.select_params)
+        if c.snippet:
+            cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
+            params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
+        where, where_params = where_ids(c, ids[0], ids[-1], cover=False)
+        marks = ", ".join(["%s"] * len(ids))
+        sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
+               f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
+               f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
+        rows = self._query(sql, [*params, *where_params, *ids])
+        return [self.row_line(r, bool(c.snippet)) for r in rows]
+
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
         rows = self.select_range(ix, Compiled(), doc_id, doc_id, True, 1)
         return self.row_line(rows[0], False) if rows else None
 
     def context(self, ix: IndexConfig, doc_id: int, before: int, after: int,
-                same: tuple[str, ...] = ()) -> dict | None:
+                same: tuple[str, ...] = ()) -> Context | None:
         """grep -C: the anchor line and up to ``before``/``after`` lines around it (oldest
         first), optionally only lines whose fields ``same`` equal the anchor's."""
+        self.start_request()
         anchor = self.line(ix, doc_id)
         if anchor is None:
             return None
         c = same_as(ix, anchor, same)
-        older = self.select(ix, c, 0, doc_id - 1, False, before) if before else []
+        older = (self.select(ix, c, 0, doc_id - 1, False, before, reserve=1 if after else 0)
+                 if before else [])
         newer = self.select(ix, c, doc_id + 1, TOP_ID, True, after) if after else []
-        return {"line": anchor.as_json(),
-                "before": [self.row_line(r, False).as_json() for r in reversed(older)],
-                "after": [self.row_line(r, False).as_json() for r in newer]}
+        return Context(anchor, [self.row_line(r, False) for r in reversed(older)],
+                       [self.row_line(r, False) for r in newer])
 
     def histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
                   bucket_us: int) -> dict[int, int]:
@@ -322,7 +419,16 @@ class Searcher:
 
         A histogram counts every match of its range.  With a fan-out (the web app's search
         threads), the range up to the newest line is cut in parts counted at once, one
-        searchd thread each, and the counts added up."""
+        searchd thread each, and the counts added up.  Past the time budget the counts are
+        short: the answer is partial (a warning says so)."""
+        self.start_request()
+        counts = self._histogram(ix, c, from_us, to_us, bucket_us)
+        if self.budget.out_of_time():
+            self.sphinx.note_warnings([self.budget.message()])
+        return counts
+
+    def _histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
+                   bucket_us: int) -> dict[int, int]:
         lo, hi = id_range_of_us(from_us, to_us)
         if lo > hi:
             return {}
@@ -351,7 +457,8 @@ class Searcher:
                f"{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
-               f"OPTION max_matches={n}, ranker=none")
+               f"OPTION max_matches={n}, ranker=none, "
+               f"max_query_time={max(1, self.budget.ms_left())}")
         rows = self._query(sql, [*c.select_params, *params], sx)
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
 

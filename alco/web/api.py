@@ -12,32 +12,21 @@ from starlette.routing import Route
 
 from alco import metrics
 from alco.config import IndexConfig
+from alco.errors import BadInput, NotFound, Unavailable
 from alco.index.sphinxconf import retention_days
-from alco.index.sphinxql import SphinxError
 from alco.search import language as qlang
-from alco.search.compile import SearchError, compile_text
-from alco.search.reader import LineQuery, iso_us
+from alco.search.compile import compile_text
+from alco.search.reader import LineQuery
 from alco.web.export import FORMATS, export_lines
+from alco.web.present import context_json, iso_us, page_json
 from alco.web.state import WebState
 from alco.web.tail import newest_id, tail_events
 
 MAX_ID = 2**63 - 1
 
 
-class BadRequest(ValueError):
-    pass
-
-
-class NotFound(LookupError):
-    pass
-
-
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
 def timed(endpoint: str) -> Callable:
-    """Measure an endpoint and turn bad input into 400 and a down searchd into 503."""
+    """Measure an endpoint (its errors are answered by alco.web.http_errors)."""
 
     def wrap(fn: Callable) -> Callable:
         def handler(request: Request) -> Response:
@@ -45,13 +34,6 @@ def timed(endpoint: str) -> Callable:
             request.app.state.alco.sphinx().take_warnings()  # none left from another request
             try:
                 return fn(request, request.app.state.alco)
-            except (BadRequest, SearchError) as exc:
-                return error(400, str(exc))
-            except NotFound as exc:
-                return error(404, str(exc.args[0]))
-            except SphinxError as exc:
-                request.app.state.alco.sphinx().close()
-                return error(503, f"search engine unavailable: {exc.args[-1]}")
             finally:
                 metrics.SEARCH_SECONDS.labels(endpoint).observe(time.perf_counter() - start)
 
@@ -65,6 +47,7 @@ def answer(state: WebState, endpoint: str, body: dict) -> JSONResponse:
     """``body`` as JSON, with the warnings of its queries: a shard that did not answer makes
     the answer partial, and the client must be able to tell."""
     body["warnings"] = state.sphinx().take_warnings()
+    body["partial"] = bool(body["warnings"])  # a shard missing, or the time budget spent
     if body["warnings"]:
         metrics.SEARCH_PARTIAL.labels(endpoint).inc()
     return JSONResponse(body)
@@ -77,7 +60,7 @@ def time_param(request: Request, name: str) -> int | None:
     try:
         dt = qlang.parse_time(raw, datetime.now(UTC))
     except qlang.QueryError as exc:
-        raise BadRequest(f"{name}: {exc}") from None
+        raise BadInput(f"{name}: {exc}") from None
     return int(dt.timestamp()) * 1_000_000 + dt.microsecond
 
 
@@ -89,15 +72,15 @@ def int_param(request: Request, name: str, default: int | None = None,
     try:
         value = int(raw[:40]) if len(raw) <= 40 else int("not a number")
     except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {raw[:40]!r}") from None
+        raise BadInput(f"{name} must be an integer, got {raw[:40]!r}") from None
     if not lo <= value <= hi:
-        raise BadRequest(f"{name} must be between {lo} and {hi}")
+        raise BadInput(f"{name} must be between {lo} and {hi}")
     return value
 
 
 def id_param(raw: str) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
-        raise BadRequest(f"a line id is a positive 64-bit integer, got {raw[:40]!r}")
+        raise BadInput(f"a line id is a positive 64-bit integer, got {raw[:40]!r}")
     return int(raw)
 
 
@@ -105,7 +88,7 @@ def fields_param(request: Request, name: str, known: set[str] | None) -> tuple[s
     names = tuple(n for n in request.query_params.get(name, "").split(",") if n)
     for field in names:
         if known is not None and field not in known:
-            raise BadRequest(f"{name}: unknown field {field[:64]!r}")
+            raise BadInput(f"{name}: unknown field {field[:64]!r}")
     return names
 
 
@@ -143,7 +126,7 @@ def indexes(request: Request, state: WebState) -> Response:
 def lines(request: Request, state: WebState) -> Response:
     ix = index_or_404(request, state)
     page = state.searcher().lines(ix, line_query(request), state.known_fields(ix))
-    return answer(state, "lines", page.as_json())
+    return answer(state, "lines", page_json(page))
 
 
 @timed("context")
@@ -156,7 +139,7 @@ def context(request: Request, state: WebState) -> Response:
         int_param(request, "after", 10, 0, 1000) or 0, same)
     if found is None:
         raise NotFound(f"no line {doc_id} in {ix.name}")
-    return answer(state, "context", found)
+    return answer(state, "context", context_json(found))
 
 
 @timed("histogram")
@@ -169,7 +152,7 @@ def histogram(request: Request, state: WebState) -> Response:
     from_us = time_param(request, "from") or int(
         datetime.combine(first_day, datetime.min.time(), UTC).timestamp()) * 1_000_000
     if from_us >= to_us:
-        raise BadRequest("from must be before to")
+        raise BadInput("from must be before to")
     buckets = int_param(request, "buckets", 60, 1, 1000) or 60
     bucket_us = qlang.bucket_size_us(to_us - from_us, buckets)
     start_us = from_us - from_us % bucket_us
@@ -186,7 +169,7 @@ def columns(request: Request, state: WebState) -> Response:
     ix = index_or_404(request, state)
     seen = state.values.columns(ix.name)
     if seen is None:
-        return error(503, "redis unavailable: the seen columns are unknown")
+        raise Unavailable("the seen columns are unknown", service="redis")
     names = sorted((set(seen) | set(ix.columns)) - set(ix.columns_with("excluded")))
     return JSONResponse({"columns": [
         {"name": n, "role": ix.columns.get(n, "display"),
@@ -198,11 +181,11 @@ def values(request: Request, state: WebState) -> Response:
     ix = index_or_404(request, state)
     name = request.path_params["field"]
     if len(name) > 64:
-        raise BadRequest("field name too long")
+        raise BadInput("field name too long")
     found = state.values.values(ix.name, name, int_param(request, "limit", 100, 1, 1000) or 100,
                                 request.query_params.get("prefix", "")[:256])
     if found is None:
-        return error(503, "redis unavailable: the values are unknown")
+        raise Unavailable("the values are unknown", service="redis")
     return JSONResponse({"field": name, "role": ix.columns.get(name, "display"), "values": [
         {"value": v, "last_seen": iso_us(int(s) * 1_000_000)} for v, s in found]})
 
@@ -212,7 +195,7 @@ def export(request: Request, state: WebState) -> Response:
     ix = index_or_404(request, state)
     fmt = request.query_params.get("format", "ndjson")
     if fmt not in FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
+        raise BadInput(f"format must be one of {', '.join(FORMATS)}")
     lq = line_query(request)
     known = state.known_fields(ix)
     compile_text(ix, lq.q, known)  # a bad query is a 400 before the stream starts
@@ -227,7 +210,8 @@ def tail(request: Request, state: WebState) -> Response:
     c = compile_text(ix, request.query_params.get("q", ""), state.known_fields(ix))
     start = int_param(request, "after", None, 0, MAX_ID)
     cursor = newest_id(state.searcher(), ix) if start is None else start
-    return StreamingResponse(tail_events(state.own_searcher, ix, c, cursor),
+    return StreamingResponse(tail_events(state.own_searcher, ix, c, cursor,
+                                         late_source=state.values),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

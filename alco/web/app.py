@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alco.config import Config
 from alco.web import api, page, shortcuts
 from alco.web.auth import AuthMiddleware
+from alco.web.http_errors import HANDLED, error_response
 from alco.web.state import WebState
 
 
@@ -52,6 +53,7 @@ def create_app(config: Config, today: date | None = None) -> Starlette:
             Middleware(SecurityHeaders),
             Middleware(AuthMiddleware, tokens=config.web.tokens, basic=config.web.basic_auth),
         ],
+        exception_handlers=dict.fromkeys(HANDLED, error_response),
     )
     app.state.alco = WebState(config, today)
     return app

@@ -9,8 +9,9 @@ from dataclasses import replace
 import orjson
 
 from alco.config import IndexConfig
-from alco.index.sphinxql import SphinxError
+from alco.errors import Unavailable
 from alco.search.reader import Line, LineQuery, Searcher
+from alco.web.present import iso_us, line_json
 
 log = logging.getLogger("alco.web.export")
 PAGE = 1000
@@ -18,13 +19,13 @@ FORMATS = {"ndjson": "application/x-ndjson", "text": "text/plain; charset=utf-8"
 
 
 def ndjson_line(line: Line) -> bytes:
-    data = line.as_json()
+    data = line_json(line)
     del data["highlight"]
     return orjson.dumps(data) + b"\n"
 
 
 def text_line(line: Line) -> bytes:
-    return f"{line.as_json()['ts']} {line.message}\n".encode("utf-8", "replace")
+    return f"{iso_us(line.ts_us)} {line.message}\n".encode("utf-8", "replace")
 
 
 def export_lines(open_searcher: Callable[[], Searcher], ix: IndexConfig, lq: LineQuery,
@@ -39,12 +40,15 @@ def export_lines(open_searcher: Callable[[], Searcher], ix: IndexConfig, lq: Lin
     lq = replace(lq, after=None, before=None, limit=PAGE, order="asc")
     try:
         while True:
+            # each page is a request of its own (query and time budget); a page the time
+            # budget cut short, even an empty one, goes on from its cursor
             page = searcher.lines(ix, lq, known)
-            if not page.lines:
+            if page.lines:
+                yield b"".join(render(line) for line in page.lines)
+            if page.next is None or int(page.next) == lq.after:
                 return
-            yield b"".join(render(line) for line in page.lines)
-            lq = replace(lq, after=page.lines[-1].id)
-    except SphinxError as exc:
-        log.warning("export of %s stopped: %s", ix.name, exc)
+            lq = replace(lq, after=int(page.next))
+    except Unavailable as exc:
+        log.warning("export of %s stopped: %s unavailable: %s", ix.name, exc.service, exc)
     finally:
         searcher.sphinx.close()

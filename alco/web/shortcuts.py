@@ -12,12 +12,12 @@ import re
 from urllib.parse import quote, urlencode
 
 import orjson
-import redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from alco.stores.values import SavedSearches
+from alco.errors import BadInput, NotFound
+from alco.stores.shortcuts import SavedSearches
 from alco.web.page import shell
 from alco.web.state import WebState
 
@@ -26,10 +26,6 @@ SLOT = "{}"
 MAX_QUERY = 2000
 NEEDS_QUOTES = re.compile(r'[\s,:"]')
 RESERVED = {"lines", "histogram", "columns", "export", "tail"}  # /api/<index>/<endpoint>
-
-
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def quoted(value: str) -> str:
@@ -51,12 +47,10 @@ def page_url(index: str, query: str) -> str:
     return f"/{quote(index, safe='')}?{urlencode({'q': query})}"
 
 
-def store(state: WebState) -> SavedSearches:
-    saved = getattr(state, "_saved_searches", None)
-    if saved is None:
-        saved = SavedSearches(state.config.redis.url, state.config.redis.prefix)
-        state._saved_searches = saved  # type: ignore[attr-defined]
-    return saved
+def store(request: Request) -> SavedSearches:
+    """The saved searches (Redis errors are answered as 503 by alco.web.http_errors)."""
+    state: WebState = request.app.state.alco
+    return state.saved_searches
 
 
 def validated(state: WebState, body: object) -> dict | str:
@@ -78,58 +72,42 @@ def validated(state: WebState, body: object) -> dict | str:
     return {"name": name, "index": index, "query": query, "description": description}
 
 
-def guarded(fn):  # noqa: ANN001, ANN201
-    """Turn an unreachable Redis into 503."""
-
-    async def handler(request: Request) -> Response:
-        try:
-            return await fn(request, request.app.state.alco)
-        except redis.RedisError as exc:
-            return error(503, f"redis unavailable: {exc}")
-
-    handler.__name__ = fn.__name__
-    return handler
-
-
-@guarded
-async def list_shortcuts(request: Request, state: WebState) -> Response:
-    saved = store(state).all()
+async def list_shortcuts(request: Request) -> Response:
+    saved = store(request).all()
     items = [{"name": k, **v} for k, v in sorted(saved.items())]
     return JSONResponse({"shortcuts": items})
 
 
-@guarded
-async def create_shortcut(request: Request, state: WebState) -> Response:
+async def create_shortcut(request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith("application/json"):
-        return error(415, "send the shortcut as application/json")
+        return JSONResponse({"error": "send the shortcut as application/json"},
+                            status_code=415)
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        return error(400, "the body is not JSON")
-    shortcut = validated(state, body)
+        raise BadInput("the body is not JSON") from None
+    shortcut = validated(request.app.state.alco, body)
     if isinstance(shortcut, str):
-        return error(400, shortcut)
+        raise BadInput(shortcut)
     name = shortcut.pop("name")
-    store(state).put(name, shortcut)
+    store(request).put(name, shortcut)
     return JSONResponse({"name": name, **shortcut}, status_code=201)
 
 
-@guarded
-async def get_shortcut(request: Request, state: WebState) -> Response:
+async def get_shortcut(request: Request) -> Response:
     name = request.path_params["name"]
-    shortcut = store(state).get(name)
+    shortcut = store(request).get(name)
     if shortcut is None:
-        return error(404, f"no shortcut named {name[:64]!r}")
+        raise NotFound(f"no shortcut named {name[:64]!r}")
     query = fill(shortcut.get("query", ""), request.query_params.get("value", ""))
     return JSONResponse({"name": name, **shortcut, "q": query,
                          "url": page_url(shortcut["index"], query)})
 
 
-@guarded
-async def delete_shortcut(request: Request, state: WebState) -> Response:
+async def delete_shortcut(request: Request) -> Response:
     name = request.path_params["name"]
-    if not store(state).delete(name):
-        return error(404, f"no shortcut named {name[:64]!r}")
+    if not store(request).delete(name):
+        raise NotFound(f"no shortcut named {name[:64]!r}")
     return Response(status_code=204)
 
 

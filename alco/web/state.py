@@ -1,4 +1,5 @@
-"""What the endpoints share: the config, Sphinx connections (one per thread), Redis reads."""
+"""What the endpoints share: the config, Sphinx connections (one per thread), Redis reads and
+the saved searches."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 from alco.config import Config, IndexConfig
 from alco.index.sphinxql import Sphinx
 from alco.search.reader import Searcher
-from alco.stores.values import ValuesReader
+from alco.stores.reader import ValuesReader
+from alco.stores.shortcuts import SavedSearches
 
 
 @dataclass
@@ -24,6 +26,7 @@ class WebState:
 
     def __post_init__(self) -> None:
         self.values = ValuesReader(self.config.redis.url, self.config.redis.prefix)
+        self.saved_searches = SavedSearches(self.config.redis.url, self.config.redis.prefix)
         self.parts = max(1, min(os.cpu_count() or 1, 8))
         self._pool = ThreadPoolExecutor(self.parts, thread_name_prefix="alco-search")
 

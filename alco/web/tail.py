@@ -3,6 +3,13 @@
 Sphinx is polled every POLL_S seconds for lines after a cursor (an id).  At most MAX_RATE lines
 a second are sent; beyond that only the newest lines of a poll are sent, preceded by an
 ``event: skipped`` with the number left out.
+
+Late lines: a line stored behind a newer one (a shipper's buffer sent after a network blip, a
+re-send after a reconnect) has an id below the cursor and no poll would see it.  The writers
+report the ids of such lines to a Redis stream (alco.stores); each poll first reads the stream
+from where this tail started, and the reported lines at or below the cursor that match the
+query are sent as lines with ``"late": true`` (each once: lines above the cursor are the
+poll's).
 """
 
 from __future__ import annotations
@@ -10,20 +17,66 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 
 from alco.config import IndexConfig
-from alco.index.sphinxql import SphinxError
+from alco.errors import Unavailable
 from alco.search.compile import TOP_ID, Compiled
 from alco.search.reader import Line, Searcher
+from alco.web.http_errors import error_body
+from alco.web.present import line_json
 
 log = logging.getLogger("alco.web.tail")
 POLL_S = 0.5
 MAX_RATE = 500
 HEARTBEAT_S = 15.0
+LATE_ENTRIES = 20  # stream entries (batches of a writer) read per poll
+LATE_REMEMBERED = 10_000  # ids of late lines already sent, kept against a second send
+
+
+class LateSource(Protocol):
+    """Where the writers report late lines (alco.stores.reader.ValuesReader)."""
+
+    def late_position(self, index: str) -> str | None: ...
+
+    def late_since(self, index: str, position: str,
+                   count: int = ...) -> tuple[str, list[int]] | None: ...
+
+
+class LateLines:
+    """The late lines of one tail: what the writers reported since it started."""
+
+    def __init__(self, source: LateSource, index: str) -> None:
+        self.source, self.index = source, index
+        self.position = source.late_position(index)
+        self.sent: OrderedDict[int, None] = OrderedDict()
+
+    def poll(self, searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
+             budget: int) -> list[Line]:
+        """Reported lines at or below ``cursor`` not sent yet that match ``c`` (at most
+        ``budget``, one query)."""
+        if self.position is None:  # Redis was away when the tail started: start from now
+            self.position = self.source.late_position(self.index)
+            return []
+        got = self.source.late_since(self.index, self.position, LATE_ENTRIES)
+        if got is None:
+            return []  # Redis is away: read on from the same position next time
+        self.position, ids = got
+        wanted = [i for i in ids if i <= cursor and i not in self.sent][-budget:]
+        if not wanted:
+            return []
+        searcher.start_request()
+        lines = searcher.lines_by_ids(ix, c, wanted)
+        for i in wanted:
+            self.sent[i] = None
+        while len(self.sent) > LATE_REMEMBERED:
+            self.sent.popitem(last=False)
+        return lines
 
 
 def sse(event: str, data: object) -> bytes:
@@ -37,10 +90,13 @@ def newest_id(searcher: Searcher, ix: IndexConfig) -> int:
 
 def poll(searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
          budget: int) -> tuple[list[Line], int]:
-    """Lines after ``cursor`` (at most ``budget``, the newest) and how many were skipped."""
-    rows = searcher.select(ix, c, cursor + 1, TOP_ID, True, budget + 1)
+    """Lines after ``cursor`` (at most ``budget``, the newest) and how many were skipped.
+
+    One poll is one request of the searcher: its query budget bounds the three reads."""
+    searcher.start_request()
+    rows = searcher.select(ix, c, cursor + 1, TOP_ID, True, budget + 1, reserve=2)
     if len(rows) > budget:
-        rows = searcher.select(ix, c, cursor + 1, TOP_ID, False, budget)[::-1]
+        rows = searcher.select(ix, c, cursor + 1, TOP_ID, False, budget, reserve=1)[::-1]
         skipped = searcher.count_ids(ix, c, cursor + 1, int(rows[0]["id"]) - 1)
     else:
         skipped = 0
@@ -48,26 +104,31 @@ def poll(searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
 
 
 async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c: Compiled,
-                      cursor: int, poll_s: float = POLL_S,
-                      max_rate: int = MAX_RATE) -> AsyncIterator[bytes]:
+                      cursor: int, poll_s: float = POLL_S, max_rate: int = MAX_RATE,
+                      late_source: LateSource | None = None) -> AsyncIterator[bytes]:
     """The event stream; ends when the client goes away (the send fails)."""
     searcher = open_searcher()
     budget = max(1, int(max_rate * poll_s))
     beat = time.monotonic()
+    late = None if late_source is None else \
+        await run_in_threadpool(LateLines, late_source, ix.name)
     try:
         yield b": tail of " + ix.name.encode() + b"\n\n"
         while True:
             await asyncio.sleep(poll_s)
             try:
+                if late is not None:  # before the poll: its cursor decides whose line it is
+                    for line in await run_in_threadpool(late.poll, searcher, ix, c, cursor,
+                                                        budget):
+                        yield sse("line", {**line_json(line), "late": True})
                 lines, skipped = await run_in_threadpool(poll, searcher, ix, c, cursor, budget)
-            except SphinxError as exc:
-                searcher.sphinx.close()
-                yield sse("error", {"error": f"search engine unavailable: {exc.args[-1]}"})
+            except Unavailable as exc:  # the connection is dropped: the next poll reconnects
+                yield sse("error", error_body(exc))
                 continue
             if skipped:
                 yield sse("skipped", {"count": skipped})
             for line in lines:
-                yield sse("line", line.as_json())
+                yield sse("line", line_json(line))
             if lines:
                 cursor, beat = lines[-1].id, time.monotonic()
             elif time.monotonic() - beat >= HEARTBEAT_S:

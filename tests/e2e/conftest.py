@@ -41,7 +41,7 @@ def bind_queue(stack: Stack, name: str = "logs") -> None:
     ix = next(i for i in stack.data["index"] if i["name"] == name)
     conn = pika.BlockingConnection(pika.URLParameters(RABBIT_URL))
     ch = conn.channel()
-    ch.exchange_declare(stack.exchange, exchange_type="topic", durable=True)
+    ch.exchange_declare(stack.exchange, exchange_type="topic")
     ch.queue_declare(ix["queue"], durable=True, auto_delete=False)
     ch.queue_bind(ix["queue"], stack.exchange, routing_key="logstash.#")
     conn.close()

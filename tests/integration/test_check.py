@@ -26,9 +26,28 @@ def test_everything_answers(stack):
     done = check(stack)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert [ln.split(":")[0] for ln in lines] == ["ok      RabbitMQ", "ok      Redis",
-                                                  "ok      searchd"]
-    assert f"answers at 127.0.0.1:{stack.data['sphinx']['port']}" in lines[2]
+    assert [ln.split(":")[0] for ln in lines[:4]] == [
+        "ok      RabbitMQ", "ok      exchange", "ok      Redis", "ok      searchd"]
+    assert f"answers at 127.0.0.1:{stack.data['sphinx']['port']}" in lines[3]
+    assert "does not exist yet; ALCO will declare it topic, non-durable" in lines[1]
+    assert "logcollect:" in done.stdout and "durable=False)   (its default)" in done.stdout
+
+
+def test_the_exchange_as_it_is_and_what_shippers_must_be_told(stack):
+    import pika
+
+    stack.index()
+    stack.start_searchd()
+    conn = pika.BlockingConnection(pika.URLParameters(stack.data["rabbitmq"]["url"]))
+    conn.channel().exchange_declare(stack.exchange, exchange_type="topic", durable=True)
+    conn.close()
+    done = check(stack)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ok      exchange: {stack.exchange!r} is topic, durable (declared by another" \
+        in done.stdout
+    assert f"default_config(broker_uri, exchange={stack.exchange!r}, durable=True)" \
+        in done.stdout
+    assert "exchange_type='topic', durable=True)" in done.stdout
 
 
 def test_a_wrong_port_fails_with_a_hint(stack):

@@ -117,7 +117,7 @@ def test_two_collectors_on_one_queue_fill_two_shards_queried_as_one(stack, shard
     wait_for(lambda: stored_count(head) >= n, timeout=60, interval=0.2, message="all stored")
     assert 0 < stored_count(shard1) < n and 0 < stored_count(shard2) < n  # both took a share
     lines = all_lines(head, "logs")
-    assert sorted(ln["fields"]["seq_x"] for ln in lines) == list(range(n))  # each line once
+    assert sorted(ln["fields"]["seq"] for ln in lines) == list(range(n))  # each line once
     ids = [int(ln["id"]) for ln in lines]
     assert ids == sorted(set(ids))  # merged in id order (time to the millisecond, then slot)
     for proc in collectors:

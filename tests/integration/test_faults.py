@@ -18,7 +18,7 @@ import pika
 import pytest
 import redis
 
-from alco.stores.values import columns_key, newest_key, values_key
+from alco.stores.keys import columns_key, newest_key, values_key
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
 from tests.helpers import all_lines, free_port, logcollect_body, publish, stored_count, wait_for
 from tests.integration.test_metrics import metric, start_collector
@@ -47,7 +47,7 @@ def exactly_once(stack, n: int, index: str = "logs") -> None:
     config = stack.config()
     wait_for(lambda: stored_count(config, index) >= n, timeout=90, interval=0.2,
              message=f"{n} lines stored in {index}")
-    seqs = sorted(ln["fields"]["seq_x"] for ln in all_lines(config, index))
+    seqs = sorted(ln["fields"]["seq"] for ln in all_lines(config, index))
     assert seqs == list(range(n))
 
 
@@ -145,7 +145,7 @@ def test_redis_down_indexing_goes_on_and_rebuild_values_restores_them(stack):
     assert sorted(levels) == ["ERROR", "INFO"]
     hosts = client.zrange(values_key(stack.prefix, "logs", "host"), 0, -1)
     assert sorted(hosts) == ["vm0", "vm1", "vm2"]
-    assert {"host", "levelname", "seq_x", "logger"} <= set(client.hgetall(
+    assert {"host", "levelname", "seq", "logger"} <= set(client.hgetall(
         columns_key(stack.prefix, "logs")))
     newest = client.zscore(newest_key(stack.prefix), "logs")  # where newest-first reads start
     last = max(datetime.fromisoformat(ln["ts"]) for ln in all_lines(stack.config(), "logs"))

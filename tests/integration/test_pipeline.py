@@ -29,7 +29,7 @@ def test_published_lines_are_found_once_in_time_order_with_fields(stack, monkeyp
     wait_for(lambda: count(stack) >= n, timeout=60, interval=0.2, message=f"{n} stored")
     lines = all_lines(stack.config(), "logs")
     assert len(lines) == n
-    assert [ln["fields"]["seq_x"] for ln in lines] == list(range(n))  # time order, once each
+    assert [ln["fields"]["seq"] for ln in lines] == list(range(n))  # time order, once each
     assert len({ln["id"] for ln in lines}) == n
     first = lines[0]
     assert first["message"] == "line 0 of the test"
@@ -43,12 +43,12 @@ def test_published_lines_are_found_once_in_time_order_with_fields(stack, monkeyp
     resp = client.get("/api/logs/lines", params={"q": "levelname:ERROR test", "limit": 5})
     assert resp.status_code == 200, resp.text
     page = resp.json()
-    assert [ln["fields"]["seq_x"] for ln in page["lines"]] == [2990, 2980, 2970, 2960, 2950]
+    assert [ln["fields"]["seq"] for ln in page["lines"]] == [2990, 2980, 2970, 2960, 2950]
     assert all(isinstance(ln["id"], str) for ln in page["lines"])
     assert page["lines"][0]["highlight"] == "line 2990 of the <mark>test</mark>"
     older = client.get("/api/logs/lines", params={"q": "levelname:ERROR test", "limit": 5,
                                                   "before": page["next"]}).json()
-    assert [ln["fields"]["seq_x"] for ln in older["lines"]] == [2940, 2930, 2920, 2910, 2900]
+    assert [ln["fields"]["seq"] for ln in older["lines"]] == [2940, 2930, 2920, 2910, 2900]
 
 
 def test_sigterm_mid_stream_loses_nothing_and_stores_nothing_twice(stack):
@@ -68,7 +68,7 @@ def test_sigterm_mid_stream_loses_nothing_and_stores_nothing_twice(stack):
     collector = stack.collector()  # the rest is still in RabbitMQ
     wait_for(lambda: count(stack) >= n, timeout=90, interval=0.2, message="all stored")
     lines = all_lines(stack.config(), "logs")
-    seqs = sorted(ln["fields"]["seq_x"] for ln in lines)
+    seqs = sorted(ln["fields"]["seq"] for ln in lines)
     assert seqs == list(range(n))
     assert stack.stop(collector) == 0
 

@@ -19,7 +19,7 @@ from alco.index.schema import IndexSchema
 from alco.index.sphinxql import Sphinx
 from alco.search.reader import LineQuery, Searcher
 from alco.stores import values as values_mod
-from alco.stores.values import ValuesReader
+from alco.stores.reader import ValuesReader
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
 from tests.helpers import wait_for
 from tests.integration.test_search_api import fill, record

@@ -18,7 +18,8 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
-from alco.stores.values import ValuesStore, newest_key
+from alco.stores.keys import newest_key
+from alco.stores.values import ValuesStore
 from alco.web.app import create_app
 from tests.helpers import wait_for
 
@@ -52,7 +53,7 @@ def fill(config: Config, records: list[Record], index: str = "logs", slot: int =
 
 def sample(i: int, base_us: int) -> Record:
     text = f"line {i} of the test" + (" timeout talking to db" if i % 7 == 0 else "")
-    return record(base_us + i * 1000, text, host=f"vm{i % 3}", seq_x=i,
+    return record(base_us + i * 1000, text, host=f"vm{i % 3}", seq=i,
                   levelname="ERROR" if i % 10 == 0 else "INFO", process=100 + i % 2,
                   duration=i / 4, request_id=f"r{i}")
 
@@ -70,7 +71,7 @@ def api(stack):
 
 
 def seqs(page: dict) -> list[int]:
-    return [ln["fields"]["seq_x"] for ln in page["lines"]]
+    return [ln["fields"]["seq"] for ln in page["lines"]]
 
 
 def get(client: TestClient, path: str, **params: object) -> dict:
@@ -102,7 +103,7 @@ def test_query_language_filters(api):
     assert found("host:vm1,vm2 levelname:ERROR -timeout")[:3] == [10, 20, 40]
     assert found("@host=vm0 process:101 timeout")[:2] == [21, 63]  # JSON number filter
     assert found("duration:2.5 test") == [10]  # JSON float
-    assert found('"talking to db" seq_x:700') == [700]
+    assert found('"talking to db" seq:700') == [700]
     assert found("-process:100 process:101 levelname:ERROR") == []
 
 
@@ -122,12 +123,12 @@ def test_bad_input_is_400_and_unknown_index_404(api):
 def test_context_around_a_line(api):
     anchor = get(api, "/api/logs/lines", q="request_id:r100")["lines"][0]
     ctx = get(api, f"/api/logs/context/{anchor['id']}", before=2, after=3)
-    assert ctx["line"]["fields"]["seq_x"] == 100
-    assert [ln["fields"]["seq_x"] for ln in ctx["before"]] == [98, 99]
-    assert [ln["fields"]["seq_x"] for ln in ctx["after"]] == [101, 102, 103]
+    assert ctx["line"]["fields"]["seq"] == 100
+    assert [ln["fields"]["seq"] for ln in ctx["before"]] == [98, 99]
+    assert [ln["fields"]["seq"] for ln in ctx["after"]] == [101, 102, 103]
     same = get(api, f"/api/logs/context/{anchor['id']}", before=2, after=2, same="host,process")
-    assert [ln["fields"]["seq_x"] for ln in same["before"]] == [88, 94]  # host vm1, process 100
-    assert [ln["fields"]["seq_x"] for ln in same["after"]] == [106, 112]
+    assert [ln["fields"]["seq"] for ln in same["before"]] == [88, 94]  # host vm1, process 100
+    assert [ln["fields"]["seq"] for ln in same["after"]] == [106, 112]
     first = get(api, "/api/logs/lines", q="request_id:r0")["lines"][0]
     edge = get(api, f"/api/logs/context/{first['id']}", before=5, after=0)
     assert edge["before"] == [] and edge["after"] == []
@@ -155,7 +156,7 @@ def test_columns_and_values(api):
     cols = {c["name"]: c for c in get(api, "/api/logs/columns")["columns"]}
     assert cols["host"]["role"] == "filtered" and cols["host"]["first_seen"]
     assert cols["request_id"]["role"] == "indexed"
-    assert cols["seq_x"]["role"] == "display"
+    assert cols["seq"]["role"] == "display"
     assert cols["exc_info"]["first_seen"] is None and "password" not in cols
     values = get(api, "/api/logs/values/host")
     assert sorted(v["value"] for v in values["values"]) == ["vm0", "vm1", "vm2"]
@@ -170,7 +171,7 @@ def test_export_streams_every_line(api):
     resp = api.get("/api/logs/export", params={"format": "ndjson"})
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/x-ndjson"
     rows = [orjson.loads(line) for line in resp.content.splitlines()]
-    assert [r["fields"]["seq_x"] for r in rows] == list(range(N))
+    assert [r["fields"]["seq"] for r in rows] == list(range(N))
     text = api.get("/api/logs/export", params={"format": "text", "q": "timeout"}).text
     assert len(text.splitlines()) == len(range(0, N, 7))
     assert text.splitlines()[1].endswith(" line 7 of the test timeout talking to db")
@@ -239,7 +240,7 @@ def test_time_windows_find_every_line_across_minute_and_hour_edges(stack):
     start_us = (time.time_ns() // 1000 // 3_600_000_000 - 3) * 3_600_000_000 - 600_000_000
     stamps = [start_us + m * 60_000_000 + off for m in range(200)
               for off in (0, 29_500_000, 59_999_000)]
-    fill(config, [record(ts, "tick" + (" even" if i % 2 == 0 else ""), seq_x=i)
+    fill(config, [record(ts, "tick" + (" even" if i % 2 == 0 else ""), seq=i)
                   for i, ts in enumerate(stamps)])
     client = TestClient(create_app(config))
 
@@ -266,11 +267,11 @@ def test_reading_up_from_a_cursor_never_steps_over_a_late_line(stack):
     stack.start_searchd()
     config = stack.config()
     now_us = time.time_ns() // 1000
-    fill(config, [record(now_us - 1_800_000_000 + i, f"old {i}", seq_x=i) for i in range(20)])
+    fill(config, [record(now_us - 1_800_000_000 + i, f"old {i}", seq=i) for i in range(20)])
     client = TestClient(create_app(config))
     cursor = get(client, "/api/logs/lines", limit=1)["lines"][0]["id"]
-    fill(config, [record(now_us - 600_000_000, "late", seq_x=100)]
-         + [record(now_us - 5_000_000 + i, f"new {i}", seq_x=200 + i) for i in range(5)])
+    fill(config, [record(now_us - 600_000_000, "late", seq=100)]
+         + [record(now_us - 5_000_000 + i, f"new {i}", seq=200 + i) for i in range(5)])
     redis.Redis.from_url(config.redis.url).zadd(  # the report still says "half an hour ago"
         newest_key(config.redis.prefix), {"logs": (now_us - 1_800_000_000) / 1e6})
     for order in ("asc", "desc"):

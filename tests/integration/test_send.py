@@ -113,7 +113,7 @@ def test_channel_failure_raises_with_the_unconfirmed_lines(broker: Broker) -> No
         send(broker, lines())
     assert info.value.confirmed == 3
     assert info.value.unconfirmed == [b"lost 4\n", b"lost 5\n"]
-    broker.ch.exchange_declare(broker.exchange, exchange_type="topic", durable=True)
+    broker.ch.exchange_declare(broker.exchange, exchange_type="topic")
 
 
 def pull(lines: Iterator[bytes], n: int, timeout: float = 5.0) -> list[bytes]:

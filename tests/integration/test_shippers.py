@@ -52,7 +52,7 @@ def test_logcollect_ten_thousand_lines_exception_and_extra_found_once(stack) -> 
     wait_queues(stack)
     handler = logcollect_handler.AMQPHandler(
         broker_uri=stack.data["rabbitmq"]["url"].replace("%2F", ""), exchange=stack.exchange,
-        durable=True, routing_key="lc")
+        durable=False, routing_key="lc")  # as default_config and ALCO declare it
     handler.setFormatter(logcollect_formatter.AMQPLogstashFormatter())
     logger = isolated_logger(f"shop.lc{uuid.uuid4().hex[:6]}", handler)
     n = 10_000
@@ -94,7 +94,7 @@ def test_python_logstash_alco_handler_and_alco_send_arrive_and_grep_finds_them(
     pl = logstash.AMQPLogstashHandler(
         host="127.0.0.1", port=5672, username="guest", password="guest",
         exchange=stack.exchange, exchange_type="topic", exchange_routing_key="logstash.billing",
-        version=1, durable=True)
+        version=1)  # its own default durability
     billing = isolated_logger(f"billing{uuid.uuid4().hex[:6]}", pl)
     billing.info("invoice %s paid", "A-1", extra={"invoice": "A-1", "amount": 12.5})
     try:

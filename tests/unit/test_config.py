@@ -13,7 +13,7 @@ def test_defaults_give_one_index_bound_to_logstash():
     config = parse({}, "<defaults>", env={})
     (ix,) = config.indexes
     assert ix.name == "logs"
-    assert ix.routing_keys == ("logstash", "logstash.#")
+    assert ix.routing_keys == ("logstash", "logstash.#", "")
     assert ix.queue_name == "alco.logs"
     assert config.rabbitmq.exchange == "logstash"
     assert config.web.bind == "127.0.0.1:8000"

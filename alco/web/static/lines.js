@@ -34,7 +34,10 @@ export class LineList {
 
   rows() { return this.box.querySelectorAll(":scope > .line"); }
   firstId() { return this.box.querySelector(":scope > .line")?.dataset.id; }
-  lastId() { const r = this.rows(); return r.length ? r[r.length - 1].dataset.id : undefined; }
+  lastId() {  // the newest line in order (a late line shown at the bottom is not one)
+    const r = this.box.querySelectorAll(":scope > .line:not(.late)");
+    return r.length ? r[r.length - 1].dataset.id : undefined;
+  }
   row(id) { return this.box.querySelector(`:scope > .line[data-id="${CSS.escape(id)}"]`); }
 
   params(extra) {
@@ -196,6 +199,12 @@ export class LineList {
     const ts = el("span", "ts", shortTs(line.ts));
     ts.title = line.ts + " — click for fields and context";
     row.append(ts);
+    if (line.late) {  // stored after newer lines: shown where it arrived, marked
+      row.classList.add("late");
+      const mark = el("span", "latemark", "late");
+      mark.title = "arrived after newer lines; its place in time is " + line.ts;
+      row.append(mark);
+    }
     this.hooks.columns().forEach((name, i) => {
       const value = fieldValue(line.fields, name);
       const cell = el("span", "cell", valueText(value));

@@ -71,8 +71,8 @@ export class Tail {
   flush() {
     if (!this.following || !this.queue.length) return;
     const last = this.list.lastId();
-    const batch = this.queue.splice(0, PER_FLUSH)
-      .filter((ln) => last === undefined || BigInt(ln.id) > BigInt(last));
+    const batch = this.queue.splice(0, PER_FLUSH)  // late lines come from behind the cursor
+      .filter((ln) => ln.late || last === undefined || BigInt(ln.id) > BigInt(last));
     this.list.append(batch);
     this.list.markHits(batch);
     this.list.box.scrollTop = this.list.box.scrollHeight;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -45,3 +46,25 @@ def test_sphinx_conf_prints_today_and_tomorrow(tmp_path):
     assert "index shop_20261125" in out.stdout
     assert "index shop_20261123" not in out.stdout
     assert "workers = threads" in out.stdout
+
+
+
+def test_a_server_command_without_the_server_extra_exits_2(tmp_path, capsys, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "uvicorn" else real(name, *a))
+    monkeypatch.chdir(tmp_path)
+    assert main(["web"]) == 2
+    err = capsys.readouterr().err
+    assert "alco web needs the server extra: pip install 'alco[server]'" in err
+    assert "uvicorn" in err
+
+
+def test_a_missing_module_outside_the_server_extra_is_not_hidden(tmp_path, monkeypatch):
+    def broken(config):
+        raise ModuleNotFoundError("No module named 'alco_elsewhere'", name="alco_elsewhere")
+
+    monkeypatch.setattr("alco.cli.check.run_checks", broken)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModuleNotFoundError):
+        main(["check"])

@@ -12,7 +12,7 @@ WARNING = "index logs_20261124: agent 10.0.0.2:9312: connect() failed"
 
 
 class Partial(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = json.dumps({"lines": [], "warnings": [WARNING]}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

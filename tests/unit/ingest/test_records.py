@@ -40,7 +40,7 @@ def test_logcollect_body():
     assert rec.fields["levelname"] == "ERROR"
     assert rec.fields["exc_info"] == "Traceback …"
     assert rec.fields["request_id"] == "r1"
-    assert rec.fields["seq_x"] == 1 and "seq" not in rec.fields
+    assert rec.fields["seq"] == 1 and "seq_x" not in rec.fields
     assert "@timestamp" not in rec.fields and "message" not in rec.fields
     assert rec.degraded == []
 
@@ -135,12 +135,14 @@ def test_garbage_timestamps_fall_back_and_are_marked(raw):
     assert "_bad_timestamp" in rec.fields
 
 
-def test_reserved_names_renamed_and_excluded_dropped():
+def test_field_names_are_kept_as_sent_and_excluded_dropped():
     body = {"message": "m", "id": 1, "ts": 2, "ms": 3, "seq": 4, "logline": 5, "js": 6,
+            "tags": ["a", "b"], "type": "t", "@version": "1", "a.b": 1, "x-y": 2,
             "password": "secret", "user": "bob"}
     rec = norm(body, options=NormaliseOptions(excluded=frozenset({"password"})))
-    assert rec.fields == {"id_x": 1, "ts_x": 2, "ms_x": 3, "seq_x": 4, "logline_x": 5,
-                          "js_x": 6, "user": "bob"}
+    assert rec.fields == {"id": 1, "ts": 2, "ms": 3, "seq": 4, "logline": 5, "js": 6,
+                          "tags": ["a", "b"], "type": "t", "@version": "1", "a.b": 1, "x-y": 2,
+                          "user": "bob"}
 
 
 @pytest.mark.parametrize("message, text", [(42, "42"), (1.5, "1.5"), ({"a": 1}, '{"a":1}'),

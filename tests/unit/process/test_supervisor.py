@@ -1,4 +1,5 @@
-"""The supervisor: titles, team restart with backoff after kill -9, ordered shutdown."""
+"""The supervisor: titles, team restart with backoff after kill -9, ordered shutdown, a second
+stop signal forcing it."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from alco.process import supervisor as sup
-from alco.process.supervisor import Child, StopFlag, Supervisor, Team
+from alco.process.flags import StopFlag
+from alco.process.supervisor import Child, Supervisor, Team
 from tests.helpers import wait_for
 
 
@@ -45,13 +48,12 @@ def running(tmp_path, monkeypatch):
     exits: list[int] = []
     s = Supervisor([Team("a", factory("a")), Team("b", factory("b"))],
                    stop_order=[("first", first), ("second", second)], grace=10,
-                   on_restart=lambda c: restarts.append(c.title), on_exit=exits.append)
-    s.install_signals = lambda: None  # type: ignore[method-assign]
+                   on_restart=lambda c: restarts.append(c.title), on_exit=exits.append,
+                   signals=())  # run() in a thread: signal handlers need the main thread
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(s.run()))
     thread.start()
-    wait_for(lambda: len(s.children) == 4 and all(c.process and c.process.pid
-                                                  for c in s.children))
+    wait_for(lambda: len(s.children) == 4 and all(c.started for c in s.children))
     yield s, made, restarts, exits, log
     s.should_exit = True
     thread.join(20)
@@ -72,14 +74,15 @@ def test_kill_9_restarts_the_whole_team_only(running):
     old_a = [c.process.pid for c in team_a.children]
     old_b = [c.process.pid for c in team_b.children]
     os.kill(old_a[0], signal.SIGKILL)
-    wait_for(lambda: made["a"] == 2 and all(c.process.is_alive() for c in team_a.children),
+    wait_for(lambda: made["a"] == 2 and all(c.started and c.process.is_alive()
+                                            for c in team_a.children),
              timeout=10, message="team a restarted")
     assert restarts == ["alco: first a#0"]
     assert sorted(exits) == sorted(old_a)  # both members of team a ended and were reported
     assert not {c.process.pid for c in team_a.children} & set(old_a)
     assert [c.process.pid for c in team_b.children] == old_b and made["b"] == 1
     # a second death soon after waits twice as long
-    assert team_a.backoff == pytest.approx(0.4)
+    assert team_a.backoff.delay == pytest.approx(0.4)
     os.kill(team_a.children[1].process.pid, signal.SIGKILL)
     died = time.monotonic()
     wait_for(lambda: made["a"] == 3, timeout=10, message="team a restarted again")
@@ -136,3 +139,53 @@ def test_children_die_with_a_killed_supervisor():
         return state == "Z"  # exited, waiting for init to reap it
 
     wait_for(gone, timeout=10, message="the orphaned child to exit")
+
+
+def stubborn() -> None:
+    """A member that never looks at its stop flag."""
+    while True:
+        time.sleep(0.05)
+
+
+def signal_self(supervisor: Supervisor, *after: Callable[[], object]) -> threading.Thread:
+    """Send this process one SIGTERM once ``after[i]()`` holds, for each i; if a condition never
+    holds, force the supervisor's stop so that the test ends."""
+    def send() -> None:
+        try:
+            for condition in after:
+                wait_for(condition, timeout=20)
+                os.kill(os.getpid(), signal.SIGTERM)
+        except BaseException:
+            supervisor.force_exit()
+            raise
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def test_first_sigterm_drains_in_order(tmp_path):
+    log = str(tmp_path / "stops.log")
+    flag = StopFlag()
+    s = Supervisor([Team("t", lambda: [Child("alco: idle t#0", "only", idle, (flag, log, "x"))])],
+                   stop_order=[("only", flag)], grace=10)
+    before = signal.getsignal(signal.SIGTERM)
+    thread = signal_self(s, lambda: s.children and all(c.started for c in s.children))
+    assert s.run() == 0  # in the main thread: real signal handlers
+    thread.join(5)
+    assert s.children[0].process.exitcode == 0 and Path(log).read_text().startswith("x ")
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_second_sigterm_ends_the_grace_period(caplog):
+    flag = StopFlag()
+    s = Supervisor([Team("t", lambda: [Child("alco: stubborn t#0", "only", stubborn)])],
+                   stop_order=[("only", flag)], grace=60)
+    started = time.monotonic()
+    thread = signal_self(s, lambda: s.children and all(c.started for c in s.children),
+                         flag.is_set)
+    assert s.run() == 1
+    thread.join(5)
+    assert time.monotonic() - started < 20  # not the 60 s grace period
+    assert s.forced and s.children[0].process.exitcode == -signal.SIGTERM
+    assert "before a forced stop" in caplog.text

@@ -32,12 +32,13 @@ def test_indexed_column_goes_to_its_own_field():
 def test_other_fields_are_json_filters_on_strings_and_numbers():
     c = compile_text(IX, "user:bob process:42 duration:1.5 -user:eve error", KNOWN)
     assert c.select == [
-        "IN(js.user, %s) AS _f0",
-        "IN(js.process, %s) + IN(js.process, %s) AS _f1",
-        "IN(js.duration, %s) + js.duration = %s AS _f2",
-        "IN(js.user, %s) AS _f3",
+        "IN(js[%s], %s) AS _f0",
+        "IN(js[%s], %s) + IN(js[%s], %s) AS _f1",
+        "IN(js[%s], %s) + js[%s] = %s AS _f2",
+        "IN(js[%s], %s) AS _f3",
     ]
-    assert c.select_params == ["bob", "42", 42, "1.5", 1.5, "eve"]
+    assert c.select_params == ["user", "bob", "process", "42", "process", 42,
+                               "duration", "1.5", "duration", 1.5, "user", "eve"]
     assert c.where == ["_f0 > 0", "_f1 > 0", "_f2 > 0", "_f3 = 0"]
 
 
@@ -58,9 +59,18 @@ def test_user_text_is_a_parameter_never_part_of_the_statement():
     assert all("DROP" not in s and "OR 1" not in s for s in c.select + c.where)
 
 
-def test_unsafe_json_field_names_are_refused():
+def test_any_field_name_is_a_parameter_and_dotted_names_also_match_nested_keys():
+    c = compile_text(IX, "a.b:x @version:1 x-y:z seq:700 tags:billing", None)
+    assert c.select[0] == "IN(js[%s], %s) + IN(js[%s][%s], %s) AS _f0"
+    assert c.select_params[:5] == ["a.b", "x", "a", "b", "x"]
+    assert "@version" in c.select_params and "x-y" in c.select_params
+    assert all("@" not in s and "-" not in s for s in c.select)  # names never in the SQL text
+
+
+@pytest.mark.parametrize("name", ["a" * 129])
+def test_unusable_json_field_names_are_refused(name):
     with pytest.raises(SearchError, match="cannot filter"):
-        compile_text(IX, "a.b:1", None)
+        compile_text(IX, f"{name}:1", None)
 
 
 @pytest.mark.parametrize("span_s, buckets, size_s", [

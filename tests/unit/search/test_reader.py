@@ -42,7 +42,9 @@ def test_windows_cover_the_range_once_from_the_end_read_first(lo, hi, upward):
 def test_newest_first_without_an_end_starts_near_now():
     ws = windows(make_id(T0 - 86_400_000, 0, 0), TOP_ID, upward=False)
     assert ws[0][1] == TOP_ID  # lines dated in the future are read too
-    assert len(ws) == 6  # 1 s, 8 s, 64 s, 512 s, 4096 s, the rest
+    widths = [((b - a + 1) >> MS_SHIFT) // 1000 for a, b in ws[1:-1]]
+    assert widths == [8 ** k for k in range(1, len(ws) - 1)]  # 8 s, 64 s, ..., the rest
+    assert len(ws) <= 9  # eightfold from a second: 30 days in 9 windows
 
 
 def test_each_window_is_sized_by_the_hits_seen_so_far():
@@ -54,8 +56,9 @@ def test_each_window_is_sized_by_the_hits_seen_so_far():
         widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
         window = gen.send(found)
     widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
-    # 1 s gave 40 of 101: 61 more at 40/s, and a quarter more: 1.9 s; never narrower after
-    assert widths == [1000, 1907, 1907, 1907]
+    # 1 s gave 40 of 101: 61 more at 40/s, and a quarter more: 1.9 s, but each window is
+    # at least four times as wide as the one before, and eightfold after an empty one
+    assert widths == [1000, 4000, 16000, 128000]
     gen = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)._windows(  # type: ignore
         IndexConfig(), make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0), True, 101)
     first = next(gen)

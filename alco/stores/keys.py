@@ -1,0 +1,30 @@
+"""The Redis keys ALCO uses (one prefix per deployment, ``[redis] prefix``).
+
+``<prefix>:VALUES:<index>:<field>`` sorted set value -> last seen (s), for filtered columns;
+``<prefix>:COLUMNS:<index>`` hash field -> first seen (s); ``<prefix>:NEWEST`` sorted set index
+-> timestamp (s) of its newest stored line (where reading newest-first starts);
+``<prefix>:LATE:<index>`` stream of the ids of lines stored behind newer ones (the live tail
+pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON).
+"""
+
+from __future__ import annotations
+
+
+def values_key(prefix: str, index: str, field: str) -> str:
+    return f"{prefix}:VALUES:{index}:{field}"
+
+
+def columns_key(prefix: str, index: str) -> str:
+    return f"{prefix}:COLUMNS:{index}"
+
+
+def newest_key(prefix: str) -> str:
+    return f"{prefix}:NEWEST"
+
+
+def late_key(prefix: str, index: str) -> str:
+    return f"{prefix}:LATE:{index}"
+
+
+def shortcuts_key(prefix: str) -> str:
+    return f"{prefix}:SHORTCUTS"

@@ -1,0 +1,77 @@
+"""Read side for the web app: seen columns, values of filtered fields, the newest line and the
+late lines of an index."""
+
+from __future__ import annotations
+
+import redis
+
+from alco.stores.keys import columns_key, late_key, newest_key, values_key
+
+
+class ValuesReader:
+    """Read side for the web app: seen columns and values of filtered fields."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
+                                           decode_responses=True)
+        self.prefix = prefix
+
+    def columns(self, index: str) -> dict[str, int] | None:
+        """Every field seen in the index -> first seen (s); None when Redis is unreachable."""
+        try:
+            raw = self.client.hgetall(columns_key(self.prefix, index))
+        except redis.RedisError:
+            return None
+        return {k: int(v) for k, v in raw.items()}
+
+    def newest(self, index: str) -> float | None:
+        """Timestamp (s) of the index's newest stored line; None when unknown."""
+        try:
+            return self.client.zscore(newest_key(self.prefix), index)
+        except redis.RedisError:
+            return None
+
+    def late_position(self, index: str) -> str | None:
+        """Where the stream of late lines of an index is now ("0-0" when empty); None when
+        Redis is unreachable."""
+        try:
+            last = self.client.xrevrange(late_key(self.prefix, index), count=1)
+        except redis.RedisError:
+            return None
+        return last[0][0] if last else "0-0"
+
+    def late_since(self, index: str, position: str,
+                   count: int = 100) -> tuple[str, list[int]] | None:
+        """Ids of lines reported late after ``position`` (at most ``count`` batches) and the new
+        position; None when Redis is unreachable."""
+        try:
+            entries = self.client.xrange(late_key(self.prefix, index), f"({position}",
+                                         count=count)
+        except redis.RedisError:
+            return None
+        ids = [int(i) for _, data in entries for i in data.get("ids", "").split(",") if i]
+        return (entries[-1][0] if entries else position), ids
+
+    def values(self, index: str, field: str, limit: int = 100,
+               prefix: str = "") -> list[tuple[str, float]] | None:
+        """Most recently seen values first; None when Redis is unreachable."""
+        key = values_key(self.prefix, index, field)
+        try:
+            if prefix:
+                items = [(v, s) for v, s in self.client.zscan_iter(key, match=_glob(prefix) + "*",
+                                                                    count=1000)]
+                items.sort(key=lambda kv: -kv[1])
+                return items[:limit]
+            return self.client.zrevrange(key, 0, limit - 1, withscores=True)
+        except redis.RedisError:
+            return None
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+
+def _glob(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -1,0 +1,121 @@
+"""KeepUp: parts restarted with backoff, counted; a part that cannot start is fatal."""
+
+from __future__ import annotations
+
+import pytest
+
+from alco.process.parts import KeepUp, PartFailed, describe
+
+
+class FakePart:
+    def __init__(self, name: str, settle_s: float = 3.0, fail_start: bool = False) -> None:
+        self.name, self.settle_s, self.fail_start = name, settle_s, fail_start
+        self.log_hint = f"{name}.log"
+        self.status: int | None = None
+        self.starts = self.stops = 0
+
+    def start(self) -> None:
+        if self.fail_start:
+            raise OSError("port taken")
+        self.starts += 1
+        self.status = None
+
+    def exit_status(self) -> int | None:
+        return self.status
+
+    def stop(self, timeout: float) -> bool:
+        self.stops += 1
+        self.status = 0
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def keeper(*parts: FakePart) -> tuple[KeepUp, Clock, list[str]]:
+    clock, restarted = Clock(), []
+    k = KeepUp(list(parts), on_restart=restarted.append, clock=clock, first_s=1, cap_s=8)
+    k.start()
+    return k, clock, restarted
+
+
+def test_a_dead_part_comes_back_after_its_backoff_and_is_counted():
+    web = FakePart("web")
+    k, clock, restarted = keeper(web)
+    clock.now = 5
+    k.check()  # up long enough: it could start
+    web.status = -9
+    k.check()  # noticed: restart due in 1 s (jitter only shortens)
+    assert web.starts == 1
+    clock.now = 6
+    k.check()
+    assert web.starts == 2 and restarted == ["web"] and k.restarts() == {"web": 1}
+
+
+def test_delays_grow_while_a_part_keeps_dying_and_reset_once_it_stays_up():
+    part = FakePart("collector")
+    k, clock, _ = keeper(part)
+    clock.now = 5
+    k.check()
+    delays = []
+    for _ in range(5):
+        part.status = 1
+        k.check()
+        died = clock.now
+        while part.exit_status() is not None:
+            clock.now += 0.05
+            k.check()
+        delays.append(round(clock.now - died, 1))
+    assert delays[0] <= 1.0 and delays[-1] > delays[0] and max(delays) <= 8.0
+    clock.now += 9  # up longer than the cap: the next death restarts quickly again
+    k.check()
+    part.status = 1
+    k.check()
+    died = clock.now
+    while part.exit_status() is not None:
+        clock.now += 0.05
+        k.check()
+    assert clock.now - died <= 1.05
+
+
+def test_a_part_dying_right_after_its_first_start_cannot_start():
+    web = FakePart("web")
+    k, clock, _ = keeper(web)
+    clock.now = 1
+    web.status = 1
+    with pytest.raises(PartFailed, match=r"web cannot start: it ended within 3 s .*web\.log"):
+        k.check()
+
+
+def test_a_first_start_that_raises_is_fatal_and_names_the_log():
+    with pytest.raises(PartFailed, match=r"searchd cannot start: port taken; see searchd\.log"):
+        keeper(FakePart("searchd", fail_start=True))
+
+
+def test_a_part_ready_on_start_may_die_at_once_and_comes_back():
+    searchd = FakePart("searchd", settle_s=0)
+    k, clock, _ = keeper(searchd)
+    searchd.status = -9
+    k.check()
+    clock.now = 1
+    k.check()
+    assert searchd.starts == 2
+
+
+def test_stop_in_reverse_order_skips_the_dead():
+    a, b = FakePart("searchd", settle_s=0), FakePart("web", settle_s=0)
+    order = []
+    a.stop = lambda timeout: order.append("searchd") or True
+    b.stop = lambda timeout: order.append("web") or True
+    k, _, _ = keeper(a, b)
+    assert k.stop(1) and order == ["web", "searchd"]
+
+
+@pytest.mark.parametrize("status, text", [(-9, "killed by SIGKILL"), (1, "exit status 1")])
+def test_describe(status, text):
+    assert describe(status) == text

@@ -1,0 +1,219 @@
+"""Every read's worst case is bounded: a fake searchd counts the queries of each request over
+adversarial shapes of data, and paging with the returned cursors neither skips nor repeats a
+line."""
+
+from __future__ import annotations
+
+import bisect
+import random
+import re
+import time
+
+import pytest
+
+from alco.config import IndexConfig, parse
+from alco.index.schema import make_id
+from alco.search.budget import MAX_QUERIES, ReadBudget
+from alco.search.compile import TOP_ID, Compiled
+from alco.search.reader import LineQuery, Searcher
+from alco.web.tail import poll
+
+LIMIT_RE = re.compile(r"LIMIT (\d+)")
+DAY_MS = 86_400_000
+NOW_MS = time.time_ns() // 1_000_000
+
+
+class FakeSphinx:
+    """Stands for searchd: every stored line matches; counts the queries."""
+
+    def __init__(self, ids: list[int], cost_s: float = 0.0) -> None:
+        self.ids = sorted(ids)
+        self.queries = 0
+        self.clock = 0.0
+        self.cost_s = cost_s  # each query moves the fake clock on by this much
+        self.warnings: list[str] = []
+
+    def now(self) -> float:
+        return self.clock
+
+    def note_warnings(self, messages: list[str]) -> None:
+        self.warnings += [m for m in messages if m not in self.warnings]
+
+    def query(self, sql: str, params: list) -> list[dict]:
+        self.queries += 1
+        self.clock += self.cost_s
+        lo, hi = params[-2], params[-1]
+        a, b = bisect.bisect_left(self.ids, lo), bisect.bisect_right(self.ids, hi)
+        if sql.startswith("SELECT COUNT(*)"):
+            return [{"n": b - a}]
+        n = int(LIMIT_RE.search(sql).group(1))
+        found = self.ids[a:b][:n] if "ORDER BY id ASC" in sql else self.ids[a:b][::-1][:n]
+        return [{"id": i, "ts": (i >> 22) * 1000, "logline": f"line {i}", "js": "{}"}
+                for i in found]
+
+
+def ids_at(ms_list: list[int]) -> list[int]:
+    """Ids of lines at these times (several in one millisecond get counters 0, 1, …)."""
+    seen: dict[int, int] = {}
+    out = []
+    for ms in sorted(ms_list):
+        seen[ms] = seen.get(ms, -1) + 1
+        out.append(make_id(ms, 0, seen[ms]))
+    return out
+
+
+def burst(end_ms: int, lines: int, spacing_ms: int = 1) -> list[int]:
+    return [end_ms - i * spacing_ms for i in range(lines)]
+
+
+def quiet_days(seed: int) -> list[int]:
+    """Bursts of a few hundred lines at random moments of 20 days, quiet in between."""
+    rng = random.Random(seed)
+    out: list[int] = []
+    for _ in range(12):
+        out += burst(NOW_MS - rng.randrange(20 * DAY_MS), rng.randrange(50, 600),
+                     rng.choice((1, 3, 40)))
+    return out
+
+
+SHAPES = {
+    "burst that ended seconds ago": burst(NOW_MS - 3_000, 6000),
+    "burst, a long gap, then now": burst(NOW_MS - 2 * DAY_MS, 3000),
+    "one line at the far end of 30 days": [NOW_MS - 29 * DAY_MS - 3_600_000],
+    "no lines at all": [],
+    "bursts and quiet days": quiet_days(7),
+    "two bursts an hour apart": burst(NOW_MS - 3_600_000, 1500) + burst(NOW_MS - 60_000, 1500),
+    "a line every ten minutes": [NOW_MS - i * 600_000 for i in range(1, 400)],
+}
+
+
+def searcher_for(fake: FakeSphinx) -> Searcher:
+    searcher = Searcher(parse({}, "<test>", env={}), sphinx=fake)  # type: ignore[arg-type]
+    searcher.budget = ReadBudget(10.0, MAX_QUERIES, clock=fake.now)
+    return searcher
+
+
+def page_through(searcher: Searcher, fake: FakeSphinx, lq: LineQuery,
+                 most_pages: int = 20_000) -> tuple[list[int], int]:
+    """All ids reached by following ``next`` from ``lq``, and the most queries of a page."""
+    got: list[int] = []
+    worst = 0
+    for _ in range(most_pages):
+        fake.queries = 0
+        page = searcher.lines(IndexConfig(), lq)
+        worst = max(worst, fake.queries)
+        assert fake.queries == searcher.budget.used
+        got += [ln.id for ln in page.lines]
+        if page.next is None:
+            return got, worst
+        cursor = int(page.next)
+        lq = (LineQuery(after=cursor, limit=lq.limit, order="asc") if lq.order == "asc"
+              else LineQuery(before=cursor, limit=lq.limit, order="desc"))
+    raise AssertionError("paging did not end")
+
+
+@pytest.mark.parametrize("limit", [1, 7, 1000])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_paging_any_shape_is_bounded_and_exact(shape, order, limit):
+    ids = ids_at(SHAPES[shape])
+    if limit == 1 and len(ids) > 300:  # a page per line: the first 300 show the same
+        ids = ids[-300:] if order == "desc" else ids[:300]
+    fake = FakeSphinx(ids)
+    got, worst = page_through(searcher_for(fake), fake, LineQuery(limit=limit, order=order))
+    assert got == (ids if order == "asc" else ids[::-1])
+    assert worst <= MAX_QUERIES
+
+
+@pytest.mark.parametrize("shape", [s for s in SHAPES if SHAPES[s]])
+def test_a_cursor_on_the_last_line_ends_in_few_queries(shape):
+    ids = ids_at(SHAPES[shape])
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    for lq in (LineQuery(after=ids[-1], limit=1000, order="asc"),
+               LineQuery(after=ids[-1], limit=1, order="desc"),
+               LineQuery(before=ids[0], limit=1000, order="desc"),
+               LineQuery(before=ids[0], limit=1, order="asc")):
+        fake.queries = 0
+        page = searcher.lines(IndexConfig(), lq)
+        assert page.lines == [] and page.next is None
+        assert fake.queries <= MAX_QUERIES
+
+
+def test_ranges_beyond_the_data_are_bounded():
+    ids = ids_at(quiet_days(3))
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    future, past = (NOW_MS + DAY_MS) * 1000, (NOW_MS - 40 * DAY_MS) * 1000
+    for lq in (LineQuery(from_us=future, order="asc"), LineQuery(from_us=future),
+               LineQuery(to_us=past, order="asc"), LineQuery(to_us=past),
+               LineQuery(from_us=past, order="asc", limit=1000),
+               LineQuery(to_us=future, limit=1000)):
+        fake.queries = 0
+        searcher.lines(IndexConfig(), lq)
+        assert fake.queries <= MAX_QUERIES
+
+
+def test_a_page_full_but_for_its_probe_returns_its_cursor():
+    """1000 lines a second ago, none since: the page of exactly 1000 does not walk up to now
+    one second at a time; its ``next`` leads to an empty page."""
+    ids = ids_at(burst(NOW_MS - 30 * 60_000, 2000))
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    page = searcher.lines(IndexConfig(), LineQuery(after=ids[999], limit=1000, order="asc"))
+    assert [ln.id for ln in page.lines] == ids[1000:]
+    assert fake.queries <= 4
+    assert page.next == str(ids[-1])
+    last = searcher.lines(IndexConfig(), LineQuery(after=ids[-1], limit=1000, order="asc"))
+    assert last.lines == [] and last.next is None
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_the_time_budget_answers_partial_pages_that_go_on(order):
+    """Every query takes 1.5 s of a 10 s budget: pages stop early with ``partial`` and a
+    cursor, and following the cursors still finds every line once."""
+    ids = ids_at(quiet_days(11))
+    fake = FakeSphinx(ids, cost_s=1.5)
+    searcher = searcher_for(fake)
+    got, worst = page_through(searcher, fake, LineQuery(limit=1000, order=order))
+    assert got == (ids if order == "asc" else ids[::-1])
+    assert worst <= 7
+    assert fake.warnings and "time budget" in fake.warnings[0]
+
+
+def test_a_page_cut_by_the_time_budget_says_so():
+    ids = ids_at(SHAPES["a line every ten minutes"])
+    fake = FakeSphinx(ids, cost_s=4.0)
+    page = searcher_for(fake).lines(IndexConfig(), LineQuery(limit=1000, order="asc"))
+    assert page.partial and page.next is not None
+    assert int(page.next) >= max([ln.id for ln in page.lines], default=0)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_context_and_tail_polls_are_bounded(shape):
+    ids = ids_at(SHAPES[shape])
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    for anchor in ids[:1] + ids[-1:] + ids[len(ids) // 2:len(ids) // 2 + 1]:
+        fake.queries = 0
+        found = searcher.context(IndexConfig(), anchor, 1000, 1000)
+        assert found is not None and fake.queries <= MAX_QUERIES
+        position = ids.index(anchor)
+        assert [ln.id for ln in found.before] == ids[max(0, position - 1000):position]
+        assert [ln.id for ln in found.after] == ids[position + 1:position + 1001]
+    for cursor in [0, *ids[-1:], *ids[:1]]:
+        fake.queries = 0
+        lines, skipped = poll(searcher, IndexConfig(), Compiled(), cursor, 250)
+        assert fake.queries <= MAX_QUERIES
+        newer = [i for i in ids if i > cursor]
+        assert [ln.id for ln in lines] == newer[-250:]
+        assert skipped == len(newer) - len(lines)
+
+
+def test_the_query_budget_makes_the_last_window_take_all_that_is_left():
+    ids = ids_at(SHAPES["bursts and quiet days"])
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    searcher.budget.queries = 3
+    got = searcher.read(IndexConfig(), Compiled(), 0, TOP_ID, True, len(ids) + 1)
+    assert fake.queries <= 3 and got.done and [r["id"] for r in got.rows] == ids
