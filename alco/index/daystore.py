@@ -72,7 +72,7 @@ class DayStore:
         self.ids = IdAllocator(slot)
         self.slot = slot
         self.retention_days = retention_days
-        self.columns = ["id", *schema.fields, "js", "ts", "fp"]
+        self.columns = ["id", *schema.fields, "js", "meta", "ts", "fp"]
 
     def store(self, records: list[Record], today: date, redelivered: bool) -> StoreResult:
         """Store records; raise TransientError when Sphinx cannot take them now."""
@@ -134,7 +134,8 @@ class DayStore:
                 raise
             error = exc.message
         row = list(row)
-        row[self.columns.index("js")] = orjson.dumps({"_rejected": error[:500]})
+        row[self.columns.index("js")] = b"{}"  # what searchd refused: the fields
+        row[self.columns.index("meta")] = orjson.dumps({"rejected": error[:500]})
         try:
             self.sphinx.replace_rows(index, self.columns, [row])
             result.stored += 1
@@ -152,7 +153,8 @@ class DayStore:
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))
-        row += [json_for_sphinx(fields), rec.ts_us, rec.fp]
+        row += [json_for_sphinx(fields), json_for_sphinx(rec.marks) if rec.marks else b"{}",
+                rec.ts_us, rec.fp]
         return row
 
     def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:

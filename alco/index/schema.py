@@ -36,13 +36,16 @@ _FIELD_RE = re.compile(r"[^a-z0-9_]")
 
 @dataclass(slots=True)
 class Record:
-    """One log line as stored: time (µs), message text, fields as sent, fingerprint."""
+    """One log line as stored: time (µs), message text, fields as sent, fingerprint, and ALCO's
+    own marks of what it repaired (``truncated``, ``invalid_utf8``, ``bad_timestamp``), kept
+    apart from the fields."""
 
     ts_us: int
     message: str
     fields: dict
     fp: int
     degraded: list[str] = field(default_factory=list)
+    marks: dict = field(default_factory=dict)
 
 
 def day_index(name: str, day: date) -> str:

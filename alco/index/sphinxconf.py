@@ -33,6 +33,7 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path) -> str:
     lines += [
         "    rt_attr_string = logline",
         "    rt_attr_json = js",
+        "    rt_attr_json = meta",
         "    rt_attr_bigint = ts",
         "    rt_attr_bigint = fp",
         "    rt_mem_limit = 256M",

@@ -61,11 +61,12 @@ BusySlots: TypeAlias = "ctypes.Array[ctypes.c_longlong]"
 
 
 def encode(records: list[Record]) -> bytes:
-    return orjson.dumps([(r.ts_us, r.message, r.fields, r.fp) for r in records])
+    return orjson.dumps([(r.ts_us, r.message, r.fields, r.fp, r.marks) for r in records])
 
 
 def decode(data: bytes | memoryview) -> list[Record]:
-    return [Record(ts, msg, fields, fp) for ts, msg, fields, fp in orjson.loads(data)]
+    return [Record(ts, msg, fields, fp, marks=marks)
+            for ts, msg, fields, fp, marks in orjson.loads(data)]
 
 
 def _untrack(shm: shared_memory.SharedMemory) -> None:

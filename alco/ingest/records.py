@@ -1,8 +1,9 @@
 """Turn a message body from any shipper into a Record (pure logic, no I/O).
 
 Accepted: logcollect, python-logstash, syslog-ng ``format-json``, any JSON object with a
-message-like field, and plain text.  Bad input is degraded (truncated and marked with
-``_truncated`` / ``_invalid_utf8`` / ``_bad_timestamp``) or refused with :class:`DeadLetter`.
+message-like field, and plain text.  Bad input is degraded (truncated, and marked in the
+record's own ``marks``, never among the user's fields: ``truncated`` / ``invalid_utf8`` /
+``bad_timestamp``) or refused with :class:`DeadLetter`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from alco.index.schema import Record, fingerprint
 
 MESSAGE_KEYS = ("message", "msg", "MESSAGE", "short_message", "log", "text", "@message")
 TIME_KEYS = ("@timestamp", "timestamp", "ISODATE", "DATE", "time", "@t", "datetime")
-MARK_KEYS = ("_truncated", "_invalid_utf8", "_bad_timestamp")
 # Plausible times (1970-01-02 .. 2200-01-01): anything else is a wrong stamp, not a date.
 MIN_TS_US = 86_400 * 1_000_000
 MAX_TS_US = 7_258_118_400 * 1_000_000
@@ -77,6 +77,10 @@ def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None
 
 
 _LONG_INT = re.compile(rb"\d{19}")
+_EXPONENT = re.compile(rb"\d[eE][+-]?\d")
+# searchd 2.2 prints JSON floats with "%f" into a small buffer: from 1e20 on it answers broken
+# JSON (or garbage bytes).  Such numbers are stored as text, and marked.
+MAX_FLOAT = 1e18
 
 
 def _within_limits(body: bytes, limits: Limits) -> bool:
@@ -84,7 +88,7 @@ def _within_limits(body: bytes, limits: Limits) -> bool:
     per-field walk can be skipped (the common case: a few hundred bytes, flat fields)."""
     return (len(body) <= min(limits.max_field_bytes, limits.max_message_bytes)
             and body.count(b"{") + body.count(b"[") <= limits.max_depth
-            and _LONG_INT.search(body) is None)
+            and _LONG_INT.search(body) is None and _EXPONENT.search(body) is None)
 
 
 def _parse_json(text: str, content_type: str | None) -> dict | None:
@@ -114,12 +118,14 @@ def _from_object(doc: dict, fallback_us: int, fp: int, degraded: list[str],
         message = orjson.dumps(message).decode() if not isinstance(message, int | float) \
             else str(message)
         degraded.append("message_type")
-    ts_us = _find_time(doc, naive_local, degraded)
+    marks: dict = {}
+    ts_us = _find_time(doc, naive_local, degraded, marks)
     fields = dict(doc)  # names and values exactly as sent
-    return Record(ts_us if ts_us is not None else fallback_us, message, fields, fp, degraded)
+    return Record(ts_us if ts_us is not None else fallback_us, message, fields, fp, degraded,
+                  marks)
 
 
-def _find_time(doc: dict, naive_local: bool, degraded: list[str]) -> int | None:
+def _find_time(doc: dict, naive_local: bool, degraded: list[str], marks: dict) -> int | None:
     """The first readable time field (removed from the fields); unreadable ones are kept."""
     bad = None
     for key in TIME_KEYS:
@@ -131,7 +137,7 @@ def _find_time(doc: dict, naive_local: bool, degraded: list[str]) -> int | None:
             return ts_us
         bad = bad or key
     if bad is not None:
-        doc["_bad_timestamp"] = str(doc.pop(bad))[:100]
+        marks["bad_timestamp"] = str(doc[bad])[:100]  # the field itself stays as sent too
         degraded.append("bad_timestamp")
     return None
 
@@ -214,10 +220,10 @@ def _apply_limits(rec: Record, options: NormaliseOptions, small: bool = False) -
             rec.fields[key] = new
             truncated.append(key)
     if truncated:
-        rec.fields["_truncated"] = truncated[:20]
+        rec.marks["truncated"] = truncated[:20]
         rec.degraded.append("truncated")
     if "invalid_utf8" in rec.degraded:
-        rec.fields["_invalid_utf8"] = True
+        rec.marks["invalid_utf8"] = True
 
 
 def _truncate(text: str, max_bytes: int) -> tuple[str, bool]:
@@ -252,4 +258,6 @@ def _limit_value(value: object, limits: Limits, depth: int) -> tuple[object, boo
         return out, cut_any
     if isinstance(value, int) and not -(2 ** 63) <= value < 2 ** 63:
         return str(value), True
+    if isinstance(value, float) and not -MAX_FLOAT < value < MAX_FLOAT:
+        return repr(value), True
     return value, False

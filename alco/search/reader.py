@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -65,6 +65,7 @@ class Line:
     message: str
     fields: dict
     matched: list[Piece] | None  # the message in pieces; None: the query has no words
+    marks: dict = field(default_factory=dict)  # ALCO's own: what it repaired on the way in
 
 
 @dataclass
@@ -331,7 +332,7 @@ class Searcher:
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi or n <= 0:
             return []
-        cols = ["id", "ts", "logline", "js", *c.select]
+        cols = ["id", "ts", "logline", "js", "meta", *c.select]
         params = list(c.select_params)
         if c.snippet:
             cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
@@ -353,10 +354,11 @@ class Searcher:
             raise SearchError(f"search failed: {exc.message}") from None
 
     def row_line(self, row: dict, highlighted: bool) -> Line:
-        js = row["js"]
+        js, meta = row["js"], row.get("meta")
         fields = orjson.loads(js) if js else {}
+        marks = orjson.loads(meta) if meta else {}
         hl = snippet_pieces(row["hl"]) if highlighted and row.get("hl") is not None else None
-        return Line(int(row["id"]), int(row["ts"]), row["logline"], fields, hl)
+        return Line(int(row["id"]), int(row["ts"]), row["logline"], fields, hl, marks)
 
     def count(self, ix: IndexConfig, from_us: int | None, to_us: int | None,
               text: str = "", known: set[str] | None = None) -> int:
@@ -381,7 +383,7 @@ class Searcher:
         indexes = self.indexes_for_ids(ix, ids[0], ids[-1]) if ids else []
         if not indexes:
             return []
-        cols = ["id", "ts", "logline", "js", *c.select]
+        cols = ["id", "ts", "logline", "js", "meta", *c.select]
         params = list(c.select_params)
         if c.snippet:
             cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")

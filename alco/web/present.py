@@ -31,6 +31,7 @@ def line_json(line: Line) -> dict:
         "message": line.message,
         "fields": line.fields,
         "highlight": None if line.matched is None else highlight_html(line.matched),
+        **({"marks": line.marks} if line.marks else {}),  # ALCO's own, apart from the fields
     }
 
 

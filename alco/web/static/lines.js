@@ -57,6 +57,9 @@ export class LineList {
     this.generation += 1;
     this.box.replaceChildren();
     this.atTop = this.atBottom = false;
+    // Where to go on after a partial page (the server's time budget stopped it): past the
+    // lines shown, so that the next page does not read the same stretch again.
+    this.upCursor = this.downCursor = null;
     this.busy = { up: false, down: false };
     this.widths.forEach((_, i) => this.box.style.removeProperty(`--w${i}`));
     this.widths = [];
@@ -69,7 +72,8 @@ export class LineList {
     const page = await this.fetchPage({ order: "desc" });
     if (gen !== this.generation) return;
     this.atBottom = true;
-    this.atTop = page.lines.length < PAGE;
+    this.atTop = page.next == null;  // a cursor, even after a short (partial) page: go on
+    this.upCursor = page.partial ? page.next : null;
     this.append(page.lines.reverse());
     this.box.scrollTop = this.box.scrollHeight;
     this.after(page.lines);
@@ -81,7 +85,8 @@ export class LineList {
     const page = await this.fetchPage({});
     if (gen !== this.generation) return;
     this.atTop = true;
-    this.atBottom = page.lines.length < PAGE;
+    this.atBottom = page.next == null;
+    this.downCursor = page.partial ? page.next : null;
     this.append(page.lines);
     this.box.scrollTop = 0;
     this.after(page.lines);
@@ -96,8 +101,10 @@ export class LineList {
       this.fetchPage({ after: id, limit: half }),
     ]);
     if (gen !== this.generation) return;
-    this.atTop = older.lines.length < half;
-    this.atBottom = newer.lines.length < half;
+    this.atTop = older.prev == null;
+    this.atBottom = newer.next == null;
+    this.upCursor = older.partial ? older.prev : null;
+    this.downCursor = newer.partial ? newer.next : null;
     const lines = [...older.lines, ...newer.lines];
     this.append(lines);
     this.after(lines);
@@ -118,9 +125,10 @@ export class LineList {
     this.busy.up = true;
     const gen = this.generation;
     try {
-      const page = await this.fetchPage({ before: first });
+      const page = await this.fetchPage({ before: this.upCursor ?? first });
       if (gen !== this.generation) return;
-      this.atTop = page.lines.length < PAGE;
+      this.atTop = page.prev == null;
+      this.upCursor = page.partial ? page.prev : null;
       this.prepend(page.lines);
       this.after(page.lines);
     } catch (err) { this.hooks.error(err); } finally { this.busy.up = false; }
@@ -132,9 +140,10 @@ export class LineList {
     this.busy.down = true;
     const gen = this.generation;
     try {
-      const page = await this.fetchPage({ after: last });
+      const page = await this.fetchPage({ after: this.downCursor ?? last });
       if (gen !== this.generation) return;
-      this.atBottom = page.lines.length < PAGE;
+      this.atBottom = page.next == null;
+      this.downCursor = page.partial ? page.next : null;
       this.append(page.lines);
       this.after(page.lines);
     } catch (err) { this.hooks.error(err); } finally { this.busy.down = false; }

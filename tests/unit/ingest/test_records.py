@@ -132,7 +132,7 @@ def test_garbage_timestamps_fall_back_and_are_marked(raw):
     rec = norm({"message": "m", "@timestamp": raw})
     assert rec.ts_us == ARRIVAL
     assert "bad_timestamp" in rec.degraded
-    assert "_bad_timestamp" in rec.fields
+    assert "bad_timestamp" in rec.marks and "@timestamp" in rec.fields  # kept as sent
 
 
 def test_field_names_are_kept_as_sent_and_excluded_dropped():
@@ -156,7 +156,7 @@ def test_message_of_the_wrong_type_is_made_text(message, text):
 def test_invalid_utf8_is_replaced_and_marked():
     rec = norm(b'{"message": "caf\xe9 \xff"}')
     assert rec.message == "caf\ufffd \ufffd"
-    assert rec.fields["_invalid_utf8"] is True
+    assert rec.marks["invalid_utf8"] is True and "_invalid_utf8" not in rec.fields
     assert "invalid_utf8" in rec.degraded
     plain = norm(b"plain \xc3")
     assert plain.message == "plain \ufffd" and "invalid_utf8" in plain.degraded
@@ -171,10 +171,10 @@ def test_limits_truncate_and_mark():
             **{f"f{i}": i for i in range(10_000)}}
     rec = norm(body, options=NormaliseOptions(limits=limits))
     assert len(rec.message.encode()) <= 100 and rec.message == "é" * 50
-    assert len(rec.fields) == 6  # 5 kept + the mark
+    assert len(rec.fields) == 5
     assert rec.fields["big"] == "x" * 50
     assert isinstance(rec.fields["deep"]["n"]["n"], str)  # flattened at the depth limit
-    assert set(rec.fields["_truncated"]) >= {"message", "fields", "big", "deep"}
+    assert set(rec.marks["truncated"]) >= {"message", "fields", "big", "deep"}
     assert "truncated" in rec.degraded
 
 
@@ -203,3 +203,15 @@ def test_fingerprint_depends_on_body_and_message_id():
     assert a.fp != norm(b"same body", message_id="m1").fp
     assert a.fp != norm(b"other body").fp
     assert -(2 ** 63) <= a.fp < 2 ** 63
+
+
+@pytest.mark.parametrize("value", [1e20, -1e300, 1.5e100])
+def test_floats_searchd_cannot_print_are_stored_as_text_and_marked(value):
+    rec = norm(orjson.dumps({"message": "m", "x": value, "nested": {"y": value}}))
+    assert isinstance(rec.fields["x"], str) and isinstance(rec.fields["nested"]["y"], str)
+    assert "x" in rec.marks["truncated"]
+
+
+def test_ordinary_floats_stay_numbers():
+    rec = norm(b'{"message": "m", "x": 1.5e3, "y": 0.25, "z": 123456789012.5}')
+    assert rec.fields == {"x": 1500.0, "y": 0.25, "z": 123456789012.5} and not rec.marks
