@@ -234,3 +234,21 @@ class Broker:
     def close(self) -> None:
         self.ch.exchange_delete(self.exchange)
         self.conn.close()
+
+
+def child_processes(pid: int) -> dict[int, str]:
+    """pid -> command line (or process title) of the direct children of ``pid``, from /proc."""
+    from pathlib import Path
+
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\x00", b" ").decode().strip()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out[int(entry.name)] = cmd
+    return out

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from alco.config import Config, IndexConfig
+
+if TYPE_CHECKING:  # the server extra: imported when the command runs
+    from alco.index.sphinxql import Sphinx
 
 PROGRESS_EVERY = 50_000
 
@@ -49,7 +53,7 @@ def rebuild_values(args: argparse.Namespace, config: Config,
     return 0
 
 
-def _rebuild_index(config: Config, sphinx: object, ix: IndexConfig,
+def _rebuild_index(config: Config, sphinx: Sphinx, ix: IndexConfig,
                    out: Callable[[str], None]) -> bool:
     from alco.index.daystore import day_indexes, iter_stored
     from alco.stores.values import ValuesStore
@@ -57,9 +61,9 @@ def _rebuild_index(config: Config, sphinx: object, ix: IndexConfig,
     values = ValuesStore(config.redis.url, config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     total = 0
-    for day in day_indexes(sphinx, ix.name):  # type: ignore[arg-type]
+    for day in day_indexes(sphinx, ix.name):
         count = 0
-        for ts_us, fields in iter_stored(sphinx, day):  # type: ignore[arg-type]
+        for ts_us, fields in iter_stored(sphinx, day):
             values.add(fields, ts_us / 1_000_000)
             count += 1
             if count % 1000 == 0 and not values.flush():

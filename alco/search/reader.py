@@ -146,6 +146,16 @@ def cursor_id(doc_id: int) -> int:
     return min(max(doc_id, 0), TOP_ID)
 
 
+def line_columns(c: Compiled) -> tuple[list[str], list]:
+    """The SELECT list of a line (and of ``c``'s filters, its highlight) and its parameters."""
+    cols = ["id", "ts", "logline", "js", "meta", *c.select]
+    params = list(c.select_params)
+    if c.snippet:
+        cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
+        params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
+    return cols, params
+
+
 class Searcher:
     """Runs queries of one configuration against searchd."""
 
@@ -332,11 +342,7 @@ class Searcher:
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi or n <= 0:
             return []
-        cols = ["id", "ts", "logline", "js", "meta", *c.select]
-        params = list(c.select_params)
-        if c.snippet:
-            cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
-            params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
+        cols, params = line_columns(c)
         where, where_params = where_ids(c, lo, hi, cover, open_top)
         params += where_params
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
@@ -383,11 +389,7 @@ class Searcher:
         indexes = self.indexes_for_ids(ix, ids[0], ids[-1]) if ids else []
         if not indexes:
             return []
-        cols = ["id", "ts", "logline", "js", "meta", *c.select]
-        params = list(c.select_params)
-        if c.snippet:
-            cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
-            params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
+        cols, params = line_columns(c)
         where, where_params = where_ids(c, ids[0], ids[-1], cover=False)
         marks = ", ".join(["%s"] * len(ids))
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "

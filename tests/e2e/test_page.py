@@ -248,10 +248,19 @@ def test_live_tail_shows_a_freshly_published_line(page, site):
             [logcollect_body(10**6, message=fresh)], "logstash.shop.views")
     page.wait_for_function(f"""() => {{ const rows = document.querySelectorAll('#main > .line');
         return rows[rows.length - 1].textContent.includes({fresh!r}); }}""", timeout=20_000)
+    late = f"late line {uuid.uuid4().hex[:8]}"  # stamped before every line on the page
+    publish(site.data["rabbitmq"]["url"], site.exchange,
+            [logcollect_body(5, message=late)], "logstash.shop.views")
+    page.wait_for_function(f"""() => {{ const rows = document.querySelectorAll('#main > .line');
+        const last = rows[rows.length - 1];
+        return last.classList.contains('late') && last.textContent.includes({late!r})
+            && last.querySelector('.latemark') !== null; }}""", timeout=20_000)
+    assert page.locator("#main > .line.late").count() == 1  # pushed once
     screenshot(page, "tail")
     page.locator("#main").evaluate("m => m.scrollTop = 0")
     page.wait_for_selector("#follow:not(.on)")  # scrolling up pauses
     page.keyboard.press("F")  # and F resumes at the newest line
-    page.wait_for_selector("#follow.on")
-    page.wait_for_function("""t => { const rows = document.querySelectorAll('#main > .line');
+    page.wait_for_selector("#follow.on")  # the newest line in order (the late one stays)
+    page.wait_for_function("""t => { const rows = document.querySelectorAll(
+        '#main > .line:not(.late)');
         return rows[rows.length - 1].textContent.includes(t); }""", arg=fresh)

@@ -12,7 +12,6 @@ import threading
 import time
 import urllib.parse
 from datetime import datetime
-from pathlib import Path
 
 import pika
 import pytest
@@ -20,7 +19,15 @@ import redis
 
 from alco.stores.keys import columns_key, newest_key, values_key
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
-from tests.helpers import all_lines, free_port, logcollect_body, publish, stored_count, wait_for
+from tests.helpers import (
+    all_lines,
+    child_processes,
+    free_port,
+    logcollect_body,
+    publish,
+    stored_count,
+    wait_for,
+)
 from tests.integration.test_metrics import metric, start_collector
 
 pytestmark = pytest.mark.integration
@@ -29,18 +36,8 @@ OUTAGE = float(os.environ.get("ALCO_TEST_OUTAGE", "5"))  # seconds searchd stays
 
 def children(pid: int) -> dict[str, int]:
     """Process title -> pid of the ALCO children of ``pid`` (read from /proc)."""
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes().replace(b"\x00", b" ").decode().strip()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and cmd.startswith("alco: "):
-            out[cmd] = int(entry.name)
-    return out
+    return {cmd: child for child, cmd in child_processes(pid).items()
+            if cmd.startswith("alco: ")}
 
 
 def exactly_once(stack, n: int, index: str = "logs") -> None:

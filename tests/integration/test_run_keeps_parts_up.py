@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from alco.index.searchd import port_answers
-from tests.helpers import queue_consumers, wait_for
+from tests.helpers import child_processes, queue_consumers, wait_for
 from tests.integration.test_faults import exactly_once, publish_in_background
 from tests.integration.test_metrics import metric
 
@@ -20,25 +19,9 @@ pytestmark = pytest.mark.integration
 N = 50_000
 
 
-def direct_children(pid: int) -> dict[int, str]:
-    """pid -> command line of the direct children of ``pid``."""
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes().replace(b"\x00", b" ").decode().strip()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out[int(entry.name)] = cmd
-    return out
-
-
 def child(run: subprocess.Popen, word: str) -> int:
-    found = [pid for pid, cmd in direct_children(run.pid).items() if word in cmd.split()]
-    assert len(found) == 1, direct_children(run.pid)
+    found = [pid for pid, cmd in child_processes(run.pid).items() if word in cmd.split()]
+    assert len(found) == 1, child_processes(run.pid)
     return found[0]
 
 
@@ -46,7 +29,7 @@ def kill_and_wait_back(run: subprocess.Popen, word: str, back: callable) -> None
     old = child(run, word)
     os.kill(old, signal.SIGKILL)
     wait_for(lambda: any(word in cmd.split() and pid != old
-                         for pid, cmd in direct_children(run.pid).items()) and back(),
+                         for pid, cmd in child_processes(run.pid).items()) and back(),
              timeout=60, interval=0.2, message=f"{word} started again")
     assert run.poll() is None
 
