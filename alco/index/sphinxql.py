@@ -68,6 +68,9 @@ def ident(name: str) -> str:
     return name
 
 
+CONNECTION_LOST = (2006, 2013)  # the client's "server has gone away" / "lost connection"
+
+
 class Sphinx:
     """One SphinxQL connection, reconnected on demand.
 
@@ -116,7 +119,19 @@ class Sphinx:
             self._conn = None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run a SELECT-like statement; rows as dicts."""
+        """Run a SELECT-like statement; rows as dicts.
+
+        A connection kept from before that searchd closed (it restarted) is replaced once:
+        the first read after a restart answers instead of failing."""
+        reused = self._conn is not None
+        try:
+            return self._query(sql, params)
+        except SphinxError as exc:
+            if not (reused and exc.code in CONNECTION_LOST):
+                raise
+        return self._query(sql, params)
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         conn = self.connect()
         with self._translated():
             cur = conn.cursor(MySQLdb.cursors.DictCursor)
