@@ -126,6 +126,15 @@ def record_bodies(start: int, count: int, first_us: int, step_us: int,
         yield orjson.dumps(record(k, shaped_ts(segments, starts, k)))
 
 
+def chunk_id(chunk: int, ms: int, counter: int) -> int:
+    """A loader's id: writer slot ``chunk % 64``, and the counter's high bits from
+    ``chunk // 64``, so that chunks sharing a slot never share an id (shaped data can put
+    lines of far-apart chunks into the same millisecond)."""
+    if counter >= 1024 or chunk >= 64 * 64:
+        raise ValueError(f"chunk {chunk}: {counter + 1} lines in one millisecond")
+    return make_id(ms, chunk % 64, (chunk // 64) * 1024 + counter)
+
+
 def load_chunk(job: tuple) -> int:
     """Loader process: records of one chunk -> a flat-file part and REPLACEs into searchd
     (each row into the index of its day)."""
@@ -149,7 +158,7 @@ def load_chunk(job: tuple) -> int:
                 rows = []
             index = day
             counters[ms] = counters.get(ms, -1) + 1
-            rows.append(store._row(make_id(ms, chunk % 64, counters[ms]), rec))
+            rows.append(store._row(chunk_id(chunk, ms, counters[ms]), rec))
     if rows:
         sphinx.replace_rows(index, store.columns, rows)
     sphinx.close()
