@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from alco.config import Config
+from alco.config import EXCHANGE_TYPES, Config
 
 
 def _rabbitmq(config: Config) -> str:
@@ -24,9 +24,6 @@ def _rabbitmq(config: Config) -> str:
                               f"({type(exc).__name__} {exc})".replace(" )", ")")) from None
     conn.close()
     return f"answers at {params.host}:{params.port}"
-
-
-EXCHANGE_TYPES = ("topic", "direct", "fanout", "headers")
 
 
 def exchange_kind(conn: object, exchange: str) -> tuple[str, bool] | None:
@@ -51,7 +48,9 @@ def exchange_kind(conn: object, exchange: str) -> tuple[str, bool] | None:
     raise ConnectionError(f"exchange {exchange!r} exists with arguments ALCO does not know")
 
 
-def _exchange(config: Config) -> str:
+def _exchange(config: Config) -> tuple[str, bool]:
+    """What to say of the exchange, and the durability the shippers must declare it with (as
+    it is, or as ALCO will declare it)."""
     import pika
 
     rabbit = config.rabbitmq
@@ -62,12 +61,14 @@ def _exchange(config: Config) -> str:
         conn.close()
     wanted = f"{rabbit.exchange_type}, {_durability(rabbit.exchange_durable)}"
     if found is None:
-        return f"{rabbit.exchange!r} does not exist yet; ALCO will declare it {wanted}"
+        return (f"{rabbit.exchange!r} does not exist yet; ALCO will declare it {wanted}",
+                rabbit.exchange_durable)
     kind, durable = found
+    text = f"{rabbit.exchange!r} is {kind}, {_durability(durable)}"
     if (kind, durable) != (rabbit.exchange_type, rabbit.exchange_durable):
-        return (f"{rabbit.exchange!r} is {kind}, {_durability(durable)} (declared by another "
-                f"program; ALCO uses it as it is and never changes it; its config says {wanted})")
-    return f"{rabbit.exchange!r} is {kind}, {_durability(durable)}"
+        text += (" (declared by another program; ALCO uses it as it is and never changes it; "
+                 f"its config says {wanted})")
+    return text, durable
 
 
 def _durability(durable: bool) -> str:
@@ -123,7 +124,14 @@ HINTS = {
 
 def run_checks(config: Config, out: Callable[[str], None] = print) -> int:
     failed: set[str] = set()
-    probes = (("RabbitMQ", _rabbitmq), ("exchange", _exchange), ("Redis", _redis),
+    shippers_durable: list[bool] = []  # the exchange's durability, once it was probed
+
+    def exchange(config: Config) -> str:
+        text, durable = _exchange(config)
+        shippers_durable.append(durable)
+        return text
+
+    probes = (("RabbitMQ", _rabbitmq), ("exchange", exchange), ("Redis", _redis),
               ("searchd", _searchd))
     for name, probe in probes:
         if name == "exchange" and "RabbitMQ" in failed:
@@ -135,19 +143,8 @@ def run_checks(config: Config, out: Callable[[str], None] = print) -> int:
             detail = str(exc) if isinstance(exc, ConnectionError) and str(exc) else \
                 f"{type(exc).__name__}: {exc or 'no answer'}"
             out(f"FAILED  {name}: {detail} -> {HINTS[name]}")
-    if not failed & {"RabbitMQ", "exchange"}:
+    if shippers_durable:
         out("shippers must declare the exchange as it is:")
-        for line in shipper_settings(config, _exchange_durable(config)):
+        for line in shipper_settings(config, shippers_durable[0]):
             out(f"        {line}")
     return 1 if failed else 0
-
-
-def _exchange_durable(config: Config) -> bool:
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(config.rabbitmq.url))
-    try:
-        found = exchange_kind(conn, config.rabbitmq.exchange)
-    finally:
-        conn.close()
-    return config.rabbitmq.exchange_durable if found is None else found[1]

@@ -78,11 +78,11 @@ def parts_of(args: argparse.Namespace, config: Config, searchd: ManagedSearchd |
     parent = preexec_for(os.getpid())
     stderr = "the output of alco run above (its stderr)"
     parts: list[Part] = [] if searchd is None else [SearchdPart(searchd)]
-    if collector:
-        parts.append(CommandPart("collector", child_command(args, "collect", "--keep-metrics"),
-                                 stderr, parent))
     if web:
         parts.append(CommandPart("web", child_command(args, "web"), stderr, parent))
+    if collector:  # last: stopped first (it drains and acks), then web, then searchd
+        parts.append(CommandPart("collector", child_command(args, "collect", "--keep-metrics"),
+                                 stderr, parent))
     return parts
 
 

@@ -93,7 +93,7 @@ def declare(conn: pika.BlockingConnection, config: Config, ix: IndexConfig) -> N
                                         durable=rabbit.exchange_durable)
     arguments = queue_arguments(ix)
     ch = conn.channel()
-    ch.queue_declare(ix.queue_name, durable=ix.durable or bool(arguments), auto_delete=False,
+    ch.queue_declare(ix.queue_name, durable=ix.durable, auto_delete=False,
                      arguments=arguments)
     ch.queue_declare(ix.queue_name + ".dead", durable=True, arguments=arguments)
     for key in ix.routing_keys:

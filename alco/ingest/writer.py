@@ -92,7 +92,7 @@ def run_writer(ctx: WriterContext) -> None:
         ctx.reply_queues[handle.consumer].put(
             Stored(handle.generation, handle.batch_id, result.stored, result.duplicates))
         _count(ix.name, records, result)
-        newest_id = _report_late(values, records, result, newest_id)
+        newest_id = _report_late(values, result, newest_id)
         _update_values(values, records, ix.name)
         rate.add(result.stored)
         log.debug("batch %d of consumer %d: %d stored, %d duplicates", handle.batch_id,
@@ -159,27 +159,26 @@ def _count(name: str, records: list, result: StoreResult) -> None:
         metrics.DEGRADED.labels(name, "future").inc(result.future)
 
 
-def late_ids(ids: list[int], newest_id: int, newest_ms: int) -> list[int]:
+def late_ids(ids: list[int], newest_id: int, newest_ms: int) -> tuple[list[int], int]:
     """Ids stored behind a newer line: below this writer's newest id, or older than the
-    index's newest line as Redis knew it (other writers).  A live tail has already passed
-    them and gets them from the stream of late lines."""
+    index's newest line as Redis knew it (other writers); and the writer's newest id after
+    them.  A live tail has already passed such lines and gets them from the stream of late
+    lines."""
     late, top = [], newest_id
     for doc_id in ids:
         if doc_id < top or id_ms(doc_id) < newest_ms:
             late.append(doc_id)
         top = max(top, doc_id)
-    return late
+    return late, top
 
 
-def _report_late(values: ValuesStore, records: list, result: StoreResult, newest_id: int) -> int:
+def _report_late(values: ValuesStore, result: StoreResult, newest_id: int) -> int:
     """Queue the late ids of a stored batch for Redis; return the writer's newest id."""
-    if not result.ids:
-        return newest_id
-    late = late_ids(result.ids, newest_id, int(values.newest_seen * 1000))
+    late, newest_id = late_ids(result.ids, newest_id, int(values.newest_seen * 1000))
     if late:
         values.add_late(late)
         metrics.LATE.labels(values.index).inc(len(late))
-    return max(newest_id, *result.ids)
+    return newest_id
 
 
 def _update_values(values: ValuesStore, records: list, name: str) -> None:

@@ -9,7 +9,8 @@ from alco.stores.keys import columns_key, late_key, newest_key, values_key
 
 
 class ValuesReader:
-    """Read side for the web app: seen columns and values of filtered fields."""
+    """Read side for the web app: seen columns, values of filtered fields, the newest line and
+    the late lines of an index (None or "unknown" when Redis is away: reads degrade)."""
 
     def __init__(self, url: str, prefix: str) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
