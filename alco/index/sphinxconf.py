@@ -38,6 +38,8 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path) -> str:
         "    rt_attr_bigint = fp",
         "    rt_mem_limit = 256M",
         "    min_word_len = 1",
+        # infixes: patterns ('ayment', /ERROR|FATAL/) narrow with *ayment* (alco.search.literals)
+        "    min_infix_len = 3",
         "}",
     ]
     return "\n".join(lines)

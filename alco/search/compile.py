@@ -10,6 +10,9 @@ from alco.config import IndexConfig
 from alco.errors import BadInput
 from alco.index.schema import IndexSchema, field_column, id_ms, tag_token, time_cover
 from alco.search import language as qlang
+from alco.search import literals
+from alco.search.checks import FieldCheck, LineChecks, Term
+from alco.search.patterns import MAX_PATTERN, Check, Pattern, PatternError
 
 JSON_NAME_MAX = 128
 INT_RE = re.compile(r"-?\d{1,18}")
@@ -33,7 +36,14 @@ class Compiled:
     where: list[str] = field(default_factory=list)
     select: list[str] = field(default_factory=list)
     select_params: list = field(default_factory=list)
-    snippet: str = ""
+    checks: LineChecks = field(default_factory=LineChecks)  # patterns: checked line by line
+    terms: list[Term] = field(default_factory=list)  # what to highlight, in colour order
+    # the same query for day indexes without infixes (created before they were configured):
+    # their patterns narrow by whole keywords only
+    plain: Compiled | None = None
+
+    def for_infix(self, infix: bool) -> Compiled:
+        return self if infix or self.plain is None else self.plain
 
 
 def _json_paths(name: str) -> list[tuple[str, list[str]]]:
@@ -66,31 +76,108 @@ def _json_terms(name: str, value: str) -> tuple[list[str], list]:
     return terms, params
 
 
-def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
-    """Filters on ``filtered`` columns go to tag tokens, ``indexed`` ones to their own
-    full-text field, the rest to the JSON attribute (a scan: slow on big days)."""
+def _check(m: qlang.Matcher) -> Check:
+    try:
+        return Check(Pattern(m.kind, m.source, m.ignore_case, m.word))
+    except PatternError as exc:
+        at = m.position + exc.offset
+        raise SearchError(f"{exc.message} (at position {at})", position=at) from None
+
+
+def _narrowing(parsed: qlang.Query, infix: bool) -> str:
+    """MATCH() text the positive patterns on the message need (alco.search.literals)."""
+    clauses: list[literals.Clause] = []
+    for m in parsed.matchers:
+        if m.negate or m.field is not None:
+            continue
+        if m.kind == "text":
+            clauses += literals.text_clauses(m.source, m.word, infix)
+        else:
+            clauses += literals.regex_clauses(m.source, m.word, infix)
+    return literals.match_text(list(dict.fromkeys(clauses)))
+
+
+def _terms(parsed: qlang.Query, checks: dict[int, Check]) -> list[Term]:
+    """The highlighted terms, numbered in the order typed."""
+    terms: list[Term] = []
+    for n, (kind, i) in enumerate(parsed.order):
+        if kind == "matcher":
+            terms.append(Term(n, checks[i]))
+            continue
+        text = parsed.words[i] if kind == "word" else parsed.phrases[i]
+        check = _words_check(text)
+        if check is not None:
+            terms.append(Term(n, check))
+    return terms
+
+
+def _words_check(text: str) -> Check | None:
+    """A word or phrase as Sphinx matches it, checked in Python; None when it has no
+    keyword or is too long to check (it is then only searched, not highlighted)."""
+    if not qlang.has_keyword((text,)):
+        return None
+    try:
+        return Check(Pattern("words", text))
+    except PatternError:
+        return None
+
+
+def _scan_only(parsed: qlang.Query) -> tuple[qlang.Query, list[FieldCheck]]:
+    """A query MATCH() cannot narrow (nothing positive for it) but patterns can check: its
+    negative words go to checks and its filters to the JSON attribute."""
+    checks = []
+    for word in parsed.not_words:
+        check = _words_check(word)
+        if check is None and qlang.has_keyword((word,)):
+            raise SearchError(f"a word of at most {MAX_PATTERN} characters, please")
+        if check is not None:
+            checks.append(FieldCheck(check, True, None))
+    return qlang.Query(filters=parsed.filters), checks
+
+
+def _compile(ix: IndexConfig, parsed: qlang.Query, infix: bool,
+             checks: dict[int, Check]) -> Compiled:
     schema = IndexSchema.of(ix)
     text_fields = {c: field_column(c) for c in schema.indexed}
+    narrow = _narrowing(parsed, infix)
+    line_checks = [FieldCheck(checks[i], m.negate, m.field)
+                   for i, m in enumerate(parsed.matchers)]
+    routed = parsed
+    tag_fields: frozenset[str] | set[str] = schema.filtered
+    if parsed.matchers and not narrow \
+            and not qlang.has_positive(parsed, schema.filtered, text_fields):
+        routed, more = _scan_only(parsed)
+        line_checks += more
+        tag_fields, text_fields = frozenset(), {}
     try:
-        match = qlang.match_expression(parsed, schema.filtered, text_fields, tag_token)
+        match = qlang.match_expression(routed, tag_fields, text_fields, tag_token, narrow)
     except qlang.QueryError as exc:
         raise SearchError(f"{exc} (at position {exc.position})",
                           position=exc.position) from None
-    c = Compiled(match=match,
-                 keywords=qlang.has_positive(parsed, schema.filtered, text_fields))
-    for n, flt in enumerate(qlang.json_filters(parsed, schema.filtered, text_fields)):
+    c = Compiled(match=match, checks=LineChecks(line_checks),
+                 keywords=bool(narrow) or qlang.has_positive(routed, tag_fields, text_fields))
+    for n, flt in enumerate(qlang.json_filters(routed, tag_fields, text_fields)):
         if not flt.field or len(flt.field) > JSON_NAME_MAX or not flt.field.isprintable():
             raise SearchError(f"cannot filter on field {flt.field!r}")
         terms: list[str] = []
         for value in flt.values:
-            more, params = _json_terms(flt.field, value)
-            terms += more
+            more_terms, params = _json_terms(flt.field, value)
+            terms += more_terms
             c.select_params += params
         c.select.append(f"{' + '.join(terms)} AS _f{n}")
         c.where.append(f"_f{n} {'=' if flt.negate else '>'} 0")
-    words = [qlang.escape_match(w) for w in parsed.words]
-    words += ['"' + qlang.escape_match(p) + '"' for p in parsed.phrases]
-    c.snippet = " ".join(words)
+    c.terms = _terms(parsed, checks)
+    return c
+
+
+def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
+    """Filters on ``filtered`` columns go to tag tokens, ``indexed`` ones to their own
+    full-text field, the rest to the JSON attribute (a scan: slow on big days).  Patterns
+    narrow through the index where they have literals and are checked line by line."""
+    checks = {i: _check(m) for i, m in enumerate(parsed.matchers)}
+    c = _compile(ix, parsed, True, checks)
+    if parsed.matchers:
+        c.plain = _compile(ix, parsed, False, checks)
     return c
 
 

@@ -2,10 +2,12 @@
 
 ``error timeout`` (all words), ``"a phrase"``, ``-word``, ``-"a phrase"``, ``field:value``,
 ``field:a,b`` (any of), ``field:"with spaces"``, ``@field=value`` (the original's form),
-``-field:value``.  A lone ``-`` and ``--x`` are words.  A token whose value holds an unquoted
-``:`` (``a:b:c``, ``10:30:01``) or starts with ``//`` (``http://x``) is a word.  Negations
-alone are an error unless a positive filter is present; punctuation-only words (``=>``)
-are not positive.
+``-field:value``.  Patterns, checked exactly (alco.search.patterns): ``'a substring'``,
+``/a regex/`` (RE2), each with flags ``i`` (ignore case) and ``w`` (whole word), negated with
+``-`` and on a field (``host:/web-\\d+/``).  A lone ``-`` and ``--x`` are words.  A token
+whose value holds an unquoted ``:`` (``a:b:c``, ``10:30:01``) or starts with ``//``
+(``http://x``) is a word.  Negations alone are an error unless a positive filter or a
+pattern is present; punctuation-only words (``=>``) are not positive.
 
 Sphinx 2.2.11 facts relied on (checked against searchd):
 - ``\\x`` makes any ASCII character plain; a plain non-word character is a separator.
@@ -37,6 +39,7 @@ _PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_]+")
 _SPHINX_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATOR_WORD_RE = re.compile(r"NEAR|MAYBE|SENTENCE|PARAGRAPH|ZONESPAN|ZONE")
 _MAX_LISTED_FIELDS = 20
+_FLAGS_RE = re.compile(r"[iw]*")
 
 
 def _escape_table() -> dict[int, str]:
@@ -60,9 +63,12 @@ def _end(pattern: re.Pattern[str], text: str, pos: int) -> int:
 _KEYWORD_CHAR_RE = re.compile("[0-9A-Za-z_\u0401\u0410-\u044f\u0451]")
 
 
-def _has_keyword(texts: tuple[str, ...]) -> bool:
+def has_keyword(texts: tuple[str, ...]) -> bool:
     """Whether any text yields a keyword (``->``, ``...`` or ``日本語`` do not: separators)."""
     return any(_KEYWORD_CHAR_RE.search(text) for text in texts)
+
+
+_has_keyword = has_keyword
 
 
 class QueryError(ValueError):
@@ -82,14 +88,33 @@ class FieldFilter:
 
 
 @dataclass(frozen=True)
+class Matcher:
+    """A pattern: ``'text'`` (kind "text", a substring) or ``/source/`` (kind "regex"), on the
+    message or on ``field``; ``position`` is where it starts in the query."""
+
+    kind: str
+    source: str
+    ignore_case: bool = False
+    word: bool = False
+    negate: bool = False
+    field: str | None = None
+    position: int = 0
+
+
+@dataclass(frozen=True)
 class Query:
     words: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     not_words: tuple[str, ...] = ()
     filters: tuple[FieldFilter, ...] = ()
+    matchers: tuple[Matcher, ...] = ()
+    # the positive terms in the order typed: ("word" | "phrase" | "matcher", index), for
+    # giving each its own highlight colour
+    order: tuple[tuple[str, int], ...] = ()
 
     def is_empty(self) -> bool:
-        return not (self.words or self.phrases or self.not_words or self.filters)
+        return not (self.words or self.phrases or self.not_words or self.filters
+                    or self.matchers)
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -103,16 +128,21 @@ class _Parser:
         self.phrases: list[str] = []
         self.not_words: list[str] = []
         self.filters: list[FieldFilter] = []
+        self.matchers: list[Matcher] = []
+        self.order: list[tuple[str, int]] = []
         self.first_negation: int | None = None
+        self._matcher_end = 0
 
     def run(self) -> Query:
         pos = self._skip_space(0)
         while pos < len(self.text):
             pos = self._skip_space(self._term(pos))
         query = Query(tuple(self.words), tuple(self.phrases), tuple(self.not_words),
-                      tuple(self.filters))
+                      tuple(self.filters), tuple(self.matchers), tuple(self.order))
+        # a pattern, even negated, can be checked line by line (a scan) where the index
+        # cannot help
         positive = _has_keyword(query.words + query.phrases) \
-            or any(not f.negate for f in query.filters)
+            or any(not f.negate for f in query.filters) or bool(query.matchers)
         if self.first_negation is not None and not positive:
             raise QueryError(NEEDS_POSITIVE, self.first_negation)
         return query
@@ -133,6 +163,8 @@ class _Parser:
         negate = self.text.startswith("-", start) and self._word_end(start) > start + 1 \
             and self.text[start + 1] != "-"
         pos = start + 1 if negate else start
+        if self._matcher(pos, negate, None):
+            return self._matcher_end
         if self.text[pos] == '"':
             end = self._closing_quote(pos)
             self._add_text(self.text[pos + 1:end], negate, start, phrase=True)
@@ -145,6 +177,73 @@ class _Parser:
             self._negation_at(start)
         return end
 
+    def _matcher(self, pos: int, negate: bool, field: str | None) -> bool:
+        """A pattern at ``pos`` (``'text'`` or ``/regex/`` and flags), added; False when
+        there is none (the token is read as before)."""
+        delimiter = self.text[pos:pos + 1]
+        if delimiter == "'":
+            found = self._quoted_text(pos)
+        elif delimiter == "/" and not self.text.startswith("//", pos):
+            found = self._slashed_regex(pos)
+        else:
+            return False
+        if found is None:
+            return False
+        source, flags, end = found
+        if not source:
+            raise QueryError("empty pattern", pos)
+        if negate:
+            self._negation_at(pos)
+        elif field is None:  # a match in the message: highlighted
+            self.order.append(("matcher", len(self.matchers)))
+        self.matchers.append(Matcher("text" if delimiter == "'" else "regex", source,
+                                     "i" in flags, "w" in flags, negate, field, pos + 1))
+        self._matcher_end = end
+        return True
+
+    def _closed_at(self, pos: int) -> int | None:
+        """After a closing delimiter at ``pos``: the end of its flags when they end the token."""
+        end = _end(_FLAGS_RE, self.text, pos + 1)
+        return end if end == len(self.text) or self.text[end].isspace() else None
+
+    def _quoted_text(self, pos: int) -> tuple[str, str, int] | None:
+        """``'text'flags``: a doubled quote is one quote; a quote not followed by the end of
+        the token is part of the text."""
+        chars: list[str] = []
+        i = pos + 1
+        while i < len(self.text):
+            ch = self.text[i]
+            if ch == "'" and self.text.startswith("'", i + 1):
+                chars.append("'")
+                i += 2
+                continue
+            if ch == "'" and (end := self._closed_at(i)) is not None:
+                return "".join(chars), self.text[i + 1:end], end
+            chars.append(ch)
+            i += 1
+        return None
+
+    def _slashed_regex(self, pos: int) -> tuple[str, str, int] | None:
+        """``/regex/flags``: ends at the first ``/`` outside ``\\x`` and ``[...]`` that is
+        followed by the end of the token."""
+        i, in_class = pos + 1, False
+        while i < len(self.text):
+            ch = self.text[i]
+            if ch == "\\":
+                i += 2
+                continue
+            if in_class:
+                in_class = ch != "]"
+            elif ch == "[":
+                in_class = True
+                i += 1 + self.text.startswith("^", i + 1)
+                i += self.text.startswith("]", i)  # "[]x]": the first "]" is a member
+                continue
+            elif ch == "/" and (end := self._closed_at(i)) is not None:
+                return self.text[pos + 1:i], self.text[i + 1:end], end
+            i += 1
+        return None
+
     def _negation_at(self, pos: int) -> None:
         if self.first_negation is None:
             self.first_negation = pos
@@ -155,14 +254,22 @@ class _Parser:
         if negate:
             self.not_words.append(text)
             self._negation_at(start)
+        elif phrase:
+            self.order.append(("phrase", len(self.phrases)))
+            self.phrases.append(text)
         else:
-            (self.phrases if phrase else self.words).append(text)
+            self.order.append(("word", len(self.words)))
+            self.words.append(text)
 
     def _filter(self, pos: int, negate: bool) -> int | None:
         """Parse ``field:values`` / ``@field=values`` at pos; None when it is a plain word."""
         match = _AT_FIELD_RE.match(self.text, pos) or _COLON_FIELD_RE.match(self.text, pos)
         if match is None or self.text.startswith("//", match.end()):
             return None
+        if self.text[match.end():match.end() + 1] in ("'", "/"):
+            field = self._field_name(match.group(1), match.re is _AT_FIELD_RE, pos)
+            if self._matcher(match.end(), negate, field):
+                return self._matcher_end
         parsed = self._values(match.end())
         if parsed is None:
             return None
@@ -242,8 +349,9 @@ def _sphinx_name(name: str, what: str) -> str:
     return name
 
 
-def _logline_section(q: Query) -> str:
+def _logline_section(q: Query, narrow: str = "") -> str:
     parts = [_word(w) for w in q.words] + [_phrase(p) for p in q.phrases]
+    parts += [f"({narrow})"] if narrow else []
     parts += ["-" + _word(n) for n in q.not_words]
     return "@logline (" + " ".join(parts) + ")" if parts else ""
 
@@ -259,21 +367,22 @@ def _filter_section(f: FieldFilter, tag_fields: Collection[str],
 
 
 def match_expression(q: Query, tag_fields: Collection[str], text_fields: Mapping[str, str],
-                     tag_token: Callable[[str, str], str]) -> str:
+                     tag_token: Callable[[str, str], str], narrow: str = "") -> str:
     """The full MATCH() text of a query, or "" when nothing goes through full-text search.
 
     Raises QueryError when everything left for MATCH() is negative (Sphinx cannot run
     that), e.g. ``host:web1 -timeout`` where host is only a JSON attribute, or
-    ``-> -timeout`` where ``->`` holds no keyword.
+    ``-> -timeout`` where ``->`` holds no keyword.  ``narrow``: positive MATCH() text the
+    query's patterns need (alco.search.literals), searched in the message.
     """
     matched = [f for f in q.filters if f.field in tag_fields or f.field in text_fields]
-    sections = [_logline_section(q)]
+    sections = [_logline_section(q, narrow)]
     sections += [_filter_section(f, tag_fields, text_fields, tag_token) for f in matched]
     sections = [s for s in sections if s]
     if not sections:
         return ""
     negative = q.not_words or any(f.negate for f in matched)
-    positive = has_positive(q, tag_fields, text_fields)
+    positive = bool(narrow) or has_positive(q, tag_fields, text_fields)
     if negative and not positive:
         raise QueryError(NEEDS_POSITIVE, 0)
     return " ".join(sections)

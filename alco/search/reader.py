@@ -32,14 +32,19 @@ from alco.search.compile import (
     compile_text,
     where_ids,
 )
+from alco.search.highlight import Piece, pieces
 
 MAX_LIMIT = 1000
-HL_OPEN, HL_CLOSE = "\x01", "\x02"
+SCAN_ROWS = 4000  # rows one query reads for a query with patterns (checked in Python)
 FIRST_WINDOW_MS = 1_000
 GROWTH_EMPTY = 8  # the next window after one without hits is this many times as wide
 GROWTH_MIN, GROWTH_MAX = 4, 32  # after one with hits: sized by their rate, within these
+FIRST_QUERY_MS = 10_000  # searchd's limit on a read's first query, whatever budget is left
+MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
 FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes all the rest
 
+
+_INFIX: dict[str, bool] = {}  # day index -> has infixes (alco.search.literals)
 
 FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
 
@@ -53,9 +58,6 @@ class LineQuery:
     before: int | None = None
     limit: int = 100
     order: str = "desc"
-
-
-Piece = tuple[str, bool]  # a part of a line's text, and whether it matched the query
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Page:
     next: str | None
     prev: str | None
     partial: bool = False  # the time budget stopped the read: ``next`` goes on from there
+    searched_to_us: int | None = None  # partial: the time the read got to
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Read:
     edge: int
     done: bool = False
     partial: bool = False
+    matched: int = 0  # rows that matched (with a sink: passed to it, not kept)
 
 
 @dataclass
@@ -95,19 +99,6 @@ class Context:
     line: Line
     before: list[Line]
     after: list[Line]
-
-
-def snippet_pieces(snippet: str) -> list[Piece]:
-    """Sphinx's snippet of a line (its matches between HL_OPEN and HL_CLOSE) in pieces."""
-    pieces: list[Piece] = []
-    hit = False
-    for part in snippet.split(HL_OPEN):
-        for text in part.split(HL_CLOSE):
-            if text:
-                pieces.append((text, hit))
-            hit = False
-        hit = True
-    return pieces
 
 
 def same_as(ix: IndexConfig, anchor: Line, names: tuple[str, ...]) -> Compiled:
@@ -129,7 +120,8 @@ def start_ms(open_top: tuple[int, int] | None) -> int:
     return min(now_ms, newest_ms + 1)
 
 
-def next_width(width: int, seen_ms: int, hits: int, missing: int, found: int | None) -> int:
+def next_width(width: int, seen_ms: int, hits: int, missing: int, found: int | None,
+               scan: bool = False) -> int:
     """The next window's width (ms): eightfold after a window without hits (``found``),
     whatever was found before; else what should hold the ``missing`` rows at the rate of hits
     seen so far (and a quarter more), from four to 32 times as wide as the last window.  Every
@@ -138,6 +130,8 @@ def next_width(width: int, seen_ms: int, hits: int, missing: int, found: int | N
     if not found:
         return width * GROWTH_EMPTY
     wanted = seen_ms * max(missing, 1) * 5 // (max(hits, 1) * 4) + 1
+    if scan:  # ``missing`` rows per window: as wide as holds them, never narrower
+        return min(max(wanted, width), width * GROWTH_MAX)
     return min(max(wanted, width * GROWTH_MIN), width * GROWTH_MAX)
 
 
@@ -147,13 +141,13 @@ def cursor_id(doc_id: int) -> int:
 
 
 def line_columns(c: Compiled) -> tuple[list[str], list]:
-    """The SELECT list of a line (and of ``c``'s filters, its highlight) and its parameters."""
-    cols = ["id", "ts", "logline", "js", "meta", *c.select]
-    params = list(c.select_params)
-    if c.snippet:
-        cols.append("SNIPPET(logline, %s, %s, %s, 'limit=0') AS hl")
-        params += [c.snippet, "before_match=" + HL_OPEN, "after_match=" + HL_CLOSE]
-    return cols, params
+    """The SELECT list of a line (and of ``c``'s filters) and its parameters."""
+    return ["id", "ts", "logline", "js", "meta", *c.select], list(c.select_params)
+
+
+def row_fields(row: dict) -> dict:
+    js = row.get("js")
+    return orjson.loads(js) if js else {}
 
 
 class Searcher:
@@ -214,7 +208,7 @@ class Searcher:
         self.start_request()
         got = self.read(ix, c, lo, hi, upward, lq.limit + 1, enough=lq.limit)
         more = len(got.rows) > lq.limit or not got.done
-        lines = [self.row_line(r, bool(c.snippet)) for r in got.rows[: lq.limit]]
+        lines = [self.row_line(r, c) for r in got.rows[: lq.limit]]
         return self._page(lines, more, upward, lq, got)
 
     def _page(self, lines: list[Line], more: bool, upward: bool, lq: LineQuery,
@@ -222,15 +216,17 @@ class Searcher:
         """Order the lines for display; ``next`` continues in the page's order, ``prev`` goes
         the other way.  A direction we did not read is assumed to hold more lines; a read the
         time budget stopped goes on from where it stopped."""
+        searched_to = None
         if got.partial:
             ahead = str(cursor_id(got.edge))
+            searched_to = id_ms(cursor_id(got.edge)) * 1000
         else:
             ahead = str(lines[-1].id) if lines and more else None
         behind = str(lines[0].id) if lines else None
         if upward == (lq.order == "asc"):
-            return Page(lines, ahead, behind, got.partial)
+            return Page(lines, ahead, behind, got.partial, searched_to)
         lines.reverse()
-        return Page(lines, behind, ahead, got.partial)
+        return Page(lines, behind, ahead, got.partial, searched_to)
 
     def select(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
                n: int, reserve: int = 0) -> list[dict]:
@@ -239,7 +235,8 @@ class Searcher:
         return self.read(ix, c, lo, hi, upward, n, reserve=reserve).rows
 
     def read(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool, n: int,
-             enough: int | None = None, reserve: int = 0) -> Read:
+             enough: int | None = None, reserve: int = 0,
+             sink: Callable[[list[dict]], None] | None = None) -> Read:
         """The first ``n`` rows with ids in [lo, hi] matching ``c`` in the direction read,
         stopping once ``enough`` (default ``n``) are found.
 
@@ -247,7 +244,12 @@ class Searcher:
         its id range holds matches, however small its LIMIT.  Ids are ordered by time: read
         windows from the end we start at (``_windows``), a second wide first, and stop when
         the page is full.  The request's query budget, less ``reserve`` queries its caller
-        still needs, bounds the windows; its time budget may stop the read (``partial``)."""
+        still needs, bounds the windows; its time budget may stop the read (``partial``).
+
+        A query with patterns reads SCAN_ROWS candidates a query (what the index narrowed,
+        or every line) and keeps those that pass its checks; a window with more candidates
+        goes on from the last one read.  With a ``sink``, the rows that match are passed to
+        it instead of kept."""
         out = Read([], lo - 1 if upward else hi + 1)
         if lo > hi:
             out.done = True
@@ -258,43 +260,62 @@ class Searcher:
         # late line.
         open_top = self._open_top(ix) if hi == TOP_ID and not upward else None
         most = max(1, self.budget.queries_left() - reserve)
-        windows = self._windows(ix, lo, hi, upward, n, open_top, most)
-        found = None
-        while len(out.rows) < enough:
+        scan = bool(c.checks)
+        windows = self._windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
+                                scan)
+        sent: tuple[int, int] | None = None
+        while out.matched < enough:
             try:
-                win_lo, win_hi = windows.send(found)
+                win_lo, win_hi = windows.send(sent)
             except StopIteration:
                 break
-            if self.budget.out_of_time():
+            # the first query of a read always runs (whatever budget is left), so that
+            # following the cursors always gets on
+            first = sent is None
+            if not first and (self.budget.out_of_time()
+                              or (scan and self.budget.queries_left() <= reserve)):
                 out.partial = True
                 break
-            want = n - len(out.rows)
+            want = n - out.matched
             # time tokens pay off for frequent matches, not after a window without any
-            got = self.select_range(ix, c, win_lo, win_hi, upward, want, cover=found != 0,
-                                    open_top=open_top)
-            if self.budget.out_of_time():
+            got = self.select_range(ix, c, win_lo, win_hi, upward, SCAN_ROWS if scan else want,
+                                    cover=first or sent[0] != 0, open_top=open_top,
+                                    min_ms=FIRST_QUERY_MS if first else 1)
+            if not first and self.budget.out_of_time():
                 # searchd may have cut the query short (max_query_time): its rows need not
                 # be the first ones of the window
                 out.partial = True
                 break
-            out.rows += got
-            found = len(got)
-            if found < want:
-                out.edge = win_hi if upward else win_lo
+            reached = win_hi if upward else win_lo
+            if len(got) >= (SCAN_ROWS if scan else want):
+                reached = int(got[-1]["id"])
+            kept = [r for r in got if c.checks.passes(r["logline"], row_fields(r))] \
+                if scan else got
+            if len(kept) >= want:
+                kept = kept[:want]
+                reached = int(kept[-1]["id"])
+            out.edge = reached
+            out.matched += len(kept)
+            if sink is not None:
+                sink(kept)
             else:
-                out.edge = int(got[-1]["id"])
+                out.rows += kept
+            sent = (len(got), reached)
         out.done = out.edge == (hi if upward else lo)
         if out.partial:
             self.sphinx.note_warnings([self.budget.message()])
         return out
 
     def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
-                 open_top: tuple[int, int] | None = None, most: int = MAX_QUERIES
-                 ) -> Generator[tuple[int, int], int | None, None]:
+                 open_top: tuple[int, int] | None = None, most: int = MAX_QUERIES,
+                 scan: bool = False
+                 ) -> Generator[tuple[int, int], int | tuple[int, int] | None, None]:
         """At most ``most`` disjoint id ranges covering [lo, hi], from the end read first.
 
-        ``send()`` the number of rows the last window gave: the next one is sized by
-        ``next_width`` (at least four times as wide; eightfold after an empty one).  The last
+        ``send()`` the number of rows the last window gave, or (rows, the id read up to) when
+        it was not read to its end: the next one starts after that id and is sized by
+        ``next_width`` (at least four times as wide; eightfold after an empty one; with
+        ``scan``, as wide as should hold ``n`` rows).  The last
         window takes all that is left: the ``most``-th one, and the one that reaches past
         where lines can be (a minute from now upwards, the first retained day downwards).
         Newest-first from the top, the first window starts at ``start_ms(open_top)``."""
@@ -315,12 +336,13 @@ class Searcher:
                 edge = hi if upward else lo
             edge = min(hi, edge) if upward else max(lo, edge)
             if (edge - cur) * step >= 0:
-                found = yield (cur, edge) if upward else (edge, cur)
+                sent = yield (cur, edge) if upward else (edge, cur)
+                found, reached = sent if isinstance(sent, tuple) else (sent, edge)
                 made += 1
-                cur = edge + step
+                cur = reached + step
                 hits += found or 0
             seen_ms += width
-            width = next_width(width, seen_ms, hits, n - hits, found)
+            width = next_width(width, seen_ms, hits, n if scan else n - hits, found, scan)
 
     def _open_top(self, ix: IndexConfig) -> tuple[int, int] | None:
         """(newest line reported by the writers, now) in ms; None when Redis does not know."""
@@ -336,19 +358,20 @@ class Searcher:
 
     def select_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
                      n: int, cover: bool = True,
-                     open_top: tuple[int, int] | None = None) -> list[dict]:
+                     open_top: tuple[int, int] | None = None, min_ms: int = 1) -> list[dict]:
         """One query: rows with ids in [lo, hi] matching ``c``, the first ``n`` read (time
         tokens as alco.search.compile.where_ids says)."""
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi or n <= 0:
             return []
+        c = self.for_indexes(c, indexes)
         cols, params = line_columns(c)
         where, where_params = where_ids(c, lo, hi, cover, open_top)
         params += where_params
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
                f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none, "
-               f"max_query_time={max(1, self.budget.ms_left())}")
+               f"max_query_time={max(min_ms, self.budget.ms_left())}")
         return self._query(sql, params)
 
     def _query(self, sql: str, params: list,
@@ -359,19 +382,42 @@ class Searcher:
         except sphinxql.SphinxQueryError as exc:
             raise SearchError(f"search failed: {exc.message}") from None
 
-    def row_line(self, row: dict, highlighted: bool) -> Line:
-        js, meta = row["js"], row.get("meta")
-        fields = orjson.loads(js) if js else {}
+    def for_indexes(self, c: Compiled, indexes: list[str]) -> Compiled:
+        """``c`` as day indexes without infixes can run it (alco.search.literals)."""
+        if c.plain is None:
+            return c
+        return c.for_infix(all(self._infix(name) for name in indexes))
+
+    def _infix(self, name: str) -> bool:
+        """Whether a day index has infixes: CALL KEYWORDS keeps ``*`` only then (an answer
+        is kept for the process's life: an index's settings are fixed when it is made)."""
+        if name in _INFIX:
+            return _INFIX[name]
+        try:
+            rows = self.sphinx.query("CALL KEYWORDS(%s, %s, 0)", ["*abc*", name])
+        except sphinxql.SphinxError:
+            return False  # not known (yet): narrow by whole keywords, not cached
+        _INFIX[name] = bool(rows) and "*" in str(rows[0].get("tokenized", ""))
+        return _INFIX[name]
+
+    def row_line(self, row: dict, c: Compiled | None = None) -> Line:
+        """A row as a line; with ``c``, its terms highlighted."""
+        meta = row.get("meta")
         marks = orjson.loads(meta) if meta else {}
-        hl = snippet_pieces(row["hl"]) if highlighted and row.get("hl") is not None else None
-        return Line(int(row["id"]), int(row["ts"]), row["logline"], fields, hl, marks)
+        hl = pieces(row["logline"], c.terms) if c is not None and c.terms else None
+        return Line(int(row["id"]), int(row["ts"]), row["logline"], row_fields(row), hl, marks)
 
     def count(self, ix: IndexConfig, from_us: int | None, to_us: int | None,
               text: str = "", known: set[str] | None = None) -> int:
         lo, hi = id_range_of_us(from_us, to_us)
         return self.count_ids(ix, compile_text(ix, text, known), lo, hi)
 
-    def count_ids(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> int:
+    def count_ids(self, ix: IndexConfig, c: Compiled, lo: int, hi: int,
+                  cap: int = MAX_COUNT) -> int:
+        """Lines matching ``c`` in [lo, hi]: exact for what the index answers alone; with
+        patterns, counted by reading, at most ``cap`` + 1 (short when the budget ran out)."""
+        if c.checks:
+            return self.count_checked(ix, c, lo, hi, cap)[0]
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi:
             return 0
@@ -382,6 +428,13 @@ class Searcher:
         rows = self._query(sql, [*c.select_params, *params])
         return int(rows[0]["n"]) if rows else 0
 
+    def count_checked(self, ix: IndexConfig, c: Compiled, lo: int, hi: int,
+                      cap: int) -> tuple[int, bool, bool]:
+        """(count, capped, partial) of a query with patterns: read newest first, at most
+        ``cap`` + 1 matches, within the request's budget."""
+        got = self.read(ix, c, lo, hi, False, cap + 1, sink=lambda rows: None)
+        return min(got.matched, cap), got.matched > cap, got.partial
+
     def lines_by_ids(self, ix: IndexConfig, c: Compiled, ids: list[int]) -> list[Line]:
         """The lines among ``ids`` that match ``c``, oldest first (one query: at most
         MAX_LIMIT ids)."""
@@ -389,6 +442,7 @@ class Searcher:
         indexes = self.indexes_for_ids(ix, ids[0], ids[-1]) if ids else []
         if not indexes:
             return []
+        c = self.for_indexes(c, indexes)
         cols, params = line_columns(c)
         where, where_params = where_ids(c, ids[0], ids[-1], cover=False)
         marks = ", ".join(["%s"] * len(ids))
@@ -396,11 +450,12 @@ class Searcher:
                f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
                f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
         rows = self._query(sql, [*params, *where_params, *ids])
-        return [self.row_line(r, bool(c.snippet)) for r in rows]
+        return [self.row_line(r, c) for r in rows
+                if c.checks.passes(r["logline"], row_fields(r))]
 
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
         rows = self.select_range(ix, Compiled(), doc_id, doc_id, True, 1)
-        return self.row_line(rows[0], False) if rows else None
+        return self.row_line(rows[0]) if rows else None
 
     def context(self, ix: IndexConfig, doc_id: int, before: int, after: int,
                 same: tuple[str, ...] = ()) -> Context | None:
@@ -414,8 +469,8 @@ class Searcher:
         older = (self.select(ix, c, 0, doc_id - 1, False, before, reserve=1 if after else 0)
                  if before else [])
         newer = self.select(ix, c, doc_id + 1, TOP_ID, True, after) if after else []
-        return Context(anchor, [self.row_line(r, False) for r in reversed(older)],
-                       [self.row_line(r, False) for r in newer])
+        return Context(anchor, [self.row_line(r) for r in reversed(older)],
+                       [self.row_line(r) for r in newer])
 
     def histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
                   bucket_us: int) -> dict[int, int]:
@@ -436,6 +491,8 @@ class Searcher:
         lo, hi = id_range_of_us(from_us, to_us)
         if lo > hi:
             return {}
+        if c.checks:
+            return self._histogram_read(ix, c, lo, hi, bucket_us)
         parts = [(lo, hi)]
         if self._fan_out is not None and self._parts > 1:
             end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
@@ -447,6 +504,20 @@ class Searcher:
                 lambda sx, ids: self._histogram_part(sx, ix, c, bucket_us, ids), parts):
             for bucket, n in part.items():
                 counts[bucket] = counts.get(bucket, 0) + n
+        return counts
+
+    def _histogram_read(self, ix: IndexConfig, c: Compiled, lo: int, hi: int,
+                        bucket_us: int) -> dict[int, int]:
+        """A histogram of a query with patterns: its lines read newest first and counted,
+        as far as the budget goes (then partial: the read says so)."""
+        counts: dict[int, int] = {}
+
+        def add(rows: list[dict]) -> None:
+            for row in rows:
+                bucket = int(row["ts"]) // bucket_us * bucket_us
+                counts[bucket] = counts.get(bucket, 0) + 1
+
+        self.read(ix, c, lo, hi, False, TOP_ID, sink=add)
         return counts
 
     def _histogram_part(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,

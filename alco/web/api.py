@@ -13,16 +13,18 @@ from starlette.routing import Route
 from alco import metrics
 from alco.config import IndexConfig
 from alco.errors import BadInput, NotFound, Unavailable
+from alco.index.schema import id_range_of_us
 from alco.index.sphinxconf import retention_days
 from alco.search import language as qlang
 from alco.search.compile import compile_text
-from alco.search.reader import LineQuery
+from alco.search.reader import MAX_COUNT, LineQuery
 from alco.web.export import FORMATS, export_lines
 from alco.web.present import context_json, iso_us, page_json
 from alco.web.state import WebState
 from alco.web.tail import newest_id, tail_events
 
 MAX_ID = 2**63 - 1
+DEFAULT_CAP = 10_000
 
 
 def timed(endpoint: str) -> Callable:
@@ -164,6 +166,29 @@ def histogram(request: Request, state: WebState) -> Response:
                     for t in range(start_us, to_us + 1, bucket_us)]})
 
 
+@timed("count")
+def count(request: Request, state: WebState) -> Response:
+    """Lines matching ``q`` in the range (``after``/``before`` ids excluded, like /lines):
+    exact for what the index answers alone; a query with patterns is counted by reading, up
+    to ``cap`` (``capped``) and within the time budget (``partial``)."""
+    ix = index_or_404(request, state)
+    lq = line_query(request)
+    cap = int_param(request, "cap", DEFAULT_CAP, 1, MAX_COUNT) or DEFAULT_CAP
+    c = compile_text(ix, lq.q, state.known_fields(ix))
+    lo, hi = id_range_of_us(lq.from_us, lq.to_us)
+    if lq.after is not None:
+        lo = max(lo, lq.after + 1)
+    if lq.before is not None:
+        hi = min(hi, lq.before - 1)
+    searcher = state.searcher()
+    searcher.start_request()
+    if c.checks:
+        n, capped, _ = searcher.count_checked(ix, c, lo, hi, cap)
+    else:
+        n, capped = searcher.count_ids(ix, c, lo, hi), False
+    return answer(state, "count", {"count": n, "capped": capped})
+
+
 @timed("columns")
 def columns(request: Request, state: WebState) -> Response:
     ix = index_or_404(request, state)
@@ -221,6 +246,7 @@ routes = [
     Route("/api/{index}/lines", lines),
     Route("/api/{index}/context/{id}", context),
     Route("/api/{index}/histogram", histogram),
+    Route("/api/{index}/count", count),
     Route("/api/{index}/columns", columns),
     Route("/api/{index}/values/{field}", values),
     Route("/api/{index}/export", export),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-from alco.search.reader import Context, Line, Page, Piece
+from alco.search.highlight import Piece
+from alco.search.reader import Context, Line, Page
 
 
 def iso_us(ts_us: int) -> str:
@@ -15,11 +16,12 @@ def iso_us(ts_us: int) -> str:
 
 
 def highlight_html(pieces: list[Piece]) -> str:
-    """A line's text as HTML: escaped, each match in a ``<mark>`` element."""
+    """A line's text as HTML: escaped, each match in a ``<mark class="tN">`` element (N: the
+    query term it matched, in the order typed)."""
     out = []
-    for text, hit in pieces:
+    for text, term in pieces:
         escaped = html.escape(text, quote=False)
-        out.append(f"<mark>{escaped}</mark>" if hit else escaped)
+        out.append(escaped if term is None else f'<mark class="t{term}">{escaped}</mark>')
     return "".join(out)
 
 
@@ -36,8 +38,11 @@ def line_json(line: Line) -> dict:
 
 
 def page_json(page: Page) -> dict:
-    return {"lines": [line_json(ln) for ln in page.lines], "next": page.next,
+    body = {"lines": [line_json(ln) for ln in page.lines], "next": page.next,
             "prev": page.prev}
+    if page.searched_to_us is not None:  # a partial read: how far it got
+        body["searched_to"] = iso_us(page.searched_to_us)
+    return body
 
 
 def context_json(context: Context) -> dict:

@@ -89,18 +89,25 @@ def newest_id(searcher: Searcher, ix: IndexConfig) -> int:
 
 
 def poll(searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
-         budget: int) -> tuple[list[Line], int]:
-    """Lines after ``cursor`` (at most ``budget``, the newest) and how many were skipped.
+         budget: int) -> tuple[list[Line], int, int]:
+    """Lines after ``cursor`` (at most ``budget``, the newest), how many were skipped, and
+    the cursor of the next poll.
 
-    One poll is one request of the searcher: its query budget bounds the three reads."""
+    One poll is one request of the searcher: its query budget bounds the three reads.  A
+    query with patterns may scan only part of what came since (``partial``): the next poll
+    goes on from where this one got to."""
     searcher.start_request()
-    rows = searcher.select(ix, c, cursor + 1, TOP_ID, True, budget + 1, reserve=2)
+    got = searcher.read(ix, c, cursor + 1, TOP_ID, True, budget + 1, reserve=2)
+    rows, skipped = got.rows, 0
     if len(rows) > budget:
         rows = searcher.select(ix, c, cursor + 1, TOP_ID, False, budget, reserve=1)[::-1]
         skipped = searcher.count_ids(ix, c, cursor + 1, int(rows[0]["id"]) - 1)
-    else:
-        skipped = 0
-    return [searcher.row_line(r, bool(c.snippet)) for r in rows], skipped
+    lines = [searcher.row_line(r, c) for r in rows]
+    if lines:
+        cursor = lines[-1].id
+    elif got.partial:
+        cursor = max(cursor, got.edge)
+    return lines, skipped, cursor
 
 
 async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c: Compiled,
@@ -121,7 +128,8 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
                     for line in await run_in_threadpool(late.poll, searcher, ix, c, cursor,
                                                         budget):
                         yield sse("line", {**line_json(line), "late": True})
-                lines, skipped = await run_in_threadpool(poll, searcher, ix, c, cursor, budget)
+                lines, skipped, moved = await run_in_threadpool(poll, searcher, ix, c, cursor,
+                                                                budget)
             except Unavailable as exc:  # the connection is dropped: the next poll reconnects
                 yield sse("error", error_body(exc))
                 continue
@@ -129,8 +137,9 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
                 yield sse("skipped", {"count": skipped})
             for line in lines:
                 yield sse("line", line_json(line))
+            cursor = moved
             if lines:
-                cursor, beat = lines[-1].id, time.monotonic()
+                beat = time.monotonic()
             elif time.monotonic() - beat >= HEARTBEAT_S:
                 beat = time.monotonic()
                 yield b": heartbeat\n\n"

@@ -6,16 +6,18 @@ test installs both).  Never downloads browsers: Playwright drives /usr/bin/chrom
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RABBIT_URL, Stack, stack_data
-from tests.helpers import wait_for
+from tests.conftest import ENV_PASSTHROUGH, RABBIT_URL, Stack, stack_data
+from tests.helpers import free_port, to_toml, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,6 +47,27 @@ def bind_queue(stack: Stack, name: str = "logs") -> None:
     ch.queue_declare(ix["queue"], durable=True, auto_delete=False)
     ch.queue_bind(ix["queue"], stack.exchange, routing_key="logstash.#")
     conn.close()
+
+
+def start_web_with(stack: Stack, **web: Any) -> str:
+    """Another `alco web` on the stack, on a port of its own, with its own config: the stack's,
+    the [web] table changed by ``web`` (e.g. ``time_budget=0.01``).  Return its base URL."""
+    from alco.index.searchd import port_answers
+
+    port = free_port()
+    data = copy.deepcopy(stack.data)
+    data["web"] = {**data["web"], **web, "bind": f"127.0.0.1:{port}"}
+    path = stack.tmp / f"alco-web-{port}.toml"
+    path.write_text(to_toml(data))
+    log_path = stack.tmp / f"web-{port}.log"
+    proc = subprocess.Popen([sys.executable, "-m", "alco", "--config", str(path), "web"],
+                            env=ENV_PASSTHROUGH, stdout=subprocess.DEVNULL,
+                            stderr=open(log_path, "ab"))
+    stack.procs.append(proc)  # stopped by the stack's cleanup
+    wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None,
+             message="web app port")
+    assert proc.poll() is None, log_path.read_text()
+    return f"http://127.0.0.1:{port}"
 
 
 def start_web(stack: Stack) -> str:

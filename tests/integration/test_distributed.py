@@ -85,7 +85,7 @@ def test_api_merges_both_shards_in_id_order(shards):
     assert seqs(older) == [294, 293, 292, 291, 290]
     hits = client.get("/api/logs/lines", params={"q": "host:vm1 shard", "limit": 3}).json()
     assert [ln["fields"]["seq"] for ln in hits["lines"]] == [299, 297, 295]
-    assert hits["lines"][0]["highlight"] == "line 299 from <mark>shard</mark> 2"
+    assert hits["lines"][0]["highlight"] == 'line 299 from <mark class="t0">shard</mark> 2'
     assert seqs(client.get("/api/logs/lines", params={"q": "request_id:r42"})) == [42]
     assert seqs(client.get("/api/logs/lines", params={"q": "seq:43"})) == [43]
 

@@ -31,6 +31,11 @@ CORPUS = [
     "ünïcödé ✓", "日本語 テスト", "\u202e reversed", "emoji 🙂", "\ufffd", "\x00", "a\x00b",
     "\x1a", "\r\n", "\t", " ", "", "a" * 100_000, "(" * 5000, '"' * 5001, "-a " * 3000,
     "host:" + ",".join(str(i) for i in range(2000)),
+    # patterns: substrings and RE2 regexes (none can match a quiet record)
+    "'%_'", "'*'", "'@logline canary'", "'\\'); DROP TABLE canary_x; --'", "'canary'",
+    "/canary/", "-/quiet/", "/(a|b)*c{1000}/", "/a{1001}/", "/(?P<n>x)(?P=n)/", "/(?=x)/",
+    "/\\x{10FFFF}/", "/[[:^alpha:]]{50}/", "/\\/'/", "host:/\\w+/ canary", "/(((a)))/iw",
+    "-host:/.*/", "/" + "(" * 3000 + "/", "'" + "x" * 3000 + "'", "/x/zz", "//x//",
 ]
 ENDPOINT_PARAMS = {
     "/api/logs/lines": ("q", "from", "to", "after", "before", "limit", "order"),

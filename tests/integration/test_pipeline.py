@@ -45,7 +45,7 @@ def test_published_lines_are_found_once_in_time_order_with_fields(stack, monkeyp
     page = resp.json()
     assert [ln["fields"]["seq"] for ln in page["lines"]] == [2990, 2980, 2970, 2960, 2950]
     assert all(isinstance(ln["id"], str) for ln in page["lines"])
-    assert page["lines"][0]["highlight"] == "line 2990 of the <mark>test</mark>"
+    assert page["lines"][0]["highlight"] == 'line 2990 of the <mark class="t0">test</mark>'
     older = client.get("/api/logs/lines", params={"q": "levelname:ERROR test", "limit": 5,
                                                   "before": page["next"]}).json()
     assert [ln["fields"]["seq"] for ln in older["lines"]] == [2940, 2930, 2920, 2910, 2900]

@@ -83,7 +83,7 @@ def get(client: TestClient, path: str, **params: object) -> dict:
 def test_lines_pages_both_ways_with_highlight(api):
     page = get(api, "/api/logs/lines", q="levelname:ERROR test", limit=3)
     assert seqs(page) == [2490, 2480, 2470]
-    assert page["lines"][0]["highlight"] == "line 2490 of the <mark>test</mark>"
+    assert page["lines"][0]["highlight"] == 'line 2490 of the <mark class="t0">test</mark>'
     older = get(api, "/api/logs/lines", q="levelname:ERROR test", limit=3, before=page["next"])
     assert seqs(older) == [2460, 2450, 2440]
     back = get(api, "/api/logs/lines", q="levelname:ERROR test", limit=3, after=older["prev"])

@@ -2,7 +2,8 @@
 // The view's state is the URL (state.js); the list of lines is lines.js; keys are below.
 
 import { toggleDetails } from "./details.js";
-import { ApiError, adoptUrlToken, api, el, query, withToken } from "./dom.js";
+import { ApiError, adoptUrlToken, api, el, query, shortTs, withToken } from "./dom.js";
+import { HitCounter, findHit } from "./hits.js";
 import { LineList } from "./lines.js";
 import { openShortcut, showIndexes, showShortcuts, showTokenForm } from "./pages.js";
 import { loadColumns, renderFilters, renderHistogram } from "./side.js";
@@ -31,7 +32,11 @@ class LogView {
     this.shown = this.state.cols;
     this.list = new LineList(main, this.state, {
       status, error: fail, onRows: (lines) => this.onRows(lines), columns: () => this.shown,
+      paused: (paused) => this.showPaused(paused),
     });
+    this.counter = new HitCounter(this.state);
+    this.hitId = null; // the hit n / N / [ / ] went to last; "hit 37 of 412" is about it
+    this.hitSeq = 0;   // bumped by each hit search and each other move: a stale one gives up
     this.tail = new Tail(this.list, $("follow"), { status });
     this.actions = {
       removeFilter: (field) => { this.state.filters.delete(field); this.changed(); },
@@ -67,6 +72,12 @@ class LogView {
   // --- reloads ---
   refresh() {
     this.tail.stop();
+    this.counter.reset();
+    this.clearWhere();
+    this.hitSeq += 1;
+    for (const id of ["firsthit", "prevhit", "nexthit", "lasthit"]) {
+      $(id).disabled = !this.state.q.trim();
+    }
     this.renderSide();
     this.exportLinks();
     renderHistogram($("histogram"), this.state, (from, to) => this.zoom(from, to));
@@ -145,6 +156,7 @@ class LogView {
     row.classList.add("cur");
     if (scroll) row.scrollIntoView({ block: scroll });
     if (remember) { this.state.at = row.dataset.id; saveState(this.state); }
+    if (row.dataset.id !== this.hitId) this.clearWhere();
   }
 
   move(dir) {
@@ -157,22 +169,61 @@ class LogView {
     if (row) this.setCursor(row, "nearest");
   }
 
-  async nextHit(dir) {
+  // n / N: the next / previous hit after the cursor; edge ([ / ]): the first / last hit
+  async nextHit(dir, edge = false) {
     const s = this.state;
+    const seq = ++this.hitSeq;
+    const alive = () => seq === this.hitSeq;
     const from = this.cursor()?.dataset.id;
     if (!s.ctx && s.q.trim()) { // context mode: every line, hits marked, around the cursor
       s.ctx = true;
       $("ctx").checked = true;
       if (from) await this.list.loadAround(from);
     }
-    const qs = query({ q: fullQuery(s), from: s.from, to: s.to, limit: 1,
-      order: dir > 0 ? "asc" : "desc", [dir > 0 ? "after" : "before"]: from });
-    const page = await api(`/api/${encodeURIComponent(s.index)}/lines?${qs}`);
-    if (!page.lines.length) { status(`no ${dir > 0 ? "newer" : "older"} hit`); return; }
-    const id = page.lines[0].id;
+    const what = edge ? (dir > 0 ? "the first hit" : "the last hit")
+      : (dir > 0 ? "the next hit" : "the previous hit");
+    const reading = dir > 0 ? "up to" : "back to";
+    const id = await findHit(s, dir, edge ? undefined : from,
+      (to) => status(`looking for ${what}: searched ${reading} ${shortTs(to)}…`), alive);
+    if (id === undefined) return;
+    if (id === null) {
+      status(edge ? "no hits" : `no ${dir > 0 ? "newer" : "older"} hit`);
+      return;
+    }
     if (!this.list.row(id)) await this.list.loadAround(id);
+    if (!alive()) return;
+    this.hitId = id;
     this.setCursor(this.list.row(id), "center");
     saveState(this.state);
+    if (s.q.trim()) this.showWhere(id, alive);
+  }
+
+  async showWhere(id, alive) {
+    const text = await this.counter.where(id);
+    if (alive() && this.hitId === id) $("where").textContent = text;
+  }
+
+  clearWhere() {
+    this.hitId = null;
+    $("where").textContent = "";
+  }
+
+  // "searched back to 10:42:05 — continue": a read the server's time budget stopped
+  showPaused(paused) {
+    const parts = [];
+    for (const [side, words] of [["up", "searched back to"], ["down", "searched up to"]]) {
+      if (!paused[side]) continue;
+      const go = el("button", "go", "continue");
+      go.type = "button";
+      go.dataset.side = side;
+      go.title = side === "up" ? "read on into older lines" : "read on into newer lines";
+      go.addEventListener("click", () => {
+        status("searching…");
+        this.list.goOn(side).catch(fail);
+      });
+      parts.push(el("span", "paused", `${words} ${shortTs(paused[side])} — `), go);
+    }
+    $("more").replaceChildren(...parts);
   }
 
   async jumpTo(time) {
@@ -202,6 +253,10 @@ class LogView {
     $("follow").addEventListener("click", () => this.follow());
     $("top").addEventListener("click", () => this.key("g"));
     $("end").addEventListener("click", () => this.key("G"));
+    $("firsthit").addEventListener("click", () => this.key("["));
+    $("prevhit").addEventListener("click", () => this.key("N"));
+    $("nexthit").addEventListener("click", () => this.key("n"));
+    $("lasthit").addEventListener("click", () => this.key("]"));
     $("jump").addEventListener("submit", (ev) => {
       ev.preventDefault();
       this.jumpTo($("jumpto").value.trim()).catch(fail);
@@ -250,6 +305,7 @@ class LogView {
   key(k) {
     const acts = {
       n: () => this.nextHit(1), N: () => this.nextHit(-1),
+      "[": () => this.nextHit(1, true), "]": () => this.nextHit(-1, true),
       j: () => this.move(1), k: () => this.move(-1),
       g: async () => { this.state.at = ""; await this.list.loadStart();
         this.setCursor(this.list.rows()[0]); },
@@ -261,6 +317,7 @@ class LogView {
     };
     const act = acts[k];
     if (!act) return false;
+    this.hitSeq += 1; // whatever hit search is still going on: this key moved on
     Promise.resolve(act()).catch(fail);
     return true;
   }

@@ -10,17 +10,26 @@ export function el(tag, cls, text) {
   return node;
 }
 
+const ENTITIES = { "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'",
+  "&amp;": "&" };
+export const TERM_COLOURS = 6; // style.css has mark.t0 ... mark.t5
+
 export function highlighted(html, cls = "msg") {
-  // The server escaped everything but <mark>; parse that small language without innerHTML.
+  // The server escaped everything but <mark> and <mark class="tN"> (N: which query term);
+  // parse that small language without innerHTML. Anything else is text.
   const span = el("span", cls);
-  let inMark = false;
-  for (const part of html.split(/(<mark>|<\/mark>)/)) {
-    if (part === "<mark>") { inMark = true; continue; }
-    if (part === "</mark>") { inMark = false; continue; }
-    const text = part.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
-      .replace(/&#x27;/g, "'").replace(/&amp;/g, "&");
-    span.append(inMark ? el("mark", null, text) : document.createTextNode(text));
-  }
+  let mark = null; // the class of the open mark, "" for a plain one, null outside
+  const parts = html.split(/(<mark(?: class="t\d{1,4}")?>|<\/mark>)/);
+  parts.forEach((part, i) => {
+    if (i % 2) { // a tag (split puts the captured separators at the odd places)
+      const n = /\d+/.exec(part);
+      mark = part === "</mark>" ? null : n ? `t${Number(n[0]) % TERM_COLOURS}` : "";
+      return;
+    }
+    if (!part) return;
+    const text = part.replace(/&(?:lt|gt|quot|amp|#x27|#39);/g, (e) => ENTITIES[e]);
+    span.append(mark === null ? document.createTextNode(text) : el("mark", mark || null, text));
+  });
   return span;
 }
 

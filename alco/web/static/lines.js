@@ -1,5 +1,7 @@
 // The scrolling list of lines, oldest on top like less: loads older lines when scrolled to the
 // top, newer ones at the bottom, keeps at most MAX_ROWS rows (cursors at both ends), marks hits.
+// A read the server's time budget stopped (a pattern scan: `partial` with `searched_to`) pauses
+// that end: it goes on when asked (continue) or when scrolled to, never by itself.
 
 import { api, el, highlighted, query, shortTs, valueText } from "./dom.js";
 import { fullQuery, listQuery } from "./state.js";
@@ -9,6 +11,7 @@ const MAX_ROWS = 1200;
 const EDGE_PX = 600;
 const MAX_SIZED = 8; // style.css has .w0 ... .w7
 const MAX_WIDTH = 24;
+const MAX_MARK_ROUNDS = 20; // budget-stopped reads to mark the hits of one batch of lines
 const SYNONYMS = { levelname: "level", level: "levelname", logger: "logger_name",
   logger_name: "logger", exc_info: "stack_trace", stack_trace: "exc_info" };
 export const CONTEXT_FIELDS = ["exc_info", "stack_trace", "stack_info", "traceback"];
@@ -23,13 +26,23 @@ export class LineList {
   constructor(scroller, state, hooks) {
     this.box = scroller;
     this.state = state;
-    this.hooks = hooks; // {status(text), error(err), onRows(lines), contextFields()}
+    this.hooks = hooks; // {status(text), error(err), onRows(lines), columns(), paused(p)}
     this.atTop = false;
     this.atBottom = false;
     this.busy = { up: false, down: false };
+    this.paused = { up: null, down: null }; // how far a budget-stopped read got (ISO time)
     this.generation = 0;
     this.widths = [];
-    this.box.addEventListener("scroll", () => this.maybeLoad());
+    this.lastTop = 0;
+    this.box.addEventListener("scroll", () => {  // which way: a paused end goes on if scrolled to
+      const top = this.box.scrollTop;
+      const user = { up: top < this.lastTop, down: top > this.lastTop };
+      this.lastTop = top;
+      this.maybeLoad(user);
+    });
+    this.box.addEventListener("wheel", (ev) => {  // at an end already: no scroll event
+      this.maybeLoad({ up: ev.deltaY < 0, down: ev.deltaY > 0 });
+    }, { passive: true });
   }
 
   rows() { return this.box.querySelectorAll(":scope > .line"); }
@@ -48,9 +61,17 @@ export class LineList {
   async fetchPage(extra) {
     const path = `/api/${encodeURIComponent(this.state.index)}/lines?${this.params(extra)}`;
     const page = await api(path);
-    // A shard that did not answer: the lines are only those of the others.
-    this.warning = (page.warnings || []).join("; ");
+    // A shard that did not answer: the lines are only those of the others. (A spent time
+    // budget is said by the "searched back to … — continue" of the status line instead.)
+    const warnings = page.warnings || [];
+    this.warning = (page.searched_to ? warnings.filter((w) => !/time budget/.test(w)) : warnings)
+      .join("; ");
     return page;
+  }
+
+  stopped(side, page) {
+    // The server's time budget stopped this read: remember how far it got, do not go on alone.
+    this.paused[side] = page.partial && page.searched_to ? page.searched_to : null;
   }
 
   reset() {
@@ -61,6 +82,8 @@ export class LineList {
     // lines shown, so that the next page does not read the same stretch again.
     this.upCursor = this.downCursor = null;
     this.busy = { up: false, down: false };
+    this.paused = { up: null, down: null };
+    this.hooks.paused?.(this.paused);
     this.widths.forEach((_, i) => this.box.style.removeProperty(`--w${i}`));
     this.widths = [];
   }
@@ -74,6 +97,7 @@ export class LineList {
     this.atBottom = true;
     this.atTop = page.next == null;  // a cursor, even after a short (partial) page: go on
     this.upCursor = page.partial ? page.next : null;
+    this.stopped("up", page);
     this.append(page.lines.reverse());
     this.box.scrollTop = this.box.scrollHeight;
     this.after(page.lines);
@@ -87,6 +111,7 @@ export class LineList {
     this.atTop = true;
     this.atBottom = page.next == null;
     this.downCursor = page.partial ? page.next : null;
+    this.stopped("down", page);
     this.append(page.lines);
     this.box.scrollTop = 0;
     this.after(page.lines);
@@ -105,45 +130,53 @@ export class LineList {
     this.atBottom = newer.next == null;
     this.upCursor = older.partial ? older.prev : null;
     this.downCursor = newer.partial ? newer.next : null;
+    this.stopped("up", older);
+    this.stopped("down", newer);
     const lines = [...older.lines, ...newer.lines];
     this.append(lines);
     this.after(lines);
   }
 
   // --- infinite scroll ---
-  maybeLoad() {
+  maybeLoad(user = {}) {  // user: {up, down} the way the reader scrolled (a paused end goes on)
     const box = this.box;
-    if (box.scrollTop < EDGE_PX && !this.atTop) this.loadOlder();
-    if (box.scrollHeight - box.scrollTop - box.clientHeight < EDGE_PX && !this.atBottom) {
+    const go = (side) => !this.paused[side] || user[side];
+    if (box.scrollTop < EDGE_PX && !this.atTop && go("up")) this.loadOlder();
+    if (box.scrollHeight - box.scrollTop - box.clientHeight < EDGE_PX && !this.atBottom
+        && go("down")) {
       this.loadNewer();
     }
   }
 
+  goOn(side) { return side === "up" ? this.loadOlder() : this.loadNewer(); }
+
   async loadOlder() {
-    const first = this.firstId();
-    if (this.busy.up || first === undefined) return;
+    const from = this.upCursor ?? this.firstId();  // a partial page may have had no lines
+    if (this.busy.up || from === undefined) return;
     this.busy.up = true;
     const gen = this.generation;
     try {
-      const page = await this.fetchPage({ before: this.upCursor ?? first });
+      const page = await this.fetchPage({ before: from });
       if (gen !== this.generation) return;
       this.atTop = page.prev == null;
       this.upCursor = page.partial ? page.prev : null;
+      this.stopped("up", page);
       this.prepend(page.lines);
       this.after(page.lines);
     } catch (err) { this.hooks.error(err); } finally { this.busy.up = false; }
   }
 
   async loadNewer() {
-    const last = this.lastId();
-    if (this.busy.down || last === undefined) return;
+    const from = this.downCursor ?? this.lastId();
+    if (this.busy.down || from === undefined) return;
     this.busy.down = true;
     const gen = this.generation;
     try {
-      const page = await this.fetchPage({ after: this.downCursor ?? last });
+      const page = await this.fetchPage({ after: from });
       if (gen !== this.generation) return;
       this.atBottom = page.next == null;
       this.downCursor = page.partial ? page.next : null;
+      this.stopped("down", page);
       this.append(page.lines);
       this.after(page.lines);
     } catch (err) { this.hooks.error(err); } finally { this.busy.down = false; }
@@ -153,6 +186,7 @@ export class LineList {
     this.hooks.onRows(lines);
     this.markHits(lines);
     this.hooks.status(this.summary());
+    this.hooks.paused?.(this.paused);
     requestAnimationFrame(() => this.maybeLoad());
   }
 
@@ -253,18 +287,25 @@ export class LineList {
     const gen = this.generation;
     const lo = (BigInt(lines[0].id) - 1n).toString();
     const hi = (BigInt(lines[lines.length - 1].id) + 1n).toString();
-    const q = query({ q: fullQuery(this.state), from: this.state.from, to: this.state.to,
-      after: lo, before: hi, order: "asc", limit: 1000 });
-    let page;
-    try {
-      page = await api(`/api/${encodeURIComponent(this.state.index)}/lines?${q}`);
-    } catch (err) { this.hooks.error(err); return; }
-    if (gen !== this.generation) return;
-    for (const hit of page.lines) {
-      const row = this.row(hit.id);
-      if (!row || row.classList.contains("hit")) continue;
-      row.classList.add("hit");
-      if (hit.highlight) row.querySelector(":scope > .msg").replaceWith(highlighted(hit.highlight));
+    let after = lo;
+    for (let round = 0; round < MAX_MARK_ROUNDS && after; round += 1) {
+      const q = query({ q: fullQuery(this.state), from: this.state.from, to: this.state.to,
+        after, before: hi, order: "asc", limit: 1000 });
+      let page;
+      try {
+        page = await api(`/api/${encodeURIComponent(this.state.index)}/lines?${q}`);
+      } catch (err) { this.hooks.error(err); return; }
+      if (gen !== this.generation) return;
+      for (const hit of page.lines) {
+        const row = this.row(hit.id);
+        if (!row || row.classList.contains("hit")) continue;
+        row.classList.add("hit");
+        if (hit.highlight) {
+          row.querySelector(":scope > .msg").replaceWith(highlighted(hit.highlight));
+        }
+      }
+      // a pattern scan the time budget stopped goes on over the rest of these lines
+      after = page.partial && page.searched_to ? page.next : null;
     }
   }
 }

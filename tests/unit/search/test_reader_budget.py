@@ -14,7 +14,7 @@ import pytest
 from alco.config import IndexConfig, parse
 from alco.index.schema import make_id
 from alco.search.budget import MAX_QUERIES, ReadBudget
-from alco.search.compile import TOP_ID, Compiled
+from alco.search.compile import TOP_ID, Compiled, compile_text
 from alco.search.reader import LineQuery, Searcher
 from alco.web.tail import poll
 
@@ -40,6 +40,8 @@ class FakeSphinx:
         self.warnings += [m for m in messages if m not in self.warnings]
 
     def query(self, sql: str, params: list) -> list[dict]:
+        if sql.startswith("CALL KEYWORDS"):  # the probe for infixes: not a search
+            return [{"qpos": "1", "tokenized": params[0], "normalized": params[0]}]
         self.queries += 1
         self.clock += self.cost_s
         lo, hi = params[-2], params[-1]
@@ -107,8 +109,8 @@ def page_through(searcher: Searcher, fake: FakeSphinx, lq: LineQuery,
         if page.next is None:
             return got, worst
         cursor = int(page.next)
-        lq = (LineQuery(after=cursor, limit=lq.limit, order="asc") if lq.order == "asc"
-              else LineQuery(before=cursor, limit=lq.limit, order="desc"))
+        lq = (LineQuery(q=lq.q, after=cursor, limit=lq.limit, order="asc") if lq.order == "asc"
+              else LineQuery(q=lq.q, before=cursor, limit=lq.limit, order="desc"))
     raise AssertionError("paging did not end")
 
 
@@ -203,7 +205,7 @@ def test_context_and_tail_polls_are_bounded(shape):
         assert [ln.id for ln in found.after] == ids[position + 1:position + 1001]
     for cursor in [0, *ids[-1:], *ids[:1]]:
         fake.queries = 0
-        lines, skipped = poll(searcher, IndexConfig(), Compiled(), cursor, 250)
+        lines, skipped, _ = poll(searcher, IndexConfig(), Compiled(), cursor, 250)
         assert fake.queries <= MAX_QUERIES
         newer = [i for i in ids if i > cursor]
         assert [ln.id for ln in lines] == newer[-250:]
@@ -217,3 +219,69 @@ def test_the_query_budget_makes_the_last_window_take_all_that_is_left():
     searcher.budget.queries = 3
     got = searcher.read(IndexConfig(), Compiled(), 0, TOP_ID, True, len(ids) + 1)
     assert fake.queries <= 3 and got.done and [r["id"] for r in got.rows] == ids
+
+
+EVEN = r"/line \d*[02468]$/"  # a pattern without a literal the index could use: a scan
+
+
+def even(ids: list[int]) -> list[int]:
+    return [i for i in ids if i % 2 == 0]
+
+
+@pytest.mark.parametrize("limit", [7, 1000])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_paging_a_pattern_scan_is_bounded_and_exact(shape, order, limit):
+    ids = ids_at(SHAPES[shape])
+    fake = FakeSphinx(ids)
+    got, worst = page_through(searcher_for(fake), fake,
+                              LineQuery(q=EVEN, limit=limit, order=order))
+    assert got == (even(ids) if order == "asc" else even(ids)[::-1])
+    assert worst <= MAX_QUERIES
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_a_scan_the_query_budget_stops_goes_on_from_its_cursor(order):
+    """Lines that never match: each page scans what its query budget allows and says how far
+    it got; following the cursors reaches the end without repeating a window."""
+    ids = ids_at(burst(NOW_MS - 3_600_000, 200_000, 1))
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    searcher.budget.queries = 5
+    lq = LineQuery(q="/no such line/", limit=100, order=order)
+    pages = 0
+    while True:
+        fake.queries = 0
+        page = searcher.lines(IndexConfig(), lq)
+        pages += 1
+        assert page.lines == [] and fake.queries <= 5
+        if page.next is None:
+            break
+        assert page.partial and page.searched_to_us is not None
+        cursor = int(page.next)
+        lq = LineQuery(q=lq.q, limit=100, order=order,
+                       **({"after": cursor} if order == "asc" else {"before": cursor}))
+    assert pages <= len(ids) // (4 * 4000) + 2  # four windows of SCAN_ROWS lines a page
+
+
+def test_a_count_of_a_pattern_is_capped_and_bounded():
+    ids = ids_at(SHAPES["bursts and quiet days"])
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    c = compile_text(IndexConfig(), EVEN, None)
+    searcher.start_request()
+    assert searcher.count_checked(IndexConfig(), c, 0, TOP_ID, 10**6) == \
+        (len(even(ids)), False, False)
+    searcher.start_request()
+    assert searcher.count_checked(IndexConfig(), c, 0, TOP_ID, 10) == (10, True, False)
+    assert searcher.budget.used <= MAX_QUERIES
+
+
+def test_a_tail_poll_of_a_scan_moves_its_cursor_past_what_it_read():
+    ids = ids_at(burst(NOW_MS - 60_000, 50_000, 1))
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    searcher.budget.queries = 4
+    c = compile_text(IndexConfig(), "/no such line/", None)
+    lines, skipped, cursor = poll(searcher, IndexConfig(), c, 0, 250)
+    assert lines == [] and skipped == 0 and ids[0] <= cursor < ids[-1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alco.search.reader import HL_CLOSE, HL_OPEN, Context, Line, Page, snippet_pieces
+from alco.search.reader import Context, Line, Page
 from alco.web.present import context_json, highlight_html, iso_us, line_json, page_json
 
 TS_US = 1_700_000_000_123_456
@@ -12,26 +12,19 @@ def line(doc_id: int, matched: list | None = None) -> Line:
     return Line(doc_id, TS_US, f"line {doc_id}", {"host": "vm1"}, matched)
 
 
-def test_a_snippet_comes_in_pieces_that_matched_or_not() -> None:
-    snippet = f"a {HL_OPEN}error{HL_CLOSE} in {HL_OPEN}db{HL_CLOSE}"
-    assert snippet_pieces(snippet) == [("a ", False), ("error", True), (" in ", False),
-                                       ("db", True)]
-    assert snippet_pieces("no match") == [("no match", False)]
-    assert snippet_pieces("") == []
-
-
-def test_highlight_escapes_the_text_and_marks_the_matches() -> None:
-    pieces = snippet_pieces(f"<b> & {HL_OPEN}<error>{HL_CLOSE}")
-    assert highlight_html(pieces) == "&lt;b&gt; &amp; <mark>&lt;error&gt;</mark>"
+def test_highlight_escapes_the_text_and_marks_the_matches_with_their_term() -> None:
+    pieces = [("<b> & ", None), ("<error>", 0), (" ", None), ("db", 2)]
+    assert highlight_html(pieces) == ('&lt;b&gt; &amp; <mark class="t0">&lt;error&gt;</mark> '
+                                      '<mark class="t2">db</mark>')
     assert highlight_html([]) == ""
 
 
 def test_a_line_as_json_has_a_string_id_an_iso_time_and_its_highlight() -> None:
     assert iso_us(TS_US) == "2023-11-14T22:13:20.123456+00:00"
-    assert line_json(line(2**62, [("x", True)])) == {
+    assert line_json(line(2**62, [("x", 0)])) == {
         "id": "4611686018427387904", "ts": "2023-11-14T22:13:20.123456+00:00",
         "message": "line 4611686018427387904", "fields": {"host": "vm1"},
-        "highlight": "<mark>x</mark>"}
+        "highlight": '<mark class="t0">x</mark>'}
     assert line_json(line(1))["highlight"] is None  # a query without words
 
 

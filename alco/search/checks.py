@@ -1,0 +1,61 @@
+"""What a line must pass beyond what the index answers: its patterns, checked in Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from alco.index.schema import value_text
+from alco.search.patterns import Check
+
+
+@dataclass(frozen=True)
+class Term:
+    """A highlighted term of a query: its colour (``n``, the order typed) and its check."""
+
+    n: int
+    check: Check
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """A pattern on the message (``field`` None) or on a field's value; ``negate``: the line
+    passes when the pattern does not match."""
+
+    check: Check
+    negate: bool
+    field: str | None
+
+
+def field_value(fields: dict, name: str) -> str:
+    """A field's value as text: the key as sent, else the nested path of a dotted name."""
+    if name in fields:
+        value = fields[name]
+    else:
+        value = fields
+        for part in name.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return ""
+            value = value[part]
+    if isinstance(value, dict | list):
+        return ""
+    return value_text(value)
+
+
+@dataclass
+class LineChecks:
+    """All of a query's checks: a line passes when it passes each."""
+
+    items: list[FieldCheck] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def on_fields(self) -> bool:
+        return any(item.field is not None for item in self.items)
+
+    def passes(self, message: str, fields: dict | None) -> bool:
+        for item in self.items:
+            text = message if item.field is None else field_value(fields or {}, item.field)
+            if item.check.hits(text) == item.negate:
+                return False
+        return True

@@ -1,0 +1,154 @@
+"""Which keywords a pattern needs in the full-text index: the index narrows, the check decides.
+
+A pattern's required literal text, cut at Sphinx's separators, gives keywords a matching line
+must hold.  A keyword whose ends are both inside the literal, or at a known boundary (grep
+-w, ``^``, ``$``, a space), is searched as itself; one that may continue into the line's
+neighbouring characters needs the index's infixes (``*ayment*``, ``*orders``, ``500*``), which
+day indexes have from ``min_infix_len`` on (alco.index.sphinxconf), each at least
+MIN_INFIX characters long.  What cannot be narrowed this way is left to the check: a scan.
+
+The result is a list of clauses, all required; a clause is a tuple of alternatives, each a
+MATCH() expression (``/ERROR|FATAL/`` gives one clause of two).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from alco.search.patterns import is_keyword_char
+
+try:
+    from re import _constants as sre_c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python < 3.11 layout
+    import sre_constants as sre_c  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
+
+MIN_INFIX = 3
+Clause = tuple[str, ...]
+# RE2 syntax Python's parser reads otherwise (POSIX classes, \pL, \Q..\E, \C, \z, \x{..},
+# flags Python lacks): such a pattern is not narrowed, only checked
+_RE2_ONLY = re.compile(r"\[:|\\[pPQECz]|\\x\{|\(\?[a-zA-Z]*U")
+_SPACE_CATEGORIES = {sre_c.CATEGORY_SPACE}
+_KEYWORD_RANGES = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A), (0x401, 0x401),
+                   (0x410, 0x44F), (0x451, 0x451))
+
+
+@dataclass(frozen=True)
+class Literal:
+    """Text a match must contain; ``open_left``/``open_right``: the line's characters next
+    to it may be keyword characters (the first/last keyword may be part of a longer one)."""
+
+    text: str
+    open_left: bool = True
+    open_right: bool = True
+
+
+def literal_terms(lit: Literal, infix: bool) -> list[str]:
+    """The MATCH() terms every line holding ``lit`` has (lower-case keywords, ``*`` where a
+    keyword may go on)."""
+    terms: list[str] = []
+    runs = re.finditer(r"\S+", "".join(ch if is_keyword_char(ch) else " " for ch in lit.text))
+    for run in runs:
+        left = run.start() == 0 and lit.open_left
+        right = run.end() == len(lit.text) and lit.open_right
+        token = run.group(0).lower()
+        if not left and not right:
+            terms.append(token)
+        elif infix and len(token) >= MIN_INFIX:
+            terms.append(("*" if left else "") + token + ("*" if right else ""))
+    return terms
+
+
+def text_clauses(text: str, word: bool, infix: bool) -> list[Clause]:
+    """Clauses of a substring (``word``: bounded like grep -w)."""
+    return [(t,) for t in literal_terms(Literal(text, not word, not word), infix)]
+
+
+def regex_clauses(source: str, word: bool, infix: bool) -> list[Clause]:
+    """Clauses of an RE2 regex: those of its required literals; none when it has none or
+    uses syntax this analysis does not read."""
+    if _RE2_ONLY.search(source):
+        return []
+    try:
+        tree = sre_parse.parse(source)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return []
+    return _sequence(list(tree), not word, not word, infix)
+
+
+def _separator(op: object, av: object) -> bool:
+    """Whether a node matches only characters that separate keywords (one or more)."""
+    if op is sre_c.IN:
+        items = list(av)  # type: ignore[call-overload]
+        if not items or items[0][0] is sre_c.NEGATE:
+            return False
+        return all(_separator(o, a) for o, a in items)
+    if op is sre_c.LITERAL:
+        return not is_keyword_char(chr(av))  # type: ignore[arg-type]
+    if op is sre_c.CATEGORY:
+        return av in _SPACE_CATEGORIES
+    if op is sre_c.RANGE:
+        lo, hi = av  # type: ignore[misc]
+        return not any(lo <= b and a <= hi for a, b in _KEYWORD_RANGES)
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
+        lo, _, sub = av  # type: ignore[misc]
+        return lo >= 1 and len(sub) == 1 and _separator(*sub[0])
+    return False
+
+
+def _anchor(op: object, av: object, begin: bool) -> bool:
+    if op is not sre_c.AT:
+        return False
+    return av in ((sre_c.AT_BEGINNING, sre_c.AT_BEGINNING_STRING) if begin
+                  else (sre_c.AT_END, sre_c.AT_END_STRING))
+
+
+def _expression(clauses: list[Clause]) -> str:
+    parts = [c[0] if len(c) == 1 else "(" + " | ".join(f"({a})" for a in c) + ")"
+             for c in clauses]
+    return " ".join(parts)
+
+
+def _sequence(items: list, open_left: bool, open_right: bool, infix: bool) -> list[Clause]:
+    clauses: list[Clause] = []
+    run: list[str] = []
+    run_open_left = open_left
+
+    def end_run(open_right_here: bool) -> None:
+        if run:
+            lit = Literal("".join(run), run_open_left, open_right_here)
+            clauses.extend((t,) for t in literal_terms(lit, infix))
+        run.clear()
+
+    for op, av in items:
+        if op is sre_c.LITERAL:
+            run.append(chr(av))
+            continue
+        bounded_before = _separator(op, av) or _anchor(op, av, begin=False)
+        end_run(not bounded_before)
+        run_open_left = not (_separator(op, av) or _anchor(op, av, begin=True))
+        clauses += _node(op, av, infix)
+    end_run(open_right)
+    return clauses
+
+
+def _node(op: object, av: object, infix: bool) -> list[Clause]:
+    """Clauses of a node that is not a literal (groups, repeats at least once, branches)."""
+    if op is sre_c.SUBPATTERN:
+        return _sequence(list(av[-1]), True, True, infix)  # type: ignore[index]
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
+        lo, _, sub = av  # type: ignore[misc]
+        return _sequence(list(sub), True, True, infix) if lo >= 1 else []
+    if op is sre_c.BRANCH:
+        alternatives = [_sequence(list(alt), True, True, infix) for alt in av[1]]  # type: ignore[index]
+        if not alternatives or not all(alternatives):
+            return []
+        return [tuple(dict.fromkeys(_expression(a) for a in alternatives))]
+    return []
+
+
+def match_text(clauses: list[Clause]) -> str:
+    """The MATCH() expression of clauses ("" when there are none)."""
+    return _expression(clauses)

@@ -1,0 +1,156 @@
+"""Patterns of the query language as exact checks: substrings, regular expressions and words.
+
+A pattern is checked in Python on the lines the full-text index narrowed down
+(alco.search.literals says with which keywords), line by line as grep reads a file: a
+multi-line message matches when any of its lines matches.  Regular expressions run on RE2,
+in time linear in the text, so no pattern can hang a worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import re2
+
+MAX_PATTERN = 2000  # characters of one pattern
+_RE2_MEM = 8 << 20  # bytes one compiled pattern may use
+# grep -w's word characters; Sphinx's keyword characters (its default charset_table, which
+# the generated config keeps: ASCII letters, digits, "_" and Russian).
+GREP_WORD = r"\pL\pN_"
+SPHINX_WORD = "0-9A-Za-z_\u0401\u0410-\u044f\u0451"
+_PUNCT = frozenset("\\.+*?()|[]{}^$#&-~/!\"%',:;<=>@`")
+
+
+class PatternError(ValueError):
+    """A pattern RE2 cannot compile; ``offset`` is where in the pattern, when known."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """``kind``: "text" (a literal substring, like grep -F), "regex" (RE2 syntax, like
+    grep -E) or "words" (Sphinx's keywords one after the other: a word or phrase of the
+    query, case-insensitive, for highlights and for checks where the index cannot help)."""
+
+    kind: str
+    source: str
+    ignore_case: bool = False
+    word: bool = False
+
+
+def escape(text: str) -> str:
+    """``text`` as an RE2 pattern matching it literally (only ASCII punctuation is escaped:
+    RE2 refuses ``\\`` before a letter or a space)."""
+    return "".join("\\" + ch if ch in _PUNCT else ch for ch in text)
+
+
+def _words_source(text: str) -> str:
+    words = [w for w in _split_keywords(text)]
+    body = f"[^{SPHINX_WORD}]+".join(escape(w) for w in words)
+    return f"(?:^|[^{SPHINX_WORD}])({body})(?:[^{SPHINX_WORD}]|$)"
+
+
+def _split_keywords(text: str) -> list[str]:
+    out, cur = [], []
+    for ch in text:
+        if is_keyword_char(ch):
+            cur.append(ch)
+        elif cur:
+            out.append("".join(cur))
+            cur = []
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+def is_keyword_char(ch: str) -> bool:
+    """Whether Sphinx indexes ``ch`` as part of a keyword (else it separates keywords)."""
+    return ch.isascii() and (ch.isalnum() or ch == "_") or ch in "\u0401\u0451" \
+        or "\u0410" <= ch <= "\u044f"
+
+
+def regex_source(p: Pattern) -> str:
+    """The RE2 source of a pattern; group 1 is the match when it is bounded (``w``)."""
+    if p.kind == "words":
+        return "(?i)" + _words_source(p.source)
+    body = escape(p.source) if p.kind == "text" else p.source
+    if p.word:
+        body = f"(?:^|[^{GREP_WORD}])({body})(?:[^{GREP_WORD}]|$)"
+    return ("(?i)" if p.ignore_case else "") + body
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = _RE2_MEM
+    return options
+
+
+def _error_offset(source: str, message: str) -> int:
+    """Where RE2's message ("missing ): a(b") points in ``source``, else 0."""
+    _, _, fragment = message.rpartition(": ")
+    at = source.find(fragment) if fragment else -1
+    return max(at, 0)
+
+
+def compile_pattern(p: Pattern) -> re2._Regexp:
+    """The compiled RE2 regex of ``p``; PatternError when it is too long or invalid."""
+    if len(p.source) > MAX_PATTERN:
+        raise PatternError(f"a pattern is at most {MAX_PATTERN} characters")
+    if not p.source:
+        raise PatternError("empty pattern")
+    try:
+        return re2.compile(regex_source(p), _options())
+    except re2.error as exc:
+        raw = exc.args[0] if exc.args else b""
+        message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        offset = _error_offset(p.source, message) if p.kind == "regex" else 0
+        raise PatternError(f"invalid regular expression: {message}", offset) from None
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, line) of each line of ``text`` (as grep reads a file)."""
+    if "\n" not in text:
+        yield 0, text
+        return
+    at = 0
+    for line in text.split("\n"):
+        yield at, line
+        at += len(line) + 1
+
+
+class Check:
+    """One pattern, compiled: does a text match it, and where."""
+
+    def __init__(self, p: Pattern) -> None:
+        self.pattern = p
+        self.rx = compile_pattern(p)
+        self.bounded = p.word or p.kind == "words"  # the match is group 1
+        # a case-sensitive substring without newlines: Python's own search is enough
+        self.plain = p.kind == "text" and not p.ignore_case and not p.word \
+            and "\n" not in p.source
+
+    def hits(self, text: str) -> bool:
+        if self.plain:
+            return self.pattern.source in text
+        return any(self.rx.search(line) is not None for _, line in _lines(text))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the pattern matches in ``text``: non-overlapping, left to right."""
+        out: list[tuple[int, int]] = []
+        for at, line in _lines(text):
+            pos = 0
+            while pos <= len(line):
+                m = self.rx.search(line, pos)
+                if m is None:
+                    break
+                start, end = m.span(1) if self.bounded else m.span()
+                if end > start:
+                    out.append((at + start, at + end))
+                pos = max(end, pos + 1) if end > start else pos + 1
+        return out
