@@ -63,6 +63,14 @@ class WebConfig:
     basic_auth: tuple[str, ...] = ()  # "user:password" entries
     url: str = ""  # where `alco grep` finds the API; default derived from bind
     time_budget: float = 10.0  # seconds a search request may read; past it: a partial answer
+    # HTTP ingest (alco/web/intake): tokens that may only send lines (the API's tokens and
+    # basic_auth may too); the body limit (compressed and decompressed); where Elasticsearch
+    # bulk documents for an unknown target go ("": the first index); Retry-After of a 503.
+    ingest_tokens: tuple[str, ...] = ()
+    ingest_max_bytes: int = 32 * 1024 * 1024
+    ingest_default_index: str = ""
+    ingest_retry_after: int = 5
+    ingest_publishers: int = 4  # threads (each with its RabbitMQ connection) publishing
 
     @property
     def host(self) -> str:
@@ -103,11 +111,19 @@ class IndexConfig:
     queue: str = ""  # default: "alco.<name>"
     queue_type: str = "classic"  # or "quorum": RabbitMQ's replicated queue type
     naive_time_is_local: bool = False  # logcollect writes local time with a literal Z
+    # infixes (of 3 characters and more) in new day indexes: 'ayment' looks up *ayment*;
+    # false: none (cheaper to write; patterns then narrow by whole keywords only)
+    infixes: bool = True
     columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def queue_name(self) -> str:
         return self.queue or f"alco.{self.name}"
+
+    @property
+    def ingest_routing_key(self) -> str:
+        """The key HTTP ingest publishes this index's lines with (its queue binds it too)."""
+        return f"alco.ingest.{self.name}"
 
     def columns_with(self, role: str) -> tuple[str, ...]:
         return tuple(sorted(c for c, r in self.columns.items() if r == role))
@@ -226,6 +242,7 @@ def _build_index(data: dict[str, Any], where: str) -> IndexConfig:
             raise ConfigError(f"{where}.{key}: must be at least 1")
     if ix.writers > 64:
         raise ConfigError(f"{where}.writers: at most 64 writers per index")
+
     if ix.queue_type not in QUEUE_TYPES:
         raise ConfigError(f"{where}.queue_type: {ix.queue_type!r} is not one of "
                           f"{', '.join(QUEUE_TYPES)}")
@@ -276,7 +293,11 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
         if len(set(names)) != len(names):
             raise ConfigError(f"{source}: index names must be unique, got {names}")
         kwargs["indexes"] = indexes
-    return Config(**kwargs)
+    config = Config(**kwargs)
+    default = config.web.ingest_default_index
+    if default and default not in [ix.name for ix in config.indexes]:
+        raise ConfigError(f"{source}: web.ingest_default_index: {default!r} is not an index")
+    return config
 
 
 def load(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:

@@ -57,6 +57,18 @@ SEARCH_PARTIAL = Counter("alco_search_partial", "Search answers missing a shard 
 SEARCH_SECONDS = Histogram("alco_search_seconds", "Search API latency", ["endpoint"],
                            buckets=_LAT)
 
+# HTTP ingest (alco web): api is ndjson, bulk, loki or otlp.
+INGEST_LINES = Counter("alco_ingest_lines", "Lines accepted over HTTP (confirmed by RabbitMQ)",
+                       ["index", "api"])
+INGEST_LINES_REJECTED = Counter(
+    "alco_ingest_lines_rejected", "Lines refused over HTTP, by reason (the request or its "
+    "bulk item says which)", ["api", "reason"])
+INGEST_REFUSED = Counter(
+    "alco_ingest_refused", "HTTP ingest requests refused, by reason (too_large, bad_body, "
+    "bad_line, unknown_index, unsupported, unavailable)", ["api", "reason"])
+INGEST_SECONDS = Histogram("alco_ingest_seconds", "HTTP ingest latency, until RabbitMQ "
+                           "confirmed the lines", ["api"], buckets=_LAT)
+
 
 def prepare_multiprocess_dir(path: str) -> None:
     """Empty the directory multiprocess metrics are written to (call before forking)."""

@@ -3,6 +3,7 @@
     .venv/bin/python bench/ingest.py            # N = 1,000,000 (several minutes)
     .venv/bin/python bench/ingest.py --quick    # N = 50,000, under 3 minutes
     .venv/bin/python bench/ingest.py --save     # also append the tables to bench/RESULTS.md
+    .venv/bin/python bench/ingest.py --http     # HTTP ingest: NDJSON in 1 MB requests
 
 Phases, all in one run against an own searchd, exchange, queues and Redis prefix:
 (a) a bare pika consumer drains N records (same prefetch, acks per batch, orjson only);
@@ -476,6 +477,102 @@ def run_sweep(b: Bench, n: int) -> list[list]:
     return [[h, cw, f"{r:,.0f}", f"{r / base:.2f}", f"{cpu:.1f}"] for h, cw, r, cpu in results]
 
 
+def run_http(args: argparse.Namespace) -> None:
+    """HTTP ingest: ``clients`` threads POST NDJSON in ~1 MB requests to `alco web` while the
+    collector drains; accepted lines/s (answered 200, i.e. confirmed by RabbitMQ), then the
+    time until all are searchable, and the web app's CPU per line."""
+    n = args.n or (50_000 if args.quick else 1_000_000)
+    stack = Stack("http")
+    stack.add_index("main")
+    try:
+        stack.start_searchd()
+        b = Bench(stack, n)
+        b.collector("main")
+        web = stack.spawn([sys.executable, "-m", "alco", "--config",
+                           str(stack.write_config(only="main")), "web"], "web.log")
+        port = int(b.cfg.web.bind.rsplit(":", 1)[1])
+        wait_for(lambda: port_answers("127.0.0.1", port) or web.poll() is not None, 60, 0.05,
+                 "web port")
+        progress(f"building {n:,} lines in ~1 MB requests")
+        requests = http_requests(b, n)
+        wait_for(lambda: queue_bound(b), 60, 0.1, "the collector's queue")
+        web_cpu = cpu_seconds([web.pid])
+        start = time.perf_counter()
+        accepted = post_all(requests, port, args.clients)
+        elapsed = time.perf_counter() - start
+        web_cpu = cpu_seconds([web.pid]) - web_cpu
+        progress(f"accepted {accepted:,} lines in {elapsed:.1f}s; draining")
+        wait_for(lambda: b.count("main") >= n, max(120, n / 2000), 0.25, "all searchable")
+        searchable = time.perf_counter() - start
+        rows = [[f"{len(requests)} requests of ~{len(requests[0]) / 1e6:.2f} MB, "
+                 f"{args.clients} clients", f"{accepted / elapsed:,.0f}",
+                 f"{n / searchable:,.0f}", f"{web_cpu / n * 1e6:.1f}"]]
+        report(f"HTTP ingest, N = {n:,}", [("NDJSON over HTTP (accepted = confirmed by "
+                                            "RabbitMQ; e2e = until searchable)", table(
+            ["load", "accepted lines/s", "end-to-end lines/s", "web CPU µs / line"], rows))],
+               args.save)
+    finally:
+        progress("cleaning up")
+        stack.cleanup()
+
+
+def queue_bound(b: Bench) -> bool:
+    conn, ch = b.channel()
+    try:
+        return ch.queue_declare(b.cfg.index("main").queue_name, passive=True) is not None
+    except pika.exceptions.ChannelClosedByBroker:
+        return False
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
+def http_requests(b: Bench, n: int, size: int = 1 << 20) -> list[bytes]:
+    out, part, used = [], [], 0
+    for body in bodies(0, n, b.first_us, b.step_us):
+        if used + len(body) + 1 > size and part:
+            out.append(b"\n".join(part) + b"\n")
+            part, used = [], 0
+        part.append(body)
+        used += len(body) + 1
+    if part:
+        out.append(b"\n".join(part) + b"\n")
+    return out
+
+
+def post_all(requests: list[bytes], port: int, clients: int) -> int:
+    """POST every request (each client on its own keep-alive connection); lines accepted."""
+    import http.client
+
+    todo = list(reversed(requests))
+    lock = threading.Lock()
+    accepted = [0]
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not todo:
+                    break
+                body = todo.pop()
+            conn.request("POST", "/api/main/ingest", body,
+                         {"Content-Type": "application/x-ndjson"})
+            resp = conn.getresponse()
+            answer = orjson.loads(resp.read())
+            if resp.status != 200:
+                raise RuntimeError(f"HTTP {resp.status}: {answer}")
+            with lock:
+                accepted[0] += answer["accepted"]
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return accepted[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 50,000 (smoke check)")
@@ -485,11 +582,14 @@ def main() -> None:
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS",
                         help="py-spy the consumer and writer for SECONDS during the drain")
     parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--http", action="store_true",
+                        help="only HTTP ingest: NDJSON in 1 MB requests to `alco web`")
+    parser.add_argument("--clients", type=int, default=4, help="HTTP clients (with --http)")
     args = parser.parse_args()
     if args.latency_seconds is None:
         args.latency_seconds = 8.0 if args.quick else 30.0
     terminate_on_sigterm()
-    run(args)
+    run_http(args) if args.http else run(args)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,29 @@ if [ "$MODE" = test ]; then
   command -v prometheus >/dev/null || packages+=(prometheus)
   command -v rg >/dev/null && command -v wrk >/dev/null || packages+=(ripgrep wrk)  # bench/
   command -v syslog-ng >/dev/null || packages+=(syslog-ng-core syslog-ng-mod-amqp)
+  # HTTP ingest tests: syslog-ng's http() and elasticsearch-http()
+  dpkg -s syslog-ng-mod-http >/dev/null 2>&1 || packages+=(syslog-ng-mod-http)
+  dpkg -s syslog-ng-scl >/dev/null 2>&1 || packages+=(syslog-ng-scl)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   say "installing ${packages[*]}"
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# rsyslog's omelasticsearch for the HTTP ingest tests.  The Debian rsyslog package conflicts
+# with syslog-ng's (both are the system logger), so its packages are unpacked, not installed,
+# into var/tools/rsyslog; the tests run that rsyslogd in the foreground.
+RSYSLOG_DIR=var/tools/rsyslog
+if [ "$MODE" = test ] && [ ! -x "$RSYSLOG_DIR/usr/sbin/rsyslogd" ]; then
+  say "unpacking rsyslog and rsyslog-elasticsearch into $RSYSLOG_DIR"
+  apt-cache show rsyslog-elasticsearch >/dev/null 2>&1 || $SUDO apt-get update -qq
+  debs="$(mktemp -d)"
+  (cd "$debs" && chmod 777 . && apt-get download -qq rsyslog rsyslog-elasticsearch libestr0 \
+      libfastjson4 liblognorm5 2>/dev/null) || echo "rsyslog: download failed; its tests skip"
+  mkdir -p "$RSYSLOG_DIR"
+  for deb in "$debs"/*.deb; do [ -e "$deb" ] && dpkg-deb -x "$deb" "$RSYSLOG_DIR"; done
+  rm -rf "$debs"
 fi
 
 if ! answers 127.0.0.1 6379; then

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from alco.config import Config, IndexConfig
-from alco.index.schema import IndexSchema, day_index
+from alco.index.schema import MIN_INFIX, IndexSchema, day_index
 
 
 def retention_days(ix: IndexConfig, today: date) -> list[date]:
@@ -27,7 +27,7 @@ def retention_days(ix: IndexConfig, today: date) -> list[date]:
     return [first + timedelta(days=i) for i in range(ix.retention_days + 1)]
 
 
-def index_section(schema: IndexSchema, name: str, data_dir: Path) -> str:
+def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool = True) -> str:
     lines = [f"index {name}", "{", "    type = rt", f"    path = {data_dir / name}"]
     lines += [f"    rt_field = {f}" for f in schema.fields]
     lines += [
@@ -39,7 +39,7 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path) -> str:
         "    rt_mem_limit = 256M",
         "    min_word_len = 1",
         # infixes: patterns ('ayment', /ERROR|FATAL/) narrow with *ayment* (alco.search.literals)
-        "    min_infix_len = 3",
+        *([f"    min_infix_len = {MIN_INFIX}"] if infixes else []),
         "}",
     ]
     return "\n".join(lines)
@@ -100,7 +100,7 @@ def render(config: Config, today: date) -> str:
         for day in retention_days(ix, today):
             name = day_index(ix.name, day)
             parts.append(distributed_section(agents, name) if agents
-                         else index_section(schema, name, data_dir))
+                         else index_section(schema, name, data_dir, ix.infixes))
     parts.append(searchd_section(config, data_dir))
     return "\n\n".join(parts) + "\n"
 

@@ -27,7 +27,15 @@ from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.ingest import batches
 from alco.ingest.batches import BusySlots, Generations, Handoff, ReplyQueue, Stored, WriterQueue
-from alco.ingest.records import DeadLetter, Limits, NormaliseOptions, Record, normalise
+from alco.ingest.records import (
+    DeadLetter,
+    Limits,
+    NormaliseOptions,
+    Record,
+    batch_lines,
+    is_batch,
+    normalise,
+)
 from alco.process.backoff import Backoff
 from alco.process.flags import StopFlag, wait_until
 
@@ -69,6 +77,15 @@ class OpenBatch:
     started: float = 0.0
 
 
+ARRIVAL_HEADER = "x-alco-arrival-us"  # µs; set by HTTP ingest: when the records arrived
+
+
+def _arrival_us(props: BasicProperties) -> int | None:
+    """The arrival time a publisher wrote in the headers (time of records without one)."""
+    value = (props.headers or {}).get(ARRIVAL_HEADER)
+    return value if isinstance(value, int) and value > 0 else None
+
+
 def options_for(config: Config, ix: IndexConfig) -> NormaliseOptions:
     c = config.collector
     return NormaliseOptions(
@@ -80,9 +97,10 @@ def options_for(config: Config, ix: IndexConfig) -> NormaliseOptions:
 
 def declare(conn: pika.BlockingConnection, config: Config, ix: IndexConfig) -> None:
     """Exchange (kept as it is when it exists; else declared as the shippers' defaults declare
-    it, [rabbitmq] exchange_type / exchange_durable), the index's queue with its bindings, and
-    its dead-letter queue.  Called on every (re)connection: a non-durable exchange and its
-    bindings are gone after a broker restart."""
+    it, [rabbitmq] exchange_type / exchange_durable), the index's queue with its bindings (its
+    routing keys, and the key HTTP ingest publishes it with), and its dead-letter queue.
+    Called on every (re)connection: a non-durable exchange and its bindings are gone after a
+    broker restart."""
     rabbit = config.rabbitmq
     probe = conn.channel()
     try:
@@ -96,7 +114,7 @@ def declare(conn: pika.BlockingConnection, config: Config, ix: IndexConfig) -> N
     ch.queue_declare(ix.queue_name, durable=ix.durable, auto_delete=False,
                      arguments=arguments)
     ch.queue_declare(ix.queue_name + ".dead", durable=True, arguments=arguments)
-    for key in ix.routing_keys:
+    for key in (*ix.routing_keys, ix.ingest_routing_key):
         ch.queue_bind(ix.queue_name, rabbit.exchange, routing_key=key)
     ch.close()
 
@@ -132,43 +150,70 @@ class ConsumerSession:
 
     def on_message(self, ch: object, method: Basic.Deliver, props: BasicProperties,
                    body: bytes) -> None:
-        metrics.RECEIVED.labels(self.ix.name).inc()
-        tag = method.delivery_tag
-        if not self.batch.records:
+        """One message: one record, or one per line of a batch body (``is_batch``).  A line
+        that cannot be indexed is dead-lettered alone; the message is acked once all its
+        records are stored (a batch may be cut between two writer batches: the first does not
+        ack it)."""
+        if not self.batch.records and not self.batch.last_tag:
             self.batch.started = time.monotonic()
-        self.batch.last_tag = tag
-        try:
-            rec = normalise(body, amqp_ts=props.timestamp, message_id=props.message_id,
-                            content_type=props.content_type,
-                            options=self.options)
-        except DeadLetter as exc:
-            self.dead_letter(body, props, exc)
-            return
-        except Exception as exc:  # a body no rule foresaw must not stop the queue
-            log.exception("cannot read a message; dead-lettering it")
-            self.dead_letter(body, props, DeadLetter("unreadable", repr(exc)))
-            return
-        for reason in rec.degraded:
-            metrics.DEGRADED.labels(self.ix.name, reason).inc()
-        if method.redelivered:
-            self.batch.redelivered = True
-        self.batch.records.append(rec)
+        arrival = _arrival_us(props)
+        if is_batch(props.content_type):
+            lines = batch_lines(body)
+            metrics.RECEIVED.labels(self.ix.name).inc(max(len(lines), 1))
+            if not lines:
+                self.dead_letter(body, props, DeadLetter("empty", "batch without a record"))
+            for n, line in enumerate(lines):
+                self.add(line, method, props, arrival, n)
+        else:
+            metrics.RECEIVED.labels(self.ix.name).inc()
+            self.add(body, method, props, arrival, None)
+        self.batch.last_tag = method.delivery_tag  # every record of the message is in
         if len(self.batch.records) >= self.ix.batch_size:
             self.flush()
 
-    def dead_letter(self, body: bytes, props: BasicProperties, exc: DeadLetter) -> None:
+    def add(self, body: bytes, method: Basic.Deliver, props: BasicProperties,
+            arrival_us: int | None, line_no: int | None) -> None:
+        try:
+            rec = normalise(body, amqp_ts=None if arrival_us else props.timestamp,
+                            message_id=props.message_id, arrival_us=arrival_us,
+                            content_type=None if line_no is not None else props.content_type,
+                            options=self.options, line_no=line_no)
+        except DeadLetter as exc:
+            self.dead_letter(body, props, exc, line_no)
+            return
+        except Exception as exc:  # a body no rule foresaw must not stop the queue
+            log.exception("cannot read a message; dead-lettering it")
+            self.dead_letter(body, props, DeadLetter("unreadable", repr(exc)), line_no)
+            return
+        for reason in rec.degraded:
+            metrics.DEGRADED.labels(self.ix.name, reason).inc()
+        if len(self.batch.records) >= self.ix.batch_size:  # cut inside a batch body
+            self.flush()
+        if method.redelivered:
+            self.batch.redelivered = True
+        self.batch.records.append(rec)
+
+    def dead_letter(self, body: bytes, props: BasicProperties, exc: DeadLetter,
+                    line_no: int | None = None) -> None:
         headers = dict(props.headers or {})
         headers.update({"x-alco-reason": exc.reason, "x-alco-detail": exc.detail[:200]})
+        if line_no is not None:
+            headers["x-alco-line"] = line_no + 1
         self.dead_ch.basic_publish(
             "", self.ix.queue_name + ".dead", body,
             pika.BasicProperties(headers=headers, delivery_mode=2,
-                                 content_type=props.content_type))
+                                 content_type=props.content_type,
+                                 message_id=props.message_id))
         metrics.DROPPED.labels(self.ix.name, exc.reason).inc()
-        log.info("dead-lettered a message to %s.dead: %s", self.ix.queue_name, exc)
+        log.info("dead-lettered a %s to %s.dead: %s",
+                 "message" if line_no is None else f"line {line_no + 1} of a batch",
+                 self.ix.queue_name, exc)
 
     def flush(self) -> None:
+        """Hand the open batch to the writers.  Its segment acks up to the last message all of
+        whose records it holds (``last_tag``; 0 when it holds only part of one message)."""
         b = self.batch
-        if not b.last_tag:
+        if not b.last_tag and not b.records:
             return
         if b.records:
             name = (f"{self.ctx.shm_prefix}{self.ctx.number}_{os.getpid()}_"
@@ -182,7 +227,7 @@ class ConsumerSession:
             self.next_batch_id += 1
         else:  # only dead-lettered messages: nothing to wait for
             self.segments.append(Segment(-1, b.last_tag, True))
-        self.batch = OpenBatch()
+        self.batch = OpenBatch(started=time.monotonic())
         self.ack_ready()
 
     def on_reply(self, reply: object) -> None:
@@ -195,8 +240,8 @@ class ConsumerSession:
     def ack_ready(self) -> None:
         last = 0
         while self.segments and self.segments[0].done:
-            last = self.segments.popleft().last_tag
-        if last:
+            last = max(last, self.segments.popleft().last_tag)
+        if last > self.acked_tag:
             self.ch.basic_ack(delivery_tag=last, multiple=True)
             self.acked_tag = last
 
@@ -212,7 +257,7 @@ class ConsumerSession:
         self.conn.process_data_events(time_limit=0.02)
         self.poll_replies()
         b = self.batch
-        if b.last_tag and time.monotonic() - b.started >= self.ix.batch_ms / 1000:
+        if (b.last_tag or b.records) and time.monotonic() - b.started >= self.ix.batch_ms / 1000:
             self.flush()
         now = time.monotonic()
         if now - self.backlog_at >= BACKLOG_EVERY:

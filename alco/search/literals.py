@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from alco.index.schema import MIN_INFIX
 from alco.search.patterns import is_keyword_char
 
 try:
@@ -25,7 +26,6 @@ except ImportError:  # pragma: no cover - Python < 3.11 layout
     import sre_constants as sre_c  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
 
-MIN_INFIX = 3
 Clause = tuple[str, ...]
 # RE2 syntax Python's parser reads otherwise (POSIX classes, \pL, \Q..\E, \C, \z, \x{..},
 # flags Python lacks): such a pattern is not narrowed, only checked

@@ -16,6 +16,7 @@ from alco.config import Config
 from alco.web import api, page, shortcuts
 from alco.web.auth import AuthMiddleware
 from alco.web.http_errors import HANDLED, error_response
+from alco.web.intake import routes as intake
 from alco.web.state import WebState
 
 
@@ -45,13 +46,14 @@ class SecurityHeaders:
 
 def create_app(config: Config, today: date | None = None) -> Starlette:
     """Build the web app for ``config`` (``today`` pins the clock for tests)."""
-    routes = [Route("/metrics", metrics_endpoint), *api.routes, *shortcuts.routes,
-              *page.routes]
+    routes = [Route("/metrics", metrics_endpoint), *intake.routes, *api.routes,
+              *shortcuts.routes, *page.routes]
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(AuthMiddleware, tokens=config.web.tokens, basic=config.web.basic_auth),
+            Middleware(AuthMiddleware, tokens=config.web.tokens, basic=config.web.basic_auth,
+                       ingest_tokens=config.web.ingest_tokens),
         ],
         exception_handlers=dict.fromkeys(HANDLED, error_response),
     )

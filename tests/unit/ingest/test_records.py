@@ -215,3 +215,21 @@ def test_floats_searchd_cannot_print_are_stored_as_text_and_marked(value):
 def test_ordinary_floats_stay_numbers():
     rec = norm(b'{"message": "m", "x": 1.5e3, "y": 0.25, "z": 123456789012.5}')
     assert rec.fields == {"x": 1500.0, "y": 0.25, "z": 123456789012.5} and not rec.marks
+
+
+def test_batch_bodies_split_into_lines_each_with_its_own_fingerprint():
+    from alco.ingest.records import batch_lines, is_batch
+
+    assert is_batch("application/x-ndjson") and is_batch("application/x-ndjson; charset=utf-8")
+    assert not is_batch("application/json") and not is_batch(None) and not is_batch("")
+    body = b'{"message": "a"}\r\n\n   \n{"message": "a"}\nplain\n'
+    lines = batch_lines(body)
+    assert lines == [b'{"message": "a"}', b'{"message": "a"}', b"plain"]
+    recs = [normalise(line, message_id="m1", line_no=n, arrival_us=ARRIVAL)
+            for n, line in enumerate(lines)]
+    assert [r.message for r in recs] == ["a", "a", "plain"]
+    assert len({r.fp for r in recs}) == 3  # identical lines of one message stay distinct
+    again = normalise(lines[0], message_id="m1", line_no=0, arrival_us=ARRIVAL)
+    assert again.fp == recs[0].fp  # a redelivered batch gives the same fingerprints
+    assert normalise(lines[0], message_id="m1").fp != recs[0].fp  # a single body: as before
+    assert recs[2].ts_us == ARRIVAL

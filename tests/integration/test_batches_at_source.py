@@ -1,0 +1,81 @@
+"""Batch bodies (NDJSON, many records per AMQP message) on the real stack: split by the
+consumer, each record stored once, a bad line dead-lettered alone, the message acked only once
+all its records are stored; single-record bodies unchanged beside them."""
+
+from __future__ import annotations
+
+import orjson
+import pika
+import pytest
+
+from tests.helpers import all_lines, logcollect_body, publish, stored_count, wait_for
+from tests.integration.test_bad_input import dead_letters
+from tests.integration.test_metrics import start_collector
+
+pytestmark = pytest.mark.integration
+NDJSON = pika.BasicProperties(content_type="application/x-ndjson", delivery_mode=2,
+                              message_id="batch-1")
+
+
+def batch_body(n: int, bad_at: int | None = None) -> bytes:
+    lines = [orjson.dumps({"message": f"batched {i}", "seq": i, "host": "b1"})
+             for i in range(n)]
+    if bad_at is not None:
+        lines[bad_at] = b"[1, 2, 3]"
+    return b"\n".join(lines) + b"\n"
+
+
+def queue_depth(url: str, queue: str) -> int:
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return conn.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        conn.close()
+
+
+def test_a_batch_is_split_stored_once_and_a_bad_line_dead_lettered_alone(stack):
+    ix = stack.index(batch_size=7)  # a 25-line batch is cut across several writer batches
+    stack.start_searchd()
+    start_collector(stack)
+    url = stack.data["rabbitmq"]["url"]
+    body = batch_body(25, bad_at=11)
+    body += b"plain text inside a batch\n\n"
+    body += b'{"message": "same line"}\n{"message": "same line"}\r\n'
+    publish(url, stack.exchange, [body], properties=NDJSON)
+    publish(url, stack.exchange, [logcollect_body(1)])  # a single-record body beside it
+
+    config = stack.config()
+    wait_for(lambda: stored_count(config) >= 28, message="28 lines stored")
+    lines = all_lines(config, "logs")
+    messages = sorted(ln["message"] for ln in lines)
+    assert len(lines) == 28
+    assert [m for m in messages if m.startswith("batched")] == sorted(
+        f"batched {i}" for i in range(25) if i != 11)
+    assert messages.count("same line") == 2  # identical lines of one batch: both kept
+    assert "plain text inside a batch" in messages and "line 1 of the test" in messages
+    batched = next(ln for ln in lines if ln["message"] == "batched 3")
+    assert batched["fields"] == {"seq": 3, "host": "b1"}
+
+    dead = dead_letters(url, ix["queue"] + ".dead")
+    assert [(b, h["x-alco-reason"], h["x-alco-line"]) for b, h in dead] == [
+        (b"[1, 2, 3]", "not_object", 12)]
+    # acked once every record was stored: nothing waits in the queue
+    wait_for(lambda: queue_depth(url, ix["queue"]) == 0, message="queue empty")
+
+
+def test_a_redelivered_batch_is_stored_once(stack):
+    """The collector is stopped before it acked (kill -9 after storing): the redelivered batch
+    is found by its lines' fingerprints."""
+    stack.index(batch_size=4000, batch_ms=50)
+    stack.start_searchd()
+    proc = start_collector(stack)
+    url = stack.data["rabbitmq"]["url"]
+    publish(url, stack.exchange, [batch_body(300)], properties=NDJSON)
+    config = stack.config()
+    wait_for(lambda: stored_count(config) >= 300, message="300 lines stored")
+    proc.kill()  # acked or not: a redelivery must not store the lines again
+    proc.wait()
+    start_collector(stack)
+    publish(url, stack.exchange, [logcollect_body(7)])
+    wait_for(lambda: stored_count(config) >= 301, message="the marker line")
+    assert stored_count(config) == 301
