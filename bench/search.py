@@ -54,6 +54,7 @@ from common import (
     terminate_on_sigterm,
     wait_for,
 )
+from grep_classes import run_grep
 
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
@@ -589,6 +590,9 @@ def run(args: argparse.Namespace) -> None:
         if args.workload:
             report_workload(b, args, rate)
             return
+        if args.grep:
+            report_grep(b, args, rate, size)
+            return
         progress("query classes (API vs rg / grep -F)")
         queries = run_queries(b)
         progress("breakdown: in-process search, ranker=none")
@@ -636,6 +640,25 @@ def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
     ], args.save)
 
 
+def report_grep(b: Bench, args: argparse.Namespace, rate: float, size: int) -> None:
+    progress("patterns: substrings and regexes (API vs rg)")
+    rows, scans = run_grep(b, 3 if args.quick else 10)
+    report(f"search patterns ('text', /regex/), N = {b.n:,}{' (quick)' if args.quick else ''}",
+           [("Load (min_infix_len = 3)", table(
+               ["lines", "lines/s", "flat file MiB"],
+               [[f"{b.n:,}", f"{rate:,.0f}", f"{size / 2**20:,.0f}"]])),
+            ("First page: the newest 100 hits through the API, following partial cursors "
+             "(ms; requests it took); rg = the faster of `tac FILE | rg -m 100` and "
+             "`rg FILE | tail -n 100`; same = the same 100 lines as rg's", table(
+                 ["pattern", "ALCO p50", "ALCO slowest", "requests", "rg", "speed-up vs rg",
+                  "hits ALCO / rg", "same"], rows)),
+            ("A pattern without a literal over one hour: every hit, 1000 a page (s), and the "
+             "lines scanned per second, next to rg over the same hour's lines in a file",
+             table(["pattern", "lines in the hour", "hits", "pages", "ALCO s",
+                    "ALCO lines/s", "rg s", "rg lines/s"], scans)),
+            ], args.save)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 300,000 (smoke check)")
@@ -646,6 +669,8 @@ def main() -> None:
                              "instead of measuring")
     parser.add_argument("--workload", action="store_true",
                         help="shaped data and a seeded random reading workload instead")
+    parser.add_argument("--grep", action="store_true",
+                        help="substrings and regexes against rg instead")
     parser.add_argument("--requests", type=int, default=3000, help="--workload requests")
     parser.add_argument("--seed", type=int, default=1, help="--workload seed")
     args = parser.parse_args()

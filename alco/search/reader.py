@@ -261,9 +261,11 @@ class Searcher:
         open_top = self._open_top(ix) if hi == TOP_ID and not upward else None
         most = max(1, self.budget.queries_left() - reserve)
         scan = bool(c.checks)
+        on_fields = c.checks.on_fields()
         windows = self._windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
                                 scan)
         sent: tuple[int, int] | None = None
+        read_rows = kept_rows = 0  # with patterns: the candidates read, and those that passed
         while out.matched < enough:
             try:
                 win_lo, win_hi = windows.send(sent)
@@ -277,8 +279,12 @@ class Searcher:
                 out.partial = True
                 break
             want = n - out.matched
+            limit = want
+            if scan:  # as many candidates as should hold what is missing, at the rate so far
+                rate = kept_rows / read_rows if read_rows else 1.0
+                limit = min(SCAN_ROWS, max(want, int(want * 1.25 / max(rate, 1e-4)) + 1))
             # time tokens pay off for frequent matches, not after a window without any
-            got = self.select_range(ix, c, win_lo, win_hi, upward, SCAN_ROWS if scan else want,
+            got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
                                     cover=first or sent[0] != 0, open_top=open_top,
                                     min_ms=FIRST_QUERY_MS if first else 1)
             if not first and self.budget.out_of_time():
@@ -287,10 +293,13 @@ class Searcher:
                 out.partial = True
                 break
             reached = win_hi if upward else win_lo
-            if len(got) >= (SCAN_ROWS if scan else want):
+            if len(got) >= limit:
                 reached = int(got[-1]["id"])
-            kept = [r for r in got if c.checks.passes(r["logline"], row_fields(r))] \
-                if scan else got
+            kept = got
+            if scan:
+                kept = [r for r in got if c.checks.passes(
+                    r["logline"], row_fields(r) if on_fields else None)]
+                read_rows, kept_rows = read_rows + len(got), kept_rows + len(kept)
             if len(kept) >= want:
                 kept = kept[:want]
                 reached = int(kept[-1]["id"])
