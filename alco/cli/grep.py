@@ -13,17 +13,24 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from alco.clients.api import Api, ApiError, context_of, count, follow, indexes, newest, pages
+from alco.clients.patterns import PatternError, grep_term
 from alco.config import Config
 
 DEFAULT_FIELDS = ("time", "host", "message")
 TAIL_START = 10  # lines shown before following, like tail -f
 COLORS = {"match": "\x1b[1;31m", "time": "\x1b[32m", "field": "\x1b[35m", "sep": "\x1b[36m"}
+# one colour per query term (``<mark class="tN">``: term N), cycling: bold red, green, yellow,
+# blue, magenta, cyan; a plain ``<mark>`` takes the first
+TERM_COLORS = ("\x1b[1;31m", "\x1b[1;32m", "\x1b[1;33m", "\x1b[1;34m", "\x1b[1;35m",
+               "\x1b[1;36m")
 RESET = "\x1b[0m"
-MARK_RE = re.compile(r"</?mark>")
+MARK_RE = re.compile(r'<mark(?:\s+class="t(\d+)")?>|</mark>')
+GREP_FLAGS = ("patterns", "syntax", "ignore_case", "word", "invert")
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -41,9 +48,14 @@ def ansi_highlight(highlight: str, color: bool) -> str:
     def mark(m: re.Match[str]) -> str:
         if not color:
             return ""
-        return RESET if m.group(0) == "</mark>" else COLORS["match"]
+        return RESET if m.group(0) == "</mark>" else term_color(m.group(1))
 
     return html.unescape(MARK_RE.sub(mark, highlight))
+
+
+def term_color(term: str | None) -> str:
+    """The colour of query term ``term`` (its index as text; None: the first colour)."""
+    return TERM_COLORS[int(term) % len(TERM_COLORS)] if term else TERM_COLORS[0]
 
 
 def field_text(value: Any) -> str:
@@ -72,6 +84,22 @@ def format_line(line: dict, fields: tuple[str, ...], color: bool, hit: bool = Tr
     return " ".join(cells)
 
 
+TRACEBACK_FIELDS = ("exc_info", "stack_trace", "stack_info", "traceback")
+
+
+def traceback_text(line: dict, color: bool) -> str:
+    """The tracebacks a line carries (``--tracebacks``), each of its lines indented, to print
+    under the line; "" when it has none."""
+    out = []
+    for name in TRACEBACK_FIELDS:
+        value = line.get("fields", {}).get(name)
+        if not value:
+            continue
+        for text in field_text(value).rstrip().splitlines():
+            out.append(f"{COLORS['match']}    {text}{RESET}" if color else f"    {text}")
+    return "".join(row + "\n" for row in out)
+
+
 def separator(color: bool) -> str:
     return f"{COLORS['sep']}--{RESET}" if color else "--"
 
@@ -97,12 +125,15 @@ class Printer:
         self.color = use_color(args.color, out)
         self.fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
         self.last_id: int | None = None
+        self.tracebacks = getattr(args, "tracebacks", False)
 
     def line(self, line: dict, hit: bool = True) -> None:
         if self.json:
             self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
         else:
             self.out.write(format_line(line, self.fields, self.color, hit) + "\n")
+            if self.tracebacks:
+                self.out.write(traceback_text(line, self.color))
 
     def group(self, lines: list[dict], hit_id: str) -> None:
         fresh = [ln for ln in lines if self.last_id is None or int(ln["id"]) > self.last_id]
@@ -132,37 +163,111 @@ def list_indexes(api: Api, args: argparse.Namespace) -> int:
     return 0 if rows else 1
 
 
-def pick_index(api: Api, words: list[str]) -> tuple[str, list[str]]:
-    """INDEX is the first word if the server knows an index of that name, else the first index."""
+def pick_index(api: Api, words: list[str], pattern_first: bool = False) -> tuple[str, list[str]]:
+    """INDEX is the first word if the server knows an index of that name, else the first index.
+    ``pattern_first`` (grep mode, no ``-e``): a pattern must follow, so a lone word is the
+    pattern, never the index."""
     names = [row["name"] for row in indexes(api)]
-    if words and words[0] in names:
+    if words and words[0] in names and not (pattern_first and len(words) == 1):
         return words[0], words[1:]
     if not names:
         raise ApiError("the server has no index")
     return names[0], words
 
 
-def search(api: Api, args: argparse.Namespace, out: IO[str]) -> int:
-    index, words = pick_index(api, args.words)
-    params = {"q": query_text(words), "from": args.since, "to": args.until}
+def grep_mode(args: argparse.Namespace) -> bool:
+    """Whether grep's pattern flags were given (-e -F -E -G -i -w -v)."""
+    return any(getattr(args, name, None) for name in GREP_FLAGS)
+
+
+def grep_query(args: argparse.Namespace, words: list[str]) -> str | None:
+    """The query of the words after INDEX: in grep mode the pattern term (the ``-e`` values,
+    else the first word) ANDed with the other words; None when no line can match."""
+    if not grep_mode(args):
+        return query_text(words)
+    patterns = list(args.patterns or [])
+    if not patterns:
+        if not words:
+            raise PatternError("no pattern: give -e PATTERN or a first query word")
+        patterns, words = [words[0]], words[1:]
+    term = grep_term(patterns, args.syntax or "G", args.ignore_case, args.word, args.invert)
+    if term is None:
+        return None
+    return " ".join(part for part in (term, query_text(words)) if part)
+
+
+class Progress:
+    """How far a scan got, on stderr when it is a terminal (not a dumb one): one line
+    overwritten in place (``\\r``, erase to the end of the line), cleared before output and at
+    the end."""
+
+    def __init__(self, stream: IO[str], ascending: bool = True) -> None:
+        self.stream, self.ascending = stream, ascending
+        self.enabled = stream.isatty() and os.environ.get("TERM") != "dumb"
+        self.shown = False
+
+    def __call__(self, page: dict) -> None:
+        searched_to = page.get("searched_to")
+        if not (self.enabled and page.get("partial") and searched_to):
+            return
+        where = "up to" if self.ascending else "back to"
+        self.stream.write(f"\r\x1b[Kalco grep: searched {where} {format_time(searched_to)[:19]}…")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def first_lines(api: Api, index: str, params: dict[str, Any], args: argparse.Namespace,
+                err: IO[str]) -> tuple[Iterator[dict] | list[dict], Progress]:
+    """The lines before following: the newest few with ``-f`` (without ``--since``), else every
+    match oldest first; and the progress shown while they are read."""
+    limit = args.max_count
+    if args.follow and not args.since:
+        progress = Progress(err, ascending=False)
+        return newest(api, index, params, min(limit or TAIL_START, TAIL_START), progress), \
+            progress
+    progress = Progress(err)
+    return pages(api, index, params, limit, progress=progress), progress
+
+
+def search(api: Api, args: argparse.Namespace, out: IO[str], err: IO[str] | None = None) -> int:
+    err = err or sys.stderr
+    index, words = pick_index(api, args.words, grep_mode(args) and not args.patterns)
+    query = grep_query(args, words)
+    if query is None:  # -v with an empty pattern: grep selects no line
+        if args.count:
+            print(0, file=out)
+        return 1
+    params = {"q": query, "from": args.since, "to": args.until}
     limit = args.max_count
     if args.count:
-        n = count(api, index, params, limit)
+        progress = Progress(err)
+        n = count(api, index, params, limit, progress)
+        progress.clear()
         print(n, file=out)
         return 0 if n else 1
     printer = Printer(args, out)
     before = args.before if args.before is not None else args.context
     after = args.after if args.after is not None else args.context
     matched = 0
-    first = newest(api, index, params, min(limit or TAIL_START, TAIL_START)) \
-        if args.follow and not args.since else pages(api, index, params, limit)
+    first, progress = first_lines(api, index, params, args, err)
     cursor = None
-    for line in first:
-        matched, cursor = matched + 1, line["id"]
-        if before or after:
-            printer.group(context_of(api, index, line, before, after, args.same), line["id"])
-        else:
-            printer.line(line)
+    try:
+        for line in first:
+            progress.clear()
+            matched, cursor = matched + 1, line["id"]
+            if before or after:
+                printer.group(context_of(api, index, line, before, after, args.same),
+                              line["id"])
+            else:
+                printer.line(line)
+    finally:
+        progress.clear()
     out.flush()
     if args.follow and (limit is None or matched < limit):
         def emit(line: dict) -> bool:
@@ -180,7 +285,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     api = make_api(args, config)
     try:
         return list_indexes(api, args) if args.list else search(api, args, sys.stdout)
-    except ApiError as exc:
+    except (ApiError, PatternError) as exc:
         print(f"alco grep: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `alco grep ... | head`: stop quietly, like grep
@@ -196,8 +301,35 @@ EXAMPLES = """examples:
   alco grep -f logger:shop.views            follow new matching lines (Ctrl-C to stop)
   alco grep -c host:web-1 --since 1h        count matching lines
   alco grep -l                              list the indexes
-Query language: words, "a phrase", -word, field:value, field:a,b, @field=value.
+  alco grep -F logs 'customer_id = 4'       grep mode: a fixed string (case-sensitive)
+  alco grep -iw logs timeout host:web-1     grep mode: the word "timeout", any case, on web-1
+  alco grep -E -e 'ERROR|FATAL' -e 'orders/[0-9]+ 500' logs
+  alco grep -v logs DEBUG levelname:INFO    lines of levelname INFO without "DEBUG"
+Query language: words, "a phrase", -word, field:value, field:a,b, @field=value,
+'substring', /regex/ (flags i, w after it).
+grep mode starts when any of -e -F -E -G -i -w -v is given: the patterns are the -e values,
+else the first QUERY word (after INDEX; a lone word is the pattern, not INDEX), matched like
+grep (-G basic regex by default) on every line of a message; the other words are ALCO query
+terms ANDed with it. Without these flags the words are the query language, as always.
 Times: ISO 8601 or relative (15m, 2h, 3d). Times are printed in UTC."""
+
+
+def add_grep_flags(p: argparse.ArgumentParser) -> None:
+    """grep's pattern options, with grep's meaning."""
+    p.add_argument("-e", "--regexp", dest="patterns", action="append", metavar="PATTERN",
+                   help="a pattern (repeatable: a line matching any of them matches)")
+    syntax = p.add_mutually_exclusive_group()
+    syntax.add_argument("-F", "--fixed-strings", dest="syntax", action="store_const",
+                        const="F", help="patterns are fixed strings")
+    syntax.add_argument("-E", "--extended-regexp", dest="syntax", action="store_const",
+                        const="E", help="patterns are extended regular expressions")
+    syntax.add_argument("-G", "--basic-regexp", dest="syntax", action="store_const",
+                        const="G", help="patterns are basic regular expressions (default)")
+    p.add_argument("-i", "--ignore-case", action="store_true", help="ignore case in patterns")
+    p.add_argument("-w", "--word-regexp", dest="word", action="store_true",
+                   help="match only whole words")
+    p.add_argument("-v", "--invert-match", dest="invert", action="store_true",
+                   help="select the lines the patterns do not match")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -209,6 +341,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("words", nargs="*", metavar="[INDEX] QUERY",
                    help="index name (default: the first index), then the query")
+    add_grep_flags(p)
     p.add_argument("-l", "--list", action="store_true", help="list the indexes and exit")
     p.add_argument("-c", "--count", action="store_true", help="print only the number of matches")
     p.add_argument("-m", "--max-count", type=int, metavar="N", help="stop after N matches")
@@ -228,6 +361,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fields", default=",".join(DEFAULT_FIELDS), metavar="A,B",
                    help="columns to print: time, message, id or any field "
                         "(default: time,host,message)")
+    p.add_argument("--tracebacks", action="store_true",
+                   help="print a line's traceback (exc_info, stack_trace, ...) under it, "
+                        "indented")
     p.add_argument("--color", "--colour", choices=("auto", "always", "never"), default="auto",
                    help="highlight matches (auto: only on a terminal)")
     p.add_argument("--server", metavar="URL", help="ALCO web app URL (default: [web] url, "

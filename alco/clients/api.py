@@ -20,6 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 PAGE = 1000  # lines per request
+COUNT_CAP = 100_000  # the most /count counts in one request (the server's maximum cap)
+# A page cut short by the server's time budget says so in a warning; alco grep goes on from its
+# cursor (and shows progress on a terminal), so that warning is not repeated on stderr.
+BUDGET_WARNING = "time budget"
+Progress = Callable[[dict], None]  # told of every page read (``partial``, ``searched_to``)
 
 
 class ApiError(Exception):
@@ -82,6 +87,8 @@ class Api:
             body = json.loads(resp.read())
         warnings = body.get("warnings") if isinstance(body, dict) else None
         for warning in warnings or ():
+            if BUDGET_WARNING in str(warning):
+                continue
             if warning not in self.warned:
                 self.warned.add(warning)
                 _warn(f"partial results: {warning}")
@@ -102,34 +109,74 @@ class Api:
 
 
 # -- searching ---------------------------------------------------------------------------------
+def _advanced(cursor: str | None, last: str | None, ascending: bool) -> bool:
+    """Whether a page's cursor moved on from the previous one (ids grow with time)."""
+    if cursor is None or cursor == last:
+        return False
+    try:
+        return last is None or (int(cursor) > int(last)) == ascending
+    except ValueError:
+        return True
+
+
 def pages(api: Api, index: str, params: dict[str, Any], limit: int | None,
-          after: str | None = None) -> Iterator[dict]:
+          after: str | None = None, progress: Progress | None = None) -> Iterator[dict]:
     """Matching lines oldest first (after the id ``after``), following ``next`` cursors until
-    ``limit`` or the end."""
+    ``limit`` or the end; ``progress`` is told of every page."""
     cursor, left = after, limit
+    # bounded: every request moves the cursor strictly forward (newer ids) or the loop ends,
+    # and each request is bounded by the server's query and time budget
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
         page = api.get(f"/api/{index}/lines",
                        {**params, "order": "asc", "limit": size, "after": cursor})
-        lines = page.get("lines", [])
+        if progress:
+            progress(page)
+        lines = page.get("lines", [])[:size]
         yield from lines
         if left is not None:
             left -= len(lines)
         # a partial page (the server's time budget spent) goes on from its cursor, even empty
         last, cursor = cursor, page.get("next")
-        if cursor is None or cursor == last or not (lines or page.get("partial")):
+        if not _advanced(cursor, last, True) or not (lines or page.get("partial")):
             return
 
 
-def count(api: Api, index: str, params: dict[str, Any], limit: int | None) -> int:
-    """Matches: the histogram's total where the server has one, else counted page by page
-    (also when the histogram refuses the range, e.g. ``--until`` before the retention window)."""
-    if limit is None:
-        try:
-            return int(api.get(f"/api/{index}/histogram", {**params, "buckets": 1})["total"])
-        except (ApiError, KeyError, TypeError, ValueError):
-            pass
-    return sum(1 for _ in pages(api, index, params, limit))
+def _counted(api: Api, index: str, params: dict[str, Any], limit: int | None) -> int | None:
+    """The count of ``/count`` when it is exact (or reaches ``limit``), else None: the endpoint
+    is missing, or it stopped at its cap or the time budget."""
+    cap = COUNT_CAP if limit is None else min(limit, COUNT_CAP)
+    got = api.get(f"/api/{index}/count", {**params, "cap": cap})
+    n = int(got["count"])
+    if got.get("partial"):
+        return None
+    if not got.get("capped"):  # exact (an index-only query is counted whole, past ``cap``)
+        return n if limit is None else min(n, limit)
+    return min(n, limit) if limit is not None and limit <= COUNT_CAP else None
+
+
+def _histogram_total(api: Api, index: str, params: dict[str, Any]) -> int | None:
+    try:
+        return int(api.get(f"/api/{index}/histogram", {**params, "buckets": 1})["total"])
+    except (ApiError, KeyError, TypeError, ValueError):
+        return None
+
+
+def count(api: Api, index: str, params: dict[str, Any], limit: int | None,
+          progress: Progress | None = None) -> int:
+    """Matches, exactly (at most ``limit``): ``/count`` where it answers exactly; on an older
+    server without it, the histogram's total (without ``limit``); else counted page by page
+    (a capped or partial count, a range the server refuses to count, e.g. ``--until`` before
+    the retention window)."""
+    try:
+        n = _counted(api, index, params, limit)
+    except NotSupported:
+        n = _histogram_total(api, index, params) if limit is None else None
+    except (ApiError, KeyError, TypeError, ValueError):
+        n = None
+    if n is not None:
+        return n
+    return sum(1 for _ in pages(api, index, params, limit, progress=progress))
 
 
 def context_of(api: Api, index: str, line: dict, before: int, after: int,
@@ -181,9 +228,23 @@ def follow(api: Api, index: str, params: dict[str, Any], cursor: str | None,
         time.sleep(1.0)
 
 
-def newest(api: Api, index: str, params: dict[str, Any], n: int) -> list[dict]:
-    page = api.get(f"/api/{index}/lines", {**params, "order": "desc", "limit": n})
-    return list(reversed(page.get("lines", [])))
+def newest(api: Api, index: str, params: dict[str, Any], n: int,
+           progress: Progress | None = None) -> list[dict]:
+    """The newest ``n`` matching lines, oldest first; a partial page (the server's time budget
+    spent, e.g. a pattern without a literal) goes on from its ``next`` cursor, further back."""
+    got: list[dict] = []
+    cursor: str | None = None
+    # bounded: every request moves the cursor strictly back (older ids) or the loop ends
+    while len(got) < n:
+        page = api.get(f"/api/{index}/lines",
+                       {**params, "order": "desc", "limit": n - len(got), "before": cursor})
+        if progress:
+            progress(page)
+        got += page.get("lines", [])
+        last, cursor = cursor, page.get("next")
+        if not page.get("partial") or not _advanced(cursor, last, False):
+            break
+    return list(reversed(got[:n]))
 
 
 def indexes(api: Api) -> list[dict]:

@@ -85,7 +85,7 @@ def test_search_count_context_json_and_errors(stack, capsys) -> None:
     assert rc == 0 and messages(out) == [0, 1, 2, 3]
     assert grep(stack, capsys, "-c", "logs", "test")[:2] == (0, [str(N)])
     assert grep(stack, capsys, "-c", "host:vm1")[:2] == (0, ["10"])
-    assert grep(stack, capsys, "-c", "-m", "5", "test")[:2] == (0, ["5"])  # counted by paging
+    assert grep(stack, capsys, "-c", "-m", "5", "test")[:2] == (0, ["5"])  # at most -m
 
     rc, out, _ = grep(stack, capsys, "levelname:ERROR", "-C", "1", "--fields", "message")
     assert rc == 0
