@@ -574,7 +574,8 @@ def serve(b: Bench) -> None:
 def run(args: argparse.Namespace) -> None:
     n = args.n or (300_000 if args.quick else 10_000_000)
     stack = Stack("search")
-    stack.add_index(INDEX, **({"retention_days": SHAPE_DAYS + 3} if args.workload else {}))
+    stack.add_index(INDEX, **({"retention_days": SHAPE_DAYS + 3} if args.workload else {}),
+                    **({"infixes": False} if args.no_infixes else {}))
     try:
         stack.start_searchd()
         b = Bench(stack, n, repeats=20 if args.quick else 50,
@@ -586,6 +587,9 @@ def run(args: argparse.Namespace) -> None:
         start_web(b)
         if args.serve:
             serve(b)
+            return
+        if args.load_only:
+            report_load(b, args, rate, size)
             return
         if args.workload:
             report_workload(b, args, rate)
@@ -617,6 +621,7 @@ def run(args: argparse.Namespace) -> None:
             ("Web throughput of /api/<index>/lines (wrk, 1 thread)", table(
                 ["request", "connections", "req/s", "p99 ms", ""], throughput)),
         ], args.save)
+        report_facets(b, args)  # issue 17: facets of an hour of lines
     finally:
         progress("cleaning up")
         stack.cleanup()
@@ -640,6 +645,24 @@ def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
     ], args.save)
 
 
+def report_load(b: Bench, args: argparse.Namespace, rate: float, size: int) -> None:
+    """The load rate and what the index takes on disk and in searchd's memory, per line."""
+    b.sphinx.query(f"FLUSH RTINDEX {b.indexes[-1]}")
+    disk = sum(p.stat().st_size for p in (b.stack.tmp).rglob("bench_*") if p.is_file())
+    pid = int((b.stack.tmp / "sphinx" / "searchd.pid").read_text().split()[0]) \
+        if (b.stack.tmp / "sphinx" / "searchd.pid").exists() else None
+    status = {}
+    if pid:
+        for line in open(f"/proc/{pid}/status"):
+            key, _, value = line.partition(":")
+            status[key] = value.strip()
+    infix = "no infixes" if args.no_infixes else "min_infix_len = 3"
+    report(f"search load, N = {b.n:,}, {infix}", [("Bulk REPLACE by 2 loader processes", table(
+        ["lines", "infixes", "lines/s", "index on disk B/line", "searchd RSS", "flat file MiB"],
+        [[f"{b.n:,}", infix, f"{rate:,.0f}", f"{disk / b.n:.0f}",
+          status.get("VmRSS", "?"), f"{size / 2**20:,.0f}"]]))], args.save)
+
+
 def report_grep(b: Bench, args: argparse.Namespace, rate: float, size: int) -> None:
     progress("patterns: substrings and regexes (API vs rg)")
     rows, scans = run_grep(b, 3 if args.quick else 10)
@@ -659,6 +682,41 @@ def report_grep(b: Bench, args: argparse.Namespace, rate: float, size: int) -> N
             ], args.save)
 
 
+# --- facets (issue 17): the top values of a field over an hour of lines ----------------------
+
+def report_facets(b: Bench, args: argparse.Namespace) -> None:
+    """p50 / p99 of GET /api/<index>/facets over the last hour of the loaded lines (at 10M
+    lines over SPAN_HOURS: 1.25M lines), for filtered and other fields, all lines or a search;
+    and of the histogram stacked by level (/histogram_by) over the same hour."""
+    progress("facets of an hour of lines")
+    to_us = b.span_us[1]
+    hour = {"from": iso(to_us - 3_600_000_000), "to": iso(to_us)}
+    cases = [("host", ""), ("levelname", ""), ("logger", ""), ("process", ""),
+             ("host", COMMON_WORD), ("host", "levelname:ERROR"), ("host", "/timeout after/")]
+    rows = []
+    with httpx.Client(timeout=60) as client:
+        for name, q in cases:
+            params = {**hour, "field": name, "q": q, "limit": "10"}
+            times = b.api(client, "/facets", params)
+            body = client.get(b.base + "/facets", params=params).json()
+            rows.append([f"{name}, {q or 'all lines'}", f"{body['total']:,}",
+                         f"{body['distinct']:,}", "yes" if body["partial"] else "",
+                         f"{percentile(times, 50) * 1000:.1f}",
+                         f"{percentile(times, 99) * 1000:.1f}"])
+        params = {**hour, "field": "levelname", "buckets": "80"}
+        times = b.api(client, "/histogram_by", params)
+        body = client.get(b.base + "/histogram_by", params=params).json()
+        rows.append(["histogram by levelname (80 bars)", f"{body['total']:,}",
+                     f"{len(body['values'])}", "yes" if body["partial"] else "",
+                     f"{percentile(times, 50) * 1000:.1f}",
+                     f"{percentile(times, 99) * 1000:.1f}"])
+    report(f"facets, N = {b.n:,}{' (quick)' if args.quick else ''}", [
+        ("Top 10 values of a field over the last hour of lines (GET /api/<index>/facets; "
+         "target: p50 under 200 ms at N = 10M)", table(
+             ["field, query", "lines counted", "distinct", "partial", "p50 ms", "p99 ms"],
+             rows))], args.save)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 300,000 (smoke check)")
@@ -669,6 +727,10 @@ def main() -> None:
                              "instead of measuring")
     parser.add_argument("--workload", action="store_true",
                         help="shaped data and a seeded random reading workload instead")
+    parser.add_argument("--no-infixes", action="store_true",
+                        help="day indexes without infixes (to measure what they cost)")
+    parser.add_argument("--load-only", action="store_true",
+                        help="load, report the load rate and the index's size, and stop")
     parser.add_argument("--grep", action="store_true",
                         help="substrings and regexes against rg instead")
     parser.add_argument("--requests", type=int, default=3000, help="--workload requests")

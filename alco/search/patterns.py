@@ -50,7 +50,7 @@ def escape(text: str) -> str:
 
 
 def _words_source(text: str) -> str:
-    words = [w for w in _split_keywords(text)]
+    words = _split_keywords(text)
     body = f"[^{SPHINX_WORD}]+".join(escape(w) for w in words)
     return f"(?:^|[^{SPHINX_WORD}])({body})(?:[^{SPHINX_WORD}]|$)"
 
@@ -91,8 +91,38 @@ def _options() -> re2.Options:
     return options
 
 
+def _unclosed(source: str, opening: str) -> int:
+    """The offset of the last ``(`` (or ``[``) left open in ``source``, else -1."""
+    stack: list[int] = []
+    i, in_class = 0, False
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class and ch == "]":
+            in_class = False
+            if opening == "[" and stack:
+                stack.pop()
+        elif not in_class and ch == "[":
+            in_class = True
+            if opening == "[":
+                stack.append(i)
+        elif not in_class and opening == "(" and ch in "()":
+            if ch == "(":
+                stack.append(i)
+            elif stack:
+                stack.pop()
+        i += 1
+    return stack[-1] if stack else -1
+
+
 def _error_offset(source: str, message: str) -> int:
-    """Where RE2's message ("missing ): a(b") points in ``source``, else 0."""
+    """Where RE2's message ("missing ): a(b", "bad repetition operator: **") points in
+    ``source``, else 0."""
+    for missing, opening in (("missing )", "("), ("missing ]", "[")):
+        if message.startswith(missing) and (at := _unclosed(source, opening)) >= 0:
+            return at
     _, _, fragment = message.rpartition(": ")
     at = source.find(fragment) if fragment else -1
     return max(at, 0)

@@ -141,7 +141,7 @@ def test_a_bad_regex_is_a_400_with_its_position(client):
     resp = client.get("/api/logs/lines", params={"q": "error /a(b/"})
     assert resp.status_code == 400
     body = resp.json()
-    assert "missing )" in body["error"] and body["position"] == 7
+    assert "missing )" in body["error"] and body["position"] == 8  # the "(" left open
 
 
 def test_a_scan_without_literal_stops_partial_and_goes_on(stack, client):

@@ -1,0 +1,109 @@
+"""Patterns of the query language: parsing, exact checks (RE2) and highlights."""
+
+from __future__ import annotations
+
+import pytest
+
+from alco.search.checks import FieldCheck, LineChecks, Term, field_value
+from alco.search.highlight import pieces
+from alco.search.language import Matcher, QueryError, parse
+from alco.search.patterns import Check, Pattern, PatternError, escape
+
+
+@pytest.mark.parametrize(("text", "kind", "source", "flags", "negate", "field"), [
+    ("'ayment'", "text", "ayment", "", False, None),
+    ("'customer_id = 4'", "text", "customer_id = 4", "", False, None),
+    ("'don''t'", "text", "don't", "", False, None),
+    ("'it's'", "text", "it's", "", False, None),
+    ("'Timeout'i", "text", "Timeout", "i", False, None),
+    ("'err'w", "text", "err", "w", False, None),
+    ("-'DEBUG'", "text", "DEBUG", "", True, None),
+    (r"/orders\/\d+ 500/", "regex", r"orders\/\d+ 500", "", False, None),
+    ("/ERROR|FATAL/", "regex", "ERROR|FATAL", "", False, None),
+    ("/a[/]b/", "regex", "a[/]b", "", False, None),
+    ("/x/iw", "regex", "x", "iw", False, None),
+    (r"host:/web-\d+/", "regex", r"web-\d+", "", False, "host"),
+    ("-host:'web'i", "text", "web", "i", True, "host"),
+])
+def test_patterns_parse(text, kind, source, flags, negate, field):
+    [m] = parse(text).matchers
+    assert (m.kind, m.source, m.negate, m.field) == (kind, source, negate, field)
+    assert (m.ignore_case, m.word) == ("i" in flags, "w" in flags)
+
+
+@pytest.mark.parametrize("text", ["/api/v1", "http://x/y/", "don't", "//x", "'open",
+                                  "path:/x", "a/b/", "'a'b"])
+def test_what_is_not_closed_stays_what_it_was(text):
+    assert parse(text).matchers == ()
+
+
+def test_an_empty_pattern_is_an_error_with_its_position():
+    with pytest.raises(QueryError) as err:
+        parse("error ''")
+    assert err.value.position == 6
+
+
+def test_negated_patterns_alone_are_a_query():
+    assert parse("-'DEBUG'").matchers == (Matcher("text", "DEBUG", negate=True, position=2),)
+    with pytest.raises(QueryError):
+        parse("-debug")  # a negated word alone still needs something positive
+
+
+def test_colours_follow_the_order_typed():
+    q = parse("timeout 'db' -x \"a phrase\" /re/ host:/h/")
+    assert q.order == (("word", 0), ("matcher", 0), ("phrase", 0), ("matcher", 1))
+
+
+@pytest.mark.parametrize(("pattern", "text", "hit"), [
+    (Pattern("text", "ayment"), "Payment ok", True),
+    (Pattern("text", "Timeout"), "timeout", False),
+    (Pattern("text", "Timeout", ignore_case=True), "TIMEOUT", True),
+    (Pattern("text", "err", word=True), "error err!", True),
+    (Pattern("text", "err", word=True), "error errno", False),
+    (Pattern("text", "é", word=True), "café", False),  # é is a letter: grep -w agrees
+    (Pattern("regex", "^  File"), 'Traceback\n  File "x"', True),  # any line of a message
+    (Pattern("regex", "bad$"), "bad\nnext", True),
+    (Pattern("regex", "a\\sb"), "a\nb", False),  # no match across lines, as grep
+    (Pattern("regex", "ОШИБКА", ignore_case=True), "ошибка базы", True),
+    (Pattern("words", "connection reset"), "Connection  RESET by peer", True),
+    (Pattern("words", "connection reset"), "connections reset", False),
+])
+def test_checks_match_line_by_line_like_grep(pattern, text, hit):
+    assert Check(pattern).hits(text) is hit
+
+
+def test_a_bad_regex_says_where():
+    with pytest.raises(PatternError) as err:
+        Check(Pattern("regex", "ab(c"))
+    assert "missing )" in err.value.message and err.value.offset == 2
+    with pytest.raises(PatternError):
+        Check(Pattern("regex", "x{1001}"))
+    with pytest.raises(PatternError):
+        Check(Pattern("text", "x" * 3000))
+
+
+def test_escape_makes_punctuation_plain():
+    text = "a.b*c (d) [e] {f} |g| ^h$ \\ / + ?"
+    assert Check(Pattern("regex", escape(text))).spans("x " + text) == [(2, 2 + len(text))]
+
+
+def test_highlights_take_the_first_then_longest_match():
+    terms = [Term(0, Check(Pattern("words", "error"))), Term(1, Check(Pattern("text", "db"))),
+             Term(2, Check(Pattern("regex", r"\d+s")))]
+    assert pieces("Error: db error after 30s", terms) == [
+        ("Error", 0), (": ", None), ("db", 1), (" ", None), ("error", 0), (" after ", None),
+        ("30s", 2)]
+    assert pieces("err err err", [Term(0, Check(Pattern("text", "err", word=True)))]) == [
+        ("err", 0), (" ", None), ("err", 0), (" ", None), ("err", 0)]
+
+
+def test_line_checks_on_the_message_and_on_fields():
+    checks = LineChecks([FieldCheck(Check(Pattern("regex", r"web-\d+")), False, "host"),
+                         FieldCheck(Check(Pattern("text", "DEBUG")), True, None)])
+    assert checks.on_fields()
+    assert checks.passes("INFO x", {"host": "web-12"})
+    assert not checks.passes("DEBUG x", {"host": "web-12"})
+    assert not checks.passes("INFO x", {"host": "db-1"})
+    assert not checks.passes("INFO x", {})
+    assert field_value({"a": {"b": 7}}, "a.b") == "7"
+    assert field_value({"a.b": True}, "a.b") == "true"
