@@ -23,12 +23,13 @@ MAX_REQUESTS = 200  # a first page follows at most this many partial cursors
 def classes() -> list[dict]:
     """(ALCO query, the rg arguments giving the same answer on the flat file's JSON lines)."""
     return [
-        {"name": "rare substring 'customer_id = 4242'", "q": "'customer_id = 4242'",
-         "rg": ["-F", "customer_id = 4242"]},
-        {"name": "rare substring, word piece 'ayment 4242'", "q": "'ayment 4242'",
-         "rg": ["-F", "ayment 4242"]},
-        {"name": r"rare regex /gateway=stripe code=100\d/", "q": r"/gateway=stripe code=100\d/",
-         "rg": ["-e", r"gateway=stripe code=100\d"]},
+        # (the generator's numbers: a template's variable ends in the digits that picked it)
+        {"name": "rare substring 'customer_id = 4277'", "q": "'customer_id = 4277'",
+         "rg": ["-F", "customer_id = 4277"]},
+        {"name": "rare substring, word piece 'ayment 4250'", "q": "'ayment 4250'",
+         "rg": ["-F", "ayment 4250"]},
+        {"name": r"rare regex /stripe code=1\d97/", "q": r"/stripe code=1\d97/",
+         "rg": ["-e", r"stripe code=1\d97"]},
         {"name": "common regex /card_expired|Unhandled/", "q": "/card_expired|Unhandled/",
          "rg": ["-e", "card_expired|Unhandled"]},
         {"name": "ignore case 'CONNECTION RESET'i", "q": "'CONNECTION RESET'i",

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alco.config import Config
-from alco.web import api, page, shortcuts
+from alco.web import api, facets_api, page, shortcuts
 from alco.web.auth import AuthMiddleware
 from alco.web.http_errors import HANDLED, error_response
 from alco.web.intake import routes as intake
@@ -47,7 +47,7 @@ class SecurityHeaders:
 def create_app(config: Config, today: date | None = None) -> Starlette:
     """Build the web app for ``config`` (``today`` pins the clock for tests)."""
     routes = [Route("/metrics", metrics_endpoint), *intake.routes, *api.routes,
-              *shortcuts.routes, *page.routes]
+              *shortcuts.routes, *facets_api.routes, *page.routes]
     app = Starlette(
         routes=routes,
         middleware=[

@@ -113,3 +113,77 @@ def page(browser: Any) -> Iterator[Any]:
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+# --- lines of several shippers, hosts and levels (the facets, time and traceback pages) ------
+
+JAVA_TRACE = ("java.lang.IllegalStateException: cart is empty\n"
+              "\tat shop.Cart.checkout(Cart.java:42)\n\tat shop.Api.post(Api.java:17)\n"
+              "\tat shop.Server.handle(Server.java:90)")
+
+
+def python_trace(i: int) -> str:
+    return ("Traceback (most recent call last):\n"
+            f'  File "shop/pay.py", line {i}, in charge\n    amount / count\n'
+            '  File "shop/util.py", line 3, in div\n    return a / b\n'
+            f"ZeroDivisionError: division by zero (order {i})")
+
+
+def varied_bodies(n: int, every_s: int = 10) -> list[bytes]:
+    """``n`` lines ``every_s`` apart, the newest at BASE_TIME: hosts web1 (60 %), web2 (30 %),
+    db1 (10 %); ERROR every 10th line, WARNING every other 5th, else INFO.  Every 3rd line comes
+    from a shipper that says ``level`` / ``logger_name`` / ``stack_trace`` instead of
+    ``levelname`` / ``logger`` / ``exc_info``.  Every 20th line carries a traceback."""
+    import datetime
+
+    import orjson
+
+    from tests.helpers import BASE_TIME
+
+    out = []
+    for i in range(n):
+        ts = BASE_TIME - datetime.timedelta(seconds=every_s * (n - 1 - i))
+        host = "web1" if i % 10 < 6 else "web2" if i % 10 < 9 else "db1"
+        level = "ERROR" if i % 10 == 0 else "WARNING" if i % 5 == 0 else "INFO"
+        body: dict[str, Any] = {"@timestamp": ts.isoformat(), "@version": 1, "host": host,
+                                "message": f"order {i} {'failed' if level == 'ERROR' else 'ok'}",
+                                "seq": i, "process": 7251}
+        other = i % 3 == 2
+        body["level" if other else "levelname"] = level
+        body["logger_name" if other else "logger"] = "shop.pay" if i % 2 else "shop.cart"
+        if i % 20 == 0:
+            body["stack_trace" if other else "exc_info"] = JAVA_TRACE if other else python_trace(i)
+        out.append(orjson.dumps(body))
+    return out
+
+
+def serve_lines(stack: Stack, bodies: list[bytes], columns: dict[str, str]) -> Stack:
+    """The stack with one index ``logs`` of ``columns`` holding ``bodies``, and `alco web`
+    (its URL in ``stack.base_url``)."""
+    from tests.helpers import publish, stored_count, wait_for
+
+    stack.index(columns=columns)
+    stack.start_searchd()
+    bind_queue(stack)
+    stack.collector()
+    publish(stack.data["rabbitmq"]["url"], stack.exchange, bodies, "logstash.shop")
+    config = stack.config()
+    wait_for(lambda: stored_count(config) >= len(bodies), timeout=60, interval=0.2,
+             message="lines stored")
+    stack.base_url = start_web(stack)
+    return stack
+
+
+@pytest.fixture
+def zoned_page(browser: Any) -> Iterator[Any]:
+    """A page whose browser is in Asia/Kolkata (UTC+05:30 all year: no daylight saving)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720},
+                                  timezone_id="Asia/Kolkata")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.set_default_timeout(10_000)
+    pg.js_errors = errors
+    yield pg
+    context.close()
+    assert not errors, errors

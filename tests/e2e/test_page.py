@@ -211,7 +211,9 @@ def test_log_text_is_text_never_html(page, site):
 def test_histogram_zoom_export_and_jump(page, site):
     open_view(page, site)
     page.wait_for_selector("#histogram .bar")
-    page.locator("#histogram .bar:has(.fill[style*='100%'])").first.click()
+    tallest = page.locator("#histogram .bar").evaluate_all(
+        "bs => bs.reduce((a, b) => +b.dataset.n > +a.dataset.n ? b : a).dataset.i")
+    page.locator(f"#histogram .bar[data-i='{tallest}']").click()
     page.wait_for_url(re.compile(r"from=.*&to="))
     page.wait_for_selector("#main > .line")
     href = page.locator("#export-ndjson").get_attribute("href")

@@ -3,12 +3,16 @@
 
 import { toggleDetails } from "./details.js";
 import { ApiError, adoptUrlToken, api, el, query, shortTs, withToken } from "./dom.js";
+import { LEVEL_FIELDS, groupOf, lookup, uniqueByGroup } from "./fields.js";
+import { renderHistogram } from "./histogram.js";
 import { HitCounter, findHit } from "./hits.js";
 import { LineList } from "./lines.js";
 import { openShortcut, showIndexes, showShortcuts, showTokenForm } from "./pages.js";
-import { loadColumns, renderFilters, renderHistogram } from "./side.js";
+import { fillFromLines, loadColumns, renderFilters } from "./side.js";
 import { fullQuery, listQuery, readState, saveState, toggleFilter } from "./state.js";
 import { Tail } from "./tail.js";
+import { browserZone, setZone, shownTime, typedTime, zoneLabel, zoneShort } from "./time.js";
+import { toggleTraceback } from "./traceback.js";
 
 const $ = (id) => document.getElementById(id);
 const main = $("main");
@@ -28,8 +32,10 @@ function fail(err) {
 class LogView {
   constructor() {
     this.state = readState();
+    setZone(this.state.tz);
     this.columns = null; // [{name, role}] or null when /columns is not there
-    this.shown = this.state.cols;
+    this.shown = this.state.cols && uniqueByGroup(this.state.cols);
+    this.histRange = null; // the range the histogram shows ({from, to}): facets count in it
     this.list = new LineList(main, this.state, {
       status, error: fail, onRows: (lines) => this.onRows(lines), columns: () => this.shown,
       paused: (paused) => this.showPaused(paused),
@@ -42,6 +48,8 @@ class LogView {
       removeFilter: (field) => { this.state.filters.delete(field); this.changed(); },
       toggleColumn: (name, on) => this.toggleColumn(name, on),
       columns: () => this.shown,
+      lineValues: (names) => this.lineValues(names),
+      range: () => this.histRange,
     };
   }
 
@@ -50,6 +58,7 @@ class LogView {
     $("ixname").textContent = this.state.index;
     document.title = `${this.state.index} · ALCO`;
     this.fillInputs();
+    this.showZone();
     this.wire();
     this.columns = await loadColumns(this.state.index).catch(() => null);
     if (!this.shown) this.shown = this.defaultColumns();
@@ -59,7 +68,42 @@ class LogView {
   defaultColumns() {
     if (!this.columns) return DEFAULT_COLUMNS;
     const filtered = this.columns.filter((c) => c.role === "filtered").map((c) => c.name);
-    return filtered.length ? filtered.slice(0, 4) : DEFAULT_COLUMNS;
+    return filtered.length ? uniqueByGroup(filtered).slice(0, 4) : DEFAULT_COLUMNS;
+  }
+
+  // the level-like fields the histogram is stacked by: levelname and/or level, if the index
+  // has them (synonyms: their values count as one field's)
+  levelField() {
+    const names = this.columns ? this.columns.filter((c) => c.role !== "excluded")
+      : this.seenColumns();
+    const known = LEVEL_FIELDS.filter((n) => names.some((c) => c.name === n));
+    return known.length ? known.join(",") : null;
+  }
+
+  // the zone button says which zone times are in; the boxes that take times say it too
+  showZone() {
+    const tz = $("tz");
+    tz.textContent = zoneLabel();
+    tz.classList.toggle("on", Boolean(this.state.tz));
+    tz.title = this.state.tz ? "times in your browser's zone: click for UTC"
+      : `times in UTC: click for your browser's zone (${browserZone()})`;
+    const zone = zoneShort();
+    $("from").placeholder = `from: 15m, 2h, ISO (${zone})`;
+    $("from").title = `from: ISO time, read in ${zone}, or relative: 15m, 2h, 3d`;
+    $("to").placeholder = `to (${zone})`;
+    $("to").title = `to: ISO time, read in ${zone}, or relative`;
+    $("jumpto").placeholder = `jump to time (${zone})`;
+  }
+
+  toggleZone() {
+    const s = this.state;
+    s.tz = s.tz ? "" : "local";
+    setZone(s.tz);
+    s.from = shownTime(s.from);
+    s.to = shownTime(s.to);
+    this.fillInputs();
+    this.showZone();
+    this.changed();
   }
 
   fillInputs() {
@@ -80,7 +124,9 @@ class LogView {
     }
     this.renderSide();
     this.exportLinks();
-    renderHistogram($("histogram"), this.state, (from, to) => this.zoom(from, to));
+    this.histRange = null;
+    renderHistogram($("histogram"), this.state, this.levelField(),
+      (from, to) => this.zoom(from, to)).then((range) => { this.histRange = range; });
     return this.reloadLines().catch(fail);
   }
 
@@ -115,7 +161,26 @@ class LogView {
     if (!this.columns && !this.sideFromLines && lines.length) {
       this.sideFromLines = true;
       this.renderSide();
+      return;
     }
+    // values panels Redis had nothing for: the values of the lines now on screen
+    for (const list of $("side").querySelectorAll(".values[data-fallback]")) {
+      fillFromLines(list, this.state, this.actions);
+    }
+  }
+
+  // [[value, field it is under, lines]] of the lines on screen, most frequent first
+  lineValues(names) {
+    const counts = new Map();
+    for (const row of this.list.rows()) {
+      const found = lookup(row.line.fields, names[0]);
+      if (found.value === undefined || found.value === null || typeof found.value === "object") {
+        continue;
+      }
+      const key = JSON.stringify([String(found.value), found.name]);
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [...JSON.parse(k), n]);
   }
 
   exportLinks() {
@@ -127,7 +192,8 @@ class LogView {
   }
 
   toggleColumn(name, on) {
-    const cols = this.shown.filter((c) => c !== name);
+    const group = groupOf(name);
+    const cols = this.shown.filter((c) => !group.includes(c));
     if (on) cols.push(name);
     this.shown = this.state.cols = cols;
     saveState(this.state, true);
@@ -244,13 +310,16 @@ class LogView {
   wire() {
     $("search").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      Object.assign(this.state, { q: $("q").value, from: $("from").value.trim(),
-        to: $("to").value.trim(), at: "" });
+      // times without an offset are read in the zone shown (and kept with it in the URL)
+      Object.assign(this.state, { q: $("q").value, from: typedTime($("from").value),
+        to: typedTime($("to").value), at: "" });
+      this.fillInputs();
       $("q").blur();
       this.changed();
     });
     $("ctx").addEventListener("change", () => { this.state.ctx = $("ctx").checked; this.changed(); });
     $("follow").addEventListener("click", () => this.follow());
+    $("tz").addEventListener("click", () => this.toggleZone());
     $("top").addEventListener("click", () => this.key("g"));
     $("end").addEventListener("click", () => this.key("G"));
     $("firsthit").addEventListener("click", () => this.key("["));
@@ -259,7 +328,7 @@ class LogView {
     $("lasthit").addEventListener("click", () => this.key("]"));
     $("jump").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      this.jumpTo($("jumpto").value.trim()).catch(fail);
+      this.jumpTo(typedTime($("jumpto").value)).catch(fail);
     });
     main.addEventListener("click", (ev) => this.click(ev));
     $("side").addEventListener("click", (ev) => this.click(ev));
@@ -278,14 +347,21 @@ class LogView {
 
   click(ev) {
     const cell = ev.target.closest(".cell[data-field]");
-    if (cell && cell.textContent !== "") {
-      toggleFilter(this.state, cell.dataset.field, cell.textContent, ev.ctrlKey || ev.metaKey,
+    const value = cell ? cell.dataset.value ?? cell.textContent : "";
+    if (cell && value !== "") {
+      toggleFilter(this.state, cell.dataset.field, value, ev.ctrlKey || ev.metaKey,
         ev.shiftKey);
       this.changed();
       return;
     }
     const row = ev.target.closest(".line");
     if (!row) return;
+    const tb = ev.target.closest(".tb");
+    if (tb) {
+      if (!window.getSelection()?.toString()) toggleTraceback(tb); // selecting text: no fold
+      this.setCursor(row);
+      return;
+    }
     const tag = ev.target.closest(".ctxtag");
     if (tag || ev.target.closest(".ts")) toggleDetails(row, this.state, tag?.dataset.ctx);
     this.setCursor(row);
@@ -312,6 +388,7 @@ class LogView {
       G: async () => { this.state.at = ""; saveState(this.state); await this.list.loadEnd();
         const r = this.list.rows(); this.setCursor(r[r.length - 1], null, false); },
       F: () => this.follow(),
+      t: () => { const tb = this.cursor()?.querySelector(".tb"); if (tb) toggleTraceback(tb); },
       c: () => { $("ctx").checked = !$("ctx").checked; $("ctx").dispatchEvent(new Event("change")); },
       Enter: () => { const cur = this.cursor(); if (cur) toggleDetails(cur, this.state); },
     };

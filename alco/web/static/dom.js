@@ -33,12 +33,8 @@ export function highlighted(html, cls = "msg") {
   return span;
 }
 
-export function shortTs(ts) {
-  // "2026-11-24T10:00:00.123456+00:00" -> "11-24 10:00:00.123" (UTC, as stored)
-  const m = /^\d{4}-(\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?/.exec(ts);
-  if (!m) return ts;
-  return `${m[1]} ${m[2]}.${(m[3] || "").padEnd(3, "0").slice(0, 3)}`;
-}
+// times are shown in the zone chosen (time.js): UTC or the browser's
+export { shortTs } from "./time.js";
 
 export function valueText(value) {
   if (value === null || value === undefined) return "";

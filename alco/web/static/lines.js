@@ -4,7 +4,10 @@
 // that end: it goes on when asked (continue) or when scrolled to, never by itself.
 
 import { api, el, highlighted, query, shortTs, valueText } from "./dom.js";
+import { lookup } from "./fields.js";
+import { levelClass } from "./histogram.js";
 import { fullQuery, listQuery } from "./state.js";
+import { tracebackBlock } from "./traceback.js";
 
 export const PAGE = 200;
 const MAX_ROWS = 1200;
@@ -12,15 +15,7 @@ const EDGE_PX = 600;
 const MAX_SIZED = 8; // style.css has .w0 ... .w7
 const MAX_WIDTH = 24;
 const MAX_MARK_ROUNDS = 20; // budget-stopped reads to mark the hits of one batch of lines
-const SYNONYMS = { levelname: "level", level: "levelname", logger: "logger_name",
-  logger_name: "logger", exc_info: "stack_trace", stack_trace: "exc_info" };
 export const CONTEXT_FIELDS = ["exc_info", "stack_trace", "stack_info", "traceback"];
-
-export function fieldValue(fields, name) {
-  if (fields[name] !== undefined) return fields[name];
-  const other = SYNONYMS[name];
-  return other !== undefined ? fields[other] : undefined;
-}
 
 export class LineList {
   constructor(scroller, state, hooks) {
@@ -249,26 +244,30 @@ export class LineList {
       row.append(mark);
     }
     this.hooks.columns().forEach((name, i) => {
-      const value = fieldValue(line.fields, name);
-      const cell = el("span", "cell", valueText(value));
+      const found = lookup(line.fields, name); // under its own name or a synonym's
+      const cell = el("span", "cell", valueText(found.value));
       if (i < MAX_SIZED) cell.classList.add(`w${i}`);
       this.fit(i, cell.textContent.length);
-      cell.dataset.field = line.fields[name] === undefined && SYNONYMS[name] in line.fields
-        ? SYNONYMS[name] : name;
+      cell.dataset.field = found.name;
       cell.dataset.col = name;
-      if (value !== undefined) cell.title = `${name}: click to filter, ctrl-click to add`;
-      if (/level/.test(name)) cell.classList.add("lv-" + valueText(value).toLowerCase());
+      if (found.value !== undefined) {
+        cell.title = `${found.name}: click to filter, ctrl-click to add, shift-click to exclude`;
+      }
+      if (/level/.test(name)) cell.classList.add(levelClass(valueText(found.value)));
       row.append(cell);
     });
     row.append(line.highlight ? highlighted(line.highlight) : el("span", "msg", line.message));
+    const tracebacks = [];
     for (const name of CONTEXT_FIELDS) {
       if (line.fields[name]) {
         const tag = el("span", "ctxtag", name);
         tag.dataset.ctx = name;
-        tag.title = "show " + name;
+        tag.title = "show " + name + " and the line's fields";
         row.append(tag);
+        tracebacks.push(tracebackBlock(name, line.fields[name]));
       }
     }
+    row.append(...tracebacks);  // under the message, folded to its first and last line
     return row;
   }
 
@@ -301,7 +300,7 @@ export class LineList {
         if (!row || row.classList.contains("hit")) continue;
         row.classList.add("hit");
         if (hit.highlight) {
-          row.querySelector(":scope > .msg").replaceWith(highlighted(hit.highlight));
+          row.querySelector(":scope > .msg")?.replaceWith(highlighted(hit.highlight));
         }
       }
       // a pattern scan the time budget stopped goes on over the rest of these lines

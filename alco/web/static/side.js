@@ -1,11 +1,16 @@
-// The side panel (active filters, values of `filtered` columns, column toggles) and the
-// histogram of hits over the range (click a bar or drag over bars to zoom in).
+// The side panel: active filters, the top values of a field in the current search and range
+// (facets, on demand: GET /api/<index>/facets), the recent values of `filtered` columns (from
+// Redis; from the lines on screen when Redis has none), and the column toggles (one per group
+// of synonyms). Every value is a `.cell[data-field]`: a click filters on it (app.js).
 
 import { ApiError, api, el, query, valueText } from "./dom.js";
+import { groupOf, oneColumnPerGroup } from "./fields.js";
+import { countText } from "./histogram.js";
 import { fullQuery } from "./state.js";
+import { shortTs, zoneShort } from "./time.js";
 
 const VALUES_SHOWN = 12;
-const BUCKETS = 80;
+const FACETS_SHOWN = 10;
 
 function quietNote(err, what) {
   if (err instanceof ApiError && err.status === 404) return el("div", "note", `${what}: not available`);
@@ -25,6 +30,8 @@ export async function loadColumns(index) {
   }
 }
 
+// actions: {removeFilter(field), toggleColumn(name, on), columns(), lineValues(names),
+//           range()}
 export function renderFilters(box, state, columns, actions) {
   box.replaceChildren();
   if (state.filters.size) {
@@ -40,132 +47,165 @@ export function renderFilters(box, state, columns, actions) {
       box.append(chip);
     }
   }
-  for (const col of columns.filter((c) => c.role === "filtered")) {
+  const groups = oneColumnPerGroup(columns);
+  box.append(facetPicker(state, groups, actions));
+  for (const col of groups.filter((c) => c.role === "filtered")) {
     const section = el("section", "facet");
-    section.append(el("h3", null, col.name));
+    section.dataset.field = col.name;
+    const head = el("h3", null, col.names.join(" / "));
+    head.append(countButton(state, col.name, section, actions));
     const list = el("div", "values");
-    section.append(list);
+    list.dataset.field = col.name;
+    section.append(head, list);
     box.append(section);
-    fillValues(list, state, col.name);
+    fillValues(list, state, col, actions);
   }
-  box.append(columnToggles(state, columns, actions));
+  box.append(columnToggles(groups, actions));
 }
 
-async function fillValues(list, state, field) {
-  let body;
+// --- recent values (Redis), else the values of the lines on screen ---
+async function fillValues(list, state, col, actions) {
+  let raw = [];
   try {
-    body = await api(`/api/${encodeURIComponent(state.index)}/values/${encodeURIComponent(field)}?`
-      + query({ limit: VALUES_SHOWN }));
-  } catch (err) { list.append(quietNote(err, "values")); return; }
-  const raw = Array.isArray(body) ? body : body.values || [];
-  const chosen = state.filters.get(field) || [];
+    const body = await api(`/api/${encodeURIComponent(state.index)}/values/`
+      + `${encodeURIComponent(col.name)}?${query({ limit: VALUES_SHOWN })}`);
+    raw = Array.isArray(body) ? body : body.values || [];
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status < 500) { list.append(quietNote(err, "values")); return; }
+  }
+  if (!raw.length) {
+    list.dataset.fallback = col.names.join(",");
+    fillFromLines(list, state, actions);
+    return;
+  }
+  const chosen = state.filters.get(col.name) || [];
   for (const item of raw.slice(0, VALUES_SHOWN)) {
     const value = valueText(Array.isArray(item) ? item[0] : (item.value ?? item));
-    const a = el("span", "cell val" + (chosen.includes(value) ? " on" : ""), value);
-    a.dataset.field = field;
-    a.title = "click to filter, ctrl-click to add";
-    list.append(a);
+    list.append(valueCell(col.name, value, chosen.includes(value)));
   }
-  if (!raw.length) list.append(el("div", "note", "no values yet"));
 }
 
-function columnToggles(state, columns, actions) {
+function valueCell(field, value, on) {
+  const a = el("span", "cell val" + (on ? " on" : ""), value);
+  a.dataset.field = field;
+  a.dataset.value = value;
+  a.title = "click to filter, ctrl-click to add, shift-click to exclude";
+  return a;
+}
+
+// The values panel of a field Redis knows nothing of: the values of the lines on screen.
+export function fillFromLines(list, state, actions) {
+  const names = list.dataset.fallback.split(",");
+  const counts = actions.lineValues(names); // [[value, name, n]] most frequent first
+  list.replaceChildren();
+  if (!counts.length) { list.append(el("div", "note", "no values yet")); return; }
+  for (const [value, name, n] of counts.slice(0, VALUES_SHOWN)) {
+    const chosen = state.filters.get(name) || [];
+    const cell = valueCell(name, value, chosen.includes(value));
+    cell.append(el("span", "n", String(n)));
+    list.append(cell);
+  }
+  list.append(el("div", "note", "from the lines on screen"));
+}
+
+// --- facets: the top values of a field in this search and range, on demand ---
+function facetPicker(state, groups, actions) {
+  const section = el("section", "facets");
+  section.append(el("h3", null, "top values"));
+  const form = el("form", "facetform");
+  const pick = el("select", "facetfield");
+  pick.setAttribute("aria-label", "field to count");
+  for (const col of groups) {
+    if (col.role === "context" || col.role === "excluded") continue;
+    pick.append(Object.assign(el("option", null, col.names.join(" / ")), { value: col.name }));
+  }
+  const first = groups.find((c) => c.role === "filtered");
+  if (first) pick.value = first.name;
+  const go = Object.assign(el("button", "facetgo", "count"), { type: "submit" });
+  go.title = "the most frequent values of this field in the search and time range";
+  form.append(pick, go);
+  const out = el("div", "facetout");
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    showFacets(out, state, pick.value, actions);
+  });
+  section.append(form, out);
+  return section;
+}
+
+function countButton(state, field, section, actions) {
+  const b = el("button", "facetbtn", "top");
+  b.type = "button";
+  b.title = `count the values of ${field} in this search and time range`;
+  b.addEventListener("click", () => {
+    let out = section.querySelector(".facetout");
+    if (out) { out.remove(); b.classList.remove("on"); return; }
+    out = el("div", "facetout");
+    section.querySelector("h3").after(out);
+    b.classList.add("on");
+    showFacets(out, state, field, actions);
+  });
+  return b;
+}
+
+async function showFacets(out, state, field, actions) {
+  const range = actions.range(); // the range of the search, else the histogram's
+  const from = state.from || range?.from || "", to = state.to || range?.to || "";
+  out.replaceChildren(el("div", "note", `counting ${field}…`));
+  let body;
+  try {
+    body = await api(`/api/${encodeURIComponent(state.index)}/facets?` + query({
+      field, q: fullQuery(state), from, to, limit: FACETS_SHOWN }));
+  } catch (err) { out.replaceChildren(quietNote(err, "top values")); return; }
+  out.replaceChildren();
+  out.dataset.field = field;
+  const total = body.total || 0;
+  const head = el("div", "facethead", `${field}: ${total.toLocaleString("en")} lines`);
+  head.title = `from ${from ? shortTs(from) : "the first line kept"} to `
+    + `${to ? shortTs(to) : "now"} ${zoneShort()}`;
+  out.append(head);
+  const chosen = state.filters.get(field) || [];
+  for (const { value, count } of body.values || []) {
+    const row = el("div", "facetrow");
+    const share = total ? count / total : 0;
+    const barBox = el("span", "fbar");
+    const fill = el("span", "ffill");
+    fill.style.width = `${Math.max(share * 100, 1)}%`;
+    barBox.append(fill);
+    let label;
+    if (value === null) {
+      label = el("span", "none", "(no value)");
+      label.title = "lines without this field";
+    } else {
+      label = valueCell(field, valueText(value), chosen.includes(valueText(value)));
+    }
+    const n = el("span", "n", countText(count));
+    n.title = `${count.toLocaleString("en")} lines, ${(share * 100).toFixed(1)}%`;
+    row.append(label, n, barBox);
+    out.append(row);
+  }
+  if (body.other) out.append(el("div", "note", `${countText(body.other)} lines with other values`));
+  if (!(body.values || []).length) out.append(el("div", "note", "no lines"));
+  if (body.partial) {
+    const until = body.searched_to ? ` (searched back to ${shortTs(body.searched_to)})` : "";
+    out.append(el("div", "note partial", `partial: the time budget ran out${until}`));
+  }
+}
+
+function columnToggles(groups, actions) {
   const section = el("section", "cols");
   section.append(el("h3", null, "columns"));
-  const shown = new Set(actions.columns());
-  for (const col of columns) {
+  const shown = new Set(actions.columns().map((n) => groupOf(n)[0]));
+  for (const col of groups) {
     if (col.role === "context" || col.role === "excluded") continue;
     const label = el("label", "coltoggle");
     const box = el("input");
     box.type = "checkbox";
-    box.checked = shown.has(col.name);
+    box.checked = shown.has(groupOf(col.name)[0]);
     box.dataset.col = col.name;
     box.addEventListener("change", () => actions.toggleColumn(col.name, box.checked));
-    label.append(box, document.createTextNode(" " + col.name));
+    label.append(box, document.createTextNode(" " + col.names.join(" / ")));
     section.append(label);
   }
   return section;
-}
-
-// --- histogram ---
-function bucketsOf(body) {
-  // Accepts {buckets: [{from|start|ts|t, count|n}...], step?} or [[t, n], ...]; times are ISO
-  // strings, µs or ms numbers.  Returns [{t0, t1, n}] with times in ms.
-  const raw = Array.isArray(body) ? body : body.buckets || [];
-  const toMs = (t) => (typeof t === "string" ? Date.parse(t)
-    : t > 1e14 ? t / 1000 : t > 1e11 ? t : t * 1000);
-  const pts = raw.map((b) => (Array.isArray(b) ? { t: b[0], n: b[1] }
-    : { t: b.from ?? b.start ?? b.ts ?? b.t ?? b.time, n: b.count ?? b.n ?? b.hits ?? 0,
-      end: b.to ?? b.end }));
-  const step = body.bucket_seconds ? body.bucket_seconds * 1000
-    : pts.length > 1 ? toMs(pts[1].t) - toMs(pts[0].t) : 60000;
-  return pts.map((p) => ({ t0: toMs(p.t), t1: p.end !== undefined ? toMs(p.end)
-    : toMs(p.t) + step, n: Number(p.n) || 0 }));
-}
-
-async function fetchHistogram(state) {
-  // Without a range: the last hour, else the last day, else the whole retention.
-  const tries = state.from ? [state.from] : ["1h", "1d", ""];
-  let body;
-  for (const from of tries) {
-    body = await api(`/api/${encodeURIComponent(state.index)}/histogram?` + query({
-      q: fullQuery(state), from, to: state.to, buckets: BUCKETS }));
-    if (body.total === undefined || body.total > 0) break;
-  }
-  return body;
-}
-
-export async function renderHistogram(box, state, onZoom) {
-  let body;
-  try {
-    body = await fetchHistogram(state);
-  } catch (err) { box.replaceChildren(quietNote(err, "histogram")); return; }
-  const buckets = bucketsOf(body).filter((b) => Number.isFinite(b.t0));
-  box.replaceChildren();
-  if (!buckets.length) { box.append(el("div", "note", "histogram: no hits")); return; }
-  const max = Math.max(1, ...buckets.map((b) => b.n));
-  const bars = el("div", "bars");
-  buckets.forEach((b, i) => {
-    const bar = el("div", "bar");
-    bar.dataset.i = i;
-    bar.title = `${new Date(b.t0).toISOString().slice(0, 19)}Z  ${b.n} lines`;
-    const fill = el("div", "fill");
-    fill.style.height = `${Math.round((b.n / max) * 100)}%`;
-    bar.append(fill);
-    bars.append(bar);
-  });
-  dragToZoom(bars, buckets, onZoom);
-  const axis = el("div", "axis");
-  axis.append(el("span", null, new Date(buckets[0].t0).toISOString().slice(0, 16) + "Z"),
-    el("span", null, `max ${max}/bar`),
-    el("span", null, new Date(buckets[buckets.length - 1].t1).toISOString().slice(0, 16) + "Z"));
-  box.append(bars, axis);
-}
-
-function dragToZoom(bars, buckets, onZoom) {
-  let start = null;
-  const index = (ev) => ev.target.closest(".bar")?.dataset.i;
-  const paint = (a, b) => bars.querySelectorAll(".bar").forEach((bar, i) => {
-    bar.classList.toggle("sel", a !== null && i >= Math.min(a, b) && i <= Math.max(a, b));
-  });
-  bars.addEventListener("mousedown", (ev) => {
-    const i = index(ev);
-    if (i === undefined) return;
-    ev.preventDefault();
-    start = Number(i);
-    paint(start, start);
-  });
-  bars.addEventListener("mouseover", (ev) => {
-    const i = index(ev);
-    if (start !== null && i !== undefined) paint(start, Number(i));
-  });
-  bars.addEventListener("mouseup", (ev) => {
-    const i = index(ev);
-    if (start === null) return;
-    const end = i === undefined ? start : Number(i);
-    const lo = buckets[Math.min(start, end)], hi = buckets[Math.max(start, end)];
-    start = null;
-    paint(null);
-    onZoom(new Date(lo.t0).toISOString(), new Date(hi.t1).toISOString());
-  });
 }

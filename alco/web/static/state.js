@@ -3,6 +3,7 @@
 //   cols  shown columns         f        filters, repeated: "host:vm1,vm2" or "-host:vm3"
 //                                        (each value URI-encoded, so "," inside survives)
 //   at    the cursor line id    ctx      1 = context mode (all lines, hits marked)
+//   tz    local = times in the browser's zone (default: UTC)
 
 export function readState() {
   const p = new URLSearchParams(location.search);
@@ -23,6 +24,7 @@ export function readState() {
     filters,
     at: /^\d{1,20}$/.test(p.get("at") || "") ? p.get("at") : "",
     ctx: p.get("ctx") === "1",
+    tz: p.get("tz") === "local" ? "local" : "",
   };
 }
 
@@ -41,6 +43,7 @@ export function stateUrl(state) {
     p.append("f", field + ":" + values.map((v) => encodeURIComponent(v)).join(","));
   }
   if (state.ctx) p.set("ctx", "1");
+  if (state.tz) p.set("tz", state.tz);
   if (state.at) p.set("at", state.at);
   const rest = p.toString();
   return "/" + encodeURIComponent(state.index) + (rest ? "?" + rest : "");

@@ -1,0 +1,278 @@
+"""Facets: which values of a field dominate the lines of a query and time range (top values
+with their counts), and hits over time stacked by a field's values (the page's histogram by
+level).
+
+Without patterns the index answers: one ``GROUP BY`` on the field in the JSON attribute
+(Sphinx 2.2 groups by ``js[<name>]`` when it has an alias in the select list; a missing field
+is one group, ``NULL``), cut into parts counted at once on the search threads when there is a
+fan-out.  A query with patterns is read and its lines counted in Python, newest first, as far
+as the request's time budget goes (then ``partial``, with how far it got).
+
+Counts are exact up to MAX_GROUPS distinct values in a range (a part); past that Sphinx keeps
+the groups it met first and the counts of the rest are left out (``total`` stays exact).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from alco.config import IndexConfig
+from alco.index import sphinxql
+from alco.index.schema import id_ms, id_range_of_us, make_id
+from alco.search import language as qlang
+from alco.search.compile import (
+    JSON_NAME_MAX,
+    TOP_ID,
+    Compiled,
+    SearchError,
+    compile_query,
+    where_ids,
+)
+from alco.search.reader import FanOut, Searcher, cursor_id, row_fields, split_range
+
+MAX_GROUPS = 1000  # distinct values one query keeps
+MAX_LIMIT = 100  # values an answer lists
+MAX_STACKED = 8  # values a stacked histogram has series for (the rest: "other")
+
+
+@dataclass
+class FacetCounts:
+    """The top values of ``field`` (most frequent first; None: lines without it), ``total``
+    lines counted, ``distinct`` values seen; ``partial`` when the time budget cut the count,
+    ``searched_to_us`` how far back a read of lines got then."""
+
+    field: str
+    values: list[tuple[str | None, int]]
+    total: int
+    distinct: int
+    partial: bool = False
+    searched_to_us: int | None = None
+
+
+@dataclass
+class Stacked:
+    """Hits per bucket start (µs) and, per bucket, the hits of each of ``values``."""
+
+    counts: dict[int, int]
+    by: dict[int, dict[str, int]]
+    values: list[str]
+    partial: bool = False
+    searched_to_us: int | None = None
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def check_field(name: str) -> str:
+    if not name or len(name) > JSON_NAME_MAX or not name.isprintable():
+        raise SearchError(f"cannot count the values of field {name[:64]!r}")
+    return name
+
+
+def line_value(fields: dict, name: str) -> str | None:
+    """A field's value as the index groups it: text, numbers as text, None when missing."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def group_value(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "replace")
+    return str(raw)
+
+
+def with_filter(parsed: qlang.Query, name: str, value: str) -> qlang.Query:
+    """``parsed`` and ``name:value``."""
+    flt = qlang.FieldFilter(name, (value,), False)
+    return qlang.Query(parsed.words, parsed.phrases, parsed.not_words,
+                       (*parsed.filters, flt), parsed.matchers, parsed.order)
+
+
+class Facets:
+    """Counts by value for one request, on ``searcher``'s connection and budget (and the
+    search threads of ``fan_out``, ``parts`` of them)."""
+
+    def __init__(self, searcher: Searcher, fan_out: FanOut | None = None,
+                 parts: int = 1) -> None:
+        self.searcher = searcher
+        self.fan_out = fan_out
+        self.parts = parts
+
+    # --- top values ---
+    def top(self, ix: IndexConfig, c: Compiled, name: str, from_us: int | None,
+            to_us: int | None, limit: int = 10) -> FacetCounts:
+        """The ``limit`` most frequent values of field ``name`` among the lines matching ``c``
+        in [from_us, to_us]; a new request (the whole time budget)."""
+        check_field(name)
+        limit = max(1, min(limit, MAX_LIMIT))
+        self.searcher.start_request()
+        lo, hi = id_range_of_us(from_us, to_us)
+        if c.checks:
+            return self._top_read(ix, c, name, lo, hi, limit)
+        counts, total = self._top_index(ix, c, name, lo, hi)
+        return self._answer(name, counts, total, limit, self._spent())
+
+    def _answer(self, name: str, counts: Counter, total: int, limit: int, partial: bool,
+                searched_to_us: int | None = None) -> FacetCounts:
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+        return FacetCounts(name, ranked[:limit], total, len(counts), partial, searched_to_us)
+
+    def _spent(self) -> bool:
+        """Whether the time budget ran out (the answer is then partial: a warning says so)."""
+        budget = self.searcher.budget
+        if budget.out_of_time():
+            self.searcher.sphinx.note_warnings([budget.message()])
+            return True
+        return False
+
+    def _top_index(self, ix: IndexConfig, c: Compiled, name: str, lo: int,
+                   hi: int) -> tuple[Counter, int]:
+        if lo > hi:
+            return Counter(), 0
+        parts = self._parts(lo, hi)
+        results = self._each(lambda sx, ids: self._group(sx, ix, c, name, ids), parts)
+        counts: Counter = Counter()
+        full = False
+        for part, kept_all in results:
+            counts.update(part)
+            full = full or not kept_all
+        total = sum(counts.values())
+        if full:  # some values were left out: count the lines themselves
+            total = self.searcher.count_ids(ix, c, lo, hi)
+        return counts, total
+
+    def _parts(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        if self.fan_out is None or self.parts <= 1:
+            return [(lo, hi)]
+        end = make_id(time.time_ns() // 1_000_000 + 1000, 0, 0)
+        return split_range(lo, min(hi, end), hi, self.parts)
+
+    def _each(self, fn: Callable[[sphinxql.Sphinx, Any], Any], items: list) -> list:
+        if len(items) == 1 or self.fan_out is None:
+            return [fn(self.searcher.sphinx, item) for item in items]
+        return self.fan_out(fn, items)
+
+    def _group(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled, name: str,
+               ids: tuple[int, int]) -> tuple[Counter, bool]:
+        """(count per value, whether every value was kept) of one id range: one query."""
+        lo, hi = ids
+        indexes = self.searcher.indexes_for_ids(ix, lo, hi)
+        if not indexes:
+            return Counter(), True
+        c = self.searcher.for_indexes(c, indexes)
+        where, params = where_ids(c, lo, hi)
+        sql = (f"SELECT js[%s] AS v, COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
+               f"GROUP BY v ORDER BY n DESC LIMIT {MAX_GROUPS} "
+               f"OPTION max_matches={MAX_GROUPS}, ranker=none, "
+               f"max_query_time={max(1, self.searcher.budget.ms_left())}")
+        rows = self._query(sx, sql, [name, *c.select_params, *params])
+        counts: Counter = Counter()
+        for row in rows:
+            counts[group_value(row["v"])] += int(row["n"])
+        return counts, len(rows) < MAX_GROUPS
+
+    def _query(self, sx: sphinxql.Sphinx, sql: str, params: list) -> list[dict]:
+        self.searcher.budget.spend()
+        try:
+            return sx.query(sql, params)
+        except sphinxql.SphinxQueryError as exc:
+            raise SearchError(f"search failed: {exc.message}") from None
+
+    def _top_read(self, ix: IndexConfig, c: Compiled, name: str, lo: int, hi: int,
+                  limit: int) -> FacetCounts:
+        counts: Counter = Counter()
+
+        def add(rows: list[dict]) -> None:
+            counts.update(line_value(row_fields(r), name) for r in rows)
+
+        got = self.searcher.read(ix, c, lo, hi, False, TOP_ID, sink=add)
+        searched_to = id_ms(cursor_id(got.edge)) * 1000 if got.partial else None
+        return self._answer(name, counts, got.matched, limit, got.partial, searched_to)
+
+    # --- a histogram stacked by a field's values ---
+    def histogram_by(self, ix: IndexConfig, parsed: qlang.Query, names: tuple[str, ...],
+                     from_us: int, to_us: int, bucket_us: int, top: int = 6) -> Stacked:
+        """Hits per bucket in [from_us, to_us] and, for the ``top`` most frequent values of
+        the fields ``names`` there (synonyms: ``levelname`` and ``level``; a line's value is
+        that of the first it has), the hits of each (one query per field and value, through
+        the index when the field is ``filtered``); a new request."""
+        for name in names:
+            check_field(name)
+        top = max(1, min(top, MAX_STACKED))
+        self.searcher.start_request()
+        c = compile_query(ix, parsed)
+        lo, hi = id_range_of_us(from_us, to_us)
+        if lo > hi:
+            return Stacked({}, {}, [])
+        if c.checks:
+            return self._stacked_read(ix, c, names, lo, hi, bucket_us, top)
+        counts: Counter = Counter()
+        for name in names:
+            counts.update({v: n for v, n in self._top_index(ix, c, name, lo, hi)[0].items()
+                           if v is not None})
+        values = [v for v, _ in sorted(counts.items(), key=lambda kv: -kv[1])][:top]
+        keyed = [(v, compile_query(ix, with_filter(parsed, name, v)))
+                 for v in values for name in names]
+        jobs = [c, *(cc for _, cc in keyed)]
+        series = self._each(lambda sx, cc: self._buckets(sx, ix, cc, lo, hi, bucket_us), jobs)
+        by: dict[int, dict[str, int]] = {}
+        for (value, _), part in zip(keyed, series[1:], strict=True):
+            for bucket, n in part.items():
+                row = by.setdefault(bucket, {})
+                row[value] = row.get(value, 0) + n
+        return Stacked(series[0], by, values, self._spent(),
+                       totals={v: counts[v] for v in values})
+
+    def _buckets(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled, lo: int, hi: int,
+                 bucket_us: int) -> dict[int, int]:
+        indexes = self.searcher.indexes_for_ids(ix, lo, hi)
+        if not indexes:
+            return {}
+        n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
+        c = self.searcher.for_indexes(c, indexes)
+        where, params = where_ids(c, lo, hi)
+        sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
+               f"{''.join(', ' + s for s in c.select)} "
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
+               f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
+               f"OPTION max_matches={n}, ranker=none, "
+               f"max_query_time={max(1, self.searcher.budget.ms_left())}")
+        rows = self._query(sx, sql, [*c.select_params, *params])
+        return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+
+    def _stacked_read(self, ix: IndexConfig, c: Compiled, names: tuple[str, ...], lo: int,
+                      hi: int, bucket_us: int, top: int) -> Stacked:
+        counts: dict[int, int] = {}
+        by: dict[int, Counter] = {}
+
+        def add(rows: list[dict]) -> None:
+            for row in rows:
+                bucket = int(row["ts"]) // bucket_us * bucket_us
+                counts[bucket] = counts.get(bucket, 0) + 1
+                fields = row_fields(row)
+                value = next((v for v in (line_value(fields, n) for n in names)
+                              if v is not None), None)
+                by.setdefault(bucket, Counter())[value] += 1
+
+        got = self.searcher.read(ix, c, lo, hi, False, TOP_ID, sink=add)
+        totals: Counter = Counter()
+        for part in by.values():
+            totals.update(part)
+        values = [v for v, _ in totals.most_common() if v is not None][:top]
+        stacked = {b: {v: part[v] for v in values if part[v]} for b, part in by.items()}
+        searched_to = id_ms(cursor_id(got.edge)) * 1000 if got.partial else None
+        return Stacked(counts, stacked, values, got.partial, searched_to,
+                       {v: totals[v] for v in values})
