@@ -8,6 +8,7 @@ in time linear in the text, so no pattern can hang a worker.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -49,12 +50,6 @@ def escape(text: str) -> str:
     return "".join("\\" + ch if ch in _PUNCT else ch for ch in text)
 
 
-def _words_source(text: str) -> str:
-    words = _split_keywords(text)
-    body = f"[^{SPHINX_WORD}]+".join(escape(w) for w in words)
-    return f"(?:^|[^{SPHINX_WORD}])({body})(?:[^{SPHINX_WORD}]|$)"
-
-
 def _split_keywords(text: str) -> list[str]:
     out, cur = [], []
     for ch in text:
@@ -76,8 +71,6 @@ def is_keyword_char(ch: str) -> bool:
 
 def regex_source(p: Pattern) -> str:
     """The RE2 source of a pattern; group 1 is the match when it is bounded (``w``)."""
-    if p.kind == "words":
-        return "(?i)" + _words_source(p.source)
     body = escape(p.source) if p.kind == "text" else p.source
     if p.word:
         body = f"(?:^|[^{GREP_WORD}])({body})(?:[^{GREP_WORD}]|$)"
@@ -143,6 +136,15 @@ def compile_pattern(p: Pattern) -> re2._Regexp:
         raise PatternError(f"invalid regular expression: {message}", offset) from None
 
 
+def _find_all(text: str, sub: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    at = text.find(sub)
+    while at >= 0:
+        out.append((at, at + len(sub)))
+        at = text.find(sub, at + len(sub))
+    return out
+
+
 def _lines(text: str) -> Iterator[tuple[int, str]]:
     """(offset, line) of each line of ``text`` (as grep reads a file)."""
     if "\n" not in text:
@@ -154,13 +156,26 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
         at += len(line) + 1
 
 
+def _keywords_re(text: str) -> re.Pattern[str]:
+    """Sphinx's keywords of ``text`` one after the other, in Python's ``re``: built from
+    escaped literals and separator classes only, it cannot backtrack badly, and for the
+    short lines of a page it is quicker than a call into RE2."""
+    words = _split_keywords(text)
+    if not words or len(text) > MAX_PATTERN:
+        raise PatternError("no keyword to look for" if not words else
+                           f"a pattern is at most {MAX_PATTERN} characters")
+    body = f"[^{SPHINX_WORD}]+".join(re.escape(w) for w in words)
+    return re.compile(f"(?<![{SPHINX_WORD}]){body}(?![{SPHINX_WORD}])", re.IGNORECASE)
+
+
 class Check:
     """One pattern, compiled: does a text match it, and where."""
 
     def __init__(self, p: Pattern) -> None:
         self.pattern = p
-        self.rx = compile_pattern(p)
-        self.bounded = p.word or p.kind == "words"  # the match is group 1
+        self.words = _keywords_re(p.source) if p.kind == "words" else None
+        self.rx = None if self.words is not None else compile_pattern(p)
+        self.bounded = p.word  # the match is group 1
         # a case-sensitive substring without newlines: Python's own search is enough
         self.plain = p.kind == "text" and not p.ignore_case and not p.word \
             and "\n" not in p.source
@@ -168,10 +183,16 @@ class Check:
     def hits(self, text: str) -> bool:
         if self.plain:
             return self.pattern.source in text
+        if self.words is not None:
+            return self.words.search(text) is not None
         return any(self.rx.search(line) is not None for _, line in _lines(text))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where the pattern matches in ``text``: non-overlapping, left to right."""
+        if self.words is not None:
+            return [m.span() for m in self.words.finditer(text)]
+        if self.plain:
+            return _find_all(text, self.pattern.source)
         out: list[tuple[int, int]] = []
         for at, line in _lines(text):
             pos = 0

@@ -36,6 +36,7 @@ from alco.search.highlight import Piece, pieces
 
 MAX_LIMIT = 1000
 SCAN_ROWS = 4000  # rows one query reads for a query with patterns (checked in Python)
+JUMP_ROWS = 2000  # matches left that one query reads at once, past the cheap windows
 FIRST_WINDOW_MS = 1_000
 GROWTH_EMPTY = 8  # the next window after one without hits is this many times as wide
 GROWTH_MIN, GROWTH_MAX = 4, 32  # after one with hits: sized by their rate, within these
@@ -263,9 +264,10 @@ class Searcher:
         scan = bool(c.checks)
         on_fields = c.checks.on_fields()
         windows = self._windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
-                                scan)
+                                scan, lambda: self.budget.queries_left() - reserve)
         sent: tuple[int, int] | None = None
         read_rows = kept_rows = 0  # with patterns: the candidates read, and those that passed
+        counted = False  # whether what is left was counted (once a read)
         while out.matched < enough:
             try:
                 win_lo, win_hi = windows.send(sent)
@@ -283,6 +285,16 @@ class Searcher:
             if scan:  # as many candidates as should hold what is missing, at the rate so far
                 rate = kept_rows / read_rows if read_rows else 1.0
                 limit = min(SCAN_ROWS, max(want, int(want * 1.25 / max(rate, 1e-4)) + 1))
+            if not counted and not first and sent[0] == 0 and out.matched == 0 \
+                    and self.budget.queries_left() - reserve >= 3:
+                # Nothing in the first window: the next ones, without time tokens, each
+                # decode the whole day's matches anyway.  Few left: read them in one.
+                counted = True
+                rest = (win_lo, hi) if upward else (lo, win_hi)
+                left = self._count_matches(ix, c, *rest)
+                if left <= JUMP_ROWS:
+                    win_lo, win_hi = rest
+                    limit = max(limit, min(SCAN_ROWS, left + 64)) if scan else limit
             # time tokens pay off for frequent matches, not after a window without any
             got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
                                     cover=first or sent[0] != 0, open_top=open_top,
@@ -317,7 +329,7 @@ class Searcher:
 
     def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
                  open_top: tuple[int, int] | None = None, most: int = MAX_QUERIES,
-                 scan: bool = False
+                 scan: bool = False, left: Callable[[], int] | None = None
                  ) -> Generator[tuple[int, int], int | tuple[int, int] | None, None]:
         """At most ``most`` disjoint id ranges covering [lo, hi], from the end read first.
 
@@ -326,7 +338,8 @@ class Searcher:
         ``next_width`` (at least four times as wide; eightfold after an empty one; with
         ``scan``, as wide as should hold ``n`` rows).  The last
         window takes all that is left: the ``most``-th one, and the one that reaches past
-        where lines can be (a minute from now upwards, the first retained day downwards).
+        where lines can be (a minute from now upwards, the first retained day downwards), and
+        the one ``left()`` says is the last query the budget allows.
         Newest-first from the top, the first window starts at ``start_ms(open_top)``."""
         step = 1 if upward else -1
         if upward:
@@ -341,7 +354,8 @@ class Searcher:
         found: int | None = None
         while (cur <= hi) if upward else (cur >= lo):
             edge = start + step * (seen_ms + width << MS_SHIFT) - step
-            if made >= most - 1 or (edge - stop) * step >= 0:
+            if made >= most - 1 or (edge - stop) * step >= 0 \
+                    or (left is not None and left() <= 1):
                 edge = hi if upward else lo
             edge = min(hi, edge) if upward else max(lo, edge)
             if (edge - cur) * step >= 0:
@@ -427,13 +441,18 @@ class Searcher:
         patterns, counted by reading, at most ``cap`` + 1 (short when the budget ran out)."""
         if c.checks:
             return self.count_checked(ix, c, lo, hi, cap)[0]
+        return self._count_matches(ix, c, lo, hi)
+
+    def _count_matches(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> int:
+        """What MATCH() and the filters of ``c`` find in [lo, hi], its patterns unchecked."""
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi:
             return 0
+        c = self.for_indexes(c, indexes)
         where, params = where_ids(c, lo, hi)
         sql = (f"SELECT COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
-               f"OPTION ranker=none")
+               f"OPTION ranker=none, max_query_time={max(1, self.budget.ms_left())}")
         rows = self._query(sql, [*c.select_params, *params])
         return int(rows[0]["n"]) if rows else 0
 
