@@ -114,6 +114,9 @@ class IndexConfig:
     # infixes (of 3 characters and more) in new day indexes: 'ayment' looks up *ayment*;
     # false: none (cheaper to write; patterns then narrow by whole keywords only)
     infixes: bool = True
+    # the disk chunks' attributes, strings and JSON as file-backed mmap (page cache the
+    # kernel can reclaim) instead of searchd's shared memory: RAM becomes a cache
+    ondisk_attrs: bool = True
     columns: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -137,6 +140,8 @@ DEFAULT_COLUMNS = {
     "logger_name": "filtered",
     "application": "filtered",
     "project": "filtered",
+    # the context of a line from the same process (same=host,process) is then a tag lookup
+    "process": "filtered",
     "exc_info": "context",
     "stack_trace": "context",
 }

@@ -286,9 +286,12 @@ class Searcher:
                 rate = kept_rows / read_rows if read_rows else 1.0
                 limit = min(SCAN_ROWS, max(want, int(want * 1.25 / max(rate, 1e-4)) + 1))
             if not counted and not first and sent[0] == 0 and out.matched == 0 \
+                    and c.match and c.keywords and not c.select \
                     and self.budget.queries_left() - reserve >= 3:
                 # Nothing in the first window: the next ones, without time tokens, each
-                # decode the whole day's matches anyway.  Few left: read them in one.
+                # decode the whole day's matches anyway.  Few left: read them in one.  (Not
+                # with filters on the JSON attribute: counting would compare every match's
+                # JSON over the whole range.)
                 counted = True
                 rest = (win_lo, hi) if upward else (lo, win_hi)
                 left = self._count_matches(ix, c, *rest)
