@@ -238,20 +238,7 @@ class Facets:
 
     def _buckets(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled, lo: int, hi: int,
                  bucket_us: int) -> dict[int, int]:
-        indexes = self.searcher.indexes_for_ids(ix, lo, hi)
-        if not indexes:
-            return {}
-        n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
-        c = self.searcher.for_indexes(c, indexes)
-        where, params = where_ids(c, lo, hi)
-        sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
-               f"{''.join(', ' + s for s in c.select)} "
-               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
-               f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
-               f"OPTION max_matches={n}, ranker=none, "
-               f"max_query_time={max(1, self.searcher.budget.ms_left())}")
-        rows = self._query(sx, sql, [*c.select_params, *params])
-        return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+        return self.searcher._histogram_part(sx, ix, c, bucket_us, (lo, hi))
 
     def _stacked_read(self, ix: IndexConfig, c: Compiled, names: tuple[str, ...], lo: int,
                       hi: int, bucket_us: int, top: int) -> Stacked:

@@ -558,6 +558,7 @@ class Searcher:
         if not indexes:
             return {}
         n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
+        c = self.for_indexes(c, indexes)
         where, params = where_ids(c, lo, hi)
         sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
                f"{''.join(', ' + s for s in c.select)} "
