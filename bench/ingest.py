@@ -4,6 +4,12 @@
     .venv/bin/python bench/ingest.py --quick    # N = 50,000, under 3 minutes
     .venv/bin/python bench/ingest.py --save     # also append the tables to bench/RESULTS.md
     .venv/bin/python bench/ingest.py --http     # HTTP ingest: NDJSON in 1 MB requests
+    .venv/bin/python bench/ingest.py --cpu      # CPU µs per line of every process involved,
+                                                # single-record vs batches of 500 (N = 300k)
+    .venv/bin/python bench/ingest.py --scaling  # 1 vs 2 REPLACE streams into one RT index;
+                                                # consumers x writers 1-2, both body shapes
+    .venv/bin/python bench/ingest.py --latency  # drain N, then publish->searchable at half
+    .venv/bin/python bench/ingest.py --stalls 64M,256M   # REPLACE stalls per rt_mem_limit
 
 Phases, all in one run against an own searchd, exchange, queues and Redis prefix:
 (a) a bare pika consumer drains N records (same prefetch, acks per batch, orjson only);
@@ -11,6 +17,9 @@ Phases, all in one run against an own searchd, exchange, queues and Redis prefix
 then the collector (``alco collect``) drains N until COUNT says all are searchable, with the peak
 RSS of each of its processes; publish->searchable latency at half the measured rate; and the
 handoff A/B (shared memory vs pickled) and the consumers/writers sweep on N/4 records each.
+CPU per line is read from /proc/<pid>/stat (utime + stime) of the consumers, writers,
+supervisor, searchd, RabbitMQ's beam.smp and redis-server, from the first stored line to the
+last (``--cpu``, ``--scaling``); ``--rt-mem-limit`` sets the day indexes' RAM chunk size.
 """
 
 from __future__ import annotations
@@ -69,6 +78,8 @@ class Bench:
         self.first_us = time.time_ns() // 1000 - 600_000_000
         self.step_us = max(1, 600_000_000 // n)
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, RabbitMQ not included
+        # per drain: CPU µs per line of every process involved, by role (from /proc)
+        self.per_process: dict[str, dict[str, float]] = {}
 
     # --- RabbitMQ ------------------------------------------------------------------------
     def channel(self) -> tuple[pika.BlockingConnection, object]:
@@ -101,6 +112,25 @@ class Bench:
         conn.close()
         for q in queues:
             wait_for(lambda q=q: self.depth(q) >= n, 120, 0.2, f"{n} messages in {q}")
+        return n / (time.perf_counter() - start)
+
+    def fill_batched(self, key: str, queue: str, n: int, per: int) -> float:
+        """Publish n records as NDJSON batch messages of ``per`` records (what ALCO's handler
+        and `alco send` publish); wait until the queue holds them all."""
+        start = time.perf_counter()
+        conn, ch = self.channel()
+        props = pika.BasicProperties(content_type="application/x-ndjson", delivery_mode=2)
+        part: list[bytes] = []
+        for body in bodies(0, n, self.first_us, self.step_us):
+            part.append(body)
+            if len(part) == per:
+                ch.basic_publish(self.cfg.rabbitmq.exchange, key, b"\n".join(part), props)
+                part = []
+        if part:
+            ch.basic_publish(self.cfg.rabbitmq.exchange, key, b"\n".join(part), props)
+        conn.close()
+        messages = -(-n // per)
+        wait_for(lambda: self.depth(queue) >= messages, 120, 0.2, f"{messages} in {queue}")
         return n / (time.perf_counter() - start)
 
     def bare_consumer(self, queue: str) -> float:
@@ -181,6 +211,8 @@ class Bench:
             if c and first is None:
                 first = (now, c)
                 cpu_first = self.collector_cpu(proc.pid)
+                roles = involved(proc.pid, self.searchd_pid)
+                by_role = {role: cpu_seconds(pids) for role, pids in roles.items()}
                 if profile:
                     spies = start_profiles(self.stack.tmp, proc.pid, profile)
             if c >= n:
@@ -194,6 +226,9 @@ class Bench:
         assert first is not None
         if n > first[1]:  # scaled to n lines, start-up excluded like the rate
             self.cpu[name] = (self.collector_cpu(proc.pid) - cpu_first) * n / (n - first[1])
+            self.per_process[name] = {
+                role: (cpu_seconds(pids) - by_role[role]) / (n - first[1]) * 1e6
+                for role, pids in roles.items()}
         for spy, path, title in spies:
             spy.wait()
             print_profile(title, path)
@@ -245,24 +280,27 @@ class Bench:
                       lock: threading.Lock, done: threading.Event) -> None:
         """Publish at ``rate``; every ``rate/50``-th record carries a probe token."""
         every = max(1, int(rate // 50))
-        conn, ch = self.channel()
-        start, sent = time.perf_counter(), 0
-        while (elapsed := time.perf_counter() - start) < seconds:
-            while sent < rate * elapsed:
-                n = self.n + sent
-                body = record(n, time.time_ns() // 1000)
-                if sent % every == 0:
-                    token = f"probe{n}"
-                    body["message"] += " " + token
-                    with lock:
-                        pending[token] = time.perf_counter()
-                ch.basic_publish(self.cfg.rabbitmq.exchange, "bench.main", orjson.dumps(body),
-                                 pika.BasicProperties(timestamp=int(time.time())))
-                sent += 1
-            conn.process_data_events(0)
-            time.sleep(0.002)
-        conn.close()
-        done.set()
+        try:  # the poller stops once done is set, also when publishing failed
+            conn, ch = self.channel()
+            start, sent = time.perf_counter(), 0
+            while (elapsed := time.perf_counter() - start) < seconds:
+                while sent < rate * elapsed:
+                    n = self.n + sent
+                    body = record(n, time.time_ns() // 1000)
+                    if sent % every == 0:
+                        token = f"probe{n}"
+                        body["message"] += " " + token
+                        with lock:
+                            pending[token] = time.perf_counter()
+                    ch.basic_publish(self.cfg.rabbitmq.exchange, "bench.main",
+                                     orjson.dumps(body),
+                                     pika.BasicProperties(timestamp=int(time.time())))
+                    sent += 1
+                conn.process_data_events(0)
+                time.sleep(0.002)
+            conn.close()
+        finally:
+            done.set()
 
     def visible(self, tokens: list[str]) -> list[str]:
         rows = self.sphinx.query(
@@ -342,6 +380,35 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def pids_named(comm: str) -> list[int]:
+    """Processes whose command name (``/proc/<pid>/comm``) is ``comm``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == comm:
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
+def involved(collector: int, searchd: int) -> dict[str, list[int]]:
+    """Every process a line costs CPU in, by role: the collector's consumers, writers and
+    supervisor, searchd, RabbitMQ's Erlang VM and Redis (both shared with other work)."""
+    kids = children_of(collector)
+    names = {pid: process_name(pid) for pid in kids}
+    return {
+        "consumers": [p for p in kids if names[p].startswith("alco: consumer")],
+        "writers": [p for p in kids if names[p].startswith("alco: writer")],
+        "supervisor (+ other children)": [collector] + [
+            p for p in kids if not names[p].startswith(("alco: consumer", "alco: writer"))],
+        "searchd": [searchd],
+        "RabbitMQ (beam.smp)": pids_named("beam.smp"),
+        "redis-server": pids_named("redis-server"),
+    }
+
+
 def children_of(parent: int) -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():
@@ -372,6 +439,271 @@ def process_name(pid: int) -> str:
     name = raw.replace(b"\0", b" ").decode(errors="replace").strip()
     return name if name.startswith("alco:") else ("supervisor" if "collect" in name
                                                   else name[:40])
+
+
+CPU_SHAPES = [("single", 1), ("batched", 500)]  # records per AMQP message
+
+
+def cpu_phase(b: Bench, n: int, profile: float = 0) -> list[tuple[str, str]]:
+    """Drain n single-record messages, then n records in batches of 500, each with a fresh
+    collector (1 consumer, 1 writer): throughput and CPU µs per line of every process."""
+    rates: dict[str, float] = {}
+    peaks: dict[str, str] = {}
+    for name, per in CPU_SHAPES:
+        queue = b.cfg.index(name).queue_name
+        b.declare(queue, f"bench.{name}")
+        progress(f"publishing {n:,} records, {per} per message")
+        if per == 1:
+            b.fill(f"bench.{name}", [queue], n)
+        else:
+            b.fill_batched(f"bench.{name}", queue, n, per)
+        proc = b.collector(name)
+        rates[name], rss = b.drain(proc, name, n, watch_rss=True, profile=profile)
+        peaks[name] = " / ".join(str(max((e["hwm"] for e in rss.values()
+                                          if e["name"].startswith(f"alco: {role}")), default=0))
+                                 for role in ("consumer", "writer"))
+        b.stack.stop(proc)
+        total = sum(b.per_process[name].values())
+        progress(f"  {name}: {rates[name]:,.0f} lines/s, {total:.1f} µs CPU per line all-in "
+                 f"(load {os.getloadavg()[0]:.1f})")
+    return cpu_sections(b, rates, peaks)
+
+
+def cpu_sections(b: Bench, rates: dict[str, float],
+                 peaks: dict[str, str]) -> list[tuple[str, str]]:
+    names = [name for name, _ in CPU_SHAPES]
+    roles = list(b.per_process[names[0]])
+    rows = [[role, *(f"{b.per_process[nm].get(role, 0):.1f}" for nm in names)] for role in roles]
+    rows.append(["**all-in**", *(f"**{sum(b.per_process[nm].values()):.1f}**" for nm in names)])
+    rows.append(["target (all-in)", "≤ 60", "≤ 30"])
+    rows.append(["lines/s (1 consumer, 1 writer)", *(f"{rates[nm]:,.0f}" for nm in names)])
+    rows.append(["peak RSS MiB, consumer / writer", *(peaks[nm] for nm in names)])
+    return [("CPU µs per line by process, from /proc/<pid>/stat utime+stime over the drain "
+             "(RabbitMQ and Redis are shared: other work on the machine is counted too)",
+             table(["process", "single-record bodies", "batches of 500 (NDJSON)"], rows))]
+
+
+SWEEP_CW = [(1, 1), (1, 2), (2, 1), (2, 2)]
+
+
+def scaling_sweep(b: Bench, n: int) -> list[tuple[str, str]]:
+    """Consumers x writers 1-2, single-record and batched bodies, each on its own queue and
+    index of n records: lines/s and CPU µs per line by process."""
+    rows = []
+    for shape, per in CPU_SHAPES:
+        base = None
+        for c, w in SWEEP_CW:
+            name = f"w_{shape}_{c}_{w}"
+            queue = b.cfg.index(name).queue_name
+            b.declare(queue, f"bench.{name}")
+            if per == 1:
+                b.fill(f"bench.{name}", [queue], n)
+            else:
+                b.fill_batched(f"bench.{name}", queue, n, per)
+            proc = b.runner(name, "shm", c, w)
+            rate, _ = b.drain(proc, name, n, watch_rss=False)
+            b.stack.stop(proc)
+            cpu = b.per_process[name]
+            base = base or rate
+            load = os.getloadavg()[0]
+            progress(f"  {shape} {c}/{w}: {rate:,.0f}/s, {sum(cpu.values()):.1f} µs/line")
+            rows.append([shape, f"{c}/{w}", f"{rate:,.0f}", f"{rate / base:.2f}",
+                         f"{cpu['consumers']:.1f}", f"{cpu['writers']:.1f}",
+                         f"{cpu['searchd']:.1f}", f"{cpu['RabbitMQ (beam.smp)']:.1f}",
+                         f"{sum(cpu.values()):.1f}", f"{load:.1f}"])
+    return [(f"Consumers/writers sweep, producers routed to writers (N = {n:,} each)", table(
+        ["bodies", "consumers/writers", "lines/s", "vs 1/1", "consumers µs", "writers µs",
+         "searchd µs", "RabbitMQ µs", "all-in µs/line", "load (1 min)"], rows))]
+
+
+def parallel_replace(b: Bench, n: int) -> list[tuple[str, str]]:
+    """Does one RT index take two writers in parallel?  n writer-shaped rows REPLACEd into the
+    same day index by 1 and by 2 processes (batches of 2000), alternately, twice."""
+    import multiprocessing as mp
+
+    ix = b.cfg.index("limit")
+    store = DayStore(b.sphinx, IndexSchema.of(ix), 0, ix.retention_days)
+    options = options_for(b.cfg, ix)
+    rows_by_slot: list[list] = [[], []]
+    counters: dict[tuple[int, int], int] = {}
+    index = None
+    for i, body in enumerate(bodies(0, n, b.first_us, b.step_us)):
+        rec = normalise(body, options=options)
+        rec.ts_us = b.first_us + (rec.ts_us - b.first_us) % 1_000_000  # one day index
+        slot, ms = i % 2, rec.ts_us // 1000
+        counters[slot, ms] = counters.get((slot, ms), -1) + 1
+        rows_by_slot[slot].append(store._row(make_id(ms, slot, counters[slot, ms]), rec))
+        index = day_index("limit", day_of_us(rec.ts_us))
+    port, columns = b.cfg.sphinx.port, store.columns
+    out = []
+    for attempt in range(2):
+        for clients in (1, 2):
+            parts = [rows_by_slot[0] + rows_by_slot[1]] if clients == 1 else rows_by_slot
+            searchd = cpu_seconds([b.searchd_pid])
+            start = time.perf_counter()
+            procs = [mp.get_context("fork").Process(target=_replace_part,
+                                                    args=(port, index, columns, part))
+                     for part in parts]
+            for proc in procs:
+                proc.start()
+            for proc in procs:
+                proc.join()
+            elapsed = time.perf_counter() - start
+            used = cpu_seconds([b.searchd_pid]) - searchd
+            load = os.getloadavg()[0]
+            progress(f"  REPLACE {clients} client(s): {n / elapsed:,.0f} docs/s")
+            out.append([attempt + 1, clients, f"{n / elapsed:,.0f}", f"{used / n * 1e6:.1f}",
+                        f"{load:.1f}"])
+    return [(f"One RT index, 1 vs 2 REPLACE streams in parallel ({n:,} rows, batches of 2000)",
+             table(["run", "clients", "docs/s", "searchd µs/doc", "load (1 min)"], out))]
+
+
+def _replace_part(port: int, index: str, columns: list[str], rows: list) -> None:
+    sphinx = Sphinx("127.0.0.1", port)
+    for i in range(0, len(rows), 2000):
+        sphinx.replace_rows(index, columns, rows[i:i + 2000])
+    sphinx.close()
+
+
+def run_scaling(args: argparse.Namespace) -> None:
+    n = args.n or (50_000 if args.quick else 200_000)
+    stack = Stack("scaling")
+    stack.add_index("limit")
+    for shape, _ in CPU_SHAPES:
+        for c, w in SWEEP_CW:
+            stack.add_index(f"w_{shape}_{c}_{w}")
+    try:
+        stack.start_searchd()
+        b = Bench(stack, n)
+        sections = parallel_replace(b, n) + scaling_sweep(b, n)
+        report(f"ingest scaling, N = {n:,}", sections, args.save)
+    finally:
+        progress("cleaning up")
+        stack.cleanup()
+
+
+def insert_stalls(n: int, limits: list[str], batch: int = 2000,
+                  infixes: bool = True) -> list[tuple[str, str]]:
+    """REPLACE n writer-shaped rows in batches into a fresh day index per ``rt_mem_limit``;
+    per batch its time and the index's RAM bytes and disk chunks (SHOW INDEX .. STATUS): the
+    stalls, and whether they come with a RAM chunk turned into a disk chunk."""
+    from alco.index import sphinxconf
+
+    rows = []
+    for limit in limits:
+        sphinxconf.RT_MEM_LIMIT = limit
+        stack = Stack("stalls")
+        stack.add_index("stall", infixes=infixes)
+        try:
+            stack.start_searchd()
+            b = Bench(stack, n)
+            ix = b.cfg.index("stall")
+            store = DayStore(b.sphinx, IndexSchema.of(ix), 0, ix.retention_days)
+            options = options_for(b.cfg, ix)
+            times, stalls, chunks = [], [], 0
+            counters: dict[int, int] = {}
+            it = bodies(0, n, b.first_us, b.step_us)
+            index = None
+            for start in range(0, n, batch):
+                part = []
+                for _ in range(min(batch, n - start)):
+                    rec = normalise(next(it), options=options)
+                    rec.ts_us = b.first_us + (rec.ts_us - b.first_us) % 1_000_000
+                    ms = rec.ts_us // 1000
+                    counters[ms] = counters.get(ms, -1) + 1
+                    part.append(store._row(make_id(ms, 0, counters[ms]), rec))
+                    index = day_index("stall", day_of_us(rec.ts_us))
+                t = time.perf_counter()
+                b.sphinx.replace_rows(index, store.columns, part)
+                times.append(time.perf_counter() - t)
+                status = {r["Variable_name"]: r["Value"]
+                          for r in b.sphinx.query(f"SHOW INDEX {index} STATUS")}
+                disk = int(status.get("disk_chunks", 0))
+                if times[-1] > 0.3 or disk != chunks:
+                    stalls.append(f"{times[-1] * 1000:.0f} ms at {start + batch:,}"
+                                  f"{' (disk chunk ' + str(disk) + ')' if disk != chunks else ''}")
+                chunks = disk
+            progress(f"  rt_mem_limit {limit}: p99 {percentile(times, 99) * 1000:.0f} ms, "
+                     f"max {max(times) * 1000:.0f} ms; {'; '.join(stalls[:6])}")
+            label = limit if infixes else f"{limit}, no infixes"
+            rows.append([label, len(times), f"{percentile(times, 50) * 1000:.0f}",
+                         f"{percentile(times, 99) * 1000:.0f}", f"{max(times) * 1000:.0f}",
+                         chunks, "; ".join(stalls[:6]) or "-", f"{os.getloadavg()[0]:.1f}"])
+        finally:
+            stack.cleanup()
+    return [(f"REPLACE stalls by rt_mem_limit ({n:,} rows in batches of {batch}; stalls = "
+             "batches over 300 ms, or when a disk chunk appeared)", table(
+                 ["rt_mem_limit", "batches", "p50 ms", "p99 ms", "max ms", "disk chunks",
+                  "stalls", "load (1 min)"], rows))]
+
+
+def run_latency(args: argparse.Namespace) -> None:
+    """Drain N single-record lines (the max rate, 1 consumer / 1 writer), then publish at half
+    of it for --latency-seconds: publish->searchable by polling, and the collector's REPLACE
+    times (alco_insert_seconds) over the same window."""
+    n = args.n or (50_000 if args.quick else 300_000)
+    stack = Stack("latency")
+    stack.add_index("main")
+    try:
+        stack.start_searchd()
+        b = Bench(stack, n)
+        queue = b.cfg.index("main").queue_name
+        b.declare(queue, "bench.main")
+        progress(f"publishing {n:,} records")
+        b.fill("bench.main", [queue], n)
+        proc = b.collector("main")
+        e2e, _ = b.drain(proc, "main", n, watch_rss=False)
+        progress(f"max {e2e:,.0f}/s; paced at half for {args.latency_seconds:.0f}s")
+        before = insert_histogram(b)
+        lat, lost = b.latency(e2e / 2, args.latency_seconds)
+        inserts = insert_histogram(b)
+        stack.stop(proc)
+        slow = {le: inserts.get(le, 0) - before.get(le, 0) for le in inserts}
+        total = slow.get("+Inf", 0)
+        over = [f"> {le} s: {total - c}" for le, c in slow.items()
+                if le in ("0.25", "0.5", "1.0", "2.5")]
+        rows = [[f"{e2e / 2:,.0f}/s for {args.latency_seconds:.0f}s", len(lat), lost,
+                 f"{percentile(lat, 50) * 1000:.0f}", f"{percentile(lat, 99) * 1000:.0f}",
+                 f"{max(lat, default=0) * 1000:.0f}", f"{total:.0f}; " + ", ".join(over),
+                 f"{os.getloadavg()[0]:.1f}"]]
+        from alco.index.sphinxconf import RT_MEM_LIMIT
+
+        report(f"ingest latency after {n:,} lines, rt_mem_limit {RT_MEM_LIMIT}", [(
+            "Latency publish -> searchable, paced at 50 % of the measured max (1 consumer, "
+            "1 writer; REPLACEs = the collector's batches in the window)", table(
+                ["load", "probes", "not seen", "p50 ms", "p99 ms", "max ms", "REPLACEs",
+                 "load (1 min)"], rows))], args.save)
+    finally:
+        progress("cleaning up")
+        stack.cleanup()
+
+
+def insert_histogram(b: Bench) -> dict[str, float]:
+    """Cumulative buckets of alco_insert_seconds from the collector's /metrics."""
+    import urllib.request
+
+    url = f"http://{b.cfg.collector.metrics_bind}/metrics"
+    out: dict[str, float] = {}
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith("alco_insert_seconds_bucket"):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                out[le] = out.get(le, 0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def run_cpu(args: argparse.Namespace) -> None:
+    n = args.n or (50_000 if args.quick else 300_000)
+    stack = Stack("cpu")
+    for name, _ in CPU_SHAPES:
+        stack.add_index(name)
+    try:
+        stack.start_searchd()
+        b = Bench(stack, n)
+        report(f"ingest CPU per line, N = {n:,}", cpu_phase(b, n, args.profile), args.save)
+    finally:
+        progress("cleaning up")
+        stack.cleanup()
 
 
 def run(args: argparse.Namespace) -> None:
@@ -585,11 +917,40 @@ def main() -> None:
     parser.add_argument("--http", action="store_true",
                         help="only HTTP ingest: NDJSON in 1 MB requests to `alco web`")
     parser.add_argument("--clients", type=int, default=4, help="HTTP clients (with --http)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="only: 1 vs 2 REPLACE streams, consumers/writers sweep 1-2")
+    parser.add_argument("--stalls", metavar="LIMITS",
+                        help="only: REPLACE stalls per rt_mem_limit, e.g. 64M,256M")
+    parser.add_argument("--latency", action="store_true",
+                        help="only: drain N, then publish->searchable at half the max rate")
+    parser.add_argument("--no-infixes", action="store_true",
+                        help="with --stalls: day indexes without min_infix_len")
+    parser.add_argument("--rt-mem-limit", metavar="SIZE",
+                        help="rt_mem_limit of the bench's day indexes (default: ALCO's)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="only CPU per line by process, single-record vs batched bodies")
     args = parser.parse_args()
     if args.latency_seconds is None:
         args.latency_seconds = 8.0 if args.quick else 30.0
     terminate_on_sigterm()
-    run_http(args) if args.http else run(args)
+    if args.rt_mem_limit:
+        from alco.index import sphinxconf
+
+        sphinxconf.RT_MEM_LIMIT = args.rt_mem_limit
+    if args.http:
+        run_http(args)
+    elif args.cpu:
+        run_cpu(args)
+    elif args.scaling:
+        run_scaling(args)
+    elif args.latency:
+        run_latency(args)
+    elif args.stalls:
+        n = args.n or 800_000
+        report(f"ingest REPLACE stalls, N = {n:,}", insert_stalls(
+            n, args.stalls.split(","), infixes=not args.no_infixes), args.save)
+    else:
+        run(args)
 
 
 if __name__ == "__main__":

@@ -51,18 +51,19 @@ def _team_factory(config: Config, ix: IndexConfig, handoff: Handoff, consumers_s
 
     def make() -> list[Child]:
         batches.sweep(shm_prefix)  # segments a dead team left behind
-        writer_queue: WriterQueue = mp.Queue()
+        # one queue per writer: a producer's records always go to the same writer
+        writer_queues: list[WriterQueue] = [mp.Queue() for _ in range(ix.writers)]
         replies: list[ReplyQueue] = [mp.Queue() for _ in range(ix.consumers)]
         generations: Generations = mp.Array(ctypes.c_longlong, ix.consumers)
         busy: BusySlots = mp.RawArray(ctypes.c_longlong, ix.writers)
         children = []
         for n in range(ix.consumers):
-            ctx = ConsumerContext(config, ix, n, writer_queue, replies[n], generations, busy,
+            ctx = ConsumerContext(config, ix, n, writer_queues, replies[n], generations, busy,
                                   consumers_stop, handoff, shm_prefix)
             children.append(Child(f"alco: consumer {ix.name}#{n}", "consumers", run_consumer,
                                   (ctx,)))
         for slot in range(ix.writers):
-            ctx_w = WriterContext(config, ix, slot, writer_queue, replies, generations, busy,
+            ctx_w = WriterContext(config, ix, slot, writer_queues[slot], replies, generations, busy,
                                   writers_stop)
             children.append(Child(f"alco: writer {ix.name}#{slot}", "writers", run_writer,
                                   (ctx_w,)))

@@ -1,5 +1,10 @@
 """Consumer process: RabbitMQ -> records -> batches for the writers; ack after "stored".
 
+With several writers, every record goes to the writer of its *producer* (:func:`writer_of`:
+host and process, as the shippers name them), always the same one, so that one producer's
+lines keep their order: a writer numbers the lines of one millisecond in the order it gets
+them, and one consumer hands one producer's lines to one writer queue in delivery order.
+
 This is the only collector module that speaks AMQP (pika).  Acks follow the order of delivery
 tags: a batch's messages are acked (``multiple=True``) only when it and every earlier batch
 were stored, so a crash at any point redelivers what was not stored.
@@ -16,6 +21,7 @@ import logging
 import os
 import queue
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -41,6 +47,7 @@ from alco.process.flags import StopFlag, wait_until
 
 log = logging.getLogger("alco.consumer")
 BACKLOG_EVERY = 5.0
+KEEPALIVE_S = 5.0  # while it holds too many records: serve the connection this often
 RECONNECT_FIRST, RECONNECT_CAP = 0.5, 30.0  # seconds between attempts to reconnect
 
 
@@ -49,7 +56,7 @@ class ConsumerContext:
     config: Config
     index: IndexConfig
     number: int  # this consumer among the consumers of the index
-    writer_queue: WriterQueue
+    writer_queues: list[WriterQueue]  # one per writer of the index
     reply_queue: ReplyQueue
     generations: Generations  # one per consumer of the index
     busy: BusySlots  # one per writer of the index
@@ -64,9 +71,47 @@ class ConsumerContext:
 
 @dataclass
 class Segment:
-    batch_id: int
+    """One flushed batch (cut into one part per writer it has records for): acks up to
+    ``last_tag`` once every part is stored."""
+
+    pending: set[int]  # batch ids of its parts not stored yet
     last_tag: int
-    done: bool
+    records: int = 0
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
+
+
+# The fields that name a record's producer, as logcollect, python-logstash, ALCO's handler
+# (host, process) and syslog-ng (HOST, PROGRAM, PID) send them.
+PRODUCER_FIELDS = ("host", "process", "HOST", "PROGRAM", "PID")
+
+
+def writer_of(fields: dict, writers: int) -> int:
+    """The writer for a record's producer: the same for every record of one producer."""
+    key = "\x00".join(str(fields.get(k, "")) for k in PRODUCER_FIELDS)
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % writers
+
+
+def split_by_writer(records: list[Record], writers: int) -> list[tuple[int, list[Record]]]:
+    """``(writer, records)`` for each writer that gets some, each list in the given order."""
+    if writers == 1:
+        return [(0, records)]
+    parts: dict[int, list[Record]] = {}
+    cache: dict[tuple, int] = {}  # producers repeat within a batch
+    for rec in records:
+        f = rec.fields
+        ident = (f.get("host"), f.get("process"), f.get("HOST"), f.get("PROGRAM"), f.get("PID"))
+        try:
+            w = cache.get(ident)
+        except TypeError:  # an unhashable value (a list or object) in one of them
+            w = writer_of(f, writers)
+        else:
+            if w is None:
+                w = cache[ident] = writer_of(f, writers)
+        parts.setdefault(w, []).append(rec)
+    return sorted(parts.items())
 
 
 @dataclass
@@ -146,6 +191,11 @@ class ConsumerSession:
         self.dead_ch.confirm_delivery()
         declare(self.conn, ctx.config, ctx.index)
         self.ch.basic_qos(prefetch_count=ctx.config.rabbitmq.prefetch)
+        # records held (read, not yet stored) at most: batch bodies hold many per message
+        self.max_held = max(ctx.config.rabbitmq.prefetch, 2 * self.ix.batch_size)
+        self.served_at = 0.0
+        beat = ctx.config.rabbitmq.heartbeat
+        self.keepalive = min(KEEPALIVE_S, max(0.5, beat / 3)) if beat else KEEPALIVE_S
         self.tag = self.ch.basic_consume(self.ix.queue_name, self.on_message)
 
     def on_message(self, ch: object, method: Basic.Deliver, props: BasicProperties,
@@ -216,25 +266,30 @@ class ConsumerSession:
         if not b.last_tag and not b.records:
             return
         if b.records:
-            name = (f"{self.ctx.shm_prefix}{self.ctx.number}_{os.getpid()}_"
-                    f"{self.generation}_{self.next_batch_id}")
-            handle = batches.pack(b.records, consumer=self.ctx.number,
-                                  generation=self.generation, batch_id=self.next_batch_id,
-                                  redelivered=b.redelivered, handoff=self.ctx.handoff,
-                                  shm_name=name)
-            self.segments.append(Segment(self.next_batch_id, b.last_tag, False))
-            self.ctx.writer_queue.put(handle)
-            self.next_batch_id += 1
+            pending = set()
+            for writer, records in split_by_writer(b.records, len(self.ctx.writer_queues)):
+                batch_id = self.next_batch_id
+                self.next_batch_id += 1
+                name = (f"{self.ctx.shm_prefix}{self.ctx.number}_{os.getpid()}_"
+                        f"{self.generation}_{batch_id}")
+                handle = batches.pack(records, consumer=self.ctx.number,
+                                      generation=self.generation, batch_id=batch_id,
+                                      redelivered=b.redelivered, handoff=self.ctx.handoff,
+                                      shm_name=name)
+                self.ctx.writer_queues[writer].put(handle)
+                pending.add(batch_id)
+            self.segments.append(Segment(pending, b.last_tag, len(b.records)))
         else:  # only dead-lettered messages: nothing to wait for
-            self.segments.append(Segment(-1, b.last_tag, True))
+            self.segments.append(Segment(set(), b.last_tag))
         self.batch = OpenBatch(started=time.monotonic())
         self.ack_ready()
 
     def on_reply(self, reply: object) -> None:
         if isinstance(reply, Stored) and reply.generation == self.generation:
             for seg in self.segments:
-                if seg.batch_id == reply.batch_id:
-                    seg.done = True
+                if reply.batch_id in seg.pending:
+                    seg.pending.discard(reply.batch_id)
+                    break
             self.ack_ready()
 
     def ack_ready(self) -> None:
@@ -253,8 +308,29 @@ class ConsumerSession:
                 return
             self.on_reply(reply)
 
+    def held(self) -> int:
+        """Records read and not stored yet (the open batch and the unstored segments)."""
+        return len(self.batch.records) + sum(seg.records for seg in self.segments
+                                             if not seg.done)
+
+    def receive(self) -> None:
+        """Serve the connection (deliveries, heartbeats) unless too many records are held:
+        ``prefetch`` bounds messages, and a batch body holds hundreds of records, so then the
+        socket is left unread (TCP holds the broker back) and only served every few seconds
+        (``KEEPALIVE_S``, a third of the heartbeat) for heartbeats, while the writers catch
+        up."""
+        now = time.monotonic()
+        if self.held() < self.max_held or now - self.served_at >= self.keepalive:
+            self.served_at = now
+            self.conn.process_data_events(time_limit=0.02)
+            return
+        try:
+            self.on_reply(self.ctx.reply_queue.get(timeout=0.02))
+        except queue.Empty:
+            pass
+
     def tick(self) -> None:
-        self.conn.process_data_events(time_limit=0.02)
+        self.receive()
         self.poll_replies()
         b = self.batch
         if (b.last_tag or b.records) and time.monotonic() - b.started >= self.ix.batch_ms / 1000:

@@ -11,10 +11,9 @@ user's fields: ``truncated`` / ``invalid_utf8`` / ``bad_timestamp``) or refused 
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -104,19 +103,31 @@ def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None
     return rec
 
 
-_LONG_INT = re.compile(rb"\d{19}")
-_EXPONENT = re.compile(rb"\d[eE][+-]?\d")
 # searchd 2.2 prints JSON floats with "%f" into a small buffer: from 1e20 on it answers broken
 # JSON (or garbage bytes).  Such numbers are stored as text, and marked.
 MAX_FLOAT = 1e18
+MIN_INT, MAX_INT = -(2 ** 63), 2 ** 63
 
 
 def _within_limits(body: bytes, limits: Limits) -> bool:
-    """True when no value of this body can be over a size, depth or integer limit, so the
-    per-field walk can be skipped (the common case: a few hundred bytes, flat fields)."""
+    """True when no string of this body can be over a size limit and no value deeper than the
+    depth limit, so only numbers and containers need a look (:func:`_needs_walk`): the common
+    case, a few hundred bytes of flat fields."""
     return (len(body) <= min(limits.max_field_bytes, limits.max_message_bytes)
-            and body.count(b"{") + body.count(b"[") <= limits.max_depth
-            and _LONG_INT.search(body) is None and _EXPONENT.search(body) is None)
+            and body.count(b"{") + body.count(b"[") <= limits.max_depth)
+
+
+def _needs_walk(value: object) -> bool:
+    """Whether a field of a small body may be over a limit: an integer beyond 64 bits, a float
+    searchd cannot print, or a container (walked by :func:`_limit_value`)."""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return False
+    if t is int:
+        return not MIN_INT <= value < MAX_INT  # type: ignore[operator]
+    if t is float:
+        return not -MAX_FLOAT < value < MAX_FLOAT  # type: ignore[operator]
+    return True
 
 
 def _parse_json(text: str, content_type: str | None) -> dict | None:
@@ -148,7 +159,7 @@ def _from_object(doc: dict, fallback_us: int, fp: int, degraded: list[str],
         degraded.append("message_type")
     marks: dict = {}
     ts_us = _find_time(doc, naive_local, degraded, marks)
-    fields = dict(doc)  # names and values exactly as sent
+    fields = doc  # names and values exactly as sent (a fresh dict of our own)
     return Record(ts_us if ts_us is not None else fallback_us, message, fields, fp, degraded,
                   marks)
 
@@ -212,8 +223,15 @@ def _parse_timestamp(raw: object, naive_local: bool) -> int | None:
         if dt is None:
             return None
     if dt.tzinfo is None:
-        dt = dt.astimezone() if naive_local else dt.replace(tzinfo=UTC)
-    return int(dt.timestamp()) * 1_000_000 + dt.microsecond
+        if not naive_local:
+            return (dt - _EPOCH_NAIVE) // _ONE_US  # UTC: exact integer arithmetic
+        dt = dt.astimezone()
+    return (dt - _EPOCH) // _ONE_US
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_ONE_US = timedelta(microseconds=1)
 
 
 def _syslog_time(text: str) -> datetime | None:
@@ -242,7 +260,8 @@ def _apply_limits(rec: Record, options: NormaliseOptions, small: bool = False) -
         keep = list(rec.fields)[: limits.max_fields]
         rec.fields = {k: rec.fields[k] for k in keep}
         truncated.append("fields")
-    for key, value in ([] if small else list(rec.fields.items())):
+    fields = rec.fields.items()
+    for key, value in ([kv for kv in fields if _needs_walk(kv[1])] if small else list(fields)):
         new, cut = _limit_value(value, limits, 1)
         if cut:
             rec.fields[key] = new

@@ -1,13 +1,19 @@
 """Batch bodies (NDJSON, many records per AMQP message) on the real stack: split by the
 consumer, each record stored once, a bad line dead-lettered alone, the message acked only once
-all its records are stored; single-record bodies unchanged beside them."""
+all its records are stored; single-record bodies unchanged beside them. ALCO's handler and
+`alco send` publish such batches: a bad record among them is dead-lettered alone too."""
 
 from __future__ import annotations
+
+import logging
+import uuid
 
 import orjson
 import pika
 import pytest
 
+from alco.clients import lines as lines_mod
+from alco.clients.handler import AMQPHandler
 from tests.helpers import all_lines, logcollect_body, publish, stored_count, wait_for
 from tests.integration.test_bad_input import dead_letters
 from tests.integration.test_metrics import start_collector
@@ -79,3 +85,72 @@ def test_a_redelivered_batch_is_stored_once(stack):
     publish(url, stack.exchange, [logcollect_body(7)])
     wait_for(lambda: stored_count(config) >= 301, message="the marker line")
     assert stored_count(config) == 301
+
+
+# -- ALCO's own shippers publish batches: the handler and `alco send` ---------------------------
+
+class OneBadBody(AMQPHandler):
+    """A handler whose body for the message "poison" is a JSON array (not a record)."""
+
+    def format_body(self, record: logging.LogRecord) -> bytes:
+        return b"[1, 2, 3]" if record.getMessage() == "poison" else super().format_body(record)
+
+
+def test_handler_batches_and_a_bad_record_is_dead_lettered_alone(stack):
+    ix = stack.index(batch_size=300)
+    stack.start_searchd()
+    start_collector(stack)
+    url = stack.data["rabbitmq"]["url"]
+    h = OneBadBody(url, exchange=stack.exchange)
+    logger = logging.getLogger(f"shop.batched{uuid.uuid4().hex[:6]}")
+    logger.propagate, logger.handlers = False, [h]
+    logger.setLevel(logging.INFO)
+    for i in range(2000):
+        logger.info("poison" if i == 777 else f"handler line {i}")
+    h.close()
+    assert (h.published, h.dropped) == (2000, 0)
+
+    config = stack.config()
+    wait_for(lambda: stored_count(config) >= 1999, timeout=60, message="1999 lines stored")
+    lines = all_lines(config, "logs")
+    assert [ln["fields"]["seq"] for ln in lines] == sorted(ln["fields"]["seq"] for ln in lines)
+    assert sorted(ln["message"] for ln in lines) == sorted(
+        f"handler line {i}" for i in range(2000) if i != 777)
+    dead = dead_letters(url, ix["queue"] + ".dead")
+    assert len(dead) == 1
+    body, headers = dead[0]
+    assert (body, headers["x-alco-reason"]) == (b"[1, 2, 3]", "not_object")
+    assert headers["x-alco-line"] >= 1  # its place in a batch message
+    wait_for(lambda: queue_depth(url, ix["queue"]) == 0, message="queue empty")
+
+
+def test_send_batches_and_a_bad_line_is_dead_lettered_alone(stack, monkeypatch):
+    ix = stack.index(batch_size=300)
+    stack.start_searchd()
+    start_collector(stack)
+    url = stack.data["rabbitmq"]["url"]
+    real = lines_mod.classify_line
+
+    def classify(line: bytes, host: str, routing_key: str) -> tuple[bytes, str]:
+        if line.startswith(b"poison"):  # what no shipper should send: a JSON array
+            return b'["not", "a", "record"]', "application/json"
+        return real(line, host, routing_key)
+
+    monkeypatch.setattr(lines_mod, "classify_line", classify)
+    source = [b"sent line %d\n" % i for i in range(3000)]
+    source[1234] = b"poison\n"
+    sent = lines_mod.send_lines(source, url=url, exchange=stack.exchange,
+                                routing_key="logstash.send", host="vm")
+    assert sent == 3000
+
+    config = stack.config()
+    wait_for(lambda: stored_count(config) >= 2999, timeout=60, message="2999 lines stored")
+    lines = all_lines(config, "logs")
+    assert [ln["message"] for ln in lines] == [f"sent line {i}" for i in range(3000)
+                                               if i != 1234]  # in order, once each
+    dead = dead_letters(url, ix["queue"] + ".dead")
+    assert [(b, h["x-alco-reason"]) for b, h in dead] == [
+        (b'["not", "a", "record"]', "not_object")]
+    assert 1 <= dead[0][1]["x-alco-line"] <= 500  # its place in a batch message (1234 % 500 + 1
+    # unless the 0.1 s turn of the sender cut the batch earlier)
+    wait_for(lambda: queue_depth(url, ix["queue"]) == 0, message="queue empty")
