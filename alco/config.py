@@ -54,6 +54,10 @@ class SphinxConfig:
     # distributed indexes over them (alco/index/sphinxconf.py)
     agents: tuple[str, ...] = ()
     api_port: int = 0  # also listen with the native API protocol here (a shard for agents)
+    # compaction of past days (alco/index/compaction.py): in this UTC hour (-1: never) each
+    # day before today gets its RAM chunk flushed and its disk chunks merged into one
+    compact_hour: int = 3
+    compact_timeout: float = 3600.0  # seconds one day's merge may take before it is left
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,8 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
         raise ConfigError(f"{source}: rabbitmq.exchange_type: "
                           f"{kwargs['rabbitmq'].exchange_type!r} is not one of "
                           f"{', '.join(EXCHANGE_TYPES)}")
+    if not -1 <= kwargs["sphinx"].compact_hour <= 23:
+        raise ConfigError(f"{source}: sphinx.compact_hour: an hour 0-23 (UTC), or -1 for never")
     if "index" in data:
         tables = data["index"]
         if not isinstance(tables, list) or not tables:

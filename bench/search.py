@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import dataclasses
 import multiprocessing as mp
 import random
 import re
@@ -33,6 +34,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +42,7 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
+import storage
 from common import (
     COMMON_WORD,
     PHRASE,
@@ -58,7 +61,7 @@ from grep_classes import run_grep
 
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
-from alco.index.searchd import port_answers
+from alco.index.searchd import ManagedSearchd, port_answers
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
@@ -575,7 +578,8 @@ def run(args: argparse.Namespace) -> None:
     n = args.n or (300_000 if args.quick else 10_000_000)
     stack = Stack("search")
     stack.add_index(INDEX, **({"retention_days": SHAPE_DAYS + 3} if args.workload else {}),
-                    **({"infixes": False} if args.no_infixes else {}))
+                    **({"infixes": False} if args.no_infixes else {}),
+                    ondisk_attrs=bool(args.ondisk_attrs))
     try:
         stack.start_searchd()
         b = Bench(stack, n, repeats=20 if args.quick else 50,
@@ -646,21 +650,98 @@ def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
 
 
 def report_load(b: Bench, args: argparse.Namespace, rate: float, size: int) -> None:
-    """The load rate and what the index takes on disk and in searchd's memory, per line."""
-    b.sphinx.query(f"FLUSH RTINDEX {b.indexes[-1]}")
-    disk = sum(p.stat().st_size for p in (b.stack.tmp).rglob("bench_*") if p.is_file())
-    pid = int((b.stack.tmp / "sphinx" / "searchd.pid").read_text().split()[0]) \
-        if (b.stack.tmp / "sphinx" / "searchd.pid").exists() else None
-    status = {}
-    if pid:
-        for line in open(f"/proc/{pid}/status"):
-            key, _, value = line.partition(":")
-            status[key] = value.strip()
+    """The load rate, and where the index's bytes go on disk and in searchd's memory, per
+    line (bench/storage.py): by file type; searchd's memory after a restart and after a scan,
+    and the first page of a word and an old time-window page cold (page cache dropped) and
+    warm, with ``ondisk_attrs`` 0 and 1 on the same files; then the compaction of the day
+    (FLUSH RAMCHUNK + OPTIMIZE INDEX), its cost and the same measures after it."""
+    loaded = storage.memory(b.stack.searchd.proc.pid)
+    for index in b.indexes:
+        b.sphinx.query(f"FLUSH RTINDEX {index}")
+    sizes, chunks = storage.index_files(b.stack.searchd.data_dir, INDEX)
+    disk = sum(sizes.values())
+    memory = [storage.memory_row("after the load (RAM chunks full), ondisk_attrs = "
+                                 f"{args.ondisk_attrs}", loaded, b.n)]
+    reads: list[list] = []
+    for ondisk in (False, True):
+        measure_memory(b, f"ondisk_attrs = {int(ondisk)}", ondisk, memory, reads)
+    progress("compaction: FLUSH RAMCHUNK + OPTIMIZE INDEX")
+    word = {"q": COMMON_WORD, "limit": "100"}
+    with httpx.Client(timeout=120) as client:
+        compacted = storage.compaction_run(
+            b.sphinx, b.stack.searchd.proc.pid, b.stack.searchd.data_dir, b.indexes,
+            lambda: storage.timed(lambda: client.get(b.base + "/lines", params=word)))
+    sizes_after, chunks_after = storage.index_files(b.stack.searchd.data_dir, INDEX)
+    measure_memory(b, "ondisk_attrs = 1, compacted", True, memory, reads)
+    sizes_restarted, chunks_restarted = storage.index_files(b.stack.searchd.data_dir, INDEX)
+    both = Counter({ext: sizes[ext] + sizes_after[ext]
+                    for ext in sizes.keys() | sizes_after.keys()})
     infix = "no infixes" if args.no_infixes else "min_infix_len = 3"
-    report(f"search load, N = {b.n:,}, {infix}", [("Bulk REPLACE by 2 loader processes", table(
-        ["lines", "infixes", "lines/s", "index on disk B/line", "searchd RSS", "flat file MiB"],
-        [[f"{b.n:,}", infix, f"{rate:,.0f}", f"{disk / b.n:.0f}",
-          status.get("VmRSS", "?"), f"{size / 2**20:,.0f}"]]))], args.save)
+    per_day = ", ".join(f"{ix}: {c}" for ix, c in chunks.items())
+    report(f"search load, N = {b.n:,}, {infix}: bytes per line on disk and in RAM", [
+        ("Bulk REPLACE by 2 loader processes", table(
+            ["lines", "infixes", "lines/s", "index on disk B/line", "disk chunks per day",
+             "flat file MiB", "flat file B/line"],
+            [[f"{b.n:,}", infix, f"{rate:,.0f}", f"{disk / b.n:.0f}", per_day,
+              f"{size / 2**20:,.0f}", f"{size / b.n:.0f}"]])),
+        ("Where the bytes go on disk: the day indexes' files by type (after FLUSH RTINDEX; "
+         "before and after the compaction)", table(
+             ["file type", "MiB", "B/line", "share", "compacted MiB", "B/line", "share"],
+             [a + c[1:] for a, c in zip(storage.disk_rows(sizes, b.n, like=both),
+                                        storage.disk_rows(sizes_after, b.n, like=both),
+                                        strict=True)])),
+        ("searchd's memory (/proc/<pid>/status) on the same files: after a restart, after a "
+         "scan (COUNT of a word, COUNT of a JSON filter over every line, the newest 1000 lines "
+         "with their text), after the reads below", table(storage.MEMORY_HEADERS, memory)),
+        ("Reads through the API: cold = the page cache dropped just before "
+         "(`sync; echo 3 > /proc/sys/vm/drop_caches`), warm = median of 10", table(
+             ["attributes", "request", "cold ms", "warm ms", "load 1/5/15"], reads)),
+        ("Compaction of the day: FLUSH RAMCHUNK, then OPTIMIZE INDEX, waited for (disk "
+         f"chunks per day after: {', '.join(f'{k}: {v}' for k, v in chunks_after.items())}; "
+         f"after the restart that followed: "
+         f"{', '.join(f'{k}: {v}' for k, v in chunks_restarted.items())}, "
+         f"{sum(sizes_restarted.values()) / b.n:.0f} B/line on disk)",
+         table(storage.COMPACTION_HEADERS, compacted)),
+    ], args.save)
+
+
+def measure_memory(b: Bench, label: str, ondisk: bool, memory: list[list],
+                   reads: list[list]) -> None:
+    """Restart searchd on the same files with ``ondisk_attrs`` = ``ondisk``; its memory after
+    the restart, after a scan and after cold and warm reads (rows appended)."""
+    progress(f"{label}: restarting searchd, a scan, cold and warm reads")
+    b.sphinx.close()
+    b.stack.searchd.stop()
+    cfg = b.stack.config()
+    cfg = dataclasses.replace(cfg, indexes=tuple(
+        dataclasses.replace(ix, ondisk_attrs=ondisk) for ix in cfg.indexes))
+    b.stack.searchd = ManagedSearchd(cfg)
+    b.stack.searchd.start(timeout=900)
+    b.sphinx = Sphinx("127.0.0.1", b.cfg.sphinx.port)
+    pid = b.stack.searchd.proc.pid
+    memory.append(storage.memory_row(f"{label}: after a restart", storage.memory(pid), b.n))
+    everything = ", ".join(b.indexes)
+    t = time.perf_counter()
+    for sql in (f"SELECT COUNT(*) AS n FROM {everything} WHERE MATCH('{COMMON_WORD}')",
+                f"SELECT COUNT(*) AS n FROM {everything} WHERE js.levelname = 'ERROR'",
+                f"SELECT id, logline, js FROM {everything} ORDER BY id DESC LIMIT 1000 "
+                "OPTION max_matches=1000"):
+        b.sphinx.query(sql)
+    scan = time.perf_counter() - t
+    memory.append(storage.memory_row(f"{label}: after the scan ({scan:.1f} s)",
+                                     storage.memory(pid), b.n))
+    minute = b.ts_of(b.n // 100).replace(second=0, microsecond=0)
+    window = {"from": minute.isoformat(),
+              "to": (minute + timedelta(seconds=59, microseconds=999_999)).isoformat(),
+              "order": "asc", "limit": "100"}
+    rows = storage.read_latency(b.base, [
+        (f"first page of a word ({COMMON_WORD}, newest 100)", "/lines",
+         {"q": COMMON_WORD, "limit": "100"}),
+        ("time-window page (1 min, oldest 100) in the oldest hour", "/lines", window),
+        ("rare token (request id)", "/lines", {"q": f"request_id:{request_id(b.n // 3)}"}),
+    ])
+    reads += [[label, *row] for row in rows]
+    memory.append(storage.memory_row(f"{label}: after the reads", storage.memory(pid), b.n))
 
 
 def report_grep(b: Bench, args: argparse.Namespace, rate: float, size: int) -> None:
@@ -729,6 +810,8 @@ def main() -> None:
                         help="shaped data and a seeded random reading workload instead")
     parser.add_argument("--no-infixes", action="store_true",
                         help="day indexes without infixes (to measure what they cost)")
+    parser.add_argument("--ondisk-attrs", type=int, choices=(0, 1), default=1,
+                        help="day indexes with ondisk_attrs = 1 (default) or 0")
     parser.add_argument("--load-only", action="store_true",
                         help="load, report the load rate and the index's size, and stop")
     parser.add_argument("--grep", action="store_true",

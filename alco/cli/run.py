@@ -8,7 +8,8 @@ SIGTERM/SIGINT (stopping in order: collector, which drains and acks, then web, t
 second signal ends it at once and the children get SIGTERM from the kernel, see
 alco.process.lifetime), or when a part cannot start at all.  It also keeps searchd's config
 current (daily rotation: every ROTATE_EVERY seconds the config is regenerated and applied, see
-alco.index.searchd) and trims the field values in Redis to the retention window once a day.
+alco.index.searchd), trims the field values in Redis to the retention window once a day and
+compacts the past days at a quiet hour (alco.index.compaction).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from datetime import date
 
 from alco.config import Config
+from alco.index.compaction import Compactor
 from alco.index.searchd import ManagedSearchd, SearchdError, port_answers, today_utc
 from alco.process.lifetime import preexec_for
 from alco.process.parts import CommandPart, KeepUp, Part, PartFailed
@@ -125,9 +127,14 @@ def _watch(keeper: KeepUp, searchd: ManagedSearchd | None, stopping: Callable[[]
     """Until a stop is asked for: keep the parts up, rotate searchd's config."""
     next_rotation = time.monotonic()
     trimmed_for: date | None = None
+    compactor = Compactor(config)  # past days merged at [sphinx] compact_hour
     while not stopping():
         keeper.check()
         if time.monotonic() >= next_rotation:
             trimmed_for = rotate(config, searchd, today_utc(), trimmed_for)
+            try:
+                compactor.step()
+            except Exception:  # housekeeping never stops alco run (DESIGN.md 1)
+                log.exception("compaction step failed")
             next_rotation = time.monotonic() + ROTATE_EVERY
         time.sleep(CHECK_EVERY)

@@ -20,6 +20,11 @@ from pathlib import Path
 from alco.config import Config, IndexConfig
 from alco.index.schema import MIN_INFIX, IndexSchema, day_index
 
+# The RAM chunk of a day index (~570,000 bench lines at 256M): once it is full, searchd turns
+# it into a disk chunk inside the REPLACE that crossed the limit, and every writer of the
+# index waits (5.6 s at 256M, 0.7-2.4 s at 64M on the 2-core VM; bench/ingest.py --stalls).
+RT_MEM_LIMIT = "256M"
+
 
 def retention_days(ix: IndexConfig, today: date) -> list[date]:
     """The days that exist for an index: ``retention_days`` back from today, plus tomorrow."""
@@ -27,7 +32,8 @@ def retention_days(ix: IndexConfig, today: date) -> list[date]:
     return [first + timedelta(days=i) for i in range(ix.retention_days + 1)]
 
 
-def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool = True) -> str:
+def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool = True,
+                  ondisk_attrs: bool = True) -> str:
     lines = [f"index {name}", "{", "    type = rt", f"    path = {data_dir / name}"]
     lines += [f"    rt_field = {f}" for f in schema.fields]
     lines += [
@@ -36,10 +42,13 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool 
         "    rt_attr_json = meta",
         "    rt_attr_bigint = ts",
         "    rt_attr_bigint = fp",
-        "    rt_mem_limit = 256M",
+        f"    rt_mem_limit = {RT_MEM_LIMIT}",
         "    min_word_len = 1",
         # infixes: patterns ('ayment', /ERROR|FATAL/) narrow with *ayment* (alco.search.literals)
         *([f"    min_infix_len = {MIN_INFIX}"] if infixes else []),
+        # the disk chunks' attributes, strings and JSON as file-backed mmap: page cache the
+        # kernel reclaims, not searchd's shared memory (bench/RESULTS.md, issue 18)
+        *(["    ondisk_attrs = 1"] if ondisk_attrs else []),
         "}",
     ]
     return "\n".join(lines)
@@ -100,7 +109,8 @@ def render(config: Config, today: date) -> str:
         for day in retention_days(ix, today):
             name = day_index(ix.name, day)
             parts.append(distributed_section(agents, name) if agents
-                         else index_section(schema, name, data_dir, ix.infixes))
+                         else index_section(schema, name, data_dir, ix.infixes,
+                                           ix.ondisk_attrs))
     parts.append(searchd_section(config, data_dir))
     return "\n\n".join(parts) + "\n"
 

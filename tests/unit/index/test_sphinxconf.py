@@ -57,3 +57,10 @@ def test_distributed_head():
 def test_bad_agents_are_refused(agent):
     with pytest.raises(ValueError, match="agents"):
         sphinxconf.render(config(agents=[agent]), D)
+
+
+def test_ondisk_attrs_by_default_and_switchable():
+    section = sphinxconf.render(config(), D).split("index logs_20261124")[1].split("}")[0]
+    assert "ondisk_attrs = 1" in section
+    off = parse({"index": [{"name": "logs", "ondisk_attrs": False}]}, "test.toml", env={})
+    assert "ondisk_attrs" not in sphinxconf.render(off, D)

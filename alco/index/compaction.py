@@ -1,0 +1,194 @@
+"""Compaction of past days: one disk chunk per day, nothing of it left in searchd's RAM.
+
+An RT index of Sphinx 2.2 keeps what it is written in a RAM chunk (``rt_mem_limit``, in
+searchd's anonymous memory, also after a restart) and turns it into a new disk chunk each time
+it is full; it never merges disk chunks by itself.  Once a day is over, nothing more is
+written to it (but a late line now and then), so:
+
+* ``FLUSH RAMCHUNK <day>`` turns its RAM chunk into a disk chunk (whose attributes are
+  file-backed mmap with ``ondisk_attrs``: page cache, not memory that stays), and
+* ``OPTIMIZE INDEX <day>`` merges its disk chunks into one, in a background thread of
+  searchd; ``SHOW INDEX <day> STATUS`` tells when it is done (``disk_chunks`` = 1).
+
+``Compactor.step`` is called by ``alco run`` with its rotation (every minute).  It never
+blocks: a step runs a few short statements, starts at most one day's work and otherwise
+looks at the day in progress.  New work starts only in ``[sphinx] compact_hour`` (UTC), a
+quiet time, one day at a time, the oldest first, never on today's or tomorrow's index; a merge
+that takes longer than ``[sphinx] compact_timeout`` is no longer waited for (searchd goes on
+with it; the next day's work waits for the next hour).  Every day done is logged with its
+chunks before and after and the seconds it took.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from alco.config import Config
+from alco.index import sphinxql
+from alco.index.daystore import day_indexes
+
+log = logging.getLogger("alco.compaction")
+# a RAM chunk smaller than this is left alone: a few late lines are not worth rewriting a day
+RAM_CHUNK_MIN = 1 << 20
+
+
+@dataclass(frozen=True)
+class DayState:
+    index: str
+    disk_chunks: int
+    ram_chunk_bytes: int
+    documents: int
+
+    @property
+    def compact(self) -> bool:
+        return self.disk_chunks <= 1 and self.ram_chunk_bytes < RAM_CHUNK_MIN
+
+
+@dataclass
+class Work:
+    index: str
+    before: DayState
+    started: float  # time.monotonic()
+
+
+def day_state(sphinx: sphinxql.Sphinx, index: str) -> DayState:
+    rows = sphinx.query(f"SHOW INDEX {sphinxql.ident(index)} STATUS")
+    status = {str(r["Variable_name"]): str(r["Value"]) for r in rows}
+    return DayState(index, int(status.get("disk_chunks", 0)),
+                    int(status.get("ram_chunk", 0)), int(status.get("indexed_documents", 0)))
+
+
+def day_of(index: str) -> date | None:
+    try:
+        return datetime.strptime(index.rsplit("_", 1)[1], "%Y%m%d").date()
+    except (IndexError, ValueError):
+        return None
+
+
+def past_days(sphinx: sphinxql.Sphinx, config: Config, today: date) -> list[str]:
+    """The day indexes searchd serves for the configured ALCO indexes, before ``today``,
+    oldest first."""
+    found = []
+    for ix in config.indexes:
+        for index in day_indexes(sphinx, ix.name):
+            day = day_of(index)
+            if day is not None and day < today:
+                found.append(index)
+    return sorted(found, key=lambda name: (day_of(name), name))
+
+
+def start(sphinx: sphinxql.Sphinx, state: DayState) -> None:
+    """Flush the day's RAM chunk (synchronous) and start merging its disk chunks."""
+    name = sphinxql.ident(state.index)
+    if state.ram_chunk_bytes >= RAM_CHUNK_MIN:
+        sphinx.query(f"FLUSH RAMCHUNK {name}")
+    if state.disk_chunks > 1 or state.ram_chunk_bytes >= RAM_CHUNK_MIN:
+        sphinx.query(f"OPTIMIZE INDEX {name}")
+
+
+def compact_now(sphinx: sphinxql.Sphinx, index: str, timeout: float,
+                poll: float = 0.5) -> tuple[DayState, DayState, float]:
+    """Compact one day and wait for it (bounded by ``timeout``): (before, after, seconds)."""
+    before = day_state(sphinx, index)
+    t = time.monotonic()
+    start(sphinx, before)
+    after = day_state(sphinx, index)
+    for _ in range(int(timeout / poll) + 1):
+        if after.disk_chunks <= 1:
+            break
+        time.sleep(poll)
+        after = day_state(sphinx, index)
+    return before, after, time.monotonic() - t
+
+
+class Compactor:
+    """Past days compacted at a quiet hour, one at a time, a few statements per step."""
+
+    def __init__(self, config: Config,
+                 connect: Callable[[], sphinxql.Sphinx] | None = None) -> None:
+        self.config = config
+        sx = config.sphinx
+        self.connect = connect or (lambda: sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2))
+        self.work: Work | None = None
+        self.failed: set[str] = set()  # days whose compaction was refused: not retried today
+        self.failed_on: date | None = None
+
+    @property
+    def enabled(self) -> bool:
+        # the day indexes of a config with agents are distributed: the shards compact theirs
+        return self.config.sphinx.compact_hour >= 0 and not self.config.sphinx.agents
+
+    def step(self, now: datetime | None = None) -> str | None:
+        """One look: finish the day in progress or start the next one.  Returns the day index
+        being compacted (None when nothing is)."""
+        if not self.enabled:
+            return None
+        now = now or datetime.now(UTC)
+        if self.failed_on != now.date():
+            self.failed, self.failed_on = set(), now.date()
+        sphinx = self.connect()
+        try:
+            if self.work is not None and not self._finished(sphinx):
+                return self.work.index
+            if now.hour != self.config.sphinx.compact_hour:
+                return None
+            return self._next(sphinx, now.date())
+        except sphinxql.SPHINX_ERRORS as exc:
+            log.warning("compaction: searchd did not answer (%s); trying again later",
+                        exc.message)
+            return self.work.index if self.work else None
+        finally:
+            sphinx.close()
+
+    def _finished(self, sphinx: sphinxql.Sphinx) -> bool:
+        assert self.work is not None
+        work = self.work
+        seconds = time.monotonic() - work.started
+        timed_out = seconds > self.config.sphinx.compact_timeout
+        try:
+            state = day_state(sphinx, work.index)
+        except sphinxql.SPHINX_ERRORS:
+            if not timed_out:
+                raise
+            log.warning("compaction: no status of %s after %.0f s; no longer waiting for it",
+                        work.index, seconds)
+            self.failed.add(work.index)
+            self.work = None
+            return True
+        if state.disk_chunks <= 1:
+            log.info("compaction: %s done in %.0f s: %d disk chunks and a RAM chunk of %d "
+                     "bytes became %d disk chunk(s), %d documents", work.index, seconds,
+                     work.before.disk_chunks, work.before.ram_chunk_bytes, state.disk_chunks,
+                     state.documents)
+        elif timed_out:
+            log.warning("compaction: %s still has %d disk chunks after %.0f s; no longer "
+                        "waiting for it", work.index, state.disk_chunks, seconds)
+            self.failed.add(work.index)
+        else:
+            return False
+        self.work = None
+        return True
+
+    def _next(self, sphinx: sphinxql.Sphinx, today: date) -> str | None:
+        """Start the oldest past day that is not compact yet (at most one)."""
+        for index in past_days(sphinx, self.config, today):
+            if index in self.failed:
+                continue
+            state = day_state(sphinx, index)
+            if state.compact:
+                continue
+            try:
+                start(sphinx, state)
+            except sphinxql.SphinxQueryError as exc:
+                log.warning("compaction: searchd refused to compact %s: %s", index, exc.message)
+                self.failed.add(index)
+                continue
+            log.info("compaction: %s started (%d disk chunks, RAM chunk %d bytes, %d documents)",
+                     index, state.disk_chunks, state.ram_chunk_bytes, state.documents)
+            self.work = Work(index, state, time.monotonic())
+            return index
+        return None

@@ -1,0 +1,127 @@
+"""Compaction of past days against a real searchd: a past day with several disk chunks and a
+RAM chunk becomes one disk chunk (``ondisk_attrs = 1``: attributes read through mmap) and every
+read answers the same before, after, and after a restart; today's index is never touched."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from starlette.testclient import TestClient
+
+from alco.index import compaction
+from alco.index.compaction import Compactor, day_state
+from alco.index.schema import day_index
+from alco.index.sphinxql import Sphinx
+from alco.web.app import create_app
+from tests.integration.test_search_api import fill, sample
+
+pytestmark = pytest.mark.integration
+COLUMNS = {"levelname": "filtered", "host": "filtered", "request_id": "indexed",
+           "exc_info": "context"}
+PER_CHUNK = 200
+
+
+def iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+
+def fill_chunks(config, sx: Sphinx, index: str, base_us: int, chunks: int, first: int = 0,
+                ) -> None:
+    """``chunks`` batches, each made a disk chunk of its own but the last (RAM chunk)."""
+    for c in range(chunks):
+        fill(config, [sample(first + c * PER_CHUNK + i, base_us)
+                      for i in range(PER_CHUNK)])
+        if c < chunks - 1:
+            sx.query(f"FLUSH RAMCHUNK {index}")
+
+
+def answers(client: TestClient, frm: int, to: int) -> dict:
+    """What every kind of read answers over a day: lines (words, fields, JSON fields,
+    patterns), context, histogram, facets, histogram by a field, count."""
+    window = {"from": iso(frm), "to": iso(to)}
+    out: dict = {}
+
+    def get(path: str, **params: object) -> dict:
+        resp = client.get(path, params={**window, **params})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    for q in ("", "timeout", "levelname:ERROR", "request_id:r210", "process:101",
+              "duration:75", "seq:700", "'imeout talk'", "/line 1[0-9]0 of/", "line -timeout"):
+        for order in ("asc", "desc"):
+            page = get("/api/logs/lines", q=q, limit=1000, order=order)
+            out[f"lines {q} {order}"] = [(ln["id"], ln["message"], ln["fields"],
+                                          ln["highlight"]) for ln in page["lines"]]
+    anchor = out["lines request_id:r210 asc"][0][0]
+    ctx = get(f"/api/logs/context/{anchor}", before=5, after=5, same="host")
+    out["context"] = [ln["id"] for ln in ctx["before"] + [ctx["line"]] + ctx["after"]]
+    out["histogram"] = get("/api/logs/histogram", q="timeout", buckets=10)["buckets"]
+    facets = get("/api/logs/facets", field="host", q="levelname:ERROR")
+    out["facets"] = (facets["total"], facets["values"])
+    out["histogram_by"] = get("/api/logs/histogram_by", field="levelname")["values"]
+    out["count"] = get("/api/logs/count", q="timeout")
+    return out
+
+
+@pytest.fixture
+def days(stack, monkeypatch):
+    # flush even a small RAM chunk (an empty one says 64-128 bytes)
+    monkeypatch.setattr(compaction, "RAM_CHUNK_MIN", 1024)
+    stack.index(columns=COLUMNS, retention_days=3)
+    stack.start_searchd()
+    config = stack.config()
+    now = datetime.now(UTC)
+    today, yesterday = now.date(), now.date() - timedelta(days=1)
+    past = day_index("logs", yesterday)
+    base_us = int(datetime(yesterday.year, yesterday.month, yesterday.day, 12,
+                           tzinfo=UTC).timestamp()) * 1_000_000
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    fill_chunks(config, sx, past, base_us, 4)
+    today_base = (time.time_ns() // 1000 // 1_000_000 - 300) * 1_000_000
+    fill_chunks(config, sx, day_index("logs", today), today_base, 3, first=5000)
+    yield stack, config, sx, past, day_index("logs", today), (base_us, base_us + 10**9)
+    sx.close()
+
+
+def test_a_past_day_becomes_one_chunk_and_answers_the_same(days):
+    stack, config, sx, past, current, (frm, to) = days
+    before = day_state(sx, past)
+    assert before.disk_chunks == 3 and before.ram_chunk_bytes > 1000
+    today_before = day_state(sx, current)
+    client = TestClient(create_app(config))
+    expected = answers(client, frm, to)
+    assert len(expected["lines  asc"]) == 4 * PER_CHUNK
+    assert expected["lines timeout asc"] and expected["lines 'imeout talk' asc"]
+
+    now = datetime.now(UTC)
+    compactor = Compactor(config)
+    assert compactor.step(now.replace(hour=(config.sphinx.compact_hour + 1) % 24)) is None
+    assert day_state(sx, past).disk_chunks == 3  # not in the quiet hour: nothing started
+    quiet = now.replace(hour=config.sphinx.compact_hour)
+    assert compactor.step(quiet) == past
+    for _ in range(120):  # bound: 60 s
+        if compactor.step(quiet) is None:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("compaction did not finish in 60 s")
+    after = day_state(sx, past)
+    assert (after.disk_chunks, after.documents) == (1, 4 * PER_CHUNK)
+    assert after.ram_chunk_bytes < 1024
+    assert day_state(sx, current) == today_before  # today's index is never compacted
+    assert answers(client, frm, to) == expected
+
+    stack.searchd.stop()  # the compacted day read back from its files (mmap) after a restart
+    stack.searchd.start()
+    assert day_state(sx, past).disk_chunks == 1
+    assert answers(TestClient(create_app(config)), frm, to) == expected
+    assert compactor.step(quiet) is None  # nothing left to do
+
+
+def test_compact_now_waits_for_the_merge(days):
+    _, _, sx, past, _, _ = days
+    before, after, seconds = compaction.compact_now(sx, past, timeout=60)
+    assert (before.disk_chunks, after.disk_chunks) == (3, 1)
+    assert after.documents == before.documents == 4 * PER_CHUNK and seconds < 60
