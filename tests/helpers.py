@@ -252,3 +252,15 @@ def child_processes(pid: int) -> dict[int, str]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             out[int(entry.name)] = cmd
     return out
+
+
+NDJSON = "application/x-ndjson"
+
+
+def records(msgs: list[tuple]) -> list[bytes]:
+    """The record bodies of messages (``Broker.take``), in order: a batch (NDJSON) holds one
+    record per line."""
+    out: list[bytes] = []
+    for _, props, body in msgs:
+        out += body.split(b"\n") if props.content_type == NDJSON else [body]
+    return out

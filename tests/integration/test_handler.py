@@ -22,19 +22,10 @@ import pytest
 
 from alco.clients import handler as handler_mod
 from alco.clients.handler import AMQPHandler, boot, celery_setup, django_logging
-from tests.helpers import Broker
+from tests.helpers import NDJSON, Broker, records
 
 pytestmark = pytest.mark.integration
 URL = os.environ.get("ALCO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-NDJSON = "application/x-ndjson"
-
-
-def records(msgs: list[tuple]) -> list[bytes]:
-    """The record bodies of messages, in order: a batch (NDJSON) holds one per line."""
-    out: list[bytes] = []
-    for _, props, body in msgs:
-        out += body.split(b"\n") if props.content_type == NDJSON else [body]
-    return out
 
 
 def take_records(broker: Broker, n: int, timeout: float = 10.0) -> list[bytes]:

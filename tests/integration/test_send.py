@@ -15,20 +15,11 @@ import pytest
 
 from alco.clients import lines as send_mod
 from alco.clients.lines import SendError, follow_files, read_stream, send_lines
-from tests.helpers import Broker
+from tests.helpers import NDJSON, Broker, records
 
 pytestmark = pytest.mark.integration
 URL = os.environ.get("ALCO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 KEY = "logstash.alco-send-test"
-NDJSON = "application/x-ndjson"
-
-
-def records(msgs: list[tuple]) -> list[bytes]:
-    """The record bodies of messages, in order: a batch (NDJSON) holds one per line."""
-    out: list[bytes] = []
-    for _, props, body in msgs:
-        out += body.split(b"\n") if props.content_type == NDJSON else [body]
-    return out
 
 
 @pytest.fixture

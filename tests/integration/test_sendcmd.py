@@ -15,20 +15,11 @@ import pytest
 
 from alco.cli import send as sendcmd
 from alco.cli.main import main
-from tests.helpers import Broker, to_toml, wait_for
+from tests.helpers import Broker, records, to_toml, wait_for
 
 pytestmark = pytest.mark.integration
 URL = os.environ.get("ALCO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("ALCO_")}
-NDJSON = "application/x-ndjson"
-
-
-def records(msgs: list[tuple]) -> list[bytes]:
-    """The record bodies of messages, in order: a batch (NDJSON) holds one per line."""
-    out: list[bytes] = []
-    for _, props, body in msgs:
-        out += body.split(b"\n") if props.content_type == NDJSON else [body]
-    return out
 
 
 def take(broker: Broker, n: int) -> list[tuple]:
