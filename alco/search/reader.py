@@ -36,7 +36,7 @@ from alco.search.highlight import Piece, pieces
 
 MAX_LIMIT = 1000
 SCAN_ROWS = 4000  # rows one query reads for a query with patterns (checked in Python)
-JUMP_ROWS = 2000  # matches left that one query reads at once, past the cheap windows
+DAY_MS = 86_400_000
 FIRST_WINDOW_MS = 1_000
 GROWTH_EMPTY = 8  # the next window after one without hits is this many times as wide
 GROWTH_MIN, GROWTH_MAX = 4, 32  # after one with hits: sized by their rate, within these
@@ -267,7 +267,7 @@ class Searcher:
                                 scan, lambda: self.budget.queries_left() - reserve)
         sent: tuple[int, int] | None = None
         read_rows = kept_rows = 0  # with patterns: the candidates read, and those that passed
-        counted = False  # whether what is left was counted (once a read)
+        widened = False  # whether a window took the rest of its day (once a read)
         while out.matched < enough:
             try:
                 win_lo, win_hi = windows.send(sent)
@@ -285,19 +285,17 @@ class Searcher:
             if scan:  # as many candidates as should hold what is missing, at the rate so far
                 rate = kept_rows / read_rows if read_rows else 1.0
                 limit = min(SCAN_ROWS, max(want, int(want * 1.25 / max(rate, 1e-4)) + 1))
-            if not counted and not first and sent[0] == 0 and out.matched == 0 \
-                    and c.match and c.keywords and not c.select \
-                    and self.budget.queries_left() - reserve >= 3:
-                # Nothing in the first window: the next ones, without time tokens, each
-                # decode the whole day's matches anyway.  Few left: read them in one.  (Not
-                # with filters on the JSON attribute: counting would compare every match's
-                # JSON over the whole range.)
-                counted = True
-                rest = (win_lo, hi) if upward else (lo, win_hi)
-                left = self._count_matches(ix, c, *rest)
-                if left <= JUMP_ROWS:
-                    win_lo, win_hi = rest
-                    limit = max(limit, min(SCAN_ROWS, left + 64)) if scan else limit
+            if not widened and not first and sent[0] == 0 and out.matched == 0 \
+                    and c.match and c.keywords and not c.select:
+                # Nothing in the first window: this one has no time tokens, so its query
+                # decodes its day's matches whatever its width; it takes the rest of that day
+                # (not with filters on the JSON attribute, compared for every match).
+                widened = True
+                day_ms = id_ms(win_hi if upward else win_lo) // DAY_MS * DAY_MS
+                if upward:
+                    win_hi = min(hi, max(win_hi, make_id(day_ms + DAY_MS, 0, 0) - 1))
+                else:
+                    win_lo = max(lo, min(win_lo, make_id(day_ms, 0, 0)))
             # time tokens pay off for frequent matches, not after a window without any
             got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
                                     cover=first or sent[0] != 0, open_top=open_top,

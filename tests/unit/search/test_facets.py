@@ -128,7 +128,7 @@ def test_a_pattern_search_reads_and_counts_its_lines():
 def test_a_spent_budget_makes_the_answer_partial():
     fake = FakeSphinx(lines(2000), cost_s=1.0)
     c = compile_text(IndexConfig(), "/fail.d/", None)
-    got = facets(fake, seconds=2.5).top(IndexConfig(), c, "host", None, None, 10)
+    got = facets(fake, seconds=1.5).top(IndexConfig(), c, "host", None, None, 10)
     assert got.partial and got.searched_to_us is not None
     assert got.total < 500
     assert any("time budget" in w for w in fake.warnings)
