@@ -255,8 +255,9 @@ def test_alco_grep_selects_what_grep_selects(stack, capsys, tmp_path,
         seen: list[dict] = []
         api = Api("http://" + stack.data["web"]["bind"])
         params = {"q": "/^[A-Za-z]+Error: /", "from": since}
+        # (whether a page is partial depends on how fast searchd answers the first query;
+        # test_patterns.py makes sure of partial pages with a corpus that needs several)
         assert len(list(pages(api, "logs", params, None, progress=seen.append))) == 2
-        assert sum(bool(page.get("partial")) for page in seen) >= 1
         newest_two = newest(api, "logs", params, 10, seen.append)  # -f: back from the newest
         assert [line["message"].splitlines()[-1].split(":")[0] for line in newest_two] == [
             "TimeoutError", "ConnectionRefusedError"]
