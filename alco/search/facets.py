@@ -24,7 +24,7 @@ import orjson
 
 from alco.config import IndexConfig
 from alco.index import sphinxql
-from alco.index.schema import id_ms, id_range_of_us, make_id
+from alco.index.schema import id_ms, id_range_of_us, make_id, value_text
 from alco.search import language as qlang
 from alco.search.compile import (
     JSON_NAME_MAX,
@@ -78,11 +78,9 @@ def line_value(fields: dict, name: str) -> str | None:
     value = fields.get(name)
     if value is None:
         return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
-    return str(value)
+    return value_text(value)
 
 
 def group_value(raw: Any) -> str | None:

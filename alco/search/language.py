@@ -60,15 +60,15 @@ def _end(pattern: re.Pattern[str], text: str, pos: int) -> int:
 
 # The characters searchd's default charset_table indexes (the config sets none): ASCII letters,
 # digits, "_" and Russian; everything else separates words.
-_KEYWORD_CHAR_RE = re.compile("[0-9A-Za-z_\u0401\u0410-\u044f\u0451]")
+KEYWORD_CHARS = "0-9A-Za-z_\u0401\u0410-\u044f\u0451"  # a regex class's body
+_KEYWORD_CHAR_RE = re.compile(f"[{KEYWORD_CHARS}]")
+KEYWORD_RUN_RE = re.compile(f"[{KEYWORD_CHARS}]+")  # one keyword of a text
 
 
 def has_keyword(texts: tuple[str, ...]) -> bool:
     """Whether any text yields a keyword (``->``, ``...`` or ``日本語`` do not: separators)."""
     return any(_KEYWORD_CHAR_RE.search(text) for text in texts)
 
-
-_has_keyword = has_keyword
 
 
 class QueryError(ValueError):
@@ -141,7 +141,7 @@ class _Parser:
                       tuple(self.filters), tuple(self.matchers), tuple(self.order))
         # a pattern, even negated, can be checked line by line (a scan) where the index
         # cannot help
-        positive = _has_keyword(query.words + query.phrases) \
+        positive = has_keyword(query.words + query.phrases) \
             or any(not f.negate for f in query.filters) or bool(query.matchers)
         if self.first_negation is not None and not positive:
             raise QueryError(NEEDS_POSITIVE, self.first_negation)
@@ -390,8 +390,8 @@ def match_expression(q: Query, tag_fields: Collection[str], text_fields: Mapping
 
 def has_positive(q: Query, tag_fields: Collection[str], text_fields: Mapping[str, str]) -> bool:
     """Whether the MATCH() text has a positive keyword (without, Sphinx matches no line)."""
-    return _has_keyword(q.words + q.phrases) or any(
-        not f.negate and (f.field in tag_fields or _has_keyword(f.values)) for f in q.filters
+    return has_keyword(q.words + q.phrases) or any(
+        not f.negate and (f.field in tag_fields or has_keyword(f.values)) for f in q.filters
         if f.field in tag_fields or f.field in text_fields)
 
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from alco.index.schema import MIN_INFIX
+from alco.search.language import KEYWORD_RUN_RE
 from alco.search.patterns import is_keyword_char
 
 try:
@@ -49,8 +50,7 @@ def literal_terms(lit: Literal, infix: bool) -> list[str]:
     """The MATCH() terms every line holding ``lit`` has (lower-case keywords, ``*`` where a
     keyword may go on)."""
     terms: list[str] = []
-    runs = re.finditer(r"\S+", "".join(ch if is_keyword_char(ch) else " " for ch in lit.text))
-    for run in runs:
+    for run in KEYWORD_RUN_RE.finditer(lit.text):
         left = run.start() == 0 and lit.open_left
         right = run.end() == len(lit.text) and lit.open_right
         token = run.group(0).lower()

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import re2
 
+from alco.search.language import KEYWORD_CHARS, KEYWORD_RUN_RE
+
 MAX_PATTERN = 2000  # characters of one pattern
 _RE2_MEM = 8 << 20  # bytes one compiled pattern may use
-# grep -w's word characters; Sphinx's keyword characters (its default charset_table, which
-# the generated config keeps: ASCII letters, digits, "_" and Russian).
-GREP_WORD = r"\pL\pN_"
-SPHINX_WORD = "0-9A-Za-z_\u0401\u0410-\u044f\u0451"
+GREP_WORD = r"\pL\pN_"  # grep -w's word characters (Sphinx's: language.KEYWORD_CHARS)
 _PUNCT = frozenset("\\.+*?()|[]{}^$#&-~/!\"%',:;<=>@`")
 
 
@@ -50,23 +49,9 @@ def escape(text: str) -> str:
     return "".join("\\" + ch if ch in _PUNCT else ch for ch in text)
 
 
-def _split_keywords(text: str) -> list[str]:
-    out, cur = [], []
-    for ch in text:
-        if is_keyword_char(ch):
-            cur.append(ch)
-        elif cur:
-            out.append("".join(cur))
-            cur = []
-    if cur:
-        out.append("".join(cur))
-    return out
-
-
 def is_keyword_char(ch: str) -> bool:
     """Whether Sphinx indexes ``ch`` as part of a keyword (else it separates keywords)."""
-    return ch.isascii() and (ch.isalnum() or ch == "_") or ch in "\u0401\u0451" \
-        or "\u0410" <= ch <= "\u044f"
+    return KEYWORD_RUN_RE.fullmatch(ch) is not None
 
 
 def regex_source(p: Pattern) -> str:
@@ -160,12 +145,12 @@ def _keywords_re(text: str) -> re.Pattern[str]:
     """Sphinx's keywords of ``text`` one after the other, in Python's ``re``: built from
     escaped literals and separator classes only, it cannot backtrack badly, and for the
     short lines of a page it is quicker than a call into RE2."""
-    words = _split_keywords(text)
+    words = KEYWORD_RUN_RE.findall(text)
     if not words or len(text) > MAX_PATTERN:
         raise PatternError("no keyword to look for" if not words else
                            f"a pattern is at most {MAX_PATTERN} characters")
-    body = f"[^{SPHINX_WORD}]+".join(re.escape(w) for w in words)
-    return re.compile(f"(?<![{SPHINX_WORD}]){body}(?![{SPHINX_WORD}])", re.IGNORECASE)
+    body = f"[^{KEYWORD_CHARS}]+".join(re.escape(w) for w in words)
+    return re.compile(f"(?<![{KEYWORD_CHARS}]){body}(?![{KEYWORD_CHARS}])", re.IGNORECASE)
 
 
 class Check:
