@@ -8,10 +8,13 @@ so a time range is an id range.  A writer slot owns its ids; the counter of a mi
 kept in memory and, for a millisecond the writer has not seen since it started, looked up in
 Sphinx, so a restarted writer never reuses an id (ids are never overwritten).
 
-Time tokens: every line also carries, in its ``tags`` field, a token naming its minute
-(``z1m<minutes since the epoch>``).  Sphinx 2.2 does not stop early on an id range: a query for
-a word on every third line decodes the word's document list through every chunk the range
-touches.  ANDed with the token of the range's minute it skips through it to that minute.
+Time tokens: every line also carries, in its ``tags`` field, tokens naming its minute, its ten
+minutes and its hour (``z1m<minutes since the epoch>``, ``z10m<minutes // 10>``,
+``z1h<hours>``).  Sphinx 2.2 does not stop early on an id range: a query for a word on every
+third line decodes the word's document list through every chunk the range touches.  ANDed with
+the tokens that cover the range (``time_cover``: whole hours in the middle, ten minutes and
+minutes at the edges) it skips through it to them.  Day indexes written before the ten-minute
+and hour tokens have minute tokens only (``time_cover(..., hours=False)``).
 """
 
 from __future__ import annotations
@@ -89,13 +92,29 @@ _cached_tag_token = functools.lru_cache(maxsize=65536, typed=True)(_tag_token)
 
 
 def time_token(ms: int) -> str:
-    """The time token of a line stamped ``ms`` (epoch milliseconds): its minute."""
-    return f"z1m{ms // 60_000}"
+    """The time tokens of a line stamped ``ms`` (epoch milliseconds): its minute, its ten
+    minutes and its hour."""
+    minute = ms // 60_000
+    return f"z1m{minute} z10m{minute // 10} z1h{minute // 60}"
 
 
-def time_cover(lo_ms: int, hi_ms: int) -> list[str]:
-    """The time tokens of every minute [lo_ms, hi_ms] touches."""
-    return [f"z1m{minute}" for minute in range(lo_ms // 60_000, hi_ms // 60_000 + 1)]
+def time_cover(lo_ms: int, hi_ms: int, hours: bool = False) -> list[str]:
+    """Tokens that match exactly the lines of every minute [lo_ms, hi_ms] touches: with
+    ``hours``, the whole hours and ten minutes inside it as one token each (at most 9 + 5
+    tokens at either end, one per hour between); else one token per minute."""
+    minute, last = lo_ms // 60_000, hi_ms // 60_000
+    out = []
+    while minute <= last:
+        if hours and minute % 60 == 0 and minute + 59 <= last:
+            out.append(f"z1h{minute // 60}")
+            minute += 60
+        elif hours and minute % 10 == 0 and minute + 9 <= last:
+            out.append(f"z10m{minute // 10}")
+            minute += 10
+        else:
+            out.append(f"z1m{minute}")
+            minute += 1
+    return out
 
 
 def value_text(value: object) -> str:

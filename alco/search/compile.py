@@ -18,7 +18,9 @@ JSON_NAME_MAX = 128
 INT_RE = re.compile(r"-?\d{1,18}")
 FLOAT_RE = re.compile(r"-?\d{1,18}\.\d{1,18}")
 TOP_ID = (1 << 63) - 1
-COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their time tokens
+COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their minutes' tokens
+COVER_MAX_TOKENS = 64  # with hour tokens: ranges covered by at most this many tokens
+COVER_HOUR_MS = 3_600_000  # with hour tokens: the widest range a count or a scan covers
 
 
 class SearchError(BadInput):
@@ -191,14 +193,21 @@ def compile_text(ix: IndexConfig, text: str, known: set[str] | None) -> Compiled
 
 
 def where_ids(c: Compiled, lo: int, hi: int, cover: bool = True,
-              open_top: tuple[int, int] | None = None) -> tuple[str, list]:
+              open_top: tuple[int, int] | None = None,
+              hours: bool = False, wide: bool = False) -> tuple[str, list]:
     """The WHERE clause of ``c`` over ids [lo, hi], and its parameters.
 
-    A range of up to COVER_MAX_MS also matches the time tokens of its minutes (see
-    alco.index.schema): Sphinx then skips through a query's matches to them instead of
-    decoding all of them, and looks up the lines of a scan instead of walking the id range
-    (measured on 10M lines: 2-6x faster for a word on every third line, 1-3x for a scan of a
-    second; for rare words the id range alone is cheaper: alco.search.reader.Searcher.select).
+    The range also matches the time tokens that cover it (see alco.index.schema).  Sphinx
+    then skips through a query's matches to them instead of decoding all of them, and looks up
+    the lines of a scan instead of walking the id range.  The tokens' own lists cost about as
+    much per line as a word's per match (measured at 10M lines: a day of every line through
+    24 hour tokens 258 ms, by the id range alone 42 ms; a word on every third line 152 against
+    81 ms): they pay off when the range holds a small part of a day's matches.  So they cover
+    a range of up to COVER_MAX_MS; with ``hours`` (every day index searched has hour and
+    ten-minute tokens) up to COVER_HOUR_MS, and with ``wide`` too (a window of a read, which
+    stops at its LIMIT, of a full-text query) any range COVER_MAX_TOKENS cover.  For rare
+    words the id range alone is cheaper: alco.search.reader.Searcher.read covers a window
+    only after one with hits.
 
     A range open upwards is covered only with ``open_top = (newest_ms, now_ms)``: where the
     writers last reported the newest line, and now.  Its tokens are then those of [lo, newest
@@ -215,10 +224,19 @@ def where_ids(c: Compiled, lo: int, hi: int, cover: bool = True,
             spans = [(lo_ms, newest_ms + 60_000), (max(lo_ms, now_ms - 60_000), now_ms + 60_000)]
         else:
             spans = []
-        narrow = all(b - a <= COVER_MAX_MS for a, b in spans)  # else no tokens to compute
-        tokens = sorted({t for a, b in spans if a <= b and narrow for t in time_cover(a, b)})
+        tokens = _cover(spans, hours, wide and bool(match and c.keywords))
         if tokens:
             match = f"{match} @tags ({' | '.join(tokens)})".lstrip()
     terms = (["MATCH(%s)"] if match else []) + [*c.where, "id >= %s", "id <= %s"]
     params = ([match] if match else []) + [lo, hi]
     return " AND ".join(terms), params
+
+
+def _cover(spans: list[tuple[int, int]], hours: bool, wide: bool) -> list[str]:
+    """The time tokens of ``spans`` (ms), none when they would be too many."""
+    widest = (COVER_MAX_TOKENS - 28) * 3_600_000 if hours and wide else \
+        COVER_HOUR_MS if hours else COVER_MAX_MS
+    if any(b - a > widest for a, b in spans):
+        return []
+    tokens = sorted({t for a, b in spans if a <= b for t in time_cover(a, b, hours)})
+    return tokens if len(tokens) <= COVER_MAX_TOKENS else []

@@ -170,7 +170,7 @@ class Facets:
         if not indexes:
             return Counter(), True
         c = self.searcher.for_indexes(c, indexes)
-        where, params = where_ids(c, lo, hi)
+        where, params = where_ids(c, lo, hi, hours=self.searcher.hours(indexes, sx))
         sql = (f"SELECT js[%s] AS v, COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY v ORDER BY n DESC LIMIT {MAX_GROUPS} "

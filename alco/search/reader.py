@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from array import array
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,6 +24,7 @@ from alco.index.schema import (
     value_text,
 )
 from alco.index.sphinxconf import retention_days
+from alco.search import histcache
 from alco.search import language as qlang
 from alco.search.budget import MAX_QUERIES, ReadBudget
 from alco.search.compile import (
@@ -42,10 +45,15 @@ GROWTH_EMPTY = 8  # the next window after one without hits is this many times as
 GROWTH_MIN, GROWTH_MAX = 4, 32  # after one with hits: sized by their rate, within these
 FIRST_QUERY_MS = 10_000  # searchd's limit on a read's first query, whatever budget is left
 MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
+MAX_FILLS = 8  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
 FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes all the rest
 
 
 _INFIX: dict[str, bool] = {}  # day index -> has infixes (alco.search.literals)
+# (searchd host, port, day index) -> every line has its hour tokens (schema.time_token)
+_HOURS: dict[tuple[str, int, str], bool] = {}
+
+_DAY_RE = re.compile(r"_(\d{8})$")
 
 FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
 
@@ -390,7 +398,8 @@ class Searcher:
             return []
         c = self.for_indexes(c, indexes)
         cols, params = line_columns(c)
-        where, where_params = where_ids(c, lo, hi, cover, open_top)
+        where, where_params = where_ids(c, lo, hi, cover, open_top, self.hours(indexes),
+                                       wide=True)
         params += where_params
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
@@ -411,6 +420,34 @@ class Searcher:
         if c.plain is None:
             return c
         return c.for_infix(all(self._infix(name) for name in indexes))
+
+    def hours(self, indexes: list[str], sx: sphinxql.Sphinx | None = None) -> bool:
+        """Whether every line of these day indexes has its hour and ten-minute tokens (asked
+        on ``sx``, default this searcher's connection)."""
+        return all(self._hours(name, sx or self.sphinx) for name in indexes)
+
+    def _hours(self, name: str, sx: sphinxql.Sphinx) -> bool:
+        """Lines written before the hour tokens have a minute token only: the hour tokens of
+        the index's day find as many lines as its minute tokens only when every line has both
+        (CALL KEYWORDS counts them from the dictionary).  The answer is kept for the process's
+        life: every line written since has both."""
+        key = (getattr(sx, "host", ""), getattr(sx, "port", 0), name)  # (fakes have neither)
+        if key in _HOURS:
+            return _HOURS[key]
+        day = _DAY_RE.search(name)
+        if day is None:
+            return False
+        first = int(datetime.strptime(day.group(1), "%Y%m%d").replace(
+            tzinfo=UTC).timestamp()) // 60
+        hours = " ".join(f"z1h{h}" for h in range(first // 60, first // 60 + 24))
+        minutes = " ".join(f"z1m{m}" for m in range(first, first + 1440))
+        try:
+            _HOURS[key] = _keyword_docs(sx, hours, name) == _keyword_docs(sx, minutes, name)
+        except sphinxql.SPHINX_ERRORS as exc:
+            if exc.transient:
+                return False  # not known (yet): minute tokens only, not cached
+            _HOURS[key] = False  # (a distributed index over agents cannot say)
+        return _HOURS[key]
 
     def _infix(self, name: str) -> bool:
         """Whether a day index has infixes: CALL KEYWORDS keeps ``*`` only then (an answer
@@ -450,7 +487,7 @@ class Searcher:
         if not indexes or lo > hi:
             return 0
         c = self.for_indexes(c, indexes)
-        where, params = where_ids(c, lo, hi)
+        where, params = where_ids(c, lo, hi, hours=self.hours(indexes))
         sql = (f"SELECT COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"OPTION ranker=none, max_query_time={max(1, self.budget.ms_left())}")
@@ -522,18 +559,87 @@ class Searcher:
             return {}
         if c.checks:
             return self._histogram_read(ix, c, lo, hi, bucket_us)
-        parts = [(lo, hi)]
-        if self._fan_out is not None and self._parts > 1:
-            end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
-            parts = split_range(lo, min(hi, end), hi, self._parts)
-        if len(parts) == 1:
-            return self._histogram_part(self.sphinx, ix, c, bucket_us, parts[0])
         counts: dict[int, int] = {}
-        for part in self._fan_out(
+        live = [(lo, hi)]
+        if bucket_us % (histcache.MINUTE_MS * 1000) == 0:
+            live = self._histogram_kept(ix, c, lo, hi, bucket_us, counts)
+        parts = live
+        if self._fan_out is not None and self._parts > 1 and len(live) == 1:
+            end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
+            part_lo, part_hi = live[0]
+            parts = split_range(part_lo, min(part_hi, end), part_hi, self._parts)
+        for part in self._each(
                 lambda sx, ids: self._histogram_part(sx, ix, c, bucket_us, ids), parts):
             for bucket, n in part.items():
                 counts[bucket] = counts.get(bucket, 0) + n
         return counts
+
+    def _each(self, fn: Callable[[sphinxql.Sphinx, Any], Any], items: list) -> list:
+        """fn(connection, item) for every item: at once on the fan-out's threads if any."""
+        if len(items) <= 1 or self._fan_out is None:
+            return [fn(self.sphinx, item) for item in items]
+        return self._fan_out(fn, items)
+
+    def _histogram_kept(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, bucket_us: int,
+                        counts: dict[int, int]) -> list[tuple[int, int]]:
+        """Add to ``counts`` what kept per-minute counts of sealed hours answer (computing
+        those of days not kept yet, at most MAX_FILLS a request) and return the id ranges
+        left to count (alco.search.histcache)."""
+        names = self.indexes_for_ids(ix, lo, hi)
+        days = [(name, int(datetime.strptime(m.group(1), "%Y%m%d").replace(
+            tzinfo=UTC).timestamp()) // 60) for name in names if (m := _DAY_RE.search(name))]
+        now_ms = time.time_ns() // 1_000_000
+        planned, live = histcache.plan(lo, hi, days, histcache.sealed_minute(now_ms))
+        cached: list[histcache.DayPart] = []
+        fills: list[tuple[histcache.DayPart, tuple, int]] = []
+        for part in planned:
+            c_day = self.for_indexes(c, [part.index])
+            if not self.hours([part.index]):
+                continue
+            key = (getattr(self.sphinx, "host", ""), getattr(self.sphinx, "port", 0),
+                   part.index, part.sealed, c_day.match, c_day.keywords, tuple(c_day.where),
+                   tuple(c_day.select), tuple(map(str, c_day.select_params)))
+            lines = _keyword_docs(self.sphinx, " ".join(
+                f"z1h{h}" for h in range(part.day // 60, part.sealed // 60)), part.index)
+            minutes = histcache.KEPT.get(key, lines)
+            if minutes is not None:
+                histcache.add_minutes(counts, minutes, part, bucket_us)
+                cached.append(part)
+            elif len(fills) < MAX_FILLS:
+                fills.append((part, key, lines))
+        for (part, key, lines), minutes in zip(fills, self._each(
+                lambda sx, fill: self._day_minutes(sx, ix, c, fill[0]), fills), strict=True):
+            if minutes is None:
+                continue  # cut short by the time budget: not kept, counted below
+            histcache.KEPT.put(key, lines, minutes)
+            histcache.add_minutes(counts, minutes, part, bucket_us)
+            cached.append(part)
+        if len(cached) < len(planned):  # the parts not answered from counts are counted live
+            live = histcache.plan(lo, hi, [(p.index, p.day) for p in cached],
+                                  histcache.sealed_minute(now_ms))[1]
+        return live
+
+    def _day_minutes(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
+                     part: histcache.DayPart) -> array | None:
+        """Lines matching ``c`` per minute of ``part``'s day's sealed hours (None when the
+        time budget cut the query short)."""
+        lo = make_id(part.day * histcache.MINUTE_MS, 0, 0)
+        hi = make_id(part.sealed * histcache.MINUTE_MS, 0, 0) - 1
+        c = self.for_indexes(c, [part.index])
+        where, params = where_ids(c, lo, hi)
+        sql = (f"SELECT ts DIV 60000000 AS m, COUNT(*) AS n"
+               f"{''.join(', ' + s for s in c.select)} "
+               f"FROM {sphinxql.ident(part.index)} WHERE {where} "
+               f"GROUP BY m ORDER BY m ASC LIMIT {histcache.DAY_MINUTES} "
+               f"OPTION max_matches={histcache.DAY_MINUTES}, ranker=none, "
+               f"max_query_time={max(1, self.budget.ms_left())}")
+        rows = self._query(sql, [*c.select_params, *params], sx)
+        if self.budget.out_of_time():
+            return None
+        minutes = array("q", bytes(8 * histcache.DAY_MINUTES))
+        for row in rows:
+            minutes[int(row["m"]) - part.day] = int(row["n"])
+        return minutes
 
     def _histogram_read(self, ix: IndexConfig, c: Compiled, lo: int, hi: int,
                         bucket_us: int) -> dict[int, int]:
@@ -557,7 +663,7 @@ class Searcher:
             return {}
         n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
         c = self.for_indexes(c, indexes)
-        where, params = where_ids(c, lo, hi)
+        where, params = where_ids(c, lo, hi, hours=self.hours(indexes, sx))
         sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
                f"{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
@@ -566,6 +672,12 @@ class Searcher:
                f"max_query_time={max(1, self.budget.ms_left())}")
         rows = self._query(sql, [*c.select_params, *params], sx)
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+
+
+def _keyword_docs(sx: sphinxql.Sphinx, words: str, name: str) -> int:
+    """How many lines of index ``name`` have each of ``words``, added up."""
+    rows = sx.query("CALL KEYWORDS(%s, %s, 1)", [words, name])
+    return sum(int(r.get("docs") or 0) for r in rows)
 
 
 def split_range(lo: int, end: int, hi: int, parts: int) -> list[tuple[int, int]]:

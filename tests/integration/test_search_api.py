@@ -3,6 +3,7 @@ tail.  Lines are written straight into the day indexes (DayStore), values into R
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
+from alco.search import histcache, reader
 from alco.stores.keys import newest_key
 from alco.stores.values import ValuesStore
 from alco.web.app import create_app
@@ -231,11 +233,17 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_time_windows_find_every_line_across_minute_and_hour_edges(stack):
-    """Narrow ranges are matched through time tokens: no line at an edge may be lost."""
+@pytest.mark.parametrize("old", [False, True], ids=["hour tokens", "minute tokens only"])
+def test_time_windows_find_every_line_across_minute_and_hour_edges(stack, monkeypatch, old):
+    """Ranges are matched through time tokens (whole hours and ten minutes, minutes at the
+    edges): no line at an edge may be lost.  Lines written before the hour tokens (minute
+    tokens only) are found all the same: their day is read with minute tokens."""
     stack.index(columns=COLUMNS)
     stack.start_searchd()
     config = stack.config()
+    if old:
+        monkeypatch.setattr("alco.index.daystore.time_token",
+                            lambda ms: f"z1m{ms // 60_000}")
     # Three lines a minute over 3h20m: at its first and last millisecond and in between.
     start_us = (time.time_ns() // 1000 // 3_600_000_000 - 3) * 3_600_000_000 - 600_000_000
     stamps = [start_us + m * 60_000_000 + off for m in range(200)
@@ -258,6 +266,9 @@ def test_time_windows_find_every_line_across_minute_and_hour_edges(stack):
             hist = get(client, "/api/logs/histogram", q=q,
                        **{"from": iso(lo_us), "to": iso(hi_us)})
             assert hist["total"] == len(want)
+    probed = {key[2]: v for key, v in reader._HOURS.items()
+              if key[:2] == (config.sphinx.host, config.sphinx.port)}
+    assert probed and all(v is not old for v in probed.values()), probed
 
 
 def test_reading_up_from_a_cursor_never_steps_over_a_late_line(stack):
@@ -277,3 +288,46 @@ def test_reading_up_from_a_cursor_never_steps_over_a_late_line(stack):
     for order in ("asc", "desc"):
         newer = get(client, "/api/logs/lines", after=cursor, order=order, limit=100)
         assert sorted(seqs(newer)) == [100, 200, 201, 202, 203, 204]
+
+
+def test_histograms_of_past_days_are_exact_when_kept_and_after_a_late_line(stack):
+    """Histograms over whole past days take their minutes from kept counts (computed once per
+    query and day, alco.search.histcache): they match a count of every line, for a word and
+    for every line, and a line that arrives late in a past day shows at once."""
+    stack.index(columns=COLUMNS, retention_days=5)
+    stack.start_searchd()
+    config = stack.config()
+    now_us = time.time_ns() // 1000
+    day_us = 86_400_000_000
+    first_us = (now_us // day_us - 2) * day_us  # the day before yesterday, 00:00
+    rng = random.Random(5)
+    stamps = sorted(rng.randrange(first_us, now_us - 1_000_000) for _ in range(3000))
+    recs = [record(ts, "tick" + (" even" if i % 2 == 0 else ""), seq=i)
+            for i, ts in enumerate(stamps)]
+    fill(config, recs)
+    client = TestClient(create_app(config))
+
+    def iso(us: int) -> str:
+        return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+    histcache.KEPT.clear()
+    lo_us, hi_us = first_us + 1_234_567_000, now_us + 60_000_000
+    for round_ in range(3):
+        for q, keep in (("", lambda r: True), ("even", lambda r: "even" in r.message)):
+            hist = get(client, "/api/logs/histogram", q=q, buckets=60,
+                       **{"from": iso(lo_us), "to": iso(hi_us)})
+            size = hist["bucket_seconds"] * 1_000_000
+            want: dict[int, int] = {}
+            for r in recs:
+                if lo_us <= r.ts_us <= hi_us and keep(r):
+                    want[r.ts_us // size * size] = want.get(r.ts_us // size * size, 0) + 1
+            got = {int(datetime.fromisoformat(b["ts"]).timestamp()) * 1_000_000: b["count"]
+                   for b in hist["buckets"] if b["count"]}
+            assert got == want, (round_, q)
+        if round_ == 0:  # the first round kept the past days' counts
+            assert len(histcache.KEPT._kept) >= 4
+        # a late line in the middle of yesterday, and another the day before
+        late = [record(first_us + day_us + 43_200_000_123, "late even", seq=-1),
+                record(first_us + 7_200_000_000, "late", seq=-2)]
+        fill(config, late[round_ % 2:round_ % 2 + 1])
+        recs += late[round_ % 2:round_ % 2 + 1]

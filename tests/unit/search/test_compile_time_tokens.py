@@ -1,5 +1,5 @@
-"""Time tokens: every line names its minute; a full-text query over a narrow id range also
-matches the tokens of the minutes it touches (Sphinx then skips to them)."""
+"""Time tokens: every line names its minute, ten minutes and hour; a full-text query over an id
+range also matches the tokens that cover it (Sphinx then skips to them)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,57 @@ import time
 import pytest
 
 from alco.index.schema import make_id, time_cover, time_token
-from alco.search.compile import COVER_MAX_MS, TOP_ID, Compiled, where_ids
+from alco.search.compile import COVER_MAX_MS, COVER_MAX_TOKENS, TOP_ID, Compiled, where_ids
 
 MINUTE = 60_000
 T0 = 1_795_999_980_000  # 2026-11-29T21:33:00Z, the start of a minute
 
 
-def test_a_line_carries_its_minute():
-    assert time_token(T0) == time_token(T0 + 59_999) == f"z1m{T0 // MINUTE}"
-    assert time_token(T0 - 1) == f"z1m{T0 // MINUTE - 1}"
+def test_a_line_carries_its_minute_ten_minutes_and_hour():
+    m = T0 // MINUTE
+    assert time_token(T0) == time_token(T0 + 59_999) == f"z1m{m} z10m{m // 10} z1h{m // 60}"
+    assert time_token(T0 - 1).split()[0] == f"z1m{m - 1}"
+
+
+def _minutes(tokens: list[str]) -> set[int]:
+    """The minutes the tokens stand for."""
+    out: set[int] = set()
+    for t in tokens:
+        for prefix, size in (("z1m", 1), ("z10m", 10), ("z1h", 60)):
+            if t.startswith(prefix):
+                k = int(t[len(prefix):])
+                out |= set(range(k * size, k * size + size))
+    return out
+
+
+@pytest.mark.parametrize("lo_min, hi_min", [
+    (0, 0), (0, 59), (0, 60), (7, 7), (7, 9), (7, 10), (9, 71), (59, 61), (13, 24 * 60 + 47),
+    (60, 119), (3, 3 * 24 * 60 - 2),
+])
+def test_hour_tokens_cover_exactly_the_minutes_touched_in_few_tokens(lo_min, hi_min):
+    base = T0 // MINUTE // 60 * 60  # an hour's first minute
+    lo, hi = (base + lo_min) * MINUTE + 17, (base + hi_min) * MINUTE + 59_000
+    tokens = time_cover(lo, hi, hours=True)
+    assert _minutes(tokens) == set(range(base + lo_min, base + hi_min + 1))
+    assert len(tokens) == len(set(tokens)) <= 9 + 5 + (hi_min - lo_min) // 60 + 5 + 9
+    assert time_cover(lo, hi) == [f"z1m{m}" for m in range(base + lo_min, base + hi_min + 1)]
+
+
+def test_with_hour_tokens_a_window_of_a_day_is_covered_and_a_wider_one_is_not():
+    lo, hi = make_id(T0, 0, 0), make_id(T0 + 86_400_000, 0, 0)
+    x = Compiled(match="x", keywords=True)
+    day = where_ids(x, lo, hi, hours=True, wide=True)
+    tokens = day[1][0].removeprefix("x @tags (").removesuffix(")").split(" | ")
+    assert len(tokens) <= COVER_MAX_TOKENS and any(t.startswith("z1h") for t in tokens)
+    wide = make_id(T0 + 3 * 86_400_000, 0, 0)
+    assert where_ids(x, lo, wide, hours=True, wide=True)[1][0] == "x"
+    # a count, or a scan, covers an hour at most: beyond, the id range alone costs less
+    assert where_ids(x, lo, hi, hours=True)[1][0] == "x"
+    assert where_ids(Compiled(), lo, hi, hours=True, wide=True)[1] == [lo, hi]
+    hour = make_id(T0 + 3_599_999, 0, 0)
+    assert where_ids(x, lo, hour, hours=True)[1][0].startswith("x @tags (")
+    # without hour tokens (day indexes written before them) only narrow ranges are covered
+    assert where_ids(Compiled(match="x"), lo, make_id(T0 + 3_600_000, 0, 0))[1][0] == "x"
 
 
 def test_the_cover_names_every_minute_touched():
