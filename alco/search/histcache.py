@@ -29,6 +29,7 @@ MINUTE_MS = 60_000
 DAY_MINUTES = 1440
 SEAL_MS = 120_000  # an hour is sealed once it ended this long ago (lines arrive late)
 MIN_CACHED = 120  # a day's part of a range is taken from kept counts from this many minutes
+KEPT_DAYS = 8  # and only of the newest days of the range (each costs a dictionary lookup)
 MAX_ENTRIES = 512  # kept (query, day) counts: 1440 counts of 8 bytes each, about 6 MB
 
 
@@ -53,7 +54,9 @@ def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
          least: int = MIN_CACHED) -> tuple[list[DayPart], list[tuple[int, int]]]:
     """Which whole minutes of ids [lo, hi] come from kept counts (a part per day index, from
     ``days``: (index, its day's first minute), oldest first), and the id ranges left to
-    count in searchd, oldest first."""
+    count in searchd, oldest first.  A day's part is taken from kept counts when it is at
+    least ``least`` minutes and a quarter of the day's sealed hours (computing them costs a
+    count of all of those), for the KEPT_DAYS newest days."""
     # the whole minutes in [lo, hi]: make_id(m min) >= lo and make_id(m + 1 min) - 1 <= hi
     lo_ms = _ceil_div(lo, 1 << MS_SHIFT)
     first_min = _ceil_div(lo_ms, MINUTE_MS)
@@ -62,8 +65,9 @@ def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
     for index, day in days:
         top = min(day + DAY_MINUTES, sealed)
         first, end = max(first_min, day), min(end_min, top)
-        if end - first >= least:
+        if end - first >= max(least, (top - day) // 4):
             parts.append(DayPart(index, day, top, first, end))
+    parts = parts[-KEPT_DAYS:]
     live, cur = [], lo
     for part in parts:
         start = make_id(part.first * MINUTE_MS, 0, 0)

@@ -45,7 +45,7 @@ GROWTH_EMPTY = 8  # the next window after one without hits is this many times as
 GROWTH_MIN, GROWTH_MAX = 4, 32  # after one with hits: sized by their rate, within these
 FIRST_QUERY_MS = 10_000  # searchd's limit on a read's first query, whatever budget is left
 MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
-MAX_FILLS = 8  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
+MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
 FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes all the rest
 
 
@@ -599,6 +599,7 @@ class Searcher:
             key = (getattr(self.sphinx, "host", ""), getattr(self.sphinx, "port", 0),
                    part.index, part.sealed, c_day.match, c_day.keywords, tuple(c_day.where),
                    tuple(c_day.select), tuple(map(str, c_day.select_params)))
+            self.budget.spend()
             lines = _keyword_docs(self.sphinx, " ".join(
                 f"z1h{h}" for h in range(part.day // 60, part.sealed // 60)), part.index)
             minutes = histcache.KEPT.get(key, lines)

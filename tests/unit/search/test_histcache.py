@@ -26,6 +26,13 @@ def ids_of_minutes(first: int, end: int) -> tuple[int, int]:
     return make_id(first * MINUTE_MS, 0, 0), make_id(end * MINUTE_MS, 0, 0) - 1
 
 
+def test_a_day_is_kept_for_a_part_of_at_least_a_quarter_of_its_sealed_hours():
+    # at 16:00 (16 sealed hours), three hours of today are counted by searchd; five are kept
+    for hours, kept in ((3, False), (5, True)):
+        lo, hi = ids_of_minutes(SEALED - hours * 60, SEALED)
+        assert bool(plan(lo, hi, DAYS, SEALED)[0]) is kept
+
+
 def test_whole_past_days_come_from_kept_counts_and_the_edges_from_searchd():
     lo = make_id((DAY0 + 30) * MINUTE_MS + 5, 0, 0)  # 00:30:00.005 of the first day
     hi = make_id((SEALED + 45) * MINUTE_MS, 0, 0)  # 16:45 of the 4th day
@@ -42,7 +49,7 @@ def test_whole_past_days_come_from_kept_counts_and_the_edges_from_searchd():
 
 
 def test_a_day_the_range_covers_for_less_than_two_hours_is_counted_by_searchd():
-    lo, hi = ids_of_minutes(DAY0 + DAY_MINUTES - 100, DAY0 + DAY_MINUTES + 200)
+    lo, hi = ids_of_minutes(DAY0 + DAY_MINUTES - 100, DAY0 + DAY_MINUTES + 400)
     parts, live = plan(lo, hi, DAYS, SEALED)
     assert [p.index for p in parts] == ["logs_1"]
     assert live == [(lo, make_id((DAY0 + DAY_MINUTES) * MINUTE_MS, 0, 0) - 1)]
@@ -57,8 +64,10 @@ def test_parts_and_ranges_left_tile_any_range_exactly():
         pieces = sorted([ids_of_minutes(p.first, p.end) for p in parts] + live)
         assert pieces[0][0] == lo and pieces[-1][1] == hi
         assert all(a[1] + 1 == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
+        assert len(parts) <= 8
         for p in parts:
-            assert p.end - p.first >= 120 and p.day <= p.first < p.end <= p.sealed
+            assert p.end - p.first >= max(120, (p.sealed - p.day) // 4)
+            assert p.day <= p.first < p.end <= p.sealed
             assert p.sealed <= min(p.day + DAY_MINUTES, SEALED)
 
 
