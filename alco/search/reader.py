@@ -42,10 +42,14 @@ SCAN_ROWS = 4000  # rows one query reads for a query with patterns (checked in P
 DAY_MS = 86_400_000
 FIRST_WINDOW_MS = 1_000
 GROWTH_EMPTY = 8  # the next window after one without hits is this many times as wide
-GROWTH_MIN, GROWTH_MAX = 4, 32  # after one with hits: sized by their rate, within these
+GROWTH_MIN, GROWTH_MAX = 2, 32  # after one with hits: sized by their rate, within these
 FIRST_QUERY_MS = 10_000  # searchd's limit on a read's first query, whatever budget is left
 MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
 MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
+LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
+PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
+SKIP_DAYS = MAX_QUERIES - LOOKUP_ROOM  # day indexes a read looks through for lines at most
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes all the rest
 
 
@@ -133,9 +137,11 @@ def next_width(width: int, seen_ms: int, hits: int, missing: int, found: int | N
                scan: bool = False) -> int:
     """The next window's width (ms): eightfold after a window without hits (``found``),
     whatever was found before; else what should hold the ``missing`` rows at the rate of hits
-    seen so far (and a quarter more), from four to 32 times as wide as the last window.  Every
-    window is at least four times as wide as the one before: a read of 30 days from one
-    second takes at most 12 windows, whatever the data's shape."""
+    seen so far (and a quarter more), from two to 32 times as wide as the last window.  Every
+    window is at least twice as wide as the one before (a window collects every match it
+    holds, so one wider than the rate says it needs costs what it overshoots): a read of 30
+    days from one second takes at most 32 windows, whatever the data's shape, and the query
+    budget's last window takes all that is left."""
     if not found:
         return width * GROWTH_EMPTY
     wanted = seen_ms * max(missing, 1) * 5 // (max(hits, 1) * 4) + 1
@@ -172,11 +178,13 @@ class Searcher:
         self._fan_out = fan_out  # runs fn(connection, item) for items at once
         self._parts = parts
         self.budget = ReadBudget(config.web.time_budget, MAX_QUERIES)
+        self._probes_left = PROBES
 
     def start_request(self) -> None:
         """A new request: the whole query and time budget again (``lines``, ``context`` and
         ``histogram`` start one; a caller of ``select`` that reuses the searcher does)."""
         self.budget.restart()
+        self._probes_left = PROBES
 
     def today(self) -> date:
         return self._today or datetime.now(UTC).date()
@@ -293,8 +301,11 @@ class Searcher:
             if scan:  # as many candidates as should hold what is missing, at the rate so far
                 rate = kept_rows / read_rows if read_rows else 1.0
                 limit = min(SCAN_ROWS, max(want, int(want * 1.25 / max(rate, 1e-4)) + 1))
-            if not widened and not first and sent[0] == 0 and out.matched == 0 \
-                    and c.match and c.keywords and not c.select:
+            # With hour tokens every window is covered (a wide one costs what it holds, not
+            # its whole day), so none has to take the rest of its day.
+            hours = self.hours(self.indexes_for_ids(ix, win_lo, win_hi))
+            if not widened and not hours and not first and sent[0] == 0 \
+                    and out.matched == 0 and c.match and c.keywords and not c.select:
                 # Nothing in the first window: this one has no time tokens, so its query
                 # decodes its day's matches whatever its width; it takes the rest of that day
                 # (not with filters on the JSON attribute, compared for every match).
@@ -306,7 +317,7 @@ class Searcher:
                     win_lo = max(lo, min(win_lo, make_id(day_ms, 0, 0)))
             # time tokens pay off for frequent matches, not after a window without any
             got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
-                                    cover=first or sent[0] != 0, open_top=open_top,
+                                    cover=hours or first or sent[0] != 0, open_top=open_top,
                                     min_ms=FIRST_QUERY_MS if first else 1)
             if not first and self.budget.out_of_time():
                 # searchd may have cut the query short (max_query_time): its rows need not
@@ -344,20 +355,30 @@ class Searcher:
 
         ``send()`` the number of rows the last window gave, or (rows, the id read up to) when
         it was not read to its end: the next one starts after that id and is sized by
-        ``next_width`` (at least four times as wide; eightfold after an empty one; with
+        ``next_width`` (at least twice as wide; eightfold after an empty one; with
         ``scan``, as wide as should hold ``n`` rows).  The last
         window takes all that is left: the ``most``-th one, and the one that reaches past
         where lines can be (a minute from now upwards, the first retained day downwards), and
         the one ``left()`` says is the last query the budget allows.
-        Newest-first from the top, the first window starts at ``start_ms(open_top)``."""
+        Newest-first from the top, the first window starts at ``start_ms(open_top)``; a read
+        from a cursor or a range's end starts past the hours without any line next to it
+        (``_skip_empty``, in day indexes with hour tokens)."""
         step = 1 if upward else -1
         if upward:
             start = lo if lo > 0 else self._first_id(ix)
             cur = lo
+            if left is not None:  # (a read's windows)
+                skip = self._skip_empty(ix, start, hi, True, left)
+                if skip != start:  # no line before: the first window starts there
+                    start = cur = skip
             stop = make_id(time.time_ns() // 1_000_000 + FUTURE_MS, 0, 0)
         else:
             start = hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0)
             cur = hi
+            if hi < TOP_ID and left is not None:
+                skip = self._skip_empty(ix, start, lo, False, left)
+                if skip != start:
+                    start = cur = skip
             stop = self._first_id(ix)
         width, seen_ms, hits, made = FIRST_WINDOW_MS, 0, 0, 0
         found: int | None = None
@@ -375,6 +396,40 @@ class Searcher:
                 hits += found or 0
             seen_ms += width
             width = next_width(width, seen_ms, hits, n if scan else n - hits, found, scan)
+
+    def _skip_empty(self, ix: IndexConfig, at: int, bound: int, upward: bool,
+                    left: Callable[[], int]) -> int:
+        """Where to start reading from ``at`` towards ``bound``: the start (or end) of the
+        first hour holding lines, from the dictionary's counts of the hour tokens (one
+        ``CALL KEYWORDS`` a day index, for at most SKIP_DAYS of them, while the read's
+        budget has LOOKUP_ROOM queries left).  Lines are never
+        deleted, so an hour the dictionary counts none in has none; ``at`` itself when the
+        hour of ``at`` has lines, or none were found (a line dated beyond tomorrow is stored
+        in today's index, under an hour no day's tokens name)."""
+        hour, last = id_ms(at) // 3_600_000, id_ms(min(max(bound, 0), TOP_ID)) // 3_600_000
+        step = 1 if upward else -1
+        day = hour // 24
+        for _ in range(SKIP_DAYS):
+            name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + day))
+            if name not in self.indexes_for_ids(ix, make_id(day * DAY_MS, 0, 0),
+                                                make_id(day * DAY_MS + DAY_MS, 0, 0) - 1) \
+                    or not self.hours([name]) \
+                    or left() < LOOKUP_ROOM:
+                return at
+            self.budget.spend()
+            counts = _keyword_docs_each(self.sphinx, [
+                f"z1h{h}" for h in range(day * 24, day * 24 + 24)], name)
+            while hour // 24 == day:
+                if counts[hour - day * 24]:
+                    if hour == id_ms(at) // 3_600_000:
+                        return at
+                    return make_id((hour if upward else hour + 1) * 3_600_000, 0, 0) \
+                        - (0 if upward else 1)
+                if hour == last:
+                    return at
+                hour += step
+            day += step
+        return at
 
     def _open_top(self, ix: IndexConfig) -> tuple[int, int] | None:
         """(newest line reported by the writers, now) in ms; None when Redis does not know."""
@@ -430,10 +485,14 @@ class Searcher:
         """Lines written before the hour tokens have a minute token only: the hour tokens of
         the index's day find as many lines as its minute tokens only when every line has both
         (CALL KEYWORDS counts them from the dictionary).  The answer is kept for the process's
-        life: every line written since has both."""
+        life: every line written since has both.  A request probes at most PROBES day indexes
+        (the first requests after a start read the others with minute tokens only)."""
         key = (getattr(sx, "host", ""), getattr(sx, "port", 0), name)  # (fakes have neither)
         if key in _HOURS:
             return _HOURS[key]
+        if self._probes_left <= 0 or self.budget.queries_left() < LOOKUP_ROOM:
+            return False  # minute tokens only for this request: probed by a later one
+        self._probes_left -= 1
         day = _DAY_RE.search(name)
         if day is None:
             return False
@@ -442,7 +501,16 @@ class Searcher:
         hours = " ".join(f"z1h{h}" for h in range(first // 60, first // 60 + 24))
         minutes = " ".join(f"z1m{m}" for m in range(first, first + 1440))
         try:
-            _HOURS[key] = _keyword_docs(sx, hours, name) == _keyword_docs(sx, minutes, name)
+            self.budget.spend()
+            by_hour = _keyword_docs(sx, hours, name)
+            # every line of the day under its hour: as many as the index holds (a line dated
+            # past tomorrow is stored in today's index: then compare with the minutes)
+            self.budget.spend()
+            if by_hour == _documents(sx, name):
+                _HOURS[key] = True
+            else:
+                self.budget.spend()
+                _HOURS[key] = by_hour == _keyword_docs(sx, minutes, name)
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:
                 return False  # not known (yet): minute tokens only, not cached
@@ -673,6 +741,21 @@ class Searcher:
                f"max_query_time={max(1, self.budget.ms_left())}")
         rows = self._query(sql, [*c.select_params, *params], sx)
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+
+
+def _keyword_docs_each(sx: sphinxql.Sphinx, words: list[str], name: str) -> list[int]:
+    """How many lines of index ``name`` have each of ``words`` (from its dictionary)."""
+    rows = sx.query("CALL KEYWORDS(%s, %s, 1)", [" ".join(words), name])
+    docs = {str(r.get("normalized") or r.get("tokenized")): int(r.get("docs") or 0)
+            for r in rows}
+    return [docs.get(w, 0) for w in words]
+
+
+def _documents(sx: sphinxql.Sphinx, name: str) -> int:
+    """How many lines index ``name`` holds (SHOW INDEX STATUS)."""
+    rows = sx.query(f"SHOW INDEX {sphinxql.ident(name)} STATUS", [])
+    status = {str(r.get("Variable_name")): str(r.get("Value")) for r in rows}
+    return int(status.get("indexed_documents") or -1)
 
 
 def _keyword_docs(sx: sphinxql.Sphinx, words: str, name: str) -> int:
