@@ -21,6 +21,7 @@ from alco.index.schema import (
     id_ms,
     id_range_of_us,
     make_id,
+    time_cover,
     value_text,
 )
 from alco.index.sphinxconf import retention_days
@@ -28,6 +29,7 @@ from alco.search import histcache
 from alco.search import language as qlang
 from alco.search.budget import MAX_QUERIES, ReadBudget
 from alco.search.compile import (
+    COVER_MAX_TOKENS,
     TOP_ID,
     Compiled,
     SearchError,
@@ -48,6 +50,8 @@ MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
 MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
+GAP_MS = 600_000  # an empty window this wide is checked for lines (a quiet spell to skip)
+MAX_SKIPS = 2  # quiet spells a read skips after an empty window
 SKIP_DAYS = MAX_QUERIES - LOOKUP_ROOM  # day indexes a read looks through for lines at most
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes all the rest
@@ -380,7 +384,7 @@ class Searcher:
                 if skip != start:
                     start = cur = skip
             stop = self._first_id(ix)
-        width, seen_ms, hits, made = FIRST_WINDOW_MS, 0, 0, 0
+        width, seen_ms, hits, made, skips = FIRST_WINDOW_MS, 0, 0, 0, 0
         found: int | None = None
         while (cur <= hi) if upward else (cur >= lo):
             edge = start + step * (seen_ms + width << MS_SHIFT) - step
@@ -392,21 +396,79 @@ class Searcher:
                 sent = yield (cur, edge) if upward else (edge, cur)
                 found, reached = sent if isinstance(sent, tuple) else (sent, edge)
                 made += 1
+                window = (cur, reached) if upward else (reached, cur)
                 cur = reached + step
                 hits += found or 0
+                if not found and width >= GAP_MS and skips < MAX_SKIPS and left is not None \
+                        and left() >= LOOKUP_ROOM and self._no_lines(ix, *window):
+                    # a quiet spell, not a rare match: go on from the next minute with lines
+                    skips += 1
+                    nxt = self._skip_empty(ix, cur, hi if upward else lo, upward, left)
+                    if nxt != cur:
+                        start = cur = nxt
+                        width, seen_ms, hits, found = FIRST_WINDOW_MS, 0, 0, None
+                        continue
             seen_ms += width
             width = next_width(width, seen_ms, hits, n if scan else n - hits, found, scan)
 
     def _skip_empty(self, ix: IndexConfig, at: int, bound: int, upward: bool,
                     left: Callable[[], int]) -> int:
         """Where to start reading from ``at`` towards ``bound``: the start (or end) of the
-        first hour holding lines, from the dictionary's counts of the hour tokens (one
-        ``CALL KEYWORDS`` a day index, for at most SKIP_DAYS of them, while the read's
-        budget has LOOKUP_ROOM queries left).  Lines are never
-        deleted, so an hour the dictionary counts none in has none; ``at`` itself when the
-        hour of ``at`` has lines, or none were found (a line dated beyond tomorrow is stored
-        in today's index, under an hour no day's tokens name)."""
-        hour, last = id_ms(at) // 3_600_000, id_ms(min(max(bound, 0), TOP_ID)) // 3_600_000
+        first minute holding lines, from the dictionary's counts of the time tokens: the
+        first hour with lines (one ``CALL KEYWORDS`` a day index, for at most SKIP_DAYS of
+        them), then its ten minutes, then its minutes (one each), while the read's budget has
+        LOOKUP_ROOM queries left.  Lines are never deleted, so a token the dictionary counts
+        no line under has none; ``at`` itself when its own minute has lines, or none were
+        found (a line dated beyond tomorrow is stored in today's index, under an hour no
+        day's tokens name)."""
+        at_ms = id_ms(at)
+        found = self._first_hour(ix, at_ms // 3_600_000,
+                                 id_ms(min(max(bound, 0), TOP_ID)) // 3_600_000, upward, left)
+        if found is None:
+            return at
+        hour, name = found
+        # then the first ten minutes of that hour, and the first minute of those, with lines
+        step = 1 if upward else -1
+        pos, pos_size = hour, 3_600_000  # the unit found so far, and its size (ms)
+        for prefix, size, parts in (("z10m", 600_000, 6), ("z1m", 60_000, 10)):
+            if left() < LOOKUP_ROOM:
+                break
+            first = pos * parts  # pos's own parts
+            slots = range(first, first + parts)[::step]
+            here = at_ms // size
+            begin = here if first <= here < first + parts else slots[0]
+            self.budget.spend()
+            counts = _keyword_docs_each(self.sphinx, [f"{prefix}{k}" for k in slots], name)
+            ahead = [k for k, n in zip(slots, counts, strict=True)
+                     if n and (k - begin) * step >= 0]
+            if not ahead:
+                break
+            pos, pos_size = ahead[0], size
+        if pos == at_ms // pos_size:
+            return at
+        return make_id(pos * pos_size, 0, 0) if upward \
+            else make_id((pos + 1) * pos_size, 0, 0) - 1
+
+    def _no_lines(self, ix: IndexConfig, lo: int, hi: int) -> bool:
+        """Whether ids [lo, hi] hold no line at all, from the dictionary's counts of the
+        time tokens covering them (one lookup a day index; False when not known)."""
+        lo_ms, hi_ms = id_ms(lo), id_ms(hi)
+        if hi_ms - lo_ms > 2 * DAY_MS:
+            return False
+        for day in range(lo_ms // DAY_MS, hi_ms // DAY_MS + 1):
+            name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + day))
+            tokens = time_cover(max(lo_ms, day * DAY_MS), min(hi_ms, day * DAY_MS + DAY_MS - 1),
+                                hours=True)
+            if len(tokens) > COVER_MAX_TOKENS or not self.hours([name]):
+                return False
+            self.budget.spend()
+            if any(_keyword_docs_each(self.sphinx, tokens, name)):
+                return False
+        return True
+
+    def _first_hour(self, ix: IndexConfig, hour: int, last: int, upward: bool,
+                    left: Callable[[], int]) -> tuple[int, str] | None:
+        """The first hour from ``hour`` to ``last`` holding lines, and its day index."""
         step = 1 if upward else -1
         day = hour // 24
         for _ in range(SKIP_DAYS):
@@ -415,21 +477,18 @@ class Searcher:
                                                 make_id(day * DAY_MS + DAY_MS, 0, 0) - 1) \
                     or not self.hours([name]) \
                     or left() < LOOKUP_ROOM:
-                return at
+                return None
             self.budget.spend()
             counts = _keyword_docs_each(self.sphinx, [
                 f"z1h{h}" for h in range(day * 24, day * 24 + 24)], name)
             while hour // 24 == day:
                 if counts[hour - day * 24]:
-                    if hour == id_ms(at) // 3_600_000:
-                        return at
-                    return make_id((hour if upward else hour + 1) * 3_600_000, 0, 0) \
-                        - (0 if upward else 1)
+                    return hour, name
                 if hour == last:
-                    return at
+                    return None
                 hour += step
             day += step
-        return at
+        return None
 
     def _open_top(self, ix: IndexConfig) -> tuple[int, int] | None:
         """(newest line reported by the writers, now) in ms; None when Redis does not know."""

@@ -314,9 +314,9 @@ def test_a_tail_poll_of_a_scan_moves_its_cursor_past_what_it_read():
 @pytest.mark.parametrize("order", ["asc", "desc"])
 def test_a_read_starts_at_the_first_hour_with_lines_past_quiet_days(order):
     """Oldest first from the first retained day, or newest first from a cursor days after the
-    last line: the dictionary's lines per hour token skip the empty days, so the first search
-    is in the hour of the first line found (and a read never balloons into days it did not
-    need)."""
+    last line: the dictionary's lines per time token skip the empty days, so the first search
+    starts at the minute of the first line found (and a read never balloons into days it did
+    not need)."""
     ids = ids_at([NOW_MS - 6 * DAY_MS + i * 1000 for i in range(50)])
     fake = FakeSphinx(ids)
     searcher = searcher_for(fake)
@@ -339,7 +339,45 @@ def test_a_read_starts_at_the_first_hour_with_lines_past_quiet_days(order):
     fake.query = query  # type: ignore[method-assign]
     page = searcher.lines(ix, lq)
     assert [ln.id for ln in page.lines] == (ids[:10] if order == "asc" else ids[-10:][::-1])
-    hour = 3_600_000 << 22
-    edge = ids[0] // hour * hour if order == "asc" else (ids[-1] // hour + 1) * hour - 1
+    minute = 60_000 << 22
+    edge = ids[0] // minute * minute if order == "asc" else (ids[-1] // minute + 1) * minute - 1
     assert searched[0][0 if order == "asc" else 1] == edge
-    assert fake.searches <= 6
+    assert fake.searches <= 4
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_a_read_skips_a_quiet_spell_it_runs_into(order):
+    """Two bursts five and a half hours apart: once a wide window finds no line at all, the
+    read goes on from the next minute with lines instead of growing its windows over the
+    quiet spell (and then reading a wide window of the next burst)."""
+    t0 = (NOW_MS - 2 * DAY_MS) // 3_600_000 * 3_600_000 + 1_234_567
+    first = [t0 + i * 100 for i in range(600)]
+    second = [t0 + 19_800_000 + i * 100 for i in range(600)]
+    ids = ids_at(first + second)
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    reader._HOURS.clear()
+    ix = IndexConfig(retention_days=5)
+    for _ in range(5):  # each request probes two day indexes for hour tokens
+        searcher.lines(ix, LineQuery(limit=1, order="asc"))
+        searcher.lines(ix, LineQuery(limit=1, order="desc"))
+    searched: list[tuple[int, int]] = []
+    search = fake.query
+
+    def query(sql: str, params: list) -> list[dict]:
+        if sql.startswith("SELECT"):
+            searched.append((params[-2], params[-1]))
+        return search(sql, params)
+
+    fake.query = query  # type: ignore[method-assign]
+    lq = (LineQuery(limit=10, order="asc", after=ids[599]) if order == "asc"
+          else LineQuery(limit=10, order="desc", before=ids[600]))
+    page = searcher.lines(ix, lq)
+    assert [ln.id for ln in page.lines] == (ids[600:610] if order == "asc"
+                                             else ids[590:600][::-1])
+    # no window reaches more than a minute into the burst beyond the quiet spell
+    minute = 60_000 << 22
+    if order == "asc":
+        assert max(hi for _, hi in searched) < (ids[600] // minute + 2) * minute
+    else:
+        assert min(lo for lo, _ in searched) >= (ids[599] // minute - 1) * minute
