@@ -141,15 +141,15 @@ def next_width(width: int, seen_ms: int, hits: int, missing: int, found: int | N
                scan: bool = False) -> int:
     """The next window's width (ms): eightfold after a window without hits (``found``),
     whatever was found before; else what should hold the ``missing`` rows at the rate of hits
-    seen so far (and a quarter more), from two to 32 times as wide as the last window.  Every
-    window is at least twice as wide as the one before (a window collects every match it
-    holds, so one wider than the rate says it needs costs what it overshoots): a read of 30
-    days from one second takes at most 32 windows, whatever the data's shape, and the query
-    budget's last window takes all that is left."""
+    seen so far (and a quarter more), from two to 32 times as wide as the last window, or
+    from one time once twice as many hits were seen as are missing (the rate is known well).
+    A window collects every match it holds, so one wider than the rate says it needs costs
+    what it overshoots; windows that do not grow are bounded by the query budget, whose last
+    window takes all that is left."""
     if not found:
         return width * GROWTH_EMPTY
     wanted = seen_ms * max(missing, 1) * 5 // (max(hits, 1) * 4) + 1
-    if scan:  # ``missing`` rows per window: as wide as holds them, never narrower
+    if scan or hits >= 2 * missing:  # the rate is known well: as wide as holds the rest
         return min(max(wanted, width), width * GROWTH_MAX)
     return min(max(wanted, width * GROWTH_MIN), width * GROWTH_MAX)
 

@@ -56,9 +56,10 @@ def test_each_window_is_sized_by_the_hits_seen_so_far():
         widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
         window = gen.send(found)
     widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
-    # 1 s gave 40 of 101: 61 more at 40/s, and a quarter more: 1.9 s, but each window is
-    # at least twice as wide as the one before, and eightfold after an empty one
-    assert widths == [1000, 2000, 4000, 32000]
+    # 1 s gave 40 of 101: 61 more at 40/s, and a quarter more: 1.9 s, but a window is at
+    # least twice as wide as the one before until twice as many hits were seen as are missing
+    # (80 of 101: then as wide as the last at least), and eightfold after an empty one
+    assert widths == [1000, 2000, 2000, 16000]
     gen = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)._windows(  # type: ignore
         IndexConfig(), make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0), True, 101)
     first = next(gen)
