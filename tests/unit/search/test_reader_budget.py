@@ -31,6 +31,7 @@ class FakeSphinx:
         self.ids = sorted(ids)
         self.queries = 0  # every statement a request's budget counts
         self.searches = 0  # of which SELECTs (the rest: lines per time token)
+        self.searched: list[tuple[int, int]] = []  # the id ranges of the SELECTs
         self.clock = 0.0
         self.cost_s = cost_s  # each query moves the fake clock on by this much
         self.warnings: list[str] = []
@@ -59,6 +60,7 @@ class FakeSphinx:
         self.searches += 1
         self.clock += self.cost_s
         lo, hi = params[-2], params[-1]
+        self.searched.append((lo, hi))
         a, b = bisect.bisect_left(self.ids, lo), bisect.bisect_right(self.ids, hi)
         if sql.startswith("SELECT COUNT(*)"):
             return [{"n": b - a}]
@@ -311,6 +313,22 @@ def test_a_tail_poll_of_a_scan_moves_its_cursor_past_what_it_read():
     assert lines == [] and skipped == 0 and ids[0] <= cursor < ids[-1]
 
 
+def probed(ids: list[int], retention_days: int) -> tuple[FakeSphinx, Searcher, IndexConfig]:
+    """A fake searchd holding ``ids``, and a searcher that has probed all its day indexes for
+    hour tokens (a request probes two); the fake keeps the id ranges it was searched in, in
+    ``searched``."""
+    fake = FakeSphinx(ids)
+    searcher = searcher_for(fake)
+    reader._HOURS.clear()
+    ix = IndexConfig(retention_days=retention_days)
+    for _ in range(retention_days):
+        searcher.lines(ix, LineQuery(limit=1, order="asc"))
+        searcher.lines(ix, LineQuery(limit=1, order="desc"))
+    fake.queries = fake.searches = 0
+    fake.searched = []
+    return fake, searcher, ix
+
+
 @pytest.mark.parametrize("order", ["asc", "desc"])
 def test_a_read_starts_at_the_first_hour_with_lines_past_quiet_days(order):
     """Oldest first from the first retained day, or newest first from a cursor days after the
@@ -318,26 +336,11 @@ def test_a_read_starts_at_the_first_hour_with_lines_past_quiet_days(order):
     starts at the minute of the first line found (and a read never balloons into days it did
     not need)."""
     ids = ids_at([NOW_MS - 6 * DAY_MS + i * 1000 for i in range(50)])
-    fake = FakeSphinx(ids)
-    searcher = searcher_for(fake)
-    reader._HOURS.clear()
-    ix = IndexConfig(retention_days=10)
-    for _ in range(10):  # each request probes two day indexes for hour tokens
-        searcher.lines(ix, LineQuery(limit=1, order="asc"))
-        searcher.lines(ix, LineQuery(limit=1, order="desc"))
-    fake.queries = fake.searches = 0
+    fake, searcher, ix = probed(ids, 10)
     lq = (LineQuery(limit=10, order="asc") if order == "asc"
           else LineQuery(limit=10, order="desc", before=ids_at([NOW_MS - DAY_MS])[0]))
-    searched: list[tuple[int, int]] = []
-    search = fake.query
-
-    def query(sql: str, params: list) -> list[dict]:
-        if sql.startswith("SELECT"):
-            searched.append((params[-2], params[-1]))
-        return search(sql, params)
-
-    fake.query = query  # type: ignore[method-assign]
     page = searcher.lines(ix, lq)
+    searched = fake.searched
     assert [ln.id for ln in page.lines] == (ids[:10] if order == "asc" else ids[-10:][::-1])
     minute = 60_000 << 22
     edge = ids[0] // minute * minute if order == "asc" else (ids[-1] // minute + 1) * minute - 1
@@ -354,22 +357,8 @@ def test_a_read_skips_a_quiet_spell_it_runs_into(order):
     first = [t0 + i * 100 for i in range(600)]
     second = [t0 + 19_800_000 + i * 100 for i in range(600)]
     ids = ids_at(first + second)
-    fake = FakeSphinx(ids)
-    searcher = searcher_for(fake)
-    reader._HOURS.clear()
-    ix = IndexConfig(retention_days=5)
-    for _ in range(5):  # each request probes two day indexes for hour tokens
-        searcher.lines(ix, LineQuery(limit=1, order="asc"))
-        searcher.lines(ix, LineQuery(limit=1, order="desc"))
-    searched: list[tuple[int, int]] = []
-    search = fake.query
-
-    def query(sql: str, params: list) -> list[dict]:
-        if sql.startswith("SELECT"):
-            searched.append((params[-2], params[-1]))
-        return search(sql, params)
-
-    fake.query = query  # type: ignore[method-assign]
+    fake, searcher, ix = probed(ids, 5)
+    searched = fake.searched
     lq = (LineQuery(limit=10, order="asc", after=ids[599]) if order == "asc"
           else LineQuery(limit=10, order="desc", before=ids[600]))
     page = searcher.lines(ix, lq)
