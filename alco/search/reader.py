@@ -414,40 +414,60 @@ class Searcher:
     def _skip_empty(self, ix: IndexConfig, at: int, bound: int, upward: bool,
                     left: Callable[[], int]) -> int:
         """Where to start reading from ``at`` towards ``bound``: the start (or end) of the
-        first minute holding lines, from the dictionary's counts of the time tokens: the
-        first hour with lines (one ``CALL KEYWORDS`` a day index, for at most SKIP_DAYS of
-        them), then its ten minutes, then its minutes (one each), while the read's budget has
-        LOOKUP_ROOM queries left.  Lines are never deleted, so a token the dictionary counts
-        no line under has none; ``at`` itself when its own minute has lines, or none were
-        found (a line dated beyond tomorrow is stored in today's index, under an hour no
-        day's tokens name)."""
+        first minute holding lines, from the dictionary's counts of the time tokens (one
+        ``CALL KEYWORDS`` each): the rest of ``at``'s ten minutes first, then the rest of its
+        hour, then the next hours (a lookup a day index, SKIP_DAYS at most), each found one
+        narrowed down to its minute; only while the read's budget has LOOKUP_ROOM queries
+        left.  Lines are never deleted, so a token the dictionary counts no line under has
+        none.  ``at`` itself when its own minute has lines, or none were found (a line dated
+        beyond tomorrow is stored in today's index, under an hour no day's tokens name)."""
         at_ms = id_ms(at)
-        found = self._first_hour(ix, at_ms // 3_600_000,
-                                 id_ms(min(max(bound, 0), TOP_ID)) // 3_600_000, upward, left)
-        if found is None:
+        name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + at_ms // DAY_MS))
+        if left() < LOOKUP_ROOM or not self.hours([name]):
             return at
-        hour, name = found
-        # then the first ten minutes of that hour, and the first minute of those, with lines
-        step = 1 if upward else -1
-        pos, pos_size = hour, 3_600_000  # the unit found so far, and its size (ms)
-        for prefix, size, parts in (("z10m", 600_000, 6), ("z1m", 60_000, 10)):
-            if left() < LOOKUP_ROOM:
+        # the rest of at's ten minutes (from its minute), then of its hour (from the next
+        # ten minutes): the first unit with lines
+        found = None
+        for size, parts, skip in ((60_000, 10, 0), (600_000, 6, 1)):
+            unit = at_ms // size
+            first = unit // parts * parts
+            units = (range(unit + skip, first + parts) if upward
+                     else range(unit - skip, first - 1, -1))
+            found = self._first_with_lines(name, size, units, left)
+            if found is not None or left() < LOOKUP_ROOM:
                 break
-            first = pos * parts  # pos's own parts
-            slots = range(first, first + parts)[::step]
-            here = at_ms // size
-            begin = here if first <= here < first + parts else slots[0]
-            self.budget.spend()
-            counts = _keyword_docs_each(self.sphinx, [f"{prefix}{k}" for k in slots], name)
-            ahead = [k for k, n in zip(slots, counts, strict=True)
-                     if n and (k - begin) * step >= 0]
-            if not ahead:
+        if found is None:  # the next hours, day by day
+            hour = at_ms // 3_600_000 + (1 if upward else -1)
+            last = id_ms(min(max(bound, 0), TOP_ID)) // 3_600_000
+            if (last - hour) * (1 if upward else -1) < 0:
+                return at
+            found_hour = self._first_hour(ix, hour, last, upward, left)
+            if found_hour is None:
+                return at
+            found = (found_hour[0], 3_600_000, found_hour[1])
+        pos, size, name = found
+        while size > 60_000 and left() >= LOOKUP_ROOM:  # down to its first minute
+            sub = 600_000 if size == 3_600_000 else 60_000
+            parts = size // sub
+            slots = range(pos * parts, pos * parts + parts)
+            narrower = self._first_with_lines(name, sub, slots if upward else slots[::-1], left)
+            if narrower is None:
                 break
-            pos, pos_size = ahead[0], size
-        if pos == at_ms // pos_size:
+            pos, size, name = narrower
+        if pos == at_ms // size:
             return at
-        return make_id(pos * pos_size, 0, 0) if upward \
-            else make_id((pos + 1) * pos_size, 0, 0) - 1
+        return make_id(pos * size, 0, 0) if upward else make_id((pos + 1) * size, 0, 0) - 1
+
+    def _first_with_lines(self, name: str, size: int, units: range,
+                          left: Callable[[], int]) -> tuple[int, int, str] | None:
+        """The first of ``units`` (of ``size`` ms: a minute, ten minutes or an hour) holding
+        lines of day index ``name``: (unit, size, name), or None (one lookup)."""
+        if not units or left() < LOOKUP_ROOM:
+            return None
+        prefix = {60_000: "z1m", 600_000: "z10m", 3_600_000: "z1h"}[size]
+        self.budget.spend()
+        counts = _keyword_docs_each(self.sphinx, [f"{prefix}{k}" for k in units], name)
+        return next(((k, size, name) for k, n in zip(units, counts, strict=True) if n), None)
 
     def _no_lines(self, ix: IndexConfig, lo: int, hi: int) -> bool:
         """Whether ids [lo, hi] hold no line at all, from the dictionary's counts of the
