@@ -50,6 +50,7 @@ MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
 MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
+DENSE_LINES = 100  # a first window with this many lines and no match: a rare query
 GAP_MS = 600_000  # an empty window this wide is checked for lines (a quiet spell to skip)
 MAX_SKIPS = 2  # quiet spells a read skips after an empty window
 SKIP_DAYS = MAX_QUERIES - LOOKUP_ROOM  # day indexes a read looks through for lines at most
@@ -288,6 +289,7 @@ class Searcher:
         sent: tuple[int, int] | None = None
         read_rows = kept_rows = 0  # with patterns: the candidates read, and those that passed
         widened = False  # whether a window took the rest of its day (once a read)
+        last = (lo, hi)  # the window read last
         while out.matched < enough:
             try:
                 win_lo, win_hi = windows.send(sent)
@@ -306,14 +308,16 @@ class Searcher:
                 rate = kept_rows / read_rows if read_rows else 1.0
                 limit = min(SCAN_ROWS, max(want, int(want * 1.25 / max(rate, 1e-4)) + 1))
             # With hour tokens every window is covered (a wide one costs what it holds, not
-            # its whole day), so none has to take the rest of its day.
+            # its whole day)...
             hours = self.hours(self.indexes_for_ids(ix, win_lo, win_hi))
-            if not widened and not hours and not first and sent[0] == 0 \
-                    and out.matched == 0 and c.match and c.keywords and not c.select:
-                # Nothing in the first window: this one has no time tokens, so its query
-                # decodes its day's matches whatever its width; it takes the rest of that day
-                # (not with filters on the JSON attribute, compared for every match).
-                widened = True
+            rare = not widened and not first and sent[0] == 0 and out.matched == 0 \
+                and c.match and c.keywords and not c.select
+            if rare and (not hours or self._dense(ix, *last)):
+                # ... but nothing in a first window that held lines means a rare query: a
+                # window without time tokens decodes its day's few matches at once, whatever
+                # its width, so it takes the rest of that day (not with filters on the JSON
+                # attribute, compared for every match).
+                widened = hours = True
                 day_ms = id_ms(win_hi if upward else win_lo) // DAY_MS * DAY_MS
                 if upward:
                     win_hi = min(hi, max(win_hi, make_id(day_ms + DAY_MS, 0, 0) - 1))
@@ -321,8 +325,9 @@ class Searcher:
                     win_lo = max(lo, min(win_lo, make_id(day_ms, 0, 0)))
             # time tokens pay off for frequent matches, not after a window without any
             got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
-                                    cover=hours or first or sent[0] != 0, open_top=open_top,
-                                    min_ms=FIRST_QUERY_MS if first else 1)
+                                    cover=(hours and not widened) or first or sent[0] != 0,
+                                    open_top=open_top, min_ms=FIRST_QUERY_MS if first else 1)
+            last = (win_lo, win_hi)
             if not first and self.budget.out_of_time():
                 # searchd may have cut the query short (max_query_time): its rows need not
                 # be the first ones of the window
@@ -468,6 +473,21 @@ class Searcher:
         self.budget.spend()
         counts = _keyword_docs_each(self.sphinx, [f"{prefix}{k}" for k in units], name)
         return next(((k, size, name) for k, n in zip(units, counts, strict=True) if n), None)
+
+    def _dense(self, ix: IndexConfig, lo: int, hi: int) -> bool:
+        """Whether ids [lo, hi] likely hold DENSE_LINES lines or more: its minutes' lines
+        from the dictionary, pro rata (one lookup; True when it cannot be known)."""
+        lo_ms = id_ms(lo)
+        hi_ms = min(id_ms(hi), time.time_ns() // 1_000_000 + FUTURE_MS)
+        name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + lo_ms // DAY_MS))
+        minutes = range(lo_ms // 60_000, min(hi_ms, lo_ms // DAY_MS * DAY_MS + DAY_MS - 1)
+                        // 60_000 + 1)
+        if not 0 < len(minutes) <= 10 or self.budget.queries_left() < LOOKUP_ROOM \
+                or not self.hours([name]):
+            return True
+        self.budget.spend()
+        lines = sum(_keyword_docs_each(self.sphinx, [f"z1m{m}" for m in minutes], name))
+        return lines * (hi_ms - lo_ms + 1) >= DENSE_LINES * len(minutes) * 60_000
 
     def _no_lines(self, ix: IndexConfig, lo: int, hi: int) -> bool:
         """Whether ids [lo, hi] hold no line at all, from the dictionary's counts of the
