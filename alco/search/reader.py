@@ -50,7 +50,9 @@ MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
 MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
-DENSE_LINES = 100  # a first window with this many lines and no match: a rare query
+RARE_LINES = 20_000  # a word in at most this many lines of a day: read its day at once
+_FIELD_RE = re.compile(r"@\w+")  # a MATCH() field limit
+_WORD_RE = re.compile(r"[\w*]+")
 GAP_MS = 600_000  # an empty window this wide is checked for lines (a quiet spell to skip)
 MAX_SKIPS = 2  # quiet spells a read skips after an empty window
 SKIP_DAYS = MAX_QUERIES - LOOKUP_ROOM  # day indexes a read looks through for lines at most
@@ -312,11 +314,11 @@ class Searcher:
             hours = self.hours(self.indexes_for_ids(ix, win_lo, win_hi))
             rare = not widened and not first and sent[0] == 0 and out.matched == 0 \
                 and c.match and c.keywords and not c.select
-            if rare and (not hours or self._dense(ix, *last)):
-                # ... but nothing in a first window that held lines means a rare query: a
-                # window without time tokens decodes its day's few matches at once, whatever
-                # its width, so it takes the rest of that day (not with filters on the JSON
-                # attribute, compared for every match).
+            if rare and (not hours or self._rare(ix, c, *last)):
+                # ... but after an empty first window a query whose words are rare in its day
+                # (the dictionary says) takes the rest of that day at once: a window without
+                # time tokens decodes the day's few matches, whatever its width (not with
+                # filters on the JSON attribute, compared for every match).
                 widened = hours = True
                 day_ms = id_ms(win_hi if upward else win_lo) // DAY_MS * DAY_MS
                 if upward:
@@ -474,20 +476,20 @@ class Searcher:
         counts = _keyword_docs_each(self.sphinx, [f"{prefix}{k}" for k in units], name)
         return next(((k, size, name) for k, n in zip(units, counts, strict=True) if n), None)
 
-    def _dense(self, ix: IndexConfig, lo: int, hi: int) -> bool:
-        """Whether ids [lo, hi] likely hold DENSE_LINES lines or more: its minutes' lines
-        from the dictionary, pro rata (one lookup; True when it cannot be known)."""
-        lo_ms = id_ms(lo)
-        hi_ms = min(id_ms(hi), time.time_ns() // 1_000_000 + FUTURE_MS)
-        name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + lo_ms // DAY_MS))
-        minutes = range(lo_ms // 60_000, min(hi_ms, lo_ms // DAY_MS * DAY_MS + DAY_MS - 1)
-                        // 60_000 + 1)
-        if not 0 < len(minutes) <= 10 or self.budget.queries_left() < LOOKUP_ROOM \
-                or not self.hours([name]):
+    def _rare(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> bool:
+        """Whether the rarest word of ``c`` is in at most RARE_LINES lines of the day of ids
+        [lo, hi] (one dictionary lookup; True when it cannot be known: patterns' pieces of
+        words, no budget left).  An upper bound of what a query ANDing its words matches; a
+        query with alternatives or exclusions may be taken for rarer than it is (then its
+        read is as before hour tokens: correct, only slower)."""
+        words = [w for w in _WORD_RE.findall(_FIELD_RE.sub(" ", c.match)) if "*" not in w]
+        ms = id_ms(lo if lo > 0 else hi)
+        name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + ms // DAY_MS))
+        if not words or self.budget.queries_left() < LOOKUP_ROOM or not self.hours([name]):
             return True
         self.budget.spend()
-        lines = sum(_keyword_docs_each(self.sphinx, [f"z1m{m}" for m in minutes], name))
-        return lines * (hi_ms - lo_ms + 1) >= DENSE_LINES * len(minutes) * 60_000
+        rows = self.sphinx.query("CALL KEYWORDS(%s, %s, 1)", [" ".join(words), name])
+        return min((int(r.get("docs") or 0) for r in rows), default=0) <= RARE_LINES
 
     def _no_lines(self, ix: IndexConfig, lo: int, hi: int) -> bool:
         """Whether ids [lo, hi] hold no line at all, from the dictionary's counts of the
