@@ -376,16 +376,20 @@ def run_breakdown(b: Bench) -> list[list]:
                        from_us=iso_us(p.get("from")), to_us=iso_us(p.get("to")),
                        order=p.get("order", "desc"))
         times = {}
-        for label, cover in (("tokens", sphinxquery.COVER_MAX_MS), ("none", -1)):
-            saved, sphinxquery.COVER_MAX_MS = sphinxquery.COVER_MAX_MS, cover
+        limits = ("COVER_MAX_MS", "COVER_HOUR_MS", "COVER_MAX_TOKENS")
+        for label, cover in (("tokens", None), ("none", -1)):
+            saved = {name: getattr(sphinxquery, name) for name in limits}
             try:
+                for name in limits:
+                    setattr(sphinxquery, name, saved[name] if cover is None else cover)
                 samples = []
                 for _ in range(min(b.repeats, 20) + 1):
                     t = time.perf_counter()
                     searcher.lines(ix, lq)
                     samples.append(time.perf_counter() - t)
             finally:
-                sphinxquery.COVER_MAX_MS = saved
+                for name in limits:
+                    setattr(sphinxquery, name, saved[name])
             times[label] = percentile(samples[1:], 50)
         rows.append([qc["name"], f"{times['tokens'] * 1000:.1f}",
                      f"{times['none'] * 1000:.1f}"])
