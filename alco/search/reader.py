@@ -793,6 +793,10 @@ class Searcher:
                      part: histcache.DayPart) -> array | None:
         """Lines matching ``c`` per minute of ``part``'s day's sealed hours (None when the
         time budget cut the query short)."""
+        if not (c.match or c.where or c.select or c.checks):
+            every = self._day_lines(sx, part)
+            if every is not None:
+                return every
         lo = make_id(part.day * histcache.MINUTE_MS, 0, 0)
         hi = make_id(part.sealed * histcache.MINUTE_MS, 0, 0) - 1
         c = self.for_indexes(c, [part.index])
@@ -810,6 +814,24 @@ class Searcher:
         for row in rows:
             minutes[int(row["m"]) - part.day] = int(row["n"])
         return minutes
+
+    def _day_lines(self, sx: sphinxql.Sphinx, part: histcache.DayPart) -> array | None:
+        """Every line per minute of ``part``'s day's sealed hours, from the dictionary's
+        counts of the minute tokens (one lookup, about 15-30 ms a day against 70 ms for a
+        count): only when the day's minutes add up to the lines the index holds (SHOW INDEX
+        STATUS counts the lines there are; the dictionary also counts a line REPLACEd again,
+        until a merge, and a line dated past tomorrow is under no minute of the day).  None
+        when they do not."""
+        minutes = [f"z1m{m}" for m in range(part.day, part.day + histcache.DAY_MINUTES)]
+        self.budget.spend()
+        counts = _keyword_docs_each(sx, minutes, part.index)
+        self.budget.spend()
+        if sum(counts) != _documents(sx, part.index):
+            return None
+        out = array("q", bytes(8 * histcache.DAY_MINUTES))
+        for k in range(part.sealed - part.day):
+            out[k] = counts[k]
+        return out
 
     def _histogram_read(self, ix: IndexConfig, c: Compiled, lo: int, hi: int,
                         bucket_us: int) -> dict[int, int]:
