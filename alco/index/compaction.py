@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 from alco.config import Config
 from alco.index import sphinxql
 from alco.index.daystore import day_indexes
+from alco.index.schema import day_of_index
 
 log = logging.getLogger("alco.compaction")
 # a RAM chunk smaller than this is left alone: a few late lines are not worth rewriting a day
@@ -62,23 +63,16 @@ def day_state(sphinx: sphinxql.Sphinx, index: str) -> DayState:
                     int(status.get("ram_chunk", 0)), int(status.get("indexed_documents", 0)))
 
 
-def day_of(index: str) -> date | None:
-    try:
-        return datetime.strptime(index.rsplit("_", 1)[1], "%Y%m%d").date()
-    except (IndexError, ValueError):
-        return None
-
-
 def past_days(sphinx: sphinxql.Sphinx, config: Config, today: date) -> list[str]:
     """The day indexes searchd serves for the configured ALCO indexes, before ``today``,
     oldest first."""
     found = []
     for ix in config.indexes:
         for index in day_indexes(sphinx, ix.name):
-            day = day_of(index)
+            day = day_of_index(index)
             if day is not None and day < today:
                 found.append(index)
-    return sorted(found, key=lambda name: (day_of(name), name))
+    return sorted(found, key=lambda name: (day_of_index(name), name))
 
 
 def start(sphinx: sphinxql.Sphinx, state: DayState) -> None:

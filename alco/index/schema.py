@@ -58,6 +58,14 @@ def day_index(name: str, day: date) -> str:
     return f"{name}_{day:%Y%m%d}"
 
 
+def day_of_index(index: str) -> date | None:
+    """The day of a day index (``<name>_<YYYYMMDD>``), None for another name."""
+    try:
+        return datetime.strptime(index.rsplit("_", 1)[1], "%Y%m%d").date()
+    except (IndexError, ValueError):
+        return None
+
+
 def day_of_us(ts_us: int) -> date:
     return datetime.fromtimestamp(ts_us / 1_000_000, UTC).date()
 
@@ -91,28 +99,37 @@ def _tag_token(col: str, value: object) -> str:
 _cached_tag_token = functools.lru_cache(maxsize=65536, typed=True)(_tag_token)
 
 
+MINUTE_MS, TEN_MINUTES_MS, HOUR_MS = 60_000, 600_000, 3_600_000
+_TIME_PREFIX = {MINUTE_MS: "z1m", TEN_MINUTES_MS: "z10m", HOUR_MS: "z1h"}
+
+
+def unit_token(size_ms: int, k: int) -> str:
+    """The time token of the ``k``-th minute, ten minutes or hour (``size_ms``) since the
+    epoch."""
+    return f"{_TIME_PREFIX[size_ms]}{k}"
+
+
 def time_token(ms: int) -> str:
     """The time tokens of a line stamped ``ms`` (epoch milliseconds): its minute, its ten
     minutes and its hour."""
-    minute = ms // 60_000
-    return f"z1m{minute} z10m{minute // 10} z1h{minute // 60}"
+    return " ".join(unit_token(size, ms // size) for size in _TIME_PREFIX)
 
 
 def time_cover(lo_ms: int, hi_ms: int, hours: bool = False) -> list[str]:
     """Tokens that match exactly the lines of every minute [lo_ms, hi_ms] touches: with
     ``hours``, the whole hours and ten minutes inside it as one token each (at most 9 + 5
     tokens at either end, one per hour between); else one token per minute."""
-    minute, last = lo_ms // 60_000, hi_ms // 60_000
+    minute, last = lo_ms // MINUTE_MS, hi_ms // MINUTE_MS
     out = []
     while minute <= last:
         if hours and minute % 60 == 0 and minute + 59 <= last:
-            out.append(f"z1h{minute // 60}")
+            out.append(unit_token(HOUR_MS, minute // 60))
             minute += 60
         elif hours and minute % 10 == 0 and minute + 9 <= last:
-            out.append(f"z10m{minute // 10}")
+            out.append(unit_token(TEN_MINUTES_MS, minute // 10))
             minute += 10
         else:
-            out.append(f"z1m{minute}")
+            out.append(unit_token(MINUTE_MS, minute))
             minute += 1
     return out
 

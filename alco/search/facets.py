@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,7 @@ from alco.search.compile import (
     compile_query,
     where_ids,
 )
-from alco.search.reader import FanOut, Searcher, cursor_id, row_fields, split_range
+from alco.search.reader import Searcher, cursor_id, row_fields, split_range
 
 MAX_GROUPS = 1000  # distinct values one query keeps
 MAX_LIMIT = 100  # values an answer lists
@@ -99,14 +98,11 @@ def with_filter(parsed: qlang.Query, name: str, value: str) -> qlang.Query:
 
 
 class Facets:
-    """Counts by value for one request, on ``searcher``'s connection and budget (and the
-    search threads of ``fan_out``, ``parts`` of them)."""
+    """Counts by value for one request, on ``searcher``'s connection, budget and search
+    threads."""
 
-    def __init__(self, searcher: Searcher, fan_out: FanOut | None = None,
-                 parts: int = 1) -> None:
+    def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
-        self.fan_out = fan_out
-        self.parts = parts
 
     # --- top values ---
     def top(self, ix: IndexConfig, c: Compiled, name: str, from_us: int | None,
@@ -140,7 +136,7 @@ class Facets:
         if lo > hi:
             return Counter(), 0
         parts = self._parts(lo, hi)
-        results = self._each(lambda sx, ids: self._group(sx, ix, c, name, ids), parts)
+        results = self.searcher.each(lambda sx, ids: self._group(sx, ix, c, name, ids), parts)
         counts: Counter = Counter()
         full = False
         for part, kept_all in results:
@@ -152,15 +148,10 @@ class Facets:
         return counts, total
 
     def _parts(self, lo: int, hi: int) -> list[tuple[int, int]]:
-        if self.fan_out is None or self.parts <= 1:
+        if self.searcher.parallel <= 1:
             return [(lo, hi)]
         end = make_id(time.time_ns() // 1_000_000 + 1000, 0, 0)
-        return split_range(lo, min(hi, end), hi, self.parts)
-
-    def _each(self, fn: Callable[[sphinxql.Sphinx, Any], Any], items: list) -> list:
-        if len(items) == 1 or self.fan_out is None:
-            return [fn(self.searcher.sphinx, item) for item in items]
-        return self.fan_out(fn, items)
+        return split_range(lo, min(hi, end), hi, self.searcher.parallel)
 
     def _group(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled, name: str,
                ids: tuple[int, int]) -> tuple[Counter, bool]:
@@ -225,7 +216,8 @@ class Facets:
         keyed = [(v, compile_query(ix, with_filter(parsed, name, v)))
                  for v in values for name in names]
         jobs = [c, *(cc for _, cc in keyed)]
-        series = self._each(lambda sx, cc: self._buckets(sx, ix, cc, lo, hi, bucket_us), jobs)
+        series = self.searcher.each(
+            lambda sx, cc: self._buckets(sx, ix, cc, lo, hi, bucket_us), jobs)
         by: dict[int, dict[str, int]] = {}
         for (value, _), part in zip(keyed, series[1:], strict=True):
             for bucket, n in part.items():

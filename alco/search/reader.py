@@ -15,13 +15,18 @@ import orjson
 from alco.config import Config, IndexConfig
 from alco.index import sphinxql
 from alco.index.schema import (
+    HOUR_MS,
+    MINUTE_MS,
     MS_SHIFT,
+    TEN_MINUTES_MS,
     day_index,
+    day_of_index,
     day_of_us,
     id_ms,
     id_range_of_us,
     make_id,
     time_cover,
+    unit_token,
     value_text,
 )
 from alco.index.sphinxconf import retention_days
@@ -63,8 +68,6 @@ FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes
 _INFIX: dict[str, bool] = {}  # day index -> has infixes (alco.search.literals)
 # (searchd host, port, day index) -> every line has its hour tokens (schema.time_token)
 _HOURS: dict[tuple[str, int, str], bool] = {}
-
-_DAY_RE = re.compile(r"_(\d{8})$")
 
 FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
 
@@ -429,13 +432,13 @@ class Searcher:
         none.  ``at`` itself when its own minute has lines, or none were found (a line dated
         beyond tomorrow is stored in today's index, under an hour no day's tokens name)."""
         at_ms = id_ms(at)
-        name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + at_ms // DAY_MS))
+        name = _day_name(ix, at_ms // DAY_MS)
         if left() < LOOKUP_ROOM or not self.hours([name]):
             return at
         # the rest of at's ten minutes (from its minute), then of its hour (from the next
         # ten minutes): the first unit with lines
         found = None
-        for size, parts, skip in ((60_000, 10, 0), (600_000, 6, 1)):
+        for size, parts, skip in ((MINUTE_MS, 10, 0), (TEN_MINUTES_MS, 6, 1)):
             unit = at_ms // size
             first = unit // parts * parts
             units = (range(unit + skip, first + parts) if upward
@@ -444,17 +447,17 @@ class Searcher:
             if found is not None or left() < LOOKUP_ROOM:
                 break
         if found is None:  # the next hours, day by day
-            hour = at_ms // 3_600_000 + (1 if upward else -1)
-            last = id_ms(min(max(bound, 0), TOP_ID)) // 3_600_000
+            hour = at_ms // HOUR_MS + (1 if upward else -1)
+            last = id_ms(min(max(bound, 0), TOP_ID)) // HOUR_MS
             if (last - hour) * (1 if upward else -1) < 0:
                 return at
             found_hour = self._first_hour(ix, hour, last, upward, left)
             if found_hour is None:
                 return at
-            found = (found_hour[0], 3_600_000, found_hour[1])
+            found = (found_hour[0], HOUR_MS, found_hour[1])
         pos, size, name = found
-        while size > 60_000 and left() >= LOOKUP_ROOM:  # down to its first minute
-            sub = 600_000 if size == 3_600_000 else 60_000
+        while size > MINUTE_MS and left() >= LOOKUP_ROOM:  # down to its first minute
+            sub = TEN_MINUTES_MS if size == HOUR_MS else MINUTE_MS
             parts = size // sub
             slots = range(pos * parts, pos * parts + parts)
             narrower = self._first_with_lines(name, sub, slots if upward else slots[::-1], left)
@@ -471,9 +474,8 @@ class Searcher:
         lines of day index ``name``: (unit, size, name), or None (one lookup)."""
         if not units or left() < LOOKUP_ROOM:
             return None
-        prefix = {60_000: "z1m", 600_000: "z10m", 3_600_000: "z1h"}[size]
         self.budget.spend()
-        counts = _keyword_docs_each(self.sphinx, [f"{prefix}{k}" for k in units], name)
+        counts = _keyword_docs_each(self.sphinx, [unit_token(size, k) for k in units], name)
         return next(((k, size, name) for k, n in zip(units, counts, strict=True) if n), None)
 
     def _rare(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> bool:
@@ -483,13 +485,11 @@ class Searcher:
         query with alternatives or exclusions may be taken for rarer than it is (then its
         read is as before hour tokens: correct, only slower)."""
         words = [w for w in _WORD_RE.findall(_FIELD_RE.sub(" ", c.match)) if "*" not in w]
-        ms = id_ms(lo if lo > 0 else hi)
-        name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + ms // DAY_MS))
+        name = _day_name(ix, id_ms(lo if lo > 0 else hi) // DAY_MS)
         if not words or self.budget.queries_left() < LOOKUP_ROOM or not self.hours([name]):
             return True
         self.budget.spend()
-        rows = self.sphinx.query("CALL KEYWORDS(%s, %s, 1)", [" ".join(words), name])
-        return min((int(r.get("docs") or 0) for r in rows), default=0) <= RARE_LINES
+        return min(_keyword_rows(self.sphinx, words, name).values(), default=0) <= RARE_LINES
 
     def _no_lines(self, ix: IndexConfig, lo: int, hi: int) -> bool:
         """Whether ids [lo, hi] hold no line at all, from the dictionary's counts of the
@@ -498,7 +498,7 @@ class Searcher:
         if hi_ms - lo_ms > 2 * DAY_MS:
             return False
         for day in range(lo_ms // DAY_MS, hi_ms // DAY_MS + 1):
-            name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + day))
+            name = _day_name(ix, day)
             tokens = time_cover(max(lo_ms, day * DAY_MS), min(hi_ms, day * DAY_MS + DAY_MS - 1),
                                 hours=True)
             if len(tokens) > COVER_MAX_TOKENS or not self.hours([name]):
@@ -514,7 +514,7 @@ class Searcher:
         step = 1 if upward else -1
         day = hour // 24
         for _ in range(SKIP_DAYS):
-            name = day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + day))
+            name = _day_name(ix, day)
             if name not in self.indexes_for_ids(ix, make_id(day * DAY_MS, 0, 0),
                                                 make_id(day * DAY_MS + DAY_MS, 0, 0) - 1) \
                     or not self.hours([name]) \
@@ -522,7 +522,7 @@ class Searcher:
                 return None
             self.budget.spend()
             counts = _keyword_docs_each(self.sphinx, [
-                f"z1h{h}" for h in range(day * 24, day * 24 + 24)], name)
+                unit_token(HOUR_MS, h) for h in range(day * 24, day * 24 + 24)], name)
             while hour // 24 == day:
                 if counts[hour - day * 24]:
                     return hour, name
@@ -588,22 +588,20 @@ class Searcher:
         (CALL KEYWORDS counts them from the dictionary).  The answer is kept for the process's
         life: every line written since has both.  A request probes at most PROBES day indexes
         (the first requests after a start read the others with minute tokens only)."""
-        key = (getattr(sx, "host", ""), getattr(sx, "port", 0), name)  # (fakes have neither)
+        key = (*_server(sx), name)
         if key in _HOURS:
             return _HOURS[key]
         if self._probes_left <= 0 or self.budget.queries_left() < LOOKUP_ROOM:
             return False  # minute tokens only for this request: probed by a later one
         self._probes_left -= 1
-        day = _DAY_RE.search(name)
-        if day is None:
+        first = _first_minute(name)
+        if first is None:
             return False
-        first = int(datetime.strptime(day.group(1), "%Y%m%d").replace(
-            tzinfo=UTC).timestamp()) // 60
-        hours = " ".join(f"z1h{h}" for h in range(first // 60, first // 60 + 24))
-        minutes = " ".join(f"z1m{m}" for m in range(first, first + 1440))
+        hours = [unit_token(HOUR_MS, h) for h in range(first // 60, first // 60 + 24)]
+        minutes = [unit_token(MINUTE_MS, m) for m in range(first, first + 1440)]
         try:
             self.budget.spend()
-            by_hour = _keyword_docs(sx, hours, name)
+            by_hour = sum(_keyword_docs_each(sx, hours, name))
             # every line of the day under its hour: as many as the index holds (a line dated
             # past tomorrow is stored in today's index: then compare with the minutes)
             self.budget.spend()
@@ -611,7 +609,7 @@ class Searcher:
                 _HOURS[key] = True
             else:
                 self.budget.spend()
-                _HOURS[key] = by_hour == _keyword_docs(sx, minutes, name)
+                _HOURS[key] = by_hour == sum(_keyword_docs_each(sx, minutes, name))
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:
                 return False  # not known (yet): minute tokens only, not cached
@@ -733,17 +731,22 @@ class Searcher:
         if bucket_us % (histcache.MINUTE_MS * 1000) == 0:
             live = self._histogram_kept(ix, c, lo, hi, bucket_us, counts)
         parts = live
-        if self._fan_out is not None and self._parts > 1 and len(live) == 1:
+        if self.parallel > 1 and len(live) == 1:
             end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
             part_lo, part_hi = live[0]
-            parts = split_range(part_lo, min(part_hi, end), part_hi, self._parts)
-        for part in self._each(
+            parts = split_range(part_lo, min(part_hi, end), part_hi, self.parallel)
+        for part in self.each(
                 lambda sx, ids: self._histogram_part(sx, ix, c, bucket_us, ids), parts):
             for bucket, n in part.items():
                 counts[bucket] = counts.get(bucket, 0) + n
         return counts
 
-    def _each(self, fn: Callable[[sphinxql.Sphinx, Any], Any], items: list) -> list:
+    @property
+    def parallel(self) -> int:
+        """How many search threads a range may be counted on at once (1: this one only)."""
+        return self._parts if self._fan_out is not None else 1
+
+    def each(self, fn: Callable[[sphinxql.Sphinx, Any], Any], items: list) -> list:
         """fn(connection, item) for every item: at once on the fan-out's threads if any."""
         if len(items) <= 1 or self._fan_out is None:
             return [fn(self.sphinx, item) for item in items]
@@ -754,9 +757,8 @@ class Searcher:
         """Add to ``counts`` what kept per-minute counts of sealed hours answer (computing
         those of days not kept yet, at most MAX_FILLS a request) and return the id ranges
         left to count (alco.search.histcache)."""
-        names = self.indexes_for_ids(ix, lo, hi)
-        days = [(name, int(datetime.strptime(m.group(1), "%Y%m%d").replace(
-            tzinfo=UTC).timestamp()) // 60) for name in names if (m := _DAY_RE.search(name))]
+        days = [(name, first) for name in self.indexes_for_ids(ix, lo, hi)
+                if (first := _first_minute(name)) is not None]
         now_ms = time.time_ns() // 1_000_000
         planned, live = histcache.plan(lo, hi, days, histcache.sealed_minute(now_ms))
         cached: list[histcache.DayPart] = []
@@ -765,19 +767,20 @@ class Searcher:
             c_day = self.for_indexes(c, [part.index])
             if not self.hours([part.index]):
                 continue
-            key = (getattr(self.sphinx, "host", ""), getattr(self.sphinx, "port", 0),
-                   part.index, part.sealed, c_day.match, c_day.keywords, tuple(c_day.where),
-                   tuple(c_day.select), tuple(map(str, c_day.select_params)))
+            key = (*_server(self.sphinx), part.index, part.sealed, c_day.match,
+                   c_day.keywords, tuple(c_day.where), tuple(c_day.select),
+                   tuple(map(str, c_day.select_params)))
             self.budget.spend()
-            lines = _keyword_docs(self.sphinx, " ".join(
-                f"z1h{h}" for h in range(part.day // 60, part.sealed // 60)), part.index)
+            lines = sum(_keyword_docs_each(self.sphinx, [
+                unit_token(HOUR_MS, h) for h in range(part.day // 60, part.sealed // 60)],
+                part.index))
             minutes = histcache.KEPT.get(key, lines)
             if minutes is not None:
                 histcache.add_minutes(counts, minutes, part, bucket_us)
                 cached.append(part)
             elif len(fills) < MAX_FILLS:
                 fills.append((part, key, lines))
-        for (part, key, lines), minutes in zip(fills, self._each(
+        for (part, key, lines), minutes in zip(fills, self.each(
                 lambda sx, fill: self._day_minutes(sx, ix, c, fill[0]), fills), strict=True):
             if minutes is None:
                 continue  # cut short by the time budget: not kept, counted below
@@ -822,7 +825,8 @@ class Searcher:
         STATUS counts the lines there are; the dictionary also counts a line REPLACEd again,
         until a merge, and a line dated past tomorrow is under no minute of the day).  None
         when they do not."""
-        minutes = [f"z1m{m}" for m in range(part.day, part.day + histcache.DAY_MINUTES)]
+        minutes = [unit_token(MINUTE_MS, m)
+                   for m in range(part.day, part.day + histcache.DAY_MINUTES)]
         self.budget.spend()
         counts = _keyword_docs_each(sx, minutes, part.index)
         self.budget.spend()
@@ -866,12 +870,35 @@ class Searcher:
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
 
 
-def _keyword_docs_each(sx: sphinxql.Sphinx, words: list[str], name: str) -> list[int]:
-    """How many lines of index ``name`` have each of ``words`` (from its dictionary)."""
+def _keyword_rows(sx: sphinxql.Sphinx, words: list[str], name: str) -> dict[str, int]:
+    """How many lines of index ``name`` have each keyword ``words`` make, by the keyword as
+    the index normalises it (one CALL KEYWORDS, from the dictionary)."""
     rows = sx.query("CALL KEYWORDS(%s, %s, 1)", [" ".join(words), name])
-    docs = {str(r.get("normalized") or r.get("tokenized")): int(r.get("docs") or 0)
+    return {str(r.get("normalized") or r.get("tokenized")): int(r.get("docs") or 0)
             for r in rows}
+
+
+def _keyword_docs_each(sx: sphinxql.Sphinx, words: list[str], name: str) -> list[int]:
+    """How many lines of index ``name`` have each of ``words`` (time tokens: the index keeps
+    them as they are)."""
+    docs = _keyword_rows(sx, words, name)
     return [docs.get(w, 0) for w in words]
+
+
+def _server(sx: sphinxql.Sphinx) -> tuple[str, int]:
+    """Which searchd ``sx`` talks to, for what is kept per searchd (fakes have no address)."""
+    return getattr(sx, "host", ""), getattr(sx, "port", 0)
+
+
+def _day_name(ix: IndexConfig, day: int) -> str:
+    """The day index of ``ix`` for the ``day``-th day since the epoch."""
+    return day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + day))
+
+
+def _first_minute(index: str) -> int | None:
+    """The first minute (since the epoch) of a day index's day."""
+    day = day_of_index(index)
+    return None if day is None else (day.toordinal() - EPOCH_ORDINAL) * 1440
 
 
 def _documents(sx: sphinxql.Sphinx, name: str) -> int:
@@ -879,12 +906,6 @@ def _documents(sx: sphinxql.Sphinx, name: str) -> int:
     rows = sx.query(f"SHOW INDEX {sphinxql.ident(name)} STATUS", [])
     status = {str(r.get("Variable_name")): str(r.get("Value")) for r in rows}
     return int(status.get("indexed_documents") or -1)
-
-
-def _keyword_docs(sx: sphinxql.Sphinx, words: str, name: str) -> int:
-    """How many lines of index ``name`` have each of ``words``, added up."""
-    rows = sx.query("CALL KEYWORDS(%s, %s, 1)", [words, name])
-    return sum(int(r.get("docs") or 0) for r in rows)
 
 
 def split_range(lo: int, end: int, hi: int, parts: int) -> list[tuple[int, int]]:

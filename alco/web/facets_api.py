@@ -40,7 +40,7 @@ def parsed_query(text: str, known: set[str] | None) -> qlang.Query:
 
 
 def facets_of(state: WebState) -> Facets:
-    return Facets(state.searcher(), state.fan_out, state.parts)
+    return Facets(state.searcher())
 
 
 @timed("facets")
