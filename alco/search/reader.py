@@ -56,8 +56,12 @@ MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.s
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
 RARE_LINES = 20_000  # a word in at most this many lines of a day: read its day at once
+FIRST_MARGIN = 1.5  # a first window sized by the rate is this much wider than it says
+FIRST_MAX_MS = 6 * 3_600_000  # the widest first window the dictionary's rate may size
+LINES_TTL_S = 60.0  # how long a day index's line count (SHOW INDEX STATUS) is kept
 _FIELD_RE = re.compile(r"@\w+")  # a MATCH() field limit
 _WORD_RE = re.compile(r"[\w*]+")
+_EXCLUDED_RE = re.compile(r"(?<![\w\\])[-!][\w*]+|(?<![\w\\])[-!]\([^)]*\)")
 GAP_MS = 600_000  # an empty window this wide is checked for lines (a quiet spell to skip)
 MAX_SKIPS = 2  # quiet spells a read skips after an empty window
 SKIP_DAYS = MAX_QUERIES - LOOKUP_ROOM  # day indexes a read looks through for lines at most
@@ -68,6 +72,8 @@ FUTURE_MS = 60_000  # reading upwards, a window reaching this far past now takes
 _INFIX: dict[str, bool] = {}  # day index -> has infixes (alco.search.literals)
 # (searchd host, port, day index) -> every line has its hour tokens (schema.time_token)
 _HOURS: dict[tuple[str, int, str], bool] = {}
+# (searchd host, port, day index) -> (monotonic time asked, lines it held): for estimates
+_LINES: dict[tuple[str, int, str], tuple[float, int]] = {}
 
 FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
 
@@ -289,8 +295,18 @@ class Searcher:
         most = max(1, self.budget.queries_left() - reserve)
         scan = bool(c.checks)
         on_fields = c.checks.on_fields()
+        left = lambda: self.budget.queries_left() - reserve  # noqa: E731
+        # where the words are rare, the first window takes the rest of its day; else it is
+        # sized by the rate the dictionary gives (alco.search.reader.Searcher._first_window)
+        rare_day, width, busy = None, FIRST_WINDOW_MS, False  # (the day where they are rare)
+        if not scan and not c.select and c.keywords and left() >= LOOKUP_ROOM:
+            at = ((lo if lo > 0 else self._first_id(ix)) if upward
+                  else hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0))
+            rare, width, busy = self._first_window(ix, c, at, upward, n)
+            rare_day = id_ms(at) // DAY_MS if rare else None
+        # (lines in the first minute: no quiet spell to skip first)
         windows = self._windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
-                                scan, lambda: self.budget.queries_left() - reserve)
+                                scan, left, width, skip=not busy)
         sent: tuple[int, int] | None = None
         read_rows = kept_rows = 0  # with patterns: the candidates read, and those that passed
         widened = False  # whether a window took the rest of its day (once a read)
@@ -317,9 +333,14 @@ class Searcher:
             hours = self.hours(self.indexes_for_ids(ix, win_lo, win_hi))
             rare = not widened and not first and sent[0] == 0 and out.matched == 0 \
                 and c.match and c.keywords and not c.select
-            if rare and (not hours or self._rare(ix, c, *last)):
-                # ... but after an empty first window a query whose words are rare in its day
-                # (the dictionary says) takes the rest of that day at once: a window without
+            if first:  # (a quiet spell skipped may have moved it to another day)
+                rare = rare_day == id_ms(win_hi if upward else win_lo) // DAY_MS
+            elif rare:
+                rare = not hours or self._rare(ix, c, *last)
+            if rare:
+                # ... but a query whose words are rare in its day (the dictionary says) takes
+                # the rest of that day at once (at first, or after an empty first window,
+                # when the lookup was not made): a window without
                 # time tokens decodes the day's few matches, whatever its width (not with
                 # filters on the JSON attribute, compared for every match).
                 widened = hours = True
@@ -330,7 +351,8 @@ class Searcher:
                     win_lo = max(lo, min(win_lo, make_id(day_ms, 0, 0)))
             # time tokens pay off for frequent matches, not after a window without any
             got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
-                                    cover=(hours and not widened) or first or sent[0] != 0,
+                                    cover=(hours and not widened) or (
+                                        sent[0] != 0 if sent else not widened),
                                     open_top=open_top, min_ms=FIRST_QUERY_MS if first else 1)
             last = (win_lo, win_hi)
             if not first and self.budget.out_of_time():
@@ -363,7 +385,8 @@ class Searcher:
 
     def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
                  open_top: tuple[int, int] | None = None, most: int = MAX_QUERIES,
-                 scan: bool = False, left: Callable[[], int] | None = None
+                 scan: bool = False, left: Callable[[], int] | None = None,
+                 first_ms: int = FIRST_WINDOW_MS, skip: bool = True
                  ) -> Generator[tuple[int, int], int | tuple[int, int] | None, None]:
         """At most ``most`` disjoint id ranges covering [lo, hi], from the end read first.
 
@@ -381,20 +404,20 @@ class Searcher:
         if upward:
             start = lo if lo > 0 else self._first_id(ix)
             cur = lo
-            if left is not None:  # (a read's windows)
-                skip = self._skip_empty(ix, start, hi, True, left)
-                if skip != start:  # no line before: the first window starts there
-                    start = cur = skip
+            if left is not None and skip:  # (a read's windows)
+                nxt = self._skip_empty(ix, start, hi, True, left)
+                if nxt != start:  # no line before: the first window starts there
+                    start = cur = nxt
             stop = make_id(time.time_ns() // 1_000_000 + FUTURE_MS, 0, 0)
         else:
             start = hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0)
             cur = hi
-            if hi < TOP_ID and left is not None:
-                skip = self._skip_empty(ix, start, lo, False, left)
-                if skip != start:
-                    start = cur = skip
+            if hi < TOP_ID and left is not None and skip:
+                nxt = self._skip_empty(ix, start, lo, False, left)
+                if nxt != start:
+                    start = cur = nxt
             stop = self._first_id(ix)
-        width, seen_ms, hits, made, skips = FIRST_WINDOW_MS, 0, 0, 0, 0
+        width, seen_ms, hits, made, skips = first_ms, 0, 0, 0, 0
         found: int | None = None
         while (cur <= hi) if upward else (cur >= lo):
             edge = start + step * (seen_ms + width << MS_SHIFT) - step
@@ -484,12 +507,64 @@ class Searcher:
         words, no budget left).  An upper bound of what a query ANDing its words matches; a
         query with alternatives or exclusions may be taken for rarer than it is (then its
         read is as before hour tokens: correct, only slower)."""
-        words = [w for w in _WORD_RE.findall(_FIELD_RE.sub(" ", c.match)) if "*" not in w]
+        words = needed_words(c.match)
         name = _day_name(ix, id_ms(lo if lo > 0 else hi) // DAY_MS)
         if not words or self.budget.queries_left() < LOOKUP_ROOM or not self.hours([name]):
             return True
         self.budget.spend()
         return min(_keyword_rows(self.sphinx, words, name).values(), default=0) <= RARE_LINES
+
+    def _first_window(self, ix: IndexConfig, c: Compiled, at: int, upward: bool,
+                      n: int) -> tuple[bool, int, bool]:
+        """(whether the query's words are rare in the day of ``at``, the width of a read's
+        first window from ``at`` in ms, whether ``at``'s minute has lines) from one
+        dictionary lookup: the lines of the query's rarest word in the day and the lines of
+        the minutes the first window starts in give the rate of matches near ``at`` (an upper
+        bound: the words ANDed, spread over the day as the lines are).  The window is as wide
+        as should hold ``n`` of them and a half more (a word's share of the lines varies; a
+        window costs what it holds), and at least FIRST_WINDOW_MS (reading from now, the
+        newest line may be seconds old).  A query that is not a plain AND of words, a day
+        without hour tokens, quiet minutes: not rare, FIRST_WINDOW_MS."""
+        words = needed_words(c.match)
+        at_ms = id_ms(at)
+        name = _day_name(ix, at_ms // DAY_MS)
+        if not words or not self.hours([name]):
+            return False, FIRST_WINDOW_MS, False
+        step = 1 if upward else -1
+        minute = at_ms // MINUTE_MS
+        tokens = [unit_token(MINUTE_MS, minute), unit_token(MINUTE_MS, minute + step)]
+        self.budget.spend()
+        docs = _keyword_rows(self.sphinx, [*words, *tokens], name)
+        counted = [v for k, v in docs.items() if k not in tokens]
+        busy = docs.get(tokens[0], 0) > 0
+        if not counted:
+            return False, FIRST_WINDOW_MS, busy  # (only stopwords)
+        word_lines = min(counted)
+        if word_lines <= RARE_LINES:
+            return True, FIRST_WINDOW_MS, busy
+        near = sum(docs.get(t, 0) for t in tokens)
+        day_lines = self._day_lines_count(name)
+        if not near or day_lines <= 0:
+            return False, FIRST_WINDOW_MS, busy
+        # the minutes' span from at: the rest of at's minute and the next one
+        span_ms = ((minute + 1) * MINUTE_MS - at_ms if upward
+                   else at_ms - minute * MINUTE_MS + 1) + MINUTE_MS
+        per_ms = min(word_lines, day_lines) / day_lines * near / span_ms
+        width = int(n * FIRST_MARGIN / per_ms) + 1
+        return False, min(max(width, FIRST_WINDOW_MS), FIRST_MAX_MS), busy
+
+    def _day_lines_count(self, name: str) -> int:
+        """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an
+        estimate's denominator)."""
+        key = (*_server(self.sphinx), name)
+        kept = _LINES.get(key)
+        now = time.monotonic()
+        if kept is not None and now - kept[0] < LINES_TTL_S:
+            return kept[1]
+        self.budget.spend()
+        lines = _documents(self.sphinx, name)
+        _LINES[key] = (now, lines)
+        return lines
 
     def _no_lines(self, ix: IndexConfig, lo: int, hi: int) -> bool:
         """Whether ids [lo, hi] hold no line at all, from the dictionary's counts of the
@@ -868,6 +943,15 @@ class Searcher:
                f"max_query_time={max(1, self.budget.ms_left())}")
         rows = self._query(sql, [*c.select_params, *params], sx)
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+
+
+def needed_words(match: str) -> list[str]:
+    """The words every line matching a MATCH() text has: its words but those excluded
+    (``-w``, ``!w``) and pieces of words (``*``); none when it has alternatives (``|``)."""
+    if "|" in match:
+        return []
+    text = _EXCLUDED_RE.sub(" ", _FIELD_RE.sub(" ", match))
+    return [w for w in _WORD_RE.findall(text) if "*" not in w]
 
 
 def _keyword_rows(sx: sphinxql.Sphinx, words: list[str], name: str) -> dict[str, int]:

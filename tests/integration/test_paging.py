@@ -14,6 +14,7 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
+from alco.search import reader
 from alco.search.budget import MAX_QUERIES
 from alco.search.reader import LineQuery, Searcher
 from alco.web.app import create_app
@@ -25,12 +26,18 @@ PAGE_SECONDS = 2.0  # far above a page's real cost: only a walk through empty ti
 
 
 class CountingSphinx(Sphinx):
-    """A real connection that counts its queries."""
+    """A real connection that counts its queries (and, apart, its searches)."""
 
     queries = 0
+    searches = 0
+
+    selects: list[tuple] = []
 
     def query(self, sql: str, params: tuple = ()) -> list[dict]:
         self.queries += 1
+        if sql.startswith("SELECT"):
+            self.searches += 1
+            self.selects.append(tuple(params))
         return super().query(sql, params)
 
 
@@ -115,3 +122,45 @@ def test_every_page_of_the_burst_takes_few_queries(burst):
         sphinx.close()
     assert total == BURST + 5
     assert worst <= MAX_QUERIES
+
+
+@pytest.fixture
+def steady(stack):
+    """A line every 20 ms for a minute, ended two seconds ago, and five lines of ten
+    minutes before: a second holds 50 lines."""
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    end_us = time.time_ns() // 1000 - 2_000_000
+    records = [Record(end_us - i * 20_000, f"steady line {i} orders", {"seq": i},
+                      fingerprint(f"steady {i}".encode())) for i in range(3000)]
+    records += [Record(end_us - 600_000_000 - i * 1_000_000, f"early line {i}",
+                       {"seq": -1 - i}, fingerprint(f"early {i}".encode())) for i in range(5)]
+    store(config, records)
+    return config
+
+
+def test_a_newest_page_takes_one_search_sized_by_the_dictionary(steady, monkeypatch):
+    """The newest 100 of a word on every line, 50 lines a second: the dictionary's lines of
+    the word and of the last minutes size the first window to hold the page (one search,
+    where a first window of a second held 50); the newest page of a word in five lines of
+    its day reads the rest of the day at once (no empty window first)."""
+    monkeypatch.setattr(reader, "RARE_LINES", 1000)  # (the word's 3,000 lines are not rare)
+    sphinx = CountingSphinx(steady.sphinx.host, steady.sphinx.port)
+    ix = steady.index("logs")
+    try:
+        # the newest line, as the writers tell the web app (and the day index probed for
+        # hour tokens)
+        newest_s = Searcher(steady, sphinx).lines(ix, LineQuery(limit=1)).lines[0].ts_us / 1e6
+        searcher = Searcher(steady, sphinx, newest=lambda name: newest_s)
+        sphinx.searches = 0
+        page = searcher.lines(ix, LineQuery(q="orders", limit=100))
+        assert [ln.fields["seq"] for ln in page.lines] == list(range(100))
+        assert sphinx.searches == 1
+        sphinx.selects = []
+        page = searcher.lines(ix, LineQuery(q="early", limit=100))
+        assert [ln.fields["seq"] for ln in page.lines] == [-1, -2, -3, -4, -5]
+        words, lo = sphinx.selects[0][0], sphinx.selects[0][1]
+        assert "z1" not in words and lo <= page.lines[-1].id  # no time tokens: all the day
+    finally:
+        sphinx.close()

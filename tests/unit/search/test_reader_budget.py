@@ -27,8 +27,9 @@ NOW_MS = time.time_ns() // 1_000_000
 class FakeSphinx:
     """Stands for searchd: every stored line matches; counts the queries."""
 
-    def __init__(self, ids: list[int], cost_s: float = 0.0) -> None:
+    def __init__(self, ids: list[int], cost_s: float = 0.0, word_lines: int = 0) -> None:
         self.ids = sorted(ids)
+        self.word_lines = word_lines  # lines the dictionary says a word (not a time token) is in
         self.queries = 0  # every statement a request's budget counts
         self.searches = 0  # of which SELECTs (the rest: lines per time token)
         self.searched: list[tuple[int, int]] = []  # the id ranges of the SELECTs
@@ -43,6 +44,8 @@ class FakeSphinx:
         self.warnings += [m for m in messages if m not in self.warnings]
 
     def docs(self, word: str) -> int:
+        if not word.startswith("z"):
+            return self.word_lines
         lo, hi = _token_ids(word)
         return bisect.bisect_right(self.ids, hi) - bisect.bisect_left(self.ids, lo)
 
@@ -370,3 +373,56 @@ def test_a_read_skips_a_quiet_spell_it_runs_into(order):
         assert max(hi for _, hi in searched) < (ids[600] // minute + 2) * minute
     else:
         assert min(lo for lo, _ in searched) >= (ids[599] // minute - 1) * minute
+
+
+def _yesterday_ms(offset_ms: int) -> int:
+    return (NOW_MS // DAY_MS - 1) * DAY_MS + offset_ms
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_the_first_window_holds_a_page_at_the_rate_the_dictionary_gives(order):
+    """A line every 100 ms: a first window of a second would hold ten of a page of 100.  The
+    dictionary's lines of the word in the day and of the minutes the read starts in size the
+    first window to hold the page: one search."""
+    ids = ids_at([_yesterday_ms(12 * 3_600_000 + 30_000) - i * 100 for i in range(36_000)])
+    fake, searcher, ix = probed(ids, 3)
+    fake.word_lines = len(ids)  # (the fake's every line matches)
+    lq = (LineQuery(q="orders", limit=100, order="asc", after=ids[0] - 1) if order == "asc"
+          else LineQuery(q="orders", limit=100, order="desc", before=ids[-1] + 1))
+    page = searcher.lines(ix, lq)
+    assert [ln.id for ln in page.lines] == (ids[:100] if order == "asc" else ids[-100:][::-1])
+    assert fake.searches == 1
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_a_word_rare_in_its_day_is_read_in_one_window_of_the_rest_of_it(order):
+    """A word in a few lines of its day (the dictionary says): the first search takes the
+    rest of the day at once instead of an empty second first."""
+    ids = ids_at([_yesterday_ms(k * 1_200_000 + 7_000) for k in range(72)])
+    fake, searcher, ix = probed(ids, 3)
+    fake.word_lines = len(ids)
+    day = (NOW_MS // DAY_MS - 1) * DAY_MS
+    lq = (LineQuery(q="orders", limit=10, order="asc", after=ids[0]) if order == "asc"
+          else LineQuery(q="orders", limit=10, order="desc", before=ids[-1]))
+    page = searcher.lines(ix, lq)
+    assert [ln.id for ln in page.lines] == (ids[1:11] if order == "asc" else ids[-11:-1][::-1])
+    assert fake.searches == 1
+    lo, hi = fake.searched[0]
+    if order == "asc":
+        assert (lo, hi) == (ids[0] + 1, make_id(day + DAY_MS, 0, 0) - 1)
+    else:
+        assert (lo, hi) == (make_id(day, 0, 0), ids[-1] - 1)
+
+
+@pytest.mark.parametrize(("match", "words"), [
+    ("@logline (orders)", ["orders"]),
+    ("@logline (declined) @tags (ta6aab3820a3f1510)", ["declined", "ta6aab3820a3f1510"]),
+    ('@logline ("payment declined")', ["payment", "declined"]),
+    ("@logline (orders -timeout !slow)", ["orders"]),
+    ("@logline (orders -(a b) c)", ["orders", "c"]),
+    ('@logline ("a\\-b")', ["a", "b"]),
+    ("@logline (orders | timeout)", []),
+    ("@logline ((*ord*))", []),
+])
+def test_the_words_every_match_has(match, words):
+    assert reader.needed_words(match) == words
