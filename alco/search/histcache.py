@@ -1,18 +1,20 @@
 """Histograms from kept per-minute counts: a query's counts of a day's sealed hours, kept
-while those hours' lines are unchanged.
+hour by hour while each hour's lines are unchanged.
 
 A histogram counts every match of its range, so one over days of a common word decodes
 millions of matches (about 100 ns each in searchd), and the page asks again for every zoom,
 scroll and refresh of the same query.  The hours of a day up to the current one (``sealed``)
-no longer change but for late lines: their counts per minute, of one query, are computed once
-(one GROUP BY over the day) and kept; a later histogram of that query takes the whole minutes
-of its range from them and asks searchd only for the rest (the current hour, the range's
-partial first and last minutes, days it covers for less than ``MIN_CACHED`` minutes).
+no longer change but for late lines: their counts per minute, of one query, are computed
+once, for the hours a histogram needs (one GROUP BY over them), and kept; a later histogram
+of that query takes the whole minutes of its range from them, computes the hours not kept
+yet, and asks searchd only for the rest (the current hour, the range's partial first and
+last minutes, days it covers for less than ``MIN_CACHED`` minutes).  So the first histogram
+of a range costs about what counting the range costs, and the next ones little.
 
-What keeps them exact: the counts are kept with how many lines the day's sealed hours held
-when they were computed, read from the dictionary (``CALL KEYWORDS`` of the hours' time
-tokens: about a millisecond).  Lines are never deleted or overwritten, so a late line makes
-that number grow and the counts are computed again.  Day indexes without hour tokens (written
+What keeps them exact: each hour's counts are kept with how many lines the hour held when
+they were computed, read from the dictionary (``CALL KEYWORDS`` of the day's hour tokens:
+about a millisecond).  Lines are never deleted or overwritten, so a late line makes its
+hour's number grow and that hour is computed again.  Day indexes without hour tokens (written
 before them) are always counted by searchd.
 """
 
@@ -21,12 +23,13 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alco.index.schema import MS_SHIFT, make_id
 
 MINUTE_MS = 60_000
 DAY_MINUTES = 1440
+DAY_HOURS = 24
 SEAL_MS = 120_000  # an hour is sealed once it ended this long ago (lines arrive late)
 MIN_CACHED = 120  # a day's part of a range is taken from kept counts from this many minutes
 KEPT_DAYS = 8  # and only of the newest days of the range (each costs a dictionary lookup)
@@ -55,8 +58,7 @@ def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
     """Which whole minutes of ids [lo, hi] come from kept counts (a part per day index, from
     ``days``: (index, its day's first minute), oldest first), and the id ranges left to
     count in searchd, oldest first.  A day's part is taken from kept counts when it is at
-    least ``least`` minutes and a quarter of the day's sealed hours (computing them costs a
-    count of all of those), for the KEPT_DAYS newest days."""
+    least ``least`` minutes of its sealed hours, for the KEPT_DAYS newest days."""
     # the whole minutes in [lo, hi]: make_id(m min) >= lo and make_id(m + 1 min) - 1 <= hi
     lo_ms = _ceil_div(lo, 1 << MS_SHIFT)
     first_min = _ceil_div(lo_ms, MINUTE_MS)
@@ -65,7 +67,7 @@ def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
     for index, day in days:
         top = min(day + DAY_MINUTES, sealed)
         first, end = max(first_min, day), min(end_min, top)
-        if end - first >= max(least, (top - day) // 4):
+        if end - first >= least:
             parts.append(DayPart(index, day, top, first, end))
     parts = parts[-KEPT_DAYS:]
     live, cur = [], lo
@@ -93,27 +95,54 @@ def add_minutes(counts: dict[int, int], minutes: array, part: DayPart, bucket_us
             counts[bucket] = counts.get(bucket, 0) + n
 
 
+def part_hours(part: DayPart) -> range:
+    """The hours of its day (0-23) that ``part``'s minutes are in."""
+    return range((part.first - part.day) // 60, (part.end - 1 - part.day) // 60 + 1)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A query's counts per minute of a day, and the lines each hour held when its minutes
+    were counted (-1: not counted)."""
+
+    hours: array = field(default_factory=lambda: array("q", [-1] * DAY_HOURS))
+    minutes: array = field(default_factory=lambda: array("q", bytes(8 * DAY_MINUTES)))
+
+    def stale(self, lines: list[int], need: range) -> list[int]:
+        """The hours of ``need`` whose counts are not of the ``lines`` they hold now."""
+        return [h for h in need if self.hours[h] != lines[h]]
+
+    def with_hours(self, span: range, lines: list[int], minutes: array) -> Kept:
+        """These counts with the hours of ``span`` counted again: ``minutes`` (of the whole
+        day; those of ``span`` are taken) when they held ``lines``."""
+        hours, kept = array("q", self.hours), array("q", self.minutes)
+        for h in span:
+            hours[h] = lines[h]
+            kept[h * 60:h * 60 + 60] = minutes[h * 60:h * 60 + 60]
+        return Kept(hours, kept)
+
+
 class MinuteCounts:
     """Kept per-minute counts of (searchd, day index, query): the least recently used go
     first past MAX_ENTRIES (thread-safe: the web app's handlers run on threads)."""
 
     def __init__(self, entries: int = MAX_ENTRIES) -> None:
         self._entries = entries
-        self._kept: OrderedDict[tuple, tuple[int, array]] = OrderedDict()
+        self._kept: OrderedDict[tuple, Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, lines: int) -> array | None:
-        """The counts kept for ``key`` if its sealed hours still hold ``lines`` lines."""
+    def get(self, key: tuple) -> Kept:
+        """The counts kept for ``key`` (none counted yet: an empty Kept)."""
         with self._lock:
             kept = self._kept.get(key)
-            if kept is None or kept[0] != lines:
-                return None
+            if kept is None:
+                return Kept()
             self._kept.move_to_end(key)
-            return kept[1]
+            return kept
 
-    def put(self, key: tuple, lines: int, minutes: array) -> None:
+    def put(self, key: tuple, kept: Kept) -> None:
         with self._lock:
-            self._kept[key] = (lines, minutes)
+            self._kept[key] = kept
             self._kept.move_to_end(key)
             while len(self._kept) > self._entries:
                 self._kept.popitem(last=False)

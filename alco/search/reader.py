@@ -830,37 +830,40 @@ class Searcher:
     def _histogram_kept(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, bucket_us: int,
                         counts: dict[int, int]) -> list[tuple[int, int]]:
         """Add to ``counts`` what kept per-minute counts of sealed hours answer (computing
-        those of days not kept yet, at most MAX_FILLS a request) and return the id ranges
+        the hours not kept yet of at most MAX_FILLS days a request) and return the id ranges
         left to count (alco.search.histcache)."""
         days = [(name, first) for name in self.indexes_for_ids(ix, lo, hi)
                 if (first := _first_minute(name)) is not None]
         now_ms = time.time_ns() // 1_000_000
         planned, live = histcache.plan(lo, hi, days, histcache.sealed_minute(now_ms))
         cached: list[histcache.DayPart] = []
-        fills: list[tuple[histcache.DayPart, tuple, int]] = []
+        fills: list[tuple[histcache.DayPart, tuple, list[int], histcache.Kept, range]] = []
         for part in planned:
             c_day = self.for_indexes(c, [part.index])
             if not self.hours([part.index]):
                 continue
-            key = (*_server(self.sphinx), part.index, part.sealed, c_day.match,
-                   c_day.keywords, tuple(c_day.where), tuple(c_day.select),
+            key = (*_server(self.sphinx), part.index, c_day.match, c_day.keywords,
+                   tuple(c_day.where), tuple(c_day.select),
                    tuple(map(str, c_day.select_params)))
             self.budget.spend()
-            lines = sum(_keyword_docs_each(self.sphinx, [
-                unit_token(HOUR_MS, h) for h in range(part.day // 60, part.sealed // 60)],
-                part.index))
-            minutes = histcache.KEPT.get(key, lines)
-            if minutes is not None:
-                histcache.add_minutes(counts, minutes, part, bucket_us)
+            lines = _keyword_docs_each(self.sphinx, [
+                unit_token(HOUR_MS, h) for h in range(part.day // 60, part.day // 60 + 24)],
+                part.index)
+            kept = histcache.KEPT.get(key)
+            stale = kept.stale(lines, histcache.part_hours(part))
+            if not stale:
+                histcache.add_minutes(counts, kept.minutes, part, bucket_us)
                 cached.append(part)
-            elif len(fills) < MAX_FILLS:
-                fills.append((part, key, lines))
-        for (part, key, lines), minutes in zip(fills, self.each(
-                lambda sx, fill: self._day_minutes(sx, ix, c, fill[0]), fills), strict=True):
-            if minutes is None:
+            elif len(fills) < MAX_FILLS:  # (the hours between stale ones are counted too)
+                fills.append((part, key, lines, kept, range(stale[0], stale[-1] + 1)))
+        for (part, key, lines, kept, _span), got in zip(fills, self.each(
+                lambda sx, fill: self._day_minutes(sx, ix, c, fill[0], fill[4]), fills),
+                strict=True):
+            if got is None:
                 continue  # cut short by the time budget: not kept, counted below
-            histcache.KEPT.put(key, lines, minutes)
-            histcache.add_minutes(counts, minutes, part, bucket_us)
+            kept = kept.with_hours(got[0], lines, got[1])
+            histcache.KEPT.put(key, kept)
+            histcache.add_minutes(counts, kept.minutes, part, bucket_us)
             cached.append(part)
         if len(cached) < len(planned):  # the parts not answered from counts are counted live
             live = histcache.plan(lo, hi, [(p.index, p.day) for p in cached],
@@ -868,15 +871,16 @@ class Searcher:
         return live
 
     def _day_minutes(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
-                     part: histcache.DayPart) -> array | None:
-        """Lines matching ``c`` per minute of ``part``'s day's sealed hours (None when the
-        time budget cut the query short)."""
+                     part: histcache.DayPart, span: range) -> tuple[range, array] | None:
+        """Lines matching ``c`` per minute of ``part``'s day (an array of the day's minutes)
+        in the hours of ``span`` (a query of every line: of all its sealed hours, from the
+        dictionary) and those hours; None when the time budget cut the query short."""
         if not (c.match or c.where or c.select or c.checks):
             every = self._day_lines(sx, part)
             if every is not None:
-                return every
-        lo = make_id(part.day * histcache.MINUTE_MS, 0, 0)
-        hi = make_id(part.sealed * histcache.MINUTE_MS, 0, 0) - 1
+                return range(0, (part.sealed - part.day) // 60), every
+        lo = make_id((part.day + span.start * 60) * histcache.MINUTE_MS, 0, 0)
+        hi = make_id((part.day + span.stop * 60) * histcache.MINUTE_MS, 0, 0) - 1
         c = self.for_indexes(c, [part.index])
         where, params = where_ids(c, lo, hi)
         sql = (f"SELECT ts DIV 60000000 AS m, COUNT(*) AS n"
@@ -891,7 +895,7 @@ class Searcher:
         minutes = array("q", bytes(8 * histcache.DAY_MINUTES))
         for row in rows:
             minutes[int(row["m"]) - part.day] = int(row["n"])
-        return minutes
+        return span, minutes
 
     def _day_lines(self, sx: sphinxql.Sphinx, part: histcache.DayPart) -> array | None:
         """Every line per minute of ``part``'s day's sealed hours, from the dictionary's

@@ -306,6 +306,37 @@ def restore(config: Config, day: date, by_ts: dict[int, Record]) -> None:
         sx.close()
 
 
+def test_a_histogram_keeps_the_hours_it_counted_and_the_next_one_counts_only_the_rest(stack):
+    """The first histogram of a few hours of a past day counts those hours only (not the
+    whole day); a histogram of the whole day then counts the other hours, and both are
+    exact."""
+    stack.index(columns=COLUMNS, retention_days=5)
+    stack.start_searchd()
+    config = stack.config()
+    day_us = 86_400_000_000
+    hour_us = 3_600_000_000
+    first_us = (time.time_ns() // 1000 // day_us - 1) * day_us  # yesterday, 00:00
+    recs = [record(first_us + i * 61_000_000, "tick", seq=i) for i in range(1400)]
+    fill(config, recs)
+    client = TestClient(create_app(config))
+
+    def iso(us: int) -> str:
+        return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+    def total(lo_us: int, hi_us: int) -> int:
+        return get(client, "/api/logs/histogram", q="tick", buckets=60,
+                   **{"from": iso(lo_us), "to": iso(hi_us)})["total"]
+
+    histcache.KEPT.clear()
+    lo_us, hi_us = first_us + 5 * hour_us, first_us + 8 * hour_us - 1  # 05:00-07:59:59
+    assert total(lo_us, hi_us) == sum(lo_us <= r.ts_us <= hi_us for r in recs)
+    (kept,) = histcache.KEPT._kept.values()
+    assert [h for h in range(24) if kept.hours[h] >= 0] == [5, 6, 7]
+    assert total(first_us, first_us + day_us - 1) == len(recs)
+    (kept,) = histcache.KEPT._kept.values()
+    assert all(n >= 0 for n in kept.hours)
+
+
 def test_histograms_of_past_days_are_exact_when_kept_and_after_a_late_line(stack):
     """Histograms over whole past days take their minutes from kept counts (computed once per
     query and day, alco.search.histcache): they match a count of every line, for a word and

@@ -11,8 +11,10 @@ from alco.search.histcache import (
     DAY_MINUTES,
     MINUTE_MS,
     DayPart,
+    Kept,
     MinuteCounts,
     add_minutes,
+    part_hours,
     plan,
     sealed_minute,
 )
@@ -26,11 +28,28 @@ def ids_of_minutes(first: int, end: int) -> tuple[int, int]:
     return make_id(first * MINUTE_MS, 0, 0), make_id(end * MINUTE_MS, 0, 0) - 1
 
 
-def test_a_day_is_kept_for_a_part_of_at_least_a_quarter_of_its_sealed_hours():
-    # at 16:00 (16 sealed hours), three hours of today are counted by searchd; five are kept
-    for hours, kept in ((3, False), (5, True)):
-        lo, hi = ids_of_minutes(SEALED - hours * 60, SEALED)
+def test_a_day_is_kept_for_a_part_of_at_least_two_hours_of_its_sealed_ones():
+    # at 16:00 (16 sealed hours), 119 minutes of today are counted by searchd; 120 are kept
+    for minutes, kept in ((119, False), (120, True)):
+        lo, hi = ids_of_minutes(SEALED - minutes, SEALED)
         assert bool(plan(lo, hi, DAYS, SEALED)[0]) is kept
+
+
+def test_the_hours_a_part_needs_are_the_stale_ones_only():
+    part = DayPart("logs_0", DAY0, DAY0 + 16 * 60, DAY0 + 125, DAY0 + 7 * 60)
+    assert part_hours(part) == range(2, 7)
+    lines = [10 * h for h in range(24)]
+    kept = Kept()
+    assert kept.stale(lines, part_hours(part)) == [2, 3, 4, 5, 6]
+    minutes = array("q", [1] * DAY_MINUTES)
+    kept = kept.with_hours(range(3, 6), lines, minutes)
+    assert kept.stale(lines, part_hours(part)) == [2, 6]
+    assert sum(kept.minutes) == 180 and kept.minutes[179] == 0 and kept.minutes[180] == 1
+    lines[4] += 1  # a late line in 04:00
+    assert kept.stale(lines, range(3, 6)) == [4]
+    again = kept.with_hours(range(4, 5), lines, array("q", [2] * DAY_MINUTES))
+    assert sum(again.minutes) == 240 and sum(kept.minutes) == 180  # (kept is not changed)
+    assert again.stale(lines, range(3, 6)) == []
 
 
 def test_whole_past_days_come_from_kept_counts_and_the_edges_from_searchd():
@@ -66,7 +85,7 @@ def test_parts_and_ranges_left_tile_any_range_exactly():
         assert all(a[1] + 1 == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
         assert len(parts) <= 8
         for p in parts:
-            assert p.end - p.first >= max(120, (p.sealed - p.day) // 4)
+            assert p.end - p.first >= 120
             assert p.day <= p.first < p.end <= p.sealed
             assert p.sealed <= min(p.day + DAY_MINUTES, SEALED)
 
@@ -80,14 +99,14 @@ def test_kept_minutes_add_up_into_buckets():
                       (DAY0 + 120) * MINUTE_MS * 1000: 5}
 
 
-def test_counts_are_kept_while_their_lines_are_unchanged_and_the_oldest_go_first():
+def test_the_least_recently_used_counts_go_first():
     kept = MinuteCounts(entries=2)
-    a, b, c = (array("q", [i]) for i in range(3))
-    kept.put("a", 10, a)
-    kept.put("b", 10, b)
-    assert kept.get("a", 10) is a and kept.get("a", 11) is None  # a late line: not these
-    kept.put("c", 10, c)  # "b" was used least recently
-    assert kept.get("b", 10) is None and kept.get("a", 10) is a and kept.get("c", 10) is c
+    a, b, c = Kept(), Kept(), Kept()
+    kept.put("a", a)
+    kept.put("b", b)
+    assert kept.get("a") is a
+    kept.put("c", c)  # "b" was used least recently
+    assert kept.get("b") is not b and kept.get("a") is a and kept.get("c") is c
 
 
 def test_an_hour_is_sealed_two_minutes_after_it_ends():
