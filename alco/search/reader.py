@@ -56,6 +56,7 @@ MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.s
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
 RARE_LINES = 20_000  # a word in at most this many lines of a day: read its day at once
+TOKENS_PER_WORD = 2  # time tokens for windows of at most this many lines per word's line
 FIRST_MARGIN = 1.5  # a first window sized by the rate is this much wider than it says
 FIRST_MAX_MS = 6 * 3_600_000  # the widest first window the dictionary's rate may size
 LINES_TTL_S = 60.0  # how long a day index's line count (SHOW INDEX STATUS) is kept
@@ -106,6 +107,32 @@ class Page:
     prev: str | None
     partial: bool = False  # the time budget stopped the read: ``next`` goes on from there
     searched_to_us: int | None = None  # partial: the time the read got to
+
+
+@dataclass(frozen=True)
+class Start:
+    """How a read starts, from the dictionary (Searcher._first_window): its first window's
+    width (ms), whether its words are rare in the day (read it at once), whether the minute it
+    starts in has lines; the lines of its rarest word in that day and the day's lines per ms,
+    which say whether a window is cheaper with time tokens (``tokens``)."""
+
+    width: int = FIRST_WINDOW_MS
+    rare: bool = False
+    busy: bool = False
+    word_lines: int | None = None
+    lines_per_ms: float = 0.0
+
+    def tokens(self, lo: int, hi: int) -> bool:
+        """Whether ids [lo, hi] are better matched with the time tokens covering them.
+        The tokens' lists cost about what the lines they hold cost; without them searchd
+        decodes the words' lines of the whole day: measured at 10M lines, with tokens is
+        cheaper while a window holds at most about twice as many lines as the query's rarest
+        word is in over the day (not known: with tokens)."""
+        if self.word_lines is None:
+            return True
+        top = min(id_ms(hi), time.time_ns() // 1_000_000)
+        lines = max(0, top - id_ms(lo)) * self.lines_per_ms
+        return lines <= TOKENS_PER_WORD * self.word_lines
 
 
 @dataclass
@@ -298,15 +325,15 @@ class Searcher:
         left = lambda: self.budget.queries_left() - reserve  # noqa: E731
         # where the words are rare, the first window takes the rest of its day; else it is
         # sized by the rate the dictionary gives (alco.search.reader.Searcher._first_window)
-        rare_day, width, busy = None, FIRST_WINDOW_MS, False  # (the day where they are rare)
+        start, rare_day = Start(), None  # (the day where the words are rare)
         if not scan and not c.select and c.keywords and left() >= LOOKUP_ROOM:
             at = ((lo if lo > 0 else self._first_id(ix)) if upward
                   else hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0))
-            rare, width, busy = self._first_window(ix, c, at, upward, n)
-            rare_day = id_ms(at) // DAY_MS if rare else None
+            start = self._first_window(ix, c, at, upward, n)
+            rare_day = id_ms(at) // DAY_MS if start.rare else None
         # (lines in the first minute: no quiet spell to skip first)
         windows = self._windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
-                                scan, left, width, skip=not busy)
+                                scan, left, start.width, skip=not start.busy)
         sent: tuple[int, int] | None = None
         read_rows = kept_rows = 0  # with patterns: the candidates read, and those that passed
         widened = False  # whether a window took the rest of its day (once a read)
@@ -349,10 +376,11 @@ class Searcher:
                     win_hi = min(hi, max(win_hi, make_id(day_ms + DAY_MS, 0, 0) - 1))
                 else:
                     win_lo = max(lo, min(win_lo, make_id(day_ms, 0, 0)))
-            # time tokens pay off for frequent matches, not after a window without any
+            # time tokens pay off for frequent matches, not after a window without any, nor
+            # for a window holding many more lines than its words are in (Start.tokens)
+            cover = (hours and not widened) or (sent[0] != 0 if sent else not widened)
             got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
-                                    cover=(hours and not widened) or (
-                                        sent[0] != 0 if sent else not widened),
+                                    cover=cover and start.tokens(win_lo, win_hi),
                                     open_top=open_top, min_ms=FIRST_QUERY_MS if first else 1)
             last = (win_lo, win_hi)
             if not first and self.budget.out_of_time():
@@ -515,10 +543,9 @@ class Searcher:
         return min(_keyword_rows(self.sphinx, words, name).values(), default=0) <= RARE_LINES
 
     def _first_window(self, ix: IndexConfig, c: Compiled, at: int, upward: bool,
-                      n: int) -> tuple[bool, int, bool]:
-        """(whether the query's words are rare in the day of ``at``, the width of a read's
-        first window from ``at`` in ms, whether ``at``'s minute has lines) from one
-        dictionary lookup: the lines of the query's rarest word in the day and the lines of
+                      n: int) -> Start:
+        """How a read from ``at`` starts (Start), from one dictionary lookup: the lines of
+        the query's rarest word in the day and the lines of
         the minutes the first window starts in give the rate of matches near ``at`` (an upper
         bound: the words ANDed, spread over the day as the lines are).  The window is as wide
         as should hold ``n`` of them and a half more (a word's share of the lines varies; a
@@ -529,7 +556,7 @@ class Searcher:
         at_ms = id_ms(at)
         name = _day_name(ix, at_ms // DAY_MS)
         if not words or not self.hours([name]):
-            return False, FIRST_WINDOW_MS, False
+            return Start()
         step = 1 if upward else -1
         minute = at_ms // MINUTE_MS
         tokens = [unit_token(MINUTE_MS, minute), unit_token(MINUTE_MS, minute + step)]
@@ -538,20 +565,26 @@ class Searcher:
         counted = [v for k, v in docs.items() if k not in tokens]
         busy = docs.get(tokens[0], 0) > 0
         if not counted:
-            return False, FIRST_WINDOW_MS, busy  # (only stopwords)
+            return Start(busy=busy)  # (only stopwords)
         word_lines = min(counted)
         if word_lines <= RARE_LINES:
-            return True, FIRST_WINDOW_MS, busy
+            return Start(rare=True, busy=busy)
         near = sum(docs.get(t, 0) for t in tokens)
         day_lines = self._day_lines_count(name)
-        if not near or day_lines <= 0:
-            return False, FIRST_WINDOW_MS, busy
+        if day_lines <= 0:
+            return Start(busy=busy)
+        day_ms = at_ms // DAY_MS * DAY_MS
+        # the lines of the day so far, per ms (today's are not all there yet)
+        day_rate = day_lines / max(1, min(time.time_ns() // 1_000_000, day_ms + DAY_MS) - day_ms)
+        if not near:
+            return Start(busy=busy, word_lines=word_lines, lines_per_ms=day_rate)
         # the minutes' span from at: the rest of at's minute and the next one
         span_ms = ((minute + 1) * MINUTE_MS - at_ms if upward
                    else at_ms - minute * MINUTE_MS + 1) + MINUTE_MS
         per_ms = min(word_lines, day_lines) / day_lines * near / span_ms
         width = int(n * FIRST_MARGIN / per_ms) + 1
-        return False, min(max(width, FIRST_WINDOW_MS), FIRST_MAX_MS), busy
+        return Start(min(max(width, FIRST_WINDOW_MS), FIRST_MAX_MS), busy=busy,
+                     word_lines=word_lines, lines_per_ms=day_rate)
 
     def _day_lines_count(self, name: str) -> int:
         """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an
@@ -651,6 +684,17 @@ class Searcher:
         if c.plain is None:
             return c
         return c.for_infix(all(self._infix(name) for name in indexes))
+
+    def probe(self, ix: IndexConfig) -> None:
+        """Probe every retained day index of ``ix`` for hour tokens now (a request probes
+        at most PROBES; the web app probes them all when it starts).  A searchd that does not
+        answer leaves them to the requests."""
+        for name in self.day_indexes(ix, None, None):
+            self.start_request()
+            try:
+                self.hours([name])
+            except sphinxql.SPHINX_ERRORS:
+                return
 
     def hours(self, indexes: list[str], sx: sphinxql.Sphinx | None = None) -> bool:
         """Whether every line of these day indexes has its hour and ten-minute tokens (asked

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -48,7 +50,13 @@ def create_app(config: Config, today: date | None = None) -> Starlette:
     """Build the web app for ``config`` (``today`` pins the clock for tests)."""
     routes = [Route("/metrics", metrics_endpoint), *intake.routes, *api.routes,
               *shortcuts.routes, *facets_api.routes, *page.routes]
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.alco.warm_up()  # (in the background: the app answers at once)
+        yield
+
     app = Starlette(
+        lifespan=lifespan,
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),

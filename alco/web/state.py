@@ -44,6 +44,16 @@ class WebState:
             self.sphinx().note_warnings(warnings)
         return results
 
+    def warm_up(self) -> None:
+        """Probe the retained day indexes for hour tokens on a search thread, so that the
+        first requests after a start do not (alco.search.reader.Searcher.probe)."""
+        def probe() -> None:
+            searcher = self.searcher()
+            for ix in self.config.indexes:
+                searcher.probe(ix)
+
+        self._pool.submit(probe)
+
     def sphinx(self) -> Sphinx:
         sx = getattr(self._local, "sphinx", None)
         if sx is None:

@@ -382,3 +382,20 @@ def test_histograms_of_past_days_are_exact_when_kept_and_after_a_late_line(stack
                 record(first_us + 7_200_000_000, "late", seq=-2)]
         fill(config, late[round_ % 2:round_ % 2 + 1])
         recs += late[round_ % 2:round_ % 2 + 1]
+
+
+def test_the_web_app_probes_its_day_indexes_for_hour_tokens_when_it_starts(stack):
+    """A request probes at most two day indexes; the app probes all of them when it starts,
+    so the first histogram over days after a restart reads kept counts, not every line."""
+    stack.index(columns=COLUMNS, retention_days=7)
+    stack.start_searchd()
+    config = stack.config()
+    fill(config, [sample(i, time.time_ns() // 1000 - 60_000_000) for i in range(10)])
+    reader._HOURS.clear()
+    app = create_app(config)
+    names = app.state.alco.searcher().day_indexes(config.index("logs"), None, None)
+    assert len(names) > reader.PROBES
+    with TestClient(app):
+        wait_for(lambda: all((config.sphinx.host, config.sphinx.port, name) in reader._HOURS
+                             for name in names), timeout=10)
+    assert all(reader._HOURS[(config.sphinx.host, config.sphinx.port, n)] for n in names)

@@ -426,3 +426,14 @@ def test_a_word_rare_in_its_day_is_read_in_one_window_of_the_rest_of_it(order):
 ])
 def test_the_words_every_match_has(match, words):
     assert reader.needed_words(match) == words
+
+
+def test_probing_an_index_probes_every_retained_day_whatever_the_per_request_limit():
+    fake = FakeSphinx(ids_at([NOW_MS - i * 3_600_000 for i in range(100)]))
+    searcher = searcher_for(fake)
+    reader._HOURS.clear()
+    ix = IndexConfig(retention_days=6)
+    searcher.probe(ix)
+    names = searcher.day_indexes(ix, None, None)
+    assert len(names) > reader.PROBES
+    assert all(("", 0, name) in reader._HOURS for name in names)
