@@ -135,6 +135,18 @@ class Start:
         return lines <= TOKENS_PER_WORD * self.word_lines
 
 
+@dataclass(frozen=True)
+class Fill:
+    """Kept per-minute counts a histogram computes: the hours ``span`` of ``part``'s day,
+    which held ``lines`` (per hour) when asked, into ``kept`` under ``key``."""
+
+    part: histcache.DayPart
+    key: tuple
+    lines: list[int]
+    kept: histcache.Kept
+    span: range
+
+
 @dataclass
 class Read:
     """Rows of a read, in the direction read, and how far it got: every id from the start
@@ -846,17 +858,35 @@ class Searcher:
         if c.checks:
             return self._histogram_read(ix, c, lo, hi, bucket_us)
         counts: dict[int, int] = {}
-        live = [(lo, hi)]
+        live: list[tuple[int, int]] = [(lo, hi)]
+        fills: list[Fill] = []
         if bucket_us % (histcache.MINUTE_MS * 1000) == 0:
-            live = self._histogram_kept(ix, c, lo, hi, bucket_us, counts)
-        parts = live
-        if self.parallel > 1 and len(live) == 1:
+            live, fills = self._histogram_kept(ix, c, lo, hi, bucket_us, counts)
+        if self.parallel > 1 and len(live) == 1 and not fills:
             end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
             part_lo, part_hi = live[0]
-            parts = split_range(part_lo, min(part_hi, end), part_hi, self.parallel)
-        for part in self.each(
-                lambda sx, ids: self._histogram_part(sx, ix, c, bucket_us, ids), parts):
-            for bucket, n in part.items():
+            live = split_range(part_lo, min(part_hi, end), part_hi, self.parallel)
+        # the kept counts to compute and the ranges to count, all at once on the search
+        # threads (the day parts first: they are the long ones)
+        tasks: list[Fill | tuple[int, int]] = [*fills, *live]
+        results = self.each(lambda sx, task: self._histogram_part(sx, ix, c, bucket_us, task)
+                            if isinstance(task, tuple) else self._day_minutes(sx, ix, c, task),
+                            tasks)
+        missed: list[tuple[int, int]] = []
+        for task, got in zip(tasks, results, strict=True):
+            if isinstance(task, tuple):
+                for bucket, n in got.items():
+                    counts[bucket] = counts.get(bucket, 0) + n
+            elif got is None:  # cut short by the time budget: not kept, counted below
+                part = task.part
+                missed.append((make_id(part.first * histcache.MINUTE_MS, 0, 0),
+                               make_id(part.end * histcache.MINUTE_MS, 0, 0) - 1))
+            else:
+                kept = task.kept.with_hours(got[0], task.lines, got[1])
+                histcache.KEPT.put(task.key, kept)
+                histcache.add_minutes(counts, kept.minutes, task.part, bucket_us)
+        for ids in missed:
+            for bucket, n in self._histogram_part(self.sphinx, ix, c, bucket_us, ids).items():
                 counts[bucket] = counts.get(bucket, 0) + n
         return counts
 
@@ -872,16 +902,17 @@ class Searcher:
         return self._fan_out(fn, items)
 
     def _histogram_kept(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, bucket_us: int,
-                        counts: dict[int, int]) -> list[tuple[int, int]]:
-        """Add to ``counts`` what kept per-minute counts of sealed hours answer (computing
-        the hours not kept yet of at most MAX_FILLS days a request) and return the id ranges
-        left to count (alco.search.histcache)."""
+                        counts: dict[int, int]) -> tuple[list[tuple[int, int]], list[Fill]]:
+        """Add to ``counts`` what kept per-minute counts of sealed hours answer; return the
+        id ranges left to count and the kept counts to compute (the hours not kept yet of at
+        most MAX_FILLS days a request: their day parts are not in those ranges)
+        (alco.search.histcache)."""
         days = [(name, first) for name in self.indexes_for_ids(ix, lo, hi)
                 if (first := _first_minute(name)) is not None]
         now_ms = time.time_ns() // 1_000_000
         planned, live = histcache.plan(lo, hi, days, histcache.sealed_minute(now_ms))
-        cached: list[histcache.DayPart] = []
-        fills: list[tuple[histcache.DayPart, tuple, list[int], histcache.Kept, range]] = []
+        answered: list[histcache.DayPart] = []
+        fills: list[Fill] = []
         for part in planned:
             c_day = self.for_indexes(c, [part.index])
             if not self.hours([part.index]):
@@ -897,28 +928,21 @@ class Searcher:
             stale = kept.stale(lines, histcache.part_hours(part))
             if not stale:
                 histcache.add_minutes(counts, kept.minutes, part, bucket_us)
-                cached.append(part)
+                answered.append(part)
             elif len(fills) < MAX_FILLS:  # (the hours between stale ones are counted too)
-                fills.append((part, key, lines, kept, range(stale[0], stale[-1] + 1)))
-        for (part, key, lines, kept, _span), got in zip(fills, self.each(
-                lambda sx, fill: self._day_minutes(sx, ix, c, fill[0], fill[4]), fills),
-                strict=True):
-            if got is None:
-                continue  # cut short by the time budget: not kept, counted below
-            kept = kept.with_hours(got[0], lines, got[1])
-            histcache.KEPT.put(key, kept)
-            histcache.add_minutes(counts, kept.minutes, part, bucket_us)
-            cached.append(part)
-        if len(cached) < len(planned):  # the parts not answered from counts are counted live
-            live = histcache.plan(lo, hi, [(p.index, p.day) for p in cached],
+                fills.append(Fill(part, key, lines, kept, range(stale[0], stale[-1] + 1)))
+                answered.append(part)
+        if len(answered) < len(planned):  # the parts not answered from counts are counted live
+            live = histcache.plan(lo, hi, [(p.index, p.day) for p in answered],
                                   histcache.sealed_minute(now_ms))[1]
-        return live
+        return live, fills
 
     def _day_minutes(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
-                     part: histcache.DayPart, span: range) -> tuple[range, array] | None:
-        """Lines matching ``c`` per minute of ``part``'s day (an array of the day's minutes)
-        in the hours of ``span`` (a query of every line: of all its sealed hours, from the
+                     fill: Fill) -> tuple[range, array] | None:
+        """Lines matching ``c`` per minute of the fill's day (an array of the day's minutes)
+        in the hours of its span (a query of every line: of all its sealed hours, from the
         dictionary) and those hours; None when the time budget cut the query short."""
+        part, span = fill.part, fill.span
         if not (c.match or c.where or c.select or c.checks):
             every = self._day_lines(sx, part)
             if every is not None:

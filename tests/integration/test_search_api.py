@@ -20,6 +20,7 @@ from alco.index.schema import IndexSchema, fingerprint, make_id
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
 from alco.search import histcache, reader
+from alco.search.compile import compile_text
 from alco.stores.keys import newest_key
 from alco.stores.values import ValuesStore
 from alco.web.app import create_app
@@ -335,6 +336,19 @@ def test_a_histogram_keeps_the_hours_it_counted_and_the_next_one_counts_only_the
     assert total(first_us, first_us + day_us - 1) == len(recs)
     (kept,) = histcache.KEPT._kept.values()
     assert all(n >= 0 for n in kept.hours)
+    # counts that the time budget cut short are not kept: the answer says it is partial
+    histcache.KEPT.clear()
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        searcher = reader.Searcher(config, sx)
+        searcher.budget.seconds = 0.0
+        ix = config.index("logs")
+        searcher.histogram(ix, compile_text(ix, "tick", None), first_us,
+                           first_us + day_us - 1, hour_us)
+        assert not histcache.KEPT._kept
+        assert any("partial" in w for w in sx.take_warnings())
+    finally:
+        sx.close()
 
 
 def test_histograms_of_past_days_are_exact_when_kept_and_after_a_late_line(stack):
