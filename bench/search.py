@@ -4,6 +4,7 @@
     .venv/bin/python bench/search.py --quick    # N = 300,000, under 3 minutes
     .venv/bin/python bench/search.py --save     # also append the tables to bench/RESULTS.md
     .venv/bin/python bench/search.py --workload -n 1000000 --save   # random reading workload
+    .venv/bin/python bench/search.py --workload --compact --save    # past days compacted first
 
 N records from the shared generator are loaded into today's RT index of an own searchd (rows
 shaped like the writer's, bulk REPLACE from two loader processes) and written, as the JSON the
@@ -59,6 +60,7 @@ from common import (
 )
 from grep_classes import run_grep
 
+from alco.index import compaction
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
 from alco.index.searchd import ManagedSearchd, port_answers
@@ -650,7 +652,27 @@ def run(args: argparse.Namespace) -> None:
         stack.cleanup()
 
 
+def compact_past_days(b: Bench) -> str:
+    """Compact the past days as ``alco run`` does at its compact hour (one disk chunk a day,
+    alco.index.compaction); what was done, for the report."""
+    today = datetime.now(UTC).date()
+    done = []
+    for index in compaction.past_days(b.sphinx, b.cfg, today):
+        before, after, seconds = compaction.compact_now(b.sphinx, index, timeout=600)
+        progress(f"  compacted {index}: {before.disk_chunks} disk chunks and a RAM chunk of "
+                 f"{before.ram_chunk_bytes / 2**20:.0f} MiB -> {after.disk_chunks} in "
+                 f"{seconds:.1f} s")
+        done.append(f"{index} ({before.disk_chunks} -> {after.disk_chunks} disk chunks, "
+                    f"{seconds:.0f} s)")
+    return ("Past days compacted first, as `alco run` does at its compact hour: "
+            + ", ".join(done) + "; today's index as loaded. ") if done else ""
+
+
 def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
+    compacted = ""
+    if args.compact:
+        progress("compacting the past days")
+        compacted = compact_past_days(b)
     progress(f"reading workload: {args.requests:,} requests, seed {args.seed}")
     rows, worst = run_workload(b, args.requests, args.seed)
     busiest = max(lines * 1_000_000 // max(lines * step, 1) for _, lines, step in b.segments)
@@ -659,7 +681,8 @@ def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
          "eight silent, 41 bursts of 5-120 s, the last ending seconds before the run)", table(
              ["lines", "load lines/s", "segments", "busiest lines/s"],
              [[f"{b.n:,}", f"{rate:,.0f}", len(b.segments or []), f"{busiest:,}"]])),
-        (f"Seeded random requests through the API, one at a time (seed {args.seed}): terms "
+        (compacted + "Seeded random requests through the API, one at a time "
+         f"(seed {args.seed}): terms "
          "from a request id (4 lines) to every line, cursors both ways (also on the first "
          "and last line), limits 1-1000, random ranges; ms, and SphinxQL queries per request "
          "(the same request in-process; histograms there in one part). " + worst, table(
@@ -838,6 +861,9 @@ def main() -> None:
                         help="substrings and regexes against rg instead")
     parser.add_argument("--requests", type=int, default=3000, help="--workload requests")
     parser.add_argument("--seed", type=int, default=1, help="--workload seed")
+    parser.add_argument("--compact", action="store_true",
+                        help="--workload: compact the past days first, as alco run does at "
+                             "its compact hour")
     args = parser.parse_args()
     terminate_on_sigterm()
     run(args)
