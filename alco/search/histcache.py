@@ -5,11 +5,11 @@ A histogram counts every match of its range, so one over days of a common word d
 millions of matches (about 100 ns each in searchd), and the page asks again for every zoom,
 scroll and refresh of the same query.  The hours of a day up to the current one (``sealed``)
 no longer change but for late lines: their counts per minute, of one query, are computed
-once, for the hours a histogram needs (one GROUP BY over them), and kept; a later histogram
-of that query takes the whole minutes of its range from them, computes the hours not kept
-yet, and asks searchd only for the rest (the current hour, the range's partial first and
-last minutes, days it covers for less than ``MIN_CACHED`` minutes).  So the first histogram
-of a range costs about what counting the range costs, and the next ones little.
+once (one GROUP BY over the day's hours not kept yet: a count decodes the query's matches of
+the whole day whatever its id range, so all of them cost about what a part would) and kept;
+a later histogram of that query takes the whole minutes of its range from them and asks
+searchd only for the rest (the current hour, the range's partial first and last minutes,
+days it covers for less than ``MIN_CACHED`` minutes).
 
 What keeps them exact: each hour's counts are kept with how many lines the hour held when
 they were computed, read from the dictionary (``CALL KEYWORDS`` of the day's hour tokens:

@@ -925,11 +925,14 @@ class Searcher:
                 unit_token(HOUR_MS, h) for h in range(part.day // 60, part.day // 60 + 24)],
                 part.index)
             kept = histcache.KEPT.get(key)
-            stale = kept.stale(lines, histcache.part_hours(part))
-            if not stale:
+            if not kept.stale(lines, histcache.part_hours(part)):
                 histcache.add_minutes(counts, kept.minutes, part, bucket_us)
                 answered.append(part)
-            elif len(fills) < MAX_FILLS:  # (the hours between stale ones are counted too)
+            elif len(fills) < MAX_FILLS:
+                # every stale sealed hour of the day (and those between): a count decodes
+                # the query's matches of the whole day whatever its id range, so the rest
+                # of the day costs little more
+                stale = kept.stale(lines, range((part.sealed - part.day) // 60))
                 fills.append(Fill(part, key, lines, kept, range(stale[0], stale[-1] + 1)))
                 answered.append(part)
         if len(answered) < len(planned):  # the parts not answered from counts are counted live
