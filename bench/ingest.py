@@ -47,6 +47,7 @@ from common import (
     wait_for,
 )
 
+from alco.index import sphinxql
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
 from alco.index.searchd import port_answers
@@ -616,8 +617,7 @@ def insert_stalls(n: int, limits: list[str], batch: int = 2000,
                 t = time.perf_counter()
                 b.sphinx.replace_rows(index, store.columns, part)
                 times.append(time.perf_counter() - t)
-                status = {r["Variable_name"]: r["Value"]
-                          for r in b.sphinx.query(f"SHOW INDEX {index} STATUS")}
+                status = sphinxql.index_status(b.sphinx, index)
                 disk = int(status.get("disk_chunks", 0))
                 if times[-1] > 0.3 or disk != chunks:
                     stalls.append(f"{times[-1] * 1000:.0f} ms at {start + batch:,}"

@@ -57,8 +57,7 @@ class Work:
 
 
 def day_state(sphinx: sphinxql.Sphinx, index: str) -> DayState:
-    rows = sphinx.query(f"SHOW INDEX {sphinxql.ident(index)} STATUS")
-    status = {str(r["Variable_name"]): str(r["Value"]) for r in rows}
+    status = sphinxql.index_status(sphinx, index)
     return DayState(index, int(status.get("disk_chunks", 0)),
                     int(status.get("ram_chunk", 0)), int(status.get("indexed_documents", 0)))
 

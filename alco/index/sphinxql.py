@@ -71,6 +71,13 @@ def ident(name: str) -> str:
 CONNECTION_LOST = (2006, 2013)  # the client's "server has gone away" / "lost connection"
 
 
+def index_status(sphinx: Any, index: str) -> dict[str, str]:
+    """``SHOW INDEX <index> STATUS`` as name -> value (``indexed_documents``, ``disk_chunks``,
+    ``ram_chunk``, ...), on anything with Sphinx's ``query``."""
+    rows = sphinx.query(f"SHOW INDEX {ident(index)} STATUS", [])
+    return {str(r["Variable_name"]): str(r["Value"]) for r in rows}
+
+
 class Sphinx:
     """One SphinxQL connection, reconnected on demand.
 

@@ -1062,9 +1062,7 @@ def _first_minute(index: str) -> int | None:
 
 def _documents(sx: sphinxql.Sphinx, name: str) -> int:
     """How many lines index ``name`` holds (SHOW INDEX STATUS)."""
-    rows = sx.query(f"SHOW INDEX {sphinxql.ident(name)} STATUS", [])
-    status = {str(r.get("Variable_name")): str(r.get("Value")) for r in rows}
-    return int(status.get("indexed_documents") or -1)
+    return int(sphinxql.index_status(sx, name).get("indexed_documents") or -1)
 
 
 def split_range(lo: int, end: int, hi: int, parts: int) -> list[tuple[int, int]]:
