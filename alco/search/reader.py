@@ -112,11 +112,13 @@ class Page:
 @dataclass(frozen=True)
 class Start:
     """How a read starts, from the dictionary (Searcher._first_window): its first window's
-    width (ms), whether its words are rare in the day (read it at once), whether the minute it
-    starts in has lines; the lines of its rarest word in that day and the day's lines per ms,
-    which say whether a window is cheaper with time tokens (``tokens``)."""
+    width (ms), the day looked up (days since the epoch), whether its words are rare there
+    (read it at once), whether the minute it starts in has lines; the lines of its rarest word
+    in that day and the day's lines per ms, which say whether a window is cheaper with time
+    tokens (``tokens``)."""
 
     width: int = FIRST_WINDOW_MS
+    day: int | None = None
     rare: bool = False
     busy: bool = False
     word_lines: int | None = None
@@ -337,12 +339,11 @@ class Searcher:
         left = lambda: self.budget.queries_left() - reserve  # noqa: E731
         # where the words are rare, the first window takes the rest of its day; else it is
         # sized by the rate the dictionary gives (alco.search.reader.Searcher._first_window)
-        start, rare_day = Start(), None  # (the day where the words are rare)
+        start = Start()
         if not scan and not c.select and c.keywords and left() >= LOOKUP_ROOM:
             at = ((lo if lo > 0 else self._first_id(ix)) if upward
                   else hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0))
             start = self._first_window(ix, c, at, upward, n)
-            rare_day = id_ms(at) // DAY_MS if start.rare else None
         # (lines in the first minute: no quiet spell to skip first)
         windows = self._windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
                                 scan, left, start.width, skip=not start.busy)
@@ -373,9 +374,9 @@ class Searcher:
             rare = not widened and not first and sent[0] == 0 and out.matched == 0 \
                 and c.match and c.keywords and not c.select
             if first:  # (a quiet spell skipped may have moved it to another day)
-                rare = rare_day == id_ms(win_hi if upward else win_lo) // DAY_MS
+                rare = start.rare and start.day == id_ms(win_hi if upward else win_lo) // DAY_MS
             elif rare:
-                rare = not hours or self._rare(ix, c, *last)
+                rare = not hours or self._rare(ix, c, *last, start)
             if rare:
                 # ... but a query whose words are rare in its day (the dictionary says) takes
                 # the rest of that day at once (at first, or after an empty first window,
@@ -541,14 +542,18 @@ class Searcher:
         counts = _keyword_docs_each(self.sphinx, [unit_token(size, k) for k in units], name)
         return next(((k, size, name) for k, n in zip(units, counts, strict=True) if n), None)
 
-    def _rare(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> bool:
+    def _rare(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, start: Start) -> bool:
         """Whether the rarest word of ``c`` is in at most RARE_LINES lines of the day of ids
-        [lo, hi] (one dictionary lookup; True when it cannot be known: patterns' pieces of
-        words, no budget left).  An upper bound of what a query ANDing its words matches; a
-        query with alternatives or exclusions may be taken for rarer than it is (then its
-        read is as before hour tokens: correct, only slower)."""
+        [lo, hi] (one dictionary lookup, none when the read's ``start`` looked that day up;
+        True when it cannot be known: patterns' pieces of words, no budget left).  An upper
+        bound of what a query ANDing its words matches; a query with alternatives or
+        exclusions may be taken for rarer than it is (then its read is as before hour tokens:
+        correct, only slower)."""
+        day = id_ms(lo if lo > 0 else hi) // DAY_MS
+        if start.word_lines is not None and start.day == day:
+            return start.word_lines <= RARE_LINES
         words = needed_words(c.match)
-        name = _day_name(ix, id_ms(lo if lo > 0 else hi) // DAY_MS)
+        name = _day_name(ix, day)
         if not words or self.budget.queries_left() < LOOKUP_ROOM or not self.hours([name]):
             return True
         self.budget.spend()
@@ -575,27 +580,28 @@ class Searcher:
         self.budget.spend()
         docs = _keyword_rows(self.sphinx, [*words, *tokens], name)
         counted = [v for k, v in docs.items() if k not in tokens]
+        day = at_ms // DAY_MS
         busy = docs.get(tokens[0], 0) > 0
         if not counted:
-            return Start(busy=busy)  # (only stopwords)
+            return Start(day=day, busy=busy)  # (only stopwords)
         word_lines = min(counted)
         if word_lines <= RARE_LINES:
-            return Start(rare=True, busy=busy)
+            return Start(day=day, rare=True, busy=busy)
         near = sum(docs.get(t, 0) for t in tokens)
         day_lines = self._day_lines_count(name)
         if day_lines <= 0:
-            return Start(busy=busy)
-        day_ms = at_ms // DAY_MS * DAY_MS
+            return Start(day=day, busy=busy)
+        day_ms = day * DAY_MS
         # the lines of the day so far, per ms (today's are not all there yet)
         day_rate = day_lines / max(1, min(time.time_ns() // 1_000_000, day_ms + DAY_MS) - day_ms)
         if not near:
-            return Start(busy=busy, word_lines=word_lines, lines_per_ms=day_rate)
+            return Start(day=day, busy=busy, word_lines=word_lines, lines_per_ms=day_rate)
         # the minutes' span from at: the rest of at's minute and the next one
         span_ms = ((minute + 1) * MINUTE_MS - at_ms if upward
                    else at_ms - minute * MINUTE_MS + 1) + MINUTE_MS
         per_ms = min(word_lines, day_lines) / day_lines * near / span_ms
         width = int(n * FIRST_MARGIN / per_ms) + 1
-        return Start(min(max(width, FIRST_WINDOW_MS), FIRST_MAX_MS), busy=busy,
+        return Start(min(max(width, FIRST_WINDOW_MS), FIRST_MAX_MS), day, busy=busy,
                      word_lines=word_lines, lines_per_ms=day_rate)
 
     def _day_lines_count(self, name: str) -> int:
