@@ -25,9 +25,8 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from alco.index.schema import MS_SHIFT, make_id
+from alco.index.schema import HOUR_MS, MINUTE_MS, MS_SHIFT, make_id
 
-MINUTE_MS = 60_000
 DAY_MINUTES = 1440
 DAY_HOURS = 24
 SEAL_MS = 120_000  # an hour is sealed once it ended this long ago (lines arrive late)
@@ -50,7 +49,7 @@ class DayPart:
 
 def sealed_minute(now_ms: int) -> int:
     """The first minute of the hour that is not sealed at ``now_ms``."""
-    return (now_ms - SEAL_MS) // 3_600_000 * 60
+    return (now_ms - SEAL_MS) // HOUR_MS * 60
 
 
 def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
