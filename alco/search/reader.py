@@ -207,6 +207,20 @@ def next_width(width: int, seen_ms: int, hits: int, missing: int, found: int | N
     return min(max(wanted, width * GROWTH_MIN), width * GROWTH_MAX)
 
 
+def to_minute_edge(win_lo: int, win_hi: int, lo: int, hi: int, upward: bool) -> tuple[int, int]:
+    """A window matched through its time tokens, widened at its far end to the edge of that
+    end's minute (within [lo, hi], never past the present): searchd decodes the minute's
+    token whole whatever part of it the window takes, so the rest of the minute costs
+    nothing, and a page the window nearly held needs no second query for it."""
+    if upward:
+        end_ms = (id_ms(win_hi) // MINUTE_MS + 1) * MINUTE_MS
+        if end_ms <= time.time_ns() // 1_000_000:
+            win_hi = max(win_hi, min(hi, make_id(end_ms, 0, 0) - 1))
+    else:
+        win_lo = min(win_lo, max(lo, make_id(id_ms(win_lo) // MINUTE_MS * MINUTE_MS, 0, 0)))
+    return win_lo, win_hi
+
+
 def cursor_id(doc_id: int) -> int:
     """An id as a cursor the API takes (0 .. TOP_ID)."""
     return min(max(doc_id, 0), TOP_ID)
@@ -392,8 +406,10 @@ class Searcher:
             # time tokens pay off for frequent matches, not after a window without any, nor
             # for a window holding many more lines than its words are in (Start.tokens)
             cover = (hours and not widened) or (sent[0] != 0 if sent else not widened)
-            got = self.select_range(ix, c, win_lo, win_hi, upward, limit,
-                                    cover=cover and start.tokens(win_lo, win_hi),
+            cover = cover and start.tokens(win_lo, win_hi)
+            if cover:  # the far edge's minute token is decoded whole: read the minute whole
+                win_lo, win_hi = to_minute_edge(win_lo, win_hi, lo, hi, upward)
+            got = self.select_range(ix, c, win_lo, win_hi, upward, limit, cover=cover,
                                     open_top=open_top, min_ms=FIRST_QUERY_MS if first else 1)
             last = (win_lo, win_hi)
             if not first and self.budget.out_of_time():

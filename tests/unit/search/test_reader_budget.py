@@ -395,6 +395,28 @@ def test_the_first_window_holds_a_page_at_the_rate_the_dictionary_gives(order):
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
+def test_a_window_through_time_tokens_reads_the_rest_of_its_far_minute(order):
+    """A read from the middle of a minute whose lines are all at its far end: the rate the
+    dictionary gives sizes a first window that holds none of them, but searchd decodes the
+    minute's token whole anyway, so the window takes the rest of the minute: one search,
+    not an empty one and another."""
+    minute = _yesterday_ms(9 * 3_600_000) // 60_000 * 60_000
+    if order == "asc":  # cursor at 0:10, the lines at 0:55-1:00
+        ids = ids_at([minute + 55_000 + i * 10 for i in range(500)])
+        lq = LineQuery(q="orders", limit=100, order="asc", after=make_id(minute + 10_000, 0, 0))
+    else:  # cursor at 0:50, the lines at 0:00-0:05
+        ids = ids_at([minute + i * 10 for i in range(500)])
+        lq = LineQuery(q="orders", limit=100, order="desc", before=make_id(minute + 50_000, 0, 0))
+    fake, searcher, ix = probed(ids, 3)
+    fake.word_lines = 100_000  # not rare
+    page = searcher.lines(ix, lq)
+    assert [ln.id for ln in page.lines] == (ids[:100] if order == "asc" else ids[-100:][::-1])
+    assert fake.searches == 1
+    lo, hi = fake.searched[0]
+    assert (lo if order == "desc" else hi + 1) == make_id(minute + (order == "asc") * 60_000, 0, 0)
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
 def test_a_word_rare_in_its_day_is_read_in_one_window_of_the_rest_of_it(order):
     """A word in a few lines of its day (the dictionary says): the first search takes the
     rest of the day at once instead of an empty second first."""
