@@ -6,12 +6,15 @@ it is full; it never merges disk chunks by itself.  Once a day is over, nothing 
 written to it (but a late line now and then), so:
 
 * ``FLUSH RAMCHUNK <day>`` turns its RAM chunk into a disk chunk (whose attributes are
-  file-backed mmap with ``ondisk_attrs``: page cache, not memory that stays), and
+  file-backed mmap with ``ondisk_attrs``: page cache, not memory that stays); searchd 2.2.11
+  loses the rows written to the day while it runs, so only once no writer writes to the day
+  and writers wait for it to end (alco.index.flushlock: without Redis, no flush), and
 * ``OPTIMIZE INDEX <day>`` merges its disk chunks into one, in a background thread of
   searchd; ``SHOW INDEX <day> STATUS`` tells when it is done (``disk_chunks`` = 1).
 
-``Compactor.step`` is called by ``alco run`` with its rotation (every minute).  It never
-blocks: a step runs a few short statements, starts at most one day's work and otherwise
+``Compactor.step`` is called by ``alco run`` with its rotation (every minute).  It blocks
+little: a step runs a few short statements (and a flush, after waiting at most CLAIM_WAIT_S
+for writers of the day), starts at most one day's work and otherwise
 looks at the day in progress.  New work starts only in ``[sphinx] compact_hour`` (UTC), a
 quiet time, one day at a time, the oldest first, never on today's or tomorrow's index; a merge
 that takes longer than ``[sphinx] compact_timeout`` is no longer waited for (searchd goes on
@@ -30,11 +33,13 @@ from datetime import UTC, date, datetime
 from alco.config import Config
 from alco.index import sphinxql
 from alco.index.daystore import day_indexes
+from alco.index.flushlock import FlushLock
 from alco.index.schema import day_of_index
 
 log = logging.getLogger("alco.compaction")
 # a RAM chunk smaller than this is left alone: a few late lines are not worth rewriting a day
 RAM_CHUNK_MIN = 1 << 20
+CLAIM_WAIT_S = 5.0  # how long a step waits for writers of the day to finish their batch
 
 
 @dataclass(frozen=True)
@@ -74,13 +79,28 @@ def past_days(sphinx: sphinxql.Sphinx, config: Config, today: date) -> list[str]
     return sorted(found, key=lambda name: (day_of_index(name), name))
 
 
-def start(sphinx: sphinxql.Sphinx, state: DayState) -> None:
-    """Flush the day's RAM chunk (synchronous) and start merging its disk chunks."""
+def start(sphinx: sphinxql.Sphinx, state: DayState, flush: bool = True) -> None:
+    """Flush the day's RAM chunk (synchronous; only with ``flush``: no writer may write to
+    the day meanwhile, alco.index.flushlock) and start merging its disk chunks."""
     name = sphinxql.ident(state.index)
-    if state.ram_chunk_bytes >= RAM_CHUNK_MIN:
+    flush = flush and state.ram_chunk_bytes >= RAM_CHUNK_MIN
+    if flush:
         sphinx.query(f"FLUSH RAMCHUNK {name}")
-    if state.disk_chunks > 1 or state.ram_chunk_bytes >= RAM_CHUNK_MIN:
+    if state.disk_chunks > 1 or flush:
         sphinx.query(f"OPTIMIZE INDEX {name}")
+
+
+def wait_claim(lock: FlushLock, index: str, seconds: float | None = None,
+               poll: float = 0.1) -> bool | None:
+    """Claim ``index`` for a flush and wait (at most ``seconds``) until no writer writes to
+    it: True then (the caller flushes and releases); False when writers still do; None when
+    Redis does not answer."""
+    deadline = time.monotonic() + (CLAIM_WAIT_S if seconds is None else seconds)
+    while True:
+        free = lock.claim(index)
+        if free is None or free or time.monotonic() >= deadline:
+            return free
+        time.sleep(poll)
 
 
 def compact_now(sphinx: sphinxql.Sphinx, index: str, timeout: float,
@@ -102,11 +122,13 @@ class Compactor:
     """Past days compacted at a quiet hour, one at a time, a few statements per step."""
 
     def __init__(self, config: Config,
-                 connect: Callable[[], sphinxql.Sphinx] | None = None) -> None:
+                 connect: Callable[[], sphinxql.Sphinx] | None = None,
+                 lock: FlushLock | None = None) -> None:
         self.config = config
         sx = config.sphinx
         self.connect = connect or (lambda: sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2))
         self.work: Work | None = None
+        self.lock = lock or FlushLock(config.redis.url, config.redis.prefix)
         self.failed: set[str] = set()  # days whose compaction was refused: not retried today
         self.failed_on: date | None = None
 
@@ -174,12 +196,31 @@ class Compactor:
             state = day_state(sphinx, index)
             if state.compact:
                 continue
+            flush = state.ram_chunk_bytes >= RAM_CHUNK_MIN
+            free = wait_claim(self.lock, index) if flush else True
+            if not free:
+                self.lock.release(index)  # (writers go on; the next step tries again)
+            if free is False:
+                log.info("compaction: %s: writers of late lines still write to it; trying "
+                         "again at the next step", index)
+                return None
+            if free is None:
+                log.warning("compaction: Redis does not answer: %s's RAM chunk is not "
+                            "flushed (a line written meanwhile would be lost); only its disk "
+                            "chunks are merged", index)
+                flush = False
+                if state.disk_chunks <= 1:
+                    self.failed.add(index)
+                    continue
             try:
-                start(sphinx, state)
+                start(sphinx, state, flush)
             except sphinxql.SphinxQueryError as exc:
                 log.warning("compaction: searchd refused to compact %s: %s", index, exc.message)
                 self.failed.add(index)
                 continue
+            finally:
+                if flush:
+                    self.lock.release(index)
             log.info("compaction: %s started (%d disk chunks, RAM chunk %d bytes, %d documents)",
                      index, state.disk_chunks, state.ram_chunk_bytes, state.documents)
             self.work = Work(index, state, time.monotonic())

@@ -13,6 +13,7 @@ import orjson
 
 from alco.errors import Unavailable
 from alco.index import sphinxql
+from alco.index.flushlock import DayBusy, PastDayGuard
 from alco.index.schema import (
     COUNTER_BITS,
     MAX_COUNTER,
@@ -66,8 +67,9 @@ class DayStore:
     """Writes batches of records of one ALCO index into its daily RT indexes."""
 
     def __init__(self, sphinx: sphinxql.Sphinx, schema: IndexSchema, slot: int,
-                 retention_days: int) -> None:
+                 retention_days: int, guard: PastDayGuard | None = None) -> None:
         self.sphinx = sphinx
+        self.guard = guard  # announces writes to past days to compaction (alco.stores.flushlock)
         self.schema = schema
         self.ids = IdAllocator(slot)
         self.slot = slot
@@ -91,7 +93,18 @@ class DayStore:
             by_day[day].append(rec)
         try:
             for day, recs in sorted(by_day.items()):
-                self._store_day(day_index(self.schema.name, day), recs, redelivered, result)
+                index = day_index(self.schema.name, day)
+                if self.guard is None or day >= today:
+                    self._store_day(index, recs, redelivered, result)
+                    continue
+                try:  # a past day: not while compaction flushes its RAM chunk
+                    self.guard.enter(index)
+                except DayBusy as exc:
+                    raise TransientError(str(exc)) from None
+                try:
+                    self._store_day(index, recs, redelivered, result)
+                finally:
+                    self.guard.leave(index)
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:
                 raise TransientError(exc.message) from exc

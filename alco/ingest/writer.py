@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.index.daystore import DayStore, StoreResult, TransientError
+from alco.index.flushlock import PastDayGuard
 from alco.index.schema import IndexSchema, id_ms
 from alco.index.sphinxql import Sphinx
 from alco.ingest import batches
@@ -61,8 +62,9 @@ def run_writer(ctx: WriterContext) -> None:
     """Process entry point (a plain function): store batches until told to stop."""
     ix = ctx.index
     sphinx = Sphinx(ctx.config.sphinx.host, ctx.config.sphinx.port)
-    store = DayStore(sphinx, IndexSchema.of(ix), ctx.config.collector.first_slot + ctx.slot,
-                     ix.retention_days)
+    slot = ctx.config.collector.first_slot + ctx.slot
+    store = DayStore(sphinx, IndexSchema.of(ix), slot, ix.retention_days,
+                     PastDayGuard(ctx.config.redis.url, ctx.config.redis.prefix, slot))
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     rate = RateLog(f"writer {ix.name}#{ctx.slot}")
@@ -137,7 +139,7 @@ def _store_with_retry(store: DayStore, records: list, redelivered: bool, name: s
         except TransientError as exc:
             delay = backoff.next_delay()
             metrics.INSERT_RETRIES.labels(name).inc()
-            log.warning("sphinx unavailable (%s); retrying in %.1fs", exc, delay)
+            log.warning("cannot store now (%s); retrying in %.1fs", exc, delay)
             # Retrying is safe: ids are allocated anew and a partly stored batch is found by
             # fingerprint on the next attempt.
             redelivered = True

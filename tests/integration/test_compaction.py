@@ -4,6 +4,7 @@ read answers the same before, after, and after a restart; today's index is never
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,9 @@ from starlette.testclient import TestClient
 
 from alco.index import compaction
 from alco.index.compaction import Compactor, day_state
-from alco.index.schema import day_index
+from alco.index.daystore import DayStore, TransientError
+from alco.index.flushlock import DayBusy, FlushLock, PastDayGuard
+from alco.index.schema import IndexSchema, day_index
 from alco.index.sphinxql import Sphinx
 from alco.web.app import create_app
 from tests.integration.test_search_api import fill, sample
@@ -125,3 +128,88 @@ def test_compact_now_waits_for_the_merge(days):
     before, after, seconds = compaction.compact_now(sx, past, timeout=60)
     assert (before.disk_chunks, after.disk_chunks) == (3, 1)
     assert after.documents == before.documents == 4 * PER_CHUNK and seconds < 60
+
+
+def _late_writer(config, index_day, base_us: int, stop, stored: list[int]) -> None:
+    """Write late lines into a past day as a writer does (announcing them to compaction),
+    batch after batch until ``stop``; a batch compaction holds back is tried again."""
+    ix = config.index("logs")
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    store = DayStore(sx, IndexSchema.of(ix), 1, ix.retention_days,
+                     PastDayGuard(config.redis.url, config.redis.prefix, 1))
+    today = datetime.now(UTC).date()
+    i = 100_000
+    try:
+        while not stop.is_set():
+            batch = [sample(i + k, base_us) for k in range(50)]
+            while True:
+                try:
+                    stored.append(store.store(batch, today, redelivered=True).stored)
+                    break
+                except TransientError:
+                    time.sleep(0.02)
+            i += 50
+    finally:
+        sx.close()
+
+
+def test_late_lines_written_while_a_past_day_is_compacted_are_all_kept(stack, monkeypatch):
+    """searchd 2.2.11 drops the rows written to an index while FLUSH RAMCHUNK of it runs.
+    Compaction flushes a past day only once no writer writes to it, and writers of late
+    lines wait for the flush: every line written during the compaction is there after it."""
+    monkeypatch.setattr(compaction, "RAM_CHUNK_MIN", 1024)
+    stack.index(columns=COLUMNS, retention_days=3)
+    stack.start_searchd()
+    config = stack.config()
+    now = datetime.now(UTC)
+    yesterday = now.date() - timedelta(days=1)
+    past = day_index("logs", yesterday)
+    base_us = int(datetime(yesterday.year, yesterday.month, yesterday.day, 9,
+                           tzinfo=UTC).timestamp()) * 1_000_000
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    for k in range(0, 30_000, 5000):  # a RAM chunk of some MB: its flush takes a while
+        fill(config, [sample(k + i, base_us) for i in range(5000)])
+    assert day_state(sx, past).ram_chunk_bytes > 5_000_000
+    stop, stored = threading.Event(), []
+    writer = threading.Thread(target=_late_writer, args=(config, past, base_us, stop, stored))
+    writer.start()
+    try:
+        time.sleep(0.3)
+        quiet = now.replace(hour=config.sphinx.compact_hour)
+        compactor = Compactor(config)
+        assert compactor.step(quiet) == past
+        for _ in range(120):  # bound: 60 s
+            if compactor.step(quiet) is None:
+                break
+            time.sleep(0.5)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        writer.join(30)
+    assert sum(stored) > 50
+    rows = sx.query(f"SELECT COUNT(*) AS n FROM {past}")
+    assert int(rows[0]["n"]) == 30_000 + sum(stored)
+    assert day_state(sx, past).documents == 30_000 + sum(stored)
+    sx.close()
+
+
+def test_a_writer_of_a_past_day_waits_while_compaction_flushes_it(stack):
+    stack.index(columns=COLUMNS)
+    config = stack.config()
+    guard = PastDayGuard(config.redis.url, config.redis.prefix, 3)
+    lock = FlushLock(config.redis.url, config.redis.prefix)
+    guard.enter("logs_20261125")
+    assert lock.claim("logs_20261125") is False  # a writer is writing: not yet
+    assert lock.claim("logs_20261124") is True  # (another day)
+    guard.leave("logs_20261125")
+    assert compaction.wait_claim(lock, "logs_20261125", seconds=1) is True
+    with pytest.raises(DayBusy):
+        guard.enter("logs_20261125")
+    guard.enter("logs_20261123")  # other days are written meanwhile
+    guard.leave("logs_20261123")
+    lock.release("logs_20261125")
+    guard.enter("logs_20261125")
+    guard.leave("logs_20261125")
+    down = FlushLock("redis://127.0.0.1:1/0", "x")
+    assert down.claim("logs_20261125") is None  # no Redis: compaction does not flush
+    PastDayGuard("redis://127.0.0.1:1/0", "x", 0).enter("logs_20261125")  # writers go on

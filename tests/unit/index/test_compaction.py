@@ -47,11 +47,28 @@ class FakeSphinx:
         pass
 
 
-def compactor(sx: FakeSphinx, **sphinx: object) -> Compactor:
+class FakeLock:
+    """Stands for alco.index.flushlock.FlushLock: what ``claim`` answers (True: no writer
+    writes to the day; False: one does; None: no Redis), and the days claimed now."""
+
+    def __init__(self, free: bool | None = True) -> None:
+        self.free = free
+        self.claimed: set[str] = set()
+
+    def claim(self, index: str) -> bool | None:
+        if self.free is not None:
+            self.claimed.add(index)
+        return self.free
+
+    def release(self, index: str) -> None:
+        self.claimed.discard(index)
+
+
+def compactor(sx: FakeSphinx, lock: FakeLock | None = None, **sphinx: object) -> Compactor:
     config = parse({"sphinx": sphinx, "index": [{"name": "logs", "retention_days": 5},
                                                {"name": "audit", "retention_days": 5}]},
                    "test.toml", env={})
-    return Compactor(config, connect=lambda: sx)
+    return Compactor(config, connect=lambda: sx, lock=lock or FakeLock())  # type: ignore[arg-type]
 
 
 BIG = 50 << 20
@@ -104,3 +121,24 @@ def test_searchd_down_is_no_error():
 def test_compact_hour_is_checked():
     with pytest.raises(ConfigError, match="compact_hour"):
         parse({"sphinx": {"compact_hour": 24}}, "test.toml", env={})
+
+
+def test_a_ram_chunk_is_flushed_only_when_no_writer_writes_to_the_day(monkeypatch):
+    monkeypatch.setattr(compaction, "CLAIM_WAIT_S", 0.05)
+    sx = FakeSphinx({"logs_20261125": (1, BIG)})
+    lock = FakeLock(free=False)  # a writer of late lines is storing a batch into the day
+    c = compactor(sx, lock)
+    assert c.step(NOW) is None  # not flushed; tried again at the next step
+    assert not any(s.startswith(("FLUSH", "OPTIMIZE")) for s in sx.statements)
+    assert not lock.claimed  # writers are not held back meanwhile
+    lock.free = True
+    assert c.step(NOW) == "logs_20261125"
+    assert "FLUSH RAMCHUNK logs_20261125" in sx.statements and not lock.claimed
+
+
+def test_without_redis_a_ram_chunk_is_not_flushed_but_disk_chunks_are_merged():
+    sx = FakeSphinx({"logs_20261124": (1, BIG), "logs_20261125": (3, BIG)})
+    c = compactor(sx, FakeLock(free=None))
+    assert c.step(NOW) == "logs_20261125"  # the first day has nothing to merge: left today
+    assert "OPTIMIZE INDEX logs_20261125" in sx.statements
+    assert not any(s.startswith("FLUSH") for s in sx.statements)
