@@ -4,7 +4,9 @@
 ``<prefix>:COLUMNS:<index>`` hash field -> first seen (s); ``<prefix>:NEWEST`` sorted set index
 -> timestamp (s) of its newest stored line (where reading newest-first starts);
 ``<prefix>:LATE:<index>`` stream of the ids of lines stored behind newer ones (the live tail
-pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON).
+pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON).  Writers and
+compaction also use ``<prefix>:WRITING:<day index>:<slot>`` and ``<prefix>:FLUSHING:<day
+index>`` (alco.index.flushlock).
 """
 
 from __future__ import annotations
