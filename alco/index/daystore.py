@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -67,17 +68,25 @@ class DayStore:
     """Writes batches of records of one ALCO index into its daily RT indexes."""
 
     def __init__(self, sphinx: sphinxql.Sphinx, schema: IndexSchema, slot: int,
-                 retention_days: int, guard: PastDayGuard | None = None) -> None:
+                 retention_days: int, guard: PastDayGuard | None = None,
+                 ids: IdAllocator | None = None, ids_lock: threading.Lock | None = None
+                 ) -> None:
         self.sphinx = sphinx
-        self.guard = guard  # announces writes to past days to compaction (alco.stores.flushlock)
+        self.guard = guard  # announces writes to past days to compaction (alco.index.flushlock)
         self.schema = schema
-        self.ids = IdAllocator(slot)
+        # several stores of one writer slot (one per connection) share its ids
+        self.ids = ids or IdAllocator(slot)
+        self.ids_lock = ids_lock or threading.Lock()
         self.slot = slot
         self.retention_days = retention_days
         self.columns = ["id", *schema.fields, "js", "meta", "ts", "fp"]
 
-    def store(self, records: list[Record], today: date, redelivered: bool) -> StoreResult:
-        """Store records; raise TransientError when Sphinx cannot take them now."""
+    def store(self, records: list[Record], today: date, redelivered: bool,
+              allocated: Callable[[], None] | None = None) -> StoreResult:
+        """Store records; raise TransientError when Sphinx cannot take them now.  Every id
+        of the batch is allocated before the first row is written; then ``allocated()`` is
+        called (a later batch may then be stored at the same time without taking ids before
+        this one's)."""
         result = StoreResult()
         first_day = today - timedelta(days=self.retention_days - 1)
         tomorrow = today + timedelta(days=1)
@@ -92,17 +101,23 @@ class DayStore:
                 result.future += 1
             by_day[day].append(rec)
         try:
-            for day, recs in sorted(by_day.items()):
-                index = day_index(self.schema.name, day)
+            plans = [(day, *self._plan(day_index(self.schema.name, day), recs, redelivered,
+                                       result))
+                     for day, recs in sorted(by_day.items())]
+            if allocated is not None:
+                allocated()
+            for day, index, rows in plans:
+                if not rows:
+                    continue
                 if self.guard is None or day >= today:
-                    self._store_day(index, recs, redelivered, result)
+                    self._write(index, rows, result)
                     continue
                 try:  # a past day: not while compaction flushes its RAM chunk
                     self.guard.enter(index)
                 except DayBusy as exc:
                     raise TransientError(str(exc)) from None
                 try:
-                    self._store_day(index, recs, redelivered, result)
+                    self._write(index, rows, result)
                 finally:
                     self.guard.leave(index)
         except sphinxql.SPHINX_ERRORS as exc:
@@ -111,8 +126,10 @@ class DayStore:
             raise
         return result
 
-    def _store_day(self, index: str, recs: list[Record], redelivered: bool,
-                   result: StoreResult) -> None:
+    def _plan(self, index: str, recs: list[Record], redelivered: bool,
+              result: StoreResult) -> tuple[str, list[list]]:
+        """The rows to write into ``index``: those not stored yet (a redelivered batch), with
+        their ids."""
         if redelivered:
             known = self._stored_fingerprints(index, {r.fp for r in recs})
             if known:
@@ -120,14 +137,17 @@ class DayStore:
                 recs = [r for r in recs if r.fp not in known]
                 result.duplicates += before - len(recs)
         if not recs:
-            return
-        ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
-                                lambda ms: self._highest_counters(index, ms))
-        rows = [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
+            return index, []
+        with self.ids_lock:
+            ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
+                                    lambda ms: self._highest_counters(index, ms))
+        return index, [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
+
+    def _write(self, index: str, rows: list[list], result: StoreResult) -> None:
         try:
             self.sphinx.replace_rows(index, self.columns, rows)
             result.stored += len(rows)
-            result.ids.extend(ids)
+            result.ids.extend(row[0] for row in rows)
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:
                 raise

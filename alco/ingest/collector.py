@@ -17,7 +17,7 @@ from alco.config import Config, IndexConfig
 from alco.ingest import batches
 from alco.ingest.batches import BusySlots, Generations, Handoff, ReplyQueue, WriterQueue
 from alco.ingest.consumer import ConsumerContext, run_consumer
-from alco.ingest.writer import WriterContext, run_writer
+from alco.ingest.writer import LANES, WriterContext, run_writer
 from alco.process.flags import StopFlag
 from alco.process.supervisor import Child, Supervisor, Team
 
@@ -55,7 +55,7 @@ def _team_factory(config: Config, ix: IndexConfig, handoff: Handoff, consumers_s
         writer_queues: list[WriterQueue] = [mp.Queue() for _ in range(ix.writers)]
         replies: list[ReplyQueue] = [mp.Queue() for _ in range(ix.consumers)]
         generations: Generations = mp.Array(ctypes.c_longlong, ix.consumers)
-        busy: BusySlots = mp.RawArray(ctypes.c_longlong, ix.writers)
+        busy: BusySlots = mp.RawArray(ctypes.c_longlong, ix.writers * LANES)
         children = []
         for n in range(ix.consumers):
             ctx = ConsumerContext(config, ix, n, writer_queues, replies[n], generations, busy,

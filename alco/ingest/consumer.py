@@ -59,7 +59,7 @@ class ConsumerContext:
     writer_queues: list[WriterQueue]  # one per writer of the index
     reply_queue: ReplyQueue
     generations: Generations  # one per consumer of the index
-    busy: BusySlots  # one per writer of the index
+    busy: BusySlots  # one per lane of each writer of the index (alco.ingest.writer.LANES)
     stop: StopFlag
     handoff: Handoff = Handoff.SHM
     shm_prefix: str = "alco_"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -13,7 +15,7 @@ from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.index.daystore import DayStore, StoreResult, TransientError
 from alco.index.flushlock import PastDayGuard
-from alco.index.schema import IndexSchema, id_ms
+from alco.index.schema import IdAllocator, IndexSchema, id_ms
 from alco.index.sphinxql import Sphinx
 from alco.ingest import batches
 from alco.ingest.batches import BatchHandle, BusySlots, Generations, ReplyQueue, Stored, WriterQueue
@@ -23,6 +25,8 @@ from alco.stores.values import ValuesStore
 
 log = logging.getLogger("alco.writer")
 RETRY_FIRST, RETRY_CAP = 0.2, 10.0  # seconds between attempts to store while Sphinx is down
+LANES = 2  # batches a writer may have in flight: a second one while the first is stuck
+STALL_S = 0.25  # how long the next batch waits for the one before (a REPLACE: ~0.1 s)
 
 
 @dataclass
@@ -33,7 +37,7 @@ class WriterContext:
     writer_queue: WriterQueue
     reply_queues: list[ReplyQueue]  # one per consumer of the index
     generations: Generations  # one per consumer of the index
-    busy: BusySlots  # one per writer of the index
+    busy: BusySlots  # one per lane of each writer of the index (LANES a writer)
     stop: StopFlag
 
 
@@ -58,56 +62,113 @@ class RateLog:
             self.count, self.since = 0, now
 
 
+@dataclass
+class Job:
+    """A batch being stored on one of the writer's lanes (a connection to searchd each)."""
+
+    handle: BatchHandle
+    records: list
+    lane: int
+    allocated: threading.Event
+    future: Future
+
+
 def run_writer(ctx: WriterContext) -> None:
-    """Process entry point (a plain function): store batches until told to stop."""
+    """Process entry point (a plain function): store batches until told to stop.
+
+    A batch is stored on one of LANES connections.  The next batch waits until this one's
+    ids are allocated, then at most STALL_S for it to be stored: a REPLACE that fills the day
+    index's RAM chunk turns it into a disk chunk before it returns (seconds; searchd goes on
+    taking the other connections' rows meanwhile, and the rows of that REPLACE are already
+    searchable), so the next batches are stored on another lane instead of waiting behind
+    it.  Ids keep the order the batches came in."""
     ix = ctx.index
-    sphinx = Sphinx(ctx.config.sphinx.host, ctx.config.sphinx.port)
     slot = ctx.config.collector.first_slot + ctx.slot
-    store = DayStore(sphinx, IndexSchema.of(ix), slot, ix.retention_days,
-                     PastDayGuard(ctx.config.redis.url, ctx.config.redis.prefix, slot))
+    ids, ids_lock = IdAllocator(slot), threading.Lock()
+    stores = [DayStore(Sphinx(ctx.config.sphinx.host, ctx.config.sphinx.port),
+                       IndexSchema.of(ix), slot, ix.retention_days,
+                       PastDayGuard(ctx.config.redis.url, ctx.config.redis.prefix, slot),
+                       ids, ids_lock) for _ in range(LANES)]
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     rate = RateLog(f"writer {ix.name}#{ctx.slot}")
     newest_id = 0  # the newest line this writer stored
-    while True:
+    pool = ThreadPoolExecutor(LANES, thread_name_prefix="lane")
+    jobs: list[Job] = []  # in flight, oldest first
+
+    def finish(job: Job) -> None:
+        nonlocal newest_id
+        jobs.remove(job)
         try:
-            handle = ctx.writer_queue.get(timeout=0.2)
-        except queue.Empty:
-            if ctx.stop.is_set():
-                break
-            continue
-        if handle is None:
-            break
-        metrics.WRITER_QUEUE.labels(ix.name).set(_qsize(ctx.writer_queue))
-        if not _claim(ctx, handle):
-            batches.discard(handle)  # its consumer reconnected: the messages were requeued
-            continue
-        try:
-            records = batches.unpack(handle)
-            result = _store_with_retry(store, records, handle.redelivered, ix.name,
-                                       _stop_retrying(ctx, handle))
+            result = job.future.result()
         finally:
-            ctx.busy[ctx.slot] = 0
+            ctx.busy[ctx.slot * LANES + job.lane] = 0
         if result is None:
-            continue  # stopping, or the batch went stale, while Sphinx was unreachable
+            return  # stopping, or the batch went stale, while Sphinx was unreachable
         # Stored in Sphinx: the consumer may ack now; Redis values are best effort and follow.
+        handle = job.handle
         ctx.reply_queues[handle.consumer].put(
             Stored(handle.generation, handle.batch_id, result.stored, result.duplicates))
-        _count(ix.name, records, result)
+        _count(ix.name, job.records, result)
         newest_id = _report_late(values, result, newest_id)
-        _update_values(values, records, ix.name)
+        _update_values(values, job.records, ix.name)
         rate.add(result.stored)
         log.debug("batch %d of consumer %d: %d stored, %d duplicates", handle.batch_id,
                   handle.consumer, result.stored, result.duplicates)
-    sphinx.close()
+
+    def finish_done() -> None:
+        for job in [j for j in jobs if j.future.done()]:
+            finish(job)
+
+    try:
+        while True:
+            finish_done()
+            if len(jobs) == LANES:  # every lane busy: wait for one of them
+                wait([j.future for j in jobs], return_when=FIRST_COMPLETED)
+                continue
+            try:
+                handle = ctx.writer_queue.get(timeout=0.2)
+            except queue.Empty:
+                if ctx.stop.is_set():
+                    break
+                continue
+            if handle is None:
+                break
+            metrics.WRITER_QUEUE.labels(ix.name).set(_qsize(ctx.writer_queue))
+            lane = next(n for n in range(LANES) if n not in {j.lane for j in jobs})
+            if not _claim(ctx, handle, lane):
+                batches.discard(handle)  # its consumer reconnected: the messages were requeued
+                continue
+            try:
+                records = batches.unpack(handle)
+            except BaseException:
+                ctx.busy[ctx.slot * LANES + lane] = 0
+                raise
+            allocated = threading.Event()
+            future = pool.submit(_store_with_retry, stores[lane], records, handle.redelivered,
+                                 ix.name, _stop_retrying(ctx, handle), allocated.set)
+            job = Job(handle, records, lane, allocated, future)
+            jobs.append(job)
+            # the next batch takes its ids after this one's; it is stored on another lane
+            # once this one has taken STALL_S (a RAM chunk being written to disk)
+            while not allocated.wait(0.2) and not future.done():
+                pass
+            wait([future], timeout=STALL_S)
+        while jobs:
+            wait([jobs[0].future])
+            finish_done()
+    finally:
+        pool.shutdown(wait=True)
+        for store in stores:
+            store.sphinx.close()
 
 
-def _claim(ctx: WriterContext, handle: BatchHandle) -> bool:
-    """Mark this writer busy with the batch, unless its generation is already void."""
+def _claim(ctx: WriterContext, handle: BatchHandle, lane: int) -> bool:
+    """Mark this writer's lane busy with the batch, unless its generation is already void."""
     with ctx.generations.get_lock():
         if _stale(ctx, handle):
             return False
-        ctx.busy[ctx.slot] = handle.consumer + 1
+        ctx.busy[ctx.slot * LANES + lane] = handle.consumer + 1
         return True
 
 
@@ -128,12 +189,13 @@ def _qsize(q: WriterQueue) -> int:
 
 
 def _store_with_retry(store: DayStore, records: list, redelivered: bool, name: str,
-                      give_up: Callable[[], bool]) -> StoreResult | None:
+                      give_up: Callable[[], bool],
+                      allocated: Callable[[], None] | None = None) -> StoreResult | None:
     backoff = Backoff(RETRY_FIRST, RETRY_CAP)
     while True:
         start = time.perf_counter()
         try:
-            result = store.store(records, today_utc(), redelivered)
+            result = store.store(records, today_utc(), redelivered, allocated)
             metrics.INSERT_SECONDS.labels(name).observe(time.perf_counter() - start)
             return result
         except TransientError as exc:

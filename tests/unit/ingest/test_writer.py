@@ -1,9 +1,20 @@
-"""The writer's pure parts: which stored lines are late (behind a newer one)."""
+"""The writer's pure parts: which stored lines are late (behind a newer one); its lanes, with
+a fake searchd."""
 
 from __future__ import annotations
 
-from alco.index.schema import make_id
+import ctypes
+import multiprocessing as mp
+import queue
+import threading
+import time
+
+from alco.config import parse
+from alco.index.schema import Record, make_id
+from alco.ingest import batches, writer
+from alco.ingest.batches import Handoff
 from alco.ingest.writer import late_ids
+from alco.process.flags import StopFlag
 
 
 def test_lines_in_order_are_not_late():
@@ -20,3 +31,81 @@ def test_a_line_behind_the_writers_newest_or_the_indexs_newest_is_late():
     assert late_ids([other_writer], 0, 5000)[0] == [other_writer]  # behind another writer's
     assert late_ids([make_id(5000, 1, 3)], 0, 5000)[0] == []  # the same ms is not late
     assert late_ids([], newest, 0) == ([], newest)
+
+
+class StuckSphinx:
+    """Stands for searchd: the first REPLACE hangs until ``release`` is set (a RAM chunk being
+    written to disk inside it); keeps the ids each REPLACE wrote."""
+
+    release = threading.Event()
+    written: list[list[int]] = []
+    made = 0
+
+    def __init__(self, host: str, port: int) -> None:
+        self.first = StuckSphinx.made == 0  # the first lane's connection
+        StuckSphinx.made += 1
+
+    def query(self, sql: str, params: object = ()) -> list[dict]:
+        return []  # no counters stored before
+
+    def replace_rows(self, index: str, columns: list[str], rows: list) -> int:
+        if self.first:
+            self.first = False
+            assert StuckSphinx.release.wait(10)
+        StuckSphinx.written.append([row[0] for row in rows])
+        return len(rows)
+
+    def close(self) -> None:
+        pass
+
+
+class NoValues:
+    newest_seen = 0.0
+    index = "logs"
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def add(self, fields: dict, ts: float) -> None:
+        pass
+
+    def add_late(self, ids: list[int]) -> None:
+        pass
+
+    def flush(self) -> bool:
+        return True
+
+
+def test_a_batch_stuck_in_searchd_does_not_hold_back_the_next_ones(monkeypatch):
+    """A REPLACE that turns a full RAM chunk into a disk chunk takes seconds; searchd takes
+    other connections' rows meanwhile.  The next batches are stored on the writer's other
+    lane, with ids after the stuck batch's (the order they came in)."""
+    monkeypatch.setattr(writer, "Sphinx", StuckSphinx)
+    monkeypatch.setattr(writer, "ValuesStore", NoValues)
+    config = parse({"index": [{"name": "logs"}]}, "test.toml", env={})
+    replies: queue.Queue = queue.Queue()
+    ctx = writer.WriterContext(config, config.index("logs"), 0, queue.Queue(), [replies],
+                               mp.Array(ctypes.c_longlong, 1),
+                               mp.RawArray(ctypes.c_longlong, writer.LANES), StopFlag())
+    now_us = time.time_ns() // 1000 // 1000 * 1000  # every line in one millisecond
+    for batch_id in range(3):
+        recs = [Record(now_us, f"line {batch_id}.{i}", {}, batch_id * 100 + i)
+                for i in range(5)]
+        ctx.writer_queue.put(batches.pack(recs, consumer=0, generation=0, batch_id=batch_id,
+                                          redelivered=False, handoff=Handoff.PICKLE))
+    thread = threading.Thread(target=writer.run_writer, args=(ctx,))
+    thread.start()
+    try:
+        stored = [replies.get(timeout=5).batch_id for _ in range(2)]
+        assert stored == [1, 2]  # while the first batch is stuck
+        assert list(ctx.busy) == [1, 0]  # its lane is still busy with consumer 0's batch
+        StuckSphinx.release.set()
+        assert replies.get(timeout=5).batch_id == 0
+    finally:
+        StuckSphinx.release.set()
+        ctx.stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    first, *rest = StuckSphinx.written[-1:] + StuckSphinx.written[:-1]
+    assert max(first) < min(min(ids) for ids in rest)  # ids in the order the batches came
+    assert list(ctx.busy) == [0, 0]
