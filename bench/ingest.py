@@ -653,23 +653,26 @@ def run_latency(args: argparse.Namespace) -> None:
         b.fill("bench.main", [queue], n)
         proc = b.collector("main")
         e2e, _ = b.drain(proc, "main", n, watch_rss=False)
-        progress(f"max {e2e:,.0f}/s; paced at half for {args.latency_seconds:.0f}s")
+        rate = e2e * args.latency_share
+        progress(f"max {e2e:,.0f}/s; paced at {args.latency_share:.0%} of it for "
+                 f"{args.latency_seconds:.0f}s")
         before = insert_histogram(b)
-        lat, lost = b.latency(e2e / 2, args.latency_seconds)
+        lat, lost = b.latency(rate, args.latency_seconds)
         inserts = insert_histogram(b)
         stack.stop(proc)
         slow = {le: inserts.get(le, 0) - before.get(le, 0) for le in inserts}
         total = slow.get("+Inf", 0)
         over = [f"> {le} s: {total - c}" for le, c in slow.items()
                 if le in ("0.25", "0.5", "1.0", "2.5")]
-        rows = [[f"{e2e / 2:,.0f}/s for {args.latency_seconds:.0f}s", len(lat), lost,
+        rows = [[f"{rate:,.0f}/s for {args.latency_seconds:.0f}s", len(lat), lost,
                  f"{percentile(lat, 50) * 1000:.0f}", f"{percentile(lat, 99) * 1000:.0f}",
                  f"{max(lat, default=0) * 1000:.0f}", f"{total:.0f}; " + ", ".join(over),
                  f"{os.getloadavg()[0]:.1f}"]]
         from alco.index.sphinxconf import RT_MEM_LIMIT
 
         report(f"ingest latency after {n:,} lines, rt_mem_limit {RT_MEM_LIMIT}", [(
-            "Latency publish -> searchable, paced at 50 % of the measured max (1 consumer, "
+            f"Latency publish -> searchable, paced at {args.latency_share:.0%} of the "
+            "measured max (1 consumer, "
             "1 writer; REPLACEs = the collector's batches in the window)", table(
                 ["load", "probes", "not seen", "p50 ms", "p99 ms", "max ms", "REPLACEs",
                  "load (1 min)"], rows))], args.save)
@@ -923,6 +926,8 @@ def main() -> None:
                         help="only: REPLACE stalls per rt_mem_limit, e.g. 64M,256M")
     parser.add_argument("--latency", action="store_true",
                         help="only: drain N, then publish->searchable at half the max rate")
+    parser.add_argument("--latency-share", type=float, default=0.5, metavar="FRACTION",
+                        help="with --latency: the paced rate as a share of the max (0.5)")
     parser.add_argument("--no-infixes", action="store_true",
                         help="with --stalls: day indexes without min_infix_len")
     parser.add_argument("--rt-mem-limit", metavar="SIZE",

@@ -72,11 +72,14 @@ class ConsumerContext:
 @dataclass
 class Segment:
     """One flushed batch (cut into one part per writer it has records for): acks up to
-    ``last_tag`` once every part is stored."""
+    ``last_tag`` once every part is stored.  ``first_tag``: its first message, when all of
+    that message's records are in it (0: it continues a message cut by the batch before)."""
 
     pending: set[int]  # batch ids of its parts not stored yet
     last_tag: int
     records: int = 0
+    first_tag: int = 0
+    acked: bool = False  # its messages were acked one by one (ahead of an earlier segment)
 
     @property
     def done(self) -> bool:
@@ -120,6 +123,7 @@ class OpenBatch:
     last_tag: int = 0
     redelivered: bool = False
     started: float = 0.0
+    continued: bool = False  # it starts with the rest of a message the batch before cut
 
 
 ARRIVAL_HEADER = "x-alco-arrival-us"  # µs; set by HTTP ingest: when the records arrived
@@ -179,8 +183,10 @@ class ConsumerSession:
         self.options = options_for(ctx.config, ctx.index)
         self.segments: deque[Segment] = deque()
         self.batch = OpenBatch()
+        self.message_records = 0
         self.next_batch_id = 0
         self.acked_tag = 0
+        self.flushed_tag = 0  # the last message all of whose records are in a segment
         self.backlog_at = 0.0
         params = pika.URLParameters(ctx.config.rabbitmq.url)
         params.heartbeat = ctx.config.rabbitmq.heartbeat
@@ -206,6 +212,7 @@ class ConsumerSession:
         ack it)."""
         if not self.batch.records and not self.batch.last_tag:
             self.batch.started = time.monotonic()
+        self.message_records = 0  # of this message in the open batch
         arrival = _arrival_us(props)
         if is_batch(props.content_type):
             lines = batch_lines(body)
@@ -238,10 +245,14 @@ class ConsumerSession:
         for reason in rec.degraded:
             metrics.DEGRADED.labels(self.ix.name, reason).inc()
         if len(self.batch.records) >= self.ix.batch_size:  # cut inside a batch body
+            cut = self.message_records > 0
             self.flush()
+            self.batch.continued = cut
+            self.message_records = 0
         if method.redelivered:
             self.batch.redelivered = True
         self.batch.records.append(rec)
+        self.message_records += 1
 
     def dead_letter(self, body: bytes, props: BasicProperties, exc: DeadLetter,
                     line_no: int | None = None) -> None:
@@ -278,9 +289,12 @@ class ConsumerSession:
                                       shm_name=name)
                 self.ctx.writer_queues[writer].put(handle)
                 pending.add(batch_id)
-            self.segments.append(Segment(pending, b.last_tag, len(b.records)))
         else:  # only dead-lettered messages: nothing to wait for
-            self.segments.append(Segment(set(), b.last_tag))
+            pending = set()
+        first = 0 if b.continued or not self.flushed_tag else self.flushed_tag + 1
+        self.segments.append(Segment(pending, b.last_tag, len(b.records), first))
+        if b.last_tag:
+            self.flushed_tag = b.last_tag
         self.batch = OpenBatch(started=time.monotonic())
         self.ack_ready()
 
@@ -293,12 +307,26 @@ class ConsumerSession:
             self.ack_ready()
 
     def ack_ready(self) -> None:
+        """Ack (``multiple``) up to the last message of the stored segments at the head; and
+        while an earlier segment waits (its writer is stuck in searchd) and the unacked
+        messages near ``prefetch`` (the broker would stop delivering), the messages of the
+        stored segments behind it one by one, so that the other writers' lanes keep going."""
         last = 0
         while self.segments and self.segments[0].done:
-            last = max(last, self.segments.popleft().last_tag)
+            seg = self.segments.popleft()
+            if not seg.acked:
+                last = max(last, seg.last_tag)
         if last > self.acked_tag:
             self.ch.basic_ack(delivery_tag=last, multiple=True)
             self.acked_tag = last
+        if self.flushed_tag - self.acked_tag < self.ctx.config.rabbitmq.prefetch // 2:
+            return
+        for seg in self.segments:
+            if seg.done and not seg.acked and seg.first_tag > self.acked_tag \
+                    and seg.last_tag >= seg.first_tag:
+                for tag in range(seg.first_tag, seg.last_tag + 1):
+                    self.ch.basic_ack(delivery_tag=tag)
+                seg.acked = True
 
     def poll_replies(self) -> None:
         while True:
