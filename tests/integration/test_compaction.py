@@ -156,7 +156,8 @@ def _late_writer(config, index_day, base_us: int, stop, stored: list[int]) -> No
 def test_late_lines_written_while_a_past_day_is_compacted_are_all_kept(stack, monkeypatch):
     """searchd 2.2.11 drops the rows written to an index while FLUSH RAMCHUNK of it runs.
     Compaction flushes a past day only once no writer writes to it, and writers of late
-    lines wait for the flush: every line written during the compaction is there after it."""
+    lines wait for the flush (not for the merge of its disk chunks that follows): every line
+    written during the compaction is there after it."""
     monkeypatch.setattr(compaction, "RAM_CHUNK_MIN", 1024)
     stack.index(columns=COLUMNS, retention_days=3)
     stack.start_searchd()
@@ -167,9 +168,12 @@ def test_late_lines_written_while_a_past_day_is_compacted_are_all_kept(stack, mo
     base_us = int(datetime(yesterday.year, yesterday.month, yesterday.day, 9,
                            tzinfo=UTC).timestamp()) * 1_000_000
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    for k in range(0, 30_000, 5000):  # a RAM chunk of some MB: its flush takes a while
-        fill(config, [sample(k + i, base_us) for i in range(5000)])
-    assert day_state(sx, past).ram_chunk_bytes > 5_000_000
+    for k in range(0, 30_000, 5000):  # three disk chunks to merge, and a RAM chunk of some
+        fill(config, [sample(k + i, base_us) for i in range(5000)])  # MB (a flush of it
+        if k in (5000, 10_000, 15_000):  # takes a while)
+            sx.query(f"FLUSH RAMCHUNK {past}")  # (nothing else writes to it yet)
+    before = day_state(sx, past)
+    assert before.disk_chunks == 3 and before.ram_chunk_bytes > 3_000_000
     stop, stored = threading.Event(), []
     writer = threading.Thread(target=_late_writer, args=(config, past, base_us, stop, stored))
     writer.start()
@@ -189,7 +193,8 @@ def test_late_lines_written_while_a_past_day_is_compacted_are_all_kept(stack, mo
     assert sum(stored) > 50
     rows = sx.query(f"SELECT COUNT(*) AS n FROM {past}")
     assert int(rows[0]["n"]) == 30_000 + sum(stored)
-    assert day_state(sx, past).documents == 30_000 + sum(stored)
+    after = day_state(sx, past)
+    assert after.documents == 30_000 + sum(stored) and after.disk_chunks == 1
     sx.close()
 
 
