@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 from alco.config import IndexConfig
 from alco.errors import BadInput
-from alco.index.schema import IndexSchema, field_column, id_ms, tag_token, time_cover
+from alco.index.schema import (
+    HOUR_MS,
+    IndexSchema,
+    field_column,
+    id_ms,
+    tag_token,
+    time_cover,
+)
 from alco.search import language as qlang
 from alco.search import literals
 from alco.search.checks import FieldCheck, LineChecks, Term
@@ -20,7 +27,10 @@ FLOAT_RE = re.compile(r"-?\d{1,18}\.\d{1,18}")
 TOP_ID = (1 << 63) - 1
 COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their minutes' tokens
 COVER_MAX_TOKENS = 64  # with hour tokens: ranges covered by at most this many tokens
-COVER_HOUR_MS = 3_600_000  # with hour tokens: the widest range a count or a scan covers
+COVER_HOUR_MS = HOUR_MS  # with hour tokens: the widest range a count or a scan covers
+# the tokens a range's two ends may need besides its whole hours: at most 9 minutes and 5
+# ten-minute tokens at either end (alco.index.schema.time_cover)
+EDGE_TOKENS = 2 * (9 + 5)
 
 
 class SearchError(BadInput):
@@ -234,7 +244,7 @@ def where_ids(c: Compiled, lo: int, hi: int, cover: bool = True,
 
 def _cover(spans: list[tuple[int, int]], hours: bool, wide: bool) -> list[str]:
     """The time tokens of ``spans`` (ms), none when they would be too many."""
-    widest = (COVER_MAX_TOKENS - 28) * 3_600_000 if hours and wide else \
+    widest = (COVER_MAX_TOKENS - EDGE_TOKENS) * HOUR_MS if hours and wide else \
         COVER_HOUR_MS if hours else COVER_MAX_MS
     if any(b - a > widest for a, b in spans):
         return []
