@@ -95,6 +95,7 @@ def run_writer(ctx: WriterContext) -> None:
     newest_id = 0  # the newest line this writer stored
     pool = ThreadPoolExecutor(LANES, thread_name_prefix="lane")
     jobs: list[Job] = []  # in flight, oldest first
+    failed = threading.Event()  # a lane raised: the other gives up retrying (a restart follows)
 
     def finish(job: Job) -> None:
         nonlocal newest_id
@@ -146,7 +147,7 @@ def run_writer(ctx: WriterContext) -> None:
                 raise
             allocated = threading.Event()
             future = pool.submit(_store_with_retry, stores[lane], records, handle.redelivered,
-                                 ix.name, _stop_retrying(ctx, handle), allocated.set)
+                                 ix.name, _stop_retrying(ctx, handle, failed), allocated.set)
             job = Job(handle, records, lane, allocated, future)
             jobs.append(job)
             # the next batch takes its ids after this one's; it is stored on another lane
@@ -157,6 +158,9 @@ def run_writer(ctx: WriterContext) -> None:
         while jobs:
             wait([jobs[0].future])
             finish_done()
+    except BaseException:
+        failed.set()  # (the supervisor restarts the writer; unacked batches are redelivered)
+        raise
     finally:
         pool.shutdown(wait=True)
         for store in stores:
@@ -176,9 +180,12 @@ def _stale(ctx: WriterContext, handle: BatchHandle) -> bool:
     return ctx.generations[handle.consumer] != handle.generation
 
 
-def _stop_retrying(ctx: WriterContext, handle: BatchHandle) -> Callable[[], bool]:
-    """Whether to give up storing ``handle``: the writer stops, or the batch went stale."""
-    return lambda: ctx.stop.is_set() or _stale(ctx, handle)
+def _stop_retrying(ctx: WriterContext, handle: BatchHandle,
+                   failed: threading.Event | None = None) -> Callable[[], bool]:
+    """Whether to give up storing ``handle``: the writer stops (or ``failed``: its other lane
+    raised, the process is going down), or the batch went stale."""
+    return lambda: (ctx.stop.is_set() or _stale(ctx, handle)
+                    or (failed is not None and failed.is_set()))
 
 
 def _qsize(q: WriterQueue) -> int:

@@ -11,6 +11,7 @@ import time
 
 from alco.config import parse
 from alco.index.schema import Record, make_id
+from alco.index.sphinxql import SphinxError
 from alco.ingest import batches, writer
 from alco.ingest.batches import Handoff
 from alco.ingest.writer import late_ids
@@ -42,8 +43,8 @@ class StuckSphinx:
     made = 0
 
     def __init__(self, host: str, port: int) -> None:
-        self.first = StuckSphinx.made == 0  # the first lane's connection
-        StuckSphinx.made += 1
+        self.first = type(self).made == 0  # the first lane's connection
+        type(self).made += 1
 
     def query(self, sql: str, params: object = ()) -> list[dict]:
         return []  # no counters stored before
@@ -109,3 +110,47 @@ def test_a_batch_stuck_in_searchd_does_not_hold_back_the_next_ones(monkeypatch):
     first, *rest = StuckSphinx.written[-1:] + StuckSphinx.written[:-1]
     assert max(first) < min(min(ids) for ids in rest)  # ids in the order the batches came
     assert list(ctx.busy) == [0, 0]
+
+
+class FailingSphinx(StuckSphinx):
+    """The first lane's REPLACE hangs, then searchd is gone (every REPLACE fails, transient);
+    the second lane's REPLACE hits a bug (RuntimeError)."""
+
+    made = 0
+
+    def replace_rows(self, index: str, columns: list[str], rows: list) -> int:
+        if self.first:
+            time.sleep(0.3)
+            raise SphinxError("gone away", 2006)
+        raise RuntimeError("a bug")
+
+
+def test_a_lane_that_raises_takes_the_writer_down_without_waiting_for_the_other(monkeypatch):
+    """The supervisor restarts a writer that raised; its other lane, retrying while searchd
+    is away, gives up instead of keeping the process alive."""
+    monkeypatch.setattr(writer, "Sphinx", FailingSphinx)
+    monkeypatch.setattr(writer, "ValuesStore", NoValues)
+    monkeypatch.setattr(writer, "STALL_S", 0.05)
+    config = parse({"index": [{"name": "logs"}]}, "test.toml", env={})
+    ctx = writer.WriterContext(config, config.index("logs"), 0, queue.Queue(), [queue.Queue()],
+                               mp.Array(ctypes.c_longlong, 1),
+                               mp.RawArray(ctypes.c_longlong, writer.LANES), StopFlag())
+    now_us = time.time_ns() // 1000
+    for batch_id in range(2):
+        ctx.writer_queue.put(batches.pack([Record(now_us, "a line", {}, batch_id)], consumer=0,
+                                          generation=0, batch_id=batch_id, redelivered=False,
+                                          handoff=Handoff.PICKLE))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            writer.run_writer(ctx)
+        except BaseException as exc:  # noqa: BLE001 - what the process would die of
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(15)
+    ctx.stop.set()
+    assert not thread.is_alive()
+    assert [type(e) for e in errors] == [RuntimeError]
