@@ -43,6 +43,17 @@ class StoreResult:
     rejected: int = 0
 
 
+@dataclass
+class Planned:
+    """A batch's rows with their ids, kept between attempts to store it (``DayStore.store``):
+    a retry writes the same rows again (a REPLACE of the same ids is idempotent), so a batch
+    keeps its ids, and the order they give its lines, whatever failed in between."""
+
+    result: StoreResult = field(default_factory=StoreResult)
+    days: list[tuple[date, str, list[list]]] | None = None  # (day, day index, rows)
+    written: set[str] = field(default_factory=set)  # the day indexes stored already
+
+
 class TransientError(Unavailable):
     """Sphinx cannot take the batch right now (down, index not loaded yet): retry later."""
 
@@ -82,12 +93,49 @@ class DayStore:
         self.columns = ["id", *schema.fields, "js", "meta", "ts", "fp"]
 
     def store(self, records: list[Record], today: date, redelivered: bool,
-              allocated: Callable[[], None] | None = None) -> StoreResult:
+              allocated: Callable[[], None] | None = None,
+              planned: Planned | None = None) -> StoreResult:
         """Store records; raise TransientError when Sphinx cannot take them now.  Every id
         of the batch is allocated before the first row is written; then ``allocated()`` is
         called (a later batch may then be stored at the same time without taking ids before
-        this one's)."""
-        result = StoreResult()
+        this one's).  Given the same ``planned`` again (a retry), the rows planned the first
+        time are written, those of the days not stored yet."""
+        planned = planned or Planned()
+        try:
+            if planned.days is None:  # (counted once: a plan cut short is made anew)
+                result = StoreResult()
+                planned.days = self._plan_days(records, today, redelivered, result)
+                planned.result = result
+            if allocated is not None:
+                allocated()
+            for day, index, rows in planned.days:
+                if not rows or index in planned.written:
+                    continue
+                if self.guard is None or day >= today:
+                    self._write(index, rows, planned.result)
+                else:
+                    self._write_past(index, rows, planned.result)
+                planned.written.add(index)
+        except sphinxql.SPHINX_ERRORS as exc:
+            if exc.transient:
+                raise TransientError(exc.message) from exc
+            raise
+        return planned.result
+
+    def _write_past(self, index: str, rows: list[list], result: StoreResult) -> None:
+        """Rows into a past day: not while compaction flushes its RAM chunk."""
+        assert self.guard is not None
+        try:
+            self.guard.enter(index)
+        except DayBusy as exc:
+            raise TransientError(str(exc)) from None
+        try:
+            self._write(index, rows, result)
+        finally:
+            self.guard.leave(index)
+
+    def _plan_days(self, records: list[Record], today: date, redelivered: bool,
+                   result: StoreResult) -> list[tuple[date, str, list[list]]]:
         first_day = today - timedelta(days=self.retention_days - 1)
         tomorrow = today + timedelta(days=1)
         by_day: dict[date, list[Record]] = defaultdict(list)
@@ -100,31 +148,8 @@ class DayStore:
                 day = today
                 result.future += 1
             by_day[day].append(rec)
-        try:
-            plans = [(day, *self._plan(day_index(self.schema.name, day), recs, redelivered,
-                                       result))
-                     for day, recs in sorted(by_day.items())]
-            if allocated is not None:
-                allocated()
-            for day, index, rows in plans:
-                if not rows:
-                    continue
-                if self.guard is None or day >= today:
-                    self._write(index, rows, result)
-                    continue
-                try:  # a past day: not while compaction flushes its RAM chunk
-                    self.guard.enter(index)
-                except DayBusy as exc:
-                    raise TransientError(str(exc)) from None
-                try:
-                    self._write(index, rows, result)
-                finally:
-                    self.guard.leave(index)
-        except sphinxql.SPHINX_ERRORS as exc:
-            if exc.transient:
-                raise TransientError(exc.message) from exc
-            raise
-        return result
+        return [(day, *self._plan(day_index(self.schema.name, day), recs, redelivered, result))
+                for day, recs in sorted(by_day.items())]
 
     def _plan(self, index: str, recs: list[Record], redelivered: bool,
               result: StoreResult) -> tuple[str, list[list]]:

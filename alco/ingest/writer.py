@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 from alco import metrics
 from alco.config import Config, IndexConfig
-from alco.index.daystore import DayStore, StoreResult, TransientError
+from alco.index.daystore import DayStore, Planned, StoreResult, TransientError
 from alco.index.flushlock import PastDayGuard
 from alco.index.schema import IdAllocator, IndexSchema, id_ms
 from alco.index.sphinxql import Sphinx
@@ -199,18 +199,20 @@ def _store_with_retry(store: DayStore, records: list, redelivered: bool, name: s
                       give_up: Callable[[], bool],
                       allocated: Callable[[], None] | None = None) -> StoreResult | None:
     backoff = Backoff(RETRY_FIRST, RETRY_CAP)
+    planned = Planned()
     while True:
         start = time.perf_counter()
         try:
-            result = store.store(records, today_utc(), redelivered, allocated)
+            result = store.store(records, today_utc(), redelivered, allocated, planned)
             metrics.INSERT_SECONDS.labels(name).observe(time.perf_counter() - start)
             return result
         except TransientError as exc:
             delay = backoff.next_delay()
             metrics.INSERT_RETRIES.labels(name).inc()
             log.warning("cannot store now (%s); retrying in %.1fs", exc, delay)
-            # Retrying is safe: ids are allocated anew and a partly stored batch is found by
-            # fingerprint on the next attempt.
+            # Retrying is safe: the same rows with the same ids are written again (REPLACE:
+            # idempotent), so the batch keeps its place in the order of ids; a plan cut
+            # short is made anew, finding what was stored by fingerprint.
             redelivered = True
             if wait_until(give_up, delay):
                 return None

@@ -154,3 +154,37 @@ def test_a_lane_that_raises_takes_the_writer_down_without_waiting_for_the_other(
     ctx.stop.set()
     assert not thread.is_alive()
     assert [type(e) for e in errors] == [RuntimeError]
+
+
+class FlakySphinx:
+    """searchd that drops the connection on the first REPLACE (it may have stored the rows or
+    not), then takes them; keeps every statement."""
+
+    def __init__(self) -> None:
+        self.replaces: list[list[int]] = []
+        self.queries: list[str] = []
+
+    def query(self, sql: str, params: object = ()) -> list[dict]:
+        self.queries.append(sql)
+        return []
+
+    def replace_rows(self, index: str, columns: list[str], rows: list) -> int:
+        self.replaces.append([row[0] for row in rows])
+        if len(self.replaces) == 1:
+            raise SphinxError("Lost connection to server during query", 2013)
+        return len(rows)
+
+
+def test_a_retried_batch_keeps_its_ids():
+    """A batch whose REPLACE failed is written again with the same ids (a REPLACE of them is
+    idempotent), not with new ones after the batches stored meanwhile on the other lane."""
+    sx = FlakySphinx()
+    config = parse({"index": [{"name": "logs"}]}, "test.toml", env={})
+    ix = config.index("logs")
+    store = writer.DayStore(sx, writer.IndexSchema.of(ix), 0, ix.retention_days)
+    now_us = time.time_ns() // 1000
+    recs = [Record(now_us + i, f"line {i}", {}, i) for i in range(5)]
+    result = writer._store_with_retry(store, recs, False, "logs", lambda: False)
+    assert result is not None and result.stored == 5 and len(result.ids) == 5
+    assert sx.replaces[0] == sx.replaces[1] == result.ids
+    assert not any("fp IN" in q for q in sx.queries)  # nothing to look up by fingerprint
