@@ -93,12 +93,15 @@ def start(sphinx: sphinxql.Sphinx, state: DayState, flush: bool = True) -> None:
 def wait_claim(lock: FlushLock, index: str, seconds: float | None = None,
                poll: float = 0.1) -> bool | None:
     """Claim ``index`` for a flush and wait (at most ``seconds``) until no writer writes to
-    it: True then (the caller flushes and releases); False when writers still do; None when
-    Redis does not answer."""
+    it: True then (the caller flushes and releases); False when writers still do, None when
+    Redis does not answer (the claim released: writers go on)."""
     deadline = time.monotonic() + (CLAIM_WAIT_S if seconds is None else seconds)
     while True:
         free = lock.claim(index)
-        if free is None or free or time.monotonic() >= deadline:
+        if free:
+            return True
+        if free is None or time.monotonic() >= deadline:
+            lock.release(index)
             return free
         time.sleep(poll)
 
@@ -198,9 +201,7 @@ class Compactor:
                 continue
             flush = state.ram_chunk_bytes >= RAM_CHUNK_MIN
             free = wait_claim(self.lock, index) if flush else True
-            if not free:
-                self.lock.release(index)  # (writers go on; the next step tries again)
-            if free is False:
+            if free is False:  # (the next step tries again)
                 log.info("compaction: %s: writers of late lines still write to it; trying "
                          "again at the next step", index)
                 return None

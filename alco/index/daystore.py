@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -80,14 +79,12 @@ class DayStore:
 
     def __init__(self, sphinx: sphinxql.Sphinx, schema: IndexSchema, slot: int,
                  retention_days: int, guard: PastDayGuard | None = None,
-                 ids: IdAllocator | None = None, ids_lock: threading.Lock | None = None
-                 ) -> None:
+                 ids: IdAllocator | None = None) -> None:
         self.sphinx = sphinx
         self.guard = guard  # announces writes to past days to compaction (alco.index.flushlock)
         self.schema = schema
         # several stores of one writer slot (one per connection) share its ids
         self.ids = ids or IdAllocator(slot)
-        self.ids_lock = ids_lock or threading.Lock()
         self.slot = slot
         self.retention_days = retention_days
         self.columns = ["id", *schema.fields, "js", "meta", "ts", "fp"]
@@ -163,9 +160,8 @@ class DayStore:
                 result.duplicates += before - len(recs)
         if not recs:
             return index, []
-        with self.ids_lock:
-            ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
-                                    lambda ms: self._highest_counters(index, ms))
+        ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
+                                lambda ms: self._highest_counters(index, ms))
         return index, [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
 
     def _write(self, index: str, rows: list[list], result: StoreResult) -> None:

@@ -29,6 +29,11 @@ def writing_key(prefix: str, index: str, slot: int) -> str:
     return f"{prefix}:WRITING:{index}:{slot}"
 
 
+def writing_pattern(prefix: str, index: str) -> str:
+    """The writing keys of every slot for ``index`` (day index names hold no glob signs)."""
+    return f"{prefix}:WRITING:{index}:*"
+
+
 def flushing_key(prefix: str, index: str) -> str:
     return f"{prefix}:FLUSHING:{index}"
 
@@ -85,8 +90,8 @@ class FlushLock:
         writer is writing to it now.  None when Redis does not answer: do not flush."""
         try:
             self.client.set(flushing_key(self.prefix, index), 1, ex=FLUSHING_TTL_S)
-            pattern = writing_key(self.prefix, index, 0)[:-1] + "*"
-            return next(iter(self.client.scan_iter(match=pattern, count=100)), None) is None
+            writing = self.client.scan_iter(match=writing_pattern(self.prefix, index), count=100)
+            return next(iter(writing), None) is None
         except redis.RedisError:
             return None
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -185,7 +186,8 @@ Lookup = Callable[[set[int]], dict[int, int]]
 
 
 class IdAllocator:
-    """Hands out unique, time-ordered ids for one writer slot."""
+    """Hands out unique, time-ordered ids for one writer slot (to several threads: the
+    writer's lanes share it, one batch's ids at a time)."""
 
     def __init__(self, slot: int, cache_size: int = 50_000) -> None:
         if not 0 <= slot <= MAX_SLOT:
@@ -193,9 +195,13 @@ class IdAllocator:
         self.slot = slot
         self.cache_size = cache_size
         self._next: OrderedDict[int, int] = OrderedDict()
+        self._lock = threading.Lock()
 
     def allocate(self, ms_values: Iterable[int], lookup: Lookup) -> list[int]:
-        ms_list = list(ms_values)
+        with self._lock:
+            return self._allocate(list(ms_values), lookup)
+
+    def _allocate(self, ms_list: list[int], lookup: Lookup) -> list[int]:
         self._fill(set(ms_list), lookup)
         ids = []
         for ms in ms_list:

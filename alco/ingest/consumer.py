@@ -291,7 +291,7 @@ class ConsumerSession:
                 pending.add(batch_id)
         else:  # only dead-lettered messages: nothing to wait for
             pending = set()
-        first = 0 if b.continued or not self.flushed_tag else self.flushed_tag + 1
+        first = 0 if b.continued else self.flushed_tag + 1
         self.segments.append(Segment(pending, b.last_tag, len(b.records), first))
         if b.last_tag:
             self.flushed_tag = b.last_tag

@@ -69,7 +69,6 @@ class Job:
     handle: BatchHandle
     records: list
     lane: int
-    allocated: threading.Event
     future: Future
 
 
@@ -84,11 +83,11 @@ def run_writer(ctx: WriterContext) -> None:
     it.  Ids keep the order the batches came in."""
     ix = ctx.index
     slot = ctx.config.collector.first_slot + ctx.slot
-    ids, ids_lock = IdAllocator(slot), threading.Lock()
+    ids = IdAllocator(slot)  # (shared by the lanes)
     stores = [DayStore(Sphinx(ctx.config.sphinx.host, ctx.config.sphinx.port),
                        IndexSchema.of(ix), slot, ix.retention_days,
                        PastDayGuard(ctx.config.redis.url, ctx.config.redis.prefix, slot),
-                       ids, ids_lock) for _ in range(LANES)]
+                       ids) for _ in range(LANES)]
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     rate = RateLog(f"writer {ix.name}#{ctx.slot}")
@@ -103,7 +102,7 @@ def run_writer(ctx: WriterContext) -> None:
         try:
             result = job.future.result()
         finally:
-            ctx.busy[ctx.slot * LANES + job.lane] = 0
+            ctx.busy[_busy_at(ctx, job.lane)] = 0
         if result is None:
             return  # stopping, or the batch went stale, while Sphinx was unreachable
         # Stored in Sphinx: the consumer may ack now; Redis values are best effort and follow.
@@ -143,12 +142,12 @@ def run_writer(ctx: WriterContext) -> None:
             try:
                 records = batches.unpack(handle)
             except BaseException:
-                ctx.busy[ctx.slot * LANES + lane] = 0
+                ctx.busy[_busy_at(ctx, lane)] = 0
                 raise
             allocated = threading.Event()
             future = pool.submit(_store_with_retry, stores[lane], records, handle.redelivered,
                                  ix.name, _stop_retrying(ctx, handle, failed), allocated.set)
-            job = Job(handle, records, lane, allocated, future)
+            job = Job(handle, records, lane, future)
             jobs.append(job)
             # the next batch takes its ids after this one's; it is stored on another lane
             # once this one has taken STALL_S (a RAM chunk being written to disk)
@@ -172,8 +171,13 @@ def _claim(ctx: WriterContext, handle: BatchHandle, lane: int) -> bool:
     with ctx.generations.get_lock():
         if _stale(ctx, handle):
             return False
-        ctx.busy[ctx.slot * LANES + lane] = handle.consumer + 1
+        ctx.busy[_busy_at(ctx, lane)] = handle.consumer + 1
         return True
+
+
+def _busy_at(ctx: WriterContext, lane: int) -> int:
+    """Where in ``busy`` this writer's ``lane`` says which consumer's batch it stores."""
+    return ctx.slot * LANES + lane
 
 
 def _stale(ctx: WriterContext, handle: BatchHandle) -> bool:
