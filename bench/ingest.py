@@ -450,6 +450,7 @@ def cpu_phase(b: Bench, n: int, profile: float = 0) -> list[tuple[str, str]]:
     collector (1 consumer, 1 writer): throughput and CPU µs per line of every process."""
     rates: dict[str, float] = {}
     peaks: dict[str, str] = {}
+    memory: dict[str, dict] = {}
     for name, per in CPU_SHAPES:
         queue = b.cfg.index(name).queue_name
         b.declare(queue, f"bench.{name}")
@@ -460,6 +461,7 @@ def cpu_phase(b: Bench, n: int, profile: float = 0) -> list[tuple[str, str]]:
             b.fill_batched(f"bench.{name}", queue, n, per)
         proc = b.collector(name)
         rates[name], rss = b.drain(proc, name, n, watch_rss=True, profile=profile)
+        memory[name] = rss
         peaks[name] = " / ".join(str(max((e["hwm"] for e in rss.values()
                                           if e["name"].startswith(f"alco: {role}")), default=0))
                                  for role in ("consumer", "writer"))
@@ -467,7 +469,17 @@ def cpu_phase(b: Bench, n: int, profile: float = 0) -> list[tuple[str, str]]:
         total = sum(b.per_process[name].values())
         progress(f"  {name}: {rates[name]:,.0f} lines/s, {total:.1f} µs CPU per line all-in "
                  f"(load {os.getloadavg()[0]:.1f})")
-    return cpu_sections(b, rates, peaks)
+    return cpu_sections(b, rates, peaks) + memory_sections(n, memory)
+
+
+def memory_sections(n: int, memory: dict[str, dict]) -> list[tuple[str, str]]:
+    """VmRSS of each collector process at 25 %, 50 % and the end of each drain, and its peak:
+    flat means the backlog's size does not show in any process."""
+    rows = [[shape, e["name"], e.get(0.25, "-"), e.get(0.5, "-"), e.get(1.0, "-"), e["hwm"]]
+            for shape, rss in memory.items() for e in rss.values()]
+    return [(f"Memory of the collector processes through a backlog of {n:,} lines (MiB; VmRSS "
+             "at 25 % / 50 % / end of the drain, VmHWM peak)", table(
+                 ["bodies", "process", "RSS 25%", "RSS 50%", "RSS end", "peak (VmHWM)"], rows))]
 
 
 def cpu_sections(b: Bench, rates: dict[str, float],
