@@ -158,6 +158,20 @@ class Stack:
         self.searchd = ManagedSearchd(self.config())
         self.searchd.start()
 
+    def start_web(self) -> subprocess.Popen:
+        """``alco web`` for every index of the stack, on the config's ``[web] bind``."""
+        from alco.index.searchd import port_answers
+
+        path = self.write_config()
+        proc = self.spawn([sys.executable, "-m", "alco", "--config", str(path),
+                           "--log-level", "warning", "web"], "web.log")
+        port = int(self.config().web.bind.rsplit(":", 1)[1])
+        wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None, 60, 0.05,
+                 "alco web")
+        if proc.poll() is not None:
+            raise RuntimeError(f"alco web exited; see {self.tmp / 'web.log'}")
+        return proc
+
     def spawn(self, args: list[str], log_name: str, env: dict | None = None) -> subprocess.Popen:
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                 stderr=open(self.tmp / log_name, "ab"),

@@ -9,6 +9,7 @@
     .venv/bin/python bench/ingest.py --scaling  # 1 vs 2 REPLACE streams into one RT index;
                                                 # consumers x writers 1-2, both body shapes
     .venv/bin/python bench/ingest.py --latency  # drain N, then publish->searchable at half
+                                                # of it, by polling and in the live tail
     .venv/bin/python bench/ingest.py --stalls 64M,256M   # REPLACE stalls per rt_mem_limit
 
 Phases, all in one run against an own searchd, exchange, queues and Redis prefix:
@@ -19,7 +20,8 @@ RSS of each of its processes; publish->searchable latency at half the measured r
 handoff A/B (shared memory vs pickled) and the consumers/writers sweep on N/4 records each.
 CPU per line is read from /proc/<pid>/stat (utime + stime) of the consumers, writers,
 supervisor, searchd, RabbitMQ's beam.smp and redis-server, from the first stored line to the
-last (``--cpu``, ``--scaling``); ``--rt-mem-limit`` sets the day indexes' RAM chunk size.
+last (``--cpu``, ``--scaling``, with each process's RSS through the backlog);
+``--rt-mem-limit`` sets the day indexes' RAM chunk size.
 """
 
 from __future__ import annotations
@@ -252,13 +254,15 @@ class Bench:
                                  handoff], f"runner-{name}.log")
 
     # --- latency -------------------------------------------------------------------------
-    def latency(self, rate: float, seconds: float) -> tuple[list[float], int]:
-        """Publish at ``rate`` for ``seconds``; ~50 probes/s; publish->searchable times."""
+    def latency(self, rate: float, seconds: float,
+                tail: TailWatch | None = None) -> tuple[list[float], int]:
+        """Publish at ``rate`` for ``seconds``; ~50 probes/s; publish->searchable times (and,
+        with ``tail``, the probes' publish times for it)."""
         pending: dict[str, float] = {}
         lock = threading.Lock()
         done = threading.Event()
         thread = threading.Thread(target=self.paced_publish,
-                                  args=(rate, seconds, pending, lock, done), daemon=True)
+                                  args=(rate, seconds, pending, lock, done, tail), daemon=True)
         thread.start()
         seen: list[float] = []
         deadline = None
@@ -278,8 +282,10 @@ class Bench:
         return seen, len(pending)
 
     def paced_publish(self, rate: float, seconds: float, pending: dict[str, float],
-                      lock: threading.Lock, done: threading.Event) -> None:
-        """Publish at ``rate``; every ``rate/50``-th record carries a probe token."""
+                      lock: threading.Lock, done: threading.Event,
+                      tail: TailWatch | None = None) -> None:
+        """Publish at ``rate``; every ``rate/50``-th record carries a probe token (after the
+        word the live tail follows)."""
         every = max(1, int(rate // 50))
         try:  # the poller stops once done is set, also when publishing failed
             conn, ch = self.channel()
@@ -290,9 +296,11 @@ class Bench:
                     body = record(n, time.time_ns() // 1000)
                     if sent % every == 0:
                         token = f"probe{n}"
-                        body["message"] += " " + token
+                        body["message"] += f" {TailWatch.WORD} {token}"
                         with lock:
                             pending[token] = time.perf_counter()
+                        if tail is not None:
+                            tail.published[token] = pending[token]
                     ch.basic_publish(self.cfg.rabbitmq.exchange, "bench.main",
                                      orjson.dumps(body),
                                      pika.BasicProperties(timestamp=int(time.time())))
@@ -308,6 +316,50 @@ class Bench:
             f"SELECT logline FROM {', '.join(self.days('main'))} WHERE MATCH(%s) "
             f"LIMIT 1000", ["@logline (" + " | ".join(tokens) + ")"])
         return [r["logline"].rsplit(" ", 1)[1] for r in rows]
+
+
+class TailWatch:
+    """A reader of the live tail (``/api/<index>/tail?q=WORD``, server-sent events) in a
+    thread: when each probe line arrived, next to when it was published."""
+
+    WORD = "latencyprobe"
+
+    def __init__(self, base: str) -> None:
+        self.published: dict[str, float] = {}
+        self.arrived: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(base,), daemon=True)
+        self._ready = threading.Event()
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("the live tail did not answer")
+
+    def _read(self, base: str) -> None:
+        import httpx
+
+        with httpx.stream("GET", f"{base}/tail", params={"q": self.WORD},
+                          timeout=httpx.Timeout(60, read=None)) as resp:
+            resp.raise_for_status()
+            event = ""
+            for line in resp.iter_lines():
+                self._ready.set()
+                if self._stop.is_set():
+                    return
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "line":
+                    token = orjson.loads(line[6:])["message"].rsplit(" ", 1)[1]
+                    self.arrived.setdefault(token, time.perf_counter())
+
+    def times(self, wait_s: float = 10) -> tuple[list[float], int]:
+        """publish -> shown in the tail (s) of every probe, and how many never came (after
+        waiting up to ``wait_s`` for the last ones)."""
+        deadline = time.monotonic() + wait_s
+        while set(self.published) - set(self.arrived) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._stop.set()
+        seen = [self.arrived[t] - p for t, p in self.published.items() if t in self.arrived]
+        return seen, len(self.published) - len(seen)
 
 
 def start_profiles(tmp: Path, parent: int, seconds: float) -> list:
@@ -668,26 +720,33 @@ def run_latency(args: argparse.Namespace) -> None:
         rate = e2e * args.latency_share
         progress(f"max {e2e:,.0f}/s; paced at {args.latency_share:.0%} of it for "
                  f"{args.latency_seconds:.0f}s")
+        stack.start_web()
+        tail = TailWatch(f"http://{b.cfg.web.bind}/api/main")
         before = insert_histogram(b)
-        lat, lost = b.latency(rate, args.latency_seconds)
+        lat, lost = b.latency(rate, args.latency_seconds, tail)
         inserts = insert_histogram(b)
+        tail_lat, tail_lost = tail.times()
         stack.stop(proc)
         slow = {le: inserts.get(le, 0) - before.get(le, 0) for le in inserts}
         total = slow.get("+Inf", 0)
         over = [f"> {le} s: {total - c}" for le, c in slow.items()
                 if le in ("0.25", "0.5", "1.0", "2.5")]
-        rows = [[f"{rate:,.0f}/s for {args.latency_seconds:.0f}s", len(lat), lost,
-                 f"{percentile(lat, 50) * 1000:.0f}", f"{percentile(lat, 99) * 1000:.0f}",
-                 f"{max(lat, default=0) * 1000:.0f}", f"{total:.0f}; " + ", ".join(over),
-                 f"{os.getloadavg()[0]:.1f}"]]
+        load = f"{rate:,.0f}/s for {args.latency_seconds:.0f}s"
+        rows = [[load, how, len(times), missed, f"{percentile(times, 50) * 1000:.0f}",
+                 f"{percentile(times, 99) * 1000:.0f}", f"{max(times, default=0) * 1000:.0f}",
+                 f"{total:.0f}; " + ", ".join(over), f"{os.getloadavg()[0]:.1f}"]
+                for how, times, missed in (
+                    ("polling searchd every 10 ms", lat, lost),
+                    (f"live tail (/tail?q={TailWatch.WORD}, polls every 0.5 s)", tail_lat,
+                     tail_lost))]
         from alco.index.sphinxconf import RT_MEM_LIMIT
 
         report(f"ingest latency after {n:,} lines, rt_mem_limit {RT_MEM_LIMIT}", [(
             f"Latency publish -> searchable, paced at {args.latency_share:.0%} of the "
             "measured max (1 consumer, "
             "1 writer; REPLACEs = the collector's batches in the window)", table(
-                ["load", "probes", "not seen", "p50 ms", "p99 ms", "max ms", "REPLACEs",
-                 "load (1 min)"], rows))], args.save)
+                ["load", "seen by", "probes", "not seen", "p50 ms", "p99 ms", "max ms",
+                 "REPLACEs", "load (1 min)"], rows))], args.save)
     finally:
         progress("cleaning up")
         stack.cleanup()
@@ -835,11 +894,8 @@ def run_http(args: argparse.Namespace) -> None:
         stack.start_searchd()
         b = Bench(stack, n)
         b.collector("main")
-        web = stack.spawn([sys.executable, "-m", "alco", "--config",
-                           str(stack.write_config(only="main")), "web"], "web.log")
+        web = stack.start_web()
         port = int(b.cfg.web.bind.rsplit(":", 1)[1])
-        wait_for(lambda: port_answers("127.0.0.1", port) or web.poll() is not None, 60, 0.05,
-                 "web port")
         progress(f"building {n:,} lines in ~1 MB requests")
         requests = http_requests(b, n)
         wait_for(lambda: queue_bound(b), 60, 0.1, "the collector's queue")

@@ -33,7 +33,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -56,14 +55,13 @@ from common import (
     request_id,
     table,
     terminate_on_sigterm,
-    wait_for,
 )
 from grep_classes import run_grep
 
 from alco.index import compaction
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
-from alco.index.searchd import ManagedSearchd, port_answers
+from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
@@ -541,14 +539,7 @@ def run_workload(b: Bench, count: int, seed: int) -> tuple[list[list], str]:
 
 
 def start_web(b: Bench) -> None:
-    path = b.stack.write_config()
-    proc = b.stack.spawn([sys.executable, "-m", "alco", "--config", str(path),
-                          "--log-level", "warning", "web"], "web.log")
-    port = int(b.cfg.web.bind.rsplit(":", 1)[1])
-    wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None, 60, 0.05,
-             "alco web")
-    if proc.poll() is not None:
-        raise RuntimeError(f"alco web exited; see {b.stack.tmp / 'web.log'}")
+    b.stack.start_web()
 
 
 def wrk(url: str, connections: int, seconds: int) -> tuple[float, float]:

@@ -187,7 +187,7 @@ class Facets:
         def add(rows: list[dict]) -> None:
             counts.update(line_value(row_fields(r), name) for r in rows)
 
-        got = self.searcher.read(ix, c, lo, hi, False, TOP_ID, sink=add)
+        got = self.searcher.read(ix, c, lo, hi, False, TOP_ID, sink=add, fields=True)
         searched_to = id_ms(cursor_id(got.edge)) * 1000 if got.partial else None
         return self._answer(name, counts, got.matched, limit, got.partial, searched_to)
 
@@ -244,7 +244,7 @@ class Facets:
                               if v is not None), None)
                 by.setdefault(bucket, Counter())[value] += 1
 
-        got = self.searcher.read(ix, c, lo, hi, False, TOP_ID, sink=add)
+        got = self.searcher.read(ix, c, lo, hi, False, TOP_ID, sink=add, fields=True)
         totals: Counter = Counter()
         for part in by.values():
             totals.update(part)

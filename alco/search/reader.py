@@ -226,9 +226,21 @@ def cursor_id(doc_id: int) -> int:
     return min(max(doc_id, 0), TOP_ID)
 
 
-def line_columns(c: Compiled) -> tuple[list[str], list]:
-    """The SELECT list of a line (and of ``c``'s filters) and its parameters."""
-    return ["id", "ts", "logline", "js", "meta", *c.select], list(c.select_params)
+LINE_COLUMNS = ("id", "ts", "logline", "js", "meta")
+
+
+def line_columns(c: Compiled, columns: tuple[str, ...] = LINE_COLUMNS) -> tuple[list[str], list]:
+    """The SELECT list of a line (or of ``columns`` of it), ``c``'s filters, and its
+    parameters."""
+    return [*columns, *c.select], list(c.select_params)
+
+
+def scan_columns(c: Compiled, fields: bool) -> tuple[str, ...]:
+    """What a scan reads of each candidate: what its checks look at (the message, the fields
+    when a check is on one or ``fields`` asks for them) besides id and time.  searchd turns
+    every JSON attribute it returns into text: a scan of a pattern without a literal reads
+    and drops thousands of rows for each it keeps, so it leaves them out."""
+    return ("id", "ts", "logline", *(("js",) if fields or c.checks.on_fields() else ()))
 
 
 def row_fields(row: dict) -> dict:
@@ -324,7 +336,7 @@ class Searcher:
 
     def read(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool, n: int,
              enough: int | None = None, reserve: int = 0,
-             sink: Callable[[list[dict]], None] | None = None) -> Read:
+             sink: Callable[[list[dict]], None] | None = None, fields: bool = False) -> Read:
         """The first ``n`` rows with ids in [lo, hi] matching ``c`` in the direction read,
         stopping once ``enough`` (default ``n``) are found.
 
@@ -337,7 +349,8 @@ class Searcher:
         A query with patterns reads SCAN_ROWS candidates a query (what the index narrowed,
         or every line) and keeps those that pass its checks; a window with more candidates
         goes on from the last one read.  With a ``sink``, the rows that match are passed to
-        it instead of kept."""
+        it instead of kept: with patterns they hold id, ts, the message and (with ``fields``)
+        the fields; the rows kept are whole lines."""
         out = Read([], lo - 1 if upward else hi + 1)
         if lo > hi:
             out.done = True
@@ -347,9 +360,12 @@ class Searcher:
         # upwards from a cursor (the live tail, the page's newer lines) must not step over a
         # late line.
         open_top = self._open_top(ix) if hi == TOP_ID and not upward else None
-        most = max(1, self.budget.queries_left() - reserve)
         scan = bool(c.checks)
         on_fields = c.checks.on_fields()
+        columns = scan_columns(c, fields) if scan else LINE_COLUMNS
+        complete = columns != LINE_COLUMNS and sink is None  # one query at the end
+        reserve += complete
+        most = max(1, self.budget.queries_left() - reserve)
         left = lambda: self.budget.queries_left() - reserve  # noqa: E731
         # where the words are rare, the first window takes the rest of its day; else it is
         # sized by the rate the dictionary gives (alco.search.reader.Searcher._first_window)
@@ -410,7 +426,8 @@ class Searcher:
             if cover:  # the far edge's minute token is decoded whole: read the minute whole
                 win_lo, win_hi = to_minute_edge(win_lo, win_hi, lo, hi, upward)
             got = self.select_range(ix, c, win_lo, win_hi, upward, limit, cover=cover,
-                                    open_top=open_top, min_ms=FIRST_QUERY_MS if first else 1)
+                                    open_top=open_top, min_ms=FIRST_QUERY_MS if first else 1,
+                                    columns=columns)
             last = (win_lo, win_hi)
             if not first and self.budget.out_of_time():
                 # searchd may have cut the query short (max_query_time): its rows need not
@@ -436,6 +453,8 @@ class Searcher:
                 out.rows += kept
             sent = (len(got), reached)
         out.done = out.edge == (hi if upward else lo)
+        if out.rows and complete:
+            self._complete(ix, out.rows)
         if out.partial:
             self.sphinx.note_warnings([self.budget.message()])
         return out
@@ -687,15 +706,15 @@ class Searcher:
                                     tzinfo=UTC).timestamp()) * 1000, 0, 0)
 
     def select_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
-                     n: int, cover: bool = True,
-                     open_top: tuple[int, int] | None = None, min_ms: int = 1) -> list[dict]:
+                     n: int, cover: bool = True, open_top: tuple[int, int] | None = None,
+                     min_ms: int = 1, columns: tuple[str, ...] = LINE_COLUMNS) -> list[dict]:
         """One query: rows with ids in [lo, hi] matching ``c``, the first ``n`` read (time
-        tokens as alco.search.compile.where_ids says)."""
+        tokens as alco.search.compile.where_ids says), with ``columns``."""
         indexes = self.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi or n <= 0:
             return []
         c = self.for_indexes(c, indexes)
-        cols, params = line_columns(c)
+        cols, params = line_columns(c, columns)
         where, where_params = where_ids(c, lo, hi, cover, open_top, self.hours(indexes),
                                        wide=True)
         params += where_params
@@ -704,6 +723,20 @@ class Searcher:
                f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none, "
                f"max_query_time={max(min_ms, self.budget.ms_left())}")
         return self._query(sql, params)
+
+    def _complete(self, ix: IndexConfig, rows: list[dict]) -> None:
+        """Give rows a scan read without them their fields and marks: one query (at most
+        MAX_LIMIT + 1 rows; it runs whatever budget is left, as the page needs it)."""
+        ids = sorted(int(r["id"]) for r in rows)
+        indexes = self.indexes_for_ids(ix, ids[0], ids[-1])
+        marks = ", ".join(["%s"] * len(ids))
+        sql = (f"SELECT id, js, meta FROM {', '.join(map(sphinxql.ident, indexes))} "
+               f"WHERE id IN ({marks}) LIMIT {len(ids)} "
+               f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
+        found = {int(r["id"]): r for r in self._query(sql, ids)}
+        for row in rows:
+            more = found.get(int(row["id"]), {})
+            row["js"], row["meta"] = more.get("js"), more.get("meta")
 
     def _query(self, sql: str, params: list,
                sx: sphinxql.Sphinx | None = None) -> list[dict]:

@@ -175,3 +175,33 @@ def test_patterns_are_not_injected(client):
               "'\"a\"'", "/\\x00/", "'" + "a" * 3000 + "'", "/(((((((((((a)))))))))))/"]:
         resp = client.get("/api/logs/lines", params={"q": q})
         assert resp.status_code in (200, 400), (q, resp.text)
+
+
+def test_a_scan_reads_no_json_but_its_lines_are_whole(client, monkeypatch):
+    """A scan reads the message of each candidate only (searchd turns every JSON attribute
+    it returns into text); the lines it keeps get their fields and marks in one query more,
+    within the request's query budget."""
+    from alco.index import sphinxql
+    from alco.search.reader import MAX_QUERIES
+
+    sent: list[str] = []
+    query = sphinxql.Sphinx.query
+
+    def spy(self, sql, params=()):
+        sent.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(sphinxql.Sphinx, "query", spy)
+    page = client.get("/api/logs/lines", params={"q": r"/\d+ms$/", "limit": 5}).json()
+    want = expected(client, any_line(r"\d+ms$"))[::-1][:5]
+    assert [ln["fields"]["seq"] for ln in page["lines"]] == want
+    assert all(ln["fields"]["host"].startswith("vm") for ln in page["lines"])
+    scans = [q for q in sent if q.startswith("SELECT id, ts, logline")]
+    assert scans and not any(" js" in q.split(" FROM ")[0] for q in scans)
+    fills = [q for q in sent if q.startswith("SELECT id, js, meta")]
+    assert len(fills) == 1 and len(sent) <= MAX_QUERIES
+    # a field check reads the fields with the message
+    sent.clear()
+    page = client.get("/api/logs/lines", params={"q": "host:/vm[12]/ 'ayment'"}).json()
+    assert page["lines"] and all(ln["fields"]["host"] in ("vm1", "vm2") for ln in page["lines"])
+    assert any(q.startswith("SELECT id, ts, logline, js FROM") for q in sent)
