@@ -363,10 +363,11 @@ class Searcher:
         scan = bool(c.checks)
         on_fields = c.checks.on_fields()
         columns = scan_columns(c, fields) if scan else LINE_COLUMNS
-        complete = columns != LINE_COLUMNS and sink is None  # one query at the end
-        reserve += complete
+        # lines a scan kept get their fields in one query at the end: once it keeps one, it
+        # leaves that query to itself
+        complete = columns != LINE_COLUMNS and sink is None
         most = max(1, self.budget.queries_left() - reserve)
-        left = lambda: self.budget.queries_left() - reserve  # noqa: E731
+        left = lambda: self.budget.queries_left() - reserve - (complete and bool(out.rows))  # noqa: E731
         # where the words are rare, the first window takes the rest of its day; else it is
         # sized by the rate the dictionary gives (alco.search.reader.Searcher._first_window)
         start = Start()
@@ -390,7 +391,7 @@ class Searcher:
             # following the cursors always gets on
             first = sent is None
             if not first and (self.budget.out_of_time()
-                              or (scan and self.budget.queries_left() <= reserve)):
+                              or (scan and left() <= 0)):
                 out.partial = True
                 break
             want = n - out.matched
