@@ -4,9 +4,10 @@
 ``<prefix>:COLUMNS:<index>`` hash field -> first seen (s); ``<prefix>:NEWEST`` sorted set index
 -> timestamp (s) of its newest stored line (where reading newest-first starts);
 ``<prefix>:LATE:<index>`` stream of the ids of lines stored behind newer ones (the live tail
-pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON).  Writers and
-compaction also use ``<prefix>:WRITING:<day index>:<slot>`` and ``<prefix>:FLUSHING:<day
-index>`` (alco.index.flushlock).
+pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON);
+``<prefix>:STORED:<index>`` a pub/sub channel, a message each time a writer stored a batch
+(open live tails poll then).  Writers and compaction also use ``<prefix>:WRITING:<day
+index>:<slot>`` and ``<prefix>:FLUSHING:<day index>`` (alco.index.flushlock).
 """
 
 from __future__ import annotations
@@ -30,3 +31,7 @@ def late_key(prefix: str, index: str) -> str:
 
 def shortcuts_key(prefix: str) -> str:
     return f"{prefix}:SHORTCUTS"
+
+
+def stored_channel(prefix: str, index: str) -> str:
+    return f"{prefix}:STORED:{index}"

@@ -1,6 +1,7 @@
 """What the writers tell Redis after each batch: field values, seen columns, the newest line,
-late lines (keys in alco.stores.keys).  Updates are aggregated per batch and sent in one
-pipeline; when Redis is down they are kept (bounded) and sent with the next batch.
+late lines, and that a batch was stored (keys in alco.stores.keys).  Updates are aggregated
+per batch and sent in one pipeline; when Redis is down they are kept (bounded) and sent with
+the next batch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import redis
 from alco.config import Config
 from alco.index import retention
 from alco.index.schema import value_text
-from alco.stores.keys import columns_key, late_key, newest_key, values_key
+from alco.stores.keys import columns_key, late_key, newest_key, stored_channel, values_key
 
 log = logging.getLogger("alco.values")
 MAX_PENDING = 100_000
@@ -72,6 +73,8 @@ class ValuesStore:
             pipe.xadd(late_key(self.prefix, self.index),
                       {"ids": ",".join(map(str, self.pending_late))},
                       maxlen=LATE_MAXLEN, approximate=True)
+        if self.pending_newest:  # lines were stored: open live tails poll now
+            pipe.publish(stored_channel(self.prefix, self.index), b"")
         pipe.zscore(newest_key(self.prefix), self.index)  # as the other writers left it too
         try:
             replies = pipe.execute()

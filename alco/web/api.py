@@ -19,6 +19,7 @@ from alco.index.sphinxconf import retention_days
 from alco.search import language as qlang
 from alco.search.compile import compile_text
 from alco.search.reader import MAX_COUNT, LineQuery
+from alco.stores.stored import StoredSignal
 from alco.web.export import FORMATS, export_lines
 from alco.web.present import context_json, iso_us, page_json
 from alco.web.state import WebState
@@ -238,8 +239,9 @@ def tail(request: Request, state: WebState) -> Response:
     c = compile_text(ix, request.query_params.get("q", ""), state.known_fields(ix))
     start = int_param(request, "after", None, 0, MAX_ID)
     cursor = newest_id(state.searcher(), ix) if start is None else start
+    wake = StoredSignal(state.config.redis.url, state.config.redis.prefix, ix.name)
     return StreamingResponse(tail_events(state.own_searcher, ix, c, cursor,
-                                         late_source=state.values),
+                                         late_source=state.values, wake=wake),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

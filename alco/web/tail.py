@@ -1,8 +1,9 @@
 """``tail -f`` for a query: server-sent events of new matching lines.
 
-Sphinx is polled every POLL_S seconds for lines after a cursor (an id).  At most MAX_RATE lines
-a second are sent; beyond that only the newest lines of a poll are sent, preceded by an
-``event: skipped`` with the number left out.
+Sphinx is polled for lines after a cursor (an id) each time a writer reports a stored batch
+of the index (alco.stores.stored; at most every 0.1 s), and every POLL_S seconds without one.
+At most MAX_RATE lines a second are sent; beyond that only the newest lines of a poll are
+sent, preceded by an ``event: skipped`` with the number left out.
 
 Late lines: a line stored behind a newer one (a shipper's buffer sent after a network blip, a
 re-send after a reconnect) has an id below the cursor and no poll would see it.  The writers
@@ -37,6 +38,16 @@ MAX_RATE = 500
 HEARTBEAT_S = 15.0
 LATE_ENTRIES = 20  # stream entries (batches of a writer) read per poll
 LATE_REMEMBERED = 10_000  # ids of late lines already sent, kept against a second send
+
+
+class Wake(Protocol):
+    """What the tail waits on between polls (alco.stores.stored.StoredSignal)."""
+
+    async def open(self) -> None: ...
+
+    async def wait(self, timeout: float) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 class LateSource(Protocol):
@@ -112,17 +123,23 @@ def poll(searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
 
 async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c: Compiled,
                       cursor: int, poll_s: float = POLL_S, max_rate: int = MAX_RATE,
-                      late_source: LateSource | None = None) -> AsyncIterator[bytes]:
+                      late_source: LateSource | None = None,
+                      wake: Wake | None = None) -> AsyncIterator[bytes]:
     """The event stream; ends when the client goes away (the send fails)."""
     searcher = open_searcher()
     budget = max(1, int(max_rate * poll_s))
     beat = time.monotonic()
     late = None if late_source is None else \
         await run_in_threadpool(LateLines, late_source, ix.name)
+    if wake is not None:
+        await wake.open()
     try:
         yield b": tail of " + ix.name.encode() + b"\n\n"
         while True:
-            await asyncio.sleep(poll_s)
+            if wake is None:
+                await asyncio.sleep(poll_s)
+            else:
+                await wake.wait(poll_s)
             try:
                 if late is not None:  # before the poll: its cursor decides whose line it is
                     for line in await run_in_threadpool(late.poll, searcher, ix, c, cursor,
@@ -145,3 +162,5 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
                 yield b": heartbeat\n\n"
     finally:
         searcher.sphinx.close()
+        if wake is not None:
+            await wake.close()

@@ -1,0 +1,84 @@
+"""Waiting for the writers: a wake-up each time one stored a batch of an index (the Redis
+pub/sub channel ``<prefix>:STORED:<index>``, published with each batch's values), so that the
+live tail polls searchd when there is something new instead of only every POLL_S.
+
+Best effort: without Redis (or once it fails) the wait is the poll interval, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import redis
+import redis.asyncio as aioredis
+
+from alco.stores.keys import stored_channel
+
+log = logging.getLogger("alco.stored")
+MIN_GAP_S = 0.1  # polls a wake-up may bring, at most one per this many seconds
+
+
+class StoredSignal:
+    """One subscriber to an index's channel (one Redis connection: open it per tail)."""
+
+    def __init__(self, url: str, prefix: str, index: str) -> None:
+        self._client = aioredis.Redis.from_url(url, socket_connect_timeout=2)
+        self._channel = stored_channel(prefix, index)
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._last = 0.0
+
+    async def open(self) -> None:
+        try:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            await pubsub.subscribe(self._channel)
+            self._pubsub = pubsub
+        except (redis.RedisError, OSError) as exc:
+            log.info("live tail without wake-ups (Redis: %s): it polls", exc)
+
+    async def wait(self, timeout: float) -> bool:
+        """Until a batch was stored since the last wait, or ``timeout`` (s); True if woken.
+        Wake-ups closer together than MIN_GAP_S are merged: this returns at most once per
+        MIN_GAP_S."""
+        deadline = time.monotonic() + timeout
+        woken = False
+        if self._pubsub is not None:
+            try:
+                woken = await self._next(timeout)
+            except (redis.RedisError, OSError) as exc:
+                log.info("live tail lost its wake-ups (Redis: %s): it polls", exc)
+                await self._drop()
+        gap = self._last + MIN_GAP_S - time.monotonic()
+        rest = deadline - time.monotonic() if not woken else gap
+        if rest > 0:
+            await asyncio.sleep(rest)
+        self._last = time.monotonic()
+        return woken
+
+    async def _next(self, timeout: float) -> bool:
+        assert self._pubsub is not None
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            # (None before the time: a subscription's confirmation, skipped)
+            if await self._pubsub.get_message(timeout=left) is not None:
+                while await self._pubsub.get_message(timeout=0) is not None:
+                    pass  # the batches stored meanwhile: one poll reads them all
+                return True
+            await asyncio.sleep(0)
+        return False
+
+    async def _drop(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()
+            except (redis.RedisError, OSError):
+                pass
+
+    async def close(self) -> None:
+        await self._drop()
+        try:
+            await self._client.aclose()
+        except (redis.RedisError, OSError):
+            pass

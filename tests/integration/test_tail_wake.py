@@ -1,0 +1,82 @@
+"""The live tail polls searchd when a writer reports a stored batch (Redis pub/sub), not only
+every POLL_S: a line reaches an open tail well within its poll interval; without Redis the
+tail still polls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis
+
+from alco.search.compile import compile_text
+from alco.stores.keys import stored_channel
+from alco.stores.stored import MIN_GAP_S, StoredSignal
+from alco.web.state import WebState
+from alco.web.tail import newest_id, tail_events
+from tests.integration.test_search_api import fill, record
+
+pytestmark = pytest.mark.integration
+POLL_S = 30.0  # so long that only a wake-up can bring the line within the test's 5 s
+
+
+def test_a_stored_batch_wakes_the_tail_at_once(stack):
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    state = WebState(config)
+    cursor = newest_id(state.searcher(), ix)
+
+    async def tail_once() -> tuple[bytes, float]:
+        wake = StoredSignal(config.redis.url, config.redis.prefix, ix.name)
+        events = tail_events(state.own_searcher, ix, compile_text(ix, "wakeme", None),
+                             cursor, poll_s=POLL_S, wake=wake)
+        assert (await anext(events)).startswith(b": tail of")
+        waiting = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(0.2)  # the tail is subscribed and waiting
+        start = time.monotonic()
+        await asyncio.to_thread(fill, config, [record(time.time_ns() // 1000, "wakeme now")])
+        event = await asyncio.wait_for(waiting, 5)
+        await events.aclose()
+        return event, time.monotonic() - start
+
+    event, took = asyncio.run(tail_once())
+    assert event.startswith(b"event: line") and b"wakeme now" in event
+    assert took < POLL_S / 10
+
+
+def test_wake_ups_are_merged_and_the_wait_ends_without_them(stack):
+    config = stack.config()
+    client = redis.Redis.from_url(config.redis.url)
+
+    async def run() -> tuple[bool, bool, float]:
+        signal = StoredSignal(config.redis.url, config.redis.prefix, "logs")
+        await signal.open()
+        for _ in range(10):  # ten batches stored while the tail was busy
+            client.publish(stored_channel(config.redis.prefix, "logs"), b"")
+        first = await signal.wait(5)
+        start = time.monotonic()
+        second = await signal.wait(0.3)  # the ten were one wake-up: nothing left
+        took = time.monotonic() - start
+        await signal.close()
+        return first, second, took
+
+    first, second, took = asyncio.run(run())
+    assert first and not second and took >= 0.3 - 0.05
+
+
+def test_without_redis_the_tail_polls():
+    async def run() -> tuple[bool, float]:
+        signal = StoredSignal("redis://127.0.0.1:1/0", "X", "logs")  # nothing listens there
+        await signal.open()
+        start = time.monotonic()
+        woken = await signal.wait(0.3)
+        took = time.monotonic() - start
+        await signal.close()
+        return woken, took
+
+    woken, took = asyncio.run(run())
+    assert not woken and 0.25 <= took < 2
+    assert MIN_GAP_S < 0.3
