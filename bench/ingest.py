@@ -737,7 +737,7 @@ def run_latency(args: argparse.Namespace) -> None:
                  f"{total:.0f}; " + ", ".join(over), f"{os.getloadavg()[0]:.1f}"]
                 for how, times, missed in (
                     ("polling searchd every 10 ms", lat, lost),
-                    (f"live tail (/tail?q={TailWatch.WORD}, polls every 0.5 s)", tail_lat,
+                    (f"live tail (/tail?q={TailWatch.WORD})", tail_lat,
                      tail_lost))]
         from alco.index.sphinxconf import RT_MEM_LIMIT
 
