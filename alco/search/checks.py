@@ -53,6 +53,22 @@ class LineChecks:
     def on_fields(self) -> bool:
         return any(item.field is not None for item in self.items)
 
+    def passes_many(self, messages: list[str], fields: list[dict] | None) -> list[bool]:
+        """``passes`` of each line (message and, when a check is on one, fields), each
+        pattern checked over them all at once (alco.search.patterns.Check.hits_many)."""
+        ok = [True] * len(messages)
+        for item in self.items:
+            todo = [i for i, good in enumerate(ok) if good]
+            if not todo:
+                break
+            texts = [messages[i] if item.field is None
+                     else field_value((fields[i] if fields else None) or {}, item.field)
+                     for i in todo]
+            for i, hit in zip(todo, item.check.hits_many(texts), strict=True):
+                if hit == item.negate:
+                    ok[i] = False
+        return ok
+
     def passes(self, message: str, fields: dict | None) -> bool:
         for item in self.items:
             text = message if item.field is None else field_value(fields or {}, item.field)

@@ -15,9 +15,20 @@ MAX_SPANS = 1000  # highlights in one line: the rest of a long line is shown pla
 
 def pieces(text: str, terms: list[Term]) -> list[Piece]:
     """``text`` in pieces, each match with its term's number."""
-    spans: list[tuple[int, int, int]] = []
+    return _cut(text, [(start, end, term.n) for term in terms
+                       for start, end in term.check.spans(text)[:MAX_SPANS]])
+
+
+def pieces_many(texts: list[str], terms: list[Term]) -> list[list[Piece]]:
+    """``pieces`` of each text, each term matched over them all at once (a page's lines)."""
+    found: list[list[tuple[int, int, int]]] = [[] for _ in texts]
     for term in terms:
-        spans += [(start, end, term.n) for start, end in term.check.spans(text)[:MAX_SPANS]]
+        for i, spans in enumerate(term.check.spans_many(texts)):
+            found[i] += [(start, end, term.n) for start, end in spans[:MAX_SPANS]]
+    return [_cut(text, spans) for text, spans in zip(texts, found, strict=True)]
+
+
+def _cut(text: str, spans: list[tuple[int, int, int]]) -> list[Piece]:
     spans.sort(key=lambda s: (s[0], s[0] - s[1]))
     out: list[Piece] = []
     at = 0

@@ -8,6 +8,7 @@ in time linear in the text, so no pattern can hang a worker.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,6 +154,10 @@ def _keywords_re(text: str) -> re.Pattern[str]:
     return re.compile(f"(?<![{KEYWORD_CHARS}]){body}(?![{KEYWORD_CHARS}])", re.IGNORECASE)
 
 
+# anchors that mean "start/end of the text", not of a line: a batch cannot hold them
+_TEXT_ANCHOR_RE = re.compile(r"\\[AzZ]")
+
+
 class Check:
     """One pattern, compiled: does a text match it, and where."""
 
@@ -160,6 +165,10 @@ class Check:
         self.pattern = p
         self.words = _keywords_re(p.source) if p.kind == "words" else None
         self.rx = None if self.words is not None else compile_pattern(p)
+        # the same regex with ^ and $ at every line's edges: one pass over many lines joined
+        self.joined_rx = None
+        if self.rx is not None and not _TEXT_ANCHOR_RE.search(p.source):
+            self.joined_rx = re2.compile("(?m)" + regex_source(p), _options())
         self.bounded = p.word  # the match is group 1
         # a case-sensitive substring without newlines: Python's own search is enough
         self.plain = p.kind == "text" and not p.ignore_case and not p.word \
@@ -171,6 +180,74 @@ class Check:
         if self.words is not None:
             return self.words.search(text) is not None
         return any(self.rx.search(line) is not None for _, line in _lines(text))
+
+    def hits_many(self, texts: list[str]) -> list[bool]:
+        """``hits`` of each text, with one pass of RE2 over them all joined line by line
+        (a call into RE2 costs more than scanning a short line).  Exact: a match that runs
+        from one line into another is not one grep would see, so the lines it touches are
+        checked one by one instead."""
+        if self.joined_rx is None or len(texts) < 2:
+            return [self.hits(t) for t in texts]
+        lines: list[str] = []
+        owner: list[int] = []  # the text each line belongs to
+        for i, text in enumerate(texts):
+            parts = text.split("\n")
+            lines += parts
+            owner += [i] * len(parts)
+        starts, at = [], 0
+        for line in lines:
+            starts.append(at)
+            at += len(line) + 1
+        out = [False] * len(texts)
+        for m in self.joined_rx.finditer("\n".join(lines)):
+            start, end = m.span()
+            first = bisect.bisect_right(starts, start) - 1
+            if end <= starts[first] + len(lines[first]):
+                out[owner[first]] = True
+                continue
+            last = bisect.bisect_right(starts, max(end - 1, start)) - 1
+            for k in range(first, last + 1):  # (a match across lines: each on its own)
+                if not out[owner[k]] and self.rx.search(lines[k]) is not None:
+                    out[owner[k]] = True
+        return out
+
+    def spans_many(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """``spans`` of each text, with one pass of RE2 over them all joined line by line
+        (as ``hits_many``; the lines a match runs across are matched one by one instead)."""
+        if self.joined_rx is None or self.bounded or len(texts) < 2:
+            return [self.spans(t) for t in texts]
+        lines: list[str] = []
+        owner: list[int] = []  # the text each line belongs to
+        offset: list[int] = []  # where the line starts in its text
+        for i, text in enumerate(texts):
+            at = 0
+            for part in text.split("\n"):
+                lines.append(part)
+                owner.append(i)
+                offset.append(at)
+                at += len(part) + 1
+        starts, at = [], 0
+        for line in lines:
+            starts.append(at)
+            at += len(line) + 1
+        by_line: list[list[tuple[int, int]]] = [[] for _ in lines]
+        alone = set()  # lines matched on their own (a match ran across them)
+        for m in self.joined_rx.finditer("\n".join(lines)):
+            start, end = m.span()
+            first = bisect.bisect_right(starts, start) - 1
+            if end <= starts[first] + len(lines[first]):
+                if end > start and first not in alone:
+                    by_line[first].append((start - starts[first], end - starts[first]))
+                continue
+            last = bisect.bisect_right(starts, end - 1) - 1
+            for k in range(first, last + 1):
+                if k not in alone:
+                    alone.add(k)
+                    by_line[k] = self.spans(lines[k])
+        out: list[list[tuple[int, int]]] = [[] for _ in texts]
+        for k, found in enumerate(by_line):
+            out[owner[k]] += [(offset[k] + a, offset[k] + b) for a, b in found]
+        return out
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where the pattern matches in ``text``: non-overlapping, left to right."""

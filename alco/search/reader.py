@@ -42,7 +42,7 @@ from alco.search.compile import (
     compile_text,
     where_ids,
 )
-from alco.search.highlight import Piece, pieces
+from alco.search.highlight import Piece, pieces, pieces_many
 
 MAX_LIMIT = 1000
 SCAN_ROWS = 4000  # rows one query reads for a query with patterns (checked in Python)
@@ -243,6 +243,12 @@ def scan_columns(c: Compiled, fields: bool) -> tuple[str, ...]:
     return ("id", "ts", "logline", *(("js",) if fields or c.checks.on_fields() else ()))
 
 
+def _line(row: dict, hl: list[Piece] | None) -> Line:
+    meta = row.get("meta")
+    marks = orjson.loads(meta) if meta else {}
+    return Line(int(row["id"]), int(row["ts"]), row["logline"], row_fields(row), hl, marks)
+
+
 def row_fields(row: dict) -> dict:
     js = row.get("js")
     return orjson.loads(js) if js else {}
@@ -308,7 +314,7 @@ class Searcher:
         self.start_request()
         got = self.read(ix, c, lo, hi, upward, lq.limit + 1, enough=lq.limit)
         more = len(got.rows) > lq.limit or not got.done
-        lines = [self.row_line(r, c) for r in got.rows[: lq.limit]]
+        lines = self.row_lines(got.rows[: lq.limit], c)
         return self._page(lines, more, upward, lq, got)
 
     def _page(self, lines: list[Line], more: bool, upward: bool, lq: LineQuery,
@@ -440,8 +446,10 @@ class Searcher:
                 reached = int(got[-1]["id"])
             kept = got
             if scan:
-                kept = [r for r in got if c.checks.passes(
-                    r["logline"], row_fields(r) if on_fields else None)]
+                passed = c.checks.passes_many(
+                    [r["logline"] for r in got], [row_fields(r) for r in got] if on_fields
+                    else None)
+                kept = [r for r, ok in zip(got, passed, strict=True) if ok]
                 read_rows, kept_rows = read_rows + len(got), kept_rows + len(kept)
             if len(kept) >= want:
                 kept = kept[:want]
@@ -817,10 +825,15 @@ class Searcher:
 
     def row_line(self, row: dict, c: Compiled | None = None) -> Line:
         """A row as a line; with ``c``, its terms highlighted."""
-        meta = row.get("meta")
-        marks = orjson.loads(meta) if meta else {}
-        hl = pieces(row["logline"], c.terms) if c is not None and c.terms else None
-        return Line(int(row["id"]), int(row["ts"]), row["logline"], row_fields(row), hl, marks)
+        return _line(row, pieces(row["logline"], c.terms) if c is not None and c.terms
+                     else None)
+
+    def row_lines(self, rows: list[dict], c: Compiled | None = None) -> list[Line]:
+        """Rows as lines; with ``c``, their terms highlighted (each term over all at once)."""
+        if c is None or not c.terms:
+            return [_line(row, None) for row in rows]
+        found = pieces_many([row["logline"] for row in rows], c.terms)
+        return [_line(row, hl) for row, hl in zip(rows, found, strict=True)]
 
     def count(self, ix: IndexConfig, from_us: int | None, to_us: int | None,
               text: str = "", known: set[str] | None = None) -> int:
@@ -870,8 +883,8 @@ class Searcher:
                f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
                f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
         rows = self._query(sql, [*params, *where_params, *ids])
-        return [self.row_line(r, c) for r in rows
-                if c.checks.passes(r["logline"], row_fields(r))]
+        return self.row_lines([r for r in rows
+                               if c.checks.passes(r["logline"], row_fields(r))], c)
 
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
         rows = self.select_range(ix, Compiled(), doc_id, doc_id, True, 1)

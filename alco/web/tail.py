@@ -113,7 +113,7 @@ def poll(searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
     if len(rows) > budget:
         rows = searcher.select(ix, c, cursor + 1, TOP_ID, False, budget, reserve=1)[::-1]
         skipped = searcher.count_ids(ix, c, cursor + 1, int(rows[0]["id"]) - 1)
-    lines = [searcher.row_line(r, c) for r in rows]
+    lines = searcher.row_lines(rows, c)
     if lines:
         cursor = lines[-1].id
     elif got.partial:

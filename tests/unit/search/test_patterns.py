@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alco.search.checks import FieldCheck, LineChecks, Term, field_value
-from alco.search.highlight import pieces
+from alco.search.highlight import pieces, pieces_many
 from alco.search.language import Matcher, QueryError, parse
 from alco.search.patterns import Check, Pattern, PatternError, escape
 
@@ -70,6 +70,40 @@ def test_colours_follow_the_order_typed():
 ])
 def test_checks_match_line_by_line_like_grep(pattern, text, hit):
     assert Check(pattern).hits(text) is hit
+
+
+TEXTS = ["GET /api 200 in 12ms", "", "a\nb", "x err\nerr", "\n\n", "bad\nnext", "café au lait",
+         "ошибка базы", 'Traceback\n  File "x"\nValueError: 12ms', "12ms\n", "aXb", "é\né", "err",
+         "a\nbc", "xa\nbcc"]
+PATTERNS = [r"\d+ms$", r"^\s*$", r"a\sb", r"a.*b", r"[^x]+", r"^", r"$", r"b$\n?", r"x*",
+            r"(?s)a.b", r"^  File", r"err\b", r"\Aa", r"b\z", r"[\pL]{4}", r"ms$|^err", r"a\sb|c"]
+
+
+@pytest.mark.parametrize("source", PATTERNS)
+@pytest.mark.parametrize("flags", [{}, {"ignore_case": True}, {"word": True}])
+def test_many_lines_at_once_give_what_each_gives_alone(source, flags):
+    """One RE2 pass over lines joined (a scan's window) must say what line by line says,
+    also for matches that would run from one line into the next."""
+    check = Check(Pattern("regex", source, **flags))
+    texts = TEXTS * 3
+    assert check.hits_many(texts) == [check.hits(t) for t in texts]
+    assert check.spans_many(texts) == [check.spans(t) for t in texts]
+
+
+def test_a_pages_highlights_at_once_are_those_of_each_line():
+    terms = [Term(0, Check(Pattern("regex", r"\d+ms"))), Term(1, Check(Pattern("text", "err"))),
+             Term(2, Check(Pattern("regex", "a.*b", ignore_case=True)))]
+    assert pieces_many(TEXTS, terms) == [pieces(t, terms) for t in TEXTS]
+
+
+def test_line_checks_of_many_lines_are_those_of_each():
+    checks = LineChecks([FieldCheck(Check(Pattern("regex", r"\d+ms")), False, None),
+                         FieldCheck(Check(Pattern("regex", "^web")), True, "host")])
+    messages = ["a 12ms", "b 13ms", "c", "d 1ms"]
+    fields = [{"host": "web1"}, {"host": "db1"}, {"host": "db2"}, {}]
+    assert checks.passes_many(messages, fields) == [
+        checks.passes(m, f) for m, f in zip(messages, fields, strict=True)] == \
+        [False, True, False, True]
 
 
 def test_a_bad_regex_says_where():
