@@ -740,9 +740,9 @@ class Searcher:
         indexes = self.indexes_for_ids(ix, ids[0], ids[-1])
         marks = ", ".join(["%s"] * len(ids))
         sql = (f"SELECT id, js, meta FROM {', '.join(map(sphinxql.ident, indexes))} "
-               f"WHERE id IN ({marks}) LIMIT {len(ids)} "
+               f"WHERE id IN ({marks}) AND id >= %s AND id <= %s LIMIT {len(ids)} "
                f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
-        found = {int(r["id"]): r for r in self._query(sql, ids)}
+        found = {int(r["id"]): r for r in self._query(sql, [*ids, ids[0], ids[-1]])}
         for row in rows:
             more = found.get(int(row["id"]), {})
             row["js"], row["meta"] = more.get("js"), more.get("meta")
