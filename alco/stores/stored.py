@@ -2,7 +2,8 @@
 pub/sub channel ``<prefix>:STORED:<index>``, published with each batch's values), so that the
 live tail polls searchd when there is something new instead of only every POLL_S.
 
-Best effort: without Redis (or once it fails) the wait is the poll interval, as before.
+Best effort: without Redis the wait is the poll interval, as before; a tail that lost Redis
+subscribes again every RESUBSCRIBE_S.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from alco.stores.keys import stored_channel
 
 log = logging.getLogger("alco.stored")
 MIN_GAP_S = 0.1  # polls a wake-up may bring, at most one per this many seconds
+RESUBSCRIBE_S = 30.0  # after losing Redis, subscribe again at most this often
 
 
 class StoredSignal:
@@ -28,8 +30,10 @@ class StoredSignal:
         self._channel = stored_channel(prefix, index)
         self._pubsub: aioredis.client.PubSub | None = None
         self._last = 0.0
+        self._opened = 0.0  # when it last tried to subscribe
 
     async def open(self) -> None:
+        self._opened = time.monotonic()
         try:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             await pubsub.subscribe(self._channel)
@@ -43,6 +47,8 @@ class StoredSignal:
         MIN_GAP_S."""
         deadline = time.monotonic() + timeout
         woken = False
+        if self._pubsub is None and time.monotonic() - self._opened >= RESUBSCRIBE_S:
+            await self.open()  # Redis is back (or still away: polls on)
         if self._pubsub is not None:
             try:
                 woken = await self._next(timeout)

@@ -80,3 +80,23 @@ def test_without_redis_the_tail_polls():
     woken, took = asyncio.run(run())
     assert not woken and 0.25 <= took < 2
     assert MIN_GAP_S < 0.3
+
+
+def test_a_tail_that_lost_redis_subscribes_again(stack, monkeypatch):
+    from alco.stores import stored
+
+    monkeypatch.setattr(stored, "RESUBSCRIBE_S", 0.0)
+    config = stack.config()
+    client = redis.Redis.from_url(config.redis.url)
+
+    async def run() -> bool:
+        signal = StoredSignal(config.redis.url, config.redis.prefix, "logs")
+        await signal.open()
+        await signal._drop()  # as when the connection to Redis broke
+        await signal.wait(0.05)  # subscribes again
+        client.publish(stored_channel(config.redis.prefix, "logs"), b"")
+        woken = await signal.wait(5)
+        await signal.close()
+        return woken
+
+    assert asyncio.run(run())
