@@ -82,7 +82,9 @@ def days(stack, monkeypatch):
                            tzinfo=UTC).timestamp()) * 1_000_000
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     fill_chunks(config, sx, past, base_us, 4)
-    today_base = (time.time_ns() // 1000 // 1_000_000 - 300) * 1_000_000
+    midnight_s = int(datetime(today.year, today.month, today.day, tzinfo=UTC).timestamp())
+    # five minutes ago, but never before today's midnight (the lines belong to today)
+    today_base = max(time.time_ns() // 1000 // 1_000_000 - 300, midnight_s) * 1_000_000
     fill_chunks(config, sx, day_index("logs", today), today_base, 3, first=5000)
     yield stack, config, sx, past, day_index("logs", today), (base_us, base_us + 10**9)
     sx.close()

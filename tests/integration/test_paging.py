@@ -145,6 +145,8 @@ def test_a_newest_page_takes_one_search_sized_by_the_dictionary(steady, monkeypa
     the word and of the last minutes size the first window to hold the page (one search,
     where a first window of a second held 50); the newest page of a word in five lines of
     its day reads the rest of the day at once (no empty window first)."""
+    if time.time() % 86_400 < 12 * 60:
+        pytest.skip("the fixture's lines span two days for 12 minutes after 00:00 UTC")
     monkeypatch.setattr(reader, "RARE_LINES", 1000)  # (the word's 3,000 lines are not rare)
     sphinx = CountingSphinx(steady.sphinx.host, steady.sphinx.port)
     ix = steady.index("logs")

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 import redis
@@ -19,6 +22,14 @@ from tests.integration.test_search_api import fill, record
 
 pytestmark = pytest.mark.integration
 POLL_S = 30.0  # so long that only a wake-up can bring the line within the test's 5 s
+T = TypeVar("T")
+
+
+def run_loop(main: Awaitable[T]) -> T:
+    """``asyncio.run`` in a thread of its own (the browser tests leave a loop running in the
+    main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main).result()
 
 
 def test_a_stored_batch_wakes_the_tail_at_once(stack):
@@ -42,7 +53,7 @@ def test_a_stored_batch_wakes_the_tail_at_once(stack):
         await events.aclose()
         return event, time.monotonic() - start
 
-    event, took = asyncio.run(tail_once())
+    event, took = run_loop(tail_once())
     assert event.startswith(b"event: line") and b"wakeme now" in event
     assert took < POLL_S / 10
 
@@ -63,7 +74,7 @@ def test_wake_ups_are_merged_and_the_wait_ends_without_them(stack):
         await signal.close()
         return first, second, took
 
-    first, second, took = asyncio.run(run())
+    first, second, took = run_loop(run())
     assert first and not second and took >= 0.3 - 0.05
 
 
@@ -77,7 +88,7 @@ def test_without_redis_the_tail_polls():
         await signal.close()
         return woken, took
 
-    woken, took = asyncio.run(run())
+    woken, took = run_loop(run())
     assert not woken and 0.25 <= took < 2
     assert MIN_GAP_S < 0.3
 
@@ -99,4 +110,4 @@ def test_a_tail_that_lost_redis_subscribes_again(stack, monkeypatch):
         await signal.close()
         return woken
 
-    assert asyncio.run(run())
+    assert run_loop(run())

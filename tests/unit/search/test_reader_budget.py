@@ -111,7 +111,8 @@ def quiet_days(seed: int) -> list[int]:
 SHAPES = {
     "burst that ended seconds ago": burst(NOW_MS - 3_000, 6000),
     "burst, a long gap, then now": burst(NOW_MS - 2 * DAY_MS, 3000),
-    "one line at the far end of 30 days": [NOW_MS - 29 * DAY_MS - 3_600_000],
+    # (the first minute of the oldest day kept, whatever the time of day)
+    "one line at the far end of 30 days": [NOW_MS // DAY_MS * DAY_MS - 29 * DAY_MS + 60_000],
     "no lines at all": [],
     "bursts and quiet days": quiet_days(7),
     "two bursts an hour apart": burst(NOW_MS - 3_600_000, 1500) + burst(NOW_MS - 60_000, 1500),
