@@ -151,6 +151,9 @@ def _late_writer(config, index_day, base_us: int, stop, stored: list[int]) -> No
                 except TransientError:
                     time.sleep(0.02)
             i += 50
+            # (a pause: as fast as it can, it filled the day's RAM chunk on a busy machine,
+            # whose write-out made a disk chunk of its own after the merge)
+            time.sleep(0.005)
     finally:
         sx.close()
 
