@@ -158,6 +158,26 @@ def _keywords_re(text: str) -> re.Pattern[str]:
 _TEXT_ANCHOR_RE = re.compile(r"\\[AzZ]")
 
 
+def _joined(texts: list[str]) -> tuple[list[str], list[int], list[int], list[int]]:
+    """The lines of ``texts`` one after the other: each line, the text it belongs to, where
+    it starts in that text, and where it starts once they are joined with newlines."""
+    lines: list[str] = []
+    owner: list[int] = []
+    offset: list[int] = []
+    for i, text in enumerate(texts):
+        at = 0
+        for part in text.split("\n"):
+            lines.append(part)
+            owner.append(i)
+            offset.append(at)
+            at += len(part) + 1
+    starts, at = [], 0
+    for line in lines:
+        starts.append(at)
+        at += len(line) + 1
+    return lines, owner, offset, starts
+
+
 class Check:
     """One pattern, compiled: does a text match it, and where."""
 
@@ -188,16 +208,7 @@ class Check:
         checked one by one instead."""
         if self.joined_rx is None or len(texts) < 2:
             return [self.hits(t) for t in texts]
-        lines: list[str] = []
-        owner: list[int] = []  # the text each line belongs to
-        for i, text in enumerate(texts):
-            parts = text.split("\n")
-            lines += parts
-            owner += [i] * len(parts)
-        starts, at = [], 0
-        for line in lines:
-            starts.append(at)
-            at += len(line) + 1
+        lines, owner, _, starts = _joined(texts)
         out = [False] * len(texts)
         for m in self.joined_rx.finditer("\n".join(lines)):
             start, end = m.span()
@@ -216,20 +227,7 @@ class Check:
         (as ``hits_many``; the lines a match runs across are matched one by one instead)."""
         if self.joined_rx is None or self.bounded or len(texts) < 2:
             return [self.spans(t) for t in texts]
-        lines: list[str] = []
-        owner: list[int] = []  # the text each line belongs to
-        offset: list[int] = []  # where the line starts in its text
-        for i, text in enumerate(texts):
-            at = 0
-            for part in text.split("\n"):
-                lines.append(part)
-                owner.append(i)
-                offset.append(at)
-                at += len(part) + 1
-        starts, at = [], 0
-        for line in lines:
-            starts.append(at)
-            at += len(line) + 1
+        lines, owner, offset, starts = _joined(texts)
         by_line: list[list[tuple[int, int]]] = [[] for _ in lines]
         alone = set()  # lines matched on their own (a match ran across them)
         for m in self.joined_rx.finditer("\n".join(lines)):

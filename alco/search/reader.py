@@ -734,8 +734,9 @@ class Searcher:
         return self._query(sql, params)
 
     def _complete(self, ix: IndexConfig, rows: list[dict]) -> None:
-        """Give rows a scan read without them their fields and marks: one query (at most
-        MAX_LIMIT + 1 rows; it runs whatever budget is left, as the page needs it)."""
+        """Give rows a scan read without them their fields and marks: one query of at most
+        MAX_LIMIT + 1 ids (``read`` keeps it within the query budget: once a scan keeps a
+        line, it stops one query early)."""
         ids = sorted(int(r["id"]) for r in rows)
         indexes = self.indexes_for_ids(ix, ids[0], ids[-1])
         marks = ", ".join(["%s"] * len(ids))
