@@ -144,3 +144,15 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     yield s
     s.cleanup()
     shutil.rmtree(tmp_path / "sphinx", ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reader_memory() -> Iterator[None]:
+    """What the reader keeps per searchd address and day index (hour tokens, infixes, lines
+    per day) is for one searchd's life; a test's searchd may get a port an earlier test's
+    had, with other data under the same day index names."""
+    from alco.search import reader
+
+    for kept in (reader._HOURS, reader._LINES, reader._INFIX):
+        kept.clear()
+    yield
