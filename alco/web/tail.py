@@ -127,8 +127,7 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
                       wake: Wake | None = None) -> AsyncIterator[bytes]:
     """The event stream; ends when the client goes away (the send fails)."""
     searcher = open_searcher()
-    budget = max(1, int(max_rate * poll_s))
-    beat = time.monotonic()
+    beat = polled = time.monotonic()
     late = None if late_source is None else \
         await run_in_threadpool(LateLines, late_source, ix.name)
     if wake is not None:
@@ -140,6 +139,10 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
                 await asyncio.sleep(poll_s)
             else:
                 await wake.wait(poll_s)
+            # at most max_rate lines a second, however soon a wake-up brought this poll
+            now = time.monotonic()
+            budget = max(1, int(max_rate * min(now - polled, poll_s)))
+            polled = now
             try:
                 if late is not None:  # before the poll: its cursor decides whose line it is
                     for line in await run_in_threadpool(late.poll, searcher, ix, c, cursor,

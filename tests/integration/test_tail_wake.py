@@ -111,3 +111,46 @@ def test_a_tail_that_lost_redis_subscribes_again(stack, monkeypatch):
         return woken
 
     assert run_loop(run())
+
+
+class EveryTenth:
+    """Wake-ups ten times a second (a writer storing batch after batch)."""
+
+    async def open(self) -> None: ...
+
+    async def wait(self, timeout: float) -> bool:
+        await asyncio.sleep(0.1)
+        return True
+
+    async def close(self) -> None: ...
+
+
+def test_wake_ups_do_not_raise_the_tails_rate(stack):
+    """MAX_RATE lines a second whatever the rhythm of the polls: a poll 0.1 s after the last
+    sends a tenth of a second's worth, the rest is reported skipped."""
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    state = WebState(config)
+    cursor = newest_id(state.searcher(), ix)
+    now_us = time.time_ns() // 1000
+    fill(config, [record(now_us + i, f"flood {i}") for i in range(1000)])
+
+    async def first_poll() -> list[bytes]:
+        events = tail_events(state.own_searcher, ix, compile_text(ix, "flood", None), cursor,
+                             poll_s=0.5, max_rate=500, wake=EveryTenth())
+        await anext(events)  # ": tail of"
+        got: list[bytes] = []
+        while len(got) <= 1000:  # the first poll's events (its cursor is then the newest)
+            try:
+                got.append(await asyncio.wait_for(anext(events), 1))
+            except TimeoutError:
+                break
+        await events.aclose()
+        return got
+
+    got = run_loop(first_poll())
+    assert got[0].startswith(b"event: skipped")
+    lines = [e for e in got if e.startswith(b"event: line")]
+    assert 1 <= len(lines) <= 500 * 0.3  # (polled after ~0.1 s; 250 at the old fixed budget)
