@@ -738,15 +738,27 @@ class Searcher:
         MAX_LIMIT + 1 ids (``read`` keeps it within the query budget: once a scan keeps a
         line, it stops one query early)."""
         ids = sorted(int(r["id"]) for r in rows)
-        indexes = self.indexes_for_ids(ix, ids[0], ids[-1])
-        marks = ", ".join(["%s"] * len(ids))
-        sql = (f"SELECT id, js, meta FROM {', '.join(map(sphinxql.ident, indexes))} "
-               f"WHERE id IN ({marks}) AND id >= %s AND id <= %s LIMIT {len(ids)} "
-               f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
-        found = {int(r["id"]): r for r in self._query(sql, [*ids, ids[0], ids[-1]])}
+        found = {int(r["id"]): r for r in self._select_ids(ix, Compiled(), ids,
+                                                            ("id", "js", "meta"))}
         for row in rows:
             more = found.get(int(row["id"]), {})
             row["js"], row["meta"] = more.get("js"), more.get("meta")
+
+    def _select_ids(self, ix: IndexConfig, c: Compiled, ids: list[int],
+                    columns: tuple[str, ...] = LINE_COLUMNS) -> list[dict]:
+        """The rows among ``ids`` (sorted; at most MAX_LIMIT + 1) that ``c``'s MATCH and
+        filters pass, oldest first, with ``columns``: one query."""
+        indexes = self.indexes_for_ids(ix, ids[0], ids[-1]) if ids else []
+        if not indexes:
+            return []
+        c = self.for_indexes(c, indexes)
+        cols, params = line_columns(c, columns)
+        where, where_params = where_ids(c, ids[0], ids[-1], cover=False)
+        marks = ", ".join(["%s"] * len(ids))
+        sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
+               f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
+               f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
+        return self._query(sql, [*params, *where_params, *ids])
 
     def _query(self, sql: str, params: list,
                sx: sphinxql.Sphinx | None = None) -> list[dict]:
@@ -872,18 +884,7 @@ class Searcher:
     def lines_by_ids(self, ix: IndexConfig, c: Compiled, ids: list[int]) -> list[Line]:
         """The lines among ``ids`` that match ``c``, oldest first (one query: at most
         MAX_LIMIT ids)."""
-        ids = sorted(set(ids))[:MAX_LIMIT]
-        indexes = self.indexes_for_ids(ix, ids[0], ids[-1]) if ids else []
-        if not indexes:
-            return []
-        c = self.for_indexes(c, indexes)
-        cols, params = line_columns(c)
-        where, where_params = where_ids(c, ids[0], ids[-1], cover=False)
-        marks = ", ".join(["%s"] * len(ids))
-        sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
-               f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
-               f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
-        rows = self._query(sql, [*params, *where_params, *ids])
+        rows = self._select_ids(ix, c, sorted(set(ids))[:MAX_LIMIT])
         return self.row_lines([r for r in rows
                                if c.checks.passes(r["logline"], row_fields(r))], c)
 

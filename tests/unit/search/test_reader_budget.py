@@ -61,7 +61,7 @@ class FakeSphinx:
                     for i, w in enumerate(params[0].split(), 1)]
         self.queries += 1
         if sql.startswith("SELECT id, js, meta"):  # a scan's kept lines get their fields
-            return [{"id": i, "js": "{}", "meta": "{}"} for i in params[:-2]]
+            return [{"id": i, "js": "{}", "meta": "{}"} for i in params[2:]]  # (after lo, hi)
         self.searches += 1
         self.clock += self.cost_s
         lo, hi = params[-2], params[-1]
