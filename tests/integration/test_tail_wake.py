@@ -25,6 +25,18 @@ POLL_S = 30.0  # so long that only a wake-up can bring the line within the test'
 T = TypeVar("T")
 
 
+@pytest.fixture
+def served(stack):
+    """An index with its own searchd, the web app's state, and the newest line's id (a tail
+    starts after it)."""
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    state = WebState(config)
+    return config, ix, state, newest_id(state.searcher(), ix)
+
+
 def run_loop(main: Awaitable[T]) -> T:
     """``asyncio.run`` in a thread of its own (the browser tests leave a loop running in the
     main thread)."""
@@ -32,13 +44,8 @@ def run_loop(main: Awaitable[T]) -> T:
         return pool.submit(asyncio.run, main).result()
 
 
-def test_a_stored_batch_wakes_the_tail_at_once(stack):
-    stack.index()
-    stack.start_searchd()
-    config = stack.config()
-    ix = config.index("logs")
-    state = WebState(config)
-    cursor = newest_id(state.searcher(), ix)
+def test_a_stored_batch_wakes_the_tail_at_once(served):
+    config, ix, state, cursor = served
 
     async def tail_once() -> tuple[bytes, float]:
         wake = StoredSignal(config.redis.url, config.redis.prefix, ix.name)
@@ -125,15 +132,10 @@ class EveryTenth:
     async def close(self) -> None: ...
 
 
-def test_wake_ups_do_not_raise_the_tails_rate(stack):
+def test_wake_ups_do_not_raise_the_tails_rate(served):
     """MAX_RATE lines a second whatever the rhythm of the polls: a poll 0.1 s after the last
     sends a tenth of a second's worth, the rest is reported skipped."""
-    stack.index()
-    stack.start_searchd()
-    config = stack.config()
-    ix = config.index("logs")
-    state = WebState(config)
-    cursor = newest_id(state.searcher(), ix)
+    config, ix, state, cursor = served
     now_us = time.time_ns() // 1000
     fill(config, [record(now_us + i, f"flood {i}") for i in range(1000)])
 
