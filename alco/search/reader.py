@@ -1021,22 +1021,28 @@ class Searcher:
             every = self._day_lines(sx, part)
             if every is not None:
                 return range(0, (part.sealed - part.day) // 60), every
-        lo = make_id((part.day + span.start * 60) * histcache.MINUTE_MS, 0, 0)
-        hi = make_id((part.day + span.stop * 60) * histcache.MINUTE_MS, 0, 0) - 1
+        # The whole day index is counted, without an id range: a count decodes the query's
+        # matches of the whole day whatever its range, and a filter beside GROUP BY costs
+        # searchd a third more (10M lines, a word in 680k lines of a day: 63 ms against 100).
+        # Only the span's hours are taken (Kept.with_hours); lines dated outside the day
+        # (after tomorrow, in today's index) fall outside its minutes and are left out.
         c = self.for_indexes(c, [part.index])
-        where, params = where_ids(c, lo, hi)
+        terms = (["MATCH(%s)"] if c.match else []) + list(c.where)
+        where = f"WHERE {' AND '.join(terms)} " if terms else ""
         sql = (f"SELECT ts DIV 60000000 AS m, COUNT(*) AS n"
                f"{''.join(', ' + s for s in c.select)} "
-               f"FROM {sphinxql.ident(part.index)} WHERE {where} "
-               f"GROUP BY m ORDER BY m ASC LIMIT {histcache.DAY_MINUTES} "
-               f"OPTION max_matches={histcache.DAY_MINUTES}, ranker=none, "
+               f"FROM {sphinxql.ident(part.index)} {where}"
+               f"GROUP BY m ORDER BY m ASC LIMIT {3 * histcache.DAY_MINUTES} "
+               f"OPTION max_matches={3 * histcache.DAY_MINUTES}, ranker=none, "
                f"max_query_time={max(1, self.budget.ms_left())}")
-        rows = self._query(sql, [*c.select_params, *params], sx)
+        rows = self._query(sql, [*c.select_params, *([c.match] if c.match else [])], sx)
         if self.budget.out_of_time():
             return None
         minutes = array("q", bytes(8 * histcache.DAY_MINUTES))
         for row in rows:
-            minutes[int(row["m"]) - part.day] = int(row["n"])
+            k = int(row["m"]) - part.day
+            if 0 <= k < histcache.DAY_MINUTES:
+                minutes[k] = int(row["n"])
         return span, minutes
 
     def _day_lines(self, sx: sphinxql.Sphinx, part: histcache.DayPart) -> array | None:

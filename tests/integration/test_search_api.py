@@ -402,6 +402,34 @@ def test_histograms_of_past_days_are_exact_when_kept_and_after_a_late_line(stack
         recs += late[round_ % 2:round_ % 2 + 1]
 
 
+def test_a_kept_days_counts_leave_out_lines_dated_after_it(stack):
+    """A day's kept counts come from one count of its whole index (no id range): lines the
+    index holds but dated days later (today's index takes lines dated after tomorrow) are
+    not counted in its minutes, and the histogram stays exact."""
+    stack.index(columns=COLUMNS, retention_days=5)
+    stack.start_searchd()
+    config = stack.config()
+    day_us = 86_400_000_000
+    first_us = (time.time_ns() // 1000 // day_us - 2) * day_us  # the day before yesterday
+    recs = [record(first_us + i * 97_000_000, "tick", seq=i) for i in range(800)]
+    ahead = [record(first_us + 4 * day_us + i * 60_000_000, "tick ahead", seq=-i)
+             for i in range(3)]
+    # stored as on that day: the lines dated after its tomorrow go to its own index
+    fill(config, recs + ahead, today=datetime.fromtimestamp(first_us / 1e6, UTC).date())
+    client = TestClient(create_app(config))
+
+    def iso(us: int) -> str:
+        return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+    histcache.KEPT.clear()
+    for _ in range(2):  # counted, then from the kept counts
+        hist = get(client, "/api/logs/histogram", q="tick", buckets=24,
+                   **{"from": iso(first_us), "to": iso(first_us + day_us - 1)})
+        assert hist["total"] == len(recs)
+        assert sum(b["count"] for b in hist["buckets"]) == len(recs)
+    assert len(histcache.KEPT._kept) == 1
+
+
 def test_the_web_app_probes_its_day_indexes_for_hour_tokens_when_it_starts(stack):
     """A request probes at most two day indexes; the app probes all of them when it starts,
     so the first histogram over days after a restart reads kept counts, not every line."""
