@@ -59,6 +59,7 @@ RARE_LINES = 20_000  # a word in at most this many lines of a day: read its day 
 TOKENS_PER_WORD = 2  # time tokens for windows of at most this many lines per word's line
 FIRST_MARGIN = 1.5  # a first window sized by the rate is this much wider than it says
 FIRST_MAX_MS = 6 * 3_600_000  # the widest first window the dictionary's rate may size
+DENSE_MINUTE = 40_000  # a read without words matches by id range alone from a minute this full
 LINES_TTL_S = 60.0  # how long a day index's line count (SHOW INDEX STATUS) is kept
 _FIELD_RE = re.compile(r"@\w+")  # a MATCH() field limit
 _WORD_RE = re.compile(r"[\w*]+")
@@ -115,7 +116,8 @@ class Start:
     width (ms), the day looked up (days since the epoch), whether its words are rare there
     (read it at once), whether the minute it starts in has lines; the lines of its rarest word
     in that day and the day's lines per ms, which say whether a window is cheaper with time
-    tokens (``tokens``)."""
+    tokens (``tokens``); for a read without words, whether it starts in a minute of more than
+    DENSE_MINUTE lines (``dense``: no time tokens, Searcher._first_lines)."""
 
     width: int = FIRST_WINDOW_MS
     day: int | None = None
@@ -123,13 +125,16 @@ class Start:
     busy: bool = False
     word_lines: int | None = None
     lines_per_ms: float = 0.0
+    dense: bool = False
 
     def tokens(self, lo: int, hi: int) -> bool:
         """Whether ids [lo, hi] are better matched with the time tokens covering them.
         The tokens' lists cost about what the lines they hold cost; without them searchd
         decodes the words' lines of the whole day: measured at 10M lines, with tokens is
         cheaper while a window holds at most about twice as many lines as the query's rarest
-        word is in over the day (not known: with tokens)."""
+        word is in over the day (not known: with tokens), and never for a ``dense`` read."""
+        if self.dense:
+            return False
         if self.word_lines is None:
             return True
         top = min(id_ms(hi), time.time_ns() // 1_000_000)
@@ -377,10 +382,12 @@ class Searcher:
         # where the words are rare, the first window takes the rest of its day; else it is
         # sized by the rate the dictionary gives (alco.search.reader.Searcher._first_window)
         start = Start()
+        at = ((lo if lo > 0 else self._first_id(ix)) if upward
+              else hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0))
         if not scan and not c.select and c.keywords and left() >= LOOKUP_ROOM:
-            at = ((lo if lo > 0 else self._first_id(ix)) if upward
-                  else hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0))
             start = self._first_window(ix, c, at, upward, n)
+        elif not c.match and left() >= LOOKUP_ROOM:
+            start = self._first_lines(ix, at, upward, None if scan else n)
         # (lines in the first minute: no quiet spell to skip first)
         windows = self._windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
                                 scan, left, start.width, skip=not start.busy)
@@ -647,6 +654,33 @@ class Searcher:
         width = int(n * FIRST_MARGIN / per_ms) + 1
         return Start(min(max(width, FIRST_WINDOW_MS), FIRST_MAX_MS), day, busy=busy,
                      word_lines=word_lines, lines_per_ms=day_rate)
+
+    def _first_lines(self, ix: IndexConfig, at: int, upward: bool, n: int | None) -> Start:
+        """How a read without words starts (Start), from one dictionary lookup of the lines
+        of the minute it starts in and the next.  A window matched through time tokens costs
+        its minutes' lines whatever part of them it takes (the far edge's minute token is
+        decoded whole); in a burst a minute holds hundreds of thousands.  The id range alone
+        costs the lines of the window (searchd skips the disk chunks' blocks by id) and a
+        walk of the RAM chunk (bounded by rt_mem_limit: about 4 ms at 256M).  So a read that
+        starts in a minute of more than DENSE_MINUTE lines matches by id range, its first
+        window as wide as should hold ``n`` lines and a half more (None: a scan, whose
+        windows are sized as it reads)."""
+        name = _day_name(ix, id_ms(at) // DAY_MS)
+        if not self.hours([name]):
+            return Start()
+        minute = id_ms(at) // MINUTE_MS
+        tokens = [unit_token(MINUTE_MS, minute), unit_token(MINUTE_MS, minute + (1 if upward
+                                                                                 else -1))]
+        self.budget.spend()
+        docs = _keyword_rows(self.sphinx, tokens, name)
+        near = max(docs.get(t, 0) for t in tokens)
+        busy = docs.get(tokens[0], 0) > 0
+        if near <= DENSE_MINUTE:
+            return Start(busy=busy)
+        if n is None:
+            return Start(busy=busy, dense=True)
+        width = int(n * FIRST_MARGIN * MINUTE_MS / near) + 1
+        return Start(min(width, FIRST_MAX_MS), busy=busy, dense=True)
 
     def _day_lines_count(self, name: str) -> int:
         """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an

@@ -166,3 +166,31 @@ def test_a_newest_page_takes_one_search_sized_by_the_dictionary(steady, monkeypa
         assert "z1" not in words and lo <= page.lines[-1].id  # no time tokens: all the day
     finally:
         sphinx.close()
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_a_read_without_words_in_a_burst_matches_by_id_range(burst, monkeypatch, dense):
+    """A minute's time token is decoded whole whatever part of it a window takes: a read
+    without words (every line, or a pattern without a literal) that starts in a minute of
+    more than DENSE_MINUTE lines matches by id range alone (here 1,000: the burst's minutes
+    are denser), one sized search for a page; in quieter minutes it keeps the tokens.  The
+    pages are the same lines either way."""
+    monkeypatch.setattr(reader, "DENSE_MINUTE", 1_000 if dense else 10**9)
+    sphinx = CountingSphinx(burst.sphinx.host, burst.sphinx.port)
+    ix = burst.index("logs")
+    try:
+        searcher = Searcher(burst, sphinx)
+        searcher.lines(ix, LineQuery(limit=1))  # (the day index probed for hour tokens)
+        middle = searcher.lines(ix, LineQuery(q="/line 15000 /", limit=1)).lines[0].id
+        for q, want in (("", list(range(14999, 14899, -1))),
+                        ("/\\d+0\\b/", list(range(14990, 13990, -10)))):
+            sphinx.selects, sphinx.searches = [], 0
+            page = searcher.lines(ix, LineQuery(q=q, before=middle, limit=100))
+            assert [ln.fields["seq"] for ln in page.lines] == want, q
+            tokens = [p for params in sphinx.selects for p in params
+                      if isinstance(p, str) and "z1m" in p]
+            assert (tokens == []) if dense else tokens, (q, sphinx.selects)
+            if dense and not q:
+                assert sphinx.searches == 1  # the first window sized by the minute's lines
+    finally:
+        sphinx.close()
