@@ -1,21 +1,24 @@
-"""Histograms from kept per-minute counts: a query's counts of a day's sealed hours, kept
-hour by hour while each hour's lines are unchanged.
+"""Histograms from kept per-minute counts: a query's counts of a day's sealed ten minutes,
+kept ten minutes by ten minutes while their lines are unchanged.
 
 A histogram counts every match of its range, so one over days of a common word decodes
 millions of matches (about 100 ns each in searchd), and the page asks again for every zoom,
-scroll and refresh of the same query.  The hours of a day up to the current one (``sealed``)
-no longer change but for late lines: their counts per minute, of one query, are computed
-once (one GROUP BY over the day's hours not kept yet: a count decodes the query's matches of
-the whole day whatever its id range, so all of them cost about what a part would) and kept;
-a later histogram of that query takes the whole minutes of its range from them and asks
-searchd only for the rest (the current hour, the range's partial first and last minutes,
-days it covers for less than ``MIN_CACHED`` minutes).
+scroll and refresh of the same query.  The ten minutes of a day up to the current ones
+(``sealed``) no longer change but for late lines: their counts per minute, of one query, are
+computed once (one GROUP BY over the day's units not kept yet: a count decodes the query's
+matches of the whole day whatever its id range, so all of them cost about what a part would;
+an hour or less of them is counted through its time tokens) and kept; a later histogram of
+that query takes the whole minutes of its range from them and asks searchd only for the rest
+(the current ten minutes, the range's partial first and last minutes, days it covers for
+less than ``MIN_CACHED`` minutes and less than half of their sealed ones).  With hours as
+units the current hour was counted live: up to an hour of a busy index's lines at every
+refresh of the page.
 
-What keeps them exact: each hour's counts are kept with how many lines the hour held when
-they were computed, read from the dictionary (``CALL KEYWORDS`` of the day's hour tokens:
+What keeps them exact: each unit's counts are kept with how many lines it held when they
+were computed, read from the dictionary (``CALL KEYWORDS`` of the day's ten-minute tokens:
 about a millisecond).  Lines are never deleted or overwritten, so a late line makes its
-hour's number grow and that hour is computed again.  Day indexes without hour tokens (written
-before them) are always counted by searchd.
+unit's number grow and that unit is computed again.  Day indexes without hour tokens (written
+before them, and without ten-minute tokens too) are always counted by searchd.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from alco.index.schema import HOUR_MS, MINUTE_MS, MS_SHIFT, make_id
+from alco.index.schema import MINUTE_MS, MS_SHIFT, TEN_MINUTES_MS, make_id
 
 DAY_MINUTES = 1440
-DAY_HOURS = 24
-SEAL_MS = 120_000  # an hour is sealed once it ended this long ago (lines arrive late)
+UNIT_MINUTES = 10  # counts are kept (and sealed) ten minutes at a time
+DAY_UNITS = DAY_MINUTES // UNIT_MINUTES
+SEAL_MS = 120_000  # ten minutes are sealed once they ended this long ago (lines arrive late)
 MIN_CACHED = 120  # a day's part of a range is taken from kept counts from this many minutes
 KEPT_DAYS = 8  # and only of the newest days of the range (each costs a dictionary lookup)
-MAX_ENTRIES = 512  # kept (query, day) counts: 1440 counts of 8 bytes each, about 6 MB
+MAX_ENTRIES = 512  # kept (query, day) counts: 1440 + 144 counts of 8 bytes each, about 6 MB
 
 
 @dataclass(frozen=True)
@@ -42,14 +46,14 @@ class DayPart:
 
     index: str
     day: int  # the day's first minute (since the epoch)
-    sealed: int  # its first minute not sealed (a whole hour), at most day + 1440
+    sealed: int  # its first minute not sealed (a whole ten minutes), at most day + 1440
     first: int
     end: int
 
 
 def sealed_minute(now_ms: int) -> int:
-    """The first minute of the hour that is not sealed at ``now_ms``."""
-    return (now_ms - SEAL_MS) // HOUR_MS * 60
+    """The first minute of the ten minutes that are not sealed at ``now_ms``."""
+    return (now_ms - SEAL_MS) // TEN_MINUTES_MS * UNIT_MINUTES
 
 
 def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
@@ -57,7 +61,9 @@ def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
     """Which whole minutes of ids [lo, hi] come from kept counts (a part per day index, from
     ``days``: (index, its day's first minute), oldest first), and the id ranges left to
     count in searchd, oldest first.  A day's part is taken from kept counts when it is at
-    least ``least`` minutes of its sealed hours, for the KEPT_DAYS newest days."""
+    least ``least`` minutes of its sealed ones, or at least half of them (today early in the
+    day: counting them costs about what the part alone would), for the KEPT_DAYS newest
+    days."""
     # the whole minutes in [lo, hi]: make_id(m min) >= lo and make_id(m + 1 min) - 1 <= hi
     lo_ms = _ceil_div(lo, 1 << MS_SHIFT)
     first_min = _ceil_div(lo_ms, MINUTE_MS)
@@ -66,7 +72,7 @@ def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
     for index, day in days:
         top = min(day + DAY_MINUTES, sealed)
         first, end = max(first_min, day), min(end_min, top)
-        if end - first >= least:
+        if end - first >= least or (end > first and 2 * (end - first) >= top - day):
             parts.append(DayPart(index, day, top, first, end))
     parts = parts[-KEPT_DAYS:]
     live, cur = [], lo
@@ -94,31 +100,33 @@ def add_minutes(counts: dict[int, int], minutes: array, part: DayPart, bucket_us
             counts[bucket] = counts.get(bucket, 0) + n
 
 
-def part_hours(part: DayPart) -> range:
-    """The hours of its day (0-23) that ``part``'s minutes are in."""
-    return range((part.first - part.day) // 60, (part.end - 1 - part.day) // 60 + 1)
+def part_units(part: DayPart) -> range:
+    """The ten minutes of its day (0-143) that ``part``'s minutes are in."""
+    return range((part.first - part.day) // UNIT_MINUTES,
+                 (part.end - 1 - part.day) // UNIT_MINUTES + 1)
 
 
 @dataclass(frozen=True)
 class Kept:
-    """A query's counts per minute of a day, and the lines each hour held when its minutes
-    were counted (-1: not counted)."""
+    """A query's counts per minute of a day, and the lines each ten minutes held when their
+    minutes were counted (-1: not counted)."""
 
-    hours: array = field(default_factory=lambda: array("q", [-1] * DAY_HOURS))
+    units: array = field(default_factory=lambda: array("q", [-1] * DAY_UNITS))
     minutes: array = field(default_factory=lambda: array("q", bytes(8 * DAY_MINUTES)))
 
     def stale(self, lines: list[int], need: range) -> list[int]:
-        """The hours of ``need`` whose counts are not of the ``lines`` they hold now."""
-        return [h for h in need if self.hours[h] != lines[h]]
+        """The units of ``need`` whose counts are not of the ``lines`` they hold now."""
+        return [u for u in need if self.units[u] != lines[u]]
 
-    def with_hours(self, span: range, lines: list[int], minutes: array) -> Kept:
-        """These counts with the hours of ``span`` counted again: ``minutes`` (of the whole
+    def with_units(self, span: range, lines: list[int], minutes: array) -> Kept:
+        """These counts with the units of ``span`` counted again: ``minutes`` (of the whole
         day; those of ``span`` are taken) when they held ``lines``."""
-        hours, kept = array("q", self.hours), array("q", self.minutes)
-        for h in span:
-            hours[h] = lines[h]
-            kept[h * 60:h * 60 + 60] = minutes[h * 60:h * 60 + 60]
-        return Kept(hours, kept)
+        units, kept = array("q", self.units), array("q", self.minutes)
+        for u in span:
+            units[u] = lines[u]
+            a = u * UNIT_MINUTES
+            kept[a:a + UNIT_MINUTES] = minutes[a:a + UNIT_MINUTES]
+        return Kept(units, kept)
 
 
 class MinuteCounts:

@@ -34,6 +34,7 @@ from alco.search import histcache
 from alco.search import language as qlang
 from alco.search.budget import MAX_QUERIES, ReadBudget
 from alco.search.compile import (
+    COVER_HOUR_MS,
     COVER_MAX_TOKENS,
     TOP_ID,
     Compiled,
@@ -987,7 +988,7 @@ class Searcher:
                 missed.append((make_id(part.first * histcache.MINUTE_MS, 0, 0),
                                make_id(part.end * histcache.MINUTE_MS, 0, 0) - 1))
             else:
-                kept = task.kept.with_hours(got[0], task.lines, got[1])
+                kept = task.kept.with_units(got[0], task.lines, got[1])
                 histcache.KEPT.put(task.key, kept)
                 histcache.add_minutes(counts, kept.minutes, task.part, bucket_us)
         for ids in missed:
@@ -1008,9 +1009,9 @@ class Searcher:
 
     def _histogram_kept(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, bucket_us: int,
                         counts: dict[int, int]) -> tuple[list[tuple[int, int]], list[Fill]]:
-        """Add to ``counts`` what kept per-minute counts of sealed hours answer; return the
-        id ranges left to count and the kept counts to compute (the hours not kept yet of at
-        most MAX_FILLS days a request: their day parts are not in those ranges)
+        """Add to ``counts`` what kept per-minute counts of sealed ten minutes answer; return
+        the id ranges left to count and the kept counts to compute (the units not kept yet of
+        at most MAX_FILLS days a request: their day parts are not in those ranges)
         (alco.search.histcache)."""
         days = [(name, first) for name in self.indexes_for_ids(ix, lo, hi)
                 if (first := _first_minute(name)) is not None]
@@ -1026,18 +1027,20 @@ class Searcher:
                    tuple(c_day.where), tuple(c_day.select),
                    tuple(map(str, c_day.select_params)))
             self.budget.spend()
+            first_unit = part.day // histcache.UNIT_MINUTES
             lines = _keyword_docs_each(self.sphinx, [
-                unit_token(HOUR_MS, h) for h in range(part.day // 60, part.day // 60 + 24)],
-                part.index)
+                unit_token(TEN_MINUTES_MS, u)
+                for u in range(first_unit, first_unit + histcache.DAY_UNITS)], part.index)
             kept = histcache.KEPT.get(key)
-            if not kept.stale(lines, histcache.part_hours(part)):
+            if not kept.stale(lines, histcache.part_units(part)):
                 histcache.add_minutes(counts, kept.minutes, part, bucket_us)
                 answered.append(part)
             elif len(fills) < MAX_FILLS:
-                # every stale sealed hour of the day (and those between): a count decodes
+                # every stale sealed unit of the day (and those between): a count decodes
                 # the query's matches of the whole day whatever its id range, so the rest
-                # of the day costs little more
-                stale = kept.stale(lines, range((part.sealed - part.day) // 60))
+                # of the day costs little more (Searcher._day_minutes)
+                stale = kept.stale(lines, range((part.sealed - part.day)
+                                                // histcache.UNIT_MINUTES))
                 fills.append(Fill(part, key, lines, kept, range(stale[0], stale[-1] + 1)))
                 answered.append(part)
         if len(answered) < len(planned):  # the parts not answered from counts are counted live
@@ -1048,28 +1051,39 @@ class Searcher:
     def _day_minutes(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
                      fill: Fill) -> tuple[range, array] | None:
         """Lines matching ``c`` per minute of the fill's day (an array of the day's minutes)
-        in the hours of its span (a query of every line: of all its sealed hours, from the
-        dictionary) and those hours; None when the time budget cut the query short."""
+        in the ten minutes of its span (a query of every line: of all its sealed ones, from
+        the dictionary) and those units; None when the time budget cut the query short."""
         part, span = fill.part, fill.span
         if not (c.match or c.where or c.select or c.checks):
             every = self._day_lines(sx, part)
             if every is not None:
-                return range(0, (part.sealed - part.day) // 60), every
-        # The whole day index is counted, without an id range: a count decodes the query's
-        # matches of the whole day whatever its range, and a filter beside GROUP BY costs
-        # searchd a third more (10M lines, a word in 680k lines of a day: 63 ms against 100).
-        # Only the span's hours are taken (Kept.with_hours); lines dated outside the day
-        # (after tomorrow, in today's index) fall outside its minutes and are left out.
+                return range(0, (part.sealed - part.day) // histcache.UNIT_MINUTES), every
         c = self.for_indexes(c, [part.index])
-        terms = (["MATCH(%s)"] if c.match else []) + list(c.where)
-        where = f"WHERE {' AND '.join(terms)} " if terms else ""
+        first = part.day + span.start * histcache.UNIT_MINUTES
+        end = part.day + span.stop * histcache.UNIT_MINUTES
+        if (end - first) * histcache.MINUTE_MS <= COVER_HOUR_MS:
+            # an hour or less (the ten minutes sealed since the last fill): through its
+            # time tokens, it costs the lines it holds, not the day's
+            where, params = where_ids(c, make_id(first * histcache.MINUTE_MS, 0, 0),
+                                      make_id(end * histcache.MINUTE_MS, 0, 0) - 1,
+                                      hours=True)
+            where = f"WHERE {where} "
+        else:
+            # The whole day index is counted, without an id range: a count decodes the
+            # query's matches of the whole day whatever its range, and a filter beside GROUP
+            # BY costs searchd a third more (10M lines, a word in 680k lines of a day: 63 ms
+            # against 100).  Only the span's units are taken (Kept.with_units); lines dated
+            # outside the day (after tomorrow, in today's index) fall outside its minutes.
+            terms = (["MATCH(%s)"] if c.match else []) + list(c.where)
+            where = f"WHERE {' AND '.join(terms)} " if terms else ""
+            params = [c.match] if c.match else []
         sql = (f"SELECT ts DIV 60000000 AS m, COUNT(*) AS n"
                f"{''.join(', ' + s for s in c.select)} "
                f"FROM {sphinxql.ident(part.index)} {where}"
                f"GROUP BY m ORDER BY m ASC LIMIT {3 * histcache.DAY_MINUTES} "
                f"OPTION max_matches={3 * histcache.DAY_MINUTES}, ranker=none, "
                f"max_query_time={max(1, self.budget.ms_left())}")
-        rows = self._query(sql, [*c.select_params, *([c.match] if c.match else [])], sx)
+        rows = self._query(sql, [*c.select_params, *params], sx)
         if self.budget.out_of_time():
             return None
         minutes = array("q", bytes(8 * histcache.DAY_MINUTES))

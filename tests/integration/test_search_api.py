@@ -307,10 +307,11 @@ def restore(config: Config, day: date, by_ts: dict[int, Record]) -> None:
         sx.close()
 
 
-def test_a_histogram_keeps_a_day_hour_by_hour_and_a_late_line_recounts_its_hour(stack):
-    """The first histogram of a few hours of a past day keeps the counts of all its hours
-    (a count costs the day's matches whatever its range); a late line makes its hour's
-    counts stale, and the next histogram recounts that hour only; every answer is exact."""
+def test_a_histogram_keeps_a_day_by_ten_minutes_and_a_late_line_recounts_its_own(stack):
+    """The first histogram of a few hours of a past day keeps the counts of all its ten
+    minutes (a count costs the day's matches whatever its range); a late line makes its ten
+    minutes' counts stale, and the next histogram recounts those only; every answer is
+    exact."""
     stack.index(columns=COLUMNS, retention_days=5)
     stack.start_searchd()
     config = stack.config()
@@ -332,13 +333,13 @@ def test_a_histogram_keeps_a_day_hour_by_hour_and_a_late_line_recounts_its_hour(
     lo_us, hi_us = first_us + 5 * hour_us, first_us + 8 * hour_us - 1  # 05:00-07:59:59
     assert total(lo_us, hi_us) == sum(lo_us <= r.ts_us <= hi_us for r in recs)
     (kept,) = histcache.KEPT._kept.values()
-    assert all(n >= 0 for n in kept.hours)
+    assert all(n >= 0 for n in kept.units)
     late = record(first_us + 10 * hour_us + 1_800_000_123, "tick late", seq=-1)
     fill(config, [late])
     recs.append(late)
     assert total(first_us, first_us + day_us - 1) == len(recs)
     (again,) = histcache.KEPT._kept.values()
-    assert [h for h in range(24) if again.hours[h] != kept.hours[h]] == [10]
+    assert [u for u in range(144) if again.units[u] != kept.units[u]] == [10 * 6 + 3]
     assert again.minutes[10 * 60 + 30] == kept.minutes[10 * 60 + 30] + 1
     # counts that the time budget cut short are not kept: the answer says it is partial
     histcache.KEPT.clear()

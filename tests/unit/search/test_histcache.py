@@ -14,7 +14,7 @@ from alco.search.histcache import (
     Kept,
     MinuteCounts,
     add_minutes,
-    part_hours,
+    part_units,
     plan,
     sealed_minute,
 )
@@ -35,20 +35,20 @@ def test_a_day_is_kept_for_a_part_of_at_least_two_hours_of_its_sealed_ones():
         assert bool(plan(lo, hi, DAYS, SEALED)[0]) is kept
 
 
-def test_the_hours_a_part_needs_are_the_stale_ones_only():
-    part = DayPart("logs_0", DAY0, DAY0 + 16 * 60, DAY0 + 125, DAY0 + 7 * 60)
-    assert part_hours(part) == range(2, 7)
-    lines = [10 * h for h in range(24)]
+def test_the_ten_minutes_a_part_needs_are_the_stale_ones_only():
+    part = DayPart("logs_0", DAY0, DAY0 + 16 * 60, DAY0 + 25, DAY0 + 70)
+    assert part_units(part) == range(2, 7)
+    lines = [10 * u for u in range(144)]
     kept = Kept()
-    assert kept.stale(lines, part_hours(part)) == [2, 3, 4, 5, 6]
+    assert kept.stale(lines, part_units(part)) == [2, 3, 4, 5, 6]
     minutes = array("q", [1] * DAY_MINUTES)
-    kept = kept.with_hours(range(3, 6), lines, minutes)
-    assert kept.stale(lines, part_hours(part)) == [2, 6]
-    assert sum(kept.minutes) == 180 and kept.minutes[179] == 0 and kept.minutes[180] == 1
-    lines[4] += 1  # a late line in 04:00
+    kept = kept.with_units(range(3, 6), lines, minutes)
+    assert kept.stale(lines, part_units(part)) == [2, 6]
+    assert sum(kept.minutes) == 30 and kept.minutes[29] == 0 and kept.minutes[30] == 1
+    lines[4] += 1  # a late line in 00:40-00:49
     assert kept.stale(lines, range(3, 6)) == [4]
-    again = kept.with_hours(range(4, 5), lines, array("q", [2] * DAY_MINUTES))
-    assert sum(again.minutes) == 240 and sum(kept.minutes) == 180  # (kept is not changed)
+    again = kept.with_units(range(4, 5), lines, array("q", [2] * DAY_MINUTES))
+    assert sum(again.minutes) == 40 and sum(kept.minutes) == 30  # (kept is not changed)
     assert again.stale(lines, range(3, 6)) == []
 
 
@@ -85,7 +85,7 @@ def test_parts_and_ranges_left_tile_any_range_exactly():
         assert all(a[1] + 1 == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
         assert len(parts) <= 8
         for p in parts:
-            assert p.end - p.first >= 120
+            assert p.end - p.first >= 120 or 2 * (p.end - p.first) >= p.sealed - p.day
             assert p.day <= p.first < p.end <= p.sealed
             assert p.sealed <= min(p.day + DAY_MINUTES, SEALED)
 
@@ -109,7 +109,19 @@ def test_the_least_recently_used_counts_go_first():
     assert kept.get("b") is not b and kept.get("a") is a and kept.get("c") is c
 
 
-def test_an_hour_is_sealed_two_minutes_after_it_ends():
-    hour = DAY0 * MINUTE_MS + 5 * 3_600_000
-    assert sealed_minute(hour + 119_999) == DAY0 + 4 * 60
-    assert sealed_minute(hour + 120_000) == DAY0 + 5 * 60
+def test_ten_minutes_are_sealed_two_minutes_after_they_end():
+    unit = DAY0 * MINUTE_MS + 5 * 3_600_000 + 20 * MINUTE_MS  # 05:20
+    assert sealed_minute(unit + 119_999) == DAY0 + 5 * 60 + 10
+    assert sealed_minute(unit + 120_000) == DAY0 + 5 * 60 + 20
+
+
+def test_early_in_the_day_a_part_of_half_its_sealed_minutes_is_kept():
+    """At 01:52 today's 100 sealed minutes are kept whole (counting them costs what the
+    part would); a part of less than half of them, and of less than two hours, is not."""
+    sealed = DAY0 + 3 * DAY_MINUTES + 100
+    for first, kept in ((DAY0 + 3 * DAY_MINUTES, True), (DAY0 + 3 * DAY_MINUTES + 51, False)):
+        lo, hi = ids_of_minutes(first, sealed + 12)
+        parts, live = plan(lo, hi, DAYS, sealed)
+        assert bool(parts) is kept
+        if kept:
+            assert live == [ids_of_minutes(sealed, sealed + 12)]
