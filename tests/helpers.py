@@ -4,15 +4,40 @@ and reading lines."""
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+_random = random.Random()  # (not the tests' seeded module-level random)
+
+
+PORTS = (20_000, 32_000)  # below the kernel's usual ephemeral range (32768-60999)
+
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port nothing listens on, for a server a test starts a moment later.  Not one the
+    kernel picks for ``bind(0)``: such a port, released, can become the local end of an
+    outgoing connection (to RabbitMQ, Redis, searchd) before the server binds it (seen in
+    CI: 'Address already in use').  Ports below the ephemeral range are never taken that
+    way; a random one that binds now is used."""
+    first, end = PORTS
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+        end = min(end, low)
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(100):
+        port = _random.randrange(first, end)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # (a crowded range: what the kernel gives)
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
