@@ -145,14 +145,16 @@ class Start:
 
 @dataclass(frozen=True)
 class Fill:
-    """Kept per-minute counts a histogram computes: the hours ``span`` of ``part``'s day,
-    which held ``lines`` (per hour) when asked, into ``kept`` under ``key``."""
+    """Kept per-minute counts a histogram computes: the ten-minute units ``span`` of
+    ``part``'s day, which held ``lines`` (per unit) when asked, into ``kept`` under ``key``;
+    then the ``hours`` (hour -> its lines) whose units are all current."""
 
     part: histcache.DayPart
     key: tuple
     lines: list[int]
     kept: histcache.Kept
     span: range
+    hours: dict[int, int]
 
 
 @dataclass
@@ -988,7 +990,7 @@ class Searcher:
                 missed.append((make_id(part.first * histcache.MINUTE_MS, 0, 0),
                                make_id(part.end * histcache.MINUTE_MS, 0, 0) - 1))
             else:
-                kept = task.kept.with_units(got[0], task.lines, got[1])
+                kept = task.kept.with_units(got[0], task.lines, got[1]).with_hours(task.hours)
                 histcache.KEPT.put(task.key, kept)
                 histcache.add_minutes(counts, kept.minutes, task.part, bucket_us)
         for ids in missed:
@@ -1026,27 +1028,64 @@ class Searcher:
             key = (*_server(self.sphinx), part.index, c_day.match, c_day.keywords,
                    tuple(c_day.where), tuple(c_day.select),
                    tuple(map(str, c_day.select_params)))
-            self.budget.spend()
-            first_unit = part.day // histcache.UNIT_MINUTES
-            lines = _keyword_docs_each(self.sphinx, [
-                unit_token(TEN_MINUTES_MS, u)
-                for u in range(first_unit, first_unit + histcache.DAY_UNITS)], part.index)
             kept = histcache.KEPT.get(key)
+            lines, whole = self._unit_lines(part, kept)
             if not kept.stale(lines, histcache.part_units(part)):
                 histcache.add_minutes(counts, kept.minutes, part, bucket_us)
                 answered.append(part)
+                current = {h: n for h, n in whole.items() if not kept.stale(
+                    lines, histcache.units_of([h]))}
+                if current:
+                    histcache.KEPT.put(key, kept.with_hours(current))
             elif len(fills) < MAX_FILLS:
                 # every stale sealed unit of the day (and those between): a count decodes
                 # the query's matches of the whole day whatever its id range, so the rest
                 # of the day costs little more (Searcher._day_minutes)
                 stale = kept.stale(lines, range((part.sealed - part.day)
                                                 // histcache.UNIT_MINUTES))
-                fills.append(Fill(part, key, lines, kept, range(stale[0], stale[-1] + 1)))
+                fills.append(Fill(part, key, lines, kept, range(stale[0], stale[-1] + 1),
+                                  whole))
                 answered.append(part)
         if len(answered) < len(planned):  # the parts not answered from counts are counted live
             live = histcache.plan(lo, hi, [(p.index, p.day) for p in answered],
                                   histcache.sealed_minute(now_ms))[1]
         return live, fills
+
+    def _unit_lines(self, part: histcache.DayPart,
+                    kept: histcache.Kept) -> tuple[list[int], dict[int, int]]:
+        """The lines each ten minutes of ``part``'s day holds now, as far as they are sealed:
+        the day's hour tokens from the dictionary first (one lookup), then, only for the
+        hours whose lines are not those ``kept`` last found current, their ten-minute tokens
+        (a second lookup; the current hour, an hour with a late line); the units of the
+        other hours are as kept.  And the sealed hours looked up again (hour -> its lines):
+        once their units are counted, they are current with that number."""
+        sealed_units = (part.sealed - part.day) // histcache.UNIT_MINUTES
+        hours = range(-(-sealed_units // histcache.UNITS_PER_HOUR))
+        lines = list(kept.units)
+        if all(n < 0 for n in kept.hours):  # nothing found current yet: the units at once
+            suspect = list(range(histcache.HOURS))
+            hour_lines = []
+        else:
+            first_hour = part.day // 60
+            self.budget.spend()
+            hour_lines = _keyword_docs_each(self.sphinx, [
+                unit_token(HOUR_MS, first_hour + h) for h in range(histcache.HOURS)],
+                part.index)
+            suspect = kept.suspect(hour_lines, hours)
+        if suspect:
+            units = histcache.units_of(suspect)
+            first_unit = part.day // histcache.UNIT_MINUTES
+            self.budget.spend()
+            for u, n in zip(units, _keyword_docs_each(self.sphinx, [
+                    unit_token(TEN_MINUTES_MS, first_unit + u) for u in units], part.index),
+                    strict=True):
+                lines[u] = n
+        if not hour_lines:  # (an hour's lines are its units': each line has one of each)
+            hour_lines = [sum(lines[u] for u in histcache.units_of([h]))
+                          for h in range(histcache.HOURS)]
+        whole = {h: hour_lines[h] for h in suspect
+                 if (h + 1) * histcache.UNITS_PER_HOUR <= sealed_units}
+        return lines, whole
 
     def _day_minutes(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
                      fill: Fill) -> tuple[range, array] | None:

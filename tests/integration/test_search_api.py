@@ -333,7 +333,7 @@ def test_a_histogram_keeps_a_day_by_ten_minutes_and_a_late_line_recounts_its_own
     lo_us, hi_us = first_us + 5 * hour_us, first_us + 8 * hour_us - 1  # 05:00-07:59:59
     assert total(lo_us, hi_us) == sum(lo_us <= r.ts_us <= hi_us for r in recs)
     (kept,) = histcache.KEPT._kept.values()
-    assert all(n >= 0 for n in kept.units)
+    assert all(n >= 0 for n in kept.units) and all(n >= 0 for n in kept.hours)
     late = record(first_us + 10 * hour_us + 1_800_000_123, "tick late", seq=-1)
     fill(config, [late])
     recs.append(late)
@@ -341,6 +341,7 @@ def test_a_histogram_keeps_a_day_by_ten_minutes_and_a_late_line_recounts_its_own
     (again,) = histcache.KEPT._kept.values()
     assert [u for u in range(144) if again.units[u] != kept.units[u]] == [10 * 6 + 3]
     assert again.minutes[10 * 60 + 30] == kept.minutes[10 * 60 + 30] + 1
+    assert [h for h in range(24) if again.hours[h] != kept.hours[h]] == [10]
     # counts that the time budget cut short are not kept: the answer says it is partial
     histcache.KEPT.clear()
     sx = Sphinx(config.sphinx.host, config.sphinx.port)

@@ -15,6 +15,7 @@ from alco.search.histcache import (
     MinuteCounts,
     add_minutes,
     part_units,
+    units_of,
     plan,
     sealed_minute,
 )
@@ -125,3 +126,16 @@ def test_early_in_the_day_a_part_of_half_its_sealed_minutes_is_kept():
         assert bool(parts) is kept
         if kept:
             assert live == [ids_of_minutes(sealed, sealed + 12)]
+
+
+def test_only_the_units_of_hours_whose_lines_changed_are_looked_up_again():
+    """An hour whose lines are the number its kept units were last found current with needs
+    no lookup of its ten-minute tokens; an hour never found current (-1) always does."""
+    lines = [10] * 144
+    kept = Kept().with_units(range(0, 12), lines, array("q", [1] * DAY_MINUTES))
+    kept = kept.with_hours({0: 60, 1: 60})
+    assert kept.suspect([60, 61] + [0] * 22, range(3)) == [1, 2]
+    assert units_of([1, 2]) == list(range(6, 18))
+    again = kept.with_hours({1: 61})
+    assert again.suspect([60, 61] + [0] * 22, range(2)) == [] and kept.hours[1] == 60
+    assert again.units == kept.units and again.minutes == kept.minutes
