@@ -15,9 +15,9 @@ from alco.search.histcache import (
     MinuteCounts,
     add_minutes,
     part_units,
-    units_of,
     plan,
     sealed_minute,
+    units_of,
 )
 
 DAY0 = 29_442_240  # 2025-12-23 00:00 UTC, in minutes
