@@ -164,12 +164,15 @@ def list_indexes(api: Api, args: argparse.Namespace) -> int:
 
 
 def pick_index(api: Api, words: list[str], pattern_first: bool = False) -> tuple[str, list[str]]:
-    """INDEX is the first word if the server knows an index of that name, else the first index.
-    ``pattern_first`` (grep mode, no ``-e``): a pattern must follow, so a lone word is the
-    pattern, never the index."""
+    """INDEX is the first word if the server knows an index of that name; else the last one,
+    as grep takes PATTERN FILE (``alco grep timeout logs``), when it names an index and
+    follows a query; else the first index.  ``pattern_first`` (grep mode, no ``-e``): a
+    pattern must follow, so a lone word is the pattern, never the index."""
     names = [row["name"] for row in indexes(api)]
     if words and words[0] in names and not (pattern_first and len(words) == 1):
         return words[0], words[1:]
+    if len(words) >= 2 and words[-1] in names:
+        return words[-1], words[:-1]
     if not names:
         raise ApiError("the server has no index")
     return names[0], words
@@ -296,6 +299,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 EXAMPLES = """examples:
   alco grep logs error                      lines of index "logs" containing "error"
+  alco grep -i timeout logs                 grep's order: the pattern, then the index
   alco grep levelname:ERROR -C 3            first index, with 3 lines of context
   alco grep shop 'connection reset' --since 15m --color=always | less -R
   alco grep -f logger:shop.views            follow new matching lines (Ctrl-C to stop)
@@ -339,8 +343,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "lines oldest first: time, host and message. Exit status: 0 if a line matched, "
         "1 if none did, 2 on error.", epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("words", nargs="*", metavar="[INDEX] QUERY",
-                   help="index name (default: the first index), then the query")
+    p.add_argument("words", nargs="*", metavar="[INDEX] QUERY [INDEX]",
+                   help="index name first (or last, as grep takes FILE; default: the first "
+                        "index) and the query")
     add_grep_flags(p)
     p.add_argument("-l", "--list", action="store_true", help="list the indexes and exit")
     p.add_argument("-c", "--count", action="store_true", help="print only the number of matches")

@@ -83,6 +83,10 @@ def test_index_word_and_pattern_word() -> None:
     # grep mode without -e: a lone word is the pattern, even when it names an index
     assert pick_index(api, ["shop"], pattern_first=True) == ("logs", ["shop"])
     assert pick_index(api, ["shop", "x"], pattern_first=True) == ("shop", ["x"])
+    # grep's order, PATTERN FILE: the last word names an index, the first does not
+    assert pick_index(api, ["x", "shop"]) == ("shop", ["x"])
+    assert pick_index(api, ["x", "y", "shop"], pattern_first=True) == ("shop", ["x", "y"])
+    assert pick_index(api, ["logs", "shop"]) == ("logs", ["shop"])  # (the first wins)
 
 
 def test_each_term_has_its_colour() -> None:
