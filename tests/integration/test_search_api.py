@@ -432,6 +432,48 @@ def test_a_kept_days_counts_leave_out_lines_dated_after_it(stack):
     assert len(histcache.KEPT._kept) == 1
 
 
+def test_counts_of_whole_days_are_exact_without_an_id_range(stack, monkeypatch):
+    """A count whose range holds whole day indexes (from their start, open upwards) counts
+    them by the matches searchd reports, without an id range; a day the range starts in is
+    counted with it.  Both agree with the lines stored, a line dated days ahead (in today's
+    index) included."""
+    stack.index(columns=COLUMNS, retention_days=5)
+    stack.start_searchd()
+    config = stack.config()
+    day_us = 86_400_000_000
+    today_us = time.time_ns() // 1000 // day_us * day_us
+    recs = [record(today_us - 2 * day_us + i * 40_000_000, "tick" + (" even" if i % 2 else ""),
+                   seq=i, levelname="ERROR" if i % 3 == 0 else "INFO") for i in range(3000)]
+    recs = [r for r in recs if r.ts_us < time.time_ns() // 1000 - 1_000_000]
+    recs.append(record(today_us + 3 * day_us, "tick even ahead", seq=-1))  # in today's index
+    fill(config, recs)
+    client = TestClient(create_app(config))
+    selects: list[str] = []
+    real = Sphinx.query
+
+    def query(self: Sphinx, sql: str, params: tuple = ()) -> list[dict]:
+        selects.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(Sphinx, "query", query)
+
+    def iso(us: int) -> str:
+        return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+    for q, keep in (("", lambda r: True), ("even", lambda r: "even" in r.message),
+                    ("levelname:ERROR", lambda r: r.fields.get("levelname") == "ERROR")):
+        for from_us in (None, today_us - 2 * day_us, today_us - day_us - 3_600_000_000):
+            selects.clear()
+            params = {"q": q, **({"from": iso(from_us)} if from_us is not None else {})}
+            got = get(client, "/api/logs/count", **params)["count"]
+            want = sum(keep(r) for r in recs if from_us is None or r.ts_us >= from_us)
+            assert got == want, (q, from_us)
+            counts = [sql for sql in selects if "COUNT(*)" in sql]
+            # every day counted whole but the one the range starts in, within it
+            assert len(counts) == (1 if from_us == today_us - day_us - 3_600_000_000 else 0), (
+                q, from_us, selects)
+
+
 def test_the_web_app_probes_its_day_indexes_for_hour_tokens_when_it_starts(stack):
     """A request probes at most two day indexes; the app probes all of them when it starts,
     so the first histogram over days after a restart reads kept counts, not every line."""

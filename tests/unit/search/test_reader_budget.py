@@ -327,9 +327,8 @@ def probed(ids: list[int], retention_days: int) -> tuple[FakeSphinx, Searcher, I
     searcher = searcher_for(fake)
     reader._HOURS.clear()
     ix = IndexConfig(retention_days=retention_days)
-    for _ in range(retention_days):
-        searcher.lines(ix, LineQuery(limit=1, order="asc"))
-        searcher.lines(ix, LineQuery(limit=1, order="desc"))
+    searcher.probe(ix)  # (as the web app does when it starts: every retained day index)
+    assert len(reader._HOURS) == retention_days + 1  # (and tomorrow's)
     fake.queries = fake.searches = 0
     fake.searched = []
     return fake, searcher, ix
