@@ -122,7 +122,7 @@ def test_more_values_than_a_query_keeps_counts_the_lines():
     got = facets(fake).top(IndexConfig(), compile_text(IndexConfig(), "", None), "host",
                            None, None, 5)
     assert got.total == MAX_GROUPS + 5  # exact, though only MAX_GROUPS values came back
-    assert fake.sql[-1].startswith("SELECT id FROM")  # (every day whole: a one-row search)
+    assert fake.sql[-1].startswith("SELECT COUNT(*)")  # (every line: no whole-day search)
 
 
 def test_a_pattern_search_reads_and_counts_its_lines():
