@@ -104,9 +104,16 @@ def separator(color: bool) -> str:
     return f"{COLORS['sep']}--{RESET}" if color else "--"
 
 
+# a shell argument the query language reads as one pattern term: /re/ or 'text', with its
+# flags, negated or on a field (docs/search.md)
+_PATTERN_ARG_RE = re.compile(r"-?(?:[^\s:'/\"]+:)?(?:/.*/|'.*')[iw]*", re.S)
+
+
 def query_text(words: list[str]) -> str:
-    """Command-line words as a query; a word with spaces (quoted in the shell) is a phrase."""
-    return " ".join(f'"{w}"' if re.search(r"\s", w) and '"' not in w else w for w in words)
+    """Command-line words as a query; a word with spaces (quoted in the shell) is a phrase,
+    unless it is a pattern already (``'/timeout after \\d+ms/'``)."""
+    return " ".join(f'"{w}"' if re.search(r"\s", w) and '"' not in w
+                    and not _PATTERN_ARG_RE.fullmatch(w) else w for w in words)
 
 
 def use_color(choice: str, stream: IO[str]) -> bool:

@@ -57,6 +57,11 @@ def test_query_words_with_spaces_become_phrases() -> None:
     assert query_text(["error", "connection reset", "-debug"]) == 'error "connection reset" -debug'
     assert query_text(['"already quoted"']) == '"already quoted"'
     assert query_text([]) == ""
+    # a pattern with spaces is already one term of the query language, not a phrase
+    for pattern in ("/timeout after \\d+ms/", "'connection reset'i", "-/health check/",
+                    "host:/web \\d/", "-path:'/api v1/'w"):
+        assert query_text(["x", pattern]) == f"x {pattern}"
+    assert query_text(["/a b"]) == '"/a b"'  # (not closed: words)
 
 
 def test_parse_sse_events_comments_and_multiline_data() -> None:
