@@ -153,6 +153,6 @@ def _fresh_reader_memory() -> Iterator[None]:
     had, with other data under the same day index names."""
     from alco.search import reader
 
-    for kept in (reader._HOURS, reader._LINES, reader._INFIX):
+    for kept in (reader._HOURS, reader._LINES, reader._INFIX, reader._WITHIN):
         kept.clear()
     yield

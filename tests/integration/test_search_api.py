@@ -475,6 +475,43 @@ def test_counts_of_whole_days_are_exact_without_an_id_range(stack, monkeypatch):
                                    else 0), (q, from_us, selects)
 
 
+def test_counts_up_to_a_hit_take_past_days_whole_unless_they_hold_later_lines(
+        stack, monkeypatch):
+    """The page's "hit 37 of 412" counts up to a hit: a past day whose lines are all dated in
+    it is counted whole (no id range); one holding a line dated later (stored when it was
+    today) is counted within the range; both exact."""
+    stack.index(columns=COLUMNS, retention_days=5)
+    stack.start_searchd()
+    config = stack.config()
+    day_us = 86_400_000_000
+    today_us = time.time_ns() // 1000 // day_us * day_us
+    recs = [record(today_us - 2 * day_us + i * 40_000_000, "tick" + (" even" if i % 2 else ""),
+                   seq=i) for i in range(3000)]
+    recs = [r for r in recs if r.ts_us < time.time_ns() // 1000 - 1_000_000]
+    fill(config, recs)
+    later = record(today_us + 3 * day_us, "tick even later", seq=-1)
+    two_days_ago = datetime.fromtimestamp((today_us - 2 * day_us) / 1e6, UTC).date()
+    fill(config, [later], today=two_days_ago)  # (as on that day: into its own index)
+    client = TestClient(create_app(config))
+    selects: list[str] = []
+    real = Sphinx.query
+
+    def query(self: Sphinx, sql: str, params: tuple = ()) -> list[dict]:
+        selects.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(Sphinx, "query", query)
+    hit = make_id(today_us // 1000 + 1000, 0, 0)  # (a cursor just after today's start)
+    for q, keep in (("tick", lambda r: True), ("even", lambda r: "even" in r.message)):
+        selects.clear()
+        got = get(client, "/api/logs/count", q=q, before=hit)["count"]
+        assert got == sum(keep(r) for r in recs + [later] if r.ts_us < today_us + 1_000_000)
+        (counted,) = [sql for sql in selects if "COUNT(*)" in sql]
+        yesterday = datetime.fromtimestamp((today_us - day_us) / 1e6, UTC).date()
+        assert f"logs_{two_days_ago:%Y%m%d}" in counted, counted
+        assert f"logs_{yesterday:%Y%m%d}" not in counted, counted
+
+
 def test_the_web_app_probes_its_day_indexes_for_hour_tokens_when_it_starts(stack):
     """A request probes at most two day indexes; the app probes all of them when it starts,
     so the first histogram over days after a restart reads kept counts, not every line."""
