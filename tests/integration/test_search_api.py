@@ -432,22 +432,8 @@ def test_a_kept_days_counts_leave_out_lines_dated_after_it(stack):
     assert len(histcache.KEPT._kept) == 1
 
 
-def test_counts_of_whole_days_are_exact_without_an_id_range(stack, monkeypatch):
-    """A count whose range holds whole day indexes (from their start, open upwards) counts
-    them by the matches searchd reports, without an id range; a day the range starts in is
-    counted with it.  Both agree with the lines stored, a line dated days ahead (in today's
-    index) included."""
-    stack.index(columns=COLUMNS, retention_days=5)
-    stack.start_searchd()
-    config = stack.config()
-    day_us = 86_400_000_000
-    today_us = time.time_ns() // 1000 // day_us * day_us
-    recs = [record(today_us - 2 * day_us + i * 40_000_000, "tick" + (" even" if i % 2 else ""),
-                   seq=i, levelname="ERROR" if i % 3 == 0 else "INFO") for i in range(3000)]
-    recs = [r for r in recs if r.ts_us < time.time_ns() // 1000 - 1_000_000]
-    recs.append(record(today_us + 3 * day_us, "tick even ahead", seq=-1))  # in today's index
-    fill(config, recs)
-    client = TestClient(create_app(config))
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SphinxQL statements every connection runs from now on (the list fills)."""
     selects: list[str] = []
     real = Sphinx.query
 
@@ -456,6 +442,37 @@ def test_counts_of_whole_days_are_exact_without_an_id_range(stack, monkeypatch):
         return real(self, sql, params)
 
     monkeypatch.setattr(Sphinx, "query", query)
+    return selects
+
+
+def two_days_of_ticks(stack) -> tuple[Config, int, list[Record]]:
+    """A searchd holding a line every 40 s from the day before yesterday's start to a second
+    ago ("tick", every other one "tick even", every third levelname ERROR): its config,
+    today's start (µs) and the records."""
+    stack.index(columns=COLUMNS, retention_days=5)
+    stack.start_searchd()
+    config = stack.config()
+    day_us = 86_400_000_000
+    today_us = time.time_ns() // 1000 // day_us * day_us
+    recs = [record(today_us - 2 * day_us + i * 40_000_000, "tick" + (" even" if i % 2 else ""),
+                   seq=i, levelname="ERROR" if i % 3 == 0 else "INFO") for i in range(3000)]
+    recs = [r for r in recs if r.ts_us < time.time_ns() // 1000 - 1_000_000]
+    fill(config, recs)
+    return config, today_us, recs
+
+
+def test_counts_of_whole_days_are_exact_without_an_id_range(stack, monkeypatch):
+    """A count whose range holds whole day indexes (from their start, open upwards) counts
+    them by the matches searchd reports, without an id range; a day the range starts in is
+    counted with it.  Both agree with the lines stored, a line dated days ahead (in today's
+    index) included."""
+    config, today_us, recs = two_days_of_ticks(stack)
+    day_us = 86_400_000_000
+    ahead = record(today_us + 3 * day_us, "tick even ahead", seq=-1)  # in today's index
+    fill(config, [ahead])
+    recs.append(ahead)
+    client = TestClient(create_app(config))
+    selects = statements(monkeypatch)
 
     def iso(us: int) -> str:
         return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
@@ -480,27 +497,13 @@ def test_counts_up_to_a_hit_take_past_days_whole_unless_they_hold_later_lines(
     """The page's "hit 37 of 412" counts up to a hit: a past day whose lines are all dated in
     it is counted whole (no id range); one holding a line dated later (stored when it was
     today) is counted within the range; both exact."""
-    stack.index(columns=COLUMNS, retention_days=5)
-    stack.start_searchd()
-    config = stack.config()
+    config, today_us, recs = two_days_of_ticks(stack)
     day_us = 86_400_000_000
-    today_us = time.time_ns() // 1000 // day_us * day_us
-    recs = [record(today_us - 2 * day_us + i * 40_000_000, "tick" + (" even" if i % 2 else ""),
-                   seq=i) for i in range(3000)]
-    recs = [r for r in recs if r.ts_us < time.time_ns() // 1000 - 1_000_000]
-    fill(config, recs)
     later = record(today_us + 3 * day_us, "tick even later", seq=-1)
     two_days_ago = datetime.fromtimestamp((today_us - 2 * day_us) / 1e6, UTC).date()
     fill(config, [later], today=two_days_ago)  # (as on that day: into its own index)
     client = TestClient(create_app(config))
-    selects: list[str] = []
-    real = Sphinx.query
-
-    def query(self: Sphinx, sql: str, params: tuple = ()) -> list[dict]:
-        selects.append(sql)
-        return real(self, sql, params)
-
-    monkeypatch.setattr(Sphinx, "query", query)
+    selects = statements(monkeypatch)
     hit = make_id(today_us // 1000 + 1000, 0, 0)  # (a cursor just after today's start)
     for q, keep in (("tick", lambda r: True), ("even", lambda r: "even" in r.message)):
         selects.clear()
