@@ -234,6 +234,13 @@ def to_minute_edge(win_lo: int, win_hi: int, lo: int, hi: int, upward: bool) -> 
     return win_lo, win_hi
 
 
+def rest_of(unit: int, parts: int, skip: int, upward: bool) -> range:
+    """The units from ``unit`` (past it by ``skip``) to the end of its group of ``parts``
+    (a minute's ten minutes, ten minutes' hour) in the direction read."""
+    first = unit // parts * parts
+    return range(unit + skip, first + parts) if upward else range(unit - skip, first - 1, -1)
+
+
 def cursor_id(doc_id: int) -> int:
     """An id as a cursor the API takes (0 .. TOP_ID)."""
     return min(max(doc_id, 0), TOP_ID)
@@ -566,10 +573,7 @@ class Searcher:
         # ten minutes): the first unit with lines
         found = None
         for size, parts, skip in ((MINUTE_MS, 10, 0), (TEN_MINUTES_MS, 6, 1)):
-            unit = at_ms // size
-            first = unit // parts * parts
-            units = (range(unit + skip, first + parts) if upward
-                     else range(unit - skip, first - 1, -1))
+            units = rest_of(at_ms // size, parts, skip, upward)
             if size == MINUTE_MS and known is not None and known[0] == name \
                     and known[1] == tuple(units):
                 found = next(((k, size, name) for k, n in zip(units, known[2], strict=True)
@@ -678,9 +682,9 @@ class Searcher:
         ``_skip_empty`` then takes from Start.minutes instead of asking again).  A window
         matched through time tokens costs its minutes' lines whatever part of them it takes
         (the far edge's minute token is decoded whole); in a burst a minute holds hundreds
-        of thousands.  The id range alone
-        costs the lines of the window (searchd skips the disk chunks' blocks by id) and a
-        walk of the RAM chunk (bounded by rt_mem_limit: about 4 ms at 256M).  So a read that
+        of thousands.  The id range alone costs the lines of the window (searchd skips the
+        disk chunks' blocks by id) and a walk of the RAM chunk (bounded by rt_mem_limit:
+        about 4 ms at 256M).  So a read that
         starts in a minute of more than DENSE_MINUTE lines matches by id range, its first
         window as wide as should hold ``n`` lines and a half more (None: a scan, whose
         windows are sized as it reads)."""
@@ -690,8 +694,7 @@ class Searcher:
         minute = id_ms(at) // MINUTE_MS
         # the rest of its ten minutes, as Searcher._skip_empty looks them up first (it takes
         # them from here), and at least the next minute
-        first = minute // 10 * 10
-        units = range(minute, first + 10) if upward else range(minute, first - 1, -1)
+        units = rest_of(minute, 10, 0, upward)
         minutes = [*units, *([minute + (1 if upward else -1)] if len(units) == 1 else [])]
         self.budget.spend()
         counts = _keyword_docs_each(self.sphinx, [unit_token(MINUTE_MS, m) for m in minutes],
@@ -839,7 +842,7 @@ class Searcher:
             self.start_request()
             try:
                 self.hours([name])
-                self._within_day(name)
+                self._within_day(name)  # (answered by the probe unless it was kept before)
             except sphinxql.SPHINX_ERRORS:
                 return
 
@@ -863,19 +866,16 @@ class Searcher:
         first = _first_minute(name)
         if first is None:
             return False
-        hours = [unit_token(HOUR_MS, h) for h in range(first // 60, first // 60 + 24)]
-        minutes = [unit_token(MINUTE_MS, m) for m in range(first, first + 1440)]
         try:
-            self.budget.spend()
-            by_hour = sum(_keyword_docs_each(sx, hours, name))
             # every line of the day under its hour: as many as the index holds (a line dated
             # past tomorrow is stored in today's index: then compare with the minutes)
-            self.budget.spend()
-            if by_hour == _documents(sx, name):
+            by_hour, every = self._under_hours(sx, name, first)
+            if every:
                 _HOURS[key] = True
             else:
                 self.budget.spend()
-                _HOURS[key] = by_hour == sum(_keyword_docs_each(sx, minutes, name))
+                _HOURS[key] = by_hour == sum(_keyword_docs_each(sx, [
+                    unit_token(MINUTE_MS, m) for m in range(first, first + 1440)], name))
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:
                 return False  # not known (yet): minute tokens only, not cached
@@ -964,16 +964,29 @@ class Searcher:
         key = (*_server(self.sphinx), name)
         if key in _WITHIN:
             return _WITHIN[key]
-        day = day_of_index(name)
-        if day is None or day >= self.today() or self.budget.queries_left() < LOOKUP_ROOM:
+        first = _first_minute(name)
+        if first is None or not self._past(name) \
+                or self.budget.queries_left() < LOOKUP_ROOM:
             return False
-        first = (day.toordinal() - EPOCH_ORDINAL) * 1440
+        self._under_hours(self.sphinx, name, first)
+        return _WITHIN[key]
+
+    def _past(self, name: str) -> bool:
+        day = day_of_index(name)
+        return day is not None and day < self.today()
+
+    def _under_hours(self, sx: sphinxql.Sphinx, name: str, first: int) -> tuple[int, bool]:
+        """The lines day index ``name`` (whose day starts at minute ``first``) has under its
+        day's hour tokens, and whether that is every line it holds (two queries).  For a past
+        day, that answers ``_within_day`` too (kept in ``_WITHIN``)."""
         self.budget.spend()
-        by_hour = sum(_keyword_docs_each(self.sphinx, [
+        by_hour = sum(_keyword_docs_each(sx, [
             unit_token(HOUR_MS, h) for h in range(first // 60, first // 60 + 24)], name))
         self.budget.spend()
-        _WITHIN[key] = by_hour == _documents(self.sphinx, name)
-        return _WITHIN[key]
+        every = by_hour == _documents(sx, name)
+        if self._past(name):
+            _WITHIN[(*_server(sx), name)] = every
+        return by_hour, every
 
     def _count_whole(self, c: Compiled, indexes: list[str]) -> int | None:
         """Every line of ``indexes`` matching ``c`` (no filters): the total searchd found
