@@ -6,10 +6,11 @@ exit status and counted (``alco_part_restarts{part}``, exported with the collect
 meanwhile the writers retry and the backlog waits in RabbitMQ.  ``alco run`` ends only on
 SIGTERM/SIGINT (stopping in order: collector, which drains and acks, then web, then searchd; a
 second signal ends it at once and the children get SIGTERM from the kernel, see
-alco.process.lifetime), or when a part cannot start at all.  It also keeps searchd's config
-current (daily rotation: every ROTATE_EVERY seconds the config is regenerated and applied, see
-alco.index.searchd), trims the field values in Redis to the retention window once a day and
-compacts the past days at a quiet hour (alco.index.compaction).
+alco.process.lifetime), or when a part cannot start at all (three tries, see
+alco.process.parts).  It also keeps searchd's config current (daily rotation: every
+ROTATE_EVERY seconds the config is regenerated and applied, see alco.index.searchd), trims
+the field values in Redis to the retention window once a day and compacts the past days at a
+quiet hour (alco.index.compaction).
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 A :class:`Part` is anything that can be started, asked whether it is alive, and stopped: a
 child command, a managed server.  :class:`KeepUp` watches them in its owner's loop (no
 threads): a part that dies is logged with its exit status, counted, and started again after
-its backoff delay.  Only a part that cannot start at all (its first start fails, or it dies
-within its ``settle_s`` of its first start) is fatal: :class:`PartFailed` names it and where to
-look.
+its backoff delay.  Only a part that cannot start at all is fatal: its first start fails, or
+it dies within its ``settle_s`` of starting, ``first_tries`` times in a row (a port taken for a
+moment or a server still coming up is a passing failure; a bad config fails every time).
+:class:`PartFailed` then names it and where to look.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class _Watched:
     restart_at: float | None = None  # dead, to be started again at this monotonic time
     restarts: int = 0
     ever_up: bool = False
+    failed_tries: int = 0  # failed starts before it was ever up
 
 
 @dataclass
@@ -70,27 +72,44 @@ class KeepUp:
     on_restart: Callable[[str], None] = lambda name: None
     first_s: float = 0.5
     cap_s: float = 30.0
+    first_tries: int = 3
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     _watched: list[_Watched] = field(default_factory=list)
 
     def start(self) -> None:
-        """Start every part; a part that cannot start raises :class:`PartFailed`."""
+        """Start every part in order (each at most ``first_tries`` times, with backoff); a part
+        that cannot start raises :class:`PartFailed`."""
         for part in self.parts:
             w = _Watched(part, Backoff(self.first_s, self.cap_s, jitter=0.2))
             self._watched.append(w)
             self._start(w)
+            while w.restart_at is not None:  # bounded: _start raises after first_tries
+                self.sleep(max(w.restart_at - self.clock(), 0.0))
+                self._start(w)
 
     def _start(self, w: _Watched) -> None:
         try:
             w.part.start()
             w.ever_up = w.ever_up or w.part.settle_s <= 0
         except Exception as exc:
-            if not w.ever_up:
-                raise PartFailed(w.part, str(exc)) from exc
-            log.error("%s did not start again (%s); next try in a while", w.part.name, exc)
-            w.restart_at = self.clock() + w.backoff.next_delay()
+            self._failed(w, str(exc), exc)
             return
         w.started_at, w.restart_at = self.clock(), None
+
+    def _failed(self, w: _Watched, detail: str, exc: Exception | None = None) -> None:
+        """A start that failed (or a death within ``settle_s`` of it): try again after the
+        backoff delay, or raise :class:`PartFailed` once a never-up part failed
+        ``first_tries`` times."""
+        if not w.ever_up:
+            w.failed_tries += 1
+            if w.failed_tries >= self.first_tries:
+                tries = f" ({w.failed_tries} tries)" if w.failed_tries > 1 else ""
+                raise PartFailed(w.part, detail + tries) from exc
+        delay = w.backoff.next_delay()
+        log.error("%s did not start (%s); trying again in %.1f s; see %s", w.part.name, detail,
+                  delay, w.part.log_hint)
+        w.restart_at = self.clock() + delay
 
     def check(self) -> None:
         """One look at every part: note the dead, restart those whose delay is over."""
@@ -111,8 +130,9 @@ class KeepUp:
                     w.backoff.reset()  # up long enough: the next death restarts quickly
                 continue
             if not w.ever_up:
-                raise PartFailed(w.part, f"it ended within {w.part.settle_s:g} s of its start "
-                                         f"({describe(status)})")
+                self._failed(w, f"it ended within {w.part.settle_s:g} s of its start "
+                                f"({describe(status)})")
+                continue
             delay = w.backoff.next_delay()
             log.error("%s ended (%s); starting it again in %.1f s; see %s", w.part.name,
                       describe(status), delay, w.part.log_hint)

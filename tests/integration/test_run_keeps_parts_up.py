@@ -77,3 +77,26 @@ def test_a_part_that_cannot_start_is_named_with_its_log(stack):
         blocker.terminate()
     assert run.returncode == 1
     assert b"web cannot start" in err and b"stderr" in err
+
+
+def test_a_port_taken_for_a_moment_at_start_does_not_stop_alco_run(stack):
+    stack.index()
+    port = int(stack.data["web"]["bind"].rsplit(":")[1])
+    blocker = stack.alco("web")  # takes the web app's port while alco run starts
+    wait_for(lambda: port_answers("127.0.0.1", port), message="the port taken")
+    log = stack.tmp / "run.log"
+    run = stack.alco("run", stderr=open(log, "ab"), stdout=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: b"web did not start" in log.read_bytes() or run.poll() is not None,
+                 timeout=60, message="the web app's first try")
+        blocker.terminate()  # the port is free again before the last try
+        blocker.wait(30)
+        wait_for(lambda: run.poll() is not None or (
+                 port_answers("127.0.0.1", port) and b"web did not start" in log.read_bytes()),
+                 timeout=60, message="alco run's web app up")
+        time.sleep(4)  # past its settle time: kept
+        assert run.poll() is None, log.read_text()[-3000:]
+        assert port_answers("127.0.0.1", port)
+    finally:
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(60) == 0

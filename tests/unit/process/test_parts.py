@@ -1,4 +1,5 @@
-"""KeepUp: parts restarted with backoff, counted; a part that cannot start is fatal."""
+"""KeepUp: parts restarted with backoff, counted; a part that cannot start (three tries) is
+fatal."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from alco.process.parts import KeepUp, PartFailed, describe
 
 
 class FakePart:
-    def __init__(self, name: str, settle_s: float = 3.0, fail_start: bool = False) -> None:
+    def __init__(self, name: str, settle_s: float = 3.0, fail_start: int = 0) -> None:
         self.name, self.settle_s, self.fail_start = name, settle_s, fail_start
         self.log_hint = f"{name}.log"
         self.status: int | None = None
-        self.starts = self.stops = 0
+        self.starts = self.stops = self.tries = 0
 
     def start(self) -> None:
-        if self.fail_start:
+        self.tries += 1
+        if self.tries <= self.fail_start:  # its first fail_start starts raise
             raise OSError("port taken")
         self.starts += 1
         self.status = None
@@ -36,10 +38,14 @@ class Clock:
     def __call__(self) -> float:
         return self.now
 
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
 
 def keeper(*parts: FakePart) -> tuple[KeepUp, Clock, list[str]]:
     clock, restarted = Clock(), []
-    k = KeepUp(list(parts), on_restart=restarted.append, clock=clock, first_s=1, cap_s=8)
+    k = KeepUp(list(parts), on_restart=restarted.append, clock=clock, first_s=1, cap_s=8,
+               sleep=clock.sleep)
     k.start()
     return k, clock, restarted
 
@@ -80,18 +86,52 @@ def test_delays_grow_while_a_part_keeps_dying_and_reset_once_it_stays_up():
     assert die_and_wait_back(k, clock, part) <= 1.05
 
 
-def test_a_part_dying_right_after_its_first_start_cannot_start():
-    web = FakePart("web")
-    k, clock, _ = keeper(web)
-    clock.now = 1
-    web.status = 1
-    with pytest.raises(PartFailed, match=r"web cannot start: it ended within 3 s .*web\.log"):
+def die_at_once(k: KeepUp, clock: Clock, part: FakePart) -> None:
+    """The part ends a second after it started; the keeper looks until it started it again."""
+    clock.now += 1
+    part.status = 1
+    k.check()
+    while part.exit_status() is not None:
+        clock.now += 0.05
         k.check()
 
 
-def test_a_first_start_that_raises_is_fatal_and_names_the_log():
-    with pytest.raises(PartFailed, match=r"searchd cannot start: port taken; see searchd\.log"):
-        keeper(FakePart("searchd", fail_start=True))
+def test_a_part_dying_right_after_its_start_three_times_cannot_start():
+    web = FakePart("web")
+    k, clock, restarted = keeper(web)
+    die_at_once(k, clock, web)  # a passing failure: tried again
+    die_at_once(k, clock, web)
+    assert web.starts == 3 and restarted == ["web", "web"]
+    clock.now += 1
+    web.status = 1
+    with pytest.raises(PartFailed,
+                       match=r"web cannot start: it ended within 3 s .*\(3 tries\); see web\.log"):
+        k.check()
+
+
+def test_a_part_that_dies_early_once_and_then_stays_up_is_kept():
+    web = FakePart("web")
+    k, clock, _ = keeper(web)
+    die_at_once(k, clock, web)
+    clock.now += 5
+    k.check()  # up long enough now
+    for _ in range(5):  # from now on every death is a restart, never fatal
+        die_at_once(k, clock, web)
+    assert web.starts == 7
+
+
+def test_a_first_start_that_raises_three_times_is_fatal_and_names_the_log():
+    part = FakePart("searchd", fail_start=3)
+    with pytest.raises(PartFailed,
+                       match=r"searchd cannot start: port taken \(3 tries\); see searchd\.log"):
+        keeper(part)
+    assert part.tries == 3
+
+
+def test_a_first_start_that_raises_twice_starts_on_the_third_try():
+    part, after = FakePart("searchd", fail_start=2), FakePart("web")
+    k, clock, _ = keeper(part, after)
+    assert part.starts == 1 and after.starts == 1 and clock.now >= 1  # waited its backoff
 
 
 def test_a_part_ready_on_start_may_die_at_once_and_comes_back():
