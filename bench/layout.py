@@ -1,0 +1,199 @@
+"""What a day index would take on disk with another document layout (issue 18).
+
+    .venv/bin/python bench/layout.py            # 1,000,000 lines per layout (~5 minutes)
+    .venv/bin/python bench/layout.py --save     # also append the table to bench/RESULTS.md
+
+The same lines (the shared generator, as dense in time as the 10M search bench: 350 lines/s)
+are stored, through the writer's own row builder, into one RT index per layout of an own
+searchd; each index is then compacted (FLUSH RAMCHUNK, OPTIMIZE INDEX), searchd restarted (it
+keeps a merged chunk's old strings until then) and its files summed by type.  Layouts:
+
+* ``ids``: today's ``ms << 22 | slot << 16 | counter``; ``ms << 8 | counter`` (time order,
+  fewer spare bits); dense ``1..N`` in time order.
+* ``text``: the line text and fields kept in Sphinx (``logline`` string, ``js`` and ``meta``
+  JSON), or left out (what a line store beside Sphinx would leave there).
+* ``hitless``: ``hitless_words = all`` (no word positions: phrases then match as words).
+
+Infixes as the default config (``min_infix_len = 3``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import bodies, progress, report, table
+
+from alco.index import sphinxconf
+from alco.index.daystore import DayStore
+from alco.index.schema import IndexSchema, make_id
+from alco.index.sphinxql import Sphinx
+from alco.ingest.consumer import options_for
+from alco.ingest.records import normalise
+from tests.helpers import free_port
+
+STEP_US = 2_857  # 350 lines/s: the 10M search bench's 8 hours
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    ids: str  # "ms22" | "ms8" | "dense"
+    text: bool
+    hitless: bool = False
+
+    def doc_id(self, n: int, ms: int, counter: int) -> int:
+        if self.ids == "dense":
+            return n + 1
+        if self.ids == "ms8":
+            if counter > 255:
+                raise ValueError(f"{counter + 1} lines in one millisecond")
+            return ms << 8 | counter
+        return make_id(ms, 0, counter)
+
+
+LAYOUTS = [
+    Layout("today", "ms22", True),
+    Layout("ms8", "ms8", True),
+    Layout("dense", "dense", True),
+    Layout("notext", "ms22", False),
+    Layout("notext_ms8", "ms8", False),
+    Layout("notext_dense", "dense", False),
+    Layout("notext_dense_hitless", "dense", False, hitless=True),
+]
+
+
+def section(layout: Layout, schema: IndexSchema, data: Path) -> str:
+    text = sphinxconf.index_section(schema, layout.name, data)
+    if not layout.text:
+        text = "\n".join(line for line in text.splitlines()
+                         if not line.strip().startswith(("rt_attr_string", "rt_attr_json")))
+    if layout.hitless:
+        text = text.replace("    min_word_len", "    hitless_words = all\n    min_word_len")
+    return text
+
+
+def config(layouts: list[Layout], schema: IndexSchema, data: Path, port: int) -> str:
+    searchd = "\n".join([
+        "searchd", "{", f"    listen = 127.0.0.1:{port}:mysql41",
+        f"    log = {data / 'searchd.log'}", f"    pid_file = {data / 'searchd.pid'}",
+        "    binlog_path =", "    workers = threads", "    max_packet_size = 128M", "}"])
+    return "\n\n".join([*(section(lay, schema, data) for lay in layouts), searchd]) + "\n"
+
+
+def load(sphinx: Sphinx, layout: Layout, store: DayStore, n: int, first_us: int) -> float:
+    options = options_for_bench()
+    columns = store.columns if layout.text else [
+        c for c in store.columns if c not in ("js", "meta")]
+    keep = [store.columns.index(c) for c in columns]
+    counters: Counter[int] = Counter()
+    rows: list[list] = []
+    start = time.perf_counter()
+    for k, body in enumerate(bodies(0, n, first_us, STEP_US)):
+        rec = normalise(body, options=options)
+        ms = rec.ts_us // 1000
+        row = store._row(layout.doc_id(k, ms, counters[ms]), rec)
+        counters[ms] += 1
+        rows.append([row[i] for i in keep])
+        if len(rows) == BATCH:
+            sphinx.replace_rows(layout.name, columns, rows)
+            rows = []
+    if rows:
+        sphinx.replace_rows(layout.name, columns, rows)
+    return n / (time.perf_counter() - start)
+
+
+_OPTIONS = None
+
+
+def options_for_bench():  # noqa: ANN201 - the consumer's options object
+    global _OPTIONS
+    if _OPTIONS is None:
+        from common import Stack
+
+        stack = Stack("layout-options")
+        try:
+            stack.add_index("bench")
+            cfg = stack.config()
+            _OPTIONS = (cfg, options_for(cfg, cfg.index("bench")))
+        finally:
+            stack.cleanup()
+    return _OPTIONS[1]
+
+
+def compact(sphinx: Sphinx, name: str) -> None:
+    sphinx.execute(f"FLUSH RAMCHUNK {name}")
+    sphinx.execute(f"OPTIMIZE INDEX {name}")
+    for _ in range(3600):  # OPTIMIZE runs in a thread of its own: wait for one disk chunk
+        chunks = [r for r in sphinx.query(f"SHOW INDEX {name} STATUS")
+                  if r["Variable_name"] == "disk_chunks"]
+        if chunks and int(chunks[0]["Value"]) <= 1:
+            return
+        time.sleep(1)
+    raise TimeoutError(f"{name}: OPTIMIZE not done in an hour")
+
+
+def sizes(data: Path, name: str) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for f in data.iterdir():
+        if f.name.startswith(name + ".") and f.name[len(name) + 1:].split(".")[-1] != "lock":
+            rest = f.name[len(name) + 1:]
+            if rest.split(".")[0].isdigit() or "." not in rest:
+                out[rest.split(".")[-1]] += f.stat().st_size
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=1_000_000, help="lines per layout")
+    parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    options_for_bench()
+    cfg = _OPTIONS[0]
+    schema = IndexSchema.of(cfg.index("bench"))
+    tmp = Path(tempfile.mkdtemp(prefix="alco-bench-layout-"))
+    port = free_port()
+    conf = tmp / "sphinx.conf"
+    conf.write_text(config(LAYOUTS, schema, tmp, port))
+    first_us = int((time.time() - 3600) * 1e6)
+    searchd = ["searchd", "--config", str(conf)]
+    subprocess.run(searchd, check=True, capture_output=True)
+    rows: list[list] = []
+    try:
+        sphinx = Sphinx("127.0.0.1", port)
+        store = DayStore(sphinx, schema, 0, 2)
+        rates = {}
+        for layout in LAYOUTS:
+            rates[layout.name] = load(sphinx, layout, store, args.n, first_us)
+            compact(sphinx, layout.name)
+            progress(f"  {layout.name}: loaded and compacted")
+        sphinx.close()
+        subprocess.run([*searchd, "--stopwait"], check=True, capture_output=True)
+        subprocess.run(searchd, check=True, capture_output=True)
+        for layout in LAYOUTS:
+            by = sizes(tmp, layout.name)
+            per = {k: v / args.n for k, v in by.items()}
+            rest = sum(v for k, v in per.items() if k not in ("sps", "spd", "spa", "spi", "spp"))
+            rows.append([layout.name, layout.ids, "yes" if layout.text else "no",
+                         "all" if layout.hitless else "none", f"{rates[layout.name]:,.0f}",
+                         *(f"{per.get(k, 0):.1f}" for k in ("sps", "spd", "spp", "spa", "spi")),
+                         f"{rest:.1f}", f"**{sum(per.values()):.1f}**"])
+    finally:
+        subprocess.run([*searchd, "--stopwait"], capture_output=True)
+        subprocess.run(["rm", "-rf", str(tmp)])
+    head = ["layout", "ids", "text in Sphinx", "hitless", "lines/s", ".sps", ".spd", ".spp",
+            ".spa", ".spi", "rest", "B/line"]
+    report(f"index layouts, N = {args.n:,} lines each, compacted: bytes per line on disk",
+           [("the same lines in one RT index per layout (min_infix_len = 3, ondisk_attrs = 1)",
+             table(head, rows))], args.save)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
