@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import bodies, progress, report, table
+from common import Stack, bodies, progress, report, table
 
 from alco.index import sphinxconf
 from alco.index.daystore import DayStore
@@ -88,8 +88,8 @@ def config(layouts: list[Layout], schema: IndexSchema, data: Path, port: int) ->
     return "\n\n".join([*(section(lay, schema, data) for lay in layouts), searchd]) + "\n"
 
 
-def load(sphinx: Sphinx, layout: Layout, store: DayStore, n: int, first_us: int) -> float:
-    options = options_for_bench()
+def load(sphinx: Sphinx, layout: Layout, store: DayStore, options: object, n: int,
+         first_us: int) -> float:
     columns = store.columns if layout.text else [
         c for c in store.columns if c not in ("js", "meta")]
     keep = [store.columns.index(c) for c in columns]
@@ -108,24 +108,6 @@ def load(sphinx: Sphinx, layout: Layout, store: DayStore, n: int, first_us: int)
     if rows:
         sphinx.replace_rows(layout.name, columns, rows)
     return n / (time.perf_counter() - start)
-
-
-_OPTIONS = None
-
-
-def options_for_bench():  # noqa: ANN201 - the consumer's options object
-    global _OPTIONS
-    if _OPTIONS is None:
-        from common import Stack
-
-        stack = Stack("layout-options")
-        try:
-            stack.add_index("bench")
-            cfg = stack.config()
-            _OPTIONS = (cfg, options_for(cfg, cfg.index("bench")))
-        finally:
-            stack.cleanup()
-    return _OPTIONS[1]
 
 
 def compact(sphinx: Sphinx, name: str) -> None:
@@ -155,8 +137,13 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1_000_000, help="lines per layout")
     parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-    options_for_bench()
-    cfg = _OPTIONS[0]
+    stack = Stack("layout")  # (only for a config like the bench's: its servers go unused)
+    try:
+        stack.add_index("bench")
+        cfg = stack.config()
+    finally:
+        stack.cleanup()
+    options = options_for(cfg, cfg.index("bench"))
     schema = IndexSchema.of(cfg.index("bench"))
     tmp = Path(tempfile.mkdtemp(prefix="alco-bench-layout-"))
     port = free_port()
@@ -171,7 +158,7 @@ def main() -> None:
         store = DayStore(sphinx, schema, 0, 2)
         rates = {}
         for layout in LAYOUTS:
-            rates[layout.name] = load(sphinx, layout, store, args.n, first_us)
+            rates[layout.name] = load(sphinx, layout, store, options, args.n, first_us)
             compact(sphinx, layout.name)
             progress(f"  {layout.name}: loaded and compacted")
         sphinx.close()
