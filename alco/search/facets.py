@@ -33,7 +33,8 @@ from alco.search.compile import (
     compile_query,
     where_ids,
 )
-from alco.search.reader import Searcher, cursor_id, row_fields, split_range
+from alco.search.histograms import split_range
+from alco.search.reader import Searcher, cursor_id, row_fields
 
 MAX_GROUPS = 1000  # distinct values one query keeps
 MAX_LIMIT = 100  # values an answer lists

@@ -18,7 +18,8 @@ from alco.index.schema import id_range_of_us
 from alco.index.sphinxconf import retention_days
 from alco.search import language as qlang
 from alco.search.compile import compile_text
-from alco.search.reader import MAX_COUNT, LineQuery
+from alco.search.counting import MAX_COUNT
+from alco.search.reader import LineQuery
 from alco.stores.stored import StoredSignal
 from alco.web.export import FORMATS, export_lines
 from alco.web.present import context_json, iso_us, page_json

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from alco.search.compile import SearchError
 from alco.search.language import QueryError, parse, parse_time
-from alco.search.reader import LineQuery, SearchError
+from alco.search.reader import LineQuery
 from alco.web.app import create_app
 from tests.helpers import stored_count, wait_for
 from tests.integration.test_search_api import fill, record

@@ -14,7 +14,7 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
-from alco.search import reader
+from alco.search import starts
 from alco.search.budget import MAX_QUERIES
 from alco.search.reader import LineQuery, Searcher
 from alco.web.app import create_app
@@ -147,7 +147,7 @@ def test_a_newest_page_takes_one_search_sized_by_the_dictionary(steady, monkeypa
     its day reads the rest of the day at once (no empty window first)."""
     if time.time() % 86_400 < 12 * 60:
         pytest.skip("the fixture's lines span two days for 12 minutes after 00:00 UTC")
-    monkeypatch.setattr(reader, "RARE_LINES", 1000)  # (the word's 3,000 lines are not rare)
+    monkeypatch.setattr(starts, "RARE_LINES", 1000)  # (the word's 3,000 lines are not rare)
     sphinx = CountingSphinx(steady.sphinx.host, steady.sphinx.port)
     ix = steady.index("logs")
     try:
@@ -175,7 +175,7 @@ def test_a_read_without_words_in_a_burst_matches_by_id_range(burst, monkeypatch,
     more than DENSE_MINUTE lines matches by id range alone (here 1,000: the burst's minutes
     are denser), one sized search for a page; in quieter minutes it keeps the tokens.  The
     pages are the same lines either way."""
-    monkeypatch.setattr(reader, "DENSE_MINUTE", 1_000 if dense else 10**9)
+    monkeypatch.setattr(starts, "DENSE_MINUTE", 1_000 if dense else 10**9)
     sphinx = CountingSphinx(burst.sphinx.host, burst.sphinx.port)
     ix = burst.index("logs")
     try:

@@ -114,20 +114,20 @@ def test_patterns_find_exactly_what_they_match(client, q, test):
 def test_days_without_infixes_give_the_same_answers(client):
     """Day indexes made before infixes were configured: patterns narrow by whole keywords
     only (a probe tells which days have them), and the answers do not change."""
-    from alco.search import reader
+    from alco.search import dictionary
 
     all_seqs(client, "'ayment'")  # (the reader asks searchd which days have infixes)
-    names = list(reader._INFIX)
-    assert names and all(reader._INFIX[n] for n in names)  # this searchd's days have them
+    names = list(dictionary._INFIX)
+    assert names and all(dictionary._INFIX[n] for n in names)  # this searchd's days have them
     try:
         for name in names:
-            reader._INFIX[name] = False
+            dictionary._INFIX[name] = False
         assert all_seqs(client, "'ayment'") == expected(client, lambda r: "ayment" in r.message)
         assert all_seqs(client, "/ERROR|FATAL/ -'db'") == expected(
             client, lambda r: re.search("ERROR|FATAL", r.message) and "db" not in r.message)
     finally:
         for name in names:
-            reader._INFIX.pop(name, None)
+            dictionary._INFIX.pop(name, None)
 
 
 def test_each_term_has_its_own_highlight(client):
@@ -183,7 +183,7 @@ def test_a_scan_reads_no_json_but_its_lines_are_whole(client, monkeypatch):
     it returns into text); the lines it keeps get their fields and marks in one query more,
     within the request's query budget."""
     from alco.index import sphinxql
-    from alco.search.reader import MAX_QUERIES
+    from alco.search.budget import MAX_QUERIES
 
     sent: list[str] = []
     query = sphinxql.Sphinx.query

@@ -19,7 +19,7 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint, make_id
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
-from alco.search import histcache, reader
+from alco.search import dictionary, histcache, reader
 from alco.search.compile import compile_text
 from alco.stores.keys import newest_key
 from alco.stores.values import ValuesStore
@@ -267,7 +267,7 @@ def test_time_windows_find_every_line_across_minute_and_hour_edges(stack, monkey
             hist = get(client, "/api/logs/histogram", q=q,
                        **{"from": iso(lo_us), "to": iso(hi_us)})
             assert hist["total"] == len(want)
-    probed = {key[2]: v for key, v in reader._HOURS.items()
+    probed = {key[2]: v for key, v in dictionary._HOURS.items()
               if key[:2] == (config.sphinx.host, config.sphinx.port)}
     assert probed and all(v is not old for v in probed.values()), probed
 
@@ -522,11 +522,11 @@ def test_the_web_app_probes_its_day_indexes_for_hour_tokens_when_it_starts(stack
     stack.start_searchd()
     config = stack.config()
     fill(config, [sample(i, time.time_ns() // 1000 - 60_000_000) for i in range(10)])
-    reader._HOURS.clear()
+    dictionary._HOURS.clear()
     app = create_app(config)
     names = app.state.alco.searcher().day_indexes(config.index("logs"), None, None)
-    assert len(names) > reader.PROBES
+    assert len(names) > dictionary.PROBES
     with TestClient(app):
-        wait_for(lambda: all((config.sphinx.host, config.sphinx.port, name) in reader._HOURS
+        wait_for(lambda: all((config.sphinx.host, config.sphinx.port, name) in dictionary._HOURS
                              for name in names), timeout=10)
-    assert all(reader._HOURS[(config.sphinx.host, config.sphinx.port, n)] for n in names)
+    assert all(dictionary._HOURS[(config.sphinx.host, config.sphinx.port, n)] for n in names)

@@ -9,7 +9,8 @@ import pytest
 
 from alco.config import IndexConfig, parse
 from alco.index.schema import MS_SHIFT, make_id
-from alco.search.reader import TOP_ID, Searcher
+from alco.search.compile import TOP_ID
+from alco.search.reader import Searcher
 
 DAY = datetime.date(2026, 11, 24)
 T0 = int(datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC).timestamp() * 1000)
@@ -82,7 +83,7 @@ def test_newest_first_starts_at_the_newest_line_known_and_still_reads_up_to_the_
 
 
 def test_a_histogram_range_is_cut_in_equal_parts_up_to_the_newest_line():
-    from alco.search.reader import split_range
+    from alco.search.histograms import split_range
 
     lo, end, hi = make_id(T0 - 3_600_000, 0, 0), make_id(T0, 0, 0), TOP_ID
     parts = split_range(lo, end, hi, 2)

@@ -13,7 +13,7 @@ import pytest
 
 from alco.config import IndexConfig, parse
 from alco.index.schema import make_id
-from alco.search import reader
+from alco.search import dictionary
 from alco.search.budget import MAX_QUERIES, ReadBudget
 from alco.search.compile import TOP_ID, Compiled, compile_text
 from alco.search.reader import LineQuery, Searcher
@@ -325,10 +325,10 @@ def probed(ids: list[int], retention_days: int) -> tuple[FakeSphinx, Searcher, I
     ``searched``."""
     fake = FakeSphinx(ids)
     searcher = searcher_for(fake)
-    reader._HOURS.clear()
+    dictionary._HOURS.clear()
     ix = IndexConfig(retention_days=retention_days)
     searcher.probe(ix)  # (as the web app does when it starts: every retained day index)
-    assert len(reader._HOURS) == retention_days + 1  # (and tomorrow's)
+    assert len(dictionary._HOURS) == retention_days + 1  # (and tomorrow's)
     fake.queries = fake.searches = 0
     fake.searched = []
     return fake, searcher, ix
@@ -449,15 +449,15 @@ def test_a_word_rare_in_its_day_is_read_in_one_window_of_the_rest_of_it(order):
     ("@logline ((*ord*))", []),
 ])
 def test_the_words_every_match_has(match, words):
-    assert reader.needed_words(match) == words
+    assert dictionary.needed_words(match) == words
 
 
 def test_probing_an_index_probes_every_retained_day_whatever_the_per_request_limit():
     fake = FakeSphinx(ids_at([NOW_MS - i * 3_600_000 for i in range(100)]))
     searcher = searcher_for(fake)
-    reader._HOURS.clear()
+    dictionary._HOURS.clear()
     ix = IndexConfig(retention_days=6)
     searcher.probe(ix)
     names = searcher.day_indexes(ix, None, None)
-    assert len(names) > reader.PROBES
-    assert all(("", 0, name) in reader._HOURS for name in names)
+    assert len(names) > dictionary.PROBES
+    assert all(("", 0, name) in dictionary._HOURS for name in names)

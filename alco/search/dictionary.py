@@ -1,0 +1,208 @@
+"""What a day index's dictionary says (``CALL KEYWORDS``: the lines under a word or a time
+token; ``SHOW INDEX STATUS``: the lines it holds), and what the searcher keeps of it per searchd
+and index for the process's life: whether a day index has hour tokens (``_HOURS``), infixes
+(``_INFIX``), only lines dated in its day (``_WITHIN``), and its line count for a minute
+(``_LINES``).  Every lookup a request makes counts in its query budget (alco.search.budget)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+from alco.config import IndexConfig
+from alco.index import sphinxql
+from alco.index.schema import (
+    HOUR_MS,
+    MINUTE_MS,
+    day_index,
+    day_of_index,
+    unit_token,
+)
+from alco.search.budget import ReadBudget
+from alco.search.compile import (
+    Compiled,
+)
+
+DAY_MS = 86_400_000
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
+PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
+LINES_TTL_S = 60.0  # how long a day index's line count (SHOW INDEX STATUS) is kept
+_FIELD_RE = re.compile(r"@\w+")  # a MATCH() field limit
+_WORD_RE = re.compile(r"[\w*]+")
+_EXCLUDED_RE = re.compile(r"(?<![\w\\])[-!][\w*]+|(?<![\w\\])[-!]\([^)]*\)")
+
+_INFIX: dict[str, bool] = {}  # day index -> has infixes (alco.search.literals)
+# (searchd host, port, day index) -> every line has its hour tokens (schema.time_token)
+_HOURS: dict[tuple[str, int, str], bool] = {}
+# (searchd host, port, day index) -> (monotonic time asked, lines it held): for estimates
+_LINES: dict[tuple[str, int, str], tuple[float, int]] = {}
+# (searchd host, port, day index of a past day) -> every line it holds is dated in its day
+_WITHIN: dict[tuple[str, int, str], bool] = {}
+
+
+class Lookups:
+    """The dictionary lookups of alco.search.reader.Searcher (a part of it)."""
+
+    sphinx: sphinxql.Sphinx
+    budget: ReadBudget
+    _probes_left: int
+
+    def probe(self, ix: IndexConfig) -> None:
+        """Probe every retained day index of ``ix`` for hour tokens now (a request probes
+        at most PROBES; the web app probes them all when it starts).  A searchd that does not
+        answer leaves them to the requests."""
+        for name in self.day_indexes(ix, None, None):
+            self.start_request()
+            try:
+                self.hours([name])
+                self._within_day(name)  # (answered by the probe unless it was kept before)
+            except sphinxql.SPHINX_ERRORS:
+                return
+
+    def hours(self, indexes: list[str], sx: sphinxql.Sphinx | None = None) -> bool:
+        """Whether every line of these day indexes has its hour and ten-minute tokens (asked
+        on ``sx``, default this searcher's connection)."""
+        return all(self._hours(name, sx or self.sphinx) for name in indexes)
+
+    def _hours(self, name: str, sx: sphinxql.Sphinx) -> bool:
+        """Lines written before the hour tokens have a minute token only: the hour tokens of
+        the index's day find as many lines as its minute tokens only when every line has both
+        (CALL KEYWORDS counts them from the dictionary).  The answer is kept for the process's
+        life: every line written since has both.  A request probes at most PROBES day indexes
+        (the first requests after a start read the others with minute tokens only)."""
+        key = (*server_of(sx), name)
+        if key in _HOURS:
+            return _HOURS[key]
+        if self._probes_left <= 0 or self.budget.queries_left() < LOOKUP_ROOM:
+            return False  # minute tokens only for this request: probed by a later one
+        self._probes_left -= 1
+        first = first_minute(name)
+        if first is None:
+            return False
+        try:
+            # every line of the day under its hour: as many as the index holds (a line dated
+            # past tomorrow is stored in today's index: then compare with the minutes)
+            by_hour, every = self._under_hours(sx, name, first)
+            if every:
+                _HOURS[key] = True
+            else:
+                self.budget.spend()
+                _HOURS[key] = by_hour == sum(keyword_docs_each(sx, [
+                    unit_token(MINUTE_MS, m) for m in range(first, first + 1440)], name))
+        except sphinxql.SPHINX_ERRORS as exc:
+            if exc.transient:
+                return False  # not known (yet): minute tokens only, not cached
+            _HOURS[key] = False  # (a distributed index over agents cannot say)
+        return _HOURS[key]
+
+    def _infix(self, name: str) -> bool:
+        """Whether a day index has infixes: CALL KEYWORDS keeps ``*`` only then (an answer
+        is kept for the process's life: an index's settings are fixed when it is made)."""
+        if name in _INFIX:
+            return _INFIX[name]
+        try:
+            rows = self.sphinx.query("CALL KEYWORDS(%s, %s, 0)", ["*abc*", name])
+        except sphinxql.SphinxError:
+            return False  # not known (yet): narrow by whole keywords, not cached
+        _INFIX[name] = bool(rows) and "*" in str(rows[0].get("tokenized", ""))
+        return _INFIX[name]
+
+    def for_indexes(self, c: Compiled, indexes: list[str]) -> Compiled:
+        """``c`` as day indexes without infixes can run it (alco.search.literals)."""
+        if c.plain is None:
+            return c
+        return c.for_infix(all(self._infix(name) for name in indexes))
+
+    def _day_lines_count(self, name: str) -> int:
+        """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an
+        estimate's denominator)."""
+        key = (*server_of(self.sphinx), name)
+        kept = _LINES.get(key)
+        now = time.monotonic()
+        if kept is not None and now - kept[0] < LINES_TTL_S:
+            return kept[1]
+        self.budget.spend()
+        lines = index_lines(self.sphinx, name)
+        _LINES[key] = (now, lines)
+        return lines
+
+    def _within_day(self, name: str) -> bool:
+        """Whether every line of day index ``name``, of a day before today, is dated in its
+        day: the day's hour tokens count as many lines as the index holds (two queries, only
+        while LOOKUP_ROOM are left; kept for the process's life: a past day's index takes
+        late lines of its day only, as lines dated after tomorrow go to today's).  A line
+        stored twice until a merge makes the dictionary count more: then not (no harm: the
+        day is counted by its id range)."""
+        key = (*server_of(self.sphinx), name)
+        if key in _WITHIN:
+            return _WITHIN[key]
+        first = first_minute(name)
+        if first is None or not self._past(name) \
+                or self.budget.queries_left() < LOOKUP_ROOM:
+            return False
+        self._under_hours(self.sphinx, name, first)
+        return _WITHIN[key]
+
+    def _past(self, name: str) -> bool:
+        day = day_of_index(name)
+        return day is not None and day < self.today()
+
+    def _under_hours(self, sx: sphinxql.Sphinx, name: str, first: int) -> tuple[int, bool]:
+        """The lines day index ``name`` (whose day starts at minute ``first``) has under its
+        day's hour tokens, and whether that is every line it holds (two queries).  For a past
+        day, that answers ``_within_day`` too (kept in ``_WITHIN``)."""
+        self.budget.spend()
+        by_hour = sum(keyword_docs_each(sx, [
+            unit_token(HOUR_MS, h) for h in range(first // 60, first // 60 + 24)], name))
+        self.budget.spend()
+        every = by_hour == index_lines(sx, name)
+        if self._past(name):
+            _WITHIN[(*server_of(sx), name)] = every
+        return by_hour, every
+
+
+def needed_words(match: str) -> list[str]:
+    """The words every line matching a MATCH() text has: its words but those excluded
+    (``-w``, ``!w``) and pieces of words (``*``); none when it has alternatives (``|``)."""
+    if "|" in match:
+        return []
+    text = _EXCLUDED_RE.sub(" ", _FIELD_RE.sub(" ", match))
+    return [w for w in _WORD_RE.findall(text) if "*" not in w]
+
+
+def keyword_rows(sx: sphinxql.Sphinx, words: list[str], name: str) -> dict[str, int]:
+    """How many lines of index ``name`` have each keyword ``words`` make, by the keyword as
+    the index normalises it (one CALL KEYWORDS, from the dictionary)."""
+    rows = sx.query("CALL KEYWORDS(%s, %s, 1)", [" ".join(words), name])
+    return {str(r.get("normalized") or r.get("tokenized")): int(r.get("docs") or 0)
+            for r in rows}
+
+
+def keyword_docs_each(sx: sphinxql.Sphinx, words: list[str], name: str) -> list[int]:
+    """How many lines of index ``name`` have each of ``words`` (time tokens: the index keeps
+    them as they are)."""
+    docs = keyword_rows(sx, words, name)
+    return [docs.get(w, 0) for w in words]
+
+
+def server_of(sx: sphinxql.Sphinx) -> tuple[str, int]:
+    """Which searchd ``sx`` talks to, for what is kept per searchd (fakes have no address)."""
+    return getattr(sx, "host", ""), getattr(sx, "port", 0)
+
+
+def day_name(ix: IndexConfig, day: int) -> str:
+    """The day index of ``ix`` for the ``day``-th day since the epoch."""
+    return day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + day))
+
+
+def first_minute(index: str) -> int | None:
+    """The first minute (since the epoch) of a day index's day."""
+    day = day_of_index(index)
+    return None if day is None else (day.toordinal() - EPOCH_ORDINAL) * 1440
+
+
+def index_lines(sx: sphinxql.Sphinx, name: str) -> int:
+    """How many lines index ``name`` holds (SHOW INDEX STATUS)."""
+    return int(sphinxql.index_status(sx, name).get("indexed_documents") or -1)

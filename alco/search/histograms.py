@@ -1,0 +1,310 @@
+"""Histograms: hits per bucket of a range, from kept per-minute counts of sealed ten minutes
+(alco.search.histcache) where they hold, the rest counted on the search threads at once (a
+part of alco.search.reader.Searcher)."""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from alco.config import IndexConfig
+from alco.index import sphinxql
+from alco.index.schema import (
+    HOUR_MS,
+    MINUTE_MS,
+    MS_SHIFT,
+    TEN_MINUTES_MS,
+    id_ms,
+    id_range_of_us,
+    make_id,
+    unit_token,
+)
+from alco.search import histcache
+from alco.search.budget import ReadBudget
+from alco.search.compile import (
+    COVER_HOUR_MS,
+    TOP_ID,
+    Compiled,
+    where_ids,
+)
+from alco.search.dictionary import first_minute, index_lines, keyword_docs_each, server_of
+from alco.search.windows import start_ms
+
+MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
+
+FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Kept per-minute counts a histogram computes: the ten-minute units ``span`` of
+    ``part``'s day, which held ``lines`` (per unit) when asked, into ``kept`` under ``key``;
+    then the ``hours`` (hour -> its lines) whose units are all current."""
+
+    part: histcache.DayPart
+    key: tuple
+    lines: list[int]
+    kept: histcache.Kept
+    span: range
+    hours: dict[int, int]
+
+
+class Histograms:
+    """Histograms (a part of alco.search.reader.Searcher)."""
+
+    sphinx: sphinxql.Sphinx
+    budget: ReadBudget
+    _fan_out: FanOut | None
+    _parts: int
+
+    def histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
+                  bucket_us: int) -> dict[int, int]:
+        """Hits per bucket start (µs) in [from_us, to_us].
+
+        A histogram counts every match of its range.  With a fan-out (the web app's search
+        threads), the range up to the newest line is cut in parts counted at once, one
+        searchd thread each, and the counts added up.  Past the time budget the counts are
+        short: the answer is partial (a warning says so)."""
+        self.start_request()
+        counts = self._histogram(ix, c, from_us, to_us, bucket_us)
+        if self.budget.out_of_time():
+            self.sphinx.note_warnings([self.budget.message()])
+        return counts
+
+    def _histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
+                   bucket_us: int) -> dict[int, int]:
+        lo, hi = id_range_of_us(from_us, to_us)
+        if lo > hi:
+            return {}
+        if c.checks:
+            return self._histogram_read(ix, c, lo, hi, bucket_us)
+        counts: dict[int, int] = {}
+        live: list[tuple[int, int]] = [(lo, hi)]
+        fills: list[Fill] = []
+        if bucket_us % (histcache.MINUTE_MS * 1000) == 0:
+            live, fills = self._histogram_kept(ix, c, lo, hi, bucket_us, counts)
+        if self.parallel > 1 and len(live) == 1 and not fills:
+            end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
+            part_lo, part_hi = live[0]
+            live = split_range(part_lo, min(part_hi, end), part_hi, self.parallel)
+        # the kept counts to compute and the ranges to count, all at once on the search
+        # threads (the day parts first: they are the long ones)
+        tasks: list[Fill | tuple[int, int]] = [*fills, *live]
+        results = self.each(lambda sx, task: self._histogram_part(sx, ix, c, bucket_us, task)
+                            if isinstance(task, tuple) else self._day_minutes(sx, ix, c, task),
+                            tasks)
+        missed: list[tuple[int, int]] = []
+        for task, got in zip(tasks, results, strict=True):
+            if isinstance(task, tuple):
+                for bucket, n in got.items():
+                    counts[bucket] = counts.get(bucket, 0) + n
+            elif got is None:  # cut short by the time budget: not kept, counted below
+                part = task.part
+                missed.append((make_id(part.first * histcache.MINUTE_MS, 0, 0),
+                               make_id(part.end * histcache.MINUTE_MS, 0, 0) - 1))
+            else:
+                kept = task.kept.with_units(got[0], task.lines, got[1]).with_hours(task.hours)
+                histcache.KEPT.put(task.key, kept)
+                histcache.add_minutes(counts, kept.minutes, task.part, bucket_us)
+        for ids in missed:
+            for bucket, n in self._histogram_part(self.sphinx, ix, c, bucket_us, ids).items():
+                counts[bucket] = counts.get(bucket, 0) + n
+        return counts
+
+    @property
+    def parallel(self) -> int:
+        """How many search threads a range may be counted on at once (1: this one only)."""
+        return self._parts if self._fan_out is not None else 1
+
+    def each(self, fn: Callable[[sphinxql.Sphinx, Any], Any], items: list) -> list:
+        """fn(connection, item) for every item: at once on the fan-out's threads if any."""
+        if len(items) <= 1 or self._fan_out is None:
+            return [fn(self.sphinx, item) for item in items]
+        return self._fan_out(fn, items)
+
+    def _histogram_kept(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, bucket_us: int,
+                        counts: dict[int, int]) -> tuple[list[tuple[int, int]], list[Fill]]:
+        """Add to ``counts`` what kept per-minute counts of sealed ten minutes answer; return
+        the id ranges left to count and the kept counts to compute (the units not kept yet of
+        at most MAX_FILLS days a request: their day parts are not in those ranges)
+        (alco.search.histcache)."""
+        days = [(name, first) for name in self.indexes_for_ids(ix, lo, hi)
+                if (first := first_minute(name)) is not None]
+        now_ms = time.time_ns() // 1_000_000
+        planned, live = histcache.plan(lo, hi, days, histcache.sealed_minute(now_ms))
+        answered: list[histcache.DayPart] = []
+        fills: list[Fill] = []
+        for part in planned:
+            c_day = self.for_indexes(c, [part.index])
+            if not self.hours([part.index]):
+                continue
+            key = (*server_of(self.sphinx), part.index, c_day.match, c_day.keywords,
+                   tuple(c_day.where), tuple(c_day.select),
+                   tuple(map(str, c_day.select_params)))
+            kept = histcache.KEPT.get(key)
+            lines, whole = self._unit_lines(part, kept)
+            if not kept.stale(lines, histcache.part_units(part)):
+                histcache.add_minutes(counts, kept.minutes, part, bucket_us)
+                answered.append(part)
+                current = {h: n for h, n in whole.items() if not kept.stale(
+                    lines, histcache.units_of([h]))}
+                if current:
+                    histcache.KEPT.put(key, kept.with_hours(current))
+            elif len(fills) < MAX_FILLS:
+                # every stale sealed unit of the day (and those between): a count decodes
+                # the query's matches of the whole day whatever its id range, so the rest
+                # of the day costs little more (Searcher._day_minutes)
+                stale = kept.stale(lines, range((part.sealed - part.day)
+                                                // histcache.UNIT_MINUTES))
+                fills.append(Fill(part, key, lines, kept, range(stale[0], stale[-1] + 1),
+                                  whole))
+                answered.append(part)
+        if len(answered) < len(planned):  # the parts not answered from counts are counted live
+            live = histcache.plan(lo, hi, [(p.index, p.day) for p in answered],
+                                  histcache.sealed_minute(now_ms))[1]
+        return live, fills
+
+    def _unit_lines(self, part: histcache.DayPart,
+                    kept: histcache.Kept) -> tuple[list[int], dict[int, int]]:
+        """The lines each ten minutes of ``part``'s day holds now, as far as they are sealed:
+        the day's hour tokens from the dictionary first (one lookup), then, only for the
+        hours whose lines are not those ``kept`` last found current, their ten-minute tokens
+        (a second lookup; the current hour, an hour with a late line); the units of the
+        other hours are as kept.  And the sealed hours looked up again (hour -> its lines):
+        once their units are counted, they are current with that number."""
+        sealed_units = (part.sealed - part.day) // histcache.UNIT_MINUTES
+        hours = range(-(-sealed_units // histcache.UNITS_PER_HOUR))
+        lines = list(kept.units)
+        if all(n < 0 for n in kept.hours):  # nothing found current yet: the units at once
+            suspect = list(range(histcache.HOURS))
+            hour_lines = []
+        else:
+            first_hour = part.day // 60
+            self.budget.spend()
+            hour_lines = keyword_docs_each(self.sphinx, [
+                unit_token(HOUR_MS, first_hour + h) for h in range(histcache.HOURS)],
+                part.index)
+            suspect = kept.suspect(hour_lines, hours)
+        if suspect:
+            units = histcache.units_of(suspect)
+            first_unit = part.day // histcache.UNIT_MINUTES
+            self.budget.spend()
+            for u, n in zip(units, keyword_docs_each(self.sphinx, [
+                    unit_token(TEN_MINUTES_MS, first_unit + u) for u in units], part.index),
+                    strict=True):
+                lines[u] = n
+        if not hour_lines:  # (an hour's lines are its units': each line has one of each)
+            hour_lines = [sum(lines[u] for u in histcache.units_of([h]))
+                          for h in range(histcache.HOURS)]
+        whole = {h: hour_lines[h] for h in suspect
+                 if (h + 1) * histcache.UNITS_PER_HOUR <= sealed_units}
+        return lines, whole
+
+    def _day_minutes(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
+                     fill: Fill) -> tuple[range, array] | None:
+        """Lines matching ``c`` per minute of the fill's day (an array of the day's minutes)
+        in the ten minutes of its span (a query of every line: of all its sealed ones, from
+        the dictionary) and those units; None when the time budget cut the query short."""
+        part, span = fill.part, fill.span
+        if not (c.match or c.where or c.select or c.checks):
+            every = self._day_lines(sx, part)
+            if every is not None:
+                return range(0, (part.sealed - part.day) // histcache.UNIT_MINUTES), every
+        c = self.for_indexes(c, [part.index])
+        first = part.day + span.start * histcache.UNIT_MINUTES
+        end = part.day + span.stop * histcache.UNIT_MINUTES
+        if (end - first) * histcache.MINUTE_MS <= COVER_HOUR_MS:
+            # an hour or less (the ten minutes sealed since the last fill): through its
+            # time tokens, it costs the lines it holds, not the day's
+            where, params = where_ids(c, make_id(first * histcache.MINUTE_MS, 0, 0),
+                                      make_id(end * histcache.MINUTE_MS, 0, 0) - 1,
+                                      hours=True)
+            where = f"WHERE {where} "
+        else:
+            # The whole day index is counted, without an id range: a count decodes the
+            # query's matches of the whole day whatever its range, and a filter beside GROUP
+            # BY costs searchd a third more (10M lines, a word in 680k lines of a day: 63 ms
+            # against 100).  Only the span's units are taken (Kept.with_units); lines dated
+            # outside the day (after tomorrow, in today's index) fall outside its minutes.
+            terms = (["MATCH(%s)"] if c.match else []) + list(c.where)
+            where = f"WHERE {' AND '.join(terms)} " if terms else ""
+            params = [c.match] if c.match else []
+        sql = (f"SELECT ts DIV 60000000 AS m, COUNT(*) AS n"
+               f"{''.join(', ' + s for s in c.select)} "
+               f"FROM {sphinxql.ident(part.index)} {where}"
+               f"GROUP BY m ORDER BY m ASC LIMIT {3 * histcache.DAY_MINUTES} "
+               f"OPTION max_matches={3 * histcache.DAY_MINUTES}, ranker=none, "
+               f"max_query_time={max(1, self.budget.ms_left())}")
+        rows = self._query(sql, [*c.select_params, *params], sx)
+        if self.budget.out_of_time():
+            return None
+        minutes = array("q", bytes(8 * histcache.DAY_MINUTES))
+        for row in rows:
+            k = int(row["m"]) - part.day
+            if 0 <= k < histcache.DAY_MINUTES:
+                minutes[k] = int(row["n"])
+        return span, minutes
+
+    def _day_lines(self, sx: sphinxql.Sphinx, part: histcache.DayPart) -> array | None:
+        """Every line per minute of ``part``'s day's sealed hours, from the dictionary's
+        counts of the minute tokens (one lookup, about 15-30 ms a day against 70 ms for a
+        count): only when the day's minutes add up to the lines the index holds (SHOW INDEX
+        STATUS counts the lines there are; the dictionary also counts a line REPLACEd again,
+        until a merge, and a line dated past tomorrow is under no minute of the day).  None
+        when they do not."""
+        minutes = [unit_token(MINUTE_MS, m)
+                   for m in range(part.day, part.day + histcache.DAY_MINUTES)]
+        self.budget.spend()
+        counts = keyword_docs_each(sx, minutes, part.index)
+        self.budget.spend()
+        if sum(counts) != index_lines(sx, part.index):
+            return None
+        out = array("q", bytes(8 * histcache.DAY_MINUTES))
+        for k in range(part.sealed - part.day):
+            out[k] = counts[k]
+        return out
+
+    def _histogram_read(self, ix: IndexConfig, c: Compiled, lo: int, hi: int,
+                        bucket_us: int) -> dict[int, int]:
+        """A histogram of a query with patterns: its lines read newest first and counted,
+        as far as the budget goes (then partial: the read says so)."""
+        counts: dict[int, int] = {}
+
+        def add(rows: list[dict]) -> None:
+            for row in rows:
+                bucket = int(row["ts"]) // bucket_us * bucket_us
+                counts[bucket] = counts.get(bucket, 0) + 1
+
+        self.read(ix, c, lo, hi, False, TOP_ID, sink=add)
+        return counts
+
+    def _histogram_part(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
+                        bucket_us: int, ids: tuple[int, int]) -> dict[int, int]:
+        lo, hi = ids
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        if not indexes:
+            return {}
+        n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
+        c = self.for_indexes(c, indexes)
+        where, params = where_ids(c, lo, hi, hours=self.hours(indexes, sx))
+        sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
+               f"{''.join(', ' + s for s in c.select)} "
+               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
+               f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
+               f"OPTION max_matches={n}, ranker=none, "
+               f"max_query_time={max(1, self.budget.ms_left())}")
+        rows = self._query(sql, [*c.select_params, *params], sx)
+        return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
+
+
+def split_range(lo: int, end: int, hi: int, parts: int) -> list[tuple[int, int]]:
+    """[lo, hi] in ``parts`` disjoint ranges of equal width up to ``end`` (where the lines
+    stop), the last one reaching on to ``hi``; one range when [lo, end] is too narrow."""
+    if lo <= 0 or end - lo < (60_000 << MS_SHIFT) * parts:
+        return [(lo, hi)]
+    step = (end - lo) // parts
+    cuts = [lo + i * step for i in range(parts)] + [hi + 1]
+    return [(cuts[i], cuts[i + 1] - 1) for i in range(parts)]
