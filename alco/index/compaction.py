@@ -121,6 +121,12 @@ def compact_now(sphinx: sphinxql.Sphinx, index: str, timeout: float,
     return before, after, time.monotonic() - t
 
 
+def compact_hour(config: Config) -> int:
+    """The UTC hour compaction starts work in, -1 for never (``[sphinx] compact_hour``; the
+    day indexes of a config with agents are distributed: the shards compact theirs)."""
+    return -1 if config.sphinx.agents else config.sphinx.compact_hour
+
+
 class Compactor:
     """Past days compacted at a quiet hour, one at a time, a few statements per step."""
 
@@ -137,8 +143,7 @@ class Compactor:
 
     @property
     def enabled(self) -> bool:
-        # the day indexes of a config with agents are distributed: the shards compact theirs
-        return self.config.sphinx.compact_hour >= 0 and not self.config.sphinx.agents
+        return compact_hour(self.config) >= 0
 
     def step(self, now: datetime | None = None) -> str | None:
         """One look: finish the day in progress or start the next one.  Returns the day index

@@ -13,16 +13,22 @@ flushes past days, and writers still write late lines into them, so:
 * compaction marks the day as being flushed, flushes only once no writer announces a write to
   it, and clears the mark.
 
-When Redis does not answer, writers go on (Redis is best effort for them, as for field values)
-and compaction does not flush: it only merges disk chunks.
+When Redis does not answer, compaction does not flush (it only merges disk chunks) and
+writers go on (Redis is best effort for them, as for field values), except in the compaction
+hour and FLUSH_MARGIN_S after it: a flush claimed before Redis went away may be running then,
+so a past day's batch waits (``DayBusy``) until Redis answers again or the hour is over.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import redis
 
 WRITING_TTL_S = 120  # longer than a REPLACE takes, even one that turns a full RAM chunk to disk
 FLUSHING_TTL_S = 900  # a mark left by a compaction that died goes away by itself
+FLUSH_MARGIN_S = 300  # a flush started at the end of the compaction hour is over by then
 
 
 def writing_key(prefix: str, index: str, slot: int) -> str:
@@ -46,13 +52,27 @@ def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
+def may_flush(compact_hour: int, now: datetime) -> bool:
+    """Whether compaction may be flushing a day at ``now`` (UTC): in its hour, or within
+    FLUSH_MARGIN_S after it (-1: compaction never runs)."""
+    if compact_hour < 0:
+        return False
+    start = now.replace(hour=compact_hour, minute=0, second=0, microsecond=0)
+    if start > now:  # (the margin of the hour may run past midnight)
+        start -= timedelta(days=1)
+    return (now - start).total_seconds() < 3600 + FLUSH_MARGIN_S
+
+
 class PastDayGuard:
     """A writer's side: ``enter`` before writing to a past day, ``leave`` after."""
 
-    def __init__(self, url: str, prefix: str, slot: int) -> None:
+    def __init__(self, url: str, prefix: str, slot: int, compact_hour: int = -1,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.client = _client(url)
         self.prefix = prefix
         self.slot = slot
+        self.compact_hour = compact_hour  # [sphinx] compact_hour; -1: no compaction flushes
+        self.clock = clock
 
     def enter(self, index: str) -> None:
         """Announce a write to ``index``; DayBusy (announcement withdrawn) when it is being
@@ -65,7 +85,10 @@ class PastDayGuard:
             _, flushing = pipe.execute()
             if flushing:
                 self.client.delete(mine)
-        except redis.RedisError:
+        except redis.RedisError as exc:
+            if may_flush(self.compact_hour, self.clock()):
+                raise DayBusy(f"Redis does not answer ({exc}) in the compaction hour: "
+                              f"day index {index} may be being flushed") from None
             return  # no Redis, no compaction flush: write
         if flushing:
             raise DayBusy(f"day index {index} is being compacted")

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 from alco import metrics
 from alco.config import Config, IndexConfig
+from alco.index.compaction import compact_hour
 from alco.index.daystore import DayStore, Planned, StoreResult, TransientError
 from alco.index.flushlock import PastDayGuard
 from alco.index.schema import IdAllocator, IndexSchema, id_ms
@@ -86,7 +87,8 @@ def run_writer(ctx: WriterContext) -> None:
     ids = IdAllocator(slot)  # (shared by the lanes)
     stores = [DayStore(Sphinx(ctx.config.sphinx.host, ctx.config.sphinx.port),
                        IndexSchema.of(ix), slot, ix.retention_days,
-                       PastDayGuard(ctx.config.redis.url, ctx.config.redis.prefix, slot),
+                       PastDayGuard(ctx.config.redis.url, ctx.config.redis.prefix, slot,
+                                    compact_hour(ctx.config)),
                        ids) for _ in range(LANES)]
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))

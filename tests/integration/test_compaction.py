@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from alco.index import compaction
+from alco.index import compaction, flushlock
 from alco.index.compaction import Compactor, day_state
 from alco.index.daystore import DayStore, TransientError
 from alco.index.flushlock import DayBusy, FlushLock, PastDayGuard
@@ -223,3 +223,24 @@ def test_a_writer_of_a_past_day_waits_while_compaction_flushes_it(stack):
     down = FlushLock("redis://127.0.0.1:1/0", "x")
     assert down.claim("logs_20261125") is None  # no Redis: compaction does not flush
     PastDayGuard("redis://127.0.0.1:1/0", "x", 0).enter("logs_20261125")  # writers go on
+
+
+@pytest.mark.parametrize("now, waits", [
+    ("2026-11-27T02:59:59", False), ("2026-11-27T03:00:00", True),
+    ("2026-11-27T03:59:59", True), ("2026-11-27T04:04:59", True),  # (a flush begun at 3:59)
+    ("2026-11-27T04:05:00", False)])
+def test_without_redis_a_past_day_waits_only_while_compaction_may_be_flushing(now, waits):
+    """Redis gone after compaction claimed a day: its flush may be running, and a row
+    written meanwhile would be lost (searchd 2.2.11), so in the compaction hour (and a
+    margin after it) the writer's batch waits; otherwise it is written."""
+    at = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    guard = PastDayGuard("redis://127.0.0.1:1/0", "x", 0, compact_hour=3, clock=lambda: at)
+    if waits:
+        with pytest.raises(DayBusy, match="compaction hour"):
+            guard.enter("logs_20261125")
+    else:
+        guard.enter("logs_20261125")
+    PastDayGuard("redis://127.0.0.1:1/0", "x", 0, compact_hour=-1,
+                 clock=lambda: at).enter("logs_20261125")  # no compaction: never waits
+    assert flushlock.may_flush(23, at.replace(hour=0, minute=4)) is True  # (past midnight)
+    assert flushlock.may_flush(23, at.replace(hour=0, minute=5)) is False
