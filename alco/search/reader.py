@@ -31,7 +31,7 @@ from alco.search.compile import (
 )
 from alco.search.counting import Counts
 from alco.search.dictionary import DAY_MS, LOOKUP_ROOM, PROBES, Lookups
-from alco.search.highlight import Piece, pieces, pieces_many
+from alco.search.highlight import Piece, pieces_many
 from alco.search.histograms import FanOut, Histograms
 from alco.search.starts import Start, Starts
 from alco.search.windows import Windows, start_ms, to_minute_edge
@@ -409,11 +409,6 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         except sphinxql.SphinxQueryError as exc:
             raise SearchError(f"search failed: {exc.message}") from None
 
-    def row_line(self, row: dict, c: Compiled | None = None) -> Line:
-        """A row as a line; with ``c``, its terms highlighted."""
-        return _line(row, pieces(row["logline"], c.terms) if c is not None and c.terms
-                     else None)
-
     def row_lines(self, rows: list[dict], c: Compiled | None = None) -> list[Line]:
         """Rows as lines; with ``c``, their terms highlighted (each term over all at once)."""
         if c is None or not c.terms:
@@ -425,12 +420,16 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         """The lines among ``ids`` that match ``c``, oldest first (one query: at most
         MAX_LIMIT ids)."""
         rows = self._select_ids(ix, c, sorted(set(ids))[:MAX_LIMIT])
-        return self.row_lines([r for r in rows
-                               if c.checks.passes(r["logline"], row_fields(r))], c)
+        if c.checks:
+            passed = c.checks.passes_many([r["logline"] for r in rows],
+                                          [row_fields(r) for r in rows]
+                                          if c.checks.on_fields() else None)
+            rows = [r for r, ok in zip(rows, passed, strict=True) if ok]
+        return self.row_lines(rows, c)
 
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
         rows = self.select_range(ix, Compiled(), doc_id, doc_id, True, 1)
-        return self.row_line(rows[0]) if rows else None
+        return self.row_lines(rows)[0] if rows else None
 
     def context(self, ix: IndexConfig, doc_id: int, before: int, after: int,
                 same: tuple[str, ...] = ()) -> Context | None:
@@ -444,7 +443,6 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         older = (self.select(ix, c, 0, doc_id - 1, False, before, reserve=1 if after else 0)
                  if before else [])
         newer = self.select(ix, c, doc_id + 1, TOP_ID, True, after) if after else []
-        return Context(anchor, [self.row_line(r) for r in reversed(older)],
-                       [self.row_line(r) for r in newer])
+        return Context(anchor, self.row_lines(older[::-1]), self.row_lines(newer))
 
 
