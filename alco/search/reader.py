@@ -350,7 +350,7 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
             sent = (len(got), reached)
         out.done = out.edge == (hi if upward else lo)
         if out.rows and complete:
-            self._complete(ix, out.rows)
+            self._complete(ix, out.rows, ("meta",) if "js" in columns else ("js", "meta"))
         if out.partial:
             self.sphinx.note_warnings([self.budget.message()])
         return out
@@ -374,16 +374,18 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
                f"max_query_time={max(min_ms, self.budget.ms_left())}")
         return self._query(sql, params)
 
-    def _complete(self, ix: IndexConfig, rows: list[dict]) -> None:
-        """Give rows a scan read without them their fields and marks: one query of at most
-        MAX_LIMIT + 1 ids (``read`` keeps it within the query budget: once a scan keeps a
-        line, it stops one query early)."""
+    def _complete(self, ix: IndexConfig, rows: list[dict],
+                  missing: tuple[str, ...] = ("js", "meta")) -> None:
+        """Give rows a scan read without them the ``missing`` columns (their fields and
+        marks): one query of at most MAX_LIMIT + 1 ids (``read`` keeps it within the query
+        budget: once a scan keeps a line, it stops one query early)."""
         ids = sorted(int(r["id"]) for r in rows)
         found = {int(r["id"]): r for r in self._select_ids(ix, Compiled(), ids,
-                                                            ("id", "js", "meta"))}
+                                                            ("id", *missing))}
         for row in rows:
             more = found.get(int(row["id"]), {})
-            row["js"], row["meta"] = more.get("js"), more.get("meta")
+            for column in missing:
+                row[column] = more.get(column)
 
     def _select_ids(self, ix: IndexConfig, c: Compiled, ids: list[int],
                     columns: tuple[str, ...] = LINE_COLUMNS) -> list[dict]:

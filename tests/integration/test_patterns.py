@@ -206,3 +206,6 @@ def test_a_scan_reads_no_json_but_its_lines_are_whole(client, monkeypatch):
     page = client.get("/api/logs/lines", params={"q": "host:/vm[12]/ 'ayment'"}).json()
     assert page["lines"] and all(ln["fields"]["host"] in ("vm1", "vm2") for ln in page["lines"])
     assert any(q.startswith("SELECT id, ts, logline, js FROM") for q in sent)
+    # and its lines get only their marks in the query more (their fields were read)
+    assert not any(q.startswith("SELECT id, js, meta") for q in sent)
+    assert sum(q.startswith("SELECT id, meta FROM") for q in sent) == 1
