@@ -60,7 +60,8 @@ class FakeSphinx:
             return [{"qpos": str(i), "tokenized": w, "normalized": w, "docs": self.docs(w)}
                     for i, w in enumerate(params[0].split(), 1)]
         self.queries += 1
-        if sql.startswith("SELECT id, js, meta"):  # a scan's kept lines get their fields
+        if sql.startswith(("SELECT id, js, meta", "SELECT id, meta")):
+            # a scan's kept lines get their fields and marks (or marks only)
             return [{"id": i, "js": "{}", "meta": "{}"} for i in params[2:]]  # (after lo, hi)
         self.searches += 1
         self.clock += self.cost_s
