@@ -153,6 +153,6 @@ def _fresh_reader_memory() -> Iterator[None]:
     had, with other data under the same day index names."""
     from alco.search import dictionary
 
-    for kept in (dictionary._HOURS, dictionary._LINES, dictionary._INFIX, dictionary._WITHIN):
+    for kept in (dictionary._HOURS, dictionary._LINES, dictionary._WILD, dictionary._WITHIN):
         kept.clear()
     yield

@@ -52,7 +52,7 @@ class Record:
     marks: dict = field(default_factory=dict)
 
 
-MIN_INFIX = 3  # day indexes' min_infix_len: the shortest piece of a word looked up (*abc*)
+MIN_INFIX = 3  # day indexes' min_infix_len (or min_prefix_len): the shortest piece looked up
 
 def day_index(name: str, day: date) -> str:
     """The RT index holding one day of an ALCO index: ``<name>_<YYYYMMDD>``."""

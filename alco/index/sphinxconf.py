@@ -44,8 +44,9 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool 
         "    rt_attr_bigint = fp",
         f"    rt_mem_limit = {RT_MEM_LIMIT}",
         "    min_word_len = 1",
-        # infixes: patterns ('ayment', /ERROR|FATAL/) narrow with *ayment* (alco.search.literals)
-        *([f"    min_infix_len = {MIN_INFIX}"] if infixes else []),
+        # infixes: patterns ('ayment', /ERROR|FATAL/) narrow with *ayment* (alco.search.literals);
+        # without them prefixes ('ayment 42' narrows with 42*), which cost searchd no memory
+        (f"    min_infix_len = {MIN_INFIX}" if infixes else f"    min_prefix_len = {MIN_INFIX}"),
         # the disk chunks' attributes, strings and JSON as file-backed mmap: page cache the
         # kernel reclaims, not searchd's shared memory (bench/RESULTS.md, issue 18)
         *(["    ondisk_attrs = 1"] if ondisk_attrs else []),

@@ -50,12 +50,17 @@ class Compiled:
     select_params: list = field(default_factory=list)
     checks: LineChecks = field(default_factory=LineChecks)  # patterns: checked line by line
     terms: list[Term] = field(default_factory=list)  # what to highlight, in colour order
-    # the same query for day indexes without infixes (created before they were configured):
-    # their patterns narrow by whole keywords only
+    # the same query for day indexes without infixes (alco.search.literals.WILD): with
+    # prefixes only (``infixes = false``), and with neither (made before wildcards were
+    # configured): their patterns narrow by what those can look up
+    prefixed: Compiled | None = None
     plain: Compiled | None = None
 
-    def for_infix(self, infix: bool) -> Compiled:
-        return self if infix or self.plain is None else self.plain
+    def for_wild(self, wild: str) -> Compiled:
+        """The query as day indexes of kind ``wild`` can run it."""
+        if wild == literals.INFIX or self.plain is None:
+            return self
+        return self.prefixed if wild == literals.PREFIX and self.prefixed else self.plain
 
 
 def _json_paths(name: str) -> list[tuple[str, list[str]]]:
@@ -96,16 +101,16 @@ def _check(m: qlang.Matcher) -> Check:
         raise SearchError(f"{exc.message} (at position {at})", position=at) from None
 
 
-def _narrowing(parsed: qlang.Query, infix: bool) -> str:
+def _narrowing(parsed: qlang.Query, wild: str) -> str:
     """MATCH() text the positive patterns on the message need (alco.search.literals)."""
     clauses: list[literals.Clause] = []
     for m in parsed.matchers:
         if m.negate or m.field is not None:
             continue
         if m.kind == "text":
-            clauses += literals.text_clauses(m.source, m.word, infix)
+            clauses += literals.text_clauses(m.source, m.word, wild)
         else:
-            clauses += literals.regex_clauses(m.source, m.word, infix)
+            clauses += literals.regex_clauses(m.source, m.word, wild)
     return literals.match_text(list(dict.fromkeys(clauses)))
 
 
@@ -147,11 +152,11 @@ def _scan_only(parsed: qlang.Query) -> tuple[qlang.Query, list[FieldCheck]]:
     return qlang.Query(filters=parsed.filters), checks
 
 
-def _compile(ix: IndexConfig, parsed: qlang.Query, infix: bool,
+def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
              checks: dict[int, Check]) -> Compiled:
     schema = IndexSchema.of(ix)
     text_fields = {c: field_column(c) for c in schema.indexed}
-    narrow = _narrowing(parsed, infix)
+    narrow = _narrowing(parsed, wild)
     line_checks = [FieldCheck(checks[i], m.negate, m.field)
                    for i, m in enumerate(parsed.matchers)]
     routed = parsed
@@ -187,9 +192,10 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
     full-text field, the rest to the JSON attribute (a scan: slow on big days).  Patterns
     narrow through the index where they have literals and are checked line by line."""
     checks = {i: _check(m) for i, m in enumerate(parsed.matchers)}
-    c = _compile(ix, parsed, True, checks)
+    c = _compile(ix, parsed, literals.INFIX, checks)
     if parsed.matchers:
-        c.plain = _compile(ix, parsed, False, checks)
+        c.prefixed = _compile(ix, parsed, literals.PREFIX, checks)
+        c.plain = _compile(ix, parsed, literals.WORDS, checks)
     return c
 
 

@@ -1,7 +1,7 @@
 """What a day index's dictionary says (``CALL KEYWORDS``: the lines under a word or a time
 token; ``SHOW INDEX STATUS``: the lines it holds), and what the searcher keeps of it per searchd
 and index for the process's life: whether a day index has hour tokens (``_HOURS``), infixes
-(``_INFIX``), only lines dated in its day (``_WITHIN``), and its line count for a minute
+or prefixes (``_WILD``), only lines dated in its day (``_WITHIN``), and its line count for a minute
 (``_LINES``).  Every lookup a request makes counts in its query budget (alco.search.budget)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from alco.index.schema import (
     day_of_index,
     unit_token,
 )
+from alco.search import literals
 from alco.search.budget import ReadBudget
 from alco.search.compile import (
     Compiled,
@@ -33,7 +34,8 @@ _FIELD_RE = re.compile(r"@\w+")  # a MATCH() field limit
 _WORD_RE = re.compile(r"[\w*]+")
 _EXCLUDED_RE = re.compile(r"(?<![\w\\])[-!][\w*]+|(?<![\w\\])[-!]\([^)]*\)")
 
-_INFIX: dict[str, bool] = {}  # day index -> has infixes (alco.search.literals)
+# (searchd host, port, day index) -> what it can look up (alco.search.literals.WILD)
+_WILD: dict[tuple[str, int, str], str] = {}
 # (searchd host, port, day index) -> every line has its hour tokens (schema.time_token)
 _HOURS: dict[tuple[str, int, str], bool] = {}
 # (searchd host, port, day index) -> (monotonic time asked, lines it held): for estimates
@@ -97,23 +99,38 @@ class Lookups:
             _HOURS[key] = False  # (a distributed index over agents cannot say)
         return _HOURS[key]
 
-    def _infix(self, name: str) -> bool:
-        """Whether a day index has infixes: CALL KEYWORDS keeps ``*`` only then (an answer
-        is kept for the process's life: an index's settings are fixed when it is made)."""
-        if name in _INFIX:
-            return _INFIX[name]
+    def _wild(self, name: str) -> str:
+        """What a day index can look up (alco.search.literals.WILD): CALL KEYWORDS keeps
+        ``*`` only with infixes or prefixes, and SHOW INDEX .. SETTINGS names
+        ``min_prefix_len`` when it has prefixes (Sphinx 2.2.11 does not list
+        ``min_infix_len``).  An answer is kept for the process's life: an index's settings
+        are fixed when it is made.  Not known: the weakest kind that fits what is known."""
+        key = (*server_of(self.sphinx), name)
+        if key in _WILD:
+            return _WILD[key]
         try:
             rows = self.sphinx.query("CALL KEYWORDS(%s, %s, 0)", ["*abc*", name])
         except sphinxql.SphinxError:
-            return False  # not known (yet): narrow by whole keywords, not cached
-        _INFIX[name] = bool(rows) and "*" in str(rows[0].get("tokenized", ""))
-        return _INFIX[name]
+            return literals.WORDS  # not known (yet): narrow by whole keywords, not cached
+        if not rows or "*" not in str(rows[0].get("tokenized", "")):
+            _WILD[key] = literals.WORDS
+            return _WILD[key]
+        try:
+            rows = self.sphinx.query(f"SHOW INDEX {sphinxql.ident(name)} SETTINGS", [])
+        except sphinxql.SPHINX_ERRORS:
+            return literals.PREFIX  # (an infix index can run prefixes too), not cached
+        settings = " ".join(str(r.get("Value", "")) for r in rows)
+        _WILD[key] = (literals.PREFIX if "min_prefix_len" in settings
+                      and "min_infix_len" not in settings else literals.INFIX)
+        return _WILD[key]
 
     def for_indexes(self, c: Compiled, indexes: list[str]) -> Compiled:
-        """``c`` as day indexes without infixes can run it (alco.search.literals)."""
+        """``c`` as all of ``indexes`` can run it: narrowed by the wildcards the weakest of
+        them has (alco.search.literals)."""
         if c.plain is None:
             return c
-        return c.for_infix(all(self._infix(name) for name in indexes))
+        return c.for_wild(min((self._wild(name) for name in indexes),
+                              key=literals.WILD.index, default=literals.INFIX))
 
     def _day_lines_count(self, name: str) -> int:
         """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an

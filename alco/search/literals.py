@@ -3,9 +3,11 @@
 A pattern's required literal text, cut at Sphinx's separators, gives keywords a matching line
 must hold.  A keyword whose ends are both inside the literal, or at a known boundary (grep
 -w, ``^``, ``$``, a space), is searched as itself; one that may continue into the line's
-neighbouring characters needs the index's infixes (``*ayment*``, ``*orders``, ``500*``), which
-day indexes have from ``min_infix_len`` on (alco.index.sphinxconf), each at least
-MIN_INFIX characters long.  What cannot be narrowed this way is left to the check: a scan.
+neighbouring characters needs the index's wildcards, each at least MIN_INFIX characters long
+(alco.index.sphinxconf): infixes (``*ayment*``, ``*orders``, ``500*``: ``min_infix_len``) or,
+in day indexes made with ``infixes = false``, prefixes only (``500*``, a keyword that may go
+on to its right: ``min_prefix_len``, which costs searchd no memory).  ``WILD`` names the three
+kinds of day index.  What cannot be narrowed this way is left to the check: a scan.
 
 The result is a list of clauses, all required; a clause is a tuple of alternatives, each a
 MATCH() expression (``/ERROR|FATAL/`` gives one clause of two).
@@ -28,6 +30,8 @@ except ImportError:  # pragma: no cover - Python < 3.11 layout
     import sre_parse  # type: ignore[no-redef]
 
 Clause = tuple[str, ...]
+INFIX, PREFIX, WORDS = "infix", "prefix", "words"  # what a day index can look up
+WILD = (WORDS, PREFIX, INFIX)  # weakest first: each can run the queries of those before it
 # RE2 syntax Python's parser reads otherwise (POSIX classes, \pL, \Q..\E, \C, \z, \x{..},
 # flags Python lacks): such a pattern is not narrowed, only checked
 _RE2_ONLY = re.compile(r"\[:|\\[pPQECz]|\\x\{|\(\?[a-zA-Z]*U")
@@ -46,9 +50,9 @@ class Literal:
     open_right: bool = True
 
 
-def literal_terms(lit: Literal, infix: bool) -> list[str]:
+def literal_terms(lit: Literal, wild: str) -> list[str]:
     """The MATCH() terms every line holding ``lit`` has (lower-case keywords, ``*`` where a
-    keyword may go on)."""
+    keyword may go on, as far as day indexes of kind ``wild`` can look that up)."""
     terms: list[str] = []
     for run in KEYWORD_RUN_RE.finditer(lit.text):
         left = run.start() == 0 and lit.open_left
@@ -56,17 +60,17 @@ def literal_terms(lit: Literal, infix: bool) -> list[str]:
         token = run.group(0).lower()
         if not left and not right:
             terms.append(token)
-        elif infix and len(token) >= MIN_INFIX:
+        elif len(token) >= MIN_INFIX and (wild == INFIX or (wild == PREFIX and not left)):
             terms.append(("*" if left else "") + token + ("*" if right else ""))
     return terms
 
 
-def text_clauses(text: str, word: bool, infix: bool) -> list[Clause]:
+def text_clauses(text: str, word: bool, wild: str) -> list[Clause]:
     """Clauses of a substring (``word``: bounded like grep -w)."""
-    return [(t,) for t in literal_terms(Literal(text, not word, not word), infix)]
+    return [(t,) for t in literal_terms(Literal(text, not word, not word), wild)]
 
 
-def regex_clauses(source: str, word: bool, infix: bool) -> list[Clause]:
+def regex_clauses(source: str, word: bool, wild: str) -> list[Clause]:
     """Clauses of an RE2 regex: those of its required literals; none when it has none or
     uses syntax this analysis does not read."""
     if _RE2_ONLY.search(source):
@@ -75,7 +79,7 @@ def regex_clauses(source: str, word: bool, infix: bool) -> list[Clause]:
         tree = sre_parse.parse(source)
     except (re.error, RecursionError, OverflowError, ValueError):
         return []
-    return _sequence(list(tree), not word, not word, infix)
+    return _sequence(list(tree), not word, not word, wild)
 
 
 def _separator(op: object, av: object) -> bool:
@@ -111,7 +115,7 @@ def _expression(clauses: list[Clause]) -> str:
     return " ".join(parts)
 
 
-def _sequence(items: list, open_left: bool, open_right: bool, infix: bool) -> list[Clause]:
+def _sequence(items: list, open_left: bool, open_right: bool, wild: str) -> list[Clause]:
     clauses: list[Clause] = []
     run: list[str] = []
     run_open_left = open_left
@@ -119,7 +123,7 @@ def _sequence(items: list, open_left: bool, open_right: bool, infix: bool) -> li
     def end_run(open_right_here: bool) -> None:
         if run:
             lit = Literal("".join(run), run_open_left, open_right_here)
-            clauses.extend((t,) for t in literal_terms(lit, infix))
+            clauses.extend((t,) for t in literal_terms(lit, wild))
         run.clear()
 
     for op, av in items:
@@ -129,20 +133,20 @@ def _sequence(items: list, open_left: bool, open_right: bool, infix: bool) -> li
         bounded_before = _separator(op, av) or _anchor(op, av, begin=False)
         end_run(not bounded_before)
         run_open_left = not (_separator(op, av) or _anchor(op, av, begin=True))
-        clauses += _node(op, av, infix)
+        clauses += _node(op, av, wild)
     end_run(open_right)
     return clauses
 
 
-def _node(op: object, av: object, infix: bool) -> list[Clause]:
+def _node(op: object, av: object, wild: str) -> list[Clause]:
     """Clauses of a node that is not a literal (groups, repeats at least once, branches)."""
     if op is sre_c.SUBPATTERN:
-        return _sequence(list(av[-1]), True, True, infix)  # type: ignore[index]
+        return _sequence(list(av[-1]), True, True, wild)  # type: ignore[index]
     if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
         lo, _, sub = av  # type: ignore[misc]
-        return _sequence(list(sub), True, True, infix) if lo >= 1 else []
+        return _sequence(list(sub), True, True, wild) if lo >= 1 else []
     if op is sre_c.BRANCH:
-        alternatives = [_sequence(list(alt), True, True, infix) for alt in av[1]]  # type: ignore[index]
+        alternatives = [_sequence(list(alt), True, True, wild) for alt in av[1]]  # type: ignore[index]
         if not alternatives or not all(alternatives):
             return []
         return [tuple(dict.fromkeys(_expression(a) for a in alternatives))]

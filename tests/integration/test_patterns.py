@@ -36,8 +36,8 @@ N_PER = 40  # each message this many times, on hosts vm0..vm3
 
 
 @pytest.fixture
-def client(stack):
-    stack.index(columns=COLUMNS)
+def client(stack, request):
+    stack.index(columns=COLUMNS, **getattr(request, "param", {}))
     stack.start_searchd()
     config = stack.config()
     base_us = (time.time_ns() // 1000 // 1_000_000 - 600) * 1_000_000
@@ -78,7 +78,7 @@ def any_line(rx: str, flags: int = 0):
     return lambda r: any(re.search(rx, line, flags) for line in r.message.split("\n"))
 
 
-@pytest.mark.parametrize(("q", "test"), [
+CASES = [
     ("'ayment'", lambda r: "ayment" in r.message),
     ("'customer_id = 4'", lambda r: "customer_id = 4" in r.message),
     ("'10.203.'", lambda r: "10.203." in r.message),
@@ -101,7 +101,10 @@ def any_line(rx: str, flags: int = 0):
     ("levelname:/^ERR/ timeout", lambda r: r.fields["levelname"].startswith("ERR")
      and re.search(r"\btimeout\b", r.message, re.I)),
     ("error 'db'", lambda r: re.search(r"\berror\b", r.message, re.I) and "db" in r.message),
-])
+]
+
+
+@pytest.mark.parametrize(("q", "test"), CASES)
 def test_patterns_find_exactly_what_they_match(client, q, test):
     want = expected(client, test)
     assert want, "the corpus must have matches"
@@ -111,23 +114,51 @@ def test_patterns_find_exactly_what_they_match(client, q, test):
     assert (count["count"], count["capped"]) == (len(want), False)
 
 
-def test_days_without_infixes_give_the_same_answers(client):
-    """Day indexes made before infixes were configured: patterns narrow by whole keywords
-    only (a probe tells which days have them), and the answers do not change."""
+@pytest.mark.parametrize("client", [{"infixes": False}], indirect=True)
+def test_days_with_prefixes_only_narrow_by_them_and_answer_the_same(client, monkeypatch):
+    """``infixes = false``: day indexes get prefixes (no memory for searchd's dictionary);
+    the probe tells, a keyword whose start is known narrows with ``word*``, and every
+    pattern finds exactly what it did with infixes."""
+    from alco.index import sphinxql
+    from alco.search import dictionary
+
+    sent: list[tuple[str, list]] = []
+    query = sphinxql.Sphinx.query
+
+    def spy(self, sql, params=()):
+        sent.append((sql, list(params)))
+        return query(self, sql, params)
+
+    monkeypatch.setattr(sphinxql.Sphinx, "query", spy)
+    assert all_seqs(client, "'ed for custo'") == expected(
+        client, lambda r: "ed for custo" in r.message)
+    assert set(dictionary._WILD.values()) == {"prefix"}
+    assert any("custo*" in str(p) for sql, params in sent if "MATCH" in sql for p in params)
+    for q, test in CASES:
+        assert all_seqs(client, q) == expected(client, test), q
+
+
+@pytest.mark.parametrize("wild", ["prefix", "words"])
+def test_days_without_infixes_give_the_same_answers(client, wild):
+    """Day indexes with prefixes only (``infixes = false``) or made before wildcards were
+    configured: patterns narrow by what those can look up (a probe tells which days have
+    what), and the answers do not change."""
     from alco.search import dictionary
 
     all_seqs(client, "'ayment'")  # (the reader asks searchd which days have infixes)
-    names = list(dictionary._INFIX)
-    assert names and all(dictionary._INFIX[n] for n in names)  # this searchd's days have them
+    keys = list(dictionary._WILD)
+    assert keys and all(dictionary._WILD[k] == "infix" for k in keys)  # this searchd's have
     try:
-        for name in names:
-            dictionary._INFIX[name] = False
+        for key in keys:
+            dictionary._WILD[key] = wild
         assert all_seqs(client, "'ayment'") == expected(client, lambda r: "ayment" in r.message)
         assert all_seqs(client, "/ERROR|FATAL/ -'db'") == expected(
             client, lambda r: re.search("ERROR|FATAL", r.message) and "db" not in r.message)
+        assert all_seqs(client, "'ed for custo'") == expected(
+            client, lambda r: "ed for custo" in r.message)
     finally:
-        for name in names:
-            dictionary._INFIX.pop(name, None)
+        for key in keys:
+            dictionary._WILD.pop(key, None)
 
 
 def test_each_term_has_its_own_highlight(client):

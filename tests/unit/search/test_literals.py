@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from alco.search.literals import match_text, regex_clauses, text_clauses
+from alco.search.literals import INFIX, PREFIX, WORDS, match_text, regex_clauses, text_clauses
 
 
-@pytest.mark.parametrize(("text", "word", "infix", "clauses"), [
-    ("ayment", False, True, [("*ayment*",)]),
-    ("ayment", False, False, []),  # no infixes: a piece of a word cannot be looked up
-    ("10.203.", False, True, [("203",)]),  # "10" may end a longer number; 2 chars: no infix
-    ("customer_id = 4", False, True, [("*customer_id",)]),
-    ("customer_id = 4", True, True, [("customer_id",), ("4",)]),
-    ("café au lait", False, True, [("*caf",), ("au",), ("lait*",)]),  # é separates keywords
-    ("err", True, False, [("err",)]),
-    ("->", False, True, []),
+@pytest.mark.parametrize(("text", "word", "wild", "clauses"), [
+    ("ayment", False, INFIX, [("*ayment*",)]),
+    ("ayment", False, WORDS, []),  # no wildcards: a piece of a word cannot be looked up
+    ("ayment", False, PREFIX, []),  # (its start may be inside a word)
+    ("10.203.", False, INFIX, [("203",)]),  # "10" may end a longer number; 2 chars: no infix
+    ("customer_id = 4", False, INFIX, [("*customer_id",)]),
+    ("customer_id = 4", False, PREFIX, []),
+    ("customer_id = 4", True, INFIX, [("customer_id",), ("4",)]),
+    ("café au lait", False, INFIX, [("*caf",), ("au",), ("lait*",)]),  # é separates keywords
+    ("café au lait", False, PREFIX, [("au",), ("lait*",)]),  # a keyword's start is known
+    ("café au lait", False, WORDS, [("au",)]),
+    ("err", True, WORDS, [("err",)]),
+    ("->", False, INFIX, []),
 ])
-def test_substrings(text, word, infix, clauses):
-    assert text_clauses(text, word, infix) == clauses
+def test_substrings(text, word, wild, clauses):
+    assert text_clauses(text, word, wild) == clauses
 
 
 @pytest.mark.parametrize(("source", "expression"), [
@@ -34,4 +38,15 @@ def test_substrings(text, word, infix, clauses):
     ("a(b", ""),
 ])
 def test_regexes(source, expression):
-    assert match_text(regex_clauses(source, False, True)) == expression
+    assert match_text(regex_clauses(source, False, INFIX)) == expression
+
+
+@pytest.mark.parametrize(("source", "expression"), [
+    (r"orders/\d+ 500", "500*"),
+    ("ERROR|FATAL", ""),  # an alternative that cannot narrow: the whole branch cannot
+    ("^GET /api", "get api*"),
+    (r"\btimeout\s+after", "after*"),  # (\b is not read as a boundary: "timeout" may end one)
+    (r"\s+timeout after", "timeout after*"),
+])
+def test_regexes_with_prefixes_only(source, expression):
+    assert match_text(regex_clauses(source, False, PREFIX)) == expression
