@@ -709,7 +709,7 @@ def report_load(b: Bench, args: argparse.Namespace, rate: float, size: int) -> N
     sizes_restarted, chunks_restarted = storage.index_files(b.stack.searchd.data_dir, INDEX)
     both = Counter({ext: sizes[ext] + sizes_after[ext]
                     for ext in sizes.keys() | sizes_after.keys()})
-    infix = "no infixes" if args.no_infixes else "min_infix_len = 3"
+    infix = "prefixes only" if args.no_infixes else "min_infix_len = 3"
     per_day = ", ".join(f"{ix}: {c}" for ix, c in chunks.items())
     report(f"search load, N = {b.n:,}, {infix}: bytes per line on disk and in RAM", [
         ("Bulk REPLACE by 2 loader processes", table(
@@ -781,7 +781,8 @@ def report_grep(b: Bench, args: argparse.Namespace, rate: float, size: int) -> N
     progress("patterns: substrings and regexes (API vs rg)")
     rows, scans = run_grep(b, 3 if args.quick else 10)
     report(f"search patterns ('text', /regex/), N = {b.n:,}{' (quick)' if args.quick else ''}",
-           [("Load (min_infix_len = 3)", table(
+           [("Load (infixes = false: min_prefix_len = 3)" if args.no_infixes
+             else "Load (min_infix_len = 3)", table(
                ["lines", "lines/s", "flat file MiB"],
                [[f"{b.n:,}", f"{rate:,.0f}", f"{size / 2**20:,.0f}"]])),
             ("First page: the newest 100 hits through the API, following partial cursors "
@@ -843,7 +844,7 @@ def main() -> None:
     parser.add_argument("--workload", action="store_true",
                         help="shaped data and a seeded random reading workload instead")
     parser.add_argument("--no-infixes", action="store_true",
-                        help="day indexes without infixes (to measure what they cost)")
+                        help="day indexes with prefixes only (infixes = false)")
     parser.add_argument("--ondisk-attrs", type=int, choices=(0, 1), default=1,
                         help="day indexes with ondisk_attrs = 1 (default) or 0")
     parser.add_argument("--load-only", action="store_true",
