@@ -117,8 +117,11 @@ class Lookups:
             return _WILD[key]
         try:
             rows = self.sphinx.query(f"SHOW INDEX {sphinxql.ident(name)} SETTINGS", [])
-        except sphinxql.SPHINX_ERRORS:
-            return literals.PREFIX  # (an infix index can run prefixes too), not cached
+        except sphinxql.SPHINX_ERRORS as exc:
+            # (an infix index can run prefixes too; a distributed index cannot say)
+            if not exc.transient:
+                _WILD[key] = literals.PREFIX
+            return literals.PREFIX
         settings = " ".join(str(r.get("Value", "")) for r in rows)
         _WILD[key] = (literals.PREFIX if "min_prefix_len" in settings
                       and "min_infix_len" not in settings else literals.INFIX)
