@@ -4,6 +4,7 @@ clause over an id range (with the time tokens that cover it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alco.config import IndexConfig
@@ -50,17 +51,22 @@ class Compiled:
     select_params: list = field(default_factory=list)
     checks: LineChecks = field(default_factory=LineChecks)  # patterns: checked line by line
     terms: list[Term] = field(default_factory=list)  # what to highlight, in colour order
-    # the same query for day indexes without infixes (alco.search.literals.WILD): with
-    # prefixes only (``infixes = false``), and with neither (made before wildcards were
-    # configured): their patterns narrow by what those can look up
-    prefixed: Compiled | None = None
-    plain: Compiled | None = None
+    # a query with patterns as day indexes without infixes run it (alco.search.literals.WILD:
+    # prefixes only, ``infixes = false``; neither, made before wildcards were configured):
+    # compiled the first time such a day is read (most deployments have none); None: the
+    # same query for every kind
+    recompile: Callable[[str], Compiled] | None = field(default=None, compare=False,
+                                                         repr=False)
+    _variants: dict[str, Compiled] = field(default_factory=dict, init=False, compare=False,
+                                           repr=False)
 
     def for_wild(self, wild: str) -> Compiled:
         """The query as day indexes of kind ``wild`` can run it."""
-        if wild == literals.INFIX or self.plain is None:
+        if wild == literals.INFIX or self.recompile is None:
             return self
-        return self.prefixed if wild == literals.PREFIX and self.prefixed else self.plain
+        if wild not in self._variants:
+            self._variants[wild] = self.recompile(wild)
+        return self._variants[wild]
 
 
 def _json_paths(name: str) -> list[tuple[str, list[str]]]:
@@ -194,8 +200,7 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
     checks = {i: _check(m) for i, m in enumerate(parsed.matchers)}
     c = _compile(ix, parsed, literals.INFIX, checks)
     if parsed.matchers:
-        c.prefixed = _compile(ix, parsed, literals.PREFIX, checks)
-        c.plain = _compile(ix, parsed, literals.WORDS, checks)
+        c.recompile = lambda wild: _compile(ix, parsed, wild, checks)
     return c
 
 

@@ -130,7 +130,7 @@ class Lookups:
     def for_indexes(self, c: Compiled, indexes: list[str]) -> Compiled:
         """``c`` as all of ``indexes`` can run it: narrowed by the wildcards the weakest of
         them has (alco.search.literals)."""
-        if c.plain is None:
+        if c.recompile is None:
             return c
         return c.for_wild(min((self._wild(name) for name in indexes),
                               key=literals.WILD.index, default=literals.INFIX))
