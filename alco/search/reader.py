@@ -130,6 +130,15 @@ def _line(row: dict, hl: list[Piece] | None) -> Line:
     return Line(int(row["id"]), int(row["ts"]), row["logline"], row_fields(row), hl, marks)
 
 
+def passing(c: Compiled, rows: list[dict]) -> list[dict]:
+    """The rows whose message (and fields, when a check is on one) pass ``c``'s checks, each
+    pattern checked over them all at once (alco.search.checks.LineChecks.passes_many)."""
+    passed = c.checks.passes_many([r["logline"] for r in rows],
+                                  [row_fields(r) for r in rows] if c.checks.on_fields()
+                                  else None)
+    return [r for r, ok in zip(rows, passed, strict=True) if ok]
+
+
 def row_fields(row: dict) -> dict:
     js = row.get("js")
     return orjson.loads(js) if js else {}
@@ -251,7 +260,6 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         # late line.
         open_top = self._open_top(ix) if hi == TOP_ID and not upward else None
         scan = bool(c.checks)
-        on_fields = c.checks.on_fields()
         columns = scan_columns(c, fields) if scan else LINE_COLUMNS
         # lines a scan kept get their fields in one query at the end: once it keeps one, it
         # leaves that query to itself
@@ -333,10 +341,7 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
                 reached = int(got[-1]["id"])
             kept = got
             if scan:
-                passed = c.checks.passes_many(
-                    [r["logline"] for r in got], [row_fields(r) for r in got] if on_fields
-                    else None)
-                kept = [r for r, ok in zip(got, passed, strict=True) if ok]
+                kept = passing(c, got)
                 read_rows, kept_rows = read_rows + len(got), kept_rows + len(kept)
             if len(kept) >= want:
                 kept = kept[:want]
@@ -374,8 +379,7 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
                f"max_query_time={max(min_ms, self.budget.ms_left())}")
         return self._query(sql, params)
 
-    def _complete(self, ix: IndexConfig, rows: list[dict],
-                  missing: tuple[str, ...] = ("js", "meta")) -> None:
+    def _complete(self, ix: IndexConfig, rows: list[dict], missing: tuple[str, ...]) -> None:
         """Give rows a scan read without them the ``missing`` columns (their fields and
         marks): one query of at most MAX_LIMIT + 1 ids (``read`` keeps it within the query
         budget: once a scan keeps a line, it stops one query early)."""
@@ -422,12 +426,7 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         """The lines among ``ids`` that match ``c``, oldest first (one query: at most
         MAX_LIMIT ids)."""
         rows = self._select_ids(ix, c, sorted(set(ids))[:MAX_LIMIT])
-        if c.checks:
-            passed = c.checks.passes_many([r["logline"] for r in rows],
-                                          [row_fields(r) for r in rows]
-                                          if c.checks.on_fields() else None)
-            rows = [r for r, ok in zip(rows, passed, strict=True) if ok]
-        return self.row_lines(rows, c)
+        return self.row_lines(passing(c, rows) if c.checks else rows, c)
 
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:
         rows = self.select_range(ix, Compiled(), doc_id, doc_id, True, 1)
