@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import storage
 from common import Stack, bodies, progress, report, table
 
 from alco.index import sphinxconf
@@ -48,6 +49,12 @@ class Layout:
     ids: str  # "ms22" | "ms8" | "dense"
     text: bool
     hitless: bool = False
+
+    @property
+    def index(self) -> str:
+        """Its index: named like a day index, in a data directory of its own (so that
+        storage.index_files sums its files alone)."""
+        return f"{self.name}_20261127"
 
     def doc_id(self, n: int, ms: int, counter: int) -> int:
         if self.ids == "dense":
@@ -71,7 +78,8 @@ LAYOUTS = [
 
 
 def section(layout: Layout, schema: IndexSchema, data: Path) -> str:
-    text = sphinxconf.index_section(schema, layout.name, data)
+    (data / layout.name).mkdir()
+    text = sphinxconf.index_section(schema, layout.index, data / layout.name)
     if not layout.text:
         text = "\n".join(line for line in text.splitlines()
                          if not line.strip().startswith(("rt_attr_string", "rt_attr_json")))
@@ -103,10 +111,10 @@ def load(sphinx: Sphinx, layout: Layout, store: DayStore, options: object, n: in
         counters[ms] += 1
         rows.append([row[i] for i in keep])
         if len(rows) == BATCH:
-            sphinx.replace_rows(layout.name, columns, rows)
+            sphinx.replace_rows(layout.index, columns, rows)
             rows = []
     if rows:
-        sphinx.replace_rows(layout.name, columns, rows)
+        sphinx.replace_rows(layout.index, columns, rows)
     return n / (time.perf_counter() - start)
 
 
@@ -120,16 +128,6 @@ def compact(sphinx: Sphinx, name: str) -> None:
             return
         time.sleep(1)
     raise TimeoutError(f"{name}: OPTIMIZE not done in an hour")
-
-
-def sizes(data: Path, name: str) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for f in data.iterdir():
-        if f.name.startswith(name + ".") and f.name[len(name) + 1:].split(".")[-1] != "lock":
-            rest = f.name[len(name) + 1:]
-            if rest.split(".")[0].isdigit() or "." not in rest:
-                out[rest.split(".")[-1]] += f.stat().st_size
-    return out
 
 
 def main() -> None:
@@ -159,13 +157,13 @@ def main() -> None:
         rates = {}
         for layout in LAYOUTS:
             rates[layout.name] = load(sphinx, layout, store, options, args.n, first_us)
-            compact(sphinx, layout.name)
+            compact(sphinx, layout.index)
             progress(f"  {layout.name}: loaded and compacted")
         sphinx.close()
         subprocess.run([*searchd, "--stopwait"], check=True, capture_output=True)
         subprocess.run(searchd, check=True, capture_output=True)
         for layout in LAYOUTS:
-            by = sizes(tmp, layout.name)
+            by = storage.index_files(tmp / layout.name, layout.name)[0]
             per = {k: v / args.n for k, v in by.items()}
             rest = sum(v for k, v in per.items() if k not in ("sps", "spd", "spa", "spi", "spp"))
             rows.append([layout.name, layout.ids, "yes" if layout.text else "no",
