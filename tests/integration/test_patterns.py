@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from alco.web.app import create_app
-from tests.integration.test_search_api import fill, record
+from tests.integration.test_search_api import fill, record, statements
 
 pytestmark = pytest.mark.integration
 COLUMNS = {"host": "filtered", "levelname": "filtered", "request_id": "indexed"}
@@ -119,21 +119,13 @@ def test_days_with_prefixes_only_narrow_by_them_and_answer_the_same(client, monk
     """``infixes = false``: day indexes get prefixes (no memory for searchd's dictionary);
     the probe tells, a keyword whose start is known narrows with ``word*``, and every
     pattern finds exactly what it did with infixes."""
-    from alco.index import sphinxql
     from alco.search import dictionary
 
-    sent: list[tuple[str, list]] = []
-    query = sphinxql.Sphinx.query
-
-    def spy(self, sql, params=()):
-        sent.append((sql, list(params)))
-        return query(self, sql, params)
-
-    monkeypatch.setattr(sphinxql.Sphinx, "query", spy)
+    sent = statements(monkeypatch)
     assert all_seqs(client, "'ed for custo'") == expected(
         client, lambda r: "ed for custo" in r.message)
     assert set(dictionary._WILD.values()) == {"prefix"}
-    assert any("custo*" in str(p) for sql, params in sent if "MATCH" in sql for p in params)
+    assert any("custo*" in str(p) for sql in sent if "MATCH" in sql for p in sql.params)
     for q, test in CASES:
         assert all_seqs(client, q) == expected(client, test), q
 
@@ -213,17 +205,9 @@ def test_a_scan_reads_no_json_but_its_lines_are_whole(client, monkeypatch):
     """A scan reads the message of each candidate only (searchd turns every JSON attribute
     it returns into text); the lines it keeps get their fields and marks in one query more,
     within the request's query budget."""
-    from alco.index import sphinxql
     from alco.search.budget import MAX_QUERIES
 
-    sent: list[str] = []
-    query = sphinxql.Sphinx.query
-
-    def spy(self, sql, params=()):
-        sent.append(sql)
-        return query(self, sql, params)
-
-    monkeypatch.setattr(sphinxql.Sphinx, "query", spy)
+    sent = statements(monkeypatch)
     page = client.get("/api/logs/lines", params={"q": r"/\d+ms$/", "limit": 5}).json()
     want = expected(client, any_line(r"\d+ms$"))[::-1][:5]
     assert [ln["fields"]["seq"] for ln in page["lines"]] == want

@@ -432,13 +432,21 @@ def test_a_kept_days_counts_leave_out_lines_dated_after_it(stack):
     assert len(histcache.KEPT._kept) == 1
 
 
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+class Statement(str):
+    """A SphinxQL statement as sent, with its ``params``."""
+
+    params: tuple
+
+
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[Statement]:
     """The SphinxQL statements every connection runs from now on (the list fills)."""
-    selects: list[str] = []
+    selects: list[Statement] = []
     real = Sphinx.query
 
     def query(self: Sphinx, sql: str, params: tuple = ()) -> list[dict]:
-        selects.append(sql)
+        sent = Statement(sql)
+        sent.params = tuple(params)
+        selects.append(sent)
         return real(self, sql, params)
 
     monkeypatch.setattr(Sphinx, "query", query)
