@@ -91,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"alco: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        return args.handler(args, config)
+        status = args.handler(args, config)
+        sys.stdout.flush()
+        return status
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in SERVER_MODULES:
             raise
@@ -100,6 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `alco check | head`: the reader left; stop quietly, like grep
+        return _quiet_stdout(1)
+
+
+def _quiet_stdout(status: int) -> int:
+    """Point stdout at /dev/null (its buffer cannot be flushed into a closed pipe at exit)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return status
 
 
 def sphinx_conf(args: argparse.Namespace, config: Config) -> int:

@@ -79,7 +79,7 @@ class Progress:
         if not self.quiet and now - self.last >= PROGRESS_S:
             self.last = now
             rate = confirmed / max(now - self.start, 1e-9)
-            print(f"alco send: {confirmed} lines sent ({rate:.0f}/s)", file=self.stream,
+            print(f"alco send: {lines(confirmed)} sent ({rate:.0f}/s)", file=self.stream,
                   flush=True)
 
 
@@ -92,6 +92,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"alco send: cannot read {', '.join(missing)}", file=sys.stderr)
         return 2
     known = next((ix for ix in config.indexes if ix.name == args.index), None)
+    if args.index and known is None and config.source != "<defaults>":
+        names = ", ".join(ix.name for ix in config.indexes)
+        print(f"alco send: {config.source} has no index {args.index!r} (its indexes: {names});"
+              " to publish with any routing key, use --routing-key", file=sys.stderr)
+        return 2
     key = args.routing_key or routing_key_for(args.index, known)
     exchange = args.exchange or config.rabbitmq.exchange
     source = follow_files(args.files, from_start=args.from_start) if args.follow \
@@ -104,16 +109,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
                               on_progress=Progress(sys.stderr, args.quiet),
                               exchange_durable=config.rabbitmq.exchange_durable)
         except SendError as exc:
-            print(f"alco send: {exc} ({exc.confirmed} lines were sent, "
+            print(f"alco send: {exc} ({lines(exc.confirmed)} sent, "
                   f"{len(exc.unconfirmed)} may not have been)", file=sys.stderr)
             return 1
         except OSError as exc:
             print(f"alco send: {exc}", file=sys.stderr)
             return 2
     if not args.quiet:
-        print(f"alco send: {sent} lines sent to exchange {exchange!r} with routing key {key!r}",
+        print(f"alco send: {lines(sent)} sent to exchange {exchange!r} with routing key {key!r}",
               file=sys.stderr)
     return 0
+
+
+def lines(n: int) -> str:
+    """``1 line``, ``2 lines``."""
+    return f"{n} line" if n == 1 else f"{n} lines"
 
 
 def _readable(path: str) -> bool:

@@ -128,3 +128,20 @@ def test_follow_sends_appended_lines_and_stops_cleanly_on_sigint(
     first = int(messages[0].split()[1])  # lines written before it was reading are not sent
     assert sent == len(messages) and messages == [f"new {i}" for i in range(first, n)]
     assert {m.routing_key for m, _, _ in got} == {"logstash.app"}
+
+
+def test_one_line_is_one_line(broker: Broker, config: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "one.log"
+    path.write_bytes(b"only\n")
+    assert main(["--config", str(config), "send", str(path)]) == 0
+    assert "alco send: 1 line sent to exchange" in capsys.readouterr().err
+
+
+def test_an_index_the_config_does_not_have_is_refused(broker: Broker, config: Path,
+                                                      tmp_path: Path, capsys) -> None:
+    path = tmp_path / "one.log"
+    path.write_bytes(b"only\n")
+    assert main(["--config", str(config), "send", "--index", "logz", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "has no index 'logz' (its indexes: logs)" in err and "--routing-key" in err
+    assert broker.count() == 0

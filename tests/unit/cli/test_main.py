@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -68,3 +69,19 @@ def test_a_missing_module_outside_the_server_extra_is_not_hidden(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModuleNotFoundError):
         main(["check"])
+
+
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
+    """`alco check | head -4`: the reader is gone before the output; no traceback."""
+    conf = tmp_path / "alco.toml"
+    conf.write_text('[[index]]\nname = "shop"\nretention_days = 30\n')
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        out = subprocess.run([sys.executable, "-m", "alco", "--config", str(conf),
+                              "sphinx-conf"], stdout=write_end, stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert out.stderr == ""
+    assert out.returncode == 1
