@@ -158,6 +158,13 @@ def _scan_only(parsed: qlang.Query) -> tuple[qlang.Query, list[FieldCheck]]:
     return qlang.Query(filters=parsed.filters), checks
 
 
+def _json_positive(parsed: qlang.Query, tag_fields: frozenset[str],
+                   text_fields: dict[str, str]) -> bool:
+    """Whether a filter on the JSON attribute is positive (``run:run1``): a positive term
+    when nothing else is (``run:run1 -host:web-3 -timeout`` is a scan, not an error)."""
+    return any(not f.negate for f in qlang.json_filters(parsed, tag_fields, text_fields))
+
+
 def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
              checks: dict[int, Check]) -> Compiled:
     schema = IndexSchema.of(ix)
@@ -167,8 +174,8 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
                    for i, m in enumerate(parsed.matchers)]
     routed = parsed
     tag_fields: frozenset[str] | set[str] = schema.filtered
-    if parsed.matchers and not narrow \
-            and not qlang.has_positive(parsed, schema.filtered, text_fields):
+    if (parsed.matchers or _json_positive(parsed, schema.filtered, text_fields)) \
+            and not narrow and not qlang.has_positive(parsed, schema.filtered, text_fields):
         routed, more = _scan_only(parsed)
         line_checks += more
         tag_fields, text_fields = frozenset(), {}

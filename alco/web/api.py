@@ -102,7 +102,9 @@ def fields_param(request: Request, name: str, known: set[str] | None) -> tuple[s
 def index_or_404(request: Request, state: WebState) -> IndexConfig:
     ix = state.index(request.path_params["index"])
     if ix is None:
-        raise NotFound(f"no index named {request.path_params['index'][:64]!r}")
+        names = ", ".join(ix.name for ix in state.config.indexes)
+        raise NotFound(f"no index named {request.path_params['index'][:64]!r} "
+                       f"(indexes: {names})")
     return ix
 
 

@@ -108,6 +108,8 @@ def test_query_language_filters(api):
     assert found("duration:2.5 test") == [10]  # JSON float
     assert found('"talking to db" seq:700') == [700]
     assert found("-process:100 process:101 levelname:ERROR") == []
+    # a filter on a JSON field is a positive term: the negations are checked on its lines
+    assert found("seq:10,21,30,42 -host:vm0 -timeout") == [10]
 
 
 def test_bad_input_is_400_and_unknown_index_404(api):
@@ -119,6 +121,7 @@ def test_bad_input_is_400_and_unknown_index_404(api):
         assert resp.json()["error"]
     assert "position" in api.get("/api/logs/lines", params={"q": 'a "b'}).json()["error"]
     assert api.get("/api/nosuch/lines").status_code == 404
+    assert "(indexes: logs)" in api.get("/api/nosuch/lines").json()["error"]
     assert api.get("/api/logs/context/abc").status_code == 400
     assert api.get("/api/logs/context/12345").status_code == 404
 

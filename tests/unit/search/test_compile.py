@@ -49,9 +49,19 @@ def test_errors_name_the_position(text, position):
         compile_text(IX, text, KNOWN)
 
 
-def test_only_negative_full_text_with_a_json_filter_is_a_400_not_a_crash():
+def test_a_json_filter_is_the_positive_term_of_negations():
+    """``user:bob -timeout -host:web1``: a scan of bob's lines, the negations checked on
+    each (grep would find them; no "needs a positive term")."""
+    c = compile_text(IX, "user:bob -timeout -host:web1", KNOWN)
+    assert c.match == ""
+    assert c.where == ["_f0 > 0", "_f1 = 0"]
+    assert c.select_params == ["user", "bob", "host", "web1"]
+    assert [(fc.negate, fc.field) for fc in c.checks.items] == [(True, None)]
+
+
+def test_negations_alone_are_still_refused():
     with pytest.raises(SearchError, match="positive"):
-        compile_text(IX, "user:bob -timeout", KNOWN)
+        compile_text(IX, "-user:bob -timeout", KNOWN)
 
 
 def test_user_text_is_a_parameter_never_part_of_the_statement():
