@@ -29,8 +29,11 @@ export class LineList {
     this.generation = 0;
     this.widths = [];
     this.lastTop = 0;
+    this.pinned = false;  // scrolled to the very bottom: stays there when the pane resizes
+    new ResizeObserver(() => this.keepPinned()).observe(this.box);
     this.box.addEventListener("scroll", () => {  // which way: a paused end goes on if scrolled to
       const top = this.box.scrollTop;
+      this.pinned = this.box.scrollHeight - top - this.box.clientHeight < 2;
       const user = { up: top < this.lastTop, down: top > this.lastTop };
       this.lastTop = top;
       this.maybeLoad(user);
@@ -46,6 +49,12 @@ export class LineList {
     const r = this.box.querySelectorAll(":scope > .line:not(.late)");
     return r.length ? r[r.length - 1].dataset.id : undefined;
   }
+  // The histogram and the side panel fill in after the lines: the pane shrinks under them,
+  // and the newest lines would slip below the fold while the status says "end".
+  keepPinned() {
+    if (this.pinned) this.box.scrollTop = this.box.scrollHeight;
+  }
+
   row(id) { return this.box.querySelector(`:scope > .line[data-id="${CSS.escape(id)}"]`); }
 
   params(extra) {
@@ -72,7 +81,7 @@ export class LineList {
   reset() {
     this.generation += 1;
     this.box.replaceChildren();
-    this.atTop = this.atBottom = false;
+    this.atTop = this.atBottom = this.pinned = false;
     // Where to go on after a partial page (the server's time budget stopped it): past the
     // lines shown, so that the next page does not read the same stretch again.
     this.upCursor = this.downCursor = null;
@@ -95,6 +104,7 @@ export class LineList {
     this.stopped("up", page);
     this.append(page.lines.reverse());
     this.box.scrollTop = this.box.scrollHeight;
+    this.pinned = true;
     this.after(page.lines);
   }
 

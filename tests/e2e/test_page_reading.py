@@ -1,0 +1,68 @@
+"""What a new reader trips over: the page opens at the very bottom, a very long line is folded,
+an empty result, an unknown index and an unknown field say so plainly, the details of the last
+line open in view, and the histogram's log scale keeps a quiet stretch visible next to a burst."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import Stack
+from tests.e2e.conftest import screenshot, serve_lines
+from tests.helpers import BASE_TIME
+
+pytestmark = pytest.mark.e2e
+
+BURST = 1000  # lines in one second, 5 minutes ago
+QUIET = 3     # lines 45 minutes ago
+LONG = "longline " + " ".join(f"word{i:05d}" for i in range(2000))  # ~20,000 characters
+LAST = "the newest line"
+
+
+def body(ts: datetime.datetime, message: str, host: str) -> bytes:
+    return orjson.dumps({"@timestamp": ts.isoformat(), "message": message, "host": host,
+                         "levelname": "INFO", "logger": "shop.views"})
+
+
+def bodies() -> list[bytes]:
+    quiet = BASE_TIME - datetime.timedelta(minutes=45)
+    burst = BASE_TIME - datetime.timedelta(minutes=5)
+    out = [body(quiet + datetime.timedelta(seconds=i), f"quiet {i}", "web1")
+           for i in range(QUIET)]
+    out += [body(burst + datetime.timedelta(microseconds=i * 500), f"burst {i}",
+                 "web1" if i % 2 else "web2") for i in range(BURST)]
+    out.append(body(BASE_TIME - datetime.timedelta(minutes=1), LONG, "web2"))
+    out.append(body(BASE_TIME, LAST, "web1"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def site(module_stack: Stack) -> Any:
+    return serve_lines(module_stack, bodies(), {"levelname": "filtered", "host": "filtered"})
+
+
+def open_view(page: Any, site: Any, path: str = "/logs") -> None:
+    page.goto(site.base_url + path)
+    page.wait_for_selector("#main > .line")
+    page.wait_for_selector("#histogram .bar, #histogram .note")
+
+
+AT_BOTTOM = """() => { const m = document.getElementById('main');
+    const rows = m.querySelectorAll(':scope > .line');
+    return rows[rows.length - 1].getBoundingClientRect().bottom
+        <= m.getBoundingClientRect().bottom + 1; }"""
+
+
+def test_opens_at_the_very_bottom_once_the_histogram_is_drawn(page, site):
+    open_view(page, site)
+    page.wait_for_selector("#histogram .bar")
+    page.wait_for_function("() => document.getElementById('status').textContent"
+                           ".endsWith('end')")
+    assert page.locator("#main > .line").last.locator(".msg").inner_text() == LAST
+    page.wait_for_function(AT_BOTTOM)  # the newest line wholly in view
+    screenshot(page, "reading-bottom")
+    page.set_viewport_size({"width": 1280, "height": 600})  # and it stays so
+    page.wait_for_function(AT_BOTTOM)
