@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from alco.cli import grep_args
 from alco.clients.api import Api, ApiError, context_of, count, follow, indexes, newest, pages
 from alco.clients.patterns import PatternError, grep_term
 from alco.config import Config
@@ -304,82 +305,5 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 0
 
 
-EXAMPLES = """examples:
-  alco grep logs error                      lines of index "logs" containing "error"
-  alco grep -i timeout logs                 grep's order: the pattern, then the index
-  alco grep levelname:ERROR -C 3            first index, with 3 lines of context
-  alco grep shop 'connection reset' --since 15m --color=always | less -R
-  alco grep -f logger:shop.views            follow new matching lines (Ctrl-C to stop)
-  alco grep -c host:web-1 --since 1h        count matching lines
-  alco grep -l                              list the indexes
-  alco grep -F logs 'customer_id = 4'       grep mode: a fixed string (case-sensitive)
-  alco grep -iw logs timeout host:web-1     grep mode: the word "timeout", any case, on web-1
-  alco grep -E -e 'ERROR|FATAL' -e 'orders/[0-9]+ 500' logs
-  alco grep -v logs DEBUG levelname:INFO    lines of levelname INFO without "DEBUG"
-Query language: words, "a phrase", -word, field:value, field:a,b, @field=value,
-'substring', /regex/ (flags i, w after it).
-grep mode starts when any of -e -F -E -G -i -w -v is given: the patterns are the -e values,
-else the first QUERY word (after INDEX; a lone word is the pattern, not INDEX), matched like
-grep (-G basic regex by default) on every line of a message; the other words are ALCO query
-terms ANDed with it. Without these flags the words are the query language, as always.
-Times: ISO 8601 or relative (15m, 2h, 3d). Times are printed in UTC."""
-
-
-def add_grep_flags(p: argparse.ArgumentParser) -> None:
-    """grep's pattern options, with grep's meaning."""
-    p.add_argument("-e", "--regexp", dest="patterns", action="append", metavar="PATTERN",
-                   help="a pattern (repeatable: a line matching any of them matches)")
-    syntax = p.add_mutually_exclusive_group()
-    syntax.add_argument("-F", "--fixed-strings", dest="syntax", action="store_const",
-                        const="F", help="patterns are fixed strings")
-    syntax.add_argument("-E", "--extended-regexp", dest="syntax", action="store_const",
-                        const="E", help="patterns are extended regular expressions")
-    syntax.add_argument("-G", "--basic-regexp", dest="syntax", action="store_const",
-                        const="G", help="patterns are basic regular expressions (default)")
-    p.add_argument("-i", "--ignore-case", action="store_true", help="ignore case in patterns")
-    p.add_argument("-w", "--word-regexp", dest="word", action="store_true",
-                   help="match only whole words")
-    p.add_argument("-v", "--invert-match", dest="invert", action="store_true",
-                   help="select the lines the patterns do not match")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "grep", help="search an index over the HTTP API and print lines like grep",
-        description="Search an ALCO index through the web app's API and print the matching "
-        "lines oldest first: time, host and message. Exit status: 0 if a line matched, "
-        "1 if none did, 2 on error.", epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("words", nargs="*", metavar="[INDEX] QUERY [INDEX]",
-                   help="index name first (or last, as grep takes FILE; default: the first "
-                        "index) and the query")
-    add_grep_flags(p)
-    p.add_argument("-l", "--list", action="store_true", help="list the indexes and exit")
-    p.add_argument("-c", "--count", action="store_true", help="print only the number of matches")
-    p.add_argument("-m", "--max-count", type=int, metavar="N", help="stop after N matches")
-    p.add_argument("-C", "--context", type=int, default=0, metavar="N",
-                   help="print N lines of context around each match")
-    p.add_argument("-A", "--after-context", dest="after", type=int, metavar="N",
-                   help="print N lines after each match")
-    p.add_argument("-B", "--before-context", dest="before", type=int, metavar="N",
-                   help="print N lines before each match")
-    p.add_argument("--same", metavar="A,B", help="context only from lines with the same "
-                   "values of these fields as the match (e.g. host,process)")
-    p.add_argument("--since", metavar="TIME", help="only lines from TIME on (15m, 2h, ISO 8601)")
-    p.add_argument("--until", metavar="TIME", help="only lines up to TIME")
-    p.add_argument("-f", "--follow", action="store_true",
-                   help="print the last matches, then new ones as they arrive")
-    p.add_argument("--json", action="store_true", help="print each line as JSON (NDJSON)")
-    p.add_argument("--fields", default=",".join(DEFAULT_FIELDS), metavar="A,B",
-                   help="columns to print: time, message, id or any field "
-                        "(default: time,host,message)")
-    p.add_argument("--tracebacks", action="store_true",
-                   help="print a line's traceback (exc_info, stack_trace, ...) under it, "
-                        "indented")
-    p.add_argument("--color", "--colour", choices=("auto", "always", "never"), default="auto",
-                   help="highlight matches (auto: only on a terminal)")
-    p.add_argument("--server", metavar="URL", help="ALCO web app URL (default: [web] url, "
-                   "else http://<[web] bind>; env ALCO_WEB_URL)")
-    p.add_argument("--token", help="API token (default: the first of [web] tokens; "
-                   "env ALCO_WEB_TOKENS)")
-    p.set_defaults(handler=run)
+    grep_args.register(sub, run, ",".join(DEFAULT_FIELDS))
