@@ -66,3 +66,44 @@ def test_opens_at_the_very_bottom_once_the_histogram_is_drawn(page, site):
     screenshot(page, "reading-bottom")
     page.set_viewport_size({"width": 1280, "height": 600})  # and it stays so
     page.wait_for_function(AT_BOTTOM)
+
+
+def long_row(page: Any) -> Any:
+    return page.locator("#main > .line", has=page.locator(".msg", has_text="longline"))
+
+
+def height(locator: Any) -> float:
+    return locator.evaluate("n => n.getBoundingClientRect().height")
+
+
+def test_a_very_long_line_is_folded_and_unfolds_on_demand(page, site):
+    open_view(page, site)
+    row = long_row(page)
+    more = row.locator(".longmore")
+    assert more.inner_text() == f"⋯ show the whole line ({len(LONG):,} characters)"
+    assert height(row) < 150  # a few rows, not six screens
+    screenshot(page, "reading-long-folded")
+    more.click()
+    assert height(row) > 2000 and more.inner_text() == "fold the line"
+    assert row.locator(".msg").inner_text() == LONG
+    more.click()
+    assert height(row) < 150
+    page.keyboard.press("t")  # the cursor is on it: t unfolds it too
+    assert height(row) > 2000
+
+
+def test_a_long_line_in_the_context_around_keeps_its_host_column(page, site):
+    open_view(page, site, "/logs?q=longline")
+    page.locator("#main > .line .ts").click()
+    page.get_by_role("button", name="all hosts").click()
+    anchor = page.locator(".ctxline.anchor")
+    anchor.wait_for()
+    host = anchor.locator(".cell")
+    assert host.inner_text() == "web2"
+    screenshot(page, "reading-long-context")
+    # on one row: the host is not squeezed to a character a row by the long message beside it
+    assert host.evaluate("c => { const r = document.createRange(); r.selectNodeContents(c);"
+                         " return r.getClientRects().length; }") == 1
+    assert height(anchor) < 150  # folded too
+    anchor.locator(".msg").click()
+    assert height(anchor) > 2000

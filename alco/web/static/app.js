@@ -7,6 +7,7 @@ import { LEVEL_FIELDS, groupOf, lookup, uniqueByGroup } from "./fields.js";
 import { renderHistogram } from "./histogram.js";
 import { HitCounter, findHit } from "./hits.js";
 import { LineList } from "./lines.js";
+import { toggleLong } from "./longline.js";
 import { openShortcut, showIndexes, showShortcuts, showTokenForm } from "./pages.js";
 import { fillFromLines, loadColumns, renderFilters } from "./side.js";
 import { fullQuery, listQuery, readState, saveState, toggleFilter } from "./state.js";
@@ -356,6 +357,11 @@ class LogView {
     }
     const row = ev.target.closest(".line");
     if (!row) return;
+    if (ev.target.closest(".longmore")) {
+      toggleLong(row);
+      this.setCursor(row);
+      return;
+    }
     const tb = ev.target.closest(".tb");
     if (tb) {
       if (!window.getSelection()?.toString()) toggleTraceback(tb); // selecting text: no fold
@@ -388,7 +394,8 @@ class LogView {
       G: async () => { this.state.at = ""; saveState(this.state); await this.list.loadEnd();
         const r = this.list.rows(); this.setCursor(r[r.length - 1], null, false); },
       F: () => this.follow(),
-      t: () => { const tb = this.cursor()?.querySelector(".tb"); if (tb) toggleTraceback(tb); },
+      t: () => { const cur = this.cursor(); const tb = cur?.querySelector(".tb");
+        if (tb) toggleTraceback(tb); else if (cur) toggleLong(cur); },
       c: () => { $("ctx").checked = !$("ctx").checked; $("ctx").dispatchEvent(new Event("change")); },
       Enter: () => { const cur = this.cursor(); if (cur) toggleDetails(cur, this.state); },
     };
@@ -412,8 +419,16 @@ function keyboard(view) {
   $("helpbtn").addEventListener("click", () => { $("help").hidden = !$("help").hidden; });
 }
 
+// storing paused while the disk is full (/healthz says so): the status line says it too
+async function diskNote() {
+  const text = await fetch("/healthz").then((r) => r.text()).catch(() => "");
+  if (text.startsWith("disk full")) status("disk full: new lines wait to be stored; reading goes on");
+}
+
 async function start() {
   adoptUrlToken();
+  diskNote();
+  setInterval(diskNote, 30000);
   const path = location.pathname;
   if (path === "/") { keyboard(null); return showIndexes(main); }
   if (path === "/s" || path === "/s/") { keyboard(null); return showShortcuts(main); }

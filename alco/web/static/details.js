@@ -3,6 +3,7 @@
 
 import { ApiError, api, el, query, shortTs, valueText } from "./dom.js";
 import { CONTEXT_FIELDS } from "./lines.js";
+import { longMessage } from "./longline.js";
 
 const CONTEXT_N = 10;
 const SAME = ["host", "process"];
@@ -76,7 +77,7 @@ async function showContext(row, state, box, same, n) {
     const r = el("div", "ctxline" + (line.id === row.line.id ? " anchor" : ""));
     r.append(el("span", "ts", shortTs(line.ts)));
     r.append(el("span", "cell dim", valueText(line.fields.host)));
-    r.append(el("span", "msg", line.message));
+    r.append(longMessage(line.message));
     list.append(r);
   }
   if (!lines.length) list.append(el("div", "note", "no lines around this one"));

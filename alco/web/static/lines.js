@@ -6,6 +6,7 @@
 import { api, el, highlighted, query, shortTs, valueText } from "./dom.js";
 import { lookup } from "./fields.js";
 import { levelClass } from "./histogram.js";
+import { foldLong } from "./longline.js";
 import { fullQuery, listQuery } from "./state.js";
 import { tracebackBlock } from "./traceback.js";
 
@@ -267,6 +268,8 @@ export class LineList {
       row.append(cell);
     });
     row.append(line.highlight ? highlighted(line.highlight) : el("span", "msg", line.message));
+    const fold = foldLong(row, line.message);  // a very long line: its first rows, then a button
+    if (fold) row.append(fold);
     const tracebacks = [];
     for (const name of CONTEXT_FIELDS) {
       if (line.fields[name]) {
