@@ -8,6 +8,7 @@ command line: arguments, formatting and output.
 from __future__ import annotations
 
 import argparse
+import difflib
 import html
 import json
 import os
@@ -186,6 +187,19 @@ def pick_index(api: Api, words: list[str], pattern_first: bool = False) -> tuple
     return names[0], words
 
 
+def refuse_misspelt_index(api: Api, words: list[str], index: str) -> None:
+    """Nothing matched: raise ApiError when the first or last of two or more words looks
+    like a misspelt index (``alco grep logz timeout``: "logz" was searched as a word in the
+    first index), as grep says a FILE does not exist."""
+    names = [row["name"] for row in indexes(api)]
+    for word in dict.fromkeys(words[:1] + words[-1:] if len(words) >= 2 else []):
+        close = difflib.get_close_matches(word, names, n=1, cutoff=0.75)
+        if word not in names and close:
+            raise ApiError(f"no index {word!r} (indexes: {', '.join(names)}); did you mean "
+                           f"{close[0]!r}? {word!r} was searched as a word in index "
+                           f"{index!r} and matched nothing")
+
+
 def grep_mode(args: argparse.Namespace) -> bool:
     """Whether grep's pattern flags were given (-e -F -E -G -i -w -v)."""
     return any(getattr(args, name, None) for name in GREP_FLAGS)
@@ -260,6 +274,8 @@ def search(api: Api, args: argparse.Namespace, out: IO[str], err: IO[str] | None
         progress = Progress(err)
         n = count(api, index, params, limit, progress)
         progress.clear()
+        if not n:
+            refuse_misspelt_index(api, args.words, index)
         print(n, file=out)
         return 0 if n else 1
     printer = Printer(args, out)
@@ -280,6 +296,8 @@ def search(api: Api, args: argparse.Namespace, out: IO[str], err: IO[str] | None
     finally:
         progress.clear()
     out.flush()
+    if not matched:
+        refuse_misspelt_index(api, args.words, index)
     if args.follow and (limit is None or matched < limit):
         def emit(line: dict) -> bool:
             nonlocal matched

@@ -110,6 +110,10 @@ def test_search_count_context_json_and_errors(stack, capsys) -> None:
     assert grep(stack, capsys, "other", "test")[:2] == (1, [])  # a known index, no match
     assert grep(stack, capsys, "nothing-like-this")[:2] == (1, [])
     assert grep(stack, capsys, "-c", "nothing-like-this")[:2] == (1, ["0"])
+    rc, out, err = grep(stack, capsys, "-c", "logz", "test")  # a misspelt index: said so
+    assert (rc, out) == (2, []) and "no index 'logz' (indexes: logs, other); did you mean " \
+        "'logs'? 'logz' was searched as a word in index 'logs'" in err
+    assert grep(stack, capsys, "logs", "test", "-host:vm1", "-c")[:2] == (0, ["20"])
     assert grep(stack, capsys, "test", "--until", "2000-01-01")[:2] == (1, [])
     assert grep(stack, capsys, "-c", "test", "--until", "2000-01-01")[:2] == (1, ["0"])
     rc, _, err = grep(stack, capsys, "test", "--since", "30m")
