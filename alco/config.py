@@ -17,6 +17,7 @@ from typing import Any
 COLUMN_ROLES = ("filtered", "display", "context", "indexed", "excluded")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DEFAULT_CONFIG_PATHS = ("alco.toml",)
+SIZE_RE = re.compile(r"^\s*\d+(\.\d+)?\s*([kmgtKMGT]i?[bB]?|%)?\s*$")  # of a disk
 
 
 class ConfigError(ValueError):
@@ -58,6 +59,11 @@ class SphinxConfig:
     # day before today gets its RAM chunk flushed and its disk chunks merged into one
     compact_hour: int = 3
     compact_timeout: float = 3600.0  # seconds one day's merge may take before it is left
+    # the disk under data_dir (alco/index/diskspace.py, retention.py): bytes, "64M", "2G" or
+    # "5%" of the filesystem.  Storing pauses while less than the RAM chunks' write-outs plus
+    # min_free is free; past max_disk ("": no limit) the oldest days are dropped
+    min_free: str = "128M"
+    max_disk: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,13 @@ class WebConfig:
     ingest_default_index: str = ""
     ingest_retry_after: int = 5
     ingest_publishers: int = 4  # threads (each with its RabbitMQ connection) publishing
+    # TLS without a proxy (uvicorn's own): PEM files of the certificate (chain) and its key
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
 
     @property
     def host(self) -> str:
@@ -86,7 +99,63 @@ class WebConfig:
 
     @property
     def api_url(self) -> str:
-        return self.url or f"http://{self.bind}"
+        return self.url or f"{'https' if self.tls else 'http'}://{self.bind}"
+
+    @property
+    def first_token(self) -> str | None:
+        """The secret of the first of ``tokens`` (what `alco grep` sends by default)."""
+        return split_scope(self.tokens[0])[0] if self.tokens else None
+
+    @property
+    def first_basic(self) -> str | None:
+        """``user:password`` of the first of ``basic_auth``."""
+        return split_scope(self.basic_auth[0])[0] if self.basic_auth else None
+
+
+CREDENTIAL_KEYS = ("tokens", "ingest_tokens", "basic_auth")
+SCOPE_RE = re.compile(r"=([a-z][a-z0-9_]{0,31}(?:,[a-z][a-z0-9_]{0,31})*)$")
+
+
+def split_scope(entry: str) -> tuple[str, tuple[str, ...] | None]:
+    """A credential of ``[web] tokens``, ``ingest_tokens`` or ``basic_auth`` as (secret,
+    indexes): an entry ending in ``=index1,index2`` opens those indexes only; ``None``: all."""
+    m = SCOPE_RE.search(entry)
+    if m is None or m.start() == 0:
+        return entry, None
+    return entry[:m.start()], tuple(m.group(1).split(","))
+
+
+def _regrouped(entries: tuple[str, ...], names: set[str]) -> tuple[str, ...]:
+    """``ALCO_WEB_TOKENS="t-all,t-shop=shop,billing"`` split at every comma: an index name
+    after a limited entry is one more index of that entry."""
+    out: list[str] = []
+    for entry in entries:
+        if out and entry in names and split_scope(out[-1])[1] is not None:
+            out[-1] += "," + entry
+        else:
+            out.append(entry)
+    return tuple(out)
+
+
+def _checked_web(web: WebConfig, env_keys: set[str], names: set[str],
+                 source: str) -> WebConfig:
+    """[web] with the credentials from the environment regrouped and every limit checked
+    (errors name the key and the entry's position, never the secret)."""
+    changes = {k: _regrouped(getattr(web, k), names) for k in CREDENTIAL_KEYS if k in env_keys}
+    web = dataclasses.replace(web, **changes)
+    for key in CREDENTIAL_KEYS:
+        for n, entry in enumerate(getattr(web, key), 1):
+            secret, indexes = split_scope(entry)
+            unknown = sorted(set(indexes or ()) - names)
+            if unknown or not secret:
+                raise ConfigError(f"{source}: web.{key}: entry {n} is limited to "
+                                  f"{', '.join(unknown) or 'nothing'}, not an index "
+                                  "(an entry ending in =name,... opens only those indexes)")
+            if key == "basic_auth" and ":" not in secret:
+                raise ConfigError(f"{source}: web.basic_auth: entry {n} is not user:password")
+    if bool(web.tls_cert) != bool(web.tls_key):
+        raise ConfigError(f"{source}: web.tls_cert and web.tls_key go together")
+    return web
 
 
 @dataclass(frozen=True)
@@ -294,6 +363,11 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
                           f"{', '.join(EXCHANGE_TYPES)}")
     if not -1 <= kwargs["sphinx"].compact_hour <= 23:
         raise ConfigError(f"{source}: sphinx.compact_hour: an hour 0-23 (UTC), or -1 for never")
+    for key in ("min_free", "max_disk"):
+        size = getattr(kwargs["sphinx"], key)
+        if (size or key == "min_free") and not SIZE_RE.match(size):
+            raise ConfigError(f"{source}: sphinx.{key}: {size!r} is not a size (bytes, 64M, "
+                              "2G or 5%)")
     if "index" in data:
         tables = data["index"]
         if not isinstance(tables, list) or not tables:
@@ -305,6 +379,8 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
         if len(set(names)) != len(names):
             raise ConfigError(f"{source}: index names must be unique, got {names}")
         kwargs["indexes"] = indexes
+    names = {ix.name for ix in kwargs.get("indexes", Config().indexes)}
+    kwargs["web"] = _checked_web(kwargs["web"], set(overrides.get("web", {})), names, source)
     config = Config(**kwargs)
     default = config.web.ingest_default_index
     if default and default not in [ix.name for ix in config.indexes]:

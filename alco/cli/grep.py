@@ -157,8 +157,8 @@ class Printer:
 
 # -- the command -------------------------------------------------------------------------------
 def make_api(args: argparse.Namespace, config: Config) -> Api:
-    token = args.token or (config.web.tokens[0] if config.web.tokens else None)
-    basic = config.web.basic_auth[0] if config.web.basic_auth else None
+    token = args.token or config.web.first_token
+    basic = config.web.first_basic
     return Api(args.server or config.web.api_url, token, basic)
 
 

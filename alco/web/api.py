@@ -21,6 +21,7 @@ from alco.search.compile import compile_text
 from alco.search.counting import MAX_COUNT
 from alco.search.reader import LineQuery
 from alco.stores.stored import StoredSignal
+from alco.web.credentials import may_use
 from alco.web.export import FORMATS, export_lines
 from alco.web.present import context_json, iso_us, page_json
 from alco.web.state import WebState
@@ -100,9 +101,10 @@ def fields_param(request: Request, name: str, known: set[str] | None) -> tuple[s
 
 
 def index_or_404(request: Request, state: WebState) -> IndexConfig:
+    """The index of the path; one the credential may not read is as unknown as any other."""
     ix = state.index(request.path_params["index"])
-    if ix is None:
-        names = ", ".join(ix.name for ix in state.config.indexes)
+    if ix is None or not may_use(request, ix.name):
+        names = ", ".join(ix.name for ix in state.config.indexes if may_use(request, ix.name))
         raise NotFound(f"no index named {request.path_params['index'][:64]!r} "
                        f"(indexes: {names})")
     return ix
@@ -125,7 +127,7 @@ def indexes(request: Request, state: WebState) -> Response:
     searcher = state.searcher()
     since = (time.time_ns() // 1000) - 300 * 1_000_000
     out = []
-    for ix in state.config.indexes:
+    for ix in (ix for ix in state.config.indexes if may_use(request, ix.name)):
         out.append({"name": ix.name, "last_5m": searcher.count(ix, since, None),
                     "retention_days": ix.retention_days})
     return answer(state, "indexes", {"indexes": out})

@@ -60,8 +60,7 @@ def create_app(config: Config, today: date | None = None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(AuthMiddleware, tokens=config.web.tokens, basic=config.web.basic_auth,
-                       ingest_tokens=config.web.ingest_tokens),
+            Middleware(AuthMiddleware, web=config.web),
         ],
         exception_handlers=dict.fromkeys(HANDLED, error_response),
     )

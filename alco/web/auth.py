@@ -1,4 +1,4 @@
-"""Optional bearer tokens / basic auth from the config.
+"""Optional bearer tokens / basic auth from the config (alco.web.credentials).
 
 When ``[web] tokens`` or ``[web] basic_auth`` are set, every request needs them except:
 ``/healthz``; ``/static/*`` (the page's code, no log data); and, when only tokens are set, the
@@ -12,18 +12,23 @@ push, OTLP's ``/v1/logs``) need credentials as soon as any are configured, and t
 ``[web] ingest_tokens`` too, which open nothing else.  Shippers that can only send basic auth
 (rsyslog, Elasticsearch clients, Loki clients) may give a token as the password (any user
 name); ``ApiKey <token>`` works as well.
+
+The request's ``Principal`` (who, and which indexes) goes into the ASGI scope for the
+endpoints (alco.web.credentials.may_use).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from alco.config import WebConfig
+from alco.web.credentials import SCOPE_KEY, Credentials, Principal
 
 OPEN_PATHS = ("/healthz",)
 OPEN_PREFIXES = ("/static/",)
@@ -43,54 +48,63 @@ def is_shell(path: str) -> bool:
             and not is_ingest(path))
 
 
-def _matches(given: str, pool: tuple[str, ...]) -> bool:
-    return any(hmac.compare_digest(given.encode(), p.encode()) for p in pool)
+def _basic(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return ""
+
+
+def from_headers(creds: Credentials, headers: Headers, ingest: bool) -> Principal | None:
+    """The principal of the request's ``Authorization`` header, if it names one."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    scheme = scheme.lower()
+    if scheme in ("bearer", "apikey"):
+        return creds.token(value.strip(), ingest)
+    if scheme != "basic":
+        return None
+    given = _basic(value)
+    found = creds.user(given) if given else None
+    password = given.partition(":")[2]
+    if found is None and ingest and password:  # a shipper's token as the password
+        found = creds.token(password, ingest)
+    return found
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, tokens: tuple[str, ...], basic: tuple[str, ...],
-                 ingest_tokens: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, web: WebConfig) -> None:
         self.app = app
-        self.tokens = tokens
-        self.basic = basic
-        self.ingest_tokens = ingest_tokens
-
-    def allowed(self, headers: Headers, query_token: str | None, ingest: bool = False) -> bool:
-        tokens = (*self.tokens, *self.ingest_tokens) if ingest else self.tokens
-        scheme, _, value = headers.get("authorization", "").partition(" ")
-        scheme = scheme.lower()
-        if scheme in ("bearer", "apikey") and _matches(value.strip(), tokens):
-            return True
-        if scheme == "basic":
-            try:
-                given = base64.b64decode(value, validate=True).decode()
-            except (ValueError, binascii.Error, UnicodeDecodeError):
-                given = ""
-            if given and _matches(given, self.basic):
-                return True
-            password = given.partition(":")[2]
-            if ingest and password and _matches(password, tokens):
-                return True
-        return bool(query_token) and _matches(query_token, tokens)
+        self.creds = Credentials(web)
 
     def is_open(self, path: str) -> bool:
         if is_ingest(path):
-            return not (self.tokens or self.basic or self.ingest_tokens)
-        if not (self.tokens or self.basic):
+            return not self.creds.guard_ingest
+        if not self.creds.guard_reads:
             return True
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return True
-        return not self.basic and is_shell(path)
+        return not self.creds.basic and is_shell(path)
+
+    def principal(self, request: Request, ingest: bool) -> Principal | None:
+        found = from_headers(self.creds, request.headers, ingest)
+        query_token = request.query_params.get("token")
+        if found is None and query_token:
+            found = self.creds.token(query_token, ingest)
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.is_open(scope["path"]):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        if self.allowed(request.headers, request.query_params.get("token"),
-                        is_ingest(scope["path"])):
+        path = scope["path"]
+        if self.is_open(path):  # (no data there, or nothing configured: every index)
             await self.app(scope, receive, send)
             return
-        headers = {"WWW-Authenticate": 'Basic realm="alco"'} if self.basic else {}
+        found = self.principal(Request(scope), is_ingest(path))
+        if found is not None:
+            scope[SCOPE_KEY] = found
+            await self.app(scope, receive, send)
+            return
+        headers = {"WWW-Authenticate": 'Basic realm="alco"'} if self.creds.basic else {}
         await PlainTextResponse("authentication required", 401, headers=headers)(
             scope, receive, send)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from alco.errors import BadInput, NotFound
 from alco.stores.shortcuts import SavedSearches
+from alco.web.credentials import may_use
 from alco.web.page import shell
 from alco.web.state import WebState
 
@@ -72,9 +73,16 @@ def validated(state: WebState, body: object) -> dict | str:
     return {"name": name, "index": index, "query": query, "description": description}
 
 
+def readable(request: Request, shortcut: dict | None) -> dict | None:
+    """The shortcut, if the credential may read its index (else as if there were none)."""
+    if shortcut is None or not may_use(request, str(shortcut.get("index"))):
+        return None
+    return shortcut
+
+
 async def list_shortcuts(request: Request) -> Response:
     saved = store(request).all()
-    items = [{"name": k, **v} for k, v in sorted(saved.items())]
+    items = [{"name": k, **v} for k, v in sorted(saved.items()) if readable(request, v)]
     return JSONResponse({"shortcuts": items})
 
 
@@ -87,6 +95,12 @@ async def create_shortcut(request: Request) -> Response:
     except orjson.JSONDecodeError:
         raise BadInput("the body is not JSON") from None
     shortcut = validated(request.app.state.alco, body)
+    if isinstance(shortcut, dict) and not readable(request, shortcut):
+        shortcut = f"index: no index named {shortcut['index'][:64]!r}"
+    elif isinstance(shortcut, dict):  # never over another team's shortcut
+        kept = store(request).get(shortcut["name"])
+        if kept is not None and not readable(request, kept):
+            shortcut = "name: taken"
     if isinstance(shortcut, str):
         raise BadInput(shortcut)
     name = shortcut.pop("name")
@@ -96,7 +110,7 @@ async def create_shortcut(request: Request) -> Response:
 
 async def get_shortcut(request: Request) -> Response:
     name = request.path_params["name"]
-    shortcut = store(request).get(name)
+    shortcut = readable(request, store(request).get(name))
     if shortcut is None:
         raise NotFound(f"no shortcut named {name[:64]!r}")
     query = fill(shortcut.get("query", ""), request.query_params.get("value", ""))
@@ -106,7 +120,7 @@ async def get_shortcut(request: Request) -> Response:
 
 async def delete_shortcut(request: Request) -> Response:
     name = request.path_params["name"]
-    if not store(request).delete(name):
+    if not readable(request, store(request).get(name)) or not store(request).delete(name):
         raise NotFound(f"no shortcut named {name[:64]!r}")
     return Response(status_code=204)
 

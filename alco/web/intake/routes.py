@@ -21,6 +21,7 @@ from alco import metrics
 from alco.config import Config, IndexConfig
 from alco.errors import BadInput, NotFound
 from alco.web import page
+from alco.web.credentials import may_use
 from alco.web.intake import esbulk, loki, otlp
 from alco.web.intake.body import TooLarge, Unsupported, decode, media_type, read_body
 from alco.web.intake.lines import BadLine, ndjson_lines, text_lines
@@ -51,13 +52,15 @@ def default_index(config: Config) -> IndexConfig:
 
 
 def named_index(request: Request, name: str | None) -> IndexConfig:
+    """The index named (else the default); one the credential may not send to is unknown."""
     config = config_of(request)
-    if not name:
-        return default_index(config)
     try:
-        return config.index(name)
+        ix = config.index(name) if name else default_index(config)
     except KeyError:
-        raise NotFound(f"no index {name!r}", index=name) from None
+        ix = None
+    if ix is None or not may_use(request, ix.name):
+        raise NotFound(f"no index {name or ix.name!r}", index=name) from None
+    return ix
 
 
 def refused(api: str, reason: str, status: int, body: dict, headers: dict | None = None,
@@ -147,6 +150,7 @@ async def es_bulk(request: Request) -> Response:
     body = await body_of(request)
     bulk = esbulk.parse(body, request.path_params.get("target"),
                         [ix.name for ix in config.indexes], default_index(config).name)
+    refuse_foreign(request, bulk)
     failed: PublishFailed | None = None
     for name, items in bulk.by_index().items():
         ix = config.index(name)
@@ -169,6 +173,15 @@ async def es_bulk(request: Request) -> Response:
         return unavailable(request, "bulk", failed, len(bulk.items))
     took = int((time.monotonic() - start) * 1000)
     return Response(esbulk.response(bulk, took), media_type="application/json")
+
+
+def refuse_foreign(request: Request, bulk: esbulk.Bulk) -> None:
+    """Items for an index the credential may not send to: a 403 each (the rest go on)."""
+    for item in bulk.items:
+        if item.line is not None and not may_use(request, item.index):
+            item.line, item.status = None, 403
+            item.error = ("security_exception",
+                          f"this credential may not send to {item.target or item.index!r}")
 
 
 @ingest_endpoint("loki")

@@ -7,7 +7,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from alco.config import parse
+from alco.config import WebConfig, parse
 from alco.web import shortcuts
 from alco.web.app import create_app
 from alco.web.auth import AuthMiddleware, is_shell
@@ -70,12 +70,12 @@ def test_static_modules_are_served_as_javascript():
 def test_which_paths_are_open():
     assert is_shell("/logs") and is_shell("/") and is_shell("/s/a/b")
     assert not is_shell("/api/indexes") and not is_shell("/metrics")
-    tokens_only = AuthMiddleware(None, ("t",), ())
+    tokens_only = AuthMiddleware(None, WebConfig(tokens=("t",)))
     assert tokens_only.is_open("/logs") and tokens_only.is_open("/static/app.js")
     assert not tokens_only.is_open("/api/logs/lines") and not tokens_only.is_open("/metrics")
-    basic = AuthMiddleware(None, (), ("ann:pw",))
+    basic = AuthMiddleware(None, WebConfig(basic_auth=("ann:pw",)))
     assert not basic.is_open("/logs") and basic.is_open("/healthz")
-    assert AuthMiddleware(None, (), ()).is_open("/api/logs/tail")
+    assert AuthMiddleware(None, WebConfig()).is_open("/api/logs/tail")
 
 
 @pytest.mark.parametrize(("template", "value", "query"), [

@@ -9,9 +9,10 @@ import pytest
 from starlette.datastructures import Headers
 from starlette.testclient import TestClient
 
-from alco.config import parse
+from alco.config import WebConfig, parse
 from alco.web.app import create_app
-from alco.web.auth import AuthMiddleware, is_ingest, is_shell
+from alco.web.auth import AuthMiddleware, from_headers, is_ingest, is_shell
+from alco.web.credentials import Credentials
 
 
 def client(**web: object) -> TestClient:
@@ -25,20 +26,24 @@ def test_ingest_paths_are_data_not_the_shell(path):
 
 
 def test_ingest_tokens_open_ingest_only_and_basic_may_carry_a_token():
-    auth = AuthMiddleware(None, tokens=("api",), basic=("ops:pw",), ingest_tokens=("ship",))
+    creds = Credentials(WebConfig(tokens=("api",), basic_auth=("ops:pw",),
+                                  ingest_tokens=("ship",)))
+
+    def allowed(headers: Headers, ingest: bool = False) -> bool:
+        return from_headers(creds, headers, ingest) is not None
 
     def basic(text: str) -> Headers:
         return Headers({"authorization": "Basic " + base64.b64encode(text.encode()).decode()})
 
-    assert auth.allowed(Headers({"authorization": "Bearer ship"}), None, ingest=True)
-    assert not auth.allowed(Headers({"authorization": "Bearer ship"}), None)
-    assert auth.allowed(Headers({"authorization": "ApiKey ship"}), None, ingest=True)
-    assert auth.allowed(basic("rsyslog:ship"), None, ingest=True)
-    assert auth.allowed(basic("anyone:api"), None, ingest=True)
-    assert not auth.allowed(basic("anyone:api"), None)  # tokens as passwords: ingest only
-    assert auth.allowed(basic("ops:pw"), None)
-    assert not auth.allowed(basic("rsyslog:nope"), None, ingest=True)
-    only_ingest = AuthMiddleware(None, tokens=(), basic=(), ingest_tokens=("ship",))
+    assert allowed(Headers({"authorization": "Bearer ship"}), ingest=True)
+    assert not allowed(Headers({"authorization": "Bearer ship"}))
+    assert allowed(Headers({"authorization": "ApiKey ship"}), ingest=True)
+    assert allowed(basic("rsyslog:ship"), ingest=True)
+    assert allowed(basic("anyone:api"), ingest=True)
+    assert not allowed(basic("anyone:api"))  # tokens as passwords: ingest only
+    assert allowed(basic("ops:pw"))
+    assert not allowed(basic("rsyslog:nope"), ingest=True)
+    only_ingest = AuthMiddleware(None, WebConfig(ingest_tokens=("ship",)))
     assert not only_ingest.is_open("/_bulk") and only_ingest.is_open("/api/logs/lines")
 
 
