@@ -22,6 +22,7 @@ Sphinx 2.2.11 facts relied on (checked against searchd):
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
 from collections.abc import Callable, Collection, Mapping
@@ -304,6 +305,9 @@ class _Parser:
             return name
         if at_form and "@" + name in self.known:
             return "@" + name
+        close = difflib.get_close_matches(name, self.known, n=3, cutoff=0.6)
+        if close:
+            raise QueryError(f"unknown field {name!r}; did you mean {' or '.join(close)}?", pos)
         listed = sorted(self.known)
         shown = ", ".join(listed[:_MAX_LISTED_FIELDS])
         more = ", ..." if len(listed) > _MAX_LISTED_FIELDS else ""

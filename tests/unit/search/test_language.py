@@ -359,6 +359,14 @@ def test_unknown_field():
     assert "host, level" in err.message
 
 
+def test_unknown_field_suggests_the_closest_known_names():
+    err = errors("timeout hostname:web1", known_fields={"host", "levelname", "logger"})
+    assert err.message == "unknown field 'hostname'; did you mean host?"
+    assert err.position == 8
+    err = errors("loger:x", known_fields={"host", "logger", "logger_name"})
+    assert err.message == "unknown field 'loger'; did you mean logger or logger_name?"
+
+
 def test_unknown_field_lists_at_most_20():
     known = {f"f{i:02d}" for i in range(30)}
     err = errors("zz:1", known_fields=known)
