@@ -61,6 +61,10 @@ class IntakePublisher:
     def __init__(self, config: Config, threads: int | None = None) -> None:
         self.config = config
         self.rabbit = config.rabbitmq
+        # pika logs a connection the broker closed meanwhile (idle past its heartbeats) as
+        # ERROR lines with tracebacks; this module replaces it once, at INFO, and answers a
+        # failure itself (PublishFailed): pika is this process's transport for nothing else
+        logging.getLogger("pika").setLevel(logging.CRITICAL)
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(threads or config.web.ingest_publishers,
                                         thread_name_prefix="alco-ingest")
