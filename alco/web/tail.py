@@ -10,7 +10,8 @@ re-send after a reconnect) has an id below the cursor and no poll would see it. 
 report the ids of such lines to a Redis stream (alco.stores); each poll first reads the stream
 from where this tail started, and the reported lines at or below the cursor that match the
 query are sent as lines with ``"late": true`` (each once: lines above the cursor are the
-poll's).
+poll's).  A writer knows only its own view: lines of one writer stored behind another's newer
+ones are found by the look-back (alco.web.lookback), also sent with ``"late": true``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -30,6 +30,7 @@ from alco.errors import Unavailable
 from alco.search.compile import TOP_ID, Compiled
 from alco.search.reader import Line, Searcher
 from alco.web.http_errors import error_body
+from alco.web.lookback import LookBack, Sent
 from alco.web.present import line_json
 
 log = logging.getLogger("alco.web.tail")
@@ -37,7 +38,6 @@ POLL_S = 0.5
 MAX_RATE = 500
 HEARTBEAT_S = 15.0
 LATE_ENTRIES = 20  # stream entries (batches of a writer) read per poll
-LATE_REMEMBERED = 10_000  # ids of late lines already sent, kept against a second send
 
 
 class Wake(Protocol):
@@ -62,10 +62,10 @@ class LateSource(Protocol):
 class LateLines:
     """The late lines of one tail: what the writers reported since it started."""
 
-    def __init__(self, source: LateSource, index: str) -> None:
+    def __init__(self, source: LateSource, index: str, sent: Sent) -> None:
         self.source, self.index = source, index
         self.position = source.late_position(index)
-        self.sent: OrderedDict[int, None] = OrderedDict()
+        self.sent = sent
 
     def poll(self, searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
              budget: int) -> list[Line]:
@@ -83,10 +83,7 @@ class LateLines:
             return []
         searcher.start_request()
         lines = searcher.lines_by_ids(ix, c, wanted)
-        for i in wanted:
-            self.sent[i] = None
-        while len(self.sent) > LATE_REMEMBERED:
-            self.sent.popitem(last=False)
+        self.sent.add(wanted)
         return lines
 
 
@@ -121,6 +118,33 @@ def poll(searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
     return lines, skipped, cursor
 
 
+class Behind:
+    """What a tail sends below its cursor: the lines writers reported late, and the
+    look-back's."""
+
+    def __init__(self, late_source: LateSource | None, ix: IndexConfig, c: Compiled) -> None:
+        self.ix, self.c = ix, c
+        self.sent = Sent()
+        self.late = None if late_source is None else LateLines(late_source, ix.name, self.sent)
+        self.lookback = LookBack(self.sent)
+
+    def start(self, searcher: Searcher, cursor: int) -> None:
+        self.lookback.start(searcher, self.ix, self.c, cursor)
+
+    def step(self, searcher: Searcher, cursor: int,
+             budget: int) -> tuple[list[Line], list[Line], int, int]:
+        """One poll: the late lines, the new ones, how many were skipped, the next cursor."""
+        ix, c = self.ix, self.c
+        late = [] if self.late is None else self.late.poll(searcher, ix, c, cursor, budget)
+        more, skipped = self.lookback.poll(searcher, ix, c, cursor, budget - len(late))
+        late = sorted(late + more, key=lambda line: line.id)
+        lines, over, moved = poll(searcher, ix, c, cursor, max(1, budget - len(late)))
+        self.sent.add([line.id for line in lines])
+        if over and lines:  # the lines left out are counted: the look-back passes them
+            self.lookback.skip_to(lines[0].id - 1)
+        return late, lines, skipped + over, moved
+
+
 async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c: Compiled,
                       cursor: int, poll_s: float = POLL_S, max_rate: int = MAX_RATE,
                       late_source: LateSource | None = None,
@@ -128,8 +152,11 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
     """The event stream; ends when the client goes away (the send fails)."""
     searcher = open_searcher()
     beat = polled = time.monotonic()
-    late = None if late_source is None else \
-        await run_in_threadpool(LateLines, late_source, ix.name)
+    behind = await run_in_threadpool(Behind, late_source, ix, c)
+    try:
+        await run_in_threadpool(behind.start, searcher, cursor)
+    except Unavailable:
+        pass  # the first poll says so
     if wake is not None:
         await wake.open()
     try:
@@ -144,21 +171,19 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
             budget = max(1, int(max_rate * min(now - polled, poll_s)))
             polled = now
             try:
-                if late is not None:  # before the poll: its cursor decides whose line it is
-                    for line in await run_in_threadpool(late.poll, searcher, ix, c, cursor,
-                                                        budget):
-                        yield sse("line", {**line_json(line), "late": True})
-                lines, skipped, moved = await run_in_threadpool(poll, searcher, ix, c, cursor,
-                                                                budget)
+                late, lines, skipped, moved = await run_in_threadpool(behind.step, searcher,
+                                                                      cursor, budget)
             except Unavailable as exc:  # the connection is dropped: the next poll reconnects
                 yield sse("error", error_body(exc))
                 continue
             if skipped:
                 yield sse("skipped", {"count": skipped})
+            for line in late:
+                yield sse("line", {**line_json(line), "late": True})
             for line in lines:
                 yield sse("line", line_json(line))
             cursor = moved
-            if lines:
+            if lines or late:
                 beat = time.monotonic()
             elif time.monotonic() - beat >= HEARTBEAT_S:
                 beat = time.monotonic()

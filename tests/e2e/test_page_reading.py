@@ -107,3 +107,51 @@ def test_a_long_line_in_the_context_around_keeps_its_host_column(page, site):
     assert height(anchor) < 150  # folded too
     anchor.locator(".msg").click()
     assert height(anchor) > 2000
+
+
+def test_an_empty_result_says_so_in_the_main_pane(page, site):
+    page.goto(site.base_url + "/logs?q=nosuchword&f=host:web1&from=2h")
+    empty = page.locator("#main > .empty")
+    empty.wait_for()
+    assert empty.locator("h2").inner_text() == "No lines match this search"
+    text = empty.inner_text()
+    assert "nosuchword" in text and "host:web1" in text and "from 2h to now" in text
+    assert "a wider time range" in text
+    screenshot(page, "reading-empty")
+
+
+def test_an_unknown_index_links_to_the_real_ones(page, site):
+    page.goto(site.base_url + "/logz?q=burst")
+    page.get_by_role("heading", name="No index named “logz”").wait_for()
+    assert not page.locator("#toolbar").is_visible()
+    assert not page.locator("#side").is_visible()  # no invented columns
+    screenshot(page, "reading-unknown-index")
+    page.get_by_role("link", name="logs", exact=True).click()
+    page.wait_for_selector("#main > .line")
+    assert page.url.endswith("/logs?q=burst")
+
+
+def test_the_details_of_the_last_line_open_in_view(page, site):
+    open_view(page, site)
+    page.wait_for_function(AT_BOTTOM)
+    page.locator("#main > .line").last.locator(".ts").click()
+    details = page.locator("#main > .details")
+    details.wait_for()
+    page.wait_for_function("""() => { const m = document.getElementById('main')
+        .getBoundingClientRect();
+        const d = document.querySelector('#main > .details').getBoundingClientRect();
+        return d.bottom <= m.bottom + 1 && d.top >= m.top; }""")
+    screenshot(page, "reading-details-last")
+
+
+def test_an_unknown_field_is_said_once_with_the_closest_names(page, site):
+    with page.expect_response(lambda r: "/histogram?" in r.url) as histogram:
+        page.goto(site.base_url + "/logs?q=hostname:web1")
+    assert histogram.value.status == 400
+    histogram.value.finished()
+    error = page.locator("#main > .error")
+    error.wait_for()
+    assert "did you mean host?" in error.inner_text()
+    page.wait_for_selector("#histogram:not([aria-busy])")
+    assert page.get_by_text("unknown field").count() == 1
+    screenshot(page, "reading-unknown-field")

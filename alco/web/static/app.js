@@ -8,7 +8,8 @@ import { renderHistogram } from "./histogram.js";
 import { HitCounter, findHit } from "./hits.js";
 import { LineList } from "./lines.js";
 import { toggleLong } from "./longline.js";
-import { openShortcut, showIndexes, showShortcuts, showTokenForm } from "./pages.js";
+import { openShortcut, showIndexes, showShortcuts, showTokenForm, showUnknownIndex }
+  from "./pages.js";
 import { fillFromLines, loadColumns, renderFilters } from "./side.js";
 import { fullQuery, listQuery, readState, saveState, toggleFilter } from "./state.js";
 import { Tail } from "./tail.js";
@@ -55,13 +56,17 @@ class LogView {
   }
 
   async open() {
+    const columns = await loadColumns(this.state.index).catch((err) => err);
+    if (columns instanceof ApiError && columns.status === 404) { // no index of that name
+      return showUnknownIndex(main, this.state.index);
+    }
+    this.columns = columns instanceof Error ? null : columns;
     $("search").hidden = $("toolbar").hidden = $("histogram").hidden = $("side").hidden = false;
     $("ixname").textContent = this.state.index;
     document.title = `${this.state.index} · ALCO`;
     this.fillInputs();
     this.showZone();
     this.wire();
-    this.columns = await loadColumns(this.state.index).catch(() => null);
     if (!this.shown) this.shown = this.defaultColumns();
     this.refresh();
   }

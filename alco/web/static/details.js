@@ -27,6 +27,7 @@ export function toggleDetails(row, state, focusField) {
   }
   row.after(box);
   row.classList.add("open");
+  reveal(row, box);
   if (focusField) box.querySelector(`pre[data-ctx="${CSS.escape(focusField)}"]`)?.scrollIntoView(
     { block: "nearest" });
   return box;
@@ -82,6 +83,17 @@ async function showContext(row, state, box, same, n) {
   }
   if (!lines.length) list.append(el("div", "note", "no lines around this one"));
   box.append(list);
+  reveal(row, box);
+}
+
+// Opened under the last lines, the details would be below the fold: scroll them into view,
+// keeping their line on screen.
+function reveal(row, box) {
+  const pane = row.parentElement;
+  const view = pane.getBoundingClientRect();
+  const below = box.getBoundingClientRect().bottom - view.bottom;
+  const room = row.getBoundingClientRect().top - view.top;
+  if (below > 0 && room > 0) pane.scrollTop += Math.min(below, room);
 }
 
 async function contextLines(line, state, same, n) {

@@ -70,11 +70,23 @@ async function fetchHistogram(state, levelField) {
 
 // Renders into `box`; returns the range shown ({from, to} ISO) or null.
 export async function renderHistogram(box, state, levelField, onZoom) {
+  box.setAttribute("aria-busy", "true");
+  try {
+    return await draw(box, state, levelField, onZoom);
+  } finally {
+    box.removeAttribute("aria-busy");
+  }
+}
+
+async function draw(box, state, levelField, onZoom) {
   let body;
   try {
     body = await fetchHistogram(state, levelField);
   } catch (err) {
-    box.replaceChildren(el("div", "note", `histogram: ${err.message || err}`));
+    box.replaceChildren();  // a query the server refuses (400) is said once, in the main pane
+    if (!(err instanceof ApiError && err.status === 400)) {
+      box.append(el("div", "note", `histogram: ${err.message || err}`));
+    }
     return null;
   }
   const buckets = bucketsOf(body);

@@ -4,6 +4,7 @@
 // that end: it goes on when asked (continue) or when scrolled to, never by itself.
 
 import { api, el, highlighted, query, shortTs, valueText } from "./dom.js";
+import { emptyNote } from "./empty.js";
 import { lookup } from "./fields.js";
 import { levelClass } from "./histogram.js";
 import { foldLong } from "./longline.js";
@@ -189,11 +190,20 @@ export class LineList {
   }
 
   after(lines) {
+    this.showEmpty();
     this.hooks.onRows(lines);
     this.markHits(lines);
     this.hooks.status(this.summary());
     this.hooks.paused?.(this.paused);
     requestAnimationFrame(() => this.maybeLoad());
+  }
+
+  showEmpty() {  // nothing found and nothing left to read: the pane says so, not a corner
+    this.box.querySelector(":scope > .empty")?.remove();
+    if (!this.rows().length && this.atTop && this.atBottom && !this.paused.up
+        && !this.paused.down) {
+      this.box.append(emptyNote(this.state));
+    }
   }
 
   summary() {
@@ -206,6 +216,7 @@ export class LineList {
   // --- DOM ---
   append(lines) {
     if (!lines.length) return;
+    this.box.querySelector(":scope > .empty")?.remove();
     const frag = document.createDocumentFragment();
     for (const line of lines) frag.append(this.render(line));
     this.box.append(frag);

@@ -26,6 +26,22 @@ export async function showIndexes(main) {
   if (!indexes.length) main.append(el("p", "note", "no indexes configured"));
 }
 
+// /<name> of an index that does not exist: say so, and link the real ones (keeping the search)
+export async function showUnknownIndex(main, name) {
+  document.title = "no such index · ALCO";
+  const { indexes } = await api("/api/indexes");
+  const list = el("ul", "indexlist");
+  for (const ix of indexes) {
+    const a = el("a", null, ix.name);
+    a.href = "/" + encodeURIComponent(ix.name) + location.search;
+    const item = el("li");
+    item.append(a, el("span", "dim", ` ${ix.last_5m} lines in the last 5 minutes`));
+    list.append(item);
+  }
+  main.replaceChildren(el("h2", null, `No index named “${name}”`), el("p", null,
+    indexes.length ? "The indexes are:" : "No indexes are configured."), list);
+}
+
 export async function openShortcut(path) {
   // /s/<name>/<value...>: resolve through the API, then show the lines.
   const [, , name, ...rest] = path.split("/");

@@ -25,7 +25,10 @@ export async function loadColumns(index) {
     return raw.map((c) => (typeof c === "string" ? { name: c, role: "display" }
       : { name: c.name, role: c.role || "display" }));
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return null;
+    // an older server without /columns: null; an index that does not exist: the error
+    if (err instanceof ApiError && err.status === 404 && !/^no index/.test(err.message)) {
+      return null;
+    }
     throw err;
   }
 }
