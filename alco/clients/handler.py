@@ -14,8 +14,11 @@ buffer only once the broker confirmed its message, so the buffer bounds unsent a
 records together, and whatever was unconfirmed when a connection failed is sent again after
 reconnecting (exponential backoff, 0.5 s .. 30 s). When the buffer is full, records are dropped
 and counted in ``handler.dropped``.
-Its own problems are logged through the ``alco.clients.handler`` logger; records of that logger, and
-anything logged from the publisher thread (e.g. by pika), are never published by the handler.
+Its own problems are logged through the ``alco.handler`` logger; records of that logger,
+anything logged from the publisher thread (e.g. by pika), and anything logged while the handler
+itself runs in the caller's thread (pika's ``add_callback_threadsafe`` debug lines when the root
+logger is at DEBUG) are never published by the handler, nor pika's DEBUG records at all (its
+connection's address resolver logs from a thread of its own).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ _SEQ = itertools.count(1)  # per-process sequence shared by every handler
 _HOST = socket.gethostname()
 _FORMATTER = logging.Formatter()
 _HANDLERS: weakref.WeakSet[AMQPHandler] = weakref.WeakSet()
+_INSIDE = threading.local()  # ``on``: a handler's own code runs in this thread (emit, close)
 
 
 def _default(obj: Any) -> str:
@@ -136,9 +140,14 @@ class AMQPHandler(logging.Handler):
             return False
         if self._thread_id is not None and record.thread == self._thread_id:
             return False
+        if getattr(_INSIDE, "on", False):  # logged by what the handler calls (pika)
+            return False
+        if record.levelno < logging.INFO and record.name.startswith("pika"):
+            return False  # the transport's chatter, from whichever thread it runs in
         return super().handle(record)
 
     def emit(self, record: logging.LogRecord) -> None:
+        _INSIDE.on = True
         try:
             prefix = self.routing_key_prefix
             key = f"{prefix}.{record.name}" if prefix else record.name
@@ -151,6 +160,8 @@ class AMQPHandler(logging.Handler):
                 self._wake()
         except Exception:  # logging must never break the application
             self.handleError(record)
+        finally:
+            _INSIDE.on = False
 
     def flush(self, timeout: float = 5.0) -> bool:  # type: ignore[override]
         """Wait until everything buffered was confirmed by the broker; False on timeout."""
@@ -167,6 +178,7 @@ class AMQPHandler(logging.Handler):
         without progress since (broker down; ``logging.shutdown`` flushes, then closes), waits
         at most 0.5 s more, so a program does not hang at exit.
         """
+        _INSIDE.on = True
         try:
             if self._thread is not None and not self._closed:
                 if self._stalled_at == self.published:
@@ -179,6 +191,7 @@ class AMQPHandler(logging.Handler):
                 self._thread.join(2.0)
                 self.dropped += len(self._buffer)
         finally:
+            _INSIDE.on = False
             self._closed = True
             _HANDLERS.discard(self)
             super().close()

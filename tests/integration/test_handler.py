@@ -251,3 +251,29 @@ def test_celery_setup_connects_signals(monkeypatch: pytest.MonkeyPatch) -> None:
     assert task_logger.handlers == [h]
     task_logger.removeHandler(h)
     h.close(timeout=0.1)
+
+
+def test_what_its_transport_logs_at_debug_is_never_published(broker: Broker) -> None:
+    """The root logger at DEBUG: pika's own records (``add_callback_threadsafe: added
+    callback``, logged in the caller's thread while the handler wakes its publisher) stay
+    out of the exchange; only the application's records arrive."""
+    root, pika_log = logging.getLogger(), logging.getLogger("pika")
+    levels = root.level, pika_log.level
+    h = AMQPHandler(URL, exchange=broker.exchange)
+    root.addHandler(h)
+    root.setLevel(logging.DEBUG)
+    pika_log.setLevel(logging.DEBUG)
+    try:
+        app = logging.getLogger(f"test.alco.app.{uuid.uuid4().hex[:8]}")
+        for i in range(300):
+            app.info("line %d", i)
+            if i % 50 == 0:
+                assert h.flush(10)  # the publisher goes idle: the next record wakes it
+    finally:
+        root.removeHandler(h)
+        root.setLevel(levels[0])
+        pika_log.setLevel(levels[1])
+        h.close()
+    loggers = {orjson.loads(body)["logger"] for body in take_records(broker, 300)}
+    assert loggers == {app.name}
+    assert (h.published, h.dropped) == (300, 0)
