@@ -215,6 +215,9 @@ def follow(api: Api, index: str, params: dict[str, Any], cursor: str | None,
                         return
                     if event == "error":
                         warn(str(json.loads(data).get("error")))
+                    if event == "skipped":
+                        warn(f"{json.loads(data).get('count')} lines skipped (more than the "
+                             "live tail sends a second)")
         except (OSError, ValueError) as exc:
             raise ApiError(f"the live tail stopped: {exc}") from None
         raise ApiError("the server closed the live tail")

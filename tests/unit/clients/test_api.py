@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 from alco.clients.api import Api
 
@@ -35,3 +38,25 @@ def test_warnings_of_an_answer_go_to_stderr_once(capsys):
         server.shutdown()
         server.server_close()
     assert capsys.readouterr().err.splitlines() == [f"alco grep: partial results: {WARNING}"]
+
+
+class Stream(io.BytesIO):
+    """A /tail answer: the events given, then the server closes it."""
+
+
+class Tailing:
+    def open(self, path: str, params: dict | None = None, timeout: float | None = None):
+        return Stream(b'event: line\ndata: {"id": "1"}\n\n'
+                      b'event: skipped\ndata: {"count": 7}\n\n'
+                      b'event: line\ndata: {"id": "9"}\n\n')
+
+
+def test_follow_says_how_many_lines_the_live_tail_skipped():
+    from alco.clients.api import ApiError, follow
+
+    got, warned = [], []
+    with pytest.raises(ApiError, match="closed the live tail"):
+        follow(Tailing(), "logs", {}, None, lambda line: got.append(line["id"]) or True,
+               warned.append)
+    assert got == ["1", "9"]
+    assert warned == ["7 lines skipped (more than the live tail sends a second)"]
