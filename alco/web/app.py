@@ -15,8 +15,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alco.config import Config
-from alco.web import api, facets_api, page, shortcuts
+from alco.web import api, facets_api, page, shortcuts, tickets
 from alco.web.auth import AuthMiddleware
+from alco.web.credentials import Credentials
 from alco.web.http_errors import HANDLED, error_response
 from alco.web.intake import routes as intake
 from alco.web.state import WebState
@@ -49,7 +50,7 @@ class SecurityHeaders:
 def create_app(config: Config, today: date | None = None) -> Starlette:
     """Build the web app for ``config`` (``today`` pins the clock for tests)."""
     routes = [Route("/metrics", metrics_endpoint), *intake.routes, *api.routes,
-              *shortcuts.routes, *facets_api.routes, *page.routes]
+              *shortcuts.routes, *tickets.routes, *facets_api.routes, *page.routes]
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.alco.warm_up()  # (in the background: the app answers at once)
@@ -65,4 +66,5 @@ def create_app(config: Config, today: date | None = None) -> Starlette:
         exception_handlers=dict.fromkeys(HANDLED, error_response),
     )
     app.state.alco = WebState(config, today)
+    app.state.ticket_key = Credentials(config.web).signing_key()
     return app

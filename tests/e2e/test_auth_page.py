@@ -1,4 +1,5 @@
-"""The page with [web] tokens set: the API refuses without a token, the page works with one."""
+"""The page with [web] tokens set: the API refuses without a token, the page works with one,
+and no URL the page asks for carries the token (the tail and export carry tickets)."""
 
 from __future__ import annotations
 
@@ -17,19 +18,25 @@ def test_tokens_required_by_the_api_and_kept_by_the_page(stack, page):
     stack.start_searchd()
     base = start_web(stack)
     assert httpx.get(base + "/api/indexes").status_code == 401
-    assert httpx.get(base + "/api/logs/lines", params={"token": "wrong"}).status_code == 401
+    in_url = httpx.get(base + "/logs", params={"token": TOKEN})
+    assert in_url.status_code == 401 and "URL" in in_url.text
     ok = httpx.get(base + "/api/indexes", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200 and ok.json()["indexes"][0]["name"] == "logs"
 
-    page.goto(base + "/logs")
-    page.wait_for_selector("form.tokenform")  # no token: the page asks for one
-
-    page.goto(base + f"/logs?token={TOKEN}&q=anything")
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(base + "/logs?q=anything")
+    page.fill("form.tokenform input", TOKEN)  # no token: the page asks for one
+    page.press("form.tokenform input", "Enter")
     page.wait_for_function("() => document.getElementById('status').textContent === 'no lines'")
-    assert "token" not in page.url and "q=anything" in page.url  # not shared by copy-paste
     page.reload()  # the token stays in this tab's sessionStorage
     page.wait_for_function("() => document.getElementById('status').textContent === 'no lines'")
     assert page.locator("form.tokenform").count() == 0
-    page.keyboard.press("F")  # EventSource passes the token as a query parameter
+    page.keyboard.press("F")  # EventSource: a ticket for this index's tail
     page.wait_for_selector("#follow.on")
-    assert "token=" in page.locator("#export-text").get_attribute("href")
+    with page.expect_download() as download:
+        page.click("#export-text")
+    assert "ticket=" in download.value.url
+    assert any("/api/logs/tail?" in u and "ticket=" in u for u in urls)
+    assert not [u for u in urls if TOKEN in u]
+    assert "token" not in (page.locator("#export-text").get_attribute("href") or "")

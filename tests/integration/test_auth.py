@@ -29,7 +29,9 @@ def test_tokens_guard_api_and_metrics_but_not_the_shell(stack):
         assert "www-authenticate" not in resp.headers
     assert c.get("/api/shortcuts", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert c.get("/api/shortcuts", headers={"Authorization": "Bearer t0k"}).status_code == 200
-    assert c.get("/api/shortcuts", params={"token": "t0k"}).status_code == 200  # EventSource
+    in_url = c.get("/api/shortcuts", params={"token": "t0k"})  # never a secret in a URL
+    assert in_url.status_code == 401 and "URL" in in_url.text and "Bearer" in in_url.text
+    assert c.get("/logs", params={"token": "t0k"}).status_code == 401  # the shell's too
     assert c.get("/api/shortcuts", headers={"Authorization": "Basic " + base64.b64encode(
         b"t0k:").decode()}).status_code == 401
 

@@ -2,7 +2,7 @@
 // The view's state is the URL (state.js); the list of lines is lines.js; keys are below.
 
 import { toggleDetails } from "./details.js";
-import { ApiError, adoptUrlToken, api, el, query, shortTs, withToken } from "./dom.js";
+import { ApiError, api, downloadWithTicket, el, query, shortTs } from "./dom.js";
 import { LEVEL_FIELDS, groupOf, lookup, uniqueByGroup } from "./fields.js";
 import { renderHistogram } from "./histogram.js";
 import { HitCounter, findHit } from "./hits.js";
@@ -193,7 +193,9 @@ class LogView {
     const s = this.state;
     for (const format of ["text", "ndjson"]) {
       const qs = query({ format, q: fullQuery(s), from: s.from, to: s.to });
-      $(`export-${format}`).href = withToken(`/api/${encodeURIComponent(s.index)}/export?${qs}`);
+      const link = $(`export-${format}`);
+      link.href = `/api/${encodeURIComponent(s.index)}/export?${qs}`;
+      link.onclick = (ev) => downloadWithTicket(ev, link, s.index);
     }
   }
 
@@ -431,7 +433,6 @@ async function diskNote() {
 }
 
 async function start() {
-  adoptUrlToken();
   diskNote();
   setInterval(diskNote, 30000);
   const path = location.pathname;

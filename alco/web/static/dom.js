@@ -41,17 +41,8 @@ export function valueText(value) {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
-// --- auth: ?token= is taken once from the URL, kept in sessionStorage, sent as a header ---
-
-export function adoptUrlToken() {
-  const params = new URLSearchParams(location.search);
-  const token = params.get("token");
-  if (!token) return;
-  sessionStorage.setItem(TOKEN_KEY, token);
-  params.delete("token");
-  const rest = params.toString();
-  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
-}
+// --- auth: the token is kept in sessionStorage and sent as a header, never in a URL; the tail
+// and export links, which cannot send headers, carry a one-minute ticket for one index ---
 
 export function setToken(token) {
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
@@ -63,11 +54,19 @@ function authHeaders() {
   return token ? { Authorization: "Bearer " + token } : {};
 }
 
-export function withToken(path) {
-  // For EventSource and download links, which cannot send headers.
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) return path;
-  return path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token);
+export async function withTicket(path, index, purpose) {
+  // Without a token (no auth, or basic auth the browser sends itself) the path as it is.
+  if (!sessionStorage.getItem(TOKEN_KEY)) return path;
+  const { ticket } = await api(`/api/${encodeURIComponent(index)}/ticket?`
+    + query({ for: purpose }), { method: "POST" });
+  return path + (path.includes("?") ? "&" : "?") + "ticket=" + encodeURIComponent(ticket);
+}
+
+export function downloadWithTicket(ev, link, index) {
+  // A click on an export link: with a token, the same URL plus a fresh ticket.
+  if (!sessionStorage.getItem(TOKEN_KEY)) return;
+  ev.preventDefault();
+  withTicket(link.href, index, "export").then((url) => location.assign(url));
 }
 
 export class ApiError extends Error {

@@ -2,7 +2,7 @@
 // bounded rate; scrolling up pauses, F or the button resumes (from the newest lines, no gap).
 // Without the SSE endpoint it falls back to asking for lines after the last one every 2 s.
 
-import { el, query, withToken } from "./dom.js";
+import { el, query, withTicket } from "./dom.js";
 import { listQuery } from "./state.js";
 
 const FLUSH_MS = 250;
@@ -33,12 +33,16 @@ export class Tail {
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
   }
 
-  connect() {
+  async connect() {
     const s = this.list.state;
     const path = `/api/${encodeURIComponent(s.index)}/tail?`
       + query({ q: listQuery(s), after: this.list.lastId() });
     let opened = false;
-    const source = new EventSource(withToken(path));
+    let url;
+    try { url = await withTicket(path, s.index, "tail"); } catch { url = null; }
+    if (!this.following) return;
+    if (url === null) { this.poll(); return; }
+    const source = new EventSource(url);
     source.addEventListener("open", () => { opened = true; });
     source.addEventListener("line", (ev) => this.receive(JSON.parse(ev.data)));
     source.addEventListener("skipped", (ev) => { this.dropped += JSON.parse(ev.data).count; });
@@ -46,6 +50,9 @@ export class Tail {
       if (source.readyState === EventSource.CLOSED && !opened && this.following) {
         this.source = null;
         this.poll(); // no SSE endpoint (or refused): poll instead
+      } else if (source.readyState === EventSource.CLOSED && this.following) {
+        this.source = null;
+        this.connect(); // its ticket has expired since: again with a new one
       }
     });
     this.source = source;
