@@ -49,6 +49,15 @@ WRITER_QUEUE = Gauge("alco_writer_queue_depth", "Batches waiting for a writer", 
                      multiprocess_mode="livemax")
 BACKLOG = Gauge("alco_queue_backlog", "Messages ready in the RabbitMQ queue", ["index"],
                 multiprocess_mode="livemax")
+DISK_FREE = Gauge("alco_disk_free_bytes", "Free bytes under [sphinx] data_dir (as a writer last "
+                  "saw it)", ["index"], multiprocess_mode="livemin")
+DISK_PAUSED = Gauge("alco_disk_paused", "1 while storing waits for free disk space under "
+                    "[sphinx] data_dir (lines wait in RabbitMQ)", ["index"],
+                    multiprocess_mode="livemax")
+DISK_PAUSES = Counter("alco_disk_pauses", "Times storing paused for disk space (each writer "
+                      "counts its own)", ["index"])
+DAYS_DROPPED = Counter("alco_days_dropped", "Day indexes dropped whole, by reason (max_disk)",
+                       ["index", "reason"])
 RESTARTS = Counter("alco_process_restarts", "Collector processes restarted", ["role", "index"])
 PART_RESTARTS = Counter("alco_part_restarts", "Parts of alco run (searchd, collector, web) "
                         "started again after they died", ["part"])

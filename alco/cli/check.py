@@ -113,7 +113,27 @@ def _searchd(config: Config) -> str:
     return f"answers at {config.sphinx.host}:{config.sphinx.port} with {n} indexes"
 
 
+def _disk(config: Config) -> str:
+    """Whether the disk under data_dir has room for searchd's next write-outs."""
+    from alco.index import diskspace
+    from alco.index.sphinxql import Sphinx
+
+    sx = Sphinx(config.sphinx.host, config.sphinx.port, connect_timeout=3)
+    try:
+        state = diskspace.measure(config, sx)
+    finally:
+        sx.close()
+    if state is None:
+        return f"{config.sphinx.data_dir} is not on this machine (not checked)"
+    if state.full:
+        raise ConnectionError(f"full: storing is paused, lines wait in RabbitMQ; "
+                              f"{state.describe()}")
+    return state.describe()
+
+
 HINTS = {
+    "disk": "free space under [sphinx] data_dir, or set [sphinx] max_disk (docs/ingest.md, "
+            "When the disk fills)",
     "exchange": "see docs/sending.md: the shippers and ALCO must declare it alike",
     "RabbitMQ": "start it (`rabbitmq-server -detached`) or fix [rabbitmq] url",
     "Redis": "start it (`redis-server --daemonize yes`) or fix [redis] url",
@@ -132,7 +152,7 @@ def run_checks(config: Config, out: Callable[[str], None] = print) -> int:
         return text
 
     probes = (("RabbitMQ", _rabbitmq), ("exchange", exchange), ("Redis", _redis),
-              ("searchd", _searchd))
+              ("searchd", _searchd), ("disk", _disk))
     for name, probe in probes:
         if name == "exchange" and "RabbitMQ" in failed:
             continue  # nothing to say about the exchange of a broker that does not answer

@@ -20,6 +20,7 @@ from alco.index.schema import IdAllocator, IndexSchema, id_ms
 from alco.index.sphinxql import Sphinx
 from alco.ingest import batches
 from alco.ingest.batches import BatchHandle, BusySlots, Generations, ReplyQueue, Stored, WriterQueue
+from alco.ingest.spacegate import SpaceGate, payload
 from alco.process.backoff import Backoff
 from alco.process.flags import StopFlag, wait_until
 from alco.stores.values import ValuesStore
@@ -93,6 +94,7 @@ def run_writer(ctx: WriterContext) -> None:
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     rate = RateLog(f"writer {ix.name}#{ctx.slot}")
+    gate = SpaceGate(ctx.config, Sphinx(ctx.config.sphinx.host, ctx.config.sphinx.port), ix.name)
     newest_id = 0  # the newest line this writer stored
     pool = ThreadPoolExecutor(LANES, thread_name_prefix="lane")
     jobs: list[Job] = []  # in flight, oldest first
@@ -148,7 +150,8 @@ def run_writer(ctx: WriterContext) -> None:
                 raise
             allocated = threading.Event()
             future = pool.submit(_store_with_retry, stores[lane], records, handle.redelivered,
-                                 ix.name, _stop_retrying(ctx, handle, failed), allocated.set)
+                                 ix.name, _stop_retrying(ctx, handle, failed), allocated.set,
+                                 gate)
             job = Job(handle, records, lane, future)
             jobs.append(job)
             # the next batch takes its ids after this one's; it is stored on another lane
@@ -166,6 +169,8 @@ def run_writer(ctx: WriterContext) -> None:
         pool.shutdown(wait=True)
         for store in stores:
             store.sphinx.close()
+        if gate.sphinx is not None:
+            gate.sphinx.close()
 
 
 def _claim(ctx: WriterContext, handle: BatchHandle, lane: int) -> bool:
@@ -203,25 +208,44 @@ def _qsize(q: WriterQueue) -> int:
 
 def _store_with_retry(store: DayStore, records: list, redelivered: bool, name: str,
                       give_up: Callable[[], bool],
-                      allocated: Callable[[], None] | None = None) -> StoreResult | None:
+                      allocated: Callable[[], None] | None = None,
+                      gate: SpaceGate | None = None) -> StoreResult | None:
+    """Store a batch; None when ``give_up()`` first.  Nothing is written while ``gate``
+    says the disk is too full, and a write searchd may not keep is written again."""
     backoff = Backoff(RETRY_FIRST, RETRY_CAP)
     planned = Planned()
     while True:
+        if gate is not None and not gate.wait(give_up):
+            return None
+        mark = gate.mark() if gate is not None else None
         start = time.perf_counter()
         try:
             result = store.store(records, today_utc(), redelivered, allocated, planned)
             metrics.INSERT_SECONDS.labels(name).observe(time.perf_counter() - start)
-            return result
+            lost = gate.kept(mark, payload([r.message for r in records], result.stored)) \
+                if gate is not None else None
+            if lost is None:
+                return result
+            problem = f"searchd may keep the batch only in memory ({lost})"
+            _forget_writes(planned)
         except TransientError as exc:
-            delay = backoff.next_delay()
-            metrics.INSERT_RETRIES.labels(name).inc()
-            log.warning("cannot store now (%s); retrying in %.1fs", exc, delay)
-            # Retrying is safe: the same rows with the same ids are written again (REPLACE:
-            # idempotent), so the batch keeps its place in the order of ids; a plan cut
-            # short is made anew, finding what was stored by fingerprint.
-            redelivered = True
-            if wait_until(give_up, delay):
-                return None
+            problem = str(exc)
+        delay = backoff.next_delay()
+        metrics.INSERT_RETRIES.labels(name).inc()
+        log.warning("cannot store now (%s); retrying in %.1fs", problem, delay)
+        # Retrying is safe: the same rows with the same ids are written again (REPLACE:
+        # idempotent), so the batch keeps its place in the order of ids; a plan cut
+        # short is made anew, finding what was stored by fingerprint.
+        redelivered = True
+        if wait_until(give_up, delay):
+            return None
+
+
+def _forget_writes(planned: Planned) -> None:
+    """Write every day of a plan again (what searchd may not keep), counting its rows once."""
+    planned.written.clear()
+    planned.result.stored = planned.result.rejected = 0
+    planned.result.ids.clear()
 
 
 def _count(name: str, records: list, result: StoreResult) -> None:

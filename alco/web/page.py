@@ -30,6 +30,14 @@ def no_favicon(request: Request) -> Response:
 
 
 def healthz(request: Request) -> Response:
+    """``ok``; or, still 200 (reads go on), why storing is paused: ``disk full: ...``."""
+    from alco.index import diskspace
+
+    state = getattr(request.app.state, "alco", None)
+    disk = None if state is None else diskspace.measure(state.config, state.sphinx())
+    if disk is not None and disk.full:
+        return PlainTextResponse(f"disk full: storing paused, lines wait in RabbitMQ; "
+                                 f"{disk.describe()}")
     return PlainTextResponse("ok")
 
 
