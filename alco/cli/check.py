@@ -4,8 +4,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from alco.config import EXCHANGE_TYPES, Config
+
+
+class Failed(ConnectionError):
+    """A server answered, or could not be asked, in a way the usual hint ("start it") does
+    not fit: what happened and what to do instead."""
+
+    def __init__(self, detail: str, hint: str) -> None:
+        super().__init__(detail)
+        self.hint = hint
+
+
+def _rabbitmq_refusal(exc: Exception, params: Any) -> Failed | None:
+    """A broker that answered and refused: the login, or the vhost."""
+    import pika.exceptions
+
+    where = f"RabbitMQ at {params.host}:{params.port}"
+    if isinstance(exc, pika.exceptions.ProbableAuthenticationError):
+        return Failed(f"{where} refused the login of user {params.credentials.username!r}",
+                      "fix the user and password in [rabbitmq] url "
+                      "(`rabbitmqctl list_users`)")
+    if isinstance(exc, pika.exceptions.ProbableAccessDeniedError):
+        return Failed(f"{where} refused access to vhost {params.virtual_host!r}",
+                      "fix the vhost in [rabbitmq] url (%2F is /) or grant access "
+                      "(`rabbitmqctl set_permissions -p VHOST USER '.*' '.*' '.*'`)")
+    return None
 
 
 def _rabbitmq(config: Config) -> str:
@@ -20,6 +46,9 @@ def _rabbitmq(config: Config) -> str:
     try:
         conn = pika.BlockingConnection(params)
     except pika.exceptions.AMQPError as exc:
+        refused = _rabbitmq_refusal(exc, params)
+        if refused is not None:
+            raise refused from None
         raise ConnectionError(f"no answer at {params.host}:{params.port} "
                               f"({type(exc).__name__} {exc})".replace(" )", ")")) from None
     conn.close()
@@ -94,7 +123,12 @@ def shipper_settings(config: Config, durable: bool) -> list[str]:
 def _redis(config: Config) -> str:
     from alco.stores.reader import ValuesReader
 
-    if not ValuesReader(config.redis.url, config.redis.prefix).ping():
+    try:
+        reader = ValuesReader(config.redis.url, config.redis.prefix)
+    except ValueError as exc:  # redis-py reads the URL before it connects
+        raise Failed(f"cannot read [redis] url {config.redis.url!r} ({exc})",
+                     "fix [redis] url (redis://HOST:PORT/DB, rediss://, unix://)") from None
+    if not reader.ping():
         raise ConnectionError(f"no answer to PING at {config.redis.url}")
     return f"answers at {config.redis.url}"
 
@@ -162,7 +196,7 @@ def run_checks(config: Config, out: Callable[[str], None] = print) -> int:
             failed.add(name)
             detail = str(exc) if isinstance(exc, ConnectionError) and str(exc) else \
                 f"{type(exc).__name__}: {exc or 'no answer'}"
-            out(f"FAILED  {name}: {detail} -> {HINTS[name]}")
+            out(f"FAILED  {name}: {detail} -> {getattr(exc, 'hint', HINTS[name])}")
     if shippers_durable:
         out("shippers must declare the exchange as it is:")
         for line in shipper_settings(config, shippers_durable[0]):

@@ -65,3 +65,18 @@ def test_a_wrong_port_fails_with_a_hint(stack):
     done = check(stack)
     assert done.returncode == 1 and "FAILED  RabbitMQ" in done.stdout
     assert "rabbitmq-server" in done.stdout
+
+
+def test_a_refused_login_and_an_unreadable_url_say_what_to_fix(stack):
+    """Not "no answer ... start it": the broker answered and refused; the URL is wrong."""
+    stack.index()
+    stack.data["rabbitmq"]["url"] = "amqp://guest:wrong@127.0.0.1:5672/%2F"
+    stack.data["redis"]["url"] = "http://127.0.0.1:6379/0"
+    out = check(stack).stdout
+    assert "FAILED  RabbitMQ: RabbitMQ at 127.0.0.1:5672 refused the login of user 'guest' " \
+        "-> fix the user and password in [rabbitmq] url" in out
+    assert "FAILED  Redis: cannot read [redis] url 'http://127.0.0.1:6379/0'" in out
+    assert "-> fix [redis] url (redis://" in out
+    assert "rabbitmq-server" not in out and "redis-server" not in out
+    stack.data["rabbitmq"]["url"] = "amqp://guest:guest@127.0.0.1:5672/no-such-vhost"
+    assert "refused access to vhost 'no-such-vhost' -> fix the vhost" in check(stack).stdout
