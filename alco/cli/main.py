@@ -154,8 +154,10 @@ def web(args: argparse.Namespace, config: Config) -> int:
             config.web.tokens or config.web.basic_auth):
         log.warning("the web app listens on %s without authentication; set [web] tokens",
                     config.web.bind)
+    tls = {"ssl_certfile": config.web.tls_cert, "ssl_keyfile": config.web.tls_key} \
+        if config.web.tls else {}  # uvicorn's own TLS ([web] tls_cert, tls_key)
     uvicorn.run(create_app(config), host=config.web.host, port=config.web.port,
-                log_level=args.log_level, access_log=args.log_level == "debug")
+                log_level=args.log_level, access_log=args.log_level == "debug", **tls)
     return 0
 
 

@@ -100,7 +100,7 @@ def _run_all(args: argparse.Namespace, config: Config, collector: bool, web: boo
     try:
         keeper.start()
         if web:
-            log.info("web app on http://%s/", config.web.bind)
+            log.info("web app on %s/", config.web.api_url)
         _watch(keeper, searchd, stopping, config)
     except (PartFailed, SearchdError) as exc:
         log.error("%s", exc)

@@ -27,9 +27,13 @@ def metrics_endpoint(request: Request) -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+HSTS = "max-age=31536000"  # under TLS: browsers use https only for a year
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +45,8 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 for k, v in page.SECURITY_HEADERS.items():
                     headers.append((k.lower().encode(), v.encode()))
+                if self.hsts:
+                    headers.append((b"strict-transport-security", HSTS.encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -60,7 +66,7 @@ def create_app(config: Config, today: date | None = None) -> Starlette:
         lifespan=lifespan,
         routes=routes,
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, hsts=config.web.tls),
             Middleware(AuthMiddleware, web=config.web),
         ],
         exception_handlers=dict.fromkeys(HANDLED, error_response),
