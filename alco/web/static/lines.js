@@ -32,10 +32,13 @@ export class LineList {
     this.widths = [];
     this.lastTop = 0;
     this.pinned = false;  // scrolled to the very bottom: stays there when the pane resizes
+    this.height = this.box.clientHeight;  // as the last resize left it
     new ResizeObserver(() => this.keepPinned()).observe(this.box);
     this.box.addEventListener("scroll", () => {  // which way: a paused end goes on if scrolled to
       const top = this.box.scrollTop;
-      this.pinned = this.box.scrollHeight - top - this.box.clientHeight < 2;
+      if (this.box.clientHeight === this.height) {  // (a resize not handled yet: keepPinned's)
+        this.pinned = this.box.scrollHeight - top - this.box.clientHeight < 2;
+      }
       const user = { up: top < this.lastTop, down: top > this.lastTop };
       this.lastTop = top;
       this.maybeLoad(user);
@@ -54,6 +57,7 @@ export class LineList {
   // The histogram and the side panel fill in after the lines: the pane shrinks under them,
   // and the newest lines would slip below the fold while the status says "end".
   keepPinned() {
+    this.height = this.box.clientHeight;
     if (this.pinned) this.box.scrollTop = this.box.scrollHeight;
   }
 
