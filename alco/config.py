@@ -343,6 +343,21 @@ def _env_overrides(env: dict[str, str]) -> dict[str, dict[str, str]]:
     return out
 
 
+def _check_env(overrides: dict[str, dict[str, str]]) -> None:
+    """Each override names a key of its section with a value of its type; else the error
+    names the variable (``ALCO_WEB_BNID``), not a key of a file that never had it."""
+    for section, values in overrides.items():
+        fields = {f.name: f for f in dataclasses.fields(SECTIONS[section])}
+        for key, value in values.items():
+            var = f"ALCO_{section.upper()}_{key.upper()}"
+            if key not in fields:
+                raise ConfigError(f"environment variable {var}: [{section}] has no key "
+                                  f"{key!r} (known: {', '.join(fields)})")
+            f = fields[key]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            _coerce(value, default, f"environment variable {var} ({section}.{key})")
+
+
 def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:
     """Build a Config from parsed TOML data plus environment overrides."""
     env = dict(os.environ) if env is None else env
@@ -351,6 +366,7 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
     kwargs: dict[str, Any] = {"source": source}
     overrides = _env_overrides(env)
+    _check_env(overrides)
     for section, cls in SECTIONS.items():
         table = data.get(section, {})
         if not isinstance(table, dict):

@@ -68,9 +68,10 @@ class ManagedSearchd:
     def start(self, timeout: float = 20.0, today: date | None = None) -> None:
         sx = self.config.sphinx
         if port_answers(sx.host, sx.port):
+            where = "the config" if self.config.source == "<defaults>" else self.config.source
             raise SearchdError(
-                f"something already listens on {sx.host}:{sx.port}; stop it or set "
-                f"[sphinx] port / managed = false in {self.config.source}"
+                f"{self.listener()} already listens on {sx.host}:{sx.port}; stop it or set "
+                f"[sphinx] port / managed = false in {where}"
             )
         self.write_config(today)
         self._clear_stale_pid()
@@ -93,6 +94,22 @@ class ManagedSearchd:
             time.sleep(0.05)
         self.stop()
         raise SearchdError(f"searchd did not answer on {sx.host}:{sx.port} within {timeout}s")
+
+    def listener(self) -> str:
+        """Who holds the port, as far as this data_dir tells: the searchd an ALCO started
+        here (its pid file), and that ALCO; else "something"."""
+        try:
+            pid = int((self.data_dir / "searchd.pid").read_text().split()[0])
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except (OSError, ValueError, IndexError):
+            return "something"
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        try:
+            command = Path(f"/proc/{parent}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            return f"the searchd of {self.data_dir} (pid {pid})"
+        return (f"ALCO (pid {parent}: {command.decode(errors='replace').strip()}) with its "
+                f"searchd of {self.data_dir} (pid {pid})")
 
     def _clear_stale_pid(self) -> None:
         pid_file = self.data_dir / "searchd.pid"

@@ -64,3 +64,15 @@ def test_bad_environment_value_is_named(tmp_path: Path):
 def test_missing_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="not found"):
         load(tmp_path / "nope.toml", env={})
+
+
+def test_an_environment_override_is_named_by_its_variable(tmp_path: Path):
+    """A typo in a variable's name or value names the variable, not ``<defaults>: web.bnid``."""
+    with pytest.raises(ConfigError) as err:
+        load(None, env={"ALCO_WEB_BNID": "0.0.0.0:8000"})
+    assert str(err.value).startswith("environment variable ALCO_WEB_BNID: [web] has no key "
+                                     "'bnid' (known: ")
+    assert "bind" in str(err.value)
+    with pytest.raises(ConfigError, match="^environment variable ALCO_SPHINX_PORT "
+                                          r"\(sphinx.port\)"):
+        load(None, env={"ALCO_SPHINX_PORT": "many"})
