@@ -73,9 +73,11 @@ class IntakePublisher:
         """Run ``fn(*args)`` on a publishing thread (it may call :meth:`publish`)."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    def publish(self, routing_key: str, lines: list[bytes], arrival_us: int) -> int:
+    def publish(self, routing_key: str, lines: list[bytes], arrival_us: int,
+                confirmed: Callable[[int], None] | None = None) -> int:
         """Publish ``lines`` (each one record) as NDJSON batches; return how many were
-        confirmed (all of them), or raise :class:`PublishFailed` saying how many were."""
+        confirmed (all of them), or raise :class:`PublishFailed` saying how many were.
+        ``confirmed(n)`` is told after each batch that the first ``n`` lines are."""
         done = 0
         for start, end in chunks(lines):
             body = b"\n".join(lines[start:end]) + b"\n"
@@ -84,6 +86,8 @@ class IntakePublisher:
                 timestamp=arrival_us // 1_000_000, headers={ARRIVAL_HEADER: arrival_us})
             self._publish_one(routing_key, body, props, done)
             done = end
+            if confirmed is not None:
+                confirmed(done)
         return done
 
     def _publish_one(self, routing_key: str, body: bytes, props: pika.BasicProperties,

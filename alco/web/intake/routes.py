@@ -22,7 +22,7 @@ from alco.config import Config, IndexConfig
 from alco.errors import BadInput, NotFound
 from alco.web import page
 from alco.web.credentials import may_use
-from alco.web.intake import esbulk, loki, otlp
+from alco.web.intake import esbulk, idempotency, loki, otlp
 from alco.web.intake.body import TooLarge, Unsupported, decode, media_type, read_body
 from alco.web.intake.lines import BadLine, ndjson_lines, text_lines
 from alco.web.intake.publish import IntakePublisher, PublishFailed
@@ -108,18 +108,41 @@ def ingest_endpoint(api: str) -> Callable[[Callable], Callable[[Request], Awaita
 async def body_of(request: Request, raw: bool = False) -> bytes:
     limit = config_of(request).web.ingest_max_bytes
     body = await read_body(request, limit)
+    request.state.body_sha = idempotency.body_sha(body)  # (a retry's key without a header)
     return body if raw else decode(body, request.headers.get("content-encoding"), limit)
 
 
 async def publish(request: Request, api: str, ix: IndexConfig, lines: list[bytes]) -> int:
-    """Publish (confirmed) and count; PublishFailed passes through."""
+    """Publish (confirmed) what a retry of the request did not publish yet, and count;
+    return how many of ``lines`` are published; PublishFailed (saying as much) passes
+    through."""
     if not lines:
         return 0
     arrival = time.time_ns() // 1000
     pub = publisher(request)
-    done = await pub.submit(pub.publish, ix.ingest_routing_key, lines, arrival)
+    config = config_of(request)
+    memo = progress(request)
+    key = idempotency.request_key(config.redis.prefix, api, ix.name,
+                                  request.headers.get(idempotency.HEADER),
+                                  getattr(request.state, "body_sha", ""))
+    skip = min(await pub.submit(memo.done, key), len(lines))
+    try:
+        done = await pub.submit(pub.publish, ix.ingest_routing_key, lines[skip:], arrival,
+                                lambda n: memo.record(key, skip + n, len(lines)))
+    except PublishFailed as exc:
+        raise PublishFailed(exc.reason, skip + exc.done) from None
     metrics.INGEST_LINES.labels(ix.name, api).inc(done)
-    return done
+    return skip + done
+
+
+def progress(request: Request) -> idempotency.Progress:
+    """The app's record of what requests published (alco.web.intake.idempotency)."""
+    state = request.app.state
+    with _lock:
+        memo = getattr(state, "intake_progress", None)
+        if memo is None:
+            memo = state.intake_progress = idempotency.Progress(config_of(request).redis.url)
+    return memo
 
 
 @ingest_endpoint("ndjson")
