@@ -6,8 +6,9 @@
 ``<prefix>:LATE:<index>`` stream of the ids of lines stored behind newer ones (the live tail
 pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON);
 ``<prefix>:STORED:<index>`` a pub/sub channel, a message each time a writer stored a batch
-(open live tails poll then).  Writers and compaction also use ``<prefix>:WRITING:<day
-index>:<slot>`` and ``<prefix>:FLUSHING:<day index>`` (alco.index.flushlock).
+(open live tails poll then; the message is the time of its oldest line, ms).  Writers and
+compaction also use ``<prefix>:WRITING:<day index>:<slot>`` and ``<prefix>:FLUSHING:<day
+index>`` (alco.index.flushlock).
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 pub/sub channel ``<prefix>:STORED:<index>``, published with each batch's values), so that the
 live tail polls searchd when there is something new instead of only every POLL_S.
 
+Each message is the time (ms) of the batch's oldest line: ``oldest()`` tells the tail how far
+below its cursor lines may have been stored since it last asked (its look-back,
+alco.web.lookback, reads no further back than that).
+
 Best effort: without Redis the wait is the poll interval, as before; a tail that lost Redis
 subscribes again every RESUBSCRIBE_S.
 """
@@ -18,6 +22,7 @@ import redis.asyncio as aioredis
 from alco.stores.keys import stored_channel
 
 log = logging.getLogger("alco.stored")
+NOTHING = 2**62  # oldest(): no batch was stored
 MIN_GAP_S = 0.1  # polls a wake-up may bring, at most one per this many seconds
 RESUBSCRIBE_S = 30.0  # after losing Redis, subscribe again at most this often
 
@@ -31,6 +36,8 @@ class StoredSignal:
         self._pubsub: aioredis.client.PubSub | None = None
         self._last = 0.0
         self._opened = 0.0  # when it last tried to subscribe
+        self._oldest: int | None = NOTHING  # of the batches stored since oldest() was asked
+        self._blind = True  # batches may have been stored unheard (not subscribed)
 
     async def open(self) -> None:
         self._opened = time.monotonic()
@@ -67,14 +74,38 @@ class StoredSignal:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             # (None before the time: a subscription's confirmation, skipped)
-            if await self._pubsub.get_message(timeout=left) is not None:
-                while await self._pubsub.get_message(timeout=0) is not None:
+            if self._note(await self._pubsub.get_message(timeout=left)):
+                while self._note(await self._pubsub.get_message(timeout=0)):
                     pass  # the batches stored meanwhile: one poll reads them all
                 return True
             await asyncio.sleep(0)
         return False
 
+    def _note(self, message: dict | None) -> bool:
+        """Keep the oldest line time of a message; False when there was none."""
+        if message is None:
+            return False
+        try:
+            ms = int(message["data"])
+        except (TypeError, ValueError):
+            ms = None  # a writer that does not say (an older version)
+        if ms is None or self._oldest is None:
+            self._oldest = None
+        else:
+            self._oldest = min(self._oldest, ms)
+        return True
+
+    def oldest(self) -> int | None:
+        """A time (ms) at or below every line stored since the last call (NOTHING when no
+        batch was); None when unknown (Redis away, or not subscribed all that time)."""
+        oldest, self._oldest = self._oldest, NOTHING
+        if self._blind or self._pubsub is None:
+            self._blind = self._pubsub is None
+            return None
+        return oldest
+
     async def _drop(self) -> None:
+        self._blind = True
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             try:

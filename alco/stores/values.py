@@ -31,6 +31,7 @@ class ValuesStore:
         self.pending_values: dict[tuple[str, str], float] = {}
         self.pending_columns: dict[str, float] = {}
         self.pending_newest = 0.0
+        self.pending_oldest = 0.0  # the oldest line since the last publish (s)
         self.pending_late: list[int] = []
         self.newest_seen = 0.0  # the index's newest line (s) as Redis knew it at the last flush
 
@@ -38,6 +39,8 @@ class ValuesStore:
         """Remember the values and columns of one record (call per record, flush per batch)."""
         if ts > self.pending_newest:
             self.pending_newest = ts
+        if ts < self.pending_oldest or not self.pending_oldest:
+            self.pending_oldest = ts
         cols = self.pending_columns
         for name in fields:
             if name not in cols:
@@ -73,8 +76,10 @@ class ValuesStore:
             pipe.xadd(late_key(self.prefix, self.index),
                       {"ids": ",".join(map(str, self.pending_late))},
                       maxlen=LATE_MAXLEN, approximate=True)
-        if self.pending_newest:  # lines were stored: open live tails poll now
-            pipe.publish(stored_channel(self.prefix, self.index), b"")
+        if self.pending_newest:  # lines were stored: open live tails poll now, from the
+            # oldest one's millisecond on (their ids are at or above it)
+            pipe.publish(stored_channel(self.prefix, self.index),
+                         str(int(self.pending_oldest * 1000) - 1))
         pipe.zscore(newest_key(self.prefix), self.index)  # as the other writers left it too
         try:
             replies = pipe.execute()
@@ -84,7 +89,7 @@ class ValuesStore:
             return False
         self.pending_values.clear()
         self.pending_columns.clear()
-        self.pending_newest = 0.0
+        self.pending_newest = self.pending_oldest = 0.0
         self.pending_late.clear()
         self.newest_seen = max(self.newest_seen, float(replies[-1] or 0))
         return True

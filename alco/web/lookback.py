@@ -8,9 +8,11 @@ the index's newest as Redis had it), so the stream of late lines (alco.web.tail.
 may miss it.  Each poll therefore reads again the ids matching the query in the last
 LOOKBACK_S (by the lines' time, to the millisecond) below the cursor and pushes, marked
 late, those it has not sent yet.  A line further behind is pushed only if its writer reports
-it late.  When more than LOOKBACK_ROWS lines match in that window (a flood: the tail skips
-then anyway), the ones beyond are counted as skipped and the window starts again at the
-cursor.
+it late.  The writers say the time of each stored batch's oldest line (alco.stores.stored):
+a poll reads back only as far as the oldest line stored since the last one, and not at all
+when nothing was stored below the cursor.  When more than LOOKBACK_ROWS lines match in that
+window (a flood: the tail skips then anyway), the ones beyond are counted as skipped and the
+window starts again at the cursor.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from alco.config import IndexConfig
-from alco.index.schema import MS_SHIFT
+from alco.index.schema import MS_SHIFT, make_id
 from alco.search.compile import Compiled
 from alco.search.reader import Line, Searcher
 
@@ -68,15 +70,19 @@ class LookBack:
         self.floor = max(self.floor, doc_id)
 
     def poll(self, searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
-             budget: int) -> tuple[list[Line], int]:
+             budget: int, oldest_ms: int | None = None) -> tuple[list[Line], int]:
         """Lines in the window not sent yet (the newest ``budget``) and how many more were
-        left out (at most three queries)."""
+        left out (at most three queries); ``oldest_ms``: no line older than this was stored
+        since the last poll (None: unknown)."""
+        since = 0 if oldest_ms is None else make_id(oldest_ms, 0, 0)
+        if since > cursor:
+            return [], 0  # nothing stored behind the cursor
         searcher.start_request()
-        ids = self._ids(searcher, ix, c, cursor)
+        ids = self._ids(searcher, ix, c, cursor, since)
         unseen = [i for i in ids if i not in self.sent]
         skipped = 0
         if len(ids) >= self.rows:  # the window holds more: count the rest as skipped
-            lo, hi = self._lo(cursor), ids[-1] - 1
+            lo, hi = self._lo(cursor, since), ids[-1] - 1
             skipped = max(0, searcher.count_ids(ix, c, lo, hi) - self.sent.between(lo, hi))
             self.skip_to(cursor)
         wanted = unseen[:budget]
@@ -84,12 +90,13 @@ class LookBack:
         self.sent.add(unseen)  # what the checks left out, or the rate, is not read again
         return lines, skipped + len(unseen) - len(wanted)
 
-    def _lo(self, cursor: int) -> int:
-        return max(self.floor + 1, cursor - self.width, 1)
+    def _lo(self, cursor: int, since: int = 0) -> int:
+        return max(self.floor + 1, cursor - self.width, since, 1)
 
-    def _ids(self, searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int) -> list[int]:
-        """Ids in the window that the index finds for ``c`` (its patterns unchecked), newest
-        first (one query)."""
-        rows = searcher.select_range(ix, c, self._lo(cursor), cursor, False, self.rows,
+    def _ids(self, searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
+             since: int = 0) -> list[int]:
+        """Ids in the window (from ``since`` on) that the index finds for ``c`` (its patterns
+        unchecked), newest first (one query)."""
+        rows = searcher.select_range(ix, c, self._lo(cursor, since), cursor, False, self.rows,
                                      columns=("id",))
         return [int(r["id"]) for r in rows]

@@ -47,6 +47,8 @@ class Wake(Protocol):
 
     async def wait(self, timeout: float) -> bool: ...
 
+    def oldest(self) -> int | None: ...
+
     async def close(self) -> None: ...
 
 
@@ -131,12 +133,14 @@ class Behind:
     def start(self, searcher: Searcher, cursor: int) -> None:
         self.lookback.start(searcher, self.ix, self.c, cursor)
 
-    def step(self, searcher: Searcher, cursor: int,
-             budget: int) -> tuple[list[Line], list[Line], int, int]:
-        """One poll: the late lines, the new ones, how many were skipped, the next cursor."""
+    def step(self, searcher: Searcher, cursor: int, budget: int,
+             oldest_ms: int | None) -> tuple[list[Line], list[Line], int, int]:
+        """One poll: the late lines, the new ones, how many were skipped, the next cursor
+        (``oldest_ms``: the oldest line stored since the last poll, None if unknown)."""
         ix, c = self.ix, self.c
         late = [] if self.late is None else self.late.poll(searcher, ix, c, cursor, budget)
-        more, skipped = self.lookback.poll(searcher, ix, c, cursor, budget - len(late))
+        more, skipped = self.lookback.poll(searcher, ix, c, cursor, budget - len(late),
+                                           oldest_ms)
         late = sorted(late + more, key=lambda line: line.id)
         lines, over, moved = poll(searcher, ix, c, cursor, max(1, budget - len(late)))
         self.sent.add([line.id for line in lines])
@@ -170,9 +174,10 @@ async def tail_events(open_searcher: Callable[[], Searcher], ix: IndexConfig, c:
             now = time.monotonic()
             budget = max(1, int(max_rate * min(now - polled, poll_s)))
             polled = now
+            oldest_ms = None if wake is None else wake.oldest()
             try:
                 late, lines, skipped, moved = await run_in_threadpool(behind.step, searcher,
-                                                                      cursor, budget)
+                                                                      cursor, budget, oldest_ms)
             except Unavailable as exc:  # the connection is dropped: the next poll reconnects
                 yield sse("error", error_body(exc))
                 continue

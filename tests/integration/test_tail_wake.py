@@ -129,6 +129,9 @@ class EveryTenth:
         await asyncio.sleep(0.1)
         return True
 
+    def oldest(self) -> int | None:
+        return None
+
     async def close(self) -> None: ...
 
 

@@ -57,3 +57,16 @@ def test_beyond_the_rate_or_the_window_rows_lines_are_counted_skipped():
     lines, skipped = back.poll(stored, None, Compiled(), cursor, 3)
     assert len(lines) == 3 and skipped == 17  # 3 sent, the rest counted
     assert back.poll(stored, None, Compiled(), cursor, 3) == ([], 0)  # never counted twice
+
+
+def test_it_reads_back_only_as_far_as_the_oldest_line_stored_since_the_last_poll():
+    stored = Stored(ids_at(0, 10, 20))
+    cursor = stored.ids[-1]
+    back = LookBack(Sent(), window_s=1.0)
+    back.start(stored, None, Compiled(), cursor)
+    stored.ids += ids_at(5, 15, slot=8)
+    stored.select_range = None  # a query now would fail
+    assert back.poll(stored, None, Compiled(), cursor, 100, NOW_MS + 21) == ([], 0)
+    del stored.select_range
+    lines, _ = back.poll(stored, None, Compiled(), cursor, 100, NOW_MS + 12)
+    assert [ln.id for ln in lines] == ids_at(15, slot=8)  # 5 is older than it was told
