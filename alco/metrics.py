@@ -65,6 +65,9 @@ SEARCH_PARTIAL = Counter("alco_search_partial", "Search answers missing a shard 
                          "not answer (a warning from searchd)", ["endpoint"])
 SEARCH_SECONDS = Histogram("alco_search_seconds", "Search API latency", ["endpoint"],
                            buckets=_LAT)
+AUTH_FAILURES = Counter("alco_web_auth_failures", "Requests the web app refused to "
+                        "authenticate, by reason (missing, wrong, ticket, token_in_url, "
+                        "throttled)", ["reason"])
 
 # HTTP ingest (alco web): api is ndjson, bulk, loki or otlp.
 INGEST_LINES = Counter("alco_ingest_lines", "Lines accepted over HTTP (confirmed by RabbitMQ)",

@@ -21,6 +21,7 @@ from alco.search.compile import compile_text
 from alco.search.counting import MAX_COUNT
 from alco.search.reader import LineQuery
 from alco.stores.stored import StoredSignal
+from alco.web import audit
 from alco.web.credentials import may_use
 from alco.web.export import FORMATS, export_lines
 from alco.web.present import context_json, iso_us, page_json
@@ -39,7 +40,8 @@ def timed(endpoint: str) -> Callable:
             start = time.perf_counter()
             request.app.state.alco.sphinx().take_warnings()  # none left from another request
             try:
-                return fn(request, request.app.state.alco)
+                with audit.reading(request, endpoint):
+                    return fn(request, request.app.state.alco)
             finally:
                 metrics.SEARCH_SECONDS.labels(endpoint).observe(time.perf_counter() - start)
 
@@ -55,6 +57,7 @@ def answer(state: WebState, endpoint: str, body: dict) -> Response:
     able to tell."""
     body["warnings"] = state.sphinx().take_warnings()
     body["partial"] = bool(body["warnings"])  # a shard missing, or the time budget spent
+    audit.rows(audit.rows_in(body))
     if body["warnings"]:
         metrics.SEARCH_PARTIAL.labels(endpoint).inc()
     return Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
@@ -205,6 +208,7 @@ def columns(request: Request, state: WebState) -> Response:
     if seen is None:
         raise Unavailable("the seen columns are unknown", service="redis")
     names = sorted((set(seen) | set(ix.columns)) - set(ix.columns_with("excluded")))
+    audit.rows(len(names))
     return JSONResponse({"columns": [
         {"name": n, "role": ix.columns.get(n, "display"),
          "first_seen": iso_us(seen[n] * 1_000_000) if n in seen else None} for n in names]})
@@ -220,6 +224,7 @@ def values(request: Request, state: WebState) -> Response:
                                 request.query_params.get("prefix", "")[:256])
     if found is None:
         raise Unavailable("the values are unknown", service="redis")
+    audit.rows(len(found))
     return JSONResponse({"field": name, "role": ix.columns.get(name, "display"), "values": [
         {"value": v, "last_seen": iso_us(int(s) * 1_000_000)} for v, s in found]})
 
@@ -234,8 +239,10 @@ def export(request: Request, state: WebState) -> Response:
     known = state.known_fields(ix)
     compile_text(ix, lq.q, known)  # a bad query is a 400 before the stream starts
     headers = {"Content-Disposition": f'attachment; filename="{ix.name}.{fmt}"'}
-    return StreamingResponse(export_lines(state.own_searcher, ix, lq, known, fmt),
-                             media_type=FORMATS[fmt], headers=headers)
+    read = audit.stream_record()
+    lines = export_lines(state.own_searcher, ix, lq, known, fmt, read.add if read else None)
+    return StreamingResponse(audit.until_end(lines, read), media_type=FORMATS[fmt],
+                             headers=headers)
 
 
 @timed("tail")
@@ -245,8 +252,9 @@ def tail(request: Request, state: WebState) -> Response:
     start = int_param(request, "after", None, 0, MAX_ID)
     cursor = newest_id(state.searcher(), ix) if start is None else start
     wake = StoredSignal(state.config.redis.url, state.config.redis.prefix, ix.name)
-    return StreamingResponse(tail_events(state.own_searcher, ix, c, cursor,
-                                         late_source=state.values, wake=wake),
+    events = tail_events(state.own_searcher, ix, c, cursor, late_source=state.values,
+                         wake=wake)
+    return StreamingResponse(audit.until_end_async(events, audit.stream_record()),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

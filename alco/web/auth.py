@@ -17,7 +17,9 @@ push, OTLP's ``/v1/logs``) need credentials as soon as any are configured, and t
 name); ``ApiKey <token>`` works as well.
 
 The request's ``Principal`` (who, and which indexes) goes into the ASGI scope for the
-endpoints (alco.web.credentials.may_use).
+endpoints (alco.web.credentials.may_use); ``/metrics`` (every index's rates) needs one that
+opens every index.  Refusals are counted by reason (``alco_web_auth_failures``); an address
+that keeps presenting wrong credentials is closed for a while (alco.web.throttle: 429).
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ import re
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from alco import metrics
 from alco.config import WebConfig
 from alco.web import tickets
 from alco.web.credentials import SCOPE_KEY, Credentials, Principal
+from alco.web.throttle import Throttle
 
 OPEN_PATHS = ("/healthz",)
 OPEN_PREFIXES = ("/static/",)
@@ -42,6 +46,7 @@ INGEST_PREFIXES = ("/loki/", "/v1/logs")
 TICKET_PATH = re.compile(r"^/api/([^/]+)/(tail|export)$")
 TICKET_REFUSED = ("authentication required: the ticket has expired (tickets last a minute) "
                   "or is for another index or purpose")
+THROTTLED = "too many failed authentications from this address: try again later"
 URL_TOKEN = ("a token in the URL is refused: URLs are kept in access logs, proxies and the "
              "browser's history. Send it as 'Authorization: Bearer <token>' (the page asks "
              "for a one-minute ticket for the live tail and export links).")
@@ -87,6 +92,7 @@ class AuthMiddleware:
         self.app = app
         self.creds = Credentials(web)
         self.key = self.creds.signing_key()
+        self.throttle = Throttle()
 
     def is_open(self, path: str) -> bool:
         if is_ingest(path):
@@ -101,8 +107,6 @@ class AuthMiddleware:
         found = from_headers(self.creds, request.headers, ingest)
         if found is None and "ticket" in request.query_params:
             found = self.ticket_holder(request)
-        if found is not None and request.url.path == "/metrics" and found.indexes is not None:
-            return None  # every index's rates: for credentials that open every index
         return found
 
     def ticket_holder(self, request: Request) -> Principal | None:
@@ -122,20 +126,46 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        if self.creds.guard_ingest and b"token=" in scope.get("query_string", b"") \
-                and "token" in Request(scope).query_params:
-            await PlainTextResponse(URL_TOKEN, 401)(scope, receive, send)
-            return
-        if self.is_open(path):  # (no data there, or nothing configured: every index)
+        request, path = Request(scope), scope["path"]
+        if self.creds.guard_ingest and "token" in request.query_params:
+            response = refusal("token_in_url", URL_TOKEN)
+        elif self.is_open(path):  # (no data there, or nothing configured: every index)
             await self.app(scope, receive, send)
             return
-        found = self.principal(Request(scope), is_ingest(path))
-        if found is not None:
-            scope[SCOPE_KEY] = found
+        else:
+            response = self.check(request, scope)
+        if response is None:
             await self.app(scope, receive, send)
-            return
+        else:
+            await response(scope, receive, send)
+
+    def check(self, request: Request, scope: Scope) -> Response | None:
+        """None with the principal put into ``scope``, or the answer refusing the request."""
+        address = request.client.host if request.client else ""
+        presented = "authorization" in request.headers or "ticket" in request.query_params
+        wait = self.throttle.wait(address) if presented else 0
+        if wait:
+            return refusal("throttled", THROTTLED, 429, {"Retry-After": str(wait)})
+        found = self.principal(request, is_ingest(request.url.path))
+        if found is None:
+            return self.failed(request, address, presented)
+        if request.url.path == "/metrics" and found.indexes is not None:
+            return PlainTextResponse("/metrics needs a credential that opens every index", 403)
+        scope[SCOPE_KEY] = found
+        return None
+
+    def failed(self, request: Request, address: str, presented: bool) -> Response:
+        if presented:
+            self.throttle.failed(address)
         headers = {"WWW-Authenticate": 'Basic realm="alco"'} if self.creds.basic else {}
-        why = TICKET_REFUSED if b"ticket=" in scope.get("query_string", b"") \
-            else "authentication required"
-        await PlainTextResponse(why, 401, headers=headers)(scope, receive, send)
+        if "ticket" in request.query_params and "authorization" not in request.headers:
+            return refusal("ticket", TICKET_REFUSED, 401, headers)
+        return refusal("wrong" if presented else "missing", "authentication required", 401,
+                       headers)
+
+
+def refusal(reason: str, text: str, status: int = 401,
+            headers: dict[str, str] | None = None) -> Response:
+    """A refused authentication, counted by reason."""
+    metrics.AUTH_FAILURES.labels(reason).inc()
+    return PlainTextResponse(text, status, headers=headers)

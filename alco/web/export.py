@@ -29,11 +29,13 @@ def text_line(line: Line) -> bytes:
 
 
 def export_lines(open_searcher: Callable[[], Searcher], ix: IndexConfig, lq: LineQuery,
-                 known: set[str] | None, fmt: str) -> Iterator[bytes]:
+                 known: set[str] | None, fmt: str,
+                 counted: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """Every matching line, oldest first, one page of PAGE lines in memory at a time.
 
     ``open_searcher`` gives a searcher with a connection of its own (the stream outlives the
-    request's thread); it is closed at the end.
+    request's thread); it is closed at the end.  ``counted`` is told each page's lines (the
+    audit trail's rows).
     """
     render = ndjson_line if fmt == "ndjson" else text_line
     searcher = open_searcher()
@@ -44,6 +46,8 @@ def export_lines(open_searcher: Callable[[], Searcher], ix: IndexConfig, lq: Lin
             # budget cut short, even an empty one, goes on from its cursor
             page = searcher.lines(ix, lq, known)
             if page.lines:
+                if counted is not None:
+                    counted(len(page.lines))
                 yield b"".join(render(line) for line in page.lines)
             if page.next is None or int(page.next) == lq.after:
                 return
