@@ -55,6 +55,8 @@ class SphinxConfig:
     # distributed indexes over them (alco/index/sphinxconf.py)
     agents: tuple[str, ...] = ()
     api_port: int = 0  # also listen with the native API protocol here (a shard for agents)
+    agent_connect_timeout: float = 1.0  # seconds a shard may take to accept a head's query
+    agent_query_timeout: float = 30.0  # seconds a shard may take to answer it
     # compaction of past days (alco/index/compaction.py): in this UTC hour (-1: never) each
     # day before today gets its RAM chunk flushed and its disk chunks merged into one
     compact_hour: int = 3

@@ -51,6 +51,16 @@ def test_distributed_head():
     assert "agent = 10.0.0.1:9312:logs_20261124" in section
     assert "agent = shard2:9312:logs_20261124" in section
     assert "type = rt" not in text
+    assert "agent_connect_timeout = 1000\n" in section  # 1 s and 30 s unless configured
+    assert "agent_query_timeout = 30000\n" in section
+
+
+def test_agent_timeouts_are_settable():
+    text = sphinxconf.render(config(agents=["shard1:9312"], agent_connect_timeout=0.25,
+                                    agent_query_timeout=120), D)
+    section = text.split("index logs_20261124\n")[1].split("}")[0]
+    assert "agent_connect_timeout = 250\n" in section
+    assert "agent_query_timeout = 120000\n" in section
 
 
 @pytest.mark.parametrize("agent", ["nohost", "a b:1", "host:port", "h:1\nindex x"])
