@@ -193,6 +193,10 @@ class IndexConfig:
     # the disk chunks' attributes, strings and JSON as file-backed mmap (page cache the
     # kernel can reclaim) instead of searchd's shared memory: RAM becomes a cache
     ondisk_attrs: bool = True
+    # the line text of new day indexes in the compressed line store beside searchd (under
+    # [sphinx] data_dir) instead of a string attribute of searchd's (alco.linestore); a shard
+    # of a distributed index ([sphinx] api_port set) keeps it in searchd
+    line_store: bool = True
     columns: dict[str, str] = field(default_factory=dict)
 
     @property

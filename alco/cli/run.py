@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import date
 
 from alco.config import Config
+from alco.index import retention
 from alco.index.compaction import Compactor
 from alco.index.searchd import ManagedSearchd, SearchdError, port_answers, today_utc
 from alco.process.lifetime import preexec_for
@@ -118,6 +119,10 @@ def rotate(config: Config, searchd: ManagedSearchd | None, today: date,
             searchd.reload(today)
         except SearchdError as exc:
             log.error("searchd rotation failed: %s", exc)
+    try:
+        retention.enforce_max_disk(config, today)  # [sphinx] max_disk: the oldest days go
+    except Exception:  # housekeeping never stops alco run (DESIGN.md 1)
+        log.exception("max_disk step failed")
     if trimmed_for != today and values.trim_values(config, today):
         return today
     return trimmed_for

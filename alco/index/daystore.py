@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
 
 import orjson
 
@@ -51,6 +53,16 @@ class Planned:
     result: StoreResult = field(default_factory=StoreResult)
     days: list[tuple[date, str, list[list]]] | None = None  # (day, day index, rows)
     written: set[str] = field(default_factory=set)  # the day indexes stored already
+    kept: set[str] = field(default_factory=set)  # the day indexes whose lines the store has
+
+
+class LineKeeper(Protocol):
+    """Where lines are kept before searchd gets them (alco.linestore.writing.LineWriter):
+    ``put`` is durable when it returns and raises OSError or sqlite3.Error when it is not."""
+
+    def put(self, day_index: str, lines: list[tuple[int, int, str, dict, dict]]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class TransientError(Unavailable):
@@ -79,8 +91,9 @@ class DayStore:
 
     def __init__(self, sphinx: sphinxql.Sphinx, schema: IndexSchema, slot: int,
                  retention_days: int, guard: PastDayGuard | None = None,
-                 ids: IdAllocator | None = None) -> None:
+                 ids: IdAllocator | None = None, lines: LineKeeper | None = None) -> None:
         self.sphinx = sphinx
+        self.lines = lines  # the line store (alco.linestore): written before searchd
         self.guard = guard  # announces writes to past days to compaction (alco.index.flushlock)
         self.schema = schema
         # several stores of one writer slot (one per connection) share its ids
@@ -108,6 +121,9 @@ class DayStore:
             for day, index, rows in planned.days:
                 if not rows or index in planned.written:
                     continue
+                if self.lines is not None and index not in planned.kept:
+                    self._keep(index, rows)
+                    planned.kept.add(index)
                 if self.guard is None or day >= today:
                     self._write(index, rows, planned.result)
                 else:
@@ -118,6 +134,20 @@ class DayStore:
                 raise TransientError(exc.message) from exc
             raise
         return planned.result
+
+    def _keep(self, index: str, rows: list[list]) -> None:
+        """The rows' lines into the line store, durably: a line is findable in searchd only
+        once its text is kept.  A crash after this and before searchd has the rows leaves
+        lines no id of searchd's leads to (the batch is stored again under new ids)."""
+        assert self.lines is not None
+        at = self.columns.index
+        message, js, meta, ts = at("logline"), at("js"), at("meta"), at("ts")
+        try:
+            self.lines.put(index, [
+                (row[0], row[ts], row[message], orjson.loads(row[js]), orjson.loads(row[meta]))
+                for row in rows])
+        except (OSError, sqlite3.Error) as exc:
+            raise TransientError(f"line store: {exc}") from exc
 
     def _write_past(self, index: str, rows: list[list], result: StoreResult) -> None:
         """Rows into a past day: not while compaction flushes its RAM chunk."""

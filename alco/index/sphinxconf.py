@@ -32,12 +32,22 @@ def retention_days(ix: IndexConfig, today: date) -> list[date]:
     return [first + timedelta(days=i) for i in range(ix.retention_days + 1)]
 
 
+def line_store(config: Config, ix: IndexConfig) -> bool:
+    """Whether new day indexes of ``ix`` keep their line text in the line store
+    (alco.linestore) rather than in searchd's ``logline`` string attribute.  A shard of a
+    distributed index keeps it in searchd: the head reads lines through searchd's agents."""
+    return ix.line_store and not config.sphinx.api_port
+
+
 def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool = True,
-                  ondisk_attrs: bool = True) -> str:
+                  ondisk_attrs: bool = True, text_attr: bool = True) -> str:
+    """A day index.  Without ``text_attr`` the line is a full-text field only: its text is
+    kept by the line store (a day index keeps the schema it was made with, so days made
+    before keep their ``logline`` attribute and are read from it)."""
     lines = [f"index {name}", "{", "    type = rt", f"    path = {data_dir / name}"]
     lines += [f"    rt_field = {f}" for f in schema.fields]
     lines += [
-        "    rt_attr_string = logline",
+        *(["    rt_attr_string = logline"] if text_attr else []),
         "    rt_attr_json = js",
         "    rt_attr_json = meta",
         "    rt_attr_bigint = ts",
@@ -118,7 +128,7 @@ def render(config: Config, today: date) -> str:
             name = day_index(ix.name, day)
             parts.append(distributed_section(agents, name, timeouts) if agents
                          else index_section(schema, name, data_dir, ix.infixes,
-                                           ix.ondisk_attrs))
+                                           ix.ondisk_attrs, not line_store(config, ix)))
     parts.append(searchd_section(config, data_dir))
     return "\n\n".join(parts) + "\n"
 

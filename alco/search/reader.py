@@ -34,6 +34,7 @@ from alco.search.dictionary import DAY_MS, LOOKUP_ROOM, PROBES, Lookups
 from alco.search.highlight import Piece, pieces_many
 from alco.search.histograms import FanOut, Histograms
 from alco.search.starts import Start, Starts
+from alco.search.texts import Texts
 from alco.search.windows import Windows, start_ms, to_minute_edge
 
 MAX_LIMIT = 1000
@@ -127,6 +128,8 @@ def scan_columns(c: Compiled, fields: bool) -> tuple[str, ...]:
 def _line(row: dict, hl: list[Piece] | None) -> Line:
     meta = row.get("meta")
     marks = orjson.loads(meta) if meta else {}
+    if row.get("missing_text"):
+        marks["missing_text"] = True
     return Line(int(row["id"]), int(row["ts"]), row["logline"], row_fields(row), hl, marks)
 
 
@@ -160,6 +163,7 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         self._fan_out = fan_out  # runs fn(connection, item) for items at once
         self._parts = parts
         self.budget = ReadBudget(config.web.time_budget, MAX_QUERIES)
+        self.texts = Texts(sphinx, config.sphinx.data_dir)
         self._probes_left = PROBES
 
     def start_request(self) -> None:
@@ -369,6 +373,7 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         if not indexes or lo > hi or n <= 0:
             return []
         c = self.for_indexes(c, indexes)
+        columns, fill = self.texts.columns(indexes, columns)
         cols, params = line_columns(c, columns)
         where, where_params = where_ids(c, lo, hi, cover, open_top, self.hours(indexes),
                                        wide=True)
@@ -377,7 +382,10 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
                f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
                f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none, "
                f"max_query_time={max(min_ms, self.budget.ms_left())}")
-        return self._query(sql, params)
+        rows = self._query(sql, params)
+        if fill:
+            self.texts.fill(ix.name, indexes, rows)
+        return rows
 
     def _complete(self, ix: IndexConfig, rows: list[dict], missing: tuple[str, ...]) -> None:
         """Give rows a scan read without them the ``missing`` columns (their fields and
@@ -399,13 +407,17 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         if not indexes:
             return []
         c = self.for_indexes(c, indexes)
+        columns, fill = self.texts.columns(indexes, columns)
         cols, params = line_columns(c, columns)
         where, where_params = where_ids(c, ids[0], ids[-1], cover=False)
         marks = ", ".join(["%s"] * len(ids))
         sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
                f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
-        return self._query(sql, [*params, *where_params, *ids])
+        rows = self._query(sql, [*params, *where_params, *ids])
+        if fill:
+            self.texts.fill(ix.name, indexes, rows)
+        return rows
 
     def _query(self, sql: str, params: list,
                sx: sphinxql.Sphinx | None = None) -> list[dict]:

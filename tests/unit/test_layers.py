@@ -14,6 +14,7 @@ RANK = {
     "config": 0, "errors": 0, "metrics": 0,
     "process": 1,
     "index": 2,
+    "linestore": 2.5,  # the line store: kept lines by id (alco.index gets it injected)
     "stores": 3,
     "search": 4,
     "ingest": 5, "web": 5,

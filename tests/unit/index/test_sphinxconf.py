@@ -12,10 +12,10 @@ from alco.index import sphinxconf
 D = date(2026, 11, 24)
 
 
-def config(**sphinx: object):
+def config(index_extra: dict | None = None, **sphinx: object):
     return parse({"sphinx": {"data_dir": "/data/sx", **sphinx}, "index": [
         {"name": "logs", "retention_days": 2,
-         "columns": {"host": "filtered", "request_id": "indexed"}},
+         "columns": {"host": "filtered", "request_id": "indexed"}, **(index_extra or {})},
         {"name": "audit", "retention_days": 1}]}, "test.toml", env={})
 
 
@@ -29,11 +29,17 @@ def test_rt_index_schema_and_flat_file_layout():
     assert "index logs_20261124\n{\n    type = rt\n    path = /data/sx/logs_20261124\n" in text
     section = text.split("index logs_20261124")[1].split("}")[0]
     for line in ("rt_field = logline", "rt_field = tags", "rt_field = f_request_id",
-                 "rt_attr_string = logline", "rt_attr_json = js", "rt_attr_bigint = ts",
-                 "rt_attr_bigint = fp"):
+                 "rt_attr_json = js", "rt_attr_bigint = ts", "rt_attr_bigint = fp"):
         assert line in section
+    assert "rt_attr_string = logline" not in section  # the line store keeps the text
     assert "binlog_path = /data/sx\n" in text
     assert "index logs_20261122" not in text and "index audit_20261123" not in text
+
+
+def test_text_in_searchd_without_the_line_store_and_on_a_shard():
+    for cfg in (config(index_extra={"line_store": False}), config(api_port=9312)):
+        section = sphinxconf.render(cfg, D).split("index logs_20261124")[1].split("}")[0]
+        assert "rt_attr_string = logline" in section
 
 
 def test_listeners():

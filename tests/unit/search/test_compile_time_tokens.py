@@ -117,6 +117,8 @@ class Recorder:
         self.params: list[list] = []
 
     def query(self, sql: str, params: list) -> list[dict]:
+        if sql.startswith("DESCRIBE"):  # the probe for the text's place: not counted
+            return [{"Field": "logline", "Type": "string"}]
         if not sql.startswith("SELECT"):  # whether a day has hour tokens: not known
             return []
         self.params.append(list(params))

@@ -1,0 +1,98 @@
+"""One block of lines: up to BLOCK_LINES lines close in id, compressed together (pure logic).
+
+A block holds, for each line, its id, time (µs), message, fields as sent and ALCO's marks, as
+one orjson document of columns, compressed with zstd (with the writer's trained dictionary
+when it has one).  Blocks are cut so that their id range stays tight: at BLOCK_LINES lines,
+and wherever two ids of a batch are more than SPAN_MS apart (a late line gets a block of its
+own instead of widening its batch's), so a block holding an id always has ``max_id - id`` below
+MAX_SPAN and a lookup by id reads a bounded stretch of the block list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import orjson
+import zstandard
+
+from alco.index.schema import MS_SHIFT
+
+BLOCK_LINES = 64
+SPAN_MS = 10_000  # the widest a block's ids may spread in time
+MAX_SPAN = (SPAN_MS + 1) << MS_SHIFT  # max_id - min_id of any block is below this
+LEVEL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A line as the store keeps it."""
+
+    id: int
+    ts_us: int
+    message: str
+    fields: dict
+    marks: dict
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    min_id: int
+    max_id: int
+    count: int
+    dict_id: int  # 0: compressed without a dictionary
+    data: bytes
+
+
+def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
+    """``entries`` sorted by id, in runs of at most BLOCK_LINES whose ids span < SPAN_MS."""
+    run: list[Entry] = []
+    for entry in sorted(entries, key=lambda e: e.id):
+        if run and (len(run) >= BLOCK_LINES
+                    or (entry.id >> MS_SHIFT) - (run[0].id >> MS_SHIFT) >= SPAN_MS):
+            yield run
+            run = []
+        run.append(entry)
+    if run:
+        yield run
+
+
+def payload(entries: list[Entry]) -> bytes:
+    """The uncompressed form of a block (also what a dictionary is trained on)."""
+    return orjson.dumps({
+        "id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
+        "msg": [e.message for e in entries], "f": [e.fields for e in entries],
+        "m": [e.marks or None for e in entries],
+    })
+
+
+def encode(entries: list[Entry], dict_id: int = 0,
+           zdict: zstandard.ZstdCompressionDict | None = None) -> Block:
+    """One block of ``entries`` (sorted by id, as ``cut`` gives them)."""
+    compressor = zstandard.ZstdCompressor(level=LEVEL, dict_data=zdict)
+    return Block(entries[0].id, entries[-1].id, len(entries), dict_id if zdict else 0,
+                 compressor.compress(payload(entries)))
+
+
+class Decoded:
+    """A block's lines, made into Entry objects only when asked for."""
+
+    __slots__ = ("_cols", "_at")
+
+    def __init__(self, cols: dict) -> None:
+        self._cols = cols
+        self._at = {doc_id: n for n, doc_id in enumerate(cols["id"])}
+
+    def get(self, doc_id: int) -> Entry | None:
+        n = self._at.get(doc_id)
+        if n is None:
+            return None
+        c = self._cols
+        return Entry(doc_id, c["ts"][n], c["msg"][n], c["f"][n], c["m"][n] or {})
+
+    def entries(self) -> list[Entry]:
+        return [e for e in map(self.get, self._cols["id"]) if e is not None]
+
+
+def decode(data: bytes, zdict: zstandard.ZstdCompressionDict | None = None) -> Decoded:
+    return Decoded(orjson.loads(zstandard.ZstdDecompressor(dict_data=zdict).decompress(data)))

@@ -1,0 +1,95 @@
+"""One day of one ALCO index on disk: a SQLite file of blocks (alco.linestore.blocks).
+
+SQLite because it is a well-kept container that already does what the store needs: a commit
+that is durable when it returns (WAL, ``synchronous = FULL``: fsynced), writers of several
+processes serialised by its locks, readers that go on while a writer appends, an index on the
+blocks' id range, and a torn write that can never be read (a transaction is there whole or not
+at all).  The day is a directory named like its day index (``<index>_<YYYYMMDD>.lines``), so
+retention and size limits remove it with the day's Sphinx files (alco.index.retention).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alco.linestore.blocks import MAX_SPAN, Block
+
+TOP = (1 << 63) - 1
+SUFFIX = ".lines"
+FILE = "lines.db"
+WAL_BYTES = 4 << 20  # the write-ahead log is cut back to this after a checkpoint
+BUSY_MS = 30_000  # how long a writer waits for another process's transaction
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER NOT NULL, "
+    "count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS blocks_range ON blocks (max_id, min_id)",
+    "CREATE TABLE IF NOT EXISTS dicts (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+)
+
+
+def day_dir(data_dir: Path, day_index: str) -> Path:
+    """Where the store keeps the day of ``day_index`` (``<name>_<YYYYMMDD>``)."""
+    return data_dir / f"{day_index}{SUFFIX}"
+
+
+class DayFile:
+    """An open day: blocks in, blocks by id range out, the dictionaries they need."""
+
+    def __init__(self, path: Path, create: bool) -> None:
+        self.path = path
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not (path / FILE).exists():
+            raise FileNotFoundError(path / FILE)
+        self.db = sqlite3.connect(path / FILE, timeout=BUSY_MS / 1000, isolation_level=None,
+                                  check_same_thread=False)
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+        if create:
+            self.db.execute("PRAGMA page_size = 8192")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            for statement in _SCHEMA:
+                self.db.execute(statement)
+        self.db.execute("PRAGMA synchronous = FULL")
+        self.db.execute(f"PRAGMA journal_size_limit = {WAL_BYTES}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def put(self, blocks: list[Block], zdicts: dict[int, bytes]) -> None:
+        """Add ``blocks`` (and the dictionaries they were compressed with) in one durable
+        transaction: when this returns, they survive a crash of the process or the machine."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for dict_id, data in zdicts.items():
+                db.execute("INSERT OR IGNORE INTO dicts (id, data) VALUES (?, ?)",
+                           (dict_id, data))
+            db.executemany(
+                "INSERT INTO blocks (min_id, max_id, count, dict, data) VALUES (?, ?, ?, ?, ?)",
+                [(b.min_id, b.max_id, b.count, b.dict_id, b.data) for b in blocks])
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def heads(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+        """(rowid, min_id, max_id, dict) of the blocks whose id range meets [lo, hi], from the
+        index alone.  A block's ids span less than MAX_SPAN, so only blocks ending before
+        ``hi + MAX_SPAN`` are looked at."""
+        return self.db.execute(
+            "SELECT rowid, min_id, max_id, dict FROM blocks "
+            "WHERE max_id >= ? AND max_id < ? AND min_id <= ?",
+            (lo, min(hi + MAX_SPAN, TOP), hi)).fetchall()
+
+    def data(self, rowid: int) -> bytes:
+        return self.db.execute("SELECT data FROM blocks WHERE rowid = ?", (rowid,)).fetchone()[0]
+
+    def zdict(self, dict_id: int) -> bytes | None:
+        row = self.db.execute("SELECT data FROM dicts WHERE id = ?", (dict_id,)).fetchone()
+        return row[0] if row else None
+
+    def lines(self) -> int:
+        row = self.db.execute("SELECT COALESCE(SUM(count), 0) FROM blocks").fetchone()
+        return int(row[0])

@@ -1,0 +1,49 @@
+"""Putting a writer's batches into the line store, durably, before Sphinx sees them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alco.linestore.blocks import Entry, cut, encode
+from alco.linestore.daydb import DayFile, day_dir
+from alco.linestore.training import Trainer
+
+OPEN_DAYS = 4  # day files a writer keeps open (today, yesterday, tomorrow, a late day)
+
+
+class LineWriter:
+    """One writer lane's handle on the store of an ALCO index (not shared between threads)."""
+
+    def __init__(self, data_dir: Path | str, trainer: Trainer | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.trainer = trainer or Trainer()
+        self._open: dict[str, DayFile] = {}
+
+    def put(self, day_index: str, lines: list[tuple[int, int, str, dict, dict]]) -> None:
+        """Store ``lines`` (id, time in µs, message, fields, marks) of the day index
+        ``day_index``; durable on return (alco.index.daystore.LineKeeper)."""
+        if not lines:
+            return
+        entries = [Entry(*line) for line in lines]
+        self.trainer.observe(day_index.rsplit("_", 1)[-1], entries)
+        zdict = self.trainer.current
+        dict_id = zdict.dict_id() if zdict is not None else 0
+        blocks = [encode(run, dict_id, zdict) for run in cut(entries)]
+        used = {dict_id: zdict.as_bytes()} if zdict is not None else {}
+        self._day(day_index).put(blocks, used)
+
+    def _day(self, day_index: str) -> DayFile:
+        found = self._open.get(day_index)
+        if found is not None and found.path.exists():
+            return found
+        if found is not None:  # its day was dropped (retention) while open
+            found.close()
+        while len(self._open) >= OPEN_DAYS:
+            self._open.pop(min(self._open)).close()
+        self._open[day_index] = opened = DayFile(day_dir(self.data_dir, day_index), True)
+        return opened
+
+    def close(self) -> None:
+        for day in self._open.values():
+            day.close()
+        self._open.clear()

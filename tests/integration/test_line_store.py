@@ -1,0 +1,117 @@
+"""The line store beside searchd: new day indexes hold no line text, reads get it from the
+store, and a day made before the store (its text in searchd) is read beside one made with it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alco.index.daystore import DayStore
+from alco.index.schema import IndexSchema, Record, day_index
+from alco.index.sphinxql import Sphinx
+from alco.linestore.daydb import day_dir
+from alco.linestore.writing import LineWriter
+from tests.helpers import all_lines, child_processes, publish, stored_count, wait_for
+from tests.integration.test_grep import wait_queues
+
+pytestmark = pytest.mark.integration
+
+
+def service_body(i: int, rng: random.Random) -> bytes:
+    """A line as services log it: a random UUID and request id, an IP, a number, unicode,
+    now and then a traceback."""
+    body = {"@timestamp": datetime.now(UTC).isoformat(), "host": f"web-{i % 3}",
+            "message": f"order {uuid.UUID(int=rng.getrandbits(128))} paid {rng.random():.4f} "
+                       f"from 10.0.{rng.randint(0, 255)}.{rng.randint(0, 255)} — 订单已支付 #{i}",
+            "request_id": f"{rng.getrandbits(64):016x}", "seq": i, "levelname": "INFO"}
+    if i % 50 == 0:
+        body["exc_info"] = "Traceback (most recent call last):\n  ...\nKeyError: 'sku'"
+    return orjson.dumps(body)
+
+
+def has_text_attr(config, index: str) -> bool:
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        return {"Field": "logline", "Type": "string"} in sx.query(f"DESCRIBE {index}", [])
+    finally:
+        sx.close()
+
+
+def test_searchd_finds_and_the_store_keeps_through_a_writer_killed_mid_stream(stack):
+    stack.index(batch_ms=20, batch_size=200)
+    stack.start_searchd()
+    collector = stack.collector()
+    wait_queues(stack)
+    config = stack.config()
+    rng = random.Random(7)
+    bodies = [service_body(i, rng) for i in range(3000)]
+    url, ex = stack.data["rabbitmq"]["url"], stack.exchange
+    publish(url, ex, bodies[:1500], "logstash.app")
+    wait_for(lambda: stored_count(config, "logs") >= 300, message="the first lines")
+    writers = [pid for pid, cmd in child_processes(collector.pid).items() if "writer" in cmd]
+    assert writers
+    for pid in writers:  # kill -9 mid-stream (no chance to finish or ack): it is restarted
+        os.kill(pid, signal.SIGKILL)
+    publish(url, ex, bodies[1500:], "logstash.app")
+    wait_for(lambda: stored_count(config, "logs") >= 3000, timeout=60, message="every line")
+    today = day_index("logs", datetime.now(UTC).date())
+    assert not has_text_attr(config, today)
+    assert (day_dir(Path(config.sphinx.data_dir), today) / "lines.db").exists()
+    got = all_lines(config, "logs")
+    sent = [orjson.loads(b) for b in bodies]
+    assert sorted(ln["message"] for ln in got) == sorted(b["message"] for b in sent)  # once each
+    assert all(not ln.get("marks") for ln in got)
+    # a word, a phrase in CJK and a regex find lines whose text comes from the store
+    word = sent[1234]["message"].split()[1]
+    assert [ln["message"] for ln in all_lines(config, "logs", word)] == [sent[1234]["message"]]
+    assert len(all_lines(config, "logs", "'#2999'")) == 1
+    assert len(all_lines(config, "logs", r"/paid 0\.00\d\d from/")) == sum(
+        " paid 0.00" in b["message"] for b in sent)
+
+
+def old_and_new_layout(stack, yesterday: date, today: date) -> None:
+    """Yesterday's day index made before the store (text in searchd), today's made with it."""
+    stack.index(line_store=False)
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    lines = [Record(int(datetime.combine(day, datetime.min.time(), UTC).timestamp() * 1e6)
+                    + 3_600_000_000 + n, f"{label} line {n} ✓", {"host": "h1", "n": n}, n + 1)
+             for day, label in ((yesterday, "old"), (today, "new")) for n in range(5)]
+    store = DayStore(Sphinx(config.sphinx.host, config.sphinx.port), IndexSchema.of(ix), 1, 30)
+    store.store(lines[:5], today, False)
+    stack.searchd.stop()
+    data_dir = stack.tmp / "sphinx"
+    for path in data_dir.glob(f"{day_index('logs', today)}.*"):
+        path.unlink()  # (today's day index is made anew, as on the first day after an upgrade)
+    stack.data["index"][0]["line_store"] = True
+    stack.start_searchd()
+    config = stack.config()
+    store = DayStore(Sphinx(config.sphinx.host, config.sphinx.port), IndexSchema.of(ix), 1, 30,
+                     lines=LineWriter(data_dir))
+    store.store(lines[5:], today, False)
+
+
+def test_a_day_made_before_the_store_is_read_beside_one_made_with_it(stack):
+    today = datetime.now(UTC).date()
+    yesterday = today - timedelta(days=1)
+    old_and_new_layout(stack, yesterday, today)
+    config = stack.config()
+    assert has_text_attr(config, day_index("logs", yesterday))
+    assert not has_text_attr(config, day_index("logs", today))
+    got = all_lines(config, "logs")
+    assert [ln["message"] for ln in got] == [f"{d} line {n} ✓" for d in ("old", "new")
+                                             for n in range(5)]
+    assert [ln["fields"]["n"] for ln in got] == [0, 1, 2, 3, 4] * 2
+    assert [ln["message"] for ln in all_lines(config, "logs", "line 3")] == [
+        "old line 3 ✓", "new line 3 ✓"]
+    assert [ln["message"] for ln in all_lines(config, "logs", "/^(old|new) line [24]/")] == [
+        "old line 2 ✓", "old line 4 ✓", "new line 2 ✓", "new line 4 ✓"]

@@ -1,0 +1,138 @@
+"""The line store on its own: blocks, a day file, lines in and out by id (real SQLite files)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+
+from alco.index.schema import day_index, day_of_us, make_id
+from alco.linestore import blocks
+from alco.linestore.daydb import DayFile, day_dir
+from alco.linestore.reading import LineReader
+from alco.linestore.writing import LineWriter
+
+DAY_MS = 1_796_000_000_000 // 86_400_000 * 86_400_000  # midnight of a day in December 2026
+
+
+def service_lines(n: int, start_ms: int = DAY_MS + 3_600_000, step_ms: int = 3,
+                  seed: int = 1) -> list[tuple]:
+    """Lines as a service logs them: random UUIDs, request ids, IPs, numbers, unicode."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        ms = start_ms + i * step_ms
+        msg = (f"GET /api/orders/{rng.randint(1, 99999)} 200 in {rng.random() * 100:.1f}ms "
+               f"req {uuid.UUID(int=rng.getrandbits(128))} from 10.{rng.randint(0, 255)}."
+               f"{rng.randint(0, 255)}.{rng.randint(0, 255)} — заказ 订单")
+        fields = {"host": f"web-{i % 7}", "levelname": rng.choice(["INFO", "ERROR"]),
+                  "request_id": f"{rng.getrandbits(64):016x}", "seq": i}
+        out.append((make_id(ms, 3, 0), ms * 1000, msg, fields, {"truncated": True} if i == 5
+                    else {}))
+    return out
+
+
+def day_of(lines: list[tuple]) -> str:
+    return day_index("logs", day_of_us(lines[0][1]))
+
+
+def test_blocks_are_cut_small_and_tight_in_time():
+    lines = service_lines(300)
+    late = (make_id(DAY_MS + 60_000, 3, 0), (DAY_MS + 60_000) * 1000, "late", {}, {})
+    runs = list(blocks.cut([blocks.Entry(*x) for x in [*lines, late]]))
+    assert [len(r) for r in runs] == [1, 64, 64, 64, 64, 44]  # the late line alone, first
+    for run in runs:
+        assert run == sorted(run, key=lambda e: e.id)
+        assert run[-1].id - run[0].id < blocks.MAX_SPAN
+
+
+def test_a_block_round_trips_with_and_without_a_dictionary():
+    import zstandard
+
+    entries = [blocks.Entry(*x) for x in service_lines(64)]
+    samples = [blocks.payload([e]) for e in [blocks.Entry(*x) for x in service_lines(3000)]]
+    zdict = zstandard.train_dictionary(16 * 1024, samples)
+    for z in (None, zdict):
+        block = blocks.encode(entries, zdict.dict_id() if z else 0, z)
+        assert block.dict_id == (zdict.dict_id() if z else 0)
+        assert blocks.decode(block.data, z).entries() == entries
+
+
+def test_lines_come_back_by_id_exactly_and_compressed(tmp_path: Path):
+    lines = service_lines(10_000)
+    writer = LineWriter(tmp_path)
+    for i in range(0, len(lines), 2000):
+        writer.put(day_of(lines), lines[i:i + 2000])
+    reader = LineReader(tmp_path)
+    wanted = random.Random(2).sample(lines, 300) + lines[4000:4100]
+    got = reader.fetch("logs", [x[0] for x in wanted])
+    assert {i: (e.id, e.ts_us, e.message, e.fields, e.marks) for i, e in got.items()} == {
+        x[0]: x for x in wanted}
+    # the writer trained a dictionary on its first lines: later blocks use it
+    db = DayFile(day_dir(tmp_path, day_of(lines)), create=False)
+    used = {r[0] for r in db.db.execute("SELECT DISTINCT dict FROM blocks")}
+    assert 0 in used and len(used) == 2
+    raw = sum(len(x[2]) + len(str(x[3])) for x in lines)
+    stored = sum(r[0] for r in db.db.execute("SELECT SUM(length(data)) FROM blocks"))
+    assert stored < raw / 2
+
+
+def test_ids_it_does_not_hold_are_absent_not_errors(tmp_path: Path):
+    lines = service_lines(100)
+    LineWriter(tmp_path).put(day_of(lines), lines)
+    reader = LineReader(tmp_path)
+    other = make_id(DAY_MS + 7_200_000, 5, 0)
+    assert reader.fetch("logs", [other, make_id(DAY_MS - 86_400_000, 1, 1)]) == {}
+    assert reader.fetch("audit", [lines[0][0]]) == {}
+
+
+def test_a_line_dated_after_its_day_is_found_in_the_day_that_kept_it(tmp_path: Path):
+    ahead = service_lines(3, start_ms=DAY_MS + 40 * 86_400_000)  # dated weeks ahead
+    kept_in = day_index("logs", day_of_us(DAY_MS * 1000))
+    LineWriter(tmp_path).put(kept_in, ahead)
+    got = LineReader(tmp_path).fetch("logs", [x[0] for x in ahead], [kept_in])
+    assert sorted(got) == [x[0] for x in ahead]
+
+
+def test_a_dropped_day_is_gone_for_an_open_reader_and_writer(tmp_path: Path):
+    import shutil
+
+    lines = service_lines(50)
+    writer, reader = LineWriter(tmp_path), LineReader(tmp_path)
+    writer.put(day_of(lines), lines)
+    assert len(reader.fetch("logs", [lines[0][0]])) == 1
+    shutil.rmtree(day_dir(tmp_path, day_of(lines)))
+    assert reader.fetch("logs", [lines[0][0]]) == {}
+    writer.put(day_of(lines), lines[:1])  # a writer makes the day anew
+    assert len(LineReader(tmp_path).fetch("logs", [lines[0][0]])) == 1
+
+
+def test_kill_9_in_the_middle_of_writes_leaves_every_committed_block_whole(tmp_path: Path):
+    """A writer killed at any moment: what a put returned from is there, whole; the put it was
+    in is there whole or not at all (SQLite's transaction)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys\n"
+        "from tests.unit.linestore.test_linestore import service_lines, day_of\n"
+        "from alco.linestore.writing import LineWriter\n"
+        "w = LineWriter(sys.argv[1])\n"
+        "lines = service_lines(40_000)\n"
+        "for i in range(0, len(lines), 500):\n"
+        "    w.put(day_of(lines), lines[i:i + 500])\n"
+        "    print(i + 500, flush=True)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[3])
+    done = 0
+    deadline = time.monotonic() + 60
+    while done < 5_000 and time.monotonic() < deadline:
+        done = int(proc.stdout.readline() or done)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    lines = service_lines(40_000)
+    got = LineReader(tmp_path).fetch("logs", [x[0] for x in lines])
+    assert len(got) >= done and len(got) % 500 == 0
+    assert all(got[x[0]].message == x[2] for x in lines[:len(got)])
