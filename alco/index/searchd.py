@@ -6,12 +6,19 @@ with new connections until searchd serves exactly the configured indexes, and on
 removes the files of the expired days.  Should searchd not follow within the timeout, it is
 restarted (stop flushes the RT indexes; queries get 503 and writers retry for the few seconds
 of the pause; nothing is lost).
+
+A day index searchd cannot load (a disk chunk torn by a full disk or a crash: ``FATAL: disk
+chunk ...: prealloc failed``, ``... is invalid header file``) would end every start of it: its
+files are moved aside (``data_dir/broken/<day>-<time>/``, logged as an ERROR with searchd's
+words), and searchd is started again without them, so the other days come back and the
+binlog's replay gives the day what it still holds.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,6 +31,8 @@ from alco.index import retention, sphinxconf, sphinxql
 from alco.process.lifetime import preexec_for
 
 log = logging.getLogger("alco.searchd")
+FATAL_DAY_RE = re.compile(r"FATAL: .*?\b(?P<index>[a-z][a-z0-9_]*_\d{8})\b")
+BROKEN_DIR = "broken"
 
 
 class SearchdError(RuntimeError):
@@ -66,6 +75,20 @@ class ManagedSearchd:
         return True
 
     def start(self, timeout: float = 20.0, today: date | None = None) -> None:
+        """Start searchd; a day index it cannot load is moved aside and it starts again."""
+        moved: set[str] = set()
+        while True:
+            log_at = self._log_size()
+            try:
+                return self._start_once(timeout, today)
+            except SearchdError:
+                broken = self._unloadable_day(log_at, today)
+                if broken is None or broken[0] in moved:
+                    raise
+                self._move_aside(*broken)
+                moved.add(broken[0])
+
+    def _start_once(self, timeout: float, today: date | None) -> None:
         sx = self.config.sphinx
         if port_answers(sx.host, sx.port):
             where = "the config" if self.config.source == "<defaults>" else self.config.source
@@ -110,6 +133,39 @@ class ManagedSearchd:
             return f"the searchd of {self.data_dir} (pid {pid})"
         return (f"ALCO (pid {parent}: {command.decode(errors='replace').strip()}) with its "
                 f"searchd of {self.data_dir} (pid {pid})")
+
+    def _log_size(self) -> int:
+        try:
+            return (self.data_dir / "searchd.log").stat().st_size
+        except OSError:
+            return 0
+
+    def _unloadable_day(self, log_at: int, today: date | None) -> tuple[str, str] | None:
+        """The day index (and searchd's words) of a FATAL logged since ``log_at``."""
+        try:
+            with open(self.data_dir / "searchd.log", "rb") as fh:
+                fh.seek(log_at)
+                text = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        ours = set(sphinxconf.index_names(self.config, today or today_utc()))
+        for line in text.splitlines():
+            match = FATAL_DAY_RE.search(line)
+            if match and match["index"] in ours:
+                return match["index"], line.split("] ", 2)[-1].strip()
+        return None
+
+    def _move_aside(self, index: str, fatal: str) -> None:
+        """Move the files of a day index searchd cannot load out of its way (kept)."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        aside = self.data_dir / BROKEN_DIR / f"{index}-{stamp}"
+        aside.mkdir(parents=True, exist_ok=True)
+        files = [p for p in self.data_dir.glob(f"{index}.*") if p.is_file()]
+        for path in files:
+            os.replace(path, aside / path.name)
+        log.error("searchd cannot load day index %s (%s): its %d files are moved to %s and "
+                  "searchd starts without them; the binlog's replay restores what it holds of "
+                  "the day, the rest of it is in the copy", index, fatal, len(files), aside)
 
     def _clear_stale_pid(self) -> None:
         pid_file = self.data_dir / "searchd.pid"

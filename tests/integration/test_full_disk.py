@@ -152,3 +152,38 @@ def test_a_write_the_binlog_did_not_take_is_not_acked_but_written_again(stack, s
     sx.close()
     kill_9_and_restart(stack)
     assert stored_count(stack.config()) == 200
+
+
+def test_a_torn_day_is_moved_aside_and_searchd_comes_back_with_the_others(stack):
+    """A disk chunk torn (by a full disk, a crash) ends every start of searchd 2.2.11 with a
+    FATAL: the managed searchd moves that day's files aside and starts without them."""
+    from datetime import UTC, datetime, timedelta
+
+    from alco.index.schema import day_index
+
+    stack.index(retention_days=3)
+    stack.start_searchd()
+    config = stack.config()
+    today = datetime.now(UTC).date()
+    torn, other = day_index("logs", today), day_index("logs", today - timedelta(days=1))
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    for index in (torn, other):
+        rows = ", ".join(f"({i}, 'line {i}', 'a', '{{}}', '{{}}', 1, {i})" for i in range(1, 51))
+        sx.execute(f"REPLACE INTO {index} (id, logline, tags, js, meta, ts, fp) VALUES {rows}")
+        sx.execute(f"FLUSH RAMCHUNK {index}")
+    sx.execute(f"REPLACE INTO {torn} (id, logline, tags, js, meta, ts, fp) "
+               "VALUES (100, 'in the binlog only', 'a', '{}', '{}', 1, 100)")
+    sx.close()
+    stack.searchd.proc.send_signal(signal.SIGKILL)
+    stack.searchd.proc.wait()
+    data_dir = Path(config.sphinx.data_dir)
+    header = data_dir / f"{torn}.0.sph"
+    header.write_bytes(header.read_bytes()[:20])  # a chunk torn mid-write
+    stack.searchd.start()
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    count = "SELECT COUNT(*) AS n FROM {}"
+    assert sx.query(count.format(other))[0]["n"] == 50  # the other days are back
+    assert sx.query(f"SELECT id FROM {torn}") == [{"id": 100}]  # what the binlog held
+    sx.close()
+    kept = list((data_dir / "broken").glob(f"{torn}-*/{torn}.0.sph"))
+    assert len(kept) == 1 and kept[0].stat().st_size == 20  # the broken files, kept aside
