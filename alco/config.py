@@ -86,6 +86,9 @@ class WebConfig:
     # TLS without a proxy (uvicorn's own): PEM files of the certificate (chain) and its key
     tls_cert: str = ""
     tls_key: str = ""
+    # the audit trail (logger alco.audit) also published to [rabbitmq] exchange with the
+    # routing key "<audit_routing_prefix>.alco.audit" ("": only the web app's own log)
+    audit_routing_prefix: str = ""
 
     @property
     def tls(self) -> bool:

@@ -148,12 +148,14 @@ def web(args: argparse.Namespace, config: Config) -> int:
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     import uvicorn
 
+    from alco.web import audit
     from alco.web.app import create_app
 
     if config.web.host not in ("127.0.0.1", "localhost", "::1") and not (
             config.web.tokens or config.web.basic_auth):
         log.warning("the web app listens on %s without authentication; set [web] tokens",
                     config.web.bind)
+    audit.route(config)
     tls = {"ssl_certfile": config.web.tls_cert, "ssl_keyfile": config.web.tls_key} \
         if config.web.tls else {}  # uvicorn's own TLS ([web] tls_cert, tls_key)
     uvicorn.run(create_app(config), host=config.web.host, port=config.web.port,

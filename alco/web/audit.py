@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 from starlette.requests import Request
 
+from alco.config import Config
 from alco.web.credentials import principal_of
 
 log = logging.getLogger("alco.audit")
@@ -38,6 +39,21 @@ class Read:
 
     def add(self, rows: int) -> None:
         self.rows += rows
+
+
+def route(config: Config) -> logging.Handler | None:
+    """Publish the audit trail to RabbitMQ as well, when ``[web] audit_routing_prefix`` is
+    set (an index bound to ``<prefix>.#`` keeps it)."""
+    prefix = config.web.audit_routing_prefix
+    if not prefix:
+        return None
+    from alco.clients.handler import AMQPHandler
+
+    handler = AMQPHandler(config.rabbitmq.url, config.rabbitmq.exchange, prefix,
+                          application="alco.audit", level=logging.INFO)
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
 
 
 def emit(read: Read) -> None:

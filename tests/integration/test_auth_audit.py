@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 import pytest
 from prometheus_client import REGISTRY
 
+from alco.web import audit
 from alco.web.credentials import token_name
+from tests.conftest import RABBIT_URL
+from tests.helpers import Broker, records
 from tests.integration.test_auth_scopes import ALL, SHOP, teams, two_teams  # noqa: F401
 from tests.integration.test_auth_tickets import ticket
 
@@ -70,3 +74,23 @@ def test_metrics_need_a_credential_that_opens_every_index(stack):
     client = two_teams(stack)
     assert client.get("/metrics", headers=SHOP).status_code == 403
     assert client.get("/metrics", headers=ALL).status_code == 200
+
+
+def test_the_audit_trail_can_be_shipped_into_alco_itself(teams, stack):  # noqa: F811
+    broker = Broker(RABBIT_URL)
+    stack.data["rabbitmq"]["exchange"] = broker.exchange
+    stack.data["web"]["audit_routing_prefix"] = "audit"
+    handler = audit.route(stack.config())
+    try:
+        assert teams.get("/api/shop/lines", params={"q": "line"}, headers=SHOP).status_code \
+            == 200
+        handler.flush()
+        [(method, _, body)] = broker.take(1)
+    finally:
+        audit.log.removeHandler(handler)
+        handler.close()
+        broker.close()
+    assert method.routing_key == "audit.alco.audit"
+    shipped = orjson.loads(records([(method, _, body)])[0])
+    assert (shipped["credential"], shipped["index"], shipped["query"], shipped["rows"]) == (
+        token_name("t-shop"), "shop", "line", 5)
