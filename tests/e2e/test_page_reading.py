@@ -5,6 +5,7 @@ line open in view, and the histogram's log scale keeps a quiet stretch visible n
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import orjson
@@ -152,6 +153,33 @@ def test_an_unknown_field_is_said_once_with_the_closest_names(page, site):
     error = page.locator("#main > .error")
     error.wait_for()
     assert "did you mean host?" in error.inner_text()
-    page.wait_for_selector("#histogram:not([aria-busy])")
+    page.wait_for_selector("#histogram:not([aria-busy])", state="attached")
+    assert not page.locator("#histogram").is_visible()  # nothing to draw: no empty strip
     assert page.get_by_text("unknown field").count() == 1
     screenshot(page, "reading-unknown-field")
+
+
+def bar_share(page: Any, n: int) -> float:
+    """How much of the plot's height the bar of ``n`` lines fills."""
+    return page.locator(f"#histogram .bar[data-n='{n}'] .fill").evaluate(
+        "f => f.getBoundingClientRect().height / f.parentElement.getBoundingClientRect().height")
+
+
+def test_the_histograms_log_scale_keeps_a_quiet_stretch_visible_next_to_a_burst(page, site):
+    open_view(page, site)
+    page.wait_for_selector("#histogram .bar")
+    assert bar_share(page, QUIET) < 0.05  # linear: the burst flattens it to a pixel
+    page.locator("#histogram .hscale button", has_text="log").click()
+    page.wait_for_url(re.compile(r"hscale=log"))
+    assert bar_share(page, QUIET) > 0.15
+    assert bar_share(page, BURST) > 0.9  # the burst is still the tallest
+    assert page.locator("#histogram .yaxis").get_attribute("title") == \
+        "lines per bar (log scale)"
+    screenshot(page, "reading-histogram-log")
+    page.reload()  # the URL keeps the scale
+    page.wait_for_selector("#histogram .bar")
+    assert page.locator("#histogram .hscale button.on").inner_text() == "log"
+    assert bar_share(page, QUIET) > 0.15
+    page.locator("#histogram .hscale button", has_text="linear").click()
+    page.wait_for_function("() => !location.search.includes('hscale')")
+    assert bar_share(page, QUIET) < 0.05

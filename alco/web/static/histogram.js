@@ -3,6 +3,7 @@
 // (GET /api/<index>/histogram_by?field=levelname), and click or drag across bars to zoom in.
 
 import { ApiError, api, el, query } from "./dom.js";
+import { countScale, scaleSwitch } from "./hscale.js";
 import { fullQuery } from "./state.js";
 import { isoInZone, offsetAt, shortTs, tickLabel, zoneShort } from "./time.js";
 
@@ -22,13 +23,6 @@ export function levelClass(value) {
 function rank(value) {
   const i = SEVERITY.indexOf(String(value).toUpperCase());
   return i < 0 ? -1 : i;
-}
-
-export function niceCeil(n) {
-  if (n <= 1) return 1;
-  const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= n) return m * p;
-  return 10 * p;
 }
 
 export function countText(n) {
@@ -89,34 +83,41 @@ async function draw(box, state, levelField, onZoom) {
     }
     return null;
   }
+  paint(box, body, state, onZoom);
+  return body.from ? { from: body.from, to: body.to } : null;
+}
+
+// draws the fetched histogram; again, from the same body, when the scale switches
+function paint(box, body, state, onZoom) {
   const buckets = bucketsOf(body);
   box.replaceChildren();
   if (!buckets.length || !buckets.some((b) => b.n)) {
     box.append(el("div", "note", "histogram: no hits"));
-    return body.from ? { from: body.from, to: body.to } : null;
+    return;
   }
   const levels = [...(body.values || [])].sort((a, b) => rank(a) - rank(b));
-  const top = niceCeil(Math.max(...buckets.map((b) => b.n)));
+  const scale = countScale(state.hscale === "log", Math.max(...buckets.map((b) => b.n)));
   const plot = el("div", "plot");
   const bars = el("div", "bars");
   const tip = el("div", "tip");
   tip.hidden = true;
-  buckets.forEach((b, i) => bars.append(bar(b, i, top, levels)));
-  plot.append(grid(top), bars, ticks(buckets), tip);
+  buckets.forEach((b, i) => bars.append(bar(b, i, scale, levels)));
+  plot.append(grid(scale.top), bars, ticks(buckets), tip);
   hover(bars, tip, buckets, levels);
   dragToZoom(bars, buckets, onZoom);
   const row = el("div", "hrow");
-  row.append(yAxis(top), plot);
-  box.append(row, footer(body, buckets, levels));
-  return { from: body.from, to: body.to };
+  row.append(yAxis(scale, state.hscale), plot);
+  const foot = footer(body, buckets, levels);
+  foot.append(scaleSwitch(state, () => paint(box, body, state, onZoom)));
+  box.append(row, foot);
 }
 
-function bar(b, i, top, levels) {
+function bar(b, i, scale, levels) {
   const node = el("div", "bar");
   node.dataset.i = i;
   node.dataset.n = b.n;
   const fill = el("div", "fill");
-  fill.style.height = `${(b.n / top) * 100}%`;
+  fill.style.height = `${scale.y(b.n) * 100}%`;
   if (levels.length && b.by) {
     let rest = b.n;
     const segs = [];
@@ -147,10 +148,10 @@ function grid(top) {
   return g;
 }
 
-function yAxis(top) {
+function yAxis(scale, kind) {
   const axis = el("div", "yaxis");
-  axis.title = "lines per bar";
-  axis.append(el("span", "ytop", countText(top)), el("span", "ymid", countText(top / 2)),
+  axis.title = kind === "log" ? "lines per bar (log scale)" : "lines per bar";
+  axis.append(el("span", "ytop", countText(scale.top)), el("span", "ymid", countText(scale.mid)),
     el("span", "yzero", "0"));
   return axis;
 }

@@ -4,6 +4,7 @@
 //                                        (each value URI-encoded, so "," inside survives)
 //   at    the cursor line id    ctx      1 = context mode (all lines, hits marked)
 //   tz    local = times in the browser's zone (default: UTC)
+//   hscale  log = the histogram's count scale is logarithmic (default: linear)
 
 export function readState() {
   const p = new URLSearchParams(location.search);
@@ -25,6 +26,7 @@ export function readState() {
     at: /^\d{1,20}$/.test(p.get("at") || "") ? p.get("at") : "",
     ctx: p.get("ctx") === "1",
     tz: p.get("tz") === "local" ? "local" : "",
+    hscale: p.get("hscale") === "log" ? "log" : "",
   };
 }
 
@@ -44,6 +46,7 @@ export function stateUrl(state) {
   }
   if (state.ctx) p.set("ctx", "1");
   if (state.tz) p.set("tz", state.tz);
+  if (state.hscale) p.set("hscale", state.hscale);
   if (state.at) p.set("at", state.at);
   const rest = p.toString();
   return "/" + encodeURIComponent(state.index) + (rest ? "?" + rest : "");
