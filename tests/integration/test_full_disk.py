@@ -90,8 +90,10 @@ def test_full_disk_pauses_storing_reads_go_on_and_every_line_is_kept_once(stack,
     bodies = [logcollect_body(i) for i in range(1000)]
     publish(url, stack.exchange, bodies[:500])
     wait_for(lambda: stored_count(stack.config()) == 500, message="500 before the disk fills")
+    sending = threading.Thread(target=publish, args=(url, stack.exchange, bodies[500:]))
+    sending.start()  # the disk fills under ingest
     filler = fill(small_disk)
-    publish(url, stack.exchange, bodies[500:])
+    sending.join()
     wait_for(lambda: metric(stack, "alco_disk_paused") == 1, message="the pause")
     assert metric(stack, "alco_disk_pauses_total") >= 1
     assert metric(stack, "alco_disk_free_bytes") < 2 << 20
