@@ -32,7 +32,9 @@ def test_tokens_required_by_the_api_and_kept_by_the_page(stack, page):
     page.reload()  # the token stays in this tab's sessionStorage
     page.wait_for_function("() => document.getElementById('status').textContent === 'no lines'")
     assert page.locator("form.tokenform").count() == 0
-    page.keyboard.press("F")  # EventSource: a ticket for this index's tail
+    with page.expect_response(lambda r: "/tail?" in r.url) as tail:
+        page.keyboard.press("F")  # EventSource: a ticket for this index's tail
+    assert tail.value.status == 200 and "ticket=" in tail.value.url  # the stream opened
     page.wait_for_selector("#follow.on")
     with page.expect_download() as download:
         page.click("#export-text")
