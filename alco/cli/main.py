@@ -155,7 +155,11 @@ def web(args: argparse.Namespace, config: Config) -> int:
             config.web.tokens or config.web.basic_auth):
         log.warning("the web app listens on %s without authentication; set [web] tokens",
                     config.web.bind)
-    audit.route(config)
+    if config.web.audit_routing_prefix:  # the audit trail into ALCO itself too
+        from alco.clients.handler import AMQPHandler
+
+        audit.ship_to(AMQPHandler(config.rabbitmq.url, config.rabbitmq.exchange,
+                                  config.web.audit_routing_prefix, application="alco.audit"))
     tls = {"ssl_certfile": config.web.tls_cert, "ssl_keyfile": config.web.tls_key} \
         if config.web.tls else {}  # uvicorn's own TLS ([web] tls_cert, tls_key)
     uvicorn.run(create_app(config), host=config.web.host, port=config.web.port,

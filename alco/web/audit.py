@@ -5,8 +5,8 @@ A record says who (the credential's name, never its secret: ``user:ann``,
 index, the query, how many rows the answer gave (lines; for counts, histograms and facets the
 lines counted; entries for columns, values and the index list) and the outcome.  The fields
 are the log record's attributes (``extra``), so a handler can ship them as fields (e.g. into
-ALCO itself: ``[web] audit_index``).  A request's record is emitted when its answer is made;
-a stream's (export, live tail) when the stream ends, with the rows it sent.
+ALCO itself: ``[web] audit_routing_prefix``).  A request's record is emitted when its answer
+is made; a stream's (export, live tail) when the stream ends, with the rows it sent.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 
 from starlette.requests import Request
 
-from alco.config import Config
 from alco.web.credentials import principal_of
 
 log = logging.getLogger("alco.audit")
@@ -41,19 +40,12 @@ class Read:
         self.rows += rows
 
 
-def route(config: Config) -> logging.Handler | None:
-    """Publish the audit trail to RabbitMQ as well, when ``[web] audit_routing_prefix`` is
-    set (an index bound to ``<prefix>.#`` keeps it)."""
-    prefix = config.web.audit_routing_prefix
-    if not prefix:
-        return None
-    from alco.clients.handler import AMQPHandler
-
-    handler = AMQPHandler(config.rabbitmq.url, config.rabbitmq.exchange, prefix,
-                          application="alco.audit", level=logging.INFO)
+def ship_to(handler: logging.Handler) -> None:
+    """Send the audit trail to ``handler`` too (``alco web`` gives it ALCO's own AMQP
+    handler when ``[web] audit_routing_prefix`` is set)."""
+    handler.setLevel(logging.INFO)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
-    return handler
 
 
 def emit(read: Read) -> None:

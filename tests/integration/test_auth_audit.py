@@ -10,6 +10,7 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
+from alco.clients.handler import AMQPHandler
 from alco.web import audit
 from alco.web.credentials import token_name
 from tests.conftest import RABBIT_URL
@@ -76,11 +77,10 @@ def test_metrics_need_a_credential_that_opens_every_index(stack):
     assert client.get("/metrics", headers=ALL).status_code == 200
 
 
-def test_the_audit_trail_can_be_shipped_into_alco_itself(teams, stack):  # noqa: F811
+def test_the_audit_trail_can_be_shipped_into_alco_itself(teams):  # noqa: F811
     broker = Broker(RABBIT_URL)
-    stack.data["rabbitmq"]["exchange"] = broker.exchange
-    stack.data["web"]["audit_routing_prefix"] = "audit"
-    handler = audit.route(stack.config())
+    handler = AMQPHandler(RABBIT_URL, broker.exchange, "audit")  # as alco web makes it
+    audit.ship_to(handler)
     try:
         assert teams.get("/api/shop/lines", params={"q": "line"}, headers=SHOP).status_code \
             == 200
