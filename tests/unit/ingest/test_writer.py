@@ -60,6 +60,24 @@ class StuckSphinx:
         pass
 
 
+class RoomyGate:
+    """A disk that always has room (alco.ingest.spacegate)."""
+
+    sphinx = None
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def wait(self, give_up: object) -> bool:
+        return True
+
+    def mark(self) -> None:
+        return None
+
+    def kept(self, mark: object, payload: int) -> None:
+        return None
+
+
 class NoValues:
     newest_seen = 0.0
     index = "logs"
@@ -83,6 +101,7 @@ def test_a_batch_stuck_in_searchd_does_not_hold_back_the_next_ones(monkeypatch):
     lane, with ids after the stuck batch's (the order they came in)."""
     monkeypatch.setattr(writer, "Sphinx", StuckSphinx)
     monkeypatch.setattr(writer, "ValuesStore", NoValues)
+    monkeypatch.setattr(writer, "SpaceGate", RoomyGate)
     config = parse({"index": [{"name": "logs"}]}, "test.toml", env={})
     replies: queue.Queue = queue.Queue()
     ctx = writer.WriterContext(config, config.index("logs"), 0, queue.Queue(), [replies],
@@ -130,6 +149,7 @@ def test_a_lane_that_raises_takes_the_writer_down_without_waiting_for_the_other(
     is away, gives up instead of keeping the process alive."""
     monkeypatch.setattr(writer, "Sphinx", FailingSphinx)
     monkeypatch.setattr(writer, "ValuesStore", NoValues)
+    monkeypatch.setattr(writer, "SpaceGate", RoomyGate)
     monkeypatch.setattr(writer, "STALL_S", 0.05)
     config = parse({"index": [{"name": "logs"}]}, "test.toml", env={})
     ctx = writer.WriterContext(config, config.index("logs"), 0, queue.Queue(), [queue.Queue()],
