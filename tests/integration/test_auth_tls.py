@@ -9,6 +9,8 @@ import subprocess
 import httpx
 import pytest
 
+from alco.clients.api import Api
+
 pytestmark = pytest.mark.integration
 
 
@@ -21,7 +23,7 @@ def self_signed(stack) -> tuple[str, str]:
     return str(cert), str(key)
 
 
-def test_the_web_app_speaks_tls_itself_and_sends_hsts(stack):
+def test_the_web_app_speaks_tls_itself_and_sends_hsts(stack, monkeypatch):
     cert, key = self_signed(stack)
     stack.index()
     stack.data["web"].update(tls_cert=cert, tls_key=key, tokens=["t0k"])
@@ -38,4 +40,7 @@ def test_the_web_app_speaks_tls_itself_and_sends_hsts(stack):
         httpx.get(f"https://{bind}/healthz")
     with pytest.raises(httpx.HTTPError):  # and nothing is said in clear
         httpx.get(f"http://{bind}/healthz").raise_for_status()
-    assert stack.config().web.api_url == f"https://{bind}"  # where alco grep goes
+    api_url = stack.config().web.api_url
+    assert api_url == f"https://{bind}"  # where alco grep goes, trusting SSL_CERT_FILE's
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    assert Api(api_url, "t0k").get("/api/shortcuts") == {"shortcuts": []}
