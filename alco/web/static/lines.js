@@ -8,7 +8,8 @@ import { emptyNote } from "./empty.js";
 import { lookup } from "./fields.js";
 import { levelClass } from "./histogram.js";
 import { foldLong } from "./longline.js";
-import { fullQuery, listQuery } from "./state.js";
+import { markHits } from "./marks.js";
+import { listQuery } from "./state.js";
 import { tracebackBlock } from "./traceback.js";
 
 export const PAGE = 200;
@@ -16,7 +17,6 @@ const MAX_ROWS = 1200;
 const EDGE_PX = 600;
 const MAX_SIZED = 8; // style.css has .w0 ... .w7
 const MAX_WIDTH = 24;
-const MAX_MARK_ROUNDS = 20; // budget-stopped reads to mark the hits of one batch of lines
 export const CONTEXT_FIELDS = ["exc_info", "stack_trace", "stack_info", "traceback"];
 
 export class LineList {
@@ -308,31 +308,6 @@ export class LineList {
     this.box.style.setProperty(`--w${i}`, `${width}ch`);
   }
 
-  // --- hits: in context mode the list holds every line; ask which of them match ---
-  async markHits(lines) {
-    if (!this.state.ctx || !this.state.q.trim() || !lines.length) return;
-    const gen = this.generation;
-    const lo = (BigInt(lines[0].id) - 1n).toString();
-    const hi = (BigInt(lines[lines.length - 1].id) + 1n).toString();
-    let after = lo;
-    for (let round = 0; round < MAX_MARK_ROUNDS && after; round += 1) {
-      const q = query({ q: fullQuery(this.state), from: this.state.from, to: this.state.to,
-        after, before: hi, order: "asc", limit: 1000 });
-      let page;
-      try {
-        page = await api(`/api/${encodeURIComponent(this.state.index)}/lines?${q}`);
-      } catch (err) { this.hooks.error(err); return; }
-      if (gen !== this.generation) return;
-      for (const hit of page.lines) {
-        const row = this.row(hit.id);
-        if (!row || row.classList.contains("hit")) continue;
-        row.classList.add("hit");
-        if (hit.highlight) {
-          row.querySelector(":scope > .msg")?.replaceWith(highlighted(hit.highlight));
-        }
-      }
-      // a pattern scan the time budget stopped goes on over the rest of these lines
-      after = page.partial && page.searched_to ? page.next : null;
-    }
-  }
+  // --- hits: in context mode the list holds every line; marks.js asks which of them match ---
+  markHits(lines) { return markHits(this, lines); }
 }
