@@ -93,6 +93,15 @@ def test_a_very_long_line_is_folded_and_unfolds_on_demand(page, site):
     assert height(row) > 2000
 
 
+def test_a_folded_long_line_says_how_many_hits_it_holds(page, site):
+    open_view(page, site, "/logs?q=word01999")  # the hit is far below the fold
+    more = long_row(page).locator(".longmore")
+    assert more.inner_text() == f"⋯ show the whole line ({len(LONG):,} characters, 1 hit)"
+    open_view(page, site, "/logs?q=word01999&ctx=1")  # marked later, in context mode
+    page.wait_for_selector("#main > .line.hit")
+    assert more.inner_text().endswith("characters, 1 hit)")
+
+
 def test_a_long_line_in_the_context_around_keeps_its_host_column(page, site):
     open_view(page, site, "/logs?q=longline")
     page.locator("#main > .line .ts").click()

@@ -28,9 +28,17 @@ export function foldLong(row, text) {
 
 function label(row, more) {
   const chars = Number(more.dataset.chars).toLocaleString("en");
+  const hits = row.querySelectorAll(":scope > .msg mark").length; // some may be in the fold
+  const size = `${chars} characters` + (hits ? `, ${hits} hit${hits === 1 ? "" : "s"}` : "");
   const folded = row.classList.contains("longfold");
-  more.textContent = folded ? `⋯ show the whole line (${chars} characters)` : "fold the line";
+  more.textContent = folded ? `⋯ show the whole line (${size})` : "fold the line";
   more.title = folded ? "unfold the whole line in place (t)" : "fold the line again (t)";
+}
+
+// the row's message got its highlights later (context mode): say how many
+export function relabel(row) {
+  const more = row.querySelector(":scope > .longmore");
+  if (more) label(row, more);
 }
 
 // unfold a folded long line, fold an unfolded one

@@ -3,6 +3,7 @@
 // stopped goes on over the rest of the batch, a bounded number of times.
 
 import { api, highlighted, query } from "./dom.js";
+import { relabel } from "./longline.js";
 import { fullQuery } from "./state.js";
 
 const MAX_MARK_ROUNDS = 20; // budget-stopped reads to mark the hits of one batch of lines
@@ -29,5 +30,7 @@ export async function markHits(list, lines) {
 function mark(row, hit) {
   if (!row || row.classList.contains("hit")) return;
   row.classList.add("hit");
-  if (hit.highlight) row.querySelector(":scope > .msg")?.replaceWith(highlighted(hit.highlight));
+  if (!hit.highlight) return;
+  row.querySelector(":scope > .msg")?.replaceWith(highlighted(hit.highlight));
+  relabel(row);
 }
