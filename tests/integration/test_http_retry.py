@@ -67,4 +67,18 @@ def test_a_retry_after_a_503_mid_request_stores_every_line_once(stack, header):
     wait_for(lambda: len(all_lines(config, "logs")) >= 2500, timeout=60, message="2500 stored")
     seqs = sorted(ln["fields"]["seq"] for ln in all_lines(config, "logs"))
     assert seqs == list(range(2500))
+    if header:  # a retry after a lost answer: answered alike, nothing published again
+        published = ingested(base)
+        assert published == 2500  # (the first request's 1000, the retry's 1500)
+        again = httpx.post(f"{base}/api/logs/ingest", content=body(2500), headers=headers,
+                           timeout=30)
+        assert again.status_code == 200 and again.json() == {"accepted": 2500}
+        assert ingested(base) == published
+
+
+def ingested(base: str) -> float:
+    """Lines HTTP ingest published (alco_ingest_lines_total of the web app)."""
+    text = httpx.get(f"{base}/metrics").text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("alco_ingest_lines_total{"))
 

@@ -130,6 +130,7 @@ async def publish(request: Request, api: str, ix: IndexConfig, lines: list[bytes
         done = await pub.submit(pub.publish, ix.ingest_routing_key, lines[skip:], arrival,
                                 lambda n: memo.record(key, skip + n, len(lines)))
     except PublishFailed as exc:
+        metrics.INGEST_LINES.labels(ix.name, api).inc(exc.done)  # (confirmed all the same)
         raise PublishFailed(exc.reason, skip + exc.done) from None
     metrics.INGEST_LINES.labels(ix.name, api).inc(done)
     return skip + done
@@ -182,7 +183,6 @@ async def es_bulk(request: Request) -> Response:
             done = await publish(request, "bulk", ix, lines)
         except PublishFailed as exc:
             done, failed = exc.done, exc
-            metrics.INGEST_LINES.labels(ix.name, "bulk").inc(done)
         for k, item in enumerate(items):
             if k < done:
                 item.status = 201
