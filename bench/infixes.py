@@ -26,6 +26,7 @@ from alco.index.schema import IndexSchema, day_index, make_id
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
+from alco.linestore.writing import keeper_for
 
 BATCH = 2000
 
@@ -46,7 +47,8 @@ def one_run(n: int, infixes: bool) -> tuple[float, float, float]:
         data = Path(cfg.sphinx.data_dir)
         pid = int((data / "searchd.pid").read_text().split()[0])
         sx = Sphinx("127.0.0.1", cfg.sphinx.port)
-        store = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days)
+        store = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days,
+                         lines=keeper_for(cfg, ix))
         options = options_for(cfg, ix)
         first_us = int(time.time() * 1e6) - n * 1000
         day = day_index("bench", datetime.now(UTC).date())

@@ -57,6 +57,8 @@ from alco.index.sphinxconf import retention_days
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
+from alco.linestore.writing import keeper_for
+from alco.search.texts import Texts
 
 RUNNER = """
 import os, sys
@@ -312,9 +314,11 @@ class Bench:
             done.set()
 
     def visible(self, tokens: list[str]) -> list[str]:
+        days = self.days("main")
         rows = self.sphinx.query(
-            f"SELECT logline FROM {', '.join(self.days('main'))} WHERE MATCH(%s) "
+            f"SELECT id FROM {', '.join(days)} WHERE MATCH(%s) "
             f"LIMIT 1000", ["@logline (" + " | ".join(tokens) + ")"])
+        Texts(self.sphinx, self.cfg.sphinx.data_dir).fill("main", days, rows)  # (line store)
         return [r["logline"].rsplit(" ", 1)[1] for r in rows]
 
 
@@ -663,7 +667,8 @@ def insert_stalls(n: int, limits: list[str], batch: int = 2000,
             stack.start_searchd()
             b = Bench(stack, n)
             ix = b.cfg.index("stall")
-            store = DayStore(b.sphinx, IndexSchema.of(ix), 0, ix.retention_days)
+            store = DayStore(b.sphinx, IndexSchema.of(ix), 0, ix.retention_days,
+                             lines=keeper_for(b.cfg, ix))
             options = options_for(b.cfg, ix)
             times, stalls, chunks = [], [], 0
             counters: dict[int, int] = {}

@@ -65,6 +65,7 @@ from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
+from alco.linestore.writing import keeper_for
 from alco.search import compile as sphinxquery
 from alco.search import language as qlang
 from alco.search.budget import MAX_QUERIES
@@ -145,7 +146,8 @@ def load_chunk(job: tuple) -> int:
     chunk, n, first_us, step_us, port, cfg, segments, part = job
     sphinx = Sphinx("127.0.0.1", port)
     ix = cfg.index(INDEX)
-    store = DayStore(sphinx, IndexSchema.of(ix), chunk % 64, ix.retention_days)
+    store = DayStore(sphinx, IndexSchema.of(ix), chunk % 64, ix.retention_days,
+                     lines=keeper_for(cfg, ix))
     options = options_for(cfg, ix)
     counters: dict[int, int] = {}
     rows: list = []

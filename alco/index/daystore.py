@@ -94,6 +94,7 @@ class DayStore:
                  ids: IdAllocator | None = None, lines: LineKeeper | None = None) -> None:
         self.sphinx = sphinx
         self.lines = lines  # the line store (alco.linestore): written before searchd
+        self._text_attr: dict[str, bool] = {}  # day index -> it keeps the text itself
         self.guard = guard  # announces writes to past days to compaction (alco.index.flushlock)
         self.schema = schema
         # several stores of one writer slot (one per connection) share its ids
@@ -121,7 +122,9 @@ class DayStore:
             for day, index, rows in planned.days:
                 if not rows or index in planned.written:
                     continue
-                if self.lines is not None and index not in planned.kept:
+                if self.lines is None:
+                    self._check_text_kept(index)
+                elif index not in planned.kept:
                     self._keep(index, rows)
                     planned.kept.add(index)
                 if self.guard is None or day >= today:
@@ -135,17 +138,30 @@ class DayStore:
             raise
         return planned.result
 
+    def _check_text_kept(self, index: str) -> None:
+        """Refuse to write lines whose text nothing would keep: a day index made for the line
+        store, and this store without one (DESCRIBE, once per index; an index that cannot say
+        is taken to keep it)."""
+        if index not in self._text_attr:
+            fields = {(str(r.get("Field")), str(r.get("Type")))
+                      for r in self.sphinx.query(f"DESCRIBE {sphinxql.ident(index)}")}
+            self._text_attr[index] = ("logline", "string") in fields or not any(
+                t == "field" for _, t in fields)
+        if not self._text_attr[index]:
+            raise sphinxql.SphinxQueryError(
+                f"{index} keeps its lines' text in the line store, and this DayStore has none "
+                "(lines=alco.linestore.writing.keeper_for(config, ix))")
+
     def _keep(self, index: str, rows: list[list]) -> None:
-        """The rows' lines into the line store, durably: a line is findable in searchd only
+        """The rows' text into the line store, durably: a line is findable in searchd only
         once its text is kept.  A crash after this and before searchd has the rows leaves
-        lines no id of searchd's leads to (the batch is stored again under new ids)."""
+        lines no id of searchd's leads to (the batch is stored again under new ids).  The
+        fields stay in searchd's ``js`` (its filters and facets read them there), so the
+        store keeps the message alone."""
         assert self.lines is not None
-        at = self.columns.index
-        message, js, meta, ts = at("logline"), at("js"), at("meta"), at("ts")
+        message, ts = self.columns.index("logline"), self.columns.index("ts")
         try:
-            self.lines.put(index, [
-                (row[0], row[ts], row[message], orjson.loads(row[js]), orjson.loads(row[meta]))
-                for row in rows])
+            self.lines.put(index, [(row[0], row[ts], row[message], {}, {}) for row in rows])
         except (OSError, sqlite3.Error) as exc:
             raise TransientError(f"line store: {exc}") from exc
 

@@ -17,12 +17,11 @@ from alco.index.compaction import compact_hour
 from alco.index.daystore import DayStore, Planned, StoreResult, TransientError
 from alco.index.flushlock import PastDayGuard
 from alco.index.schema import IdAllocator, IndexSchema, id_ms
-from alco.index.sphinxconf import line_store
 from alco.index.sphinxql import Sphinx
 from alco.ingest import batches
 from alco.ingest.batches import BatchHandle, BusySlots, Generations, ReplyQueue, Stored, WriterQueue
-from alco.linestore.writing import LineWriter
 from alco.ingest.spacegate import SpaceGate, payload
+from alco.linestore.writing import keeper_for
 from alco.process.backoff import Backoff
 from alco.process.flags import StopFlag, wait_until
 from alco.stores.values import ValuesStore
@@ -92,7 +91,7 @@ def run_writer(ctx: WriterContext) -> None:
                        IndexSchema.of(ix), slot, ix.retention_days,
                        PastDayGuard(ctx.config.redis.url, ctx.config.redis.prefix, slot,
                                     compact_hour(ctx.config)),
-                       ids, _line_writer(ctx)) for _ in range(LANES)]
+                       ids, keeper_for(ctx.config, ix)) for _ in range(LANES)]
     values = ValuesStore(ctx.config.redis.url, ctx.config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     rate = RateLog(f"writer {ix.name}#{ctx.slot}")
@@ -175,13 +174,6 @@ def run_writer(ctx: WriterContext) -> None:
                 store.lines.close()
         if gate.sphinx is not None:
             gate.sphinx.close()
-
-
-def _line_writer(ctx: WriterContext) -> LineWriter | None:
-    """A lane's handle on the line store, when new day indexes keep their text there."""
-    if not line_store(ctx.config, ctx.index):
-        return None
-    return LineWriter(ctx.config.sphinx.data_dir)
 
 
 def _claim(ctx: WriterContext, handle: BatchHandle, lane: int) -> bool:

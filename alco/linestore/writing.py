@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alco.config import Config, IndexConfig
+from alco.index.sphinxconf import line_store
 from alco.linestore.blocks import Entry, cut, encode
 from alco.linestore.daydb import DayFile, day_dir
 from alco.linestore.training import Trainer
@@ -47,3 +49,9 @@ class LineWriter:
         for day in self._open.values():
             day.close()
         self._open.clear()
+
+
+def keeper_for(config: Config, ix: IndexConfig) -> LineWriter | None:
+    """What a DayStore of ``ix`` keeps its lines' text with: a LineWriter when new day indexes
+    hold no text of their own (alco.index.sphinxconf.line_store), else nothing."""
+    return LineWriter(config.sphinx.data_dir) if line_store(config, ix) else None

@@ -17,6 +17,7 @@ from alco.index.daystore import DayStore, TransientError
 from alco.index.flushlock import DayBusy, FlushLock, PastDayGuard
 from alco.index.schema import IndexSchema, day_index
 from alco.index.sphinxql import Sphinx
+from alco.linestore.writing import keeper_for
 from alco.web.app import create_app
 from tests.integration.test_search_api import fill, sample
 
@@ -138,7 +139,8 @@ def _late_writer(config, index_day, base_us: int, stop, stored: list[int]) -> No
     ix = config.index("logs")
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     store = DayStore(sx, IndexSchema.of(ix), 1, ix.retention_days,
-                     PastDayGuard(config.redis.url, config.redis.prefix, 1))
+                     PastDayGuard(config.redis.url, config.redis.prefix, 1),
+                     lines=keeper_for(config, ix))
     today = datetime.now(UTC).date()
     i = 100_000
     try:

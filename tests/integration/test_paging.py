@@ -14,6 +14,7 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
+from alco.linestore.writing import keeper_for
 from alco.search import starts
 from alco.search.budget import MAX_QUERIES
 from alco.search.reader import LineQuery, Searcher
@@ -45,7 +46,8 @@ def store(config: Config, records: list[Record]) -> None:
     ix = config.index("logs")
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     try:
-        result = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days).store(
+        result = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days,
+                          lines=keeper_for(config, ix)).store(
             records, datetime.now(UTC).date(), False)
         assert result.stored == len(records), result
     finally:

@@ -17,11 +17,12 @@ from alco.index import retention
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema
 from alco.index.sphinxql import Sphinx
+from alco.linestore.writing import keeper_for
 from alco.search.reader import LineQuery, Searcher
 from alco.stores import values as values_mod
 from alco.stores.reader import ValuesReader
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
-from tests.helpers import wait_for
+from tests.helpers import all_lines, wait_for
 from tests.integration.test_search_api import fill, record
 
 pytestmark = pytest.mark.integration
@@ -99,15 +100,17 @@ def test_sighup_loads_added_indexes_without_restart(lifecycle):
     assert searchd.proc.pid == pid
     fill(searchd.config, [record(us(D), "audited")], index="audit", today=D)
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    assert sx.query("SELECT logline FROM audit_20260310") == [{"logline": "audited"}]
+    assert sx.query("SELECT id FROM audit_20260310 WHERE MATCH('audited')")  # searchable
     sx.close()
+    assert [ln["message"] for ln in all_lines(searchd.config, "audit", today=D)] == ["audited"]
 
 
 def test_store_counts_expired_and_moves_future_records_to_today(lifecycle):
     stack, config, searchd = lifecycle
     ix = config.index("logs")
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    result = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days).store(
+    result = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days,
+                      lines=keeper_for(config, ix)).store(
         [record(us(D - timedelta(days=5)), "too old"),
          record(us(D + timedelta(days=9)), "from the future"),
          record(us(D), "on time")], D, False)

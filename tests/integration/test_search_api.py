@@ -19,6 +19,7 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint, make_id
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
+from alco.linestore.writing import keeper_for
 from alco.search import dictionary, histcache, reader
 from alco.search.compile import compile_text
 from alco.stores.keys import newest_key
@@ -44,7 +45,8 @@ def fill(config: Config, records: list[Record], index: str = "logs", slot: int =
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     try:
         day = today or datetime.now(UTC).date()
-        result = DayStore(sx, schema, slot, ix.retention_days).store(records, day, False)
+        result = DayStore(sx, schema, slot, ix.retention_days,
+                          lines=keeper_for(config, ix)).store(records, day, False)
         assert result.stored == len(records), result
     finally:
         sx.close()
@@ -301,7 +303,8 @@ def restore(config: Config, day: date, by_ts: dict[int, Record]) -> None:
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     try:
         name = f"logs_{day:%Y%m%d}"
-        store = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days)
+        store = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days,
+                         lines=keeper_for(config, ix))
         got = sx.query(f"SELECT id, ts FROM {name} WHERE id >= %s ORDER BY id ASC LIMIT 3",
                        [make_id(min(by_ts) // 1000 + 7_200_000, 0, 0)])
         sx.replace_rows(name, store.columns,

@@ -1,0 +1,186 @@
+"""What a line costs with the line store against the text in searchd (issue 32).
+
+    .venv/bin/python bench/linestore.py              # 200,000 lines per run (~3 minutes)
+    .venv/bin/python bench/linestore.py -n 1000000 --save
+
+For two kinds of lines — the bench's (bench/common.py: templates, hosts, a request id shared
+by four lines) and lines as services log them (a random UUID, a random request id, an IP and
+a number in every line) — and two layouts — the text in searchd (``line_store = false``) and
+the line store — the same lines are stored through the writer's own DayStore into a searchd
+of their own, the day compacted (FLUSH RAMCHUNK, OPTIMIZE INDEX) and searchd restarted; then
+bytes per line on disk (searchd's files by type, the store) and searchd's memory that stays
+(RssShmem).  A second table compares the store's containers on the same blocks: the SQLite
+file it uses against an append-only segment file with an index file beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import storage
+from common import bodies, progress, report, table
+
+from alco.config import parse
+from alco.index.daystore import DayStore
+from alco.index.schema import IndexSchema, day_index
+from alco.index.searchd import ManagedSearchd
+from alco.index.sphinxql import Sphinx
+from alco.ingest.consumer import options_for
+from alco.ingest.records import normalise
+from alco.linestore.blocks import Entry, cut, encode
+from alco.linestore.writing import LineWriter
+from tests.helpers import free_port
+
+BATCH = 2000
+STEP_US = 3_000
+
+
+def service_bodies(count: int, first_us: int, step_us: int) -> list[bytes]:
+    rng = random.Random(32)
+    out = []
+    for n in range(count):
+        stamp = datetime.fromtimestamp((first_us + n * step_us) / 1e6, UTC).isoformat()
+        out.append(orjson.dumps({
+            "@timestamp": stamp, "host": f"web{n % 8}", "levelname": "INFO",
+            "logger": "shop.views", "process": 1000 + n % 16,
+            "message": f"order {uuid.UUID(int=rng.getrandbits(128))} paid in "
+                       f"{rng.randint(1, 5000)}ms from 10.{rng.randint(0, 255)}."
+                       f"{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            "request_id": f"{rng.getrandbits(64):016x}"}))
+    return out
+
+
+def one_run(kind: str, lines: list[bytes], store_on: bool) -> list:
+    tmp = Path(tempfile.mkdtemp(prefix="alco-bench-linestore-"))
+    cfg = parse({"sphinx": {"port": free_port(), "data_dir": str(tmp)},
+                 "index": [{"name": "bench", "retention_days": 1, "line_store": store_on}]},
+                "bench.toml", env={})
+    ix = cfg.index("bench")
+    searchd = ManagedSearchd(cfg)
+    searchd.start()
+    try:
+        sx = Sphinx("127.0.0.1", cfg.sphinx.port)
+        store = DayStore(sx, IndexSchema.of(ix), 1, 1,
+                         lines=LineWriter(tmp) if store_on else None)
+        options = options_for(cfg, ix)
+        today = datetime.now(UTC).date()
+        start, cpu = time.perf_counter(), time.process_time()
+        for i in range(0, len(lines), BATCH):
+            store.store([normalise(b, options=options) for b in lines[i:i + BATCH]], today,
+                        False)
+        rate = len(lines) / (time.perf_counter() - start)
+        cpu_us = (time.process_time() - cpu) / len(lines) * 1e6
+        name = day_index("bench", today)
+        compact(sx, name)
+        sx.close()
+        searchd.stop()
+        searchd.start()
+        sx = Sphinx("127.0.0.1", cfg.sphinx.port)
+        sx.query(f"SELECT id FROM {name} WHERE MATCH('order') LIMIT 10", [])
+        mem = storage.memory(searchd.proc.pid)
+        sx.close()
+        by, _ = storage.index_files(tmp, "bench")
+        kept = sum(p.stat().st_size for p in tmp.glob("*.lines/*") if p.is_file())
+        n = len(lines)
+        raw = sum(len(b) + 1 for b in lines) / n
+        sps, rest = by.get("sps", 0) / n, (sum(by.values()) - by.get("sps", 0)) / n
+        return [kind, "line store" if store_on else "text in searchd", f"{raw:.0f}",
+                f"{sps:.1f}", f"{rest:.1f}", f"{kept / n:.1f}",
+                f"**{(sum(by.values()) + kept) / n:.1f}**",
+                f"{mem.get('RssShmem', 0) / n:.1f}", f"{rate:,.0f}", f"{cpu_us:.1f}"]
+    finally:
+        searchd.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compact(sx: Sphinx, name: str) -> None:
+    sx.execute(f"FLUSH RAMCHUNK {name}")
+    sx.execute(f"OPTIMIZE INDEX {name}")
+    for _ in range(3600):  # OPTIMIZE runs in a thread of its own: wait for one disk chunk
+        chunks = [r for r in sx.query(f"SHOW INDEX {name} STATUS", [])
+                  if r["Variable_name"] == "disk_chunks"]
+        if chunks and int(chunks[0]["Value"]) <= 1:
+            return
+        time.sleep(1)
+    raise TimeoutError(f"{name}: OPTIMIZE not done in an hour")
+
+
+def containers(lines: list[bytes]) -> list[list]:
+    """The same blocks into SQLite (what the store uses) and into a segment file."""
+    entries = []
+    for k, body in enumerate(lines):
+        rec = orjson.loads(body)
+        entries.append(Entry((1_796_000_000_000 + k) << 22, k, rec.pop("message"), {}, {}))
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="alco-bench-containers-"))
+    try:
+        writer = LineWriter(tmp)
+        start = time.perf_counter()
+        for i in range(0, len(entries), BATCH):
+            writer.put("bench_20261206", [(e.id, e.ts_us, e.message, e.fields, e.marks)
+                                          for e in entries[i:i + BATCH]])
+        took = time.perf_counter() - start
+        writer.close()  # (the write-ahead log checkpointed and cut back)
+        size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
+        rows.append(["SQLite (WAL, synchronous = FULL), dictionary", f"{size / len(lines):.1f}",
+                     f"{len(lines) / took:,.0f}"])
+        seg, idx = tmp / "segment", tmp / "segment.idx"
+        zdict = writer.trainer.current
+        start = time.perf_counter()
+        with open(seg, "ab") as data, open(idx, "ab") as index:
+            for i in range(0, len(entries), BATCH):
+                for b in (encode(run, 1, zdict) for run in cut(entries[i:i + BATCH])):
+                    index.write(b.min_id.to_bytes(8, "little") + b.max_id.to_bytes(8, "little")
+                                + data.tell().to_bytes(8, "little"))
+                    data.write(b.data)
+                data.flush()
+                index.flush()
+                os.fsync(data.fileno())
+                os.fsync(index.fileno())
+        took = time.perf_counter() - start
+        size = seg.stat().st_size + idx.stat().st_size
+        rows.append(["segment file + index file, the same dictionary",
+                     f"{size / len(lines):.1f}", f"{len(lines) / took:,.0f}"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=200_000, help="lines per run")
+    parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    first_us = int((time.time() - args.n * STEP_US / 1e6 - 60) * 1e6)
+    if datetime.fromtimestamp(first_us / 1e6, UTC).date() != datetime.now(UTC).date():
+        sys.exit("the lines would cross midnight: run later in the day or with a smaller -n")
+    kinds = {"bench": list(bodies(0, args.n, first_us, STEP_US)),
+             "service (random ids)": service_bodies(args.n, first_us, STEP_US)}
+    rows = []
+    for kind, lines in kinds.items():
+        for store_on in (False, True):
+            rows.append(one_run(kind, lines, store_on))
+            progress(f"  {kind}, line store {store_on}: {rows[-1][6]} B/line")
+    head = ["lines", "layout", "raw NDJSON", "searchd .sps", "searchd rest", "line store",
+            "B/line on disk", "RssShmem B/line", "lines/s stored", "CPU µs/line (writer)"]
+    contain = containers(kinds["service (random ids)"])
+    report(f"line store against text in searchd, N = {args.n:,} lines per run, compacted",
+           [("bytes per line (one day index, infixes, ondisk_attrs; searchd restarted after "
+             "compaction)", table(head, rows)),
+            ("the store's container, same blocks of 64 service lines (batches of 2000, each "
+             "durable before the next)", table(["container", "B/line", "lines/s"], contain))],
+           args.save)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
