@@ -17,6 +17,7 @@ from alco.errors import Unavailable
 from alco.index import sphinxql
 from alco.index.flushlock import DayBusy, PastDayGuard
 from alco.index.schema import (
+    CONTEXT_FIELD,
     COUNTER_BITS,
     MAX_COUNTER,
     MAX_SLOT,
@@ -102,6 +103,7 @@ class DayStore:
         self.slot = slot
         self.retention_days = retention_days
         self.columns = ["id", *schema.fields, "js", "meta", "ts", "fp"]
+        self._context: dict[str, bool] = {}  # day index -> it has the context field
 
     def store(self, records: list[Record], today: date, redelivered: bool,
               allocated: Callable[[], None] | None = None,
@@ -212,7 +214,7 @@ class DayStore:
 
     def _write(self, index: str, rows: list[list], result: StoreResult) -> None:
         try:
-            self.sphinx.replace_rows(index, self.columns, rows)
+            self._replace(index, rows)
             result.stored += len(rows)
             result.ids.extend(row[0] for row in rows)
         except sphinxql.SPHINX_ERRORS as exc:
@@ -225,7 +227,7 @@ class DayStore:
 
     def _store_one(self, index: str, row: list, result: StoreResult) -> None:
         try:
-            self.sphinx.replace_rows(index, self.columns, [row])
+            self._replace(index, [row])
             result.stored += 1
             result.ids.append(row[0])
             return
@@ -237,7 +239,7 @@ class DayStore:
         row[self.columns.index("js")] = b"{}"  # what searchd refused: the fields
         row[self.columns.index("meta")] = orjson.dumps({"rejected": error[:500]})
         try:
-            self.sphinx.replace_rows(index, self.columns, [row])
+            self._replace(index, [row])
             result.stored += 1
             result.ids.append(row[0])
         except sphinxql.SPHINX_ERRORS as again:
@@ -253,9 +255,22 @@ class DayStore:
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))
+        row.append(self.schema.context_text(fields))
         row += [json_for_sphinx(fields), json_for_sphinx(rec.marks) if rec.marks else b"{}",
                 rec.ts_us, rec.fp]
         return row
+
+    def _replace(self, index: str, rows: list[list]) -> None:
+        """REPLACE ``rows``; into a day index made before the context field, without it."""
+        if index not in self._context:
+            described = self.sphinx.query(f"DESCRIBE {sphinxql.ident(index)}")
+            self._context[index] = any(r.get("Field") == CONTEXT_FIELD for r in described)
+        if self._context[index]:
+            self.sphinx.replace_rows(index, self.columns, rows)
+            return
+        at = self.columns.index(CONTEXT_FIELD)
+        self.sphinx.replace_rows(index, self.columns[:at] + self.columns[at + 1:],
+                                 [row[:at] + row[at + 1:] for row in rows])
 
     def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:
         found: set[int] = set()

@@ -158,6 +158,11 @@ def id_range_of_us(from_us: int | None, to_us: int | None) -> tuple[int, int]:
     return lo, hi
 
 
+# the full-text field of the text of ``context`` columns; day indexes made before it have
+# none (the reader's MATCH() is @@relaxed about it, the writer leaves it out for them)
+CONTEXT_FIELD = "context"
+
+
 @dataclass(frozen=True)
 class IndexSchema:
     """The Sphinx columns of one ALCO index."""
@@ -165,14 +170,24 @@ class IndexSchema:
     name: str
     filtered: tuple[str, ...]
     indexed: tuple[str, ...]
+    context: tuple[str, ...] = ()  # columns whose text words find too (tracebacks)
 
     @classmethod
     def of(cls, ix: IndexConfig) -> IndexSchema:
-        return cls(ix.name, ix.columns_with("filtered"), ix.columns_with("indexed"))
+        return cls(ix.name, ix.columns_with("filtered"), ix.columns_with("indexed"),
+                   ix.columns_with("context"))
 
     @property
     def fields(self) -> tuple[str, ...]:
-        return ("logline", "tags", *(field_column(c) for c in self.indexed))
+        """The full-text fields: the message, tag and time tokens, ``indexed`` columns and
+        the text of ``context`` columns (``CONTEXT_FIELD``, searched with the message)."""
+        return ("logline", "tags", *(field_column(c) for c in self.indexed), CONTEXT_FIELD)
+
+    def context_text(self, fields: dict[str, object]) -> str:
+        """The text of a line's ``context`` columns (``exc_info``, ``stack_trace``): the
+        words of a traceback find its line as the message's do."""
+        return "\n".join(text for c in self.context
+                         if isinstance(text := fields.get(c), str))
 
     def tags(self, fields: dict[str, object]) -> str:
         return " ".join(

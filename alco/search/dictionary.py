@@ -30,7 +30,7 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
 LINES_TTL_S = 60.0  # how long a day index's line count (SHOW INDEX STATUS) is kept
-_FIELD_RE = re.compile(r"@\w+")  # a MATCH() field limit
+_FIELD_RE = re.compile(r"@@\w+|@\w+|@\([\w,]*\)")  # a MATCH() field limit, or @@relaxed
 _WORD_RE = re.compile(r"[\w*]+")
 _EXCLUDED_RE = re.compile(r"(?<![\w\\])[-!][\w*]+|(?<![\w\\])[-!]\([^)]*\)")
 

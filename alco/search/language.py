@@ -353,11 +353,19 @@ def _sphinx_name(name: str, what: str) -> str:
     return name
 
 
-def _logline_section(q: Query, narrow: str = "") -> str:
+# Words, phrases and negated words are looked for in the message and in the text of the
+# line's ``context`` columns (a traceback: ``KeyError`` finds a line whose exc_info has it);
+# ``@@relaxed``: day indexes made before the context field are searched in the message only
+TEXT_FIELDS = "@@relaxed @(logline,context)"
+
+
+def _text_sections(q: Query, narrow: str = "") -> list[str]:
+    """The MATCH() sections of the text terms; ``narrow`` (what patterns on the message
+    need) in the message only."""
     parts = [_word(w) for w in q.words] + [_phrase(p) for p in q.phrases]
-    parts += [f"({narrow})"] if narrow else []
     parts += ["-" + _word(n) for n in q.not_words]
-    return "@logline (" + " ".join(parts) + ")" if parts else ""
+    sections = [f"{TEXT_FIELDS} (" + " ".join(parts) + ")"] if parts else []
+    return sections + ([f"@logline ({narrow})"] if narrow else [])
 
 
 def _filter_section(f: FieldFilter, tag_fields: Collection[str],
@@ -380,7 +388,7 @@ def match_expression(q: Query, tag_fields: Collection[str], text_fields: Mapping
     query's patterns need (alco.search.literals), searched in the message.
     """
     matched = [f for f in q.filters if f.field in tag_fields or f.field in text_fields]
-    sections = [_logline_section(q, narrow)]
+    sections = _text_sections(q, narrow)
     sections += [_filter_section(f, tag_fields, text_fields, tag_token) for f in matched]
     sections = [s for s in sections if s]
     if not sections:

@@ -19,7 +19,7 @@ def test_filtered_column_is_a_tag_token_not_a_scan():
     assert c.select == []
     match = c.match
     assert f"@tags ({tag_token('host', 'web1')} | {tag_token('host', 'web2')})" in match
-    assert "@logline (error)" in match
+    assert "@@relaxed @(logline,context) (error)" in match
     assert [t.n for t in c.terms] == [0]
 
 

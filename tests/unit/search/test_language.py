@@ -6,6 +6,7 @@ import pytest
 
 from alco.search.language import (
     NEEDS_POSITIVE,
+    TEXT_FIELDS,
     FieldFilter,
     Query,
     QueryError,
@@ -46,6 +47,8 @@ def expression_violations(expr: str) -> list[int]:
     match_expression writes: ``@name`` section starts, ``( ) | -`` and words.
     """
     bad, i, in_phrase = [], 0, False
+    if expr.startswith(TEXT_FIELDS + " ("):  # the text terms' fields, as written
+        i = len(TEXT_FIELDS) + 1
     while i < len(expr):
         ch = expr[i]
         if ch == "\\":
@@ -406,17 +409,17 @@ def expr(text):
 
 def test_match_words_phrases_negations():
     assert expr('error "a phrase" -timeout -"x y"') == (
-        '@logline (error "a phrase" -timeout -"x y")'
+        '@@relaxed @(logline,context) (error "a phrase" -timeout -"x y")'
     )
 
 
 def test_match_words_with_punctuation_become_phrases():
-    assert expr("10.0.0.1 a|b") == '@logline ("10\\.0\\.0\\.1" "a\\|b")'
-    assert expr("x -http://y") == '@logline (x -"http\\:\\/\\/y")'
+    assert expr("10.0.0.1 a|b") == '@@relaxed @(logline,context) ("10\\.0\\.0\\.1" "a\\|b")'
+    assert expr("x -http://y") == '@@relaxed @(logline,context) (x -"http\\:\\/\\/y")'
 
 
 def test_match_operator_words_neutralised():
-    assert expr("MAYBE NEAR/3") == '@logline (maybe "near\\/3")'
+    assert expr("MAYBE NEAR/3") == '@@relaxed @(logline,context) (maybe "near\\/3")'
 
 
 def test_match_tag_filter():
@@ -425,8 +428,8 @@ def test_match_tag_filter():
 
 
 def test_match_negated_tag_filter():
-    assert expr("x -level:DEBUG") == "@logline (x) @tags -t_level_DEBUG"
-    assert expr("x -level:DEBUG,INFO") == "@logline (x) @tags -(t_level_DEBUG | t_level_INFO)"
+    assert expr("x -level:DEBUG") == "@@relaxed @(logline,context) (x) @tags -t_level_DEBUG"
+    assert expr("x -level:DEBUG,INFO") == f"{TEXT_FIELDS} (x) @tags -(t_level_DEBUG | t_level_INFO)"
 
 
 def test_match_text_filter():
@@ -435,18 +438,18 @@ def test_match_text_filter():
 
 
 def test_match_negated_text_filter():
-    assert expr("x -request_id:a,b") == '@logline (x) @f_request_id -("a" | "b")'
+    assert expr("x -request_id:a,b") == f'{TEXT_FIELDS} (x) @f_request_id -("a" | "b")'
 
 
 def test_match_sections_all_joined():
     assert expr('err level:ERROR request_id:"r 1" -host:web1') == (
-        '@logline (err) @tags (t_level_ERROR) @f_request_id ("r 1") @tags -t_host_web1'
+        f'{TEXT_FIELDS} (err) @tags (t_level_ERROR) @f_request_id ("r 1") @tags -t_host_web1'
     )
 
 
 def test_match_json_filters_left_out():
     assert expr("service:billing") == ""
-    assert expr("x service:billing") == "@logline (x)"
+    assert expr("x service:billing") == "@@relaxed @(logline,context) (x)"
 
 
 def test_match_empty():
@@ -454,7 +457,7 @@ def test_match_empty():
 
 
 def test_match_negation_with_positive_tag_filter():
-    assert expr("-timeout level:ERROR") == "@logline (-timeout) @tags (t_level_ERROR)"
+    assert expr("-timeout level:ERROR") == f"{TEXT_FIELDS} (-timeout) @tags (t_level_ERROR)"
 
 
 def test_match_pure_negative_after_json_filter_is_an_error():
@@ -466,9 +469,10 @@ def test_match_pure_negative_after_json_filter_is_an_error():
 def test_match_punctuation_only_text_filter_is_not_positive():
     with pytest.raises(QueryError):
         expr("request_id:=> -timeout")
-    assert expr("request_id:=> x") == '@logline (x) @f_request_id ("\\=\\>")'
+    assert expr("request_id:=> x") == '@@relaxed @(logline,context) (x) @f_request_id ("\\=\\>")'
     q = parse("level:=> -timeout")
-    assert match_expression(q, TAGS, TEXTS, lambda f, v: "t1") == "@logline (-timeout) @tags (t1)"
+    assert match_expression(q, TAGS, TEXTS, lambda f, v: "t1") == \
+        f"{TEXT_FIELDS} (-timeout) @tags (t1)"
 
 
 def test_match_rejects_unsafe_tag_token_and_field_name():
@@ -483,7 +487,7 @@ def test_match_rejects_unsafe_tag_token_and_field_name():
 def test_match_hostile_words_stay_escaped(text):
     q = Query(words=(text,), phrases=(text,))
     out = match_expression(q, TAGS, TEXTS, tok)
-    assert out.startswith("@logline (")
+    assert out.startswith("@@relaxed @(logline,context) (")
     assert expression_violations(out) == []
 
 
@@ -606,3 +610,12 @@ def test_parse_time_out_of_range(text):
     with pytest.raises(QueryError) as info:
         parse_time(text, NOW)
     assert "out of range" in info.value.message
+
+
+def test_text_terms_find_the_message_and_the_context_patterns_the_message():
+    """Words (and negated words) look in the message and in the ``context`` columns' text
+    (a traceback); what patterns need stays in the message."""
+    assert match_expression(parse("KeyError -retry"), TAGS, TEXTS, tok, "*ayment*") == \
+        "@@relaxed @(logline,context) (KeyError -retry) @logline (*ayment*)"
+    assert match_expression(parse("level:ERROR"), TAGS, TEXTS, tok, "*ayment*") == \
+        "@logline (*ayment*) @tags (t_level_ERROR)"

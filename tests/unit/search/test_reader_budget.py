@@ -445,6 +445,7 @@ def test_a_word_rare_in_its_day_is_read_in_one_window_of_the_rest_of_it(order):
 
 @pytest.mark.parametrize(("match", "words"), [
     ("@logline (orders)", ["orders"]),
+    ("@@relaxed @(logline,context) (orders -timeout)", ["orders"]),
     ("@logline (declined) @tags (ta6aab3820a3f1510)", ["declined", "ta6aab3820a3f1510"]),
     ('@logline ("payment declined")', ["payment", "declined"]),
     ("@logline (orders -timeout !slow)", ["orders"]),

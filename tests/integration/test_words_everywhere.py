@@ -1,0 +1,55 @@
+"""Words find what grep over the hosts' files finds: the text of a traceback (``context``
+columns), in day indexes made since; those made before are read as they are."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from starlette.testclient import TestClient
+
+from alco.index import sphinxconf
+from alco.index.schema import day_index
+from alco.web.app import create_app
+from tests.integration.test_search_api import fill, record
+
+pytestmark = pytest.mark.integration
+TRACEBACK = 'Traceback (most recent call last):\n  File "app.py", line 3\nKeyError: \'sku\''
+
+
+def test_a_word_finds_the_traceback_of_a_line_and_old_days_keep_working(stack, monkeypatch):
+    now_us = time.time_ns() // 1000
+    today = datetime.now(UTC).date()
+    yesterday = day_index("logs", today - timedelta(days=1))
+    made = sphinxconf.index_section
+
+    def made_before_the_context_field(schema, name, *args, **kw) -> str:
+        text = made(schema, name, *args, **kw)
+        return text.replace("    rt_field = context\n", "") if name == yesterday else text
+
+    monkeypatch.setattr(sphinxconf, "index_section", made_before_the_context_field)
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    day_us = 86_400_000_000
+    fill(config, [record(now_us - 60_000_000, "order failed", exc_info=TRACEBACK),
+                  record(now_us - 50_000_000, "KeyError in the message"),
+                  record(now_us - 40_000_000, "crashed", stack_trace="ValueError: x"),
+                  record(now_us - 30_000_000, "all good")])
+    fill(config, [record(now_us - day_us, "old order failed", exc_info=TRACEBACK),
+                  record(now_us - day_us + 1, "old KeyError in the message")])
+    client = TestClient(create_app(config))
+
+    def found(q: str) -> list[str]:
+        resp = client.get("/api/logs/lines", params={"q": q, "from": "3d", "order": "asc"})
+        assert resp.status_code == 200, resp.text
+        return [line["message"] for line in resp.json()["lines"]]
+
+    # yesterday's index has no context field: its message is found, its traceback is not
+    assert found("KeyError") == ["old KeyError in the message", "order failed",
+                                 "KeyError in the message"]
+    assert found("valueerror") == ["crashed"]  # python-logstash's stack_trace
+    assert found('"line 3" failed') == ["order failed"]  # words of message and traceback
+    assert found("failed -sku") == ["old order failed"]
+    assert found("-KeyError levelname:x,y") == []
