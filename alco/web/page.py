@@ -9,6 +9,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from alco.web.state import REDIS_DOWN
+
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
@@ -30,7 +32,8 @@ def no_favicon(request: Request) -> Response:
 
 
 def healthz(request: Request) -> Response:
-    """``ok``; or, still 200 (reads go on), why storing is paused: ``disk full: ...``."""
+    """``ok``; or, still 200 (reads go on), why storing is paused: ``disk full: ...``, or
+    what is missing while Redis does not answer: ``ok, but Redis ...``."""
     from alco.index import diskspace
 
     state = getattr(request.app.state, "alco", None)
@@ -38,6 +41,8 @@ def healthz(request: Request) -> Response:
     if disk is not None and disk.full:
         return PlainTextResponse(f"disk full: storing paused, lines wait in RabbitMQ; "
                                  f"{disk.describe()}")
+    if state is not None and not state.values.ping():
+        return PlainTextResponse(f"ok, but {REDIS_DOWN}")
     return PlainTextResponse("ok")
 
 

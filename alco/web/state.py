@@ -3,6 +3,7 @@ the saved searches."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -16,6 +17,11 @@ from alco.index.sphinxql import Sphinx
 from alco.search.reader import Searcher
 from alco.stores.reader import ValuesReader
 from alco.stores.shortcuts import SavedSearches
+
+log = logging.getLogger("alco.web")
+REDIS_DOWN = ("Redis ([redis] url) does not answer: field names are not checked (a misspelt "
+              "field finds no line instead of a 400), the field lists and values are unknown; "
+              "searching and storing go on")
 
 
 @dataclass
@@ -47,6 +53,9 @@ class WebState:
     def warm_up(self) -> None:
         """Probe the retained day indexes for hour tokens on a search thread, so that the
         first requests after a start do not (alco.search.reader.Searcher.probe)."""
+        if not self.values.ping():
+            log.warning(REDIS_DOWN)
+
         def probe() -> None:
             searcher = self.searcher()
             for ix in self.config.indexes:
@@ -79,6 +88,7 @@ class WebState:
 
     def known_fields(self, ix: IndexConfig) -> set[str] | None:
         seen = self.values.columns(ix.name)
-        if seen is None:
+        if seen is None:  # the answer says so (its warnings)
+            self.sphinx().note_warnings([REDIS_DOWN])
             return None
         return set(seen) | set(ix.columns)

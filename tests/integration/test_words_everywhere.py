@@ -1,8 +1,11 @@
 """Words find what grep over the hosts' files finds: the text of a traceback (``context``
-columns), in day indexes made since; those made before are read as they are."""
+columns), in day indexes made since; those made before are read as they are.  And the web app
+says what is missing while Redis does not answer."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,13 +15,15 @@ from starlette.testclient import TestClient
 from alco.index import sphinxconf
 from alco.index.schema import day_index
 from alco.web.app import create_app
+from tests.helpers import free_port
 from tests.integration.test_search_api import fill, record
 
 pytestmark = pytest.mark.integration
 TRACEBACK = 'Traceback (most recent call last):\n  File "app.py", line 3\nKeyError: \'sku\''
 
 
-def test_a_word_finds_the_traceback_of_a_line_and_old_days_keep_working(stack, monkeypatch):
+def test_a_word_finds_the_traceback_of_a_line_and_old_days_keep_working(stack, monkeypatch,
+                                                                        caplog):
     now_us = time.time_ns() // 1000
     today = datetime.now(UTC).date()
     yesterday = day_index("logs", today - timedelta(days=1))
@@ -53,3 +58,22 @@ def test_a_word_finds_the_traceback_of_a_line_and_old_days_keep_working(stack, m
     assert found('"line 3" failed') == ["order failed"]  # words of message and traceback
     assert found("failed -sku") == ["old order failed"]
     assert found("-KeyError levelname:x,y") == []
+
+    redis_down(config, caplog)
+
+
+def redis_down(config, caplog) -> None:
+    """Redis does not answer: the start warns, /healthz and a search's warnings say what is
+    missing (an unknown field cannot be told from a known one), searching goes on."""
+    gone = dataclasses.replace(config, redis=dataclasses.replace(
+        config.redis, url=f"redis://127.0.0.1:{free_port()}/0"))
+    with caplog.at_level(logging.WARNING, logger="alco.web"), \
+            TestClient(create_app(gone)) as client:
+        assert any("Redis ([redis] url) does not answer" in r.getMessage()
+                   for r in caplog.records)
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.text.startswith("ok, but Redis")
+        page = client.get("/api/logs/lines", params={"q": "hostname:x"}).json()
+        assert page["lines"] == [] and "field names are not checked" in page["warnings"][0]
+        page = client.get("/api/logs/lines", params={"q": "KeyError"}).json()
+        assert len(page["lines"]) == 3  # searching goes on
