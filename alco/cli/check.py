@@ -130,7 +130,11 @@ def _redis(config: Config) -> str:
                      "fix [redis] url (redis://HOST:PORT/DB, rediss://, unix://)") from None
     if not reader.ping():
         raise ConnectionError(f"no answer to PING at {config.redis.url}")
-    return f"answers at {config.redis.url}"
+    from alco.stores.installs import shared_prefix
+
+    shared = shared_prefix(config.redis.url, config.redis.prefix, config.sphinx.data_dir,
+                           register=False)
+    return f"answers at {config.redis.url}" + (f"; but {shared}" if shared else "")
 
 
 def _searchd(config: Config) -> str:

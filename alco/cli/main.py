@@ -138,6 +138,10 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     from alco.ingest import collector
 
     supervisor = collector.build(config)
+    from alco.stores.installs import shared_prefix
+
+    if shared := shared_prefix(config.redis.url, config.redis.prefix, config.sphinx.data_dir):
+        log.warning(shared)
     metrics.serve_collector_metrics(config.collector.metrics_bind)
     log.info("collector metrics on http://%s/metrics", config.collector.metrics_bind)
     return supervisor.run()

@@ -8,7 +8,9 @@ pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON);
 ``<prefix>:STORED:<index>`` a pub/sub channel, a message each time a writer stored a batch
 (open live tails poll then; the message is the time of its oldest line, ms).  Writers and
 compaction also use ``<prefix>:WRITING:<day index>:<slot>`` and ``<prefix>:FLUSHING:<day
-index>`` (alco.index.flushlock).
+index>`` (alco.index.flushlock).  ``<prefix>:INSTALLS`` hash ``host:data_dir`` -> when that
+ALCO's collector last started (s): two installs on one prefix are told so
+(alco.stores.installs).
 """
 
 from __future__ import annotations
@@ -36,3 +38,8 @@ def shortcuts_key(prefix: str) -> str:
 
 def stored_channel(prefix: str, index: str) -> str:
     return f"{prefix}:STORED:{index}"
+
+
+def installs_key(prefix: str) -> str:
+    """The ALCO installs using this prefix (alco.stores.installs)."""
+    return f"{prefix}:INSTALLS"
