@@ -90,6 +90,10 @@ class Decoded:
         c = self._cols
         return Entry(doc_id, c["ts"][n], c["msg"][n], c["f"][n], c["m"][n] or {})
 
+    def message(self, doc_id: int) -> str | None:
+        n = self._at.get(doc_id)
+        return None if n is None else self._cols["msg"][n]
+
     def entries(self) -> list[Entry]:
         return [e for e in map(self.get, self._cols["id"]) if e is not None]
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import zstandard
 
-from alco.index.schema import day_index, day_of_us, id_ms
+from alco.index.schema import MS_SHIFT, day_index
 from alco.linestore.blocks import MAX_SPAN, Decoded, Entry, decode
 from alco.linestore.daydb import DayFile, day_dir
 
+DAY_MS = 86_400_000
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 OPEN_DAYS = 64  # day files kept open
 CACHED_BLOCKS = 512  # decoded blocks kept (a page read twice, paging back and forth)
 GAP = MAX_SPAN  # ids further apart than this are looked up in queries of their own
@@ -31,42 +36,52 @@ class LineReader:
         """The lines of ALCO index ``name`` among ``ids`` that the store holds.  An id is
         looked for in the day of its time, then in ``indexes`` (the day indexes read: a line
         dated after tomorrow is kept in the day it arrived)."""
-        by_day: dict[str, list[int]] = {}
+        return self._find(name, ids, indexes, Decoded.get)
+
+    def messages(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict[int, str]:
+        """Only the messages of ``fetch``'s lines (what a read needs of the store)."""
+        return self._find(name, ids, indexes, Decoded.message)
+
+    def _find(self, name: str, ids: list[int], indexes: list[str], pick: Callable) -> dict:
+        by_day: dict[int, list[int]] = {}
         for doc_id in sorted(set(ids)):
-            by_day.setdefault(day_index(name, day_of_us(id_ms(doc_id) * 1000)), []).append(doc_id)
-        found: dict[int, Entry] = {}
+            by_day.setdefault((doc_id >> MS_SHIFT) // DAY_MS, []).append(doc_id)
+        found: dict = {}
         with self._lock:
-            for day, wanted in by_day.items():
-                found.update(self._fetch_day(day, wanted))
-            rest = [i for i in ids if i not in found]
+            days = []
+            for day_no, wanted in by_day.items():
+                day = day_index(name, date.fromordinal(EPOCH_ORDINAL + day_no))
+                days.append(day)
+                found.update(self._fetch_day(day, wanted, pick))
+            rest = sorted(i for i in set(ids) if i not in found)
             for day in indexes:
                 if not rest:
                     break
-                if day not in by_day:
-                    found.update(self._fetch_day(day, rest))
+                if day not in days:
+                    found.update(self._fetch_day(day, rest, pick))
                     rest = [i for i in rest if i not in found]
         return found
 
     def has_day(self, day: str) -> bool:
         return self._day(day) is not None
 
-    def _fetch_day(self, day: str, ids: list[int]) -> dict[int, Entry]:
-        """Lines of one day file: the blocks that hold a wanted id (by their id range) are
-        read and decoded, no others."""
+    def _fetch_day(self, day: str, ids: list[int], pick: Callable) -> dict:
+        """Lines of one day file (``ids`` sorted): the blocks that hold a wanted id (by their
+        id range) are read and decoded, no others."""
         db = self._day(day)
         if db is None:
             return {}
-        found: dict[int, Entry] = {}
+        found: dict = {}
         for lo, hi in _groups(ids):
-            wanted = [i for i in ids if lo <= i <= hi]
             for rowid, first, last, dict_id in db.heads(lo, hi):
-                if not any(first <= i <= last for i in wanted):
+                inside = ids[bisect.bisect_left(ids, first):bisect.bisect_right(ids, last)]
+                if not inside:
                     continue
                 block = self._decoded(day, db, rowid, dict_id)
-                for doc_id in wanted:
-                    entry = block.get(doc_id)
-                    if entry is not None:
-                        found[doc_id] = entry
+                for doc_id in inside:
+                    got = pick(block, doc_id)
+                    if got is not None:
+                        found[doc_id] = got
         return found
 
     def _decoded(self, day: str, db: DayFile, rowid: int, dict_id: int) -> Decoded:

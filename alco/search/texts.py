@@ -65,8 +65,7 @@ class Texts:
         if not rows:
             return
         ids = [int(r["id"]) for r in rows]
-        found = {i: e.message for i, e in
-                 line_reader(self.data_dir).fetch(name, ids, indexes).items()}
+        found = line_reader(self.data_dir).messages(name, ids, indexes)
         rest = [i for i in ids if i not in found]
         old = [i for i in indexes if has_text_attr(self.sx, i)]
         if rest and old:
