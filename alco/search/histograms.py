@@ -31,9 +31,20 @@ from alco.search.compile import (
     where_ids,
 )
 from alco.search.dictionary import first_minute, index_lines, keyword_docs_each, server_of
+from alco.search.language import bucket_size_us
 from alco.search.windows import start_ms
 
 MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
+
+
+def bucket_us_for(from_us: int, to_us: int, buckets: int) -> int:
+    """The smallest round bucket size (alco.search.language.bucket_size_us) whose buckets,
+    starting at multiples of it, cover [from_us, to_us] in at most ``buckets``: a range
+    that does not start on a bucket's edge reaches into one bucket more than its span."""
+    size = bucket_size_us(to_us - from_us, buckets)
+    while to_us // size - from_us // size + 1 > buckets:
+        size = bucket_size_us(size + 1_000_000, 1)  # the next round size
+    return size
 
 FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
 

@@ -19,6 +19,7 @@ from alco.index.sphinxconf import retention_days
 from alco.search import language as qlang
 from alco.search.compile import compile_text
 from alco.search.counting import MAX_COUNT
+from alco.search.histograms import bucket_us_for
 from alco.search.reader import LineQuery
 from alco.stores.stored import StoredSignal
 from alco.web import audit
@@ -168,7 +169,7 @@ def histogram(request: Request, state: WebState) -> Response:
     if from_us >= to_us:
         raise BadInput("from must be before to")
     buckets = int_param(request, "buckets", 60, 1, 1000) or 60
-    bucket_us = qlang.bucket_size_us(to_us - from_us, buckets)
+    bucket_us = bucket_us_for(from_us, to_us, buckets)
     start_us = from_us - from_us % bucket_us
     counts = searcher.histogram(ix, c, from_us, to_us, bucket_us)
     return answer(state, "histogram", {

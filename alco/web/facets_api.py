@@ -15,6 +15,7 @@ from alco.index.sphinxconf import retention_days
 from alco.search import language as qlang
 from alco.search.compile import SearchError, compile_query
 from alco.search.facets import MAX_LIMIT, MAX_STACKED, Facets
+from alco.search.histograms import bucket_us_for
 from alco.web.api import answer, index_or_404, int_param, time_param, timed
 from alco.web.present import iso_us
 from alco.web.state import WebState
@@ -88,7 +89,7 @@ def histogram_by(request: Request, state: WebState) -> Response:
         raise BadInput("from must be before to")
     buckets = int_param(request, "buckets", 60, 1, 1000) or 60
     top = int_param(request, "top", 6, 1, MAX_STACKED) or 6
-    bucket_us = qlang.bucket_size_us(to_us - from_us, buckets)
+    bucket_us = bucket_us_for(from_us, to_us, buckets)
     start_us = from_us - from_us % bucket_us
     got = counter.histogram_by(ix, parsed, names, from_us, to_us, bucket_us, top)
     return answer(state, "histogram_by", {

@@ -94,6 +94,10 @@ def test_api_merges_both_shards_in_id_order(shards):
     assert [ln["fields"]["seq"] for ln in ctx["before"] + ctx["after"]] == [295, 296, 298, 299]
     hist = client.get("/api/logs/histogram", params={"from": "5m"}).json()
     assert hist["total"] == N
+    for n in (1, 7, 60):  # never more buckets than asked, wherever the range starts
+        for path in ("/api/logs/histogram", "/api/logs/histogram_by"):
+            hist = client.get(path, params={"from": "5m", "buckets": n, "field": "host"}).json()
+            assert len(hist["buckets"]) <= n and hist["total"] == N, (path, n)
     export = client.get("/api/logs/export").content.splitlines()
     assert [orjson.loads(row)["fields"]["seq"] for row in export] == list(range(N))
     assert client.get("/api/indexes").json()["indexes"][0]["last_5m"] == N
