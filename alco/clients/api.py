@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -25,6 +26,19 @@ COUNT_CAP = 100_000  # the most /count counts in one request (the server's maxim
 # cursor (and shows progress on a terminal), so that warning is not repeated on stderr.
 BUDGET_WARNING = "time budget"
 Progress = Callable[[dict], None]  # told of every page read (``partial``, ``searched_to``)
+
+
+# searchd's warning of a shard that did not answer: "index a_1, a_2: agent host:port: why"
+AGENT_WARNING = re.compile(r"^index [^:]*: agent (\S+?): (.*)$", re.S)
+
+
+def missing_shard(warning: str) -> tuple[str, str]:
+    """What a warning is about (a shard's address, or the warning itself) and how to say it:
+    a search's queries each name the shard with their day indexes, said once per shard."""
+    m = AGENT_WARNING.match(warning)
+    if m is None:
+        return warning, warning
+    return m[1], f"shard {m[1]} did not answer ({m[2]}): its lines are missing"
 
 
 class ApiError(Exception):
@@ -89,9 +103,10 @@ class Api:
         for warning in warnings or ():
             if BUDGET_WARNING in str(warning):
                 continue
-            if warning not in self.warned:
-                self.warned.add(warning)
-                _warn(f"partial results: {warning}")
+            shard, said = missing_shard(str(warning))
+            if shard not in self.warned:
+                self.warned.add(shard)
+                _warn(f"partial results: {said}")
         return body
 
     def _http_error(self, exc: urllib.error.HTTPError) -> ApiError:

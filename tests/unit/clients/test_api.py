@@ -1,4 +1,5 @@
-"""`alco grep` says on stderr, once, that an answer is partial (a shard did not answer)."""
+"""`alco grep` says on stderr, once per shard, that an answer is partial (a shard did not
+answer), and how many lines the live tail skipped."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import pytest
 
 from alco.clients.api import Api
 
-WARNING = "index logs_20261124: agent 10.0.0.2:9312: connect() failed"
+WARNINGS = ["index logs_20261123, logs_20261124: agent 10.0.0.2:9312: connect() failed",
+            "index logs_20261124: agent 10.0.0.2:9312: connect() failed"]
 
 
 class Partial(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = json.dumps({"lines": [], "warnings": [WARNING]}).encode()
+        body = json.dumps({"lines": [], "warnings": WARNINGS}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -27,7 +29,7 @@ class Partial(BaseHTTPRequestHandler):
         pass
 
 
-def test_warnings_of_an_answer_go_to_stderr_once(capsys):
+def test_a_shard_that_did_not_answer_is_named_once_per_search(capsys):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Partial)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -37,7 +39,9 @@ def test_warnings_of_an_answer_go_to_stderr_once(capsys):
     finally:
         server.shutdown()
         server.server_close()
-    assert capsys.readouterr().err.splitlines() == [f"alco grep: partial results: {WARNING}"]
+    assert capsys.readouterr().err.splitlines() == [
+        "alco grep: partial results: shard 10.0.0.2:9312 did not answer (connect() failed): "
+        "its lines are missing"]
 
 
 class Stream(io.BytesIO):
