@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from alco.config import Config, IndexConfig
+from alco.index import charset
 from alco.index.schema import MIN_INFIX, IndexSchema, day_index
 
 # The RAM chunk of a day index (~570,000 bench lines at 256M): once it is full, searchd turns
@@ -54,6 +55,7 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool 
         "    rt_attr_bigint = fp",
         f"    rt_mem_limit = {RT_MEM_LIMIT}",
         "    min_word_len = 1",
+        *charset.config_lines(),  # words of every alphabet; Chinese, Thai ... by character
         # infixes: patterns ('ayment', /ERROR|FATAL/) narrow with *ayment* (alco.search.literals);
         # without them prefixes ('ayment 42' narrows with 42*), which cost searchd no memory
         (f"    min_infix_len = {MIN_INFIX}" if infixes else f"    min_prefix_len = {MIN_INFIX}"),

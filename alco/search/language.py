@@ -29,6 +29,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from alco.index import charset
+
 NEEDS_POSITIVE = "a query needs at least one positive term"
 _FIELD = r"[A-Za-z_@][A-Za-z0-9_.@-]*"
 _AT_FIELD_RE = re.compile(rf"@({_FIELD})=")
@@ -59,15 +61,18 @@ def _end(pattern: re.Pattern[str], text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-# The characters searchd's default charset_table indexes (the config sets none): ASCII letters,
-# digits, "_" and Russian; everything else separates words.
-KEYWORD_CHARS = "0-9A-Za-z_\u0401\u0410-\u044f\u0451"  # a regex class's body
-_KEYWORD_CHAR_RE = re.compile(f"[{KEYWORD_CHARS}]")
+# The characters a day index makes words of (alco.index.charset: ASCII, the letters of the
+# alphabets, Hangul; day indexes made before it: ASCII and Russian), and those each of which is
+# a word of its own (Chinese, Japanese, Thai ...: in day indexes made since).  For patterns,
+# the latter separate words, as they do in both kinds of day index.
+KEYWORD_CHARS = charset.regex_class(charset.word_ranges())  # a regex class's body
+NGRAM_CHARS = charset.regex_class(charset.ngram_ranges())
+_KEYWORD_CHAR_RE = re.compile(f"[{KEYWORD_CHARS}{NGRAM_CHARS}]")
 KEYWORD_RUN_RE = re.compile(f"[{KEYWORD_CHARS}]+")  # one keyword of a text
 
 
 def has_keyword(texts: tuple[str, ...]) -> bool:
-    """Whether any text yields a keyword (``->``, ``...`` or ``日本語`` do not: separators)."""
+    """Whether any text yields a keyword (``->`` or ``...`` do not: separators)."""
     return any(_KEYWORD_CHAR_RE.search(text) for text in texts)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from alco.index import charset
 from alco.index.schema import MIN_INFIX
 from alco.search.language import KEYWORD_RUN_RE
 from alco.search.patterns import is_keyword_char
@@ -36,8 +37,7 @@ WILD = (WORDS, PREFIX, INFIX)  # weakest first: each can run the queries of thos
 # flags Python lacks): such a pattern is not narrowed, only checked
 _RE2_ONLY = re.compile(r"\[:|\\[pPQECz]|\\x\{|\(\?[a-zA-Z]*U")
 _SPACE_CATEGORIES = {sre_c.CATEGORY_SPACE}
-_KEYWORD_RANGES = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A), (0x401, 0x401),
-                   (0x410, 0x44F), (0x451, 0x451))
+_KEYWORD_RANGES = tuple(charset.word_ranges())  # (alco.search.language.KEYWORD_CHARS)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import re2
 
-from alco.search.language import KEYWORD_CHARS, KEYWORD_RUN_RE
+from alco.search.language import KEYWORD_CHARS, KEYWORD_RUN_RE, NGRAM_CHARS
 
 MAX_PATTERN = 2000  # characters of one pattern
 _RE2_MEM = 8 << 20  # bytes one compiled pattern may use
 GREP_WORD = r"\pL\pN_"  # grep -w's word characters (Sphinx's: language.KEYWORD_CHARS)
+_WORD_RE = re.compile(f"[{KEYWORD_CHARS}]")
+_TOKEN_RE = re.compile(f"[{KEYWORD_CHARS}]+|[{NGRAM_CHARS}]")  # Sphinx's keywords of a text
 _PUNCT = frozenset("\\.+*?()|[]{}^$#&-~/!\"%',:;<=>@`")
 
 
@@ -145,12 +147,16 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 def _keywords_re(text: str) -> re.Pattern[str]:
     """Sphinx's keywords of ``text`` one after the other, in Python's ``re``: built from
     escaped literals and separator classes only, it cannot backtrack badly, and for the
-    short lines of a page it is quicker than a call into RE2."""
-    words = KEYWORD_RUN_RE.findall(text)
+    short lines of a page it is quicker than a call into RE2.  A character of a script
+    written without spaces (``订``) is a keyword of its own, next to the others."""
+    words = _TOKEN_RE.findall(text)
     if not words or len(text) > MAX_PATTERN:
         raise PatternError("no keyword to look for" if not words else
                            f"a pattern is at most {MAX_PATTERN} characters")
-    body = f"[^{KEYWORD_CHARS}]+".join(re.escape(w) for w in words)
+    body = re.escape(words[0])
+    for before, word in zip(words, words[1:], strict=False):
+        runs = _WORD_RE.match(before) and _WORD_RE.match(word)
+        body += f"[^{KEYWORD_CHARS}{NGRAM_CHARS}]{'+' if runs else '*'}{re.escape(word)}"
     return re.compile(f"(?<![{KEYWORD_CHARS}]){body}(?![{KEYWORD_CHARS}])", re.IGNORECASE)
 
 

@@ -58,8 +58,33 @@ def test_a_word_finds_the_traceback_of_a_line_and_old_days_keep_working(stack, m
     assert found('"line 3" failed') == ["order failed"]  # words of message and traceback
     assert found("failed -sku") == ["old order failed"]
     assert found("-KeyError levelname:x,y") == []
+    scripts(config, now_us, found)
 
     redis_down(config, caplog)
+
+
+def scripts(config, now_us: int, found) -> None:
+    """Words of every script: Chinese and Thai (no spaces) by character, Korean and accented
+    Latin as words, any case as Python's -i has it."""
+    fill(config, [record(now_us - 20_000_000, "订单已支付 결제 완료"),
+                  record(now_us - 19_000_000, "订单 未支付"),
+                  record(now_us - 18_000_000, "CAFÉ crème İstanbul"),
+                  record(now_us - 17_000_000, "สวัสดีครับ")])
+    assert found("订单已支付") == ["订单已支付 결제 완료"]
+    assert found("订单") == ["订单已支付 결제 완료", "订单 未支付"]
+    assert found("결제") == ["订单已支付 결제 완료"]
+    assert found("결") == []  # Korean is matched as words
+    assert found("café istanbul") == found("Crème") == ["CAFÉ crème İstanbul"]
+    assert found("สวัสดี") == ["สวัสดีครับ"]
+    resp = found_page(config, "'已支付'")  # a pattern of them: the scan finds it exactly
+    assert [line["message"] for line in resp] == ["订单已支付 결제 완료"]
+
+
+def found_page(config, q: str) -> list[dict]:
+    client = TestClient(create_app(config))
+    resp = client.get("/api/logs/lines", params={"q": q, "from": "1h", "order": "asc"})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["lines"]
 
 
 def redis_down(config, caplog) -> None:

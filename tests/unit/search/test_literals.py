@@ -15,7 +15,9 @@ from alco.search.literals import INFIX, PREFIX, WORDS, match_text, regex_clauses
     ("customer_id = 4", False, INFIX, [("*customer_id",)]),
     ("customer_id = 4", False, PREFIX, []),
     ("customer_id = 4", True, INFIX, [("customer_id",), ("4",)]),
-    ("café au lait", False, INFIX, [("*caf",), ("au",), ("lait*",)]),  # é separates keywords
+    ("café au lait", False, INFIX, [("*café",), ("au",), ("lait*",)]),  # é is a letter
+    ("결제 완료 ok", False, INFIX, [("완료",)]),  # Hangul too (결제, ok: too short to *)
+    ("订单已支付 x123", False, INFIX, [("x123*",)]),  # each Han character its own word
     ("café au lait", False, PREFIX, [("au",), ("lait*",)]),  # a keyword's start is known
     ("café au lait", False, WORDS, [("au",)]),
     ("err", True, WORDS, [("err",)]),
