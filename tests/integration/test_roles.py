@@ -5,6 +5,7 @@ with ``[sphinx] agents``) serves the web app over both."""
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from tests.integration.test_distributed import shard_data
 from tests.integration.test_search_api import _answers, read_events
 
 pytestmark = pytest.mark.integration
+N = 400  # lines sent to the shards
 
 
 @dataclass
@@ -84,17 +86,33 @@ def body(i: int) -> bytes:
 
 
 def send(url: str, exchange: str) -> int:
-    """200 lines at 100 a second, then 5 bursts of 40 at once: 400 lines, stamped as sent."""
+    """200 lines at 100 a second, then 5 bursts of 40 at once: N lines, stamped as sent."""
     for i in range(200):
         publish(url, exchange, [body(i)], "logstash.app")
         time.sleep(0.01)  # the steady rate a shipper keeps
     for burst in range(5):
         publish(url, exchange, [body(200 + burst * 40 + k) for k in range(40)], "logstash.app")
         time.sleep(0.3)
-    return 400
+    return N
+
+
+def following(stack) -> tuple[subprocess.Popen, queue.Queue]:
+    """``alco grep -f`` on the head's config, its output lines in a queue; returns once it
+    follows (a first line published reached it)."""
+    grep = subprocess.Popen(
+        [sys.executable, "-m", "alco", "--config", str(stack.tmp / "head.toml"), "grep", "-f",
+         "-m", str(N + 1), "--json", "logs", "tailed"],
+        env=ENV_PASSTHROUGH, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stack.procs.append(grep)
+    out: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [out.put(line) for line in grep.stdout], daemon=True).start()
+    publish(RABBIT_URL, stack.exchange, [body(-1)], "logstash.app")
+    assert orjson.loads(out.get(timeout=30))["fields"]["seq"] == -1
+    return grep, out
 
 
 def test_the_heads_live_tail_sends_every_line_of_both_shards_once(stack, deployment):
+    grep, printed = following(stack)
     tail = deployment.url + "/api/logs/tail"
     with httpx.stream("GET", tail, params={"q": "tailed"}, timeout=30) as resp:
         stream = resp.iter_lines()
@@ -102,11 +120,16 @@ def test_the_heads_live_tail_sends_every_line_of_both_shards_once(stack, deploym
         sender = threading.Thread(target=send, args=(RABBIT_URL, stack.exchange))
         sender.start()
         events = read_events(stream, lambda ev: sum(
-            1 if e == "line" else d["count"] for e, d in ev if e in ("line", "skipped")) >= 400)
+            1 if e == "line" else d["count"] for e, d in ev if e in ("line", "skipped")) >= N)
         sender.join()
-    assert all(0 < stored_count(s) < 400 for s in deployment.shards)  # both took a share
+    assert all(0 < stored_count(s) < N + 1 for s in deployment.shards)  # both took a share
     assert [e for e, _ in events if e != "line"] == []  # nothing skipped, no error
     seqs = [d["fields"]["seq"] for _, d in events]
-    assert sorted(seqs) == list(range(400))  # every line once
+    assert sorted(seqs) == list(range(N))  # every line once
     in_order = [int(d["id"]) for _, d in events if not d.get("late")]
     assert in_order == sorted(in_order)  # in id order, but for those marked late
+    # alco grep -f: the same lines, each once (-m stops it after them)
+    assert grep.wait(30) == 0, grep.stderr.read()
+    lines = [orjson.loads(printed.get_nowait()) for _ in range(printed.qsize())]
+    assert sorted(ln["fields"]["seq"] for ln in lines) == list(range(N))
+    assert grep.stderr.read() == ""  # nothing skipped, no shard missing
