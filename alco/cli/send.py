@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from alco.clients.lines import SendError, follow_files, read_stream, send_lines
+from alco.clients.publisher import queue_exists
 from alco.config import Config, IndexConfig
 from alco.process.signals import StopRequest, stop_on_signals
 
@@ -92,10 +93,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"alco send: cannot read {', '.join(missing)}", file=sys.stderr)
         return 2
     known = next((ix for ix in config.indexes if ix.name == args.index), None)
-    if args.index and known is None and config.source != "<defaults>":
-        names = ", ".join(ix.name for ix in config.indexes)
-        print(f"alco send: {config.source} has no index {args.index!r} (its indexes: {names});"
-              " to publish with any routing key, use --routing-key", file=sys.stderr)
+    unknown = args.index and known is None and unknown_index(args.index, config, args.url)
+    if unknown:
+        print(f"alco send: {unknown}; to publish with any routing key, use --routing-key",
+              file=sys.stderr)
         return 2
     key = args.routing_key or routing_key_for(args.index, known)
     exchange = args.exchange or config.rabbitmq.exchange
@@ -119,6 +120,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"alco send: {lines(sent)} sent to exchange {exchange!r} with routing key {key!r}",
               file=sys.stderr)
     return 0
+
+
+def unknown_index(index: str, config: Config, url: str | None) -> str | None:
+    """Why ``--index`` names no index (a config file that lacks it; without one, a broker
+    without its queue ``alco.<index>``), or None when it may be one."""
+    names = ", ".join(ix.name for ix in config.indexes)
+    if config.source != "<defaults>":
+        return f"{config.source} has no index {index!r} (its indexes: {names})"
+    queue = IndexConfig(name=index).queue_name
+    if queue_exists(url or config.rabbitmq.url, queue) is False:
+        return (f"no index {index!r}: no config file names it (the defaults have {names}) "
+                f"and RabbitMQ has no queue {queue!r}")
+    return None
 
 
 def lines(n: int) -> str:

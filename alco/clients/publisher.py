@@ -348,3 +348,21 @@ class BufferPublisher(ConfirmPublisher):
             self.on_confirmed(done)
             self.confirmed += done
             self.schedule()
+
+
+def queue_exists(url: str, queue: str) -> bool | None:
+    """Whether the broker has ``queue`` (a passive declare); None when it cannot be asked."""
+    params = pika.URLParameters(url)
+    params.connection_attempts, params.socket_timeout = 1, 3
+    try:
+        conn = pika.BlockingConnection(params)
+    except (pika.exceptions.AMQPError, OSError):
+        return None
+    try:
+        conn.channel().queue_declare(queue, passive=True)
+        return True
+    except pika.exceptions.ChannelClosedByBroker:
+        return False
+    finally:
+        if conn.is_open:
+            conn.close()

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,26 @@ def test_an_index_the_config_does_not_have_is_refused(broker: Broker, config: Pa
     err = capsys.readouterr().err
     assert "has no index 'logz' (its indexes: logs)" in err and "--routing-key" in err
     assert broker.count() == 0
+
+
+def test_without_a_config_file_an_index_needs_its_queue(broker: Broker, tmp_path: Path,
+                                                        capsys, monkeypatch) -> None:
+    """No alco.toml (a client machine): --index is checked against the broker, which has a
+    queue alco.<index> for every index an ALCO collects (unless configured otherwise)."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("ALCO_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "one.log"
+    path.write_bytes(b"only\n")
+    missing = f"test{uuid.uuid4().hex[:8]}"
+    args = ["send", "--url", URL, "--exchange", broker.exchange, str(path)]
+    assert main([*args[:-1], "--index", missing, str(path)]) == 2
+    assert f"no index {missing!r}: no config file names it (the defaults have logs) and " \
+        f"RabbitMQ has no queue 'alco.{missing}'" in capsys.readouterr().err
+    assert broker.count() == 0
+    broker.ch.queue_declare(f"alco.{missing}", auto_delete=True)
+    try:
+        assert main([*args[:-1], "--index", missing, str(path)]) == 0
+        assert len(take(broker, 1)) == 1
+    finally:
+        broker.ch.queue_delete(f"alco.{missing}")
