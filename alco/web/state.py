@@ -19,9 +19,9 @@ from alco.stores.reader import ValuesReader
 from alco.stores.shortcuts import SavedSearches
 
 log = logging.getLogger("alco.web")
-REDIS_DOWN = ("Redis ([redis] url) does not answer: field names are not checked (a misspelt "
-              "field finds no line instead of a 400), the field lists and values are unknown; "
-              "searching and storing go on")
+REDIS_DOWN = ("Redis ([redis] url) does not answer: field names are checked against the fields "
+              "it listed last, if any (else a misspelt field finds no line instead of a 400), "
+              "the field lists and values are unknown; searching and storing go on")
 
 
 @dataclass
@@ -29,6 +29,7 @@ class WebState:
     config: Config
     today: date | None = None  # fixed "today" for tests; None = the real clock
     _local: threading.local = field(default_factory=threading.local)
+    _last_known: dict[str, set[str]] = field(default_factory=dict)  # index -> seen fields
 
     def __post_init__(self) -> None:
         self.values = ValuesReader(self.config.redis.url, self.config.redis.prefix)
@@ -87,8 +88,11 @@ class WebState:
         return None
 
     def known_fields(self, ix: IndexConfig) -> set[str] | None:
+        """The fields seen in ``ix``; while Redis does not answer, those it last listed
+        (None before it ever did: names are not checked), and the answer says so."""
         seen = self.values.columns(ix.name)
-        if seen is None:  # the answer says so (its warnings)
+        if seen is None:
             self.sphinx().note_warnings([REDIS_DOWN])
-            return None
-        return set(seen) | set(ix.columns)
+            return self._last_known.get(ix.name)
+        self._last_known[ix.name] = known = set(seen) | set(ix.columns)
+        return known

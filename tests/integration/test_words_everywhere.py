@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from alco.index import sphinxconf
 from alco.index.schema import day_index
+from alco.stores.reader import ValuesReader
 from alco.web.app import create_app
 from tests.helpers import free_port
 from tests.integration.test_search_api import fill, record
@@ -99,6 +100,14 @@ def redis_down(config, caplog) -> None:
         health = client.get("/healthz")
         assert health.status_code == 200 and health.text.startswith("ok, but Redis")
         page = client.get("/api/logs/lines", params={"q": "hostname:x"}).json()
-        assert page["lines"] == [] and "field names are not checked" in page["warnings"][0]
+        assert page["lines"] == [] and "a misspelt field finds no line" in page["warnings"][0]
         page = client.get("/api/logs/lines", params={"q": "KeyError"}).json()
         assert len(page["lines"]) == 3  # searching goes on
+    # Redis gone after it answered: the fields it listed last are still checked
+    app = create_app(config)
+    client = TestClient(app)
+    assert client.get("/api/logs/lines", params={"q": "hostname:x"}).status_code == 400
+    app.state.alco.values = ValuesReader(gone.redis.url, gone.redis.prefix)
+    assert client.get("/api/logs/lines", params={"q": "hostname:x"}).status_code == 400
+    page = client.get("/api/logs/lines", params={"q": "exc_info:x"}).json()
+    assert page["lines"] == [] and page["warnings"][0].startswith("Redis ([redis] url)")
