@@ -162,7 +162,12 @@ class Lookups:
         if first is None or not self._past(name) \
                 or self.budget.queries_left() < LOOKUP_ROOM:
             return False
-        self._under_hours(self.sphinx, name, first)
+        try:
+            self._under_hours(self.sphinx, name, first)
+        except sphinxql.SPHINX_ERRORS as exc:
+            if exc.transient:  # (a head's distributed index has no dictionary: "no such
+                return False   # index"): counted by its id range, not kept
+            _WITHIN[key] = False
         return _WITHIN[key]
 
     def _past(self, name: str) -> bool:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -150,3 +151,55 @@ def test_a_shard_that_does_not_answer_makes_the_answer_partial_and_says_so(shard
     assert sorted(ln["fields"]["seq"] for ln in part["lines"]) == list(range(0, 40, 2))
     metrics = client.get("/metrics").text
     assert 'alco_search_partial_total{endpoint="lines"}' in metrics
+
+
+@pytest.fixture
+def one_node(stack, shards):
+    """A single searchd holding what the two shards hold, with the same ids (the same writer
+    slots): every read of the head must answer as it does."""
+    data = copy.deepcopy(stack.data)
+    data["sphinx"].update(port=free_port(), data_dir=str(stack.tmp / "single"), agents=[])
+    searchd = ManagedSearchd(parse(data, "single", env={}))
+    searchd.start()
+    try:
+        yield searchd.config
+    finally:
+        searchd.stop()
+
+
+def iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+
+def test_every_read_answers_on_the_head_as_on_one_node(shards, one_node):
+    (shard1, shard2), head = shards
+    base = (time.time_ns() // 1000 // 60_000_000 - 2) * 60_000_000 + 7_000_123  # off the edges
+    lines = [record(base + i * 211_000, f"line {i} from shard {i % 2 + 1} code c{i % 7}",
+                    host=f"vm{i % 3}", seq=i, request_id=f"r{i}") for i in range(N)]
+    for config in (shard1, one_node):
+        fill(config, lines[0::2], slot=shard1.collector.first_slot)
+    for config in (shard2, one_node):
+        fill(config, lines[1::2], slot=shard2.collector.first_slot)
+    apps = TestClient(create_app(head)), TestClient(create_app(one_node))
+    span = {"from": iso(base - 1), "to": iso(base + N * 211_000)}
+    anchor = all_lines(one_node, "logs")[123]["id"]
+    reads = [
+        ("lines", {"limit": 1000, "order": "asc"}), ("lines", {"q": "shard", "limit": 7}),
+        ("lines", {"q": "host:vm1 'from shard 2'", "limit": 50}),  # a pattern
+        ("lines", {"q": "/line [0-9]*7 from/", "limit": 50, "order": "asc"}),
+        ("lines", {"q": "c3", "before": anchor, "limit": 20}),
+        ("count", {"q": "shard"}), ("count", {"q": "c3 -host:vm2"}),
+        ("count", {"q": "code", "before": anchor}),  # the page's "hit n of N"
+        ("count", {"q": "'shard 1 code c5'"}),
+        (f"context/{anchor}", {"before": 4, "after": 4}),
+        (f"context/{anchor}", {"before": 3, "after": 3, "same": "host"}),
+        ("histogram", {**span, "buckets": 20}), ("histogram", {**span, "q": "c1", "buckets": 7}),
+        ("histogram_by", {**span, "field": "host", "buckets": 10}),
+        ("facets", {**span, "field": "host"}), ("facets", {**span, "field": "seq", "q": "c2"}),
+    ]
+    for path, params in reads:
+        got = [app.get(f"/api/logs/{path}", params=params) for app in apps]
+        assert [r.status_code for r in got] == [200, 200], (path, params, got[0].text)
+        assert got[0].json() == got[1].json(), (path, params)
+    exports = [app.get("/api/logs/export", params={"q": "c4"}).content for app in apps]
+    assert exports[0] == exports[1] and len(exports[0].splitlines()) == len(range(4, N, 7))
