@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -80,8 +80,9 @@ def deployment(stack) -> Iterator[Deployment]:
         assert stack.stop(proc) == 0
 
 
-def body(i: int) -> bytes:
-    return orjson.dumps({"@timestamp": datetime.now(UTC).isoformat(), "host": f"vm{i % 3}",
+def body(i: int, ago_s: float = 0.0) -> bytes:
+    stamp = datetime.now(UTC) - timedelta(seconds=ago_s)
+    return orjson.dumps({"@timestamp": stamp.isoformat(), "host": f"vm{i % 3}",
                          "message": f"tailed line {i}", "seq": i})
 
 
@@ -101,7 +102,7 @@ def following(stack) -> tuple[subprocess.Popen, queue.Queue]:
     follows (a first line published reached it)."""
     grep = subprocess.Popen(
         [sys.executable, "-m", "alco", "--config", str(stack.tmp / "head.toml"), "grep", "-f",
-         "-m", str(N + 1), "--json", "logs", "tailed"],
+         "-m", str(N + 2), "--json", "logs", "tailed"],
         env=ENV_PASSTHROUGH, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stack.procs.append(grep)
     out: queue.Queue = queue.Queue()
@@ -122,14 +123,18 @@ def test_the_heads_live_tail_sends_every_line_of_both_shards_once(stack, deploym
         events = read_events(stream, lambda ev: sum(
             1 if e == "line" else d["count"] for e, d in ev if e in ("line", "skipped")) >= N)
         sender.join()
-    assert all(0 < stored_count(s) < N + 1 for s in deployment.shards)  # both took a share
+        # a line its shipper sent two minutes late: its writer reports it, the head pushes it
+        publish(RABBIT_URL, stack.exchange, [body(N, ago_s=120)], "logstash.app")
+        [(event, late)] = read_events(stream, lambda ev: len(ev) == 1)
+        assert (event, late["fields"]["seq"], late["late"]) == ("line", N, True)
+    assert all(0 < stored_count(s) < N for s in deployment.shards)  # both took a share
     assert [e for e, _ in events if e != "line"] == []  # nothing skipped, no error
     seqs = [d["fields"]["seq"] for _, d in events]
     assert sorted(seqs) == list(range(N))  # every line once
     in_order = [int(d["id"]) for _, d in events if not d.get("late")]
     assert in_order == sorted(in_order)  # in id order, but for those marked late
-    # alco grep -f: the same lines, each once (-m stops it after them)
+    # alco grep -f: the same lines, each once, and the late one (-m stops it after them)
     assert grep.wait(30) == 0, grep.stderr.read()
     lines = [orjson.loads(printed.get_nowait()) for _ in range(printed.qsize())]
-    assert sorted(ln["fields"]["seq"] for ln in lines) == list(range(N))
+    assert sorted(ln["fields"]["seq"] for ln in lines) == list(range(N + 1))
     assert grep.stderr.read() == ""  # nothing skipped, no shard missing
