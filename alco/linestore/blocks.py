@@ -94,6 +94,12 @@ class Decoded:
         n = self._at.get(doc_id)
         return None if n is None else self._cols["msg"][n]
 
+    def between(self, lo: int, hi: int) -> list[tuple[int, int, str]]:
+        """(id, time, message) of the block's lines with ids in [lo, hi]."""
+        c = self._cols
+        return [(i, t, m) for i, t, m in zip(c["id"], c["ts"], c["msg"], strict=True)
+                if lo <= i <= hi]
+
     def entries(self) -> list[Entry]:
         return [e for e in map(self.get, self._cols["id"]) if e is not None]
 

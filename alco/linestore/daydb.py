@@ -83,6 +83,16 @@ class DayFile:
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ?",
             (lo, min(hi + MAX_SPAN, TOP), hi)).fetchall()
 
+    def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
+                       n: int) -> list[tuple[int, int, int, int]]:
+        """``heads(lo, hi)`` ordered by their last id (descending when not ``upward``), ``n``
+        from ``offset`` on (the index gives the order: nothing is sorted)."""
+        return self.db.execute(
+            "SELECT rowid, min_id, max_id, dict FROM blocks "
+            "WHERE max_id >= ? AND max_id < ? AND min_id <= ? "
+            f"ORDER BY max_id {'ASC' if upward else 'DESC'} LIMIT ? OFFSET ?",
+            (lo, min(hi + MAX_SPAN, TOP), hi, n, offset)).fetchall()
+
     def data(self, rowid: int) -> bytes:
         return self.db.execute("SELECT data FROM blocks WHERE rowid = ?", (rowid,)).fetchone()[0]
 

@@ -17,6 +17,7 @@ from alco.linestore.daydb import DayFile, day_dir
 
 DAY_MS = 86_400_000
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+SCAN_HEADS = 64  # blocks a scan looks up at a time
 OPEN_DAYS = 64  # day files kept open
 CACHED_BLOCKS = 512  # decoded blocks kept (a page read twice, paging back and forth)
 GAP = MAX_SPAN  # ids further apart than this are looked up in queries of their own
@@ -61,6 +62,41 @@ class LineReader:
                     found.update(self._fetch_day(day, rest, pick))
                     rest = [i for i in rest if i not in found]
         return found
+
+    def scan(self, days: list[str], lo: int, hi: int, upward: bool,
+             limit: int) -> list[tuple[int, int, str]]:
+        """The first ``limit`` lines (id, time, message) with ids in [lo, hi] in the
+        direction read, from the day files ``days`` (oldest first), each id once.  Blocks are
+        taken in the order of their last id; a block's ids span less than MAX_SPAN, so once
+        ``limit`` lines are found, blocks ending more than that past the limit-th are not
+        read.  Lines of a batch kept here whose rows never reached searchd (a crash between
+        the two) are among them: the caller checks what it keeps against searchd."""
+        found: dict[int, tuple[int, int, str]] = {}
+        with self._lock:
+            for day in days if upward else days[::-1]:
+                db = self._day(day)
+                if db is None:
+                    continue
+                self._scan_day(day, db, lo, hi, upward, limit, found)
+                if len(found) >= limit:
+                    break
+        return [found[i] for i in sorted(found, reverse=not upward)[:limit]]
+
+    def _scan_day(self, day: str, db: DayFile, lo: int, hi: int, upward: bool, limit: int,
+                  found: dict[int, tuple[int, int, str]]) -> None:
+        offset = 0
+        while True:
+            heads = db.heads_in_order(lo, hi, upward, offset, SCAN_HEADS)
+            for rowid, _, last, dict_id in heads:
+                if len(found) >= limit:
+                    edge = sorted(found, reverse=not upward)[limit - 1]
+                    if (last - edge >= MAX_SPAN) if upward else last < edge:
+                        return
+                for line in self._decoded(day, db, rowid, dict_id).between(lo, hi):
+                    found[line[0]] = line
+            if len(heads) < SCAN_HEADS:
+                return
+            offset += SCAN_HEADS
 
     def has_day(self, day: str) -> bool:
         return self._day(day) is not None

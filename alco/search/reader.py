@@ -331,9 +331,14 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
             cover = cover and start.tokens(win_lo, win_hi)
             if cover:  # the far edge's minute token is decoded whole: read the minute whole
                 win_lo, win_hi = to_minute_edge(win_lo, win_hi, lo, hi, upward)
-            got = self.select_range(ix, c, win_lo, win_hi, upward, limit, cover=cover,
-                                    open_top=open_top, min_ms=FIRST_QUERY_MS if first else 1,
-                                    columns=columns)
+            in_store = scan and self._store_scan(c, fields, win_lo, win_hi, ix)
+            if in_store:  # a scan of every line: the store's blocks, not searchd's rows
+                self.budget.spend()
+                got = self.texts.scan(in_store, win_lo, win_hi, upward, limit)
+            else:
+                got = self.select_range(ix, c, win_lo, win_hi, upward, limit, cover=cover,
+                                        open_top=open_top,
+                                        min_ms=FIRST_QUERY_MS if first else 1, columns=columns)
             last = (win_lo, win_hi)
             if not first and self.budget.out_of_time():
                 # searchd may have cut the query short (max_query_time): its rows need not
@@ -346,6 +351,8 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
             kept = got
             if scan:
                 kept = passing(c, got)
+                if in_store:
+                    kept = self.texts.in_searchd(in_store, kept)
                 read_rows, kept_rows = read_rows + len(got), kept_rows + len(kept)
             if len(kept) >= want:
                 kept = kept[:want]
@@ -363,6 +370,16 @@ class Searcher(Windows, Starts, Lookups, Counts, Histograms):
         if out.partial:
             self.sphinx.note_warnings([self.budget.message()])
         return out
+
+    def _store_scan(self, c: Compiled, fields: bool, lo: int, hi: int,
+                    ix: IndexConfig) -> list[str]:
+        """The day indexes of [lo, hi] when a scan of them reads the line store: every line
+        is a candidate (no MATCH, no filter), no check looks at the fields, and every day
+        keeps its text in the store; else nothing."""
+        if c.match or c.select or fields or c.checks.on_fields():
+            return []
+        indexes = self.indexes_for_ids(ix, lo, hi)
+        return indexes if self.texts.scannable(indexes) else []
 
     def select_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
                      n: int, cover: bool = True, open_top: tuple[int, int] | None = None,

@@ -76,6 +76,32 @@ class Texts:
             if text is None:
                 row["missing_text"] = True
 
+    def scannable(self, indexes: list[str]) -> bool:
+        """Whether a scan of ``indexes`` can read the line store instead of searchd's rows:
+        every one of them keeps its text there."""
+        reader = line_reader(self.data_dir)
+        return bool(indexes) and all(not has_text_attr(self.sx, i) and reader.has_day(i)
+                                     for i in indexes)
+
+    def scan(self, indexes: list[str], lo: int, hi: int, upward: bool,
+             n: int) -> list[dict]:
+        """The first ``n`` rows (id, ts, logline) of ``indexes`` with ids in [lo, hi] in the
+        direction read, from the line store (alco.linestore.reading.LineReader.scan)."""
+        return [{"id": i, "ts": t, "logline": m} for i, t, m in
+                line_reader(self.data_dir).scan(indexes, lo, hi, upward, n)]
+
+    def in_searchd(self, indexes: list[str], rows: list[dict]) -> list[dict]:
+        """The rows searchd has: a scan of the store also meets lines of a batch whose rows
+        never reached searchd (a crash between the two; stored again under other ids)."""
+        if not rows:
+            return rows
+        ids = [int(r["id"]) for r in rows]
+        marks = ", ".join(["%s"] * len(ids))
+        have = {int(r["id"]) for r in self.sx.query(
+            f"SELECT id FROM {', '.join(map(sphinxql.ident, indexes))} WHERE id IN ({marks}) "
+            f"LIMIT {len(ids)} OPTION max_matches={max(len(ids), 1000)}", ids)}
+        return [r for r in rows if int(r["id"]) in have]
+
     def _from_attr(self, indexes: list[str], ids: list[int]) -> dict[int, str]:
         marks = ", ".join(["%s"] * len(ids))
         rows = self.sx.query(

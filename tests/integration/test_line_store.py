@@ -15,10 +15,11 @@ import orjson
 import pytest
 
 from alco.index.daystore import DayStore
-from alco.index.schema import IndexSchema, Record, day_index
+from alco.index.schema import IndexSchema, Record, day_index, make_id
 from alco.index.sphinxql import Sphinx
 from alco.linestore.daydb import day_dir
 from alco.linestore.writing import LineWriter
+from alco.search.texts import Texts
 from tests.helpers import all_lines, child_processes, publish, stored_count, wait_for
 from tests.integration.test_grep import wait_queues
 
@@ -115,3 +116,35 @@ def test_a_day_made_before_the_store_is_read_beside_one_made_with_it(stack):
         "old line 3 ✓", "new line 3 ✓"]
     assert [ln["message"] for ln in all_lines(config, "logs", "/^(old|new) line [24]/")] == [
         "old line 2 ✓", "old line 4 ✓", "new line 2 ✓", "new line 4 ✓"]
+
+
+def test_a_scan_reads_the_store_and_never_shows_a_line_searchd_does_not_have(stack,
+                                                                            monkeypatch):
+    """A pattern without a literal scans the store's blocks; a batch kept in the store whose
+    rows never reached searchd (a crash between the two) is not shown."""
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    today = datetime.now(UTC).date()
+    now_us = int(datetime.now(UTC).timestamp() * 1e6) - 60_000_000
+    recs = [Record(now_us + n * 1000, f"job {n:05d} took {n % 97}ms", {"n": n}, n + 1)
+            for n in range(6000)]
+    data_dir = Path(config.sphinx.data_dir)
+    store = DayStore(Sphinx(config.sphinx.host, config.sphinx.port), IndexSchema.of(ix), 1, 30,
+                     lines=LineWriter(data_dir))
+    store.store(recs, today, False)
+    orphan_id = make_id(now_us // 1000 + 500, 9, 0)  # kept in the store only
+    LineWriter(data_dir).put(day_index("logs", today),
+                             [(orphan_id, now_us + 500_000, "job 99999 took 5ms", {}, {})])
+    pattern = r"/^\w+ \d{5} \w+ [0-9]ms$/"  # (no literal: every line is a candidate)
+    scans: list[int] = []
+    real_scan = Texts.scan
+    monkeypatch.setattr(Texts, "scan", lambda self, *a: scans.append(1) or real_scan(self, *a))
+    want = [r.message for r in recs if r.message.endswith(("took 0ms", "took 1ms", "took 2ms",
+                                                           "took 3ms", "took 4ms", "took 5ms",
+                                                           "took 6ms", "took 7ms", "took 8ms",
+                                                           "took 9ms"))]
+    assert [ln["message"] for ln in all_lines(config, "logs", pattern)] == want
+    assert scans  # read from the store's blocks
+    assert "job 99999 took 5ms" not in {ln["message"] for ln in all_lines(config, "logs")}
