@@ -191,7 +191,8 @@ def test_a_read_without_words_in_a_burst_matches_by_id_range(burst, monkeypatch,
             assert [ln.fields["seq"] for ln in page.lines] == want, q
             tokens = [p for params in sphinx.selects for p in params
                       if isinstance(p, str) and "z1m" in p]
-            assert (tokens == []) if dense else tokens, (q, sphinx.selects)
+            if not q:  # (a pattern without a literal reads the line store's blocks instead)
+                assert (tokens == []) if dense else tokens, (q, sphinx.selects)
             if dense and not q:
                 assert sphinx.searches == 1  # the first window sized by the minute's lines
     finally:
