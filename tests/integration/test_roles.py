@@ -44,7 +44,6 @@ def start(stack, data: dict, name: str, *args: str) -> subprocess.Popen:
     """``alco --config <name>.toml run <args>``, as a user starts a role."""
     path = stack.tmp / f"{name}.toml"
     path.write_text(to_toml(data))
-    Path(data["collector"]["metrics_dir"]).mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "alco", "--config", str(path), "run", *args],
                             env=ENV_PASSTHROUGH, stdout=subprocess.DEVNULL,
                             stderr=open(stack.tmp / f"{name}.log", "ab"))
