@@ -139,8 +139,8 @@ class Behind:
         (``oldest_ms``: the oldest line stored since the last poll, None if unknown)."""
         ix, c = self.ix, self.c
         late = [] if self.late is None else self.late.poll(searcher, ix, c, cursor, budget)
-        more, skipped = self.lookback.poll(searcher, ix, c, cursor, budget - len(late),
-                                           oldest_ms)
+        more, skipped = self.lookback.poll(searcher, ix, c, cursor,
+                                           max(0, budget - len(late)), oldest_ms)
         late = sorted(late + more, key=lambda line: line.id)
         lines, over, moved = poll(searcher, ix, c, cursor, max(1, budget - len(late)))
         self.sent.add([line.id for line in lines])
