@@ -24,6 +24,7 @@ from alco.ingest.spacegate import SpaceGate, payload
 from alco.linestore.writing import keeper_for
 from alco.process.backoff import Backoff
 from alco.process.flags import StopFlag, wait_until
+from alco.stores.keys import LOOKBACK_S
 from alco.stores.values import ValuesStore
 
 log = logging.getLogger("alco.writer")
@@ -279,8 +280,17 @@ def late_ids(ids: list[int], newest_id: int, newest_ms: int) -> tuple[list[int],
 
 
 def _report_late(values: ValuesStore, result: StoreResult, newest_id: int) -> int:
-    """Queue the late ids of a stored batch for Redis; return the writer's newest id."""
-    late, newest_id = late_ids(result.ids, newest_id, int(values.newest_seen * 1000))
+    """Queue the late ids of a stored batch for Redis; return the writer's newest id.
+
+    Late: behind this writer's newest line, behind the index's newest as Redis had it at
+    this writer's last batch, or more than a live tail's look-back (LOOKBACK_S) behind what
+    every writer stored before this batch became searchable (an idle writer's view is old;
+    lines less far behind are the look-back's)."""
+    newest_ms = int(values.newest_seen * 1000)
+    now = values.newest_now()
+    if now is not None:
+        newest_ms = max(newest_ms, int(now * 1000) - int(LOOKBACK_S * 1000))
+    late, newest_id = late_ids(result.ids, newest_id, newest_ms)
     if late:
         values.add_late(late)
         metrics.LATE.labels(values.index).inc(len(late))

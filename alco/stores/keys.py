@@ -15,6 +15,11 @@ ALCO's collector last started (s): two installs on one prefix are told so
 
 from __future__ import annotations
 
+# How far (line time) below its cursor a live tail reads back for lines stored behind it
+# (alco.web.lookback); a writer reports a line further behind to the LATE stream
+# (alco.ingest.writer), so that between them every late line reaches open tails.
+LOOKBACK_S = 10.0
+
 
 def values_key(prefix: str, index: str, field: str) -> str:
     return f"{prefix}:VALUES:{index}:{field}"

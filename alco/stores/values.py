@@ -34,6 +34,7 @@ class ValuesStore:
         self.pending_oldest = 0.0  # the oldest line since the last publish (s)
         self.pending_late: list[int] = []
         self.newest_seen = 0.0  # the index's newest line (s) as Redis knew it at the last flush
+        self.redis_away = False  # the last flush failed
 
     def add(self, fields: dict, ts: float) -> None:
         """Remember the values and columns of one record (call per record, flush per batch)."""
@@ -86,13 +87,26 @@ class ValuesStore:
         except redis.RedisError as exc:
             log.warning("redis update failed (%s); will retry with the next batch", exc)
             self._bound()
+            self.redis_away = True
             return False
+        self.redis_away = False
         self.pending_values.clear()
         self.pending_columns.clear()
         self.pending_newest = self.pending_oldest = 0.0
         self.pending_late.clear()
         self.newest_seen = max(self.newest_seen, float(replies[-1] or 0))
         return True
+
+    def newest_now(self) -> float | None:
+        """The index's newest line (s) as Redis has it now, from every writer; None while
+        Redis does not answer (not asked again after a failed flush)."""
+        if self.redis_away:
+            return None
+        try:
+            newest = self.client.zscore(newest_key(self.prefix), self.index)
+        except redis.RedisError:
+            return None
+        return float(newest or 0)
 
     def _bound(self) -> None:
         if len(self.pending_values) > MAX_PENDING:

@@ -23,8 +23,8 @@ from alco.config import IndexConfig
 from alco.index.schema import MS_SHIFT, make_id
 from alco.search.compile import Compiled
 from alco.search.reader import Line, Searcher
+from alco.stores.keys import LOOKBACK_S
 
-LOOKBACK_S = 10.0  # how far (line time) behind the cursor a line is still pushed
 LOOKBACK_ROWS = 2000  # ids of that window read a poll, at most
 REMEMBERED = 20_000  # ids already dealt with, kept against a second send
 

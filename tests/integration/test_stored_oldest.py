@@ -37,3 +37,16 @@ def test_oldest_is_the_oldest_line_of_the_batches_since_the_last_ask(stack):
         return asked
 
     assert run_loop(run()) == [None, 300, NOTHING, None, None]
+
+
+def test_a_writer_sees_what_the_other_writers_stored_since_its_last_batch(stack):
+    from alco.stores.values import ValuesStore
+
+    config = stack.config()
+    idle, busy = (ValuesStore(config.redis.url, config.redis.prefix, "logs", ())
+                  for _ in range(2))
+    idle.add({}, 100.0)
+    assert idle.flush() and idle.newest_seen == 100.0
+    busy.add({}, 250.0)
+    assert busy.flush()
+    assert idle.newest_seen == 100.0 and idle.newest_now() == 250.0

@@ -91,6 +91,9 @@ class NoValues:
     def add_late(self, ids: list[int]) -> None:
         pass
 
+    def newest_now(self) -> float | None:
+        return None
+
     def flush(self) -> bool:
         return True
 
