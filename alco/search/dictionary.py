@@ -10,7 +10,7 @@ import re
 import time
 from datetime import date
 
-from alco.config import IndexConfig
+from alco.config import Config, IndexConfig
 from alco.index import sphinxql
 from alco.index.schema import (
     HOUR_MS,
@@ -47,6 +47,7 @@ _WITHIN: dict[tuple[str, int, str], bool] = {}
 class Lookups:
     """The dictionary lookups of alco.search.reader.Searcher (a part of it)."""
 
+    config: Config
     sphinx: sphinxql.Sphinx
     budget: ReadBudget
     _probes_left: int
@@ -111,6 +112,8 @@ class Lookups:
         try:
             rows = self.sphinx.query("CALL KEYWORDS(%s, %s, 0)", ["*abc*", name])
         except sphinxql.SphinxError:
+            if self.config.sphinx.agents:  # a head's day index: its shards' say
+                return self._shards_wild(name)
             return literals.WORDS  # not known (yet): narrow by whole keywords, not cached
         if not rows or "*" not in str(rows[0].get("tokenized", "")):
             _WILD[key] = literals.WORDS
@@ -126,6 +129,15 @@ class Lookups:
         _WILD[key] = (literals.PREFIX if "min_prefix_len" in settings
                       and "min_infix_len" not in settings else literals.INFIX)
         return _WILD[key]
+
+    def _shards_wild(self, name: str) -> str:
+        """What a head's distributed day index can look up: it has no dictionary of its own
+        (CALL KEYWORDS fails), its shards were made with the ``[[index]] infixes`` all hosts
+        share (docs/search.md, Several machines)."""
+        ix = next((ix for ix in self.config.indexes if name.rsplit("_", 1)[0] == ix.name), None)
+        if ix is None:
+            return literals.WORDS
+        return literals.INFIX if ix.infixes else literals.PREFIX
 
     def for_indexes(self, c: Compiled, indexes: list[str]) -> Compiled:
         """``c`` as all of ``indexes`` can run it: narrowed by the wildcards the weakest of
