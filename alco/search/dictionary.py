@@ -78,6 +78,8 @@ class Lookups:
         key = (*server_of(sx), name)
         if key in _HOURS:
             return _HOURS[key]
+        if self.config.sphinx.agents:
+            return False  # a head's day index has no dictionary to ask: minute tokens
         if self._probes_left <= 0 or self.budget.queries_left() < LOOKUP_ROOM:
             return False  # minute tokens only for this request: probed by a later one
         self._probes_left -= 1
@@ -171,7 +173,7 @@ class Lookups:
         if key in _WITHIN:
             return _WITHIN[key]
         first = first_minute(name)
-        if first is None or not self._past(name) \
+        if first is None or not self._past(name) or self.config.sphinx.agents \
                 or self.budget.queries_left() < LOOKUP_ROOM:
             return False
         try:
