@@ -163,7 +163,8 @@ class DayStore:
         assert self.lines is not None
         message, ts = self.columns.index("logline"), self.columns.index("ts")
         try:
-            self.lines.put(index, [(row[0], row[ts], row[message], {}, {}) for row in rows])
+            self.lines.put(index, [(row[0], row[ts], sphinxql.visible(row[message]), {}, {})
+                                   for row in rows])
         except (OSError, sqlite3.Error) as exc:
             raise TransientError(f"line store: {exc}") from exc
 

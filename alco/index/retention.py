@@ -22,7 +22,8 @@ from alco.index.schema import day_of_index
 from alco.index.sphinxconf import retention_days
 
 log = logging.getLogger("alco.retention")
-EMPTY_DAY_BYTES = 16 << 10  # a day emptied (TRUNCATE) keeps its .meta and .lock: not data
+EMPTY_DAY_BYTES = 64 << 10  # a day emptied (TRUNCATE) keeps its .meta (~20 KiB with its charset
+# table) and .lock: not data
 DAY_FILE_RE = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)_(?P<day>\d{8})(\.[a-z0-9.]+)?$")
 
 

@@ -203,12 +203,17 @@ class Sphinx:
         return [r["Index"] for r in self.query("SHOW TABLES")]
 
 
+def visible(text: str) -> str:
+    """``text`` as searchd keeps it: SphinxQL reads MySQL's escapes \\0 and \\Z as the letters
+    0 and Z, so NUL and Ctrl-Z are kept visible as their Unicode control pictures (the line
+    store keeps a line's text the same way)."""
+    return text.replace("\x00", "\u2400").replace("\x1a", "\u241a")
+
+
 def _literal(conn: Any, value: Any) -> bytes:
     if isinstance(value, int):
         return str(value).encode()
     if isinstance(value, bytes):
         return b"'" + conn.escape_string(value) + b"'"
-    # SphinxQL reads MySQL's escapes \0 and \Z as the letters 0 and Z: keep NUL and Ctrl-Z
-    # visible as their Unicode control pictures instead.
-    text = str(value).replace("\x00", "\u2400").replace("\x1a", "\u241a")
+    text = visible(str(value))
     return b"'" + conn.escape_string(text.encode("utf-8", "surrogatepass")) + b"'"

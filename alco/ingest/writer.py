@@ -226,7 +226,7 @@ def _store_with_retry(store: DayStore, records: list, redelivered: bool, name: s
         try:
             result = store.store(records, today_utc(), redelivered, allocated, planned)
             metrics.INSERT_SECONDS.labels(name).observe(time.perf_counter() - start)
-            lost = gate.kept(mark, payload([r.message for r in records], result.stored)) \
+            lost = gate.kept(mark, payload(result.stored)) \
                 if gate is not None else None
             if lost is None:
                 return result

@@ -59,6 +59,16 @@ def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
 
 def payload(entries: list[Entry]) -> bytes:
     """The uncompressed form of a block (also what a dictionary is trained on)."""
+    return _dumps(entries)
+
+
+def utf8(text: str) -> str:
+    """``text`` with a lone surrogate (not UTF-8, so not storable) as U+FFFD."""
+    return text if text.isascii() else text.encode("utf-8", "surrogatepass").decode(
+        "utf-8", "replace")
+
+
+def _dumps(entries: list[Entry]) -> bytes:
     return orjson.dumps({
         "id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
         "msg": [e.message for e in entries], "f": [e.fields for e in entries],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alco.config import Config, IndexConfig
 from alco.index.sphinxconf import line_store
-from alco.linestore.blocks import Entry, cut, encode
+from alco.linestore.blocks import Entry, cut, encode, utf8
 from alco.linestore.daydb import DayFile, day_dir
 from alco.linestore.training import Trainer
 
@@ -26,7 +26,7 @@ class LineWriter:
         ``day_index``; durable on return (alco.index.daystore.LineKeeper)."""
         if not lines:
             return
-        entries = [Entry(*line) for line in lines]
+        entries = [Entry(i, t, utf8(m), f, k) for i, t, m, f, k in lines]
         self.trainer.observe(day_index.rsplit("_", 1)[-1], entries)
         zdict = self.trainer.current
         dict_id = zdict.dict_id() if zdict is not None else 0

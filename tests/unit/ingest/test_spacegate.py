@@ -42,7 +42,6 @@ def test_a_writer_told_to_stop_stops_waiting():
     assert gate.wait(lambda: True) is False
 
 
-def test_payload_is_a_lower_bound_of_the_rows_written():
-    assert payload(["a" * 100, "b" * 100], 2) == 100
-    assert payload(["a" * 100, "b" * 100], 1) == 50
-    assert payload(["x"], 0) == 0 and payload([], 3) == 0
+def test_payload_is_a_lower_bound_of_the_rows_written_whatever_their_text():
+    assert payload(2) == 32 and payload(1) == 16
+    assert payload(0) == 0
