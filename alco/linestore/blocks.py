@@ -69,11 +69,15 @@ def utf8(text: str) -> str:
 
 
 def _dumps(entries: list[Entry]) -> bytes:
-    return orjson.dumps({
-        "id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
-        "msg": [e.message for e in entries], "f": [e.fields for e in entries],
-        "m": [e.marks or None for e in entries],
-    })
+    """Columns; fields and marks only when a line of the block has some (the writer keeps
+    messages alone: searchd keeps the fields)."""
+    cols: dict = {"id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
+                  "msg": [e.message for e in entries]}
+    if any(e.fields for e in entries):
+        cols["f"] = [e.fields for e in entries]
+    if any(e.marks for e in entries):
+        cols["m"] = [e.marks or None for e in entries]
+    return orjson.dumps(cols)
 
 
 def encode(entries: list[Entry], dict_id: int = 0,
@@ -91,23 +95,33 @@ class Decoded:
 
     def __init__(self, cols: dict) -> None:
         self._cols = cols
-        self._at = {doc_id: n for n, doc_id in enumerate(cols["id"])}
+        self._at: dict[int, int] | None = None  # id -> position, made on the first lookup
+
+    def _position(self, doc_id: int) -> int | None:
+        if self._at is None:
+            self._at = {i: n for n, i in enumerate(self._cols["id"])}
+        return self._at.get(doc_id)
 
     def get(self, doc_id: int) -> Entry | None:
-        n = self._at.get(doc_id)
+        n = self._position(doc_id)
         if n is None:
             return None
         c = self._cols
-        return Entry(doc_id, c["ts"][n], c["msg"][n], c["f"][n], c["m"][n] or {})
+        fields, marks = c.get("f"), c.get("m")
+        return Entry(doc_id, c["ts"][n], c["msg"][n], fields[n] if fields else {},
+                     (marks[n] if marks else None) or {})
 
     def message(self, doc_id: int) -> str | None:
-        n = self._at.get(doc_id)
+        n = self._position(doc_id)
         return None if n is None else self._cols["msg"][n]
 
     def between(self, lo: int, hi: int) -> list[tuple[int, int, str]]:
         """(id, time, message) of the block's lines with ids in [lo, hi]."""
         c = self._cols
-        return [(i, t, m) for i, t, m in zip(c["id"], c["ts"], c["msg"], strict=True)
+        ids = c["id"]
+        if lo <= ids[0] and ids[-1] <= hi:  # (most blocks of a scan: all of it)
+            return list(zip(ids, c["ts"], c["msg"], strict=True))
+        return [(i, t, m) for i, t, m in zip(ids, c["ts"], c["msg"], strict=True)
                 if lo <= i <= hi]
 
     def entries(self) -> list[Entry]:

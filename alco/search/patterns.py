@@ -168,8 +168,8 @@ _TEXT_ANCHOR_RE = re.compile(r"\\[AzZ]")
 def _joined(texts: list[str]) -> tuple[list[str], list[int], list[int], list[int]]:
     """The lines of ``texts`` one after the other: each line, the text it belongs to, where
     it starts in that text, and where it starts once they are joined with newlines."""
-    if texts and not any("\n" in t for t in texts):  # (most lines: one line each, no loop)
-        starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+    if texts and "\n" not in "".join(texts):  # (most lines: one line each, no loop)
+        starts = list(itertools.accumulate(map((1).__add__, map(len, texts[:-1])), initial=0))
         return list(texts), list(range(len(texts))), [0] * len(texts), starts
     lines: list[str] = []
     owner: list[int] = []
