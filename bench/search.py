@@ -58,6 +58,8 @@ from common import (
 )
 from grep_classes import run_grep
 
+from alco.catalog.reader import ValuesReader
+from alco.catalog.values import ValuesStore
 from alco.index import compaction
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
@@ -70,8 +72,6 @@ from alco.search import compile as sphinxquery
 from alco.search import language as qlang
 from alco.search.budget import MAX_QUERIES
 from alco.search.reader import LineQuery, Searcher
-from alco.stores.reader import ValuesReader
-from alco.stores.values import ValuesStore
 
 CHUNK = 50_000
 BATCH = 5000

@@ -55,8 +55,8 @@ def rebuild_values(args: argparse.Namespace, config: Config,
 
 def _rebuild_index(config: Config, sphinx: Sphinx, ix: IndexConfig,
                    out: Callable[[str], None]) -> bool:
+    from alco.catalog.values import ValuesStore
     from alco.index.daystore import day_indexes, iter_stored
-    from alco.stores.values import ValuesStore
 
     values = ValuesStore(config.redis.url, config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))

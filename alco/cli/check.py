@@ -121,7 +121,7 @@ def shipper_settings(config: Config, durable: bool) -> list[str]:
 
 
 def _redis(config: Config) -> str:
-    from alco.stores.reader import ValuesReader
+    from alco.catalog.reader import ValuesReader
 
     try:
         reader = ValuesReader(config.redis.url, config.redis.prefix)
@@ -130,7 +130,7 @@ def _redis(config: Config) -> str:
                      "fix [redis] url (redis://HOST:PORT/DB, rediss://, unix://)") from None
     if not reader.ping():
         raise ConnectionError(f"no answer to PING at {config.redis.url}")
-    from alco.stores.installs import shared_prefix
+    from alco.catalog.installs import shared_prefix
 
     shared = shared_prefix(config.redis.url, config.redis.prefix, config.sphinx.data_dir,
                            register=False)

@@ -138,7 +138,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     from alco.ingest import collector
 
     supervisor = collector.build(config)
-    from alco.stores.installs import shared_prefix
+    from alco.catalog.installs import shared_prefix
 
     if shared := shared_prefix(config.redis.url, config.redis.prefix, config.sphinx.data_dir):
         log.warning(shared)

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+from alco.catalog import values
 from alco.config import Config
 from alco.index import retention
 from alco.index.compaction import Compactor
@@ -30,7 +31,6 @@ from alco.index.searchd import ManagedSearchd, SearchdError, port_answers, today
 from alco.process.lifetime import preexec_for
 from alco.process.parts import CommandPart, KeepUp, Part, PartFailed
 from alco.process.signals import stop_on_signals
-from alco.stores import values
 
 log = logging.getLogger("alco.cli.run")
 ROTATE_EVERY = 60.0

@@ -2,7 +2,7 @@
 ``[sphinx] max_disk`` (the oldest days first, whole: searchd's rows and the line store's).
 
 The day indexes themselves leave searchd's config when it is regenerated (sphinxconf); this
-module removes their files; alco.stores.values trims the field values in Redis to the
+module removes their files; alco.catalog.values trims the field values in Redis to the
 window.  Records older than the window are not stored at all (alco.index.daystore counts
 them as ``expired``).
 """

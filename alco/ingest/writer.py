@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from alco import metrics
+from alco.catalog.keys import LOOKBACK_S
+from alco.catalog.values import ValuesStore
 from alco.config import Config, IndexConfig
 from alco.index.compaction import compact_hour
 from alco.index.daystore import DayStore, Planned, StoreResult, TransientError
@@ -24,8 +26,6 @@ from alco.ingest.spacegate import SpaceGate, payload
 from alco.linestore.writing import keeper_for
 from alco.process.backoff import Backoff
 from alco.process.flags import StopFlag, wait_until
-from alco.stores.keys import LOOKBACK_S
-from alco.stores.values import ValuesStore
 
 log = logging.getLogger("alco.writer")
 RETRY_FIRST, RETRY_CAP = 0.2, 10.0  # seconds between attempts to store while Sphinx is down

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from alco import metrics
+from alco.catalog.stored import StoredSignal
 from alco.config import IndexConfig
 from alco.errors import BadInput, NotFound, Unavailable
 from alco.index.schema import id_range_of_us
@@ -21,7 +22,6 @@ from alco.search.compile import compile_text
 from alco.search.counting import MAX_COUNT
 from alco.search.histograms import bucket_us_for
 from alco.search.reader import LineQuery
-from alco.stores.stored import StoredSignal
 from alco.web import audit
 from alco.web.credentials import may_use
 from alco.web.export import FORMATS, export_lines

@@ -8,7 +8,7 @@ the index's newest as Redis had it), so the stream of late lines (alco.web.tail.
 may miss it.  Each poll therefore reads again the ids matching the query in the last
 LOOKBACK_S (by the lines' time, to the millisecond) below the cursor and pushes, marked
 late, those it has not sent yet.  A line further behind is pushed only if its writer reports
-it late.  The writers say the time of each stored batch's oldest line (alco.stores.stored):
+it late.  The writers say the time of each stored batch's oldest line (alco.catalog.stored):
 a poll reads back only as far as the oldest line stored since the last one, and not at all
 when nothing was stored below the cursor.  When more than LOOKBACK_ROWS lines match in that
 window (a flood: the tail skips then anyway), the ones beyond are counted as skipped and the
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from alco.catalog.keys import LOOKBACK_S
 from alco.config import IndexConfig
 from alco.index.schema import MS_SHIFT, make_id
 from alco.search.compile import Compiled
 from alco.search.reader import Line, Searcher
-from alco.stores.keys import LOOKBACK_S
 
 LOOKBACK_ROWS = 2000  # ids of that window read a poll, at most
 REMEMBERED = 20_000  # ids already dealt with, kept against a second send

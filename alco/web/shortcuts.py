@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from alco.catalog.shortcuts import SavedSearches
 from alco.errors import BadInput, NotFound
-from alco.stores.shortcuts import SavedSearches
 from alco.web.credentials import may_use
 from alco.web.page import shell
 from alco.web.state import WebState

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from alco.catalog.reader import ValuesReader
+from alco.catalog.shortcuts import SavedSearches
 from alco.config import Config, IndexConfig
 from alco.index.sphinxql import Sphinx
 from alco.search.reader import Searcher
-from alco.stores.reader import ValuesReader
-from alco.stores.shortcuts import SavedSearches
 
 log = logging.getLogger("alco.web")
 REDIS_DOWN = ("Redis ([redis] url) does not answer: field names are checked against the fields "

@@ -1,13 +1,13 @@
 """``tail -f`` for a query: server-sent events of new matching lines.
 
 Sphinx is polled for lines after a cursor (an id) each time a writer reports a stored batch
-of the index (alco.stores.stored; at most every 0.1 s), and every POLL_S seconds without one.
+of the index (alco.catalog.stored; at most every 0.1 s), and every POLL_S seconds without one.
 At most MAX_RATE lines a second are sent; beyond that only the newest lines of a poll are
 sent, preceded by an ``event: skipped`` with the number left out.
 
 Late lines: a line stored behind a newer one (a shipper's buffer sent after a network blip, a
 re-send after a reconnect) has an id below the cursor and no poll would see it.  The writers
-report the ids of such lines to a Redis stream (alco.stores); each poll first reads the stream
+report the ids of such lines to a Redis stream (alco.catalog); each poll first reads the stream
 from where this tail started, and the reported lines at or below the cursor that match the
 query are sent as lines with ``"late": true`` (each once: lines above the cursor are the
 poll's).  A writer knows only its own view: lines of one writer stored behind another's newer
@@ -41,7 +41,7 @@ LATE_ENTRIES = 20  # stream entries (batches of a writer) read per poll
 
 
 class Wake(Protocol):
-    """What the tail waits on between polls (alco.stores.stored.StoredSignal)."""
+    """What the tail waits on between polls (alco.catalog.stored.StoredSignal)."""
 
     async def open(self) -> None: ...
 
@@ -53,7 +53,7 @@ class Wake(Protocol):
 
 
 class LateSource(Protocol):
-    """Where the writers report late lines (alco.stores.reader.ValuesReader)."""
+    """Where the writers report late lines (alco.catalog.reader.ValuesReader)."""
 
     def late_position(self, index: str) -> str | None: ...
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from alco.stores.keys import values_key
+from alco.catalog.keys import values_key
 from tests.conftest import REDIS_URL, Stack
 from tests.e2e.conftest import screenshot, serve_lines, varied_bodies
 

@@ -17,7 +17,7 @@ import pika
 import pytest
 import redis
 
-from alco.stores.keys import columns_key, newest_key, values_key
+from alco.catalog.keys import columns_key, newest_key, values_key
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
 from tests.helpers import (
     all_lines,

@@ -10,7 +10,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from alco.stores.keys import columns_key
+from alco.catalog.keys import columns_key
 from alco.web.app import create_app
 from tests.helpers import publish, stored_count, wait_for
 from tests.integration.test_grep import grep, start_web, wait_queues

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from alco.catalog.installs import FORGET_S, identity, others_on_prefix
 from alco.cli.check import _redis
 from alco.config import parse
-from alco.stores.installs import FORGET_S, identity, others_on_prefix
 from tests.conftest import REDIS_URL
 from tests.helpers import delete_keys
 

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import redis
 
+from alco.catalog import values as values_mod
+from alco.catalog.reader import ValuesReader
 from alco.cli.run import rotate
 from alco.config import IndexConfig
 from alco.index import retention
@@ -19,8 +21,6 @@ from alco.index.schema import IndexSchema
 from alco.index.sphinxql import Sphinx
 from alco.linestore.writing import keeper_for
 from alco.search.reader import LineQuery, Searcher
-from alco.stores import values as values_mod
-from alco.stores.reader import ValuesReader
 from tests.conftest import ENV_PASSTHROUGH, REDIS_URL
 from tests.helpers import all_lines, wait_for
 from tests.integration.test_search_api import fill, record

@@ -14,6 +14,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
+from alco.catalog.keys import newest_key
+from alco.catalog.values import ValuesStore
 from alco.config import Config
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint, make_id
@@ -22,8 +24,6 @@ from alco.ingest.records import Record
 from alco.linestore.writing import keeper_for
 from alco.search import dictionary, histcache, reader
 from alco.search.compile import compile_text
-from alco.stores.keys import newest_key
-from alco.stores.values import ValuesStore
 from alco.web.app import create_app
 from tests.helpers import wait_for
 

@@ -1,14 +1,14 @@
 """The stored-batch wake-ups say how far back the tail's look-back must read: the oldest
 line time of the batches stored since it last asked, or "unknown" when it may have missed
-some (alco.stores.stored.StoredSignal.oldest)."""
+some (alco.catalog.stored.StoredSignal.oldest)."""
 
 from __future__ import annotations
 
 import pytest
 import redis
 
-from alco.stores.keys import stored_channel
-from alco.stores.stored import NOTHING, StoredSignal
+from alco.catalog.keys import stored_channel
+from alco.catalog.stored import NOTHING, StoredSignal
 from tests.integration.test_tail_wake import run_loop
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def test_oldest_is_the_oldest_line_of_the_batches_since_the_last_ask(stack):
 
 
 def test_a_writer_sees_what_the_other_writers_stored_since_its_last_batch(stack):
-    from alco.stores.values import ValuesStore
+    from alco.catalog.values import ValuesStore
 
     config = stack.config()
     idle, busy = (ValuesStore(config.redis.url, config.redis.prefix, "logs", ())

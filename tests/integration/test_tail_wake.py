@@ -13,9 +13,9 @@ from typing import TypeVar
 import pytest
 import redis
 
+from alco.catalog.keys import stored_channel
+from alco.catalog.stored import MIN_GAP_S, StoredSignal
 from alco.search.compile import compile_text
-from alco.stores.keys import stored_channel
-from alco.stores.stored import MIN_GAP_S, StoredSignal
 from alco.web.state import WebState
 from alco.web.tail import newest_id, tail_events
 from tests.integration.test_search_api import fill, record
@@ -101,7 +101,7 @@ def test_without_redis_the_tail_polls():
 
 
 def test_a_tail_that_lost_redis_subscribes_again(stack, monkeypatch):
-    from alco.stores import stored
+    from alco.catalog import stored
 
     monkeypatch.setattr(stored, "RESUBSCRIBE_S", 0.0)
     config = stack.config()

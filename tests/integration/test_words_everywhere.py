@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
+from alco.catalog.reader import ValuesReader
 from alco.index import sphinxconf
 from alco.index.schema import day_index
-from alco.stores.reader import ValuesReader
 from alco.web.app import create_app
 from tests.helpers import free_port
 from tests.integration.test_search_api import fill, record

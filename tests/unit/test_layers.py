@@ -15,7 +15,7 @@ RANK = {
     "process": 1,
     "index": 2,
     "linestore": 2.5,  # the line store: kept lines by id (alco.index gets it injected)
-    "stores": 3,
+    "catalog": 3,  # Redis: what the indexes hold (field values, columns, shortcuts, newest line)
     "search": 4,
     "ingest": 5, "web": 5,
     "cli": 6, "__main__": 7,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from alco.catalog.keys import LOOKBACK_S
 from alco.index.schema import make_id
 from alco.ingest import writer
-from alco.stores.keys import LOOKBACK_S
 
 NOW_MS = 1_800_000_000_000
 

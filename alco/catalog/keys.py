@@ -10,7 +10,7 @@ pushes them); ``<prefix>:SHORTCUTS`` hash name -> saved search (JSON);
 compaction also use ``<prefix>:WRITING:<day index>:<slot>`` and ``<prefix>:FLUSHING:<day
 index>`` (alco.index.flushlock).  ``<prefix>:INSTALLS`` hash ``host:data_dir`` -> when that
 ALCO's collector last started (s): two installs on one prefix are told so
-(alco.stores.installs).
+(alco.catalog.installs).
 """
 
 from __future__ import annotations
@@ -46,5 +46,5 @@ def stored_channel(prefix: str, index: str) -> str:
 
 
 def installs_key(prefix: str) -> str:
-    """The ALCO installs using this prefix (alco.stores.installs)."""
+    """The ALCO installs using this prefix (alco.catalog.installs)."""
     return f"{prefix}:INSTALLS"

@@ -1,5 +1,5 @@
 """What the writers tell Redis after each batch: field values, seen columns, the newest line,
-late lines, and that a batch was stored (keys in alco.stores.keys).  Updates are aggregated
+late lines, and that a batch was stored (keys in alco.catalog.keys).  Updates are aggregated
 per batch and sent in one pipeline; when Redis is down they are kept (bounded) and sent with
 the next batch.
 """
@@ -11,10 +11,10 @@ from datetime import date
 
 import redis
 
+from alco.catalog.keys import columns_key, late_key, newest_key, stored_channel, values_key
 from alco.config import Config
 from alco.index import retention
 from alco.index.schema import value_text
-from alco.stores.keys import columns_key, late_key, newest_key, stored_channel, values_key
 
 log = logging.getLogger("alco.values")
 MAX_PENDING = 100_000

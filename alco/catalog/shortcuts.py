@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from alco.stores.keys import shortcuts_key
+from alco.catalog.keys import shortcuts_key
 
 
 class SavedSearches:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import redis
 
-from alco.stores.keys import columns_key, late_key, newest_key, values_key
+from alco.catalog.keys import columns_key, late_key, newest_key, values_key
 
 
 class ValuesReader:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from alco.stores.keys import installs_key
+from alco.catalog.keys import installs_key
 
 FORGET_S = 30 * 86_400
 

@@ -19,7 +19,7 @@ import time
 import redis
 import redis.asyncio as aioredis
 
-from alco.stores.keys import stored_channel
+from alco.catalog.keys import stored_channel
 
 log = logging.getLogger("alco.stored")
 NOTHING = 2**62  # oldest(): no batch was stored

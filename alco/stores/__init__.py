@@ -1,1 +1,0 @@
-"""Redis: field values, seen columns, the newest line of each index, saved searches."""
