@@ -151,8 +151,9 @@ def _fresh_reader_memory() -> Iterator[None]:
     """What the reader keeps per searchd address and day index (hour tokens, infixes, lines
     per day) is for one searchd's life; a test's searchd may get a port an earlier test's
     had, with other data under the same day index names."""
-    from alco.search import dictionary
+    from alco.search import dictionary, texts
 
-    for kept in (dictionary._HOURS, dictionary._LINES, dictionary._WILD, dictionary._WITHIN):
+    for kept in (dictionary._HOURS, dictionary._LINES, dictionary._WILD, dictionary._WITHIN,
+                 texts._HAS_ATTR):
         kept.clear()
     yield
