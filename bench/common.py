@@ -269,7 +269,9 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def report(title: str, sections: list[tuple[str, str]], save: bool) -> None:
-    """Print the result tables; with ``save``, append them to bench/RESULTS.md."""
+    """Print the result tables; with ``save``, append them to bench/HISTORY.md, the log of
+    every run (bench/RESULTS.md holds the current table of each bench, updated by hand)."""
+    history = RESULTS.with_name("HISTORY.md")
     facts = machine()
     head = (f"### {title} — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
             + "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items())
@@ -279,9 +281,11 @@ def report(title: str, sections: list[tuple[str, str]], save: bool) -> None:
     out = "\n".join(parts)
     print("\n" + out)
     if save:
-        with RESULTS.open("a") as fh:
+        with history.open("a") as fh:
             fh.write("\n" + out)
-        print(f"appended to {RESULTS}")
+        print(f"appended to {history}")
+        print(f"reminder: update the current table of this bench in {RESULTS} by hand "
+              f"(\"{title}\")")
 
 
 def progress(text: str) -> None:
