@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py            # N = 1,000,000 (several minutes)
     .venv/bin/python bench/ingest.py --quick    # N = 50,000, under 3 minutes
-    .venv/bin/python bench/ingest.py --save     # also append the tables to bench/RESULTS.md
+    .venv/bin/python bench/ingest.py --save     # also append the tables to bench/HISTORY.md
     .venv/bin/python bench/ingest.py --http     # HTTP ingest: NDJSON in 1 MB requests
     .venv/bin/python bench/ingest.py --cpu      # CPU µs per line of every process involved,
                                                 # single-record vs batches of 500 (N = 300k)
@@ -989,7 +989,7 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, help="paced load duration")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS",
                         help="py-spy the consumer and writer for SECONDS during the drain")
-    parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
     parser.add_argument("--http", action="store_true",
                         help="only HTTP ingest: NDJSON in 1 MB requests to `alco web`")
     parser.add_argument("--clients", type=int, default=4, help="HTTP clients (with --http)")

@@ -1,7 +1,7 @@
 """What a day index would take on disk with another document layout (issue 18).
 
     .venv/bin/python bench/layout.py            # 1,000,000 lines per layout (~5 minutes)
-    .venv/bin/python bench/layout.py --save     # also append the table to bench/RESULTS.md
+    .venv/bin/python bench/layout.py --save     # also append the table to bench/HISTORY.md
 
 The same lines (the shared generator, as dense in time as the 10M search bench: 350 lines/s)
 are stored, through the writer's own row builder, into one RT index per layout of an own
@@ -133,7 +133,7 @@ def compact(sphinx: Sphinx, name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1_000_000, help="lines per layout")
-    parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
     args = parser.parse_args()
     stack = Stack("layout")  # (only for a config like the bench's: its servers go unused)
     try:

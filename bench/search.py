@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search.py            # N = 10,000,000 lines (several minutes)
     .venv/bin/python bench/search.py --quick    # N = 300,000, under 3 minutes
-    .venv/bin/python bench/search.py --save     # also append the tables to bench/RESULTS.md
+    .venv/bin/python bench/search.py --save     # also append the tables to bench/HISTORY.md
     .venv/bin/python bench/search.py --workload -n 1000000 --save   # random reading workload
     .venv/bin/python bench/search.py --workload --compact --save    # past days compacted first
 
@@ -838,7 +838,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 300,000 (smoke check)")
     parser.add_argument("-n", type=int, help="lines to load (default 10,000,000)")
-    parser.add_argument("--save", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
     parser.add_argument("--serve", action="store_true",
                         help="load, start the web app, then keep it all up until Ctrl-C "
                              "instead of measuring (with --workload: after it; its requests "
