@@ -76,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1_000_000, help="lines a run")
     parser.add_argument("--runs", type=int, default=2, help="runs of each, alternating")
-    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
     args = parser.parse_args()
     terminate_on_sigterm()
     rows = []

@@ -989,7 +989,7 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, help="paced load duration")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS",
                         help="py-spy the consumer and writer for SECONDS during the drain")
-    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
     parser.add_argument("--http", action="store_true",
                         help="only HTTP ingest: NDJSON in 1 MB requests to `alco web`")
     parser.add_argument("--clients", type=int, default=4, help="HTTP clients (with --http)")

@@ -133,7 +133,7 @@ def compact(sphinx: Sphinx, name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1_000_000, help="lines per layout")
-    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
     args = parser.parse_args()
     stack = Stack("layout")  # (only for a config like the bench's: its servers go unused)
     try:

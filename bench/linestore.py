@@ -186,7 +186,7 @@ def containers(lines: list[bytes]) -> list[list]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=200_000, help="lines per run")
-    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
     args = parser.parse_args()
     first_us = int((time.time() - args.n * STEP_US / 1e6 - 60) * 1e6)
     if datetime.fromtimestamp(first_us / 1e6, UTC).date() != datetime.now(UTC).date():

@@ -838,7 +838,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 300,000 (smoke check)")
     parser.add_argument("-n", type=int, help="lines to load (default 10,000,000)")
-    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md (the log of runs)")
+    parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
     parser.add_argument("--serve", action="store_true",
                         help="load, start the web app, then keep it all up until Ctrl-C "
                              "instead of measuring (with --workload: after it; its requests "
