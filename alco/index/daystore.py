@@ -22,6 +22,7 @@ from alco.index.schema import (
     MAX_COUNTER,
     MAX_SLOT,
     MS_SHIFT,
+    DayLayout,
     IdAllocator,
     IndexSchema,
     Record,
@@ -95,7 +96,7 @@ class DayStore:
                  ids: IdAllocator | None = None, lines: LineKeeper | None = None) -> None:
         self.sphinx = sphinx
         self.lines = lines  # the line store (alco.linestore): written before searchd
-        self._text_attr: dict[str, bool] = {}  # day index -> it keeps the text itself
+        self._layouts: dict[str, DayLayout] = {}  # day index -> what it was made with
         self.guard = guard  # announces writes to past days to compaction (alco.index.flushlock)
         self.schema = schema
         # several stores of one writer slot (one per connection) share its ids
@@ -103,7 +104,6 @@ class DayStore:
         self.slot = slot
         self.retention_days = retention_days
         self.columns = ["id", *schema.fields, "js", "meta", "ts", "fp"]
-        self._context: dict[str, bool] = {}  # day index -> it has the context field
 
     def store(self, records: list[Record], today: date, redelivered: bool,
               allocated: Callable[[], None] | None = None,
@@ -140,16 +140,16 @@ class DayStore:
             raise
         return planned.result
 
+    def _layout(self, index: str) -> DayLayout:
+        """What ``index`` was made with (DESCRIBE, once per index)."""
+        if index not in self._layouts:
+            self._layouts[index] = DayLayout.of(sphinxql.describe(self.sphinx, index))
+        return self._layouts[index]
+
     def _check_text_kept(self, index: str) -> None:
         """Refuse to write lines whose text nothing would keep: a day index made for the line
-        store, and this store without one (DESCRIBE, once per index; an index that cannot say
-        is taken to keep it)."""
-        if index not in self._text_attr:
-            fields = {(str(r.get("Field")), str(r.get("Type")))
-                      for r in self.sphinx.query(f"DESCRIBE {sphinxql.ident(index)}")}
-            self._text_attr[index] = ("logline", "string") in fields or not any(
-                t == "field" for _, t in fields)
-        if not self._text_attr[index]:
+        store, and this store without one."""
+        if not self._layout(index).keeps_text:
             raise sphinxql.SphinxQueryError(
                 f"{index} keeps its lines' text in the line store, and this DayStore has none "
                 "(lines=alco.linestore.writing.keeper_for(config, ix))")
@@ -263,10 +263,7 @@ class DayStore:
 
     def _replace(self, index: str, rows: list[list]) -> None:
         """REPLACE ``rows``; into a day index made before the context field, without it."""
-        if index not in self._context:
-            described = self.sphinx.query(f"DESCRIBE {sphinxql.ident(index)}")
-            self._context[index] = any(r.get("Field") == CONTEXT_FIELD for r in described)
-        if self._context[index]:
+        if self._layout(index).has_context:
             self.sphinx.replace_rows(index, self.columns, rows)
             return
         at = self.columns.index(CONTEXT_FIELD)

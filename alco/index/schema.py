@@ -164,6 +164,23 @@ CONTEXT_FIELD = "context"
 
 
 @dataclass(frozen=True)
+class DayLayout:
+    """What a day index was made with, as its DESCRIBE says (a day index keeps the schema it
+    was made with): the line text in its ``logline`` attribute (made before the line store,
+    or a shard's), and the ``context`` field."""
+
+    keeps_text: bool
+    has_context: bool
+
+    @classmethod
+    def of(cls, columns: set[tuple[str, str]]) -> DayLayout:
+        """From (column, type) pairs.  An index that lists no field (distributed: its agents
+        are shards, which keep the text) is taken to keep the text."""
+        return cls(("logline", "string") in columns or not any(t == "field" for _, t in columns),
+                   any(name == CONTEXT_FIELD for name, _ in columns))
+
+
+@dataclass(frozen=True)
 class IndexSchema:
     """The Sphinx columns of one ALCO index."""
 

@@ -71,6 +71,13 @@ def ident(name: str) -> str:
 CONNECTION_LOST = (2006, 2013)  # the client's "server has gone away" / "lost connection"
 
 
+def describe(sphinx: Any, index: str) -> set[tuple[str, str]]:
+    """``DESCRIBE <index>`` as (column, type) pairs (``("logline", "field")``,
+    ``("logline", "string")``, ...), on anything with Sphinx's ``query``."""
+    return {(str(r.get("Field")), str(r.get("Type")))
+            for r in sphinx.query(f"DESCRIBE {ident(index)}", [])}
+
+
 def index_status(sphinx: Any, index: str) -> dict[str, str]:
     """``SHOW INDEX <index> STATUS`` as name -> value (``indexed_documents``, ``disk_chunks``,
     ``ram_chunk``, ...), on anything with Sphinx's ``query``."""

@@ -99,7 +99,3 @@ class DayFile:
     def zdict(self, dict_id: int) -> bytes | None:
         row = self.db.execute("SELECT data FROM dicts WHERE id = ?", (dict_id,)).fetchone()
         return row[0] if row else None
-
-    def lines(self) -> int:
-        row = self.db.execute("SELECT COALESCE(SUM(count), 0) FROM blocks").fetchone()
-        return int(row[0])

@@ -28,7 +28,6 @@ class Trainer:
         self.current: zstandard.ZstdCompressionDict | None = None
         self._day: str | None = None  # the day (YYYYMMDD) the samples are of
         self._samples: list[bytes] = []
-        self._failed = 0  # days whose training failed (too few distinct samples): no retry
 
     def observe(self, day: str, entries: list[Entry]) -> None:
         """Take samples of lines being stored on ``day``; train once there are enough."""

@@ -15,6 +15,7 @@ import functools
 from pathlib import Path
 
 from alco.index import sphinxql
+from alco.index.schema import DayLayout
 from alco.linestore.reading import LineReader
 from alco.search.dictionary import server_of
 
@@ -34,14 +35,12 @@ def has_text_attr(sx: sphinxql.Sphinx, index: str) -> bool:
     key = (*server_of(sx), index)
     if key not in _HAS_ATTR:
         try:
-            rows = sx.query(f"DESCRIBE {sphinxql.ident(index)}", [])
+            columns = sphinxql.describe(sx, index)
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:
                 return True  # not known now: not kept (the query itself will say)
-            rows = []
-        fields = {(str(r.get("Field")), str(r.get("Type"))) for r in rows}
-        _HAS_ATTR[key] = ("logline", "string") in fields or not any(
-            t == "field" for _, t in fields)
+            columns = set()
+        _HAS_ATTR[key] = DayLayout.of(columns).keeps_text
     return _HAS_ATTR[key]
 
 
@@ -69,7 +68,8 @@ class Texts:
         rest = [i for i in ids if i not in found]
         old = [i for i in indexes if has_text_attr(self.sx, i)]
         if rest and old:
-            found.update(self._from_attr(old, rest))
+            found.update((int(r["id"]), r["logline"])
+                         for r in self._by_ids(old, rest, "id, logline"))
         for row in rows:
             text = found.get(int(row["id"]))
             row["logline"] = "" if text is None else text
@@ -95,17 +95,13 @@ class Texts:
         never reached searchd (a crash between the two; stored again under other ids)."""
         if not rows:
             return rows
-        ids = [int(r["id"]) for r in rows]
-        marks = ", ".join(["%s"] * len(ids))
-        have = {int(r["id"]) for r in self.sx.query(
-            f"SELECT id FROM {', '.join(map(sphinxql.ident, indexes))} WHERE id IN ({marks}) "
-            f"LIMIT {len(ids)} OPTION max_matches={max(len(ids), 1000)}", ids)}
+        have = {int(r["id"]) for r in self._by_ids(indexes, [int(r["id"]) for r in rows], "id")}
         return [r for r in rows if int(r["id"]) in have]
 
-    def _from_attr(self, indexes: list[str], ids: list[int]) -> dict[int, str]:
+    def _by_ids(self, indexes: list[str], ids: list[int], columns: str) -> list[dict]:
+        """``columns`` of the rows of ``indexes`` among ``ids`` (one query)."""
         marks = ", ".join(["%s"] * len(ids))
-        rows = self.sx.query(
-            f"SELECT id, logline FROM {', '.join(map(sphinxql.ident, indexes))} "
+        return self.sx.query(
+            f"SELECT {columns} FROM {', '.join(map(sphinxql.ident, indexes))} "
             f"WHERE id IN ({marks}) LIMIT {len(ids)} OPTION max_matches={max(len(ids), 1000)}",
             ids)
-        return {int(r["id"]): r["logline"] for r in rows}
