@@ -84,19 +84,19 @@ class LineReader:
 
     def _scan_day(self, day: str, db: DayFile, lo: int, hi: int, upward: bool, limit: int,
                   found: dict[int, tuple[int, int, str]]) -> None:
-        offset = 0
+        offset, edge = 0, None  # edge: the limit-th id found, as of the last page of blocks
         while True:
             heads = db.heads_in_order(lo, hi, upward, offset, SCAN_HEADS)
             for rowid, _, last, dict_id in heads:
-                if len(found) >= limit:
-                    edge = sorted(found, reverse=not upward)[limit - 1]
-                    if (last - edge >= MAX_SPAN) if upward else last < edge:
-                        return
+                if edge is not None and ((last - edge >= MAX_SPAN) if upward else last < edge):
+                    return
                 for line in self._decoded(day, db, rowid, dict_id).between(lo, hi):
                     found[line[0]] = line
             if len(heads) < SCAN_HEADS:
                 return
             offset += SCAN_HEADS
+            if len(found) >= limit:  # (once a page: a block further may only bring it closer)
+                edge = sorted(found, reverse=not upward)[limit - 1]
 
     def has_day(self, day: str) -> bool:
         return self._day(day) is not None
