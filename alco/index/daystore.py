@@ -14,7 +14,7 @@ from typing import Protocol
 import orjson
 
 from alco.errors import Unavailable
-from alco.index import sphinxql
+from alco.index import buckets, sphinxql
 from alco.index.flushlock import DayBusy, PastDayGuard
 from alco.index.schema import (
     CONTEXT_FIELD,
@@ -22,6 +22,7 @@ from alco.index.schema import (
     MAX_COUNTER,
     MAX_SLOT,
     MS_SHIFT,
+    PARTS_FIELD,
     DayLayout,
     IdAllocator,
     IndexSchema,
@@ -103,7 +104,7 @@ class DayStore:
         self.ids = ids or IdAllocator(slot)
         self.slot = slot
         self.retention_days = retention_days
-        self.columns = ["id", *schema.fields, "js", "meta", "ts", "fp"]
+        self.columns = ["id", *schema.fields_with_parts(), "js", "meta", "ts", "fp"]
 
     def store(self, records: list[Record], today: date, redelivered: bool,
               allocated: Callable[[], None] | None = None,
@@ -256,19 +257,25 @@ class DayStore:
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))
-        row.append(self.schema.context_text(fields))
+        row += [self.schema.context_text(fields), ""]  # (the parts: made by _replace)
         row += [json_for_sphinx(fields), json_for_sphinx(rec.marks) if rec.marks else b"{}",
                 rec.ts_us, rec.fp]
         return row
 
     def _replace(self, index: str, rows: list[list]) -> None:
-        """REPLACE ``rows``; into a day index made before the context field, without it."""
-        if self._layout(index).has_context:
+        """REPLACE ``rows``: into a day index made for the line store with its ids as buckets
+        (alco.index.buckets); into one made before the parts or the context field, without
+        them."""
+        layout = self._layout(index)
+        message, parts = self.columns.index("logline"), self.columns.index(PARTS_FIELD)
+        if layout.has_parts:
+            rows = [_bucketed(row, message, parts) for row in rows]
             self.sphinx.replace_rows(index, self.columns, rows)
             return
-        at = self.columns.index(CONTEXT_FIELD)
-        self.sphinx.replace_rows(index, self.columns[:at] + self.columns[at + 1:],
-                                 [row[:at] + row[at + 1:] for row in rows])
+        drop = {parts} | (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)})
+        keep = [i for i in range(len(self.columns)) if i not in drop]
+        self.sphinx.replace_rows(index, [self.columns[i] for i in keep],
+                                 [[row[i] for i in keep] for row in rows])
 
     def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:
         found: set[int] = set()
@@ -320,3 +327,10 @@ def iter_stored(sphinx: sphinxql.Sphinx, index: str,
         if len(rows) < page:
             return
         last = int(rows[-1]["id"])
+
+
+def _bucketed(row: list, message: int, parts: int) -> list:
+    """A row with its message's ids as buckets and their letters in the parts field."""
+    row = list(row)
+    row[message], row[parts] = buckets.index_text(row[message])
+    return row

@@ -161,23 +161,29 @@ def id_range_of_us(from_us: int | None, to_us: int | None) -> tuple[int, int]:
 # the full-text field of the text of ``context`` columns; day indexes made before it have
 # none (the reader's MATCH() is @@relaxed about it, the writer leaves it out for them)
 CONTEXT_FIELD = "context"
+# the full-text field of the letters of a line's bucketed keywords (alco.index.buckets): day
+# indexes made for the line store have it, and their messages' ids are indexed as buckets
+PARTS_FIELD = "parts"
 
 
 @dataclass(frozen=True)
 class DayLayout:
     """What a day index was made with, as its DESCRIBE says (a day index keeps the schema it
     was made with): the line text in its ``logline`` attribute (made before the line store,
-    or a shard's), and the ``context`` field."""
+    or a shard's), the ``context`` field, and the ``parts`` field (its messages' ids are
+    indexed as buckets, alco.index.buckets)."""
 
     keeps_text: bool
     has_context: bool
+    has_parts: bool = False
 
     @classmethod
     def of(cls, columns: set[tuple[str, str]]) -> DayLayout:
         """From (column, type) pairs.  An index that lists no field (distributed: its agents
         are shards, which keep the text) is taken to keep the text."""
         return cls(("logline", "string") in columns or not any(t == "field" for _, t in columns),
-                   any(name == CONTEXT_FIELD for name, _ in columns))
+                   any(name == CONTEXT_FIELD for name, _ in columns),
+                   (PARTS_FIELD, "field") in columns)
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,10 @@ class IndexSchema:
         """The full-text fields: the message, tag and time tokens, ``indexed`` columns and
         the text of ``context`` columns (``CONTEXT_FIELD``, searched with the message)."""
         return ("logline", "tags", *(field_column(c) for c in self.indexed), CONTEXT_FIELD)
+
+    def fields_with_parts(self) -> tuple[str, ...]:
+        """The full-text fields of a day index made for the line store."""
+        return (*self.fields, PARTS_FIELD)
 
     def context_text(self, fields: dict[str, object]) -> str:
         """The text of a line's ``context`` columns (``exc_info``, ``stack_trace``): the

@@ -44,9 +44,11 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool 
                   ondisk_attrs: bool = True, text_attr: bool = True) -> str:
     """A day index.  Without ``text_attr`` the line is a full-text field only: its text is
     kept by the line store (a day index keeps the schema it was made with, so days made
-    before keep their ``logline`` attribute and are read from it)."""
+    before keep their ``logline`` attribute and are read from it), and its ids are indexed
+    as buckets with the ``parts`` field (alco.index.buckets)."""
     lines = [f"index {name}", "{", "    type = rt", f"    path = {data_dir / name}"]
-    lines += [f"    rt_field = {f}" for f in schema.fields]
+    fields = schema.fields if text_attr else schema.fields_with_parts()
+    lines += [f"    rt_field = {f}" for f in fields]
     lines += [
         *(["    rt_attr_string = logline"] if text_attr else []),
         "    rt_attr_json = js",

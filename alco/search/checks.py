@@ -19,11 +19,22 @@ class Term:
 @dataclass(frozen=True)
 class FieldCheck:
     """A pattern on the message (``field`` None) or on a field's value; ``negate``: the line
-    passes when the pattern does not match."""
+    passes when the pattern does not match.  ``also``: columns whose text is looked at with
+    the message (the ``context`` columns, which words find as they find the message's)."""
 
     check: Check
     negate: bool
     field: str | None
+    also: tuple[str, ...] = ()
+
+    def text(self, message: str, fields: dict | None) -> str:
+        """What the pattern is checked against."""
+        if self.field is not None:
+            return field_value(fields or {}, self.field)
+        if not self.also:
+            return message
+        return "\n".join([message, *(v for c in self.also
+                                      if (v := field_value(fields or {}, c)))])
 
 
 def field_value(fields: dict, name: str) -> str:
@@ -51,7 +62,7 @@ class LineChecks:
         return bool(self.items)
 
     def on_fields(self) -> bool:
-        return any(item.field is not None for item in self.items)
+        return any(item.field is not None or item.also for item in self.items)
 
     def passes_many(self, messages: list[str], fields: list[dict] | None) -> list[bool]:
         """``passes`` of each line (message and, when a check is on one, fields), each
@@ -61,9 +72,7 @@ class LineChecks:
             todo = [i for i, good in enumerate(ok) if good]
             if not todo:
                 break
-            texts = [messages[i] if item.field is None
-                     else field_value((fields[i] if fields else None) or {}, item.field)
-                     for i in todo]
+            texts = [item.text(messages[i], fields[i] if fields else None) for i in todo]
             for i, hit in zip(todo, item.check.hits_many(texts), strict=True):
                 if hit == item.negate:
                     ok[i] = False
@@ -71,7 +80,6 @@ class LineChecks:
 
     def passes(self, message: str, fields: dict | None) -> bool:
         for item in self.items:
-            text = message if item.field is None else field_value(fields or {}, item.field)
-            if item.check.hits(text) == item.negate:
+            if item.check.hits(item.text(message, fields)) == item.negate:
                 return False
         return True

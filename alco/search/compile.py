@@ -3,14 +3,17 @@ clause over an id range (with the time tokens that cover it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alco.config import IndexConfig
 from alco.errors import BadInput
+from alco.index import buckets
 from alco.index.schema import (
     HOUR_MS,
+    PARTS_FIELD,
     IndexSchema,
     field_column,
     id_ms,
@@ -145,7 +148,8 @@ def _words_check(text: str) -> Check | None:
         return None
 
 
-def _scan_only(parsed: qlang.Query) -> tuple[qlang.Query, list[FieldCheck]]:
+def _scan_only(parsed: qlang.Query,
+               context: tuple[str, ...]) -> tuple[qlang.Query, list[FieldCheck]]:
     """A query MATCH() cannot narrow (nothing positive for it) but patterns can check: its
     negative words go to checks and its filters to the JSON attribute."""
     checks = []
@@ -154,7 +158,7 @@ def _scan_only(parsed: qlang.Query) -> tuple[qlang.Query, list[FieldCheck]]:
         if check is None and qlang.has_keyword((word,)):
             raise SearchError(f"a word of at most {MAX_PATTERN} characters, please")
         if check is not None:
-            checks.append(FieldCheck(check, True, None))
+            checks.append(FieldCheck(check, True, None, context))
     return qlang.Query(filters=parsed.filters), checks
 
 
@@ -165,6 +169,24 @@ def _json_positive(parsed: qlang.Query, tag_fields: frozenset[str],
     return any(not f.negate for f in qlang.json_filters(parsed, tag_fields, text_fields))
 
 
+def _id_checks(parsed: qlang.Query, context: tuple[str, ...]) -> tuple[qlang.Query,
+                                                                        list[FieldCheck]]:
+    """The words and phrases holding ids that day indexes with buckets find as their buckets
+    (alco.index.buckets), checked line by line (the bucket holds other ids too); a negated
+    one only checked (its bucket cannot rule a line out)."""
+    out = []
+    for text, negate in [*((w, False) for w in parsed.words + parsed.phrases),
+                         *((w, True) for w in parsed.not_words)]:
+        if buckets.query_text(text) is None:
+            continue
+        check = _words_check(text)
+        if check is None:
+            raise SearchError(f"a word of at most {MAX_PATTERN} characters, please")
+        out.append(FieldCheck(check, negate, None, context))
+    kept = tuple(w for w in parsed.not_words if buckets.query_text(w) is None)
+    return dataclasses.replace(parsed, not_words=kept), out
+
+
 def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
              checks: dict[int, Check]) -> Compiled:
     schema = IndexSchema.of(ix)
@@ -172,11 +194,12 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
     narrow = _narrowing(parsed, wild)
     line_checks = [FieldCheck(checks[i], m.negate, m.field)
                    for i, m in enumerate(parsed.matchers)]
-    routed = parsed
+    routed, id_checks = _id_checks(parsed, schema.context)
+    line_checks += id_checks
     tag_fields: frozenset[str] | set[str] = schema.filtered
     if (parsed.matchers or _json_positive(parsed, schema.filtered, text_fields)) \
             and not narrow and not qlang.has_positive(parsed, schema.filtered, text_fields):
-        routed, more = _scan_only(parsed)
+        routed, more = _scan_only(routed, schema.context)
         line_checks += more
         tag_fields, text_fields = frozenset(), {}
     try:
@@ -184,6 +207,8 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
     except qlang.QueryError as exc:
         raise SearchError(f"{exc} (at position {exc.position})",
                           position=exc.position) from None
+    if f"@{PARTS_FIELD}" in match and not match.startswith("@@relaxed"):
+        match = "@@relaxed " + match  # (day indexes made before the parts field)
     c = Compiled(match=match, checks=LineChecks(line_checks),
                  keywords=bool(narrow) or qlang.has_positive(routed, tag_fields, text_fields))
     for n, flt in enumerate(qlang.json_filters(routed, tag_fields, text_fields)):

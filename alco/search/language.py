@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from alco.index import charset
+from alco.index import buckets, charset
 
 NEEDS_POSITIVE = "a query needs at least one positive term"
 _FIELD = r"[A-Za-z_@][A-Za-z0-9_.@-]*"
@@ -346,6 +346,13 @@ def _word(text: str) -> str:
     return escape_match(text) if _PLAIN_WORD_RE.fullmatch(text) else _phrase(text)
 
 
+def _either(text: str, form: Callable[[str], str]) -> str:
+    """A word or phrase as day indexes of both kinds find it: as typed and, where it holds
+    ids, with them as their buckets (alco.index.buckets; the line is then checked)."""
+    alt = buckets.query_text(text)
+    return form(text) if alt is None else f"({form(text)} | {form(alt)})"
+
+
 def _group(items: list[str], negate: bool) -> str:
     if negate:
         return "-" + items[0] if len(items) == 1 else "-(" + " | ".join(items) + ")"
@@ -367,7 +374,7 @@ TEXT_FIELDS = "@@relaxed @(logline,context)"
 def _text_sections(q: Query, narrow: str = "") -> list[str]:
     """The MATCH() sections of the text terms; ``narrow`` (what patterns on the message
     need) in the message only."""
-    parts = [_word(w) for w in q.words] + [_phrase(p) for p in q.phrases]
+    parts = [_either(w, _word) for w in q.words] + [_either(p, _phrase) for p in q.phrases]
     parts += ["-" + _word(n) for n in q.not_words]
     sections = [f"{TEXT_FIELDS} (" + " ".join(parts) + ")"] if parts else []
     return sections + ([f"@logline ({narrow})"] if narrow else [])

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from alco.index import charset
-from alco.index.schema import MIN_INFIX
+from alco.index import buckets, charset
+from alco.index.schema import MIN_INFIX, PARTS_FIELD
 from alco.search.language import KEYWORD_RUN_RE
 from alco.search.patterns import is_keyword_char
 
@@ -38,6 +38,7 @@ WILD = (WORDS, PREFIX, INFIX)  # weakest first: each can run the queries of thos
 _RE2_ONLY = re.compile(r"\[:|\\[pPQECz]|\\x\{|\(\?[a-zA-Z]*U")
 _SPACE_CATEGORIES = {sre_c.CATEGORY_SPACE}
 _KEYWORD_RANGES = tuple(charset.word_ranges())  # (alco.search.language.KEYWORD_CHARS)
+_SEGMENT_RE = re.compile("[^0-9]+")  # a keyword's runs of letters (alco.index.buckets)
 
 
 @dataclass(frozen=True)
@@ -52,22 +53,69 @@ class Literal:
 
 def literal_terms(lit: Literal, wild: str) -> list[str]:
     """The MATCH() terms every line holding ``lit`` has (lower-case keywords, ``*`` where a
-    keyword may go on, as far as day indexes of kind ``wild`` can look that up)."""
+    keyword may go on, as far as day indexes of kind ``wild`` can look that up), in a day
+    index whose ids are not buckets."""
     terms: list[str] = []
-    for run in KEYWORD_RUN_RE.finditer(lit.text):
-        left = run.start() == 0 and lit.open_left
-        right = run.end() == len(lit.text) and lit.open_right
-        token = run.group(0).lower()
-        if not left and not right:
-            terms.append(token)
-        elif len(token) >= MIN_INFIX and (wild == INFIX or (wild == PREFIX and not left)):
-            terms.append(("*" if left else "") + token + ("*" if right else ""))
+    for token, left, right in _runs(lit):
+        term = _term(token.lower(), left, right, wild)
+        if term:
+            terms.append(term)
     return terms
+
+
+def literal_clauses(lit: Literal, wild: str) -> list[Clause]:
+    """The clauses of ``lit``, in day indexes of either kind: those whose ids are buckets
+    (alco.index.buckets; a keyword of the literal may be one, or lie inside one: its letters
+    are then in the parts field) and those made before."""
+    clauses: list[Clause] = []
+    for token, left, right in _runs(lit):
+        folded = buckets.fold(token)
+        if not left and not right:
+            clauses.append((folded, buckets.bucket(folded)) if buckets.is_bucketed(folded)
+                           else (folded,))
+            continue
+        whole = None if buckets.is_bucketed(folded) else _term(folded, left, right, wild)
+        inside = _inside(folded, left, right, wild)
+        if whole and inside:
+            clauses.append((whole, inside))
+        elif inside and whole is None and buckets.is_bucketed(folded):
+            clauses.append((inside,))
+    return clauses
+
+
+def _runs(lit: Literal) -> list[tuple[str, bool, bool]]:
+    """The literal's keywords, each with whether it may go on to its left and right."""
+    return [(run.group(0), run.start() == 0 and lit.open_left,
+             run.end() == len(lit.text) and lit.open_right)
+            for run in KEYWORD_RUN_RE.finditer(lit.text)]
+
+
+def _term(token: str, left: bool, right: bool, wild: str) -> str | None:
+    if not left and not right:
+        return token
+    if len(token) >= MIN_INFIX and (wild == INFIX or (wild == PREFIX and not left)):
+        return ("*" if left else "") + token + ("*" if right else "")
+    return None
+
+
+def _inside(folded: str, left: bool, right: bool, wild: str) -> str | None:
+    """The parts field's terms a bucketed keyword holding ``folded`` has (its runs of
+    letters), None when none can be looked up."""
+    terms = []
+    segments = list(_SEGMENT_RE.finditer(folded))
+    for seg in segments:
+        text = seg.group(0)
+        if len(text) < MIN_INFIX:
+            continue
+        term = _term(text, left and seg.start() == 0, right and seg.end() == len(folded), wild)
+        if term:
+            terms.append(term)
+    return f"@{PARTS_FIELD} ({' '.join(terms)})" if terms else None
 
 
 def text_clauses(text: str, word: bool, wild: str) -> list[Clause]:
     """Clauses of a substring (``word``: bounded like grep -w)."""
-    return [(t,) for t in literal_terms(Literal(text, not word, not word), wild)]
+    return literal_clauses(Literal(text, not word, not word), wild)
 
 
 def regex_clauses(source: str, word: bool, wild: str) -> list[Clause]:
@@ -123,7 +171,7 @@ def _sequence(items: list, open_left: bool, open_right: bool, wild: str) -> list
     def end_run(open_right_here: bool) -> None:
         if run:
             lit = Literal("".join(run), run_open_left, open_right_here)
-            clauses.extend((t,) for t in literal_terms(lit, wild))
+            clauses.extend(literal_clauses(lit, wild))
         run.clear()
 
     for op, av in items:
