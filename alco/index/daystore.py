@@ -29,6 +29,7 @@ from alco.index.schema import (
     Record,
     day_index,
     day_of_us,
+    field_column,
     id_ms,
     time_token,
     value_text,
@@ -269,10 +270,13 @@ class DayStore:
         layout = self._layout(index)
         message, parts = self.columns.index("logline"), self.columns.index(PARTS_FIELD)
         if layout.has_parts:
-            rows = [_bucketed(row, message, parts) for row in rows]
+            indexed = [self.columns.index(field_column(c)) for c in self.schema.indexed]
+            rows = [_bucketed(row, message, parts, indexed) for row in rows]
+        drop = (set() if layout.has_parts else {parts}) | \
+            (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)})
+        if not drop:
             self.sphinx.replace_rows(index, self.columns, rows)
             return
-        drop = {parts} | (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)})
         keep = [i for i in range(len(self.columns)) if i not in drop]
         self.sphinx.replace_rows(index, [self.columns[i] for i in keep],
                                  [[row[i] for i in keep] for row in rows])
@@ -329,8 +333,11 @@ def iter_stored(sphinx: sphinxql.Sphinx, index: str,
         last = int(rows[-1]["id"])
 
 
-def _bucketed(row: list, message: int, parts: int) -> list:
-    """A row with its message's ids as buckets and their letters in the parts field."""
+def _bucketed(row: list, message: int, parts: int, indexed: list[int]) -> list:
+    """A row with the ids of its message and ``indexed`` columns as buckets, and the letters
+    of the message's in the parts field."""
     row = list(row)
     row[message], row[parts] = buckets.index_text(row[message])
+    for i in indexed:
+        row[i] = buckets.index_text(row[i])[0]
     return row

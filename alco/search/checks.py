@@ -16,13 +16,27 @@ class Term:
     check: Check
 
 
+class AnyOf:
+    """Several patterns: a text passes when one of them matches (``field:a,b``)."""
+
+    def __init__(self, checks: list[Check]) -> None:
+        self.checks = checks
+
+    def hits(self, text: str) -> bool:
+        return any(c.hits(text) for c in self.checks)
+
+    def hits_many(self, texts: list[str]) -> list[bool]:
+        each = [c.hits_many(texts) for c in self.checks]
+        return [any(col) for col in zip(*each, strict=True)]
+
+
 @dataclass(frozen=True)
 class FieldCheck:
     """A pattern on the message (``field`` None) or on a field's value; ``negate``: the line
     passes when the pattern does not match.  ``also``: columns whose text is looked at with
     the message (the ``context`` columns, which words find as they find the message's)."""
 
-    check: Check
+    check: Check | AnyOf
     negate: bool
     field: str | None
     also: tuple[str, ...] = ()

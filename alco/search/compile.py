@@ -22,7 +22,7 @@ from alco.index.schema import (
 )
 from alco.search import language as qlang
 from alco.search import literals
-from alco.search.checks import FieldCheck, LineChecks, Term
+from alco.search.checks import AnyOf, FieldCheck, LineChecks, Term
 from alco.search.patterns import MAX_PATTERN, Check, Pattern, PatternError
 
 JSON_NAME_MAX = 128
@@ -169,22 +169,32 @@ def _json_positive(parsed: qlang.Query, tag_fields: frozenset[str],
     return any(not f.negate for f in qlang.json_filters(parsed, tag_fields, text_fields))
 
 
-def _id_checks(parsed: qlang.Query, context: tuple[str, ...]) -> tuple[qlang.Query,
-                                                                        list[FieldCheck]]:
-    """The words and phrases holding ids that day indexes with buckets find as their buckets
-    (alco.index.buckets), checked line by line (the bucket holds other ids too); a negated
-    one only checked (its bucket cannot rule a line out)."""
+def _id_checks(parsed: qlang.Query, context: tuple[str, ...],
+               text_fields: dict[str, str]) -> tuple[qlang.Query, list[FieldCheck]]:
+    """The words, phrases and values of ``indexed`` columns holding ids, which day indexes
+    with buckets find as their buckets (alco.index.buckets), checked line by line (a bucket
+    holds other ids too); negated ones only checked (a bucket cannot rule a line out)."""
     out = []
     for text, negate in [*((w, False) for w in parsed.words + parsed.phrases),
                          *((w, True) for w in parsed.not_words)]:
-        if buckets.query_text(text) is None:
-            continue
-        check = _words_check(text)
-        if check is None:
-            raise SearchError(f"a word of at most {MAX_PATTERN} characters, please")
-        out.append(FieldCheck(check, negate, None, context))
+        if buckets.query_text(text) is not None:
+            out.append(FieldCheck(_id_check(text), negate, None, context))
+    filters = []
+    for f in parsed.filters:
+        if f.field in text_fields and any(buckets.query_text(v) is not None for v in f.values):
+            out.append(FieldCheck(AnyOf([_id_check(v) for v in f.values]), f.negate, f.field))
+            if f.negate:
+                continue
+        filters.append(f)
     kept = tuple(w for w in parsed.not_words if buckets.query_text(w) is None)
-    return dataclasses.replace(parsed, not_words=kept), out
+    return dataclasses.replace(parsed, not_words=kept, filters=tuple(filters)), out
+
+
+def _id_check(text: str) -> Check:
+    check = _words_check(text)
+    if check is None:
+        raise SearchError(f"a word of at most {MAX_PATTERN} characters, please")
+    return check
 
 
 def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
@@ -194,7 +204,7 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
     narrow = _narrowing(parsed, wild)
     line_checks = [FieldCheck(checks[i], m.negate, m.field)
                    for i, m in enumerate(parsed.matchers)]
-    routed, id_checks = _id_checks(parsed, schema.context)
+    routed, id_checks = _id_checks(parsed, schema.context, text_fields)
     line_checks += id_checks
     tag_fields: frozenset[str] | set[str] = schema.filtered
     if (parsed.matchers or _json_positive(parsed, schema.filtered, text_fields)) \

@@ -387,7 +387,7 @@ def _filter_section(f: FieldFilter, tag_fields: Collection[str],
         tokens = [_sphinx_name(tag_token(f.field, v), "tag token") for v in f.values]
         return "@tags " + _group(tokens, f.negate)
     name = _sphinx_name(text_fields[f.field], "field name")
-    return f"@{name} " + _group([_phrase(v) for v in f.values], f.negate)
+    return f"@{name} " + _group([_either(v, _phrase) for v in f.values], f.negate)
 
 
 def match_expression(q: Query, tag_fields: Collection[str], text_fields: Mapping[str, str],

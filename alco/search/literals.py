@@ -74,12 +74,11 @@ def literal_clauses(lit: Literal, wild: str) -> list[Clause]:
             clauses.append((folded, buckets.bucket(folded)) if buckets.is_bucketed(folded)
                            else (folded,))
             continue
-        whole = None if buckets.is_bucketed(folded) else _term(folded, left, right, wild)
-        inside = _inside(folded, left, right, wild)
+        # the keyword holding it: itself (a day made before buckets, or not an id) or an id
+        # (its letters in the parts field); a clause that cannot look up both is left out
+        whole, inside = _term(folded, left, right, wild), _inside(folded, left, right, wild)
         if whole and inside:
             clauses.append((whole, inside))
-        elif inside and whole is None and buckets.is_bucketed(folded):
-            clauses.append((inside,))
     return clauses
 
 

@@ -7,6 +7,7 @@ import pytest
 from alco.index.buckets import bucket
 from alco.search.literals import INFIX, PREFIX, WORDS, match_text, regex_clauses, text_clauses
 
+
 # a piece that may lie inside an id of a day index with buckets: also in the parts field
 # (alco.index.buckets), and a piece that may not be found there is not narrowed by
 @pytest.mark.parametrize(("text", "word", "wild", "clauses"), [
@@ -28,7 +29,7 @@ from alco.search.literals import INFIX, PREFIX, WORDS, match_text, regex_clauses
     ("->", False, INFIX, []),
     # ids: a whole one as itself or its bucket; a piece of one by its letters, if it has any
     ("id=ab12cd34ef", True, INFIX, [("id",), ("ab12cd34ef", bucket("ab12cd34ef"))]),
-    ("ABC123def", False, INFIX, [("@parts (*abc def*)",)]),
+    ("ABC123def", False, INFIX, [("*abc123def*", "@parts (*abc def*)")]),
     ("abc123xyz9", True, INFIX, [("abc123xyz9", bucket("abc123xyz9"))]),
     ("4f9a2b7c1d3e", False, INFIX, []),
     ("12345", True, INFIX, [("12345", bucket("12345"))]),  # a number of five digits or more

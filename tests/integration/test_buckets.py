@@ -1,0 +1,126 @@
+"""Ids as buckets (alco.index.buckets): a day index made for the line store keeps no id in its
+dictionary, and every query form still answers exactly, beside a day made before."""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alco.config import DEFAULT_COLUMNS
+from alco.index.buckets import bucket
+from alco.index.daystore import DayStore
+from alco.index.schema import IndexSchema, Record, day_index
+from alco.index.sphinxql import Sphinx
+from alco.linestore.writing import LineWriter
+from alco.search.language import KEYWORD_RUN_RE
+from tests.helpers import all_lines
+
+pytestmark = pytest.mark.integration
+COLUMNS = {**DEFAULT_COLUMNS, "request_id": "indexed"}
+
+
+def lines_of(day_start_us: int, rng: random.Random, label: str) -> list[Record]:
+    out = []
+    for n in range(300):
+        rid = f"{rng.getrandbits(64):016x}"
+        words = rng.choice(["paid", "timeout2 after", "retry7 timeout", "user42abc logged"])
+        msg = (f"{label} order {uuid.UUID(int=rng.getrandbits(128))} {words} "
+               f"#{rng.randint(10_000, 99_999)} from 10.0.{rng.randint(0, 255)}.1 — 订单")
+        fields = {"request_id": rid, "host": f"web-{n % 3}", "n": n}
+        if n % 40 == 0:
+            fields["exc_info"] = f"Traceback\nKeyError: 'sku-{rng.getrandbits(40):x}'"
+        out.append(Record(day_start_us + 3_600_000_000 + n * 1000, msg, fields, n + 1))
+    return out
+
+
+def words_of(text: str) -> list[str]:
+    return [t.lower() for t in KEYWORD_RUN_RE.findall(text)]
+
+
+def has_words(text: str, words: str) -> bool:
+    """A phrase as Sphinx matches it: its keywords one after another."""
+    want, have = words_of(words), words_of(text)
+    return any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
+
+def text_of(rec: Record) -> str:
+    return "\n".join([rec.message, rec.fields.get("exc_info", "")])
+
+
+@pytest.fixture
+def two_layouts(stack):
+    """Yesterday made before the store (no buckets), today with it (ids as buckets)."""
+    today = datetime.now(UTC).date()
+    yesterday = today - timedelta(days=1)
+    rng = random.Random(7)
+    days = [(d, int(datetime.combine(d, datetime.min.time(), UTC).timestamp() * 1e6))
+            for d in (yesterday, today)]
+    old, new = (lines_of(start, rng, label) for (_, start), label in zip(days, ("old", "new"),
+                                                                        strict=True))
+    stack.index(line_store=False, columns=COLUMNS)
+    stack.start_searchd()
+    config = stack.config()
+    schema = IndexSchema.of(config.index("logs"))
+    DayStore(Sphinx(config.sphinx.host, config.sphinx.port), schema, 1, 30).store(
+        old, today, False)
+    stack.searchd.stop()
+    data_dir = stack.tmp / "sphinx"
+    for path in data_dir.glob(f"{day_index('logs', today)}.*"):
+        path.unlink()
+    stack.data["index"][0]["line_store"] = True
+    stack.start_searchd()
+    config = stack.config()
+    DayStore(Sphinx(config.sphinx.host, config.sphinx.port), schema, 1, 30,
+             lines=LineWriter(data_dir)).store(new, today, False)
+    return config, old + new, day_index("logs", today)
+
+
+def docs(config, word: str, index: str) -> int:
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        rows = sx.query("CALL KEYWORDS(%s, %s, 1)", [word, index])
+    finally:
+        sx.close()
+    return sum(int(r["docs"]) for r in rows)
+
+
+def test_ids_are_not_in_the_dictionary_and_every_query_form_answers_exactly(two_layouts):
+    config, records, today_index = two_layouts
+    new = records[300:]
+    an_id = words_of(new[5].message)[2]  # the UUID's first group: 8 hex characters
+    assert len(an_id) == 8 and docs(config, an_id, today_index) == 0
+    assert docs(config, bucket(an_id), today_index) >= 1
+    assert docs(config, "timeout", today_index) >= 1  # words stay
+
+    def check(q: str, want) -> None:
+        got = [ln["message"] for ln in all_lines(config, "logs", q)]
+        assert got == [r.message for r in records if want(r)], q
+
+    for rec in (records[3], new[5], new[40]):
+        the_uuid = rec.message.split()[2]
+        check(the_uuid, lambda r, u=the_uuid: u in r.message)
+        check(the_uuid.split("-")[-1], lambda r, u=the_uuid: u.split("-")[-1] in r.message)
+        check(f"order -{the_uuid}", lambda r, u=the_uuid: u not in r.message)
+        rid = rec.fields["request_id"]
+        check(f"request_id:{rid}", lambda r, v=rid: r.fields["request_id"] == v)
+        check(f"request_id:{rid},{new[9].fields['request_id']}",
+              lambda r, v=rid: r.fields["request_id"] in (v, new[9].fields["request_id"]))
+        check(f"order -request_id:{rid}", lambda r, v=rid: r.fields["request_id"] != v)
+        number = re.search(r"#(\d+)", rec.message).group(1)
+        check(number, lambda r, v=number: has_words(text_of(r), v))
+        check(f'"{number} from"', lambda r, v=number: has_words(text_of(r), f"{v} from"))
+        piece = the_uuid[-10:-2]  # a piece of an id: its letters narrow, the check decides
+        check(f"'{piece}'", lambda r, v=piece: v in r.message)
+    sku = new[40].fields["exc_info"].split("'")[1]  # an id in a traceback finds its line
+    check(sku, lambda r, v=sku: has_words(text_of(r), v))
+    check("'imeout'", lambda r: "imeout" in r.message)  # inside timeout2 too
+    check("/user\\d+abc/", lambda r: re.search(r"user\d+abc", r.message) is not None)
+    check("'42abc'", lambda r: "42abc" in r.message)
+    check("timeout2", lambda r: has_words(r.message, "timeout2"))
+    check("timeout -timeout2", lambda r: has_words(r.message, "timeout")
+          and not has_words(r.message, "timeout2"))
+    check("/retry7 timeout/", lambda r: "retry7 timeout" in r.message)
