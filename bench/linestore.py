@@ -82,6 +82,7 @@ def one_run(kind: str, lines: list[bytes], store_on: bool) -> list:
         cpu_us = (time.process_time() - cpu) / len(lines) * 1e6
         name = day_index("bench", today)
         compact(sx, name)
+        heap = storage.memory(searchd.proc.pid).get("RssAnon", 0) / 2**20
         sx.close()
         searchd.stop()
         searchd.start()
@@ -98,7 +99,8 @@ def one_run(kind: str, lines: list[bytes], store_on: bool) -> list:
         return [kind, "line store" if store_on else "text in searchd", f"{raw:.0f}",
                 f"{sps:.1f}", f"{rest:.1f}", f"{kept / n:.1f}",
                 f"**{(sum(by.values()) + kept) / n:.1f}**",
-                f"{mem.get('RssShmem', 0) / n:.1f}", f"{rate:,.0f}", f"{cpu_us:.1f}",
+                f"{mem.get('RssShmem', 0) / n:.1f}", f"{heap:.0f}", f"{rate:,.0f}",
+                f"{cpu_us:.1f}",
                 f"{scan_rate:,.0f}"]
     finally:
         searchd.stop()
@@ -199,8 +201,8 @@ def main() -> None:
             rows.append(one_run(kind, lines, store_on))
             progress(f"  {kind}, line store {store_on}: {rows[-1][6]} B/line")
     head = ["lines", "layout", "raw NDJSON", "searchd .sps", "searchd rest", "line store",
-            "B/line on disk", "RssShmem B/line", "lines/s stored", "CPU µs/line (writer)",
-            "literal-free scan, lines/s"]
+            "B/line on disk", "RssShmem B/line", "heap MiB after compaction", "lines/s stored",
+            "CPU µs/line (writer)", "literal-free scan, lines/s"]
     contain = containers(kinds["service (random ids)"])
     report(f"line store against text in searchd, N = {args.n:,} lines per run, compacted",
            [("bytes per line (one day index, infixes, ondisk_attrs; searchd restarted after "

@@ -10,6 +10,7 @@ MAX_SPAN and a lookup by id reads a bounded stretch of the block list.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -124,9 +125,22 @@ class Decoded:
         return [(i, t, m) for i, t, m in zip(ids, c["ts"], c["msg"], strict=True)
                 if lo <= i <= hi]
 
+    def columns(self, lo: int, hi: int) -> tuple[list[int], list[int], list[str]]:
+        """The ids, times and messages of the block's lines with ids in [lo, hi]."""
+        c = self._cols
+        ids = c["id"]
+        if lo <= ids[0] and ids[-1] <= hi:
+            return ids, c["ts"], c["msg"]
+        a, b = bisect.bisect_left(ids, lo), bisect.bisect_right(ids, hi)
+        return ids[a:b], c["ts"][a:b], c["msg"][a:b]
+
     def entries(self) -> list[Entry]:
         return [e for e in map(self.get, self._cols["id"]) if e is not None]
 
 
-def decode(data: bytes, zdict: zstandard.ZstdCompressionDict | None = None) -> Decoded:
-    return Decoded(orjson.loads(zstandard.ZstdDecompressor(dict_data=zdict).decompress(data)))
+def decode(data: bytes, zdict: zstandard.ZstdCompressionDict | None = None,
+           dctx: zstandard.ZstdDecompressor | None = None) -> Decoded:
+    """A block's lines; ``dctx``: a decompressor made with the block's dictionary, kept by
+    the caller (making one loads its dictionary anew)."""
+    dctx = dctx or zstandard.ZstdDecompressor(dict_data=zdict)
+    return Decoded(orjson.loads(dctx.decompress(data)))

@@ -31,7 +31,7 @@ class LineReader:
         self._lock = threading.Lock()
         self._days: OrderedDict[str, DayFile] = OrderedDict()
         self._blocks: OrderedDict[tuple[str, int], Decoded] = OrderedDict()
-        self._zdicts: dict[tuple[str, int], zstandard.ZstdCompressionDict] = {}
+        self._zdicts: dict[tuple[str, int], zstandard.ZstdDecompressor] = {}
 
     def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict[int, Entry]:
         """The lines of ALCO index ``name`` among ``ids`` that the store holds.  An id is
@@ -98,6 +98,57 @@ class LineReader:
             if len(found) >= limit:  # (once a page: a block further may only bring it closer)
                 edge = sorted(found, reverse=not upward)[limit - 1]
 
+    def scan_matching(self, days: list[str], lo: int, hi: int, upward: bool, limit: int,
+                      keep: Callable[[list[str]], list[bool]]
+                      ) -> tuple[list[tuple[int, int, str]], int, int | None]:
+        """``scan``'s first ``limit`` lines, checked as they are read: ``keep`` is given the
+        messages of a page of blocks at a time (one pattern pass over many lines) and only
+        the lines it keeps are made.  Returns those lines (in the direction read), how many
+        lines were read (at most ``limit``) and, when ``limit`` were, the last one's id."""
+        seen: list[int] = []  # the id of every line read
+        kept: dict[int, tuple[int, int, str]] = {}
+        with self._lock:
+            for day in days if upward else days[::-1]:
+                db = self._day(day)
+                if db is None:
+                    continue
+                self._scan_checked(day, db, lo, hi, upward, limit, keep, seen, kept)
+                if len(seen) >= limit:
+                    break
+        last = None
+        if len(seen) >= limit:
+            seen.sort(reverse=not upward)
+            last = seen[limit - 1]
+        inside = (lambda i: i <= last) if upward else (lambda i: i >= last)  # noqa: E731
+        ids = sorted((i for i in kept if last is None or inside(i)), reverse=not upward)
+        return [kept[i] for i in ids], min(len(seen), limit), last
+
+    def _scan_checked(self, day: str, db: DayFile, lo: int, hi: int, upward: bool,
+                      limit: int, keep: Callable[[list[str]], list[bool]], seen: list[int],
+                      kept: dict[int, tuple[int, int, str]]) -> None:
+        offset, edge = 0, None  # edge: the limit-th id read, as of the last page of blocks
+        while True:
+            heads = db.heads_in_order(lo, hi, upward, offset, SCAN_HEADS)
+            ids: list[int] = []
+            times: list[int] = []
+            messages: list[str] = []
+            for rowid, _, last, dict_id in heads:
+                if edge is not None and ((last - edge >= MAX_SPAN) if upward else last < edge):
+                    heads = []
+                    break
+                i, t, m = self._decoded(day, db, rowid, dict_id).columns(lo, hi)
+                ids += i
+                times += t
+                messages += m
+            seen += ids
+            for n in [n for n, good in enumerate(keep(messages)) if good]:
+                kept[ids[n]] = (ids[n], times[n], messages[n])
+            if len(heads) < SCAN_HEADS:
+                return
+            offset += SCAN_HEADS
+            if len(seen) >= limit:
+                edge = sorted(seen, reverse=not upward)[limit - 1]
+
     def has_day(self, day: str) -> bool:
         return self._day(day) is not None
 
@@ -126,20 +177,24 @@ class LineReader:
         if block is not None:
             self._blocks.move_to_end(key)
             return block
-        zdict = self._zdict(day, db, dict_id) if dict_id else None
-        block = decode(db.data(rowid), zdict)
+        block = decode(db.data(rowid), dctx=self._dctx(day, db, dict_id))
         self._blocks[key] = block
         if len(self._blocks) > CACHED_BLOCKS:
             self._blocks.popitem(last=False)
         return block
 
-    def _zdict(self, day: str, db: DayFile, dict_id: int) -> zstandard.ZstdCompressionDict:
+    def _dctx(self, day: str, db: DayFile, dict_id: int) -> zstandard.ZstdDecompressor:
+        """A decompressor with the day's dictionary ``dict_id`` (0: none), kept: making one
+        loads the dictionary (used under the lock: one thread at a time)."""
         key = (day, dict_id)
         if key not in self._zdicts:
-            data = db.zdict(dict_id)
-            if data is None:
-                raise LookupError(f"line store {db.path}: dictionary {dict_id} missing")
-            self._zdicts[key] = zstandard.ZstdCompressionDict(data)
+            zdict = None
+            if dict_id:
+                data = db.zdict(dict_id)
+                if data is None:
+                    raise LookupError(f"line store {db.path}: dictionary {dict_id} missing")
+                zdict = zstandard.ZstdCompressionDict(data)
+            self._zdicts[key] = zstandard.ZstdDecompressor(dict_data=zdict)
         return self._zdicts[key]
 
     def _day(self, day: str) -> DayFile | None:

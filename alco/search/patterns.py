@@ -196,9 +196,12 @@ class Check:
         self.words = _keywords_re(p.source) if p.kind == "words" else None
         self.rx = None if self.words is not None else compile_pattern(p)
         # the same regex with ^ and $ at every line's edges: one pass over many lines joined
-        self.joined_rx = None
+        self.joined_rx = self.joined_bytes = None
         if self.rx is not None and not _TEXT_ANCHOR_RE.search(p.source):
             self.joined_rx = re2.compile("(?m)" + regex_source(p), _options())
+            # the same over UTF-8 bytes: RE2's str matches map each match's offsets back to
+            # characters, which cost more than the scan when many lines match
+            self.joined_bytes = re2.compile(("(?m)" + regex_source(p)).encode(), _options())
         self.bounded = p.word  # the match is group 1
         # a case-sensitive substring without newlines: Python's own search is enough
         self.plain = p.kind == "text" and not p.ignore_case and not p.word \
@@ -213,23 +216,40 @@ class Check:
 
     def hits_many(self, texts: list[str]) -> list[bool]:
         """``hits`` of each text, with one pass of RE2 over them all joined line by line
-        (a call into RE2 costs more than scanning a short line).  Exact: a match that runs
-        from one line into another is not one grep would see, so the lines it touches are
-        checked one by one instead."""
-        if self.joined_rx is None or len(texts) < 2:
+        (a call into RE2 costs more than scanning a short line), as UTF-8 bytes; after a
+        match the pass goes on from the next line.  Exact: a match that runs from one line
+        into another is not one grep would see, so the lines it touches are checked one by
+        one instead."""
+        if self.joined_bytes is None or len(texts) < 2:
             return [self.hits(t) for t in texts]
-        lines, owner, _, starts = _joined(texts)
+        joined = "\n".join(texts)
+        owner: list[int] | None = None  # the text of each line, when a text has several
+        lines = texts
+        if joined.count("\n") != len(texts) - 1:
+            lines, owner, _, _ = _joined(texts)
+        data = joined.encode("utf-8", "surrogatepass")
         out = [False] * len(texts)
-        for m in self.joined_rx.finditer("\n".join(lines)):
+        rx, pos, line, line_at, size = self.joined_bytes, 0, 0, 0, len(data)
+        while pos <= size:
+            m = rx.search(data, pos)
+            if m is None:
+                break
             start, end = m.span()
-            first = bisect.bisect_right(starts, start) - 1
-            if end <= starts[first] + len(lines[first]):
-                out[owner[first]] = True
+            crossed = data.count(b"\n", line_at, start)
+            if crossed:
+                line += crossed
+                line_at = data.rfind(b"\n", line_at, start) + 1
+            within = data.count(b"\n", start, end)
+            if not within:
+                out[line if owner is None else owner[line]] = True
+                nl = data.find(b"\n", end)
+                pos = size + 1 if nl < 0 else nl + 1
                 continue
-            last = bisect.bisect_right(starts, max(end - 1, start)) - 1
-            for k in range(first, last + 1):  # (a match across lines: each on its own)
-                if not out[owner[k]] and self.rx.search(lines[k]) is not None:
-                    out[owner[k]] = True
+            for k in range(line, line + within + 1):  # (a match across lines: each alone)
+                who = k if owner is None else owner[k]
+                if not out[who] and self.rx.search(lines[k]) is not None:
+                    out[who] = True
+            pos = end
         return out
 
     def spans_many(self, texts: list[str]) -> list[list[tuple[int, int]]]:

@@ -143,3 +143,32 @@ def test_a_line_that_is_not_utf8_is_kept_with_a_replacement_character(tmp_path: 
     LineWriter(tmp_path).put(day_index("logs", day_of_us(line[1])), [line])
     got = LineReader(tmp_path).messages("logs", [line[0]])
     assert got == {line[0]: "bad \ufffd\ufffd\ufffd end"}
+
+
+def test_a_checked_scan_keeps_what_the_check_keeps_of_the_first_lines_read(tmp_path: Path):
+    """Two writer slots whose blocks overlap in time, read both ways with small limits: the
+    lines kept are those among the first ``limit`` read (in id order) that pass."""
+    lines = sorted(service_lines(3000) + [(make_id(ms, 4, 0), ts, m, f, k) for _, ts, m, f, k
+                                          in service_lines(3000, seed=2)
+                                          for ms in [ts // 1000]])
+    writer = LineWriter(tmp_path)
+    for i in range(0, len(lines), 500):
+        writer.put(day_of(lines), lines[i:i + 500])
+    reader = LineReader(tmp_path)
+
+    def keep(messages: list[str]) -> list[bool]:
+        return ["/orders/1" in m for m in messages]
+
+    top = (1 << 63) - 1
+    for upward in (True, False):
+        order = lines if upward else lines[::-1]
+        for limit in (1, 64, 700, 10_000):
+            got, read, last = reader.scan_matching([day_of(lines)], 0, top, upward, limit, keep)
+            first = order[:limit]
+            assert read == len(first)
+            assert last == (first[-1][0] if limit <= len(lines) else None)
+            assert got == [(i, ts, m) for i, ts, m, _, _ in first if "/orders/1" in m]
+    lo, hi = lines[100][0], lines[2000][0]  # a window inside
+    got, read, last = reader.scan_matching([day_of(lines)], lo, hi, True, 10_000, keep)
+    assert read == 1901 and last is None
+    assert got == [(i, ts, m) for i, ts, m, _, _ in lines[100:2001] if "/orders/1" in m]
