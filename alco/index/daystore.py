@@ -66,6 +66,8 @@ class LineKeeper(Protocol):
 
     def put(self, day_index: str, lines: list[tuple[int, int, str, dict, dict]]) -> None: ...
 
+    def ids_between(self, day_index: str, lo: int, hi: int) -> list[int]: ...
+
     def close(self) -> None: ...
 
 
@@ -159,7 +161,8 @@ class DayStore:
     def _keep(self, index: str, rows: list[list]) -> None:
         """The rows' text into the line store, durably: a line is findable in searchd only
         once its text is kept.  A crash after this and before searchd has the rows leaves
-        lines no id of searchd's leads to (the batch is stored again under new ids).  The
+        lines no id of searchd's leads to: the batch is stored again under new ids (the id
+        allocator skips the ids the store holds, ``_highest_counters``).  The
         fields stay in searchd's ``js`` (its filters and facets read them there), so the
         store keeps the message alone."""
         assert self.lines is not None
@@ -295,7 +298,9 @@ class DayStore:
         return found
 
     def _highest_counters(self, index: str, ms_values: set[int]) -> dict[int, int]:
-        """For each millisecond, the highest counter this slot already stored in ``index``."""
+        """For each millisecond, the highest counter this slot already used in ``index``:
+        stored in searchd, or kept in the line store by a batch that never reached searchd
+        (a crash between the two: its ids must not be given to other lines)."""
         lo = min(ms_values) << MS_SHIFT | self.slot << COUNTER_BITS
         hi = max(ms_values) << MS_SHIFT | self.slot << COUNTER_BITS | MAX_COUNTER
         n = 100_000
@@ -304,8 +309,36 @@ class DayStore:
             f"(id DIV {1 << COUNTER_BITS}) MOD {MAX_SLOT + 1} AS slot "
             f"FROM {sphinxql.ident(index)} WHERE id BETWEEN %s AND %s AND slot = %s "
             f"GROUP BY ms LIMIT {n} OPTION max_matches={n}", (lo, hi, self.slot))
-        return {int(r["ms"]): int(r["top"]) & MAX_COUNTER for r in rows
-                if int(r["ms"]) in ms_values}
+        top = {int(r["ms"]): int(r["top"]) & MAX_COUNTER for r in rows
+               if int(r["ms"]) in ms_values}
+        if self.lines is not None:
+            for a, b in _ms_groups(sorted(ms_values)):
+                kept = self._kept_ids(index, a << MS_SHIFT | self.slot << COUNTER_BITS,
+                                      b << MS_SHIFT | self.slot << COUNTER_BITS | MAX_COUNTER)
+                for doc_id in kept:
+                    ms = doc_id >> MS_SHIFT
+                    if (doc_id >> COUNTER_BITS) & MAX_SLOT == self.slot and ms in ms_values:
+                        top[ms] = max(top.get(ms, -1), doc_id & MAX_COUNTER)
+        return top
+
+    def _kept_ids(self, index: str, lo: int, hi: int) -> list[int]:
+        assert self.lines is not None
+        try:
+            return self.lines.ids_between(index, lo, hi)
+        except (OSError, sqlite3.Error) as exc:
+            raise TransientError(f"line store: {exc}") from exc
+
+
+def _ms_groups(ms: list[int], gap: int = 10_000) -> list[tuple[int, int]]:
+    """Sorted milliseconds as ranges without gaps of ``gap`` or more (a late batch spread
+    over hours is looked up a few seconds at a time, not as one range)."""
+    out: list[tuple[int, int]] = []
+    for m in ms:
+        if out and m - out[-1][1] < gap:
+            out[-1] = (out[-1][0], m)
+        else:
+            out.append((m, m))
+    return out
 
 
 def day_indexes(sphinx: sphinxql.Sphinx, name: str) -> list[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import zstandard
+
 from alco.config import Config, IndexConfig
 from alco.index.sphinxconf import line_store
-from alco.linestore.blocks import Entry, cut, encode, utf8
+from alco.linestore.blocks import Entry, cut, decode, encode, utf8
 from alco.linestore.daydb import DayFile, day_dir
 from alco.linestore.training import Trainer
 
@@ -33,6 +35,24 @@ class LineWriter:
         blocks = [encode(run, dict_id, zdict) for run in cut(entries)]
         used = {dict_id: zdict.as_bytes()} if zdict is not None else {}
         self._day(day_index).put(blocks, used)
+
+    def ids_between(self, day_index: str, lo: int, hi: int) -> list[int]:
+        """The ids in [lo, hi] the store holds for ``day_index`` (a writer's id allocator asks:
+        a batch kept here whose rows never reached searchd, a crash between the two, keeps
+        its ids; they are not handed out again).  Reads the blocks that meet the range."""
+        if not day_dir(self.data_dir, day_index).exists():
+            return []
+        db = self._day(day_index)
+        out: list[int] = []
+        zdicts: dict[int, zstandard.ZstdDecompressor] = {}
+        for rowid, _, _, dict_id in db.heads(lo, hi):
+            if dict_id not in zdicts:
+                data = db.zdict(dict_id) if dict_id else None
+                zdicts[dict_id] = zstandard.ZstdDecompressor(
+                    dict_data=zstandard.ZstdCompressionDict(data) if data else None)
+            ids, _, _ = decode(db.data(rowid), dctx=zdicts[dict_id]).columns(lo, hi)
+            out += ids
+        return out
 
     def _day(self, day_index: str) -> DayFile:
         found = self._open.get(day_index)

@@ -3,8 +3,8 @@
 collector, consumer, writer and searchd), then ``alco run`` again on the same config and data.
 Every published line is found exactly once, with the very text that was published (the text
 comes from the line store: searchd keeps the message only as index tokens).  And the state a
-writer killed between the line store and searchd leaves, played exactly: its ids must not
-read back as another line's text (xfail: a known bug, see the test)."""
+writer killed between the line store and searchd leaves, played exactly: its ids are not
+handed out again, so none reads back as another line's text."""
 
 from __future__ import annotations
 
@@ -267,11 +267,6 @@ def test_whole_stack_killed_9_mid_stream_then_alco_run_again_every_line_once_wit
     assert run.wait(60) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a writer killed between the line store and searchd leaves lines in the store under ids "
-    "that the restarted writer hands out again (IdAllocator starts from searchd's highest "
-    "counter), to other lines of the same millisecond; the reader then may return the dead "
-    "batch's text for them (LineReader._fetch_day: the last block holding an id wins)"))
 def test_writer_killed_between_the_store_and_searchd_its_ids_are_not_read_for_other_lines(
         stack):
     """The state a writer killed -9 after its batch was kept in the line store and before
