@@ -111,15 +111,16 @@ def scan(cfg: object, ix: object, sx: Sphinx) -> float:
     """Candidates a literal-free pattern's read checks per second (the best of three reads
     of a request's worth, newest first, matching nothing)."""
     import alco.search.reader as reader
+    import alco.search.reads as reads
 
     seen = [0]
-    real = reader.passing
+    real = reads.passing
 
     def counting(c: object, rows: list[dict]) -> list[dict]:
         seen[0] += len(rows)
         return real(c, rows)
 
-    reader.passing = counting
+    reads.passing = counting
     best = 0.0
     try:
         for _ in range(3):
@@ -128,7 +129,7 @@ def scan(cfg: object, ix: object, sx: Sphinx) -> float:
             reader.Searcher(cfg, sx).lines(ix, reader.LineQuery(q=r"/\d{4}[a-z]{6}\d/"))
             best = max(best, seen[0] / (time.perf_counter() - start))
     finally:
-        reader.passing = real
+        reads.passing = real
     return best
 
 

@@ -11,23 +11,27 @@ from alco.index.schema import (
     id_range_of_us,
     make_id,
 )
-from alco.search.budget import ReadBudget
 from alco.search.compile import (
     TOP_ID,
     Compiled,
     compile_text,
     where_ids,
 )
-from alco.search.dictionary import DAY_MS, first_minute
+from alco.search.context import ReadContext
+from alco.search.dictionary import DAY_MS, Lookups, first_minute
+from alco.search.reads import Reads
 
 MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most
 
 
 class Counts:
-    """Counting (a part of alco.search.reader.Searcher)."""
+    """Counting (a part of alco.search.reader.Searcher): on the shared ``ctx``, with what
+    ``lookups`` knows of the day indexes; a query with patterns counted by ``reads``."""
 
-    sphinx: sphinxql.Sphinx
-    budget: ReadBudget
+    def __init__(self, ctx: ReadContext, lookups: Lookups, reads: Reads) -> None:
+        self.ctx = ctx
+        self.lookups = lookups
+        self.reads = reads
 
     def count(self, ix: IndexConfig, from_us: int | None, to_us: int | None,
               text: str = "", known: set[str] | None = None) -> int:
@@ -48,48 +52,49 @@ class Counts:
         A day index holds lines dated from its day's start on (today's also those dated
         after tomorrow), so a range from that start open upwards holds every line of it, and
         so does one to its day's end when it is a past day known to hold only lines of its
-        day (``_within_day``: "hit 37" of the page counts up to a hit): such day indexes are
+        day (Lookups.within_day: "hit 37" of the page counts up to a hit): such day indexes are
         counted without an id range, by the matches searchd reports
         (``total_found`` of a one-row search).  A COUNT(*), or any filter, fetches every
         match's attributes: measured at 10M lines, a word in 768,000 lines of a day 20 ms
         that way against 60-65 ms (a word in 110,000 lines: 4 ms against 26-31).  Not for
         every line (no words): a search without MATCH() walks the attributes either way, and
         COUNT(*) was faster (10M lines: 78 ms against 98)."""
-        indexes = self.indexes_for_ids(ix, lo, hi)
+        indexes = self.ctx.indexes_for_ids(ix, lo, hi)
         if not indexes or lo > hi:
             return 0
-        c = self.for_indexes(c, indexes)
+        c = self.lookups.for_indexes(c, indexes)
         whole = [name for name in indexes if c.match and not c.where and not c.select
                  and (first := first_minute(name)) is not None
                  and lo <= make_id(first * MINUTE_MS, 0, 0)
                  and (hi >= TOP_ID or (hi >= make_id(first * MINUTE_MS + DAY_MS, 0, 0) - 1
-                                       and self._within_day(name)))]
+                                       and self.lookups.within_day(name)))]
         rest = [name for name in indexes if name not in whole]
         n = self._count_whole(c, whole) if whole else 0
         if n is None:  # (searchd did not report it)
             n, rest = 0, indexes
         if not rest:
             return n
-        where, params = where_ids(c, lo, hi, hours=self.hours(rest))
+        where, params = where_ids(c, lo, hi, hours=self.lookups.hours(rest))
         sql = (f"SELECT COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, rest))} WHERE {where} "
-               f"OPTION ranker=none, max_query_time={max(1, self.budget.ms_left())}")
-        rows = self._query(sql, [*c.select_params, *params])
+               f"OPTION ranker=none, max_query_time={max(1, self.ctx.budget.ms_left())}")
+        rows = self.ctx.query(sql, [*c.select_params, *params])
         return n + (int(rows[0]["n"]) if rows else 0)
 
     def _count_whole(self, c: Compiled, indexes: list[str]) -> int | None:
         """Every line of ``indexes`` matching ``c`` (no filters): the total searchd found
         for a search of one row (its SHOW META), None when it does not say."""
         sql = (f"SELECT id FROM {', '.join(map(sphinxql.ident, indexes))} WHERE MATCH(%s) "
-               f"LIMIT 1 OPTION ranker=none, max_query_time={max(1, self.budget.ms_left())}")
-        self._query(sql, [c.match])
-        self.budget.spend()
-        found = self.sphinx.meta().get("total_found")
+               f"LIMIT 1 OPTION ranker=none, "
+               f"max_query_time={max(1, self.ctx.budget.ms_left())}")
+        self.ctx.query(sql, [c.match])
+        self.ctx.budget.spend()
+        found = self.ctx.sphinx.meta().get("total_found")
         return int(found) if found is not None and found.isdigit() else None
 
     def count_checked(self, ix: IndexConfig, c: Compiled, lo: int, hi: int,
                       cap: int) -> tuple[int, bool, bool]:
         """(count, capped, partial) of a query with patterns: read newest first, at most
         ``cap`` + 1 matches, within the request's budget."""
-        got = self.read(ix, c, lo, hi, False, cap + 1, sink=lambda rows: None)
+        got = self.reads.read(ix, c, lo, hi, False, cap + 1, sink=lambda rows: None)
         return min(got.matched, cap), got.matched > cap, got.partial

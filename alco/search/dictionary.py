@@ -10,7 +10,7 @@ import re
 import time
 from datetime import date
 
-from alco.config import Config, IndexConfig
+from alco.config import IndexConfig
 from alco.index import sphinxql
 from alco.index.schema import (
     HOUR_MS,
@@ -20,10 +20,10 @@ from alco.index.schema import (
     unit_token,
 )
 from alco.search import literals
-from alco.search.budget import ReadBudget
 from alco.search.compile import (
     Compiled,
 )
+from alco.search.context import ReadContext
 
 DAY_MS = 86_400_000
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -45,29 +45,35 @@ _WITHIN: dict[tuple[str, int, str], bool] = {}
 
 
 class Lookups:
-    """The dictionary lookups of alco.search.reader.Searcher (a part of it)."""
+    """The dictionary lookups of alco.search.reader.Searcher (a part of it), on its shared
+    ``ctx``: what a day index can do (hour tokens, wildcards, lines dated in its day only),
+    its line count.  It keeps the request's probes left (``start_request``)."""
 
-    config: Config
-    sphinx: sphinxql.Sphinx
-    budget: ReadBudget
-    _probes_left: int
+    def __init__(self, ctx: ReadContext) -> None:
+        self.ctx = ctx
+        self._probes_left = PROBES
+
+    def start_request(self) -> None:
+        """A new request: PROBES day indexes may be probed for hour tokens again."""
+        self._probes_left = PROBES
 
     def probe(self, ix: IndexConfig) -> None:
         """Probe every retained day index of ``ix`` for hour tokens now (a request probes
         at most PROBES; the web app probes them all when it starts).  A searchd that does not
         answer leaves them to the requests."""
-        for name in self.day_indexes(ix, None, None):
+        for name in self.ctx.day_indexes(ix, None, None):
+            self.ctx.budget.restart()  # (each one a request of its own)
             self.start_request()
             try:
                 self.hours([name])
-                self._within_day(name)  # (answered by the probe unless it was kept before)
+                self.within_day(name)  # (answered by the probe unless it was kept before)
             except sphinxql.SPHINX_ERRORS:
                 return
 
     def hours(self, indexes: list[str], sx: sphinxql.Sphinx | None = None) -> bool:
         """Whether every line of these day indexes has its hour and ten-minute tokens (asked
         on ``sx``, default this searcher's connection)."""
-        return all(self._hours(name, sx or self.sphinx) for name in indexes)
+        return all(self._hours(name, sx or self.ctx.sphinx) for name in indexes)
 
     def _hours(self, name: str, sx: sphinxql.Sphinx) -> bool:
         """Lines written before the hour tokens have a minute token only: the hour tokens of
@@ -78,9 +84,9 @@ class Lookups:
         key = (*server_of(sx), name)
         if key in _HOURS:
             return _HOURS[key]
-        if self.config.sphinx.agents:
+        if self.ctx.config.sphinx.agents:
             return False  # a head's day index has no dictionary to ask: minute tokens
-        if self._probes_left <= 0 or self.budget.queries_left() < LOOKUP_ROOM:
+        if self._probes_left <= 0 or self.ctx.budget.queries_left() < LOOKUP_ROOM:
             return False  # minute tokens only for this request: probed by a later one
         self._probes_left -= 1
         first = first_minute(name)
@@ -93,7 +99,7 @@ class Lookups:
             if every:
                 _HOURS[key] = True
             else:
-                self.budget.spend()
+                self.ctx.budget.spend()
                 _HOURS[key] = by_hour == sum(keyword_docs_each(sx, [
                     unit_token(MINUTE_MS, m) for m in range(first, first + 1440)], name))
         except sphinxql.SPHINX_ERRORS as exc:
@@ -108,20 +114,20 @@ class Lookups:
         ``min_prefix_len`` when it has prefixes (Sphinx 2.2.11 does not list
         ``min_infix_len``).  An answer is kept for the process's life: an index's settings
         are fixed when it is made.  Not known: the weakest kind that fits what is known."""
-        key = (*server_of(self.sphinx), name)
+        key = (*server_of(self.ctx.sphinx), name)
         if key in _WILD:
             return _WILD[key]
         try:
-            rows = self.sphinx.query("CALL KEYWORDS(%s, %s, 0)", ["*abc*", name])
+            rows = self.ctx.sphinx.query("CALL KEYWORDS(%s, %s, 0)", ["*abc*", name])
         except sphinxql.SphinxError:
-            if self.config.sphinx.agents:  # a head's day index: its shards' say
+            if self.ctx.config.sphinx.agents:  # a head's day index: its shards' say
                 return self._shards_wild(name)
             return literals.WORDS  # not known (yet): narrow by whole keywords, not cached
         if not rows or "*" not in str(rows[0].get("tokenized", "")):
             _WILD[key] = literals.WORDS
             return _WILD[key]
         try:
-            rows = self.sphinx.query(f"SHOW INDEX {sphinxql.ident(name)} SETTINGS", [])
+            rows = self.ctx.sphinx.query(f"SHOW INDEX {sphinxql.ident(name)} SETTINGS", [])
         except sphinxql.SPHINX_ERRORS as exc:
             # (an infix index can run prefixes too; a distributed index cannot say)
             if not exc.transient:
@@ -136,7 +142,8 @@ class Lookups:
         """What a head's distributed day index can look up: it has no dictionary of its own
         (CALL KEYWORDS fails), its shards were made with the ``[[index]] infixes`` all hosts
         share (docs/search.md, Several machines)."""
-        ix = next((ix for ix in self.config.indexes if name.rsplit("_", 1)[0] == ix.name), None)
+        ix = next((ix for ix in self.ctx.config.indexes
+                   if name.rsplit("_", 1)[0] == ix.name), None)
         if ix is None:
             return literals.WORDS
         return literals.INFIX if ix.infixes else literals.PREFIX
@@ -149,35 +156,35 @@ class Lookups:
         return c.for_wild(min((self._wild(name) for name in indexes),
                               key=literals.WILD.index, default=literals.INFIX))
 
-    def _day_lines_count(self, name: str) -> int:
+    def day_lines(self, name: str) -> int:
         """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an
         estimate's denominator)."""
-        key = (*server_of(self.sphinx), name)
+        key = (*server_of(self.ctx.sphinx), name)
         kept = _LINES.get(key)
         now = time.monotonic()
         if kept is not None and now - kept[0] < LINES_TTL_S:
             return kept[1]
-        self.budget.spend()
-        lines = index_lines(self.sphinx, name)
+        self.ctx.budget.spend()
+        lines = index_lines(self.ctx.sphinx, name)
         _LINES[key] = (now, lines)
         return lines
 
-    def _within_day(self, name: str) -> bool:
+    def within_day(self, name: str) -> bool:
         """Whether every line of day index ``name``, of a day before today, is dated in its
         day: the day's hour tokens count as many lines as the index holds (two queries, only
         while LOOKUP_ROOM are left; kept for the process's life: a past day's index takes
         late lines of its day only, as lines dated after tomorrow go to today's).  A line
         stored twice until a merge makes the dictionary count more: then not (no harm: the
         day is counted by its id range)."""
-        key = (*server_of(self.sphinx), name)
+        key = (*server_of(self.ctx.sphinx), name)
         if key in _WITHIN:
             return _WITHIN[key]
         first = first_minute(name)
-        if first is None or not self._past(name) or self.config.sphinx.agents \
-                or self.budget.queries_left() < LOOKUP_ROOM:
+        if first is None or not self._past(name) or self.ctx.config.sphinx.agents \
+                or self.ctx.budget.queries_left() < LOOKUP_ROOM:
             return False
         try:
-            self._under_hours(self.sphinx, name, first)
+            self._under_hours(self.ctx.sphinx, name, first)
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:  # (a head's distributed index has no dictionary: "no such
                 return False   # index"): counted by its id range, not kept
@@ -186,16 +193,16 @@ class Lookups:
 
     def _past(self, name: str) -> bool:
         day = day_of_index(name)
-        return day is not None and day < self.today()
+        return day is not None and day < self.ctx.today()
 
     def _under_hours(self, sx: sphinxql.Sphinx, name: str, first: int) -> tuple[int, bool]:
         """The lines day index ``name`` (whose day starts at minute ``first``) has under its
         day's hour tokens, and whether that is every line it holds (two queries).  For a past
-        day, that answers ``_within_day`` too (kept in ``_WITHIN``)."""
-        self.budget.spend()
+        day, that answers ``within_day`` too (kept in ``_WITHIN``)."""
+        self.ctx.budget.spend()
         by_hour = sum(keyword_docs_each(sx, [
             unit_token(HOUR_MS, h) for h in range(first // 60, first // 60 + 24)], name))
-        self.budget.spend()
+        self.ctx.budget.spend()
         every = by_hour == index_lines(sx, name)
         if self._past(name):
             _WITHIN[(*server_of(sx), name)] = every

@@ -34,7 +34,8 @@ from alco.search.compile import (
     where_ids,
 )
 from alco.search.histograms import split_range
-from alco.search.reader import Searcher, cursor_id, row_fields
+from alco.search.reader import Searcher, cursor_id
+from alco.search.reads import row_fields
 
 MAX_GROUPS = 1000  # distinct values one query keeps
 MAX_LIMIT = 100  # values an answer lists
@@ -137,7 +138,7 @@ class Facets:
         if lo > hi:
             return Counter(), 0
         parts = self._parts(lo, hi)
-        results = self.searcher.each(lambda sx, ids: self._group(sx, ix, c, name, ids), parts)
+        results = self.searcher.ctx.each(lambda sx, ids: self._group(sx, ix, c, name, ids), parts)
         counts: Counter = Counter()
         full = False
         for part, kept_all in results:
@@ -149,20 +150,20 @@ class Facets:
         return counts, total
 
     def _parts(self, lo: int, hi: int) -> list[tuple[int, int]]:
-        if self.searcher.parallel <= 1:
+        if self.searcher.ctx.parallel <= 1:
             return [(lo, hi)]
         end = make_id(time.time_ns() // 1_000_000 + 1000, 0, 0)
-        return split_range(lo, min(hi, end), hi, self.searcher.parallel)
+        return split_range(lo, min(hi, end), hi, self.searcher.ctx.parallel)
 
     def _group(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled, name: str,
                ids: tuple[int, int]) -> tuple[Counter, bool]:
         """(count per value, whether every value was kept) of one id range: one query."""
         lo, hi = ids
-        indexes = self.searcher.indexes_for_ids(ix, lo, hi)
+        indexes = self.searcher.ctx.indexes_for_ids(ix, lo, hi)
         if not indexes:
             return Counter(), True
-        c = self.searcher.for_indexes(c, indexes)
-        where, params = where_ids(c, lo, hi, hours=self.searcher.hours(indexes, sx))
+        c = self.searcher.lookups.for_indexes(c, indexes)
+        where, params = where_ids(c, lo, hi, hours=self.searcher.lookups.hours(indexes, sx))
         sql = (f"SELECT js[%s] AS v, COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY v ORDER BY n DESC LIMIT {MAX_GROUPS} "
@@ -217,7 +218,7 @@ class Facets:
         keyed = [(v, compile_query(ix, with_filter(parsed, name, v)))
                  for v in values for name in names]
         jobs = [c, *(cc for _, cc in keyed)]
-        series = self.searcher.each(
+        series = self.searcher.ctx.each(
             lambda sx, cc: self._buckets(sx, ix, cc, lo, hi, bucket_us), jobs)
         by: dict[int, dict[str, int]] = {}
         for (value, _), part in zip(keyed, series[1:], strict=True):
@@ -229,7 +230,7 @@ class Facets:
 
     def _buckets(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled, lo: int, hi: int,
                  bucket_us: int) -> dict[int, int]:
-        return self.searcher._histogram_part(sx, ix, c, bucket_us, (lo, hi))
+        return self.searcher.histograms.buckets(sx, ix, c, bucket_us, (lo, hi))
 
     def _stacked_read(self, ix: IndexConfig, c: Compiled, names: tuple[str, ...], lo: int,
                       hi: int, bucket_us: int, top: int) -> Stacked:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from alco.config import IndexConfig
 from alco.index import sphinxql
@@ -23,15 +21,22 @@ from alco.index.schema import (
     unit_token,
 )
 from alco.search import histcache
-from alco.search.budget import ReadBudget
 from alco.search.compile import (
     COVER_HOUR_MS,
     TOP_ID,
     Compiled,
     where_ids,
 )
-from alco.search.dictionary import first_minute, index_lines, keyword_docs_each, server_of
+from alco.search.context import ReadContext
+from alco.search.dictionary import (
+    Lookups,
+    first_minute,
+    index_lines,
+    keyword_docs_each,
+    server_of,
+)
 from alco.search.language import bucket_size_us
+from alco.search.reads import Reads
 from alco.search.windows import start_ms
 
 MAX_FILLS = 4  # days a histogram computes the kept per-minute counts of (alco.search.histcache)
@@ -45,8 +50,6 @@ def bucket_us_for(from_us: int, to_us: int, buckets: int) -> int:
     while to_us // size - from_us // size + 1 > buckets:
         size = bucket_size_us(size + 1_000_000, 1)  # the next round size
     return size
-
-FanOut = Callable[[Callable[[sphinxql.Sphinx, Any], Any], list], list]
 
 
 @dataclass(frozen=True)
@@ -64,25 +67,27 @@ class Fill:
 
 
 class Histograms:
-    """Histograms (a part of alco.search.reader.Searcher)."""
+    """Histograms (a part of alco.search.reader.Searcher): on the shared ``ctx`` and its
+    search threads, with what ``lookups`` knows of the day indexes; a query with patterns
+    counted by ``reads``."""
 
-    sphinx: sphinxql.Sphinx
-    budget: ReadBudget
-    _fan_out: FanOut | None
-    _parts: int
+    def __init__(self, ctx: ReadContext, lookups: Lookups, reads: Reads) -> None:
+        self.ctx = ctx
+        self.lookups = lookups
+        self.reads = reads
 
     def histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
                   bucket_us: int) -> dict[int, int]:
-        """Hits per bucket start (µs) in [from_us, to_us].
+        """Hits per bucket start (µs) in [from_us, to_us], on the request's budget (the
+        caller starts the request: Searcher.histogram).
 
         A histogram counts every match of its range.  With a fan-out (the web app's search
         threads), the range up to the newest line is cut in parts counted at once, one
         searchd thread each, and the counts added up.  Past the time budget the counts are
         short: the answer is partial (a warning says so)."""
-        self.start_request()
         counts = self._histogram(ix, c, from_us, to_us, bucket_us)
-        if self.budget.out_of_time():
-            self.sphinx.note_warnings([self.budget.message()])
+        if self.ctx.budget.out_of_time():
+            self.ctx.sphinx.note_warnings([self.ctx.budget.message()])
         return counts
 
     def _histogram(self, ix: IndexConfig, c: Compiled, from_us: int, to_us: int,
@@ -97,14 +102,14 @@ class Histograms:
         fills: list[Fill] = []
         if bucket_us % (histcache.MINUTE_MS * 1000) == 0:
             live, fills = self._histogram_kept(ix, c, lo, hi, bucket_us, counts)
-        if self.parallel > 1 and len(live) == 1 and not fills:
-            end = make_id(start_ms(self._open_top(ix)) + 1000, 0, 0)
+        if self.ctx.parallel > 1 and len(live) == 1 and not fills:
+            end = make_id(start_ms(self.ctx.open_top(ix)) + 1000, 0, 0)
             part_lo, part_hi = live[0]
-            live = split_range(part_lo, min(part_hi, end), part_hi, self.parallel)
+            live = split_range(part_lo, min(part_hi, end), part_hi, self.ctx.parallel)
         # the kept counts to compute and the ranges to count, all at once on the search
         # threads (the day parts first: they are the long ones)
         tasks: list[Fill | tuple[int, int]] = [*fills, *live]
-        results = self.each(lambda sx, task: self._histogram_part(sx, ix, c, bucket_us, task)
+        results = self.ctx.each(lambda sx, task: self.buckets(sx, ix, c, bucket_us, task)
                             if isinstance(task, tuple) else self._day_minutes(sx, ix, c, task),
                             tasks)
         missed: list[tuple[int, int]] = []
@@ -121,20 +126,9 @@ class Histograms:
                 histcache.KEPT.put(task.key, kept)
                 histcache.add_minutes(counts, kept.minutes, task.part, bucket_us)
         for ids in missed:
-            for bucket, n in self._histogram_part(self.sphinx, ix, c, bucket_us, ids).items():
+            for bucket, n in self.buckets(self.ctx.sphinx, ix, c, bucket_us, ids).items():
                 counts[bucket] = counts.get(bucket, 0) + n
         return counts
-
-    @property
-    def parallel(self) -> int:
-        """How many search threads a range may be counted on at once (1: this one only)."""
-        return self._parts if self._fan_out is not None else 1
-
-    def each(self, fn: Callable[[sphinxql.Sphinx, Any], Any], items: list) -> list:
-        """fn(connection, item) for every item: at once on the fan-out's threads if any."""
-        if len(items) <= 1 or self._fan_out is None:
-            return [fn(self.sphinx, item) for item in items]
-        return self._fan_out(fn, items)
 
     def _histogram_kept(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, bucket_us: int,
                         counts: dict[int, int]) -> tuple[list[tuple[int, int]], list[Fill]]:
@@ -142,17 +136,17 @@ class Histograms:
         the id ranges left to count and the kept counts to compute (the units not kept yet of
         at most MAX_FILLS days a request: their day parts are not in those ranges)
         (alco.search.histcache)."""
-        days = [(name, first) for name in self.indexes_for_ids(ix, lo, hi)
+        days = [(name, first) for name in self.ctx.indexes_for_ids(ix, lo, hi)
                 if (first := first_minute(name)) is not None]
         now_ms = time.time_ns() // 1_000_000
         planned, live = histcache.plan(lo, hi, days, histcache.sealed_minute(now_ms))
         answered: list[histcache.DayPart] = []
         fills: list[Fill] = []
         for part in planned:
-            c_day = self.for_indexes(c, [part.index])
-            if not self.hours([part.index]):
+            c_day = self.lookups.for_indexes(c, [part.index])
+            if not self.lookups.hours([part.index]):
                 continue
-            key = (*server_of(self.sphinx), part.index, c_day.match, c_day.keywords,
+            key = (*server_of(self.ctx.sphinx), part.index, c_day.match, c_day.keywords,
                    tuple(c_day.where), tuple(c_day.select),
                    tuple(map(str, c_day.select_params)))
             kept = histcache.KEPT.get(key)
@@ -167,7 +161,7 @@ class Histograms:
             elif len(fills) < MAX_FILLS:
                 # every stale sealed unit of the day (and those between): a count decodes
                 # the query's matches of the whole day whatever its id range, so the rest
-                # of the day costs little more (Searcher._day_minutes)
+                # of the day costs little more (Histograms._day_minutes)
                 stale = kept.stale(lines, range((part.sealed - part.day)
                                                 // histcache.UNIT_MINUTES))
                 fills.append(Fill(part, key, lines, kept, range(stale[0], stale[-1] + 1),
@@ -194,16 +188,16 @@ class Histograms:
             hour_lines = []
         else:
             first_hour = part.day // 60
-            self.budget.spend()
-            hour_lines = keyword_docs_each(self.sphinx, [
+            self.ctx.budget.spend()
+            hour_lines = keyword_docs_each(self.ctx.sphinx, [
                 unit_token(HOUR_MS, first_hour + h) for h in range(histcache.HOURS)],
                 part.index)
             suspect = kept.suspect(hour_lines, hours)
         if suspect:
             units = histcache.units_of(suspect)
             first_unit = part.day // histcache.UNIT_MINUTES
-            self.budget.spend()
-            for u, n in zip(units, keyword_docs_each(self.sphinx, [
+            self.ctx.budget.spend()
+            for u, n in zip(units, keyword_docs_each(self.ctx.sphinx, [
                     unit_token(TEN_MINUTES_MS, first_unit + u) for u in units], part.index),
                     strict=True):
                 lines[u] = n
@@ -224,7 +218,7 @@ class Histograms:
             every = self._day_lines(sx, part)
             if every is not None:
                 return range(0, (part.sealed - part.day) // histcache.UNIT_MINUTES), every
-        c = self.for_indexes(c, [part.index])
+        c = self.lookups.for_indexes(c, [part.index])
         first = part.day + span.start * histcache.UNIT_MINUTES
         end = part.day + span.stop * histcache.UNIT_MINUTES
         if (end - first) * histcache.MINUTE_MS <= COVER_HOUR_MS:
@@ -248,9 +242,9 @@ class Histograms:
                f"FROM {sphinxql.ident(part.index)} {where}"
                f"GROUP BY m ORDER BY m ASC LIMIT {3 * histcache.DAY_MINUTES} "
                f"OPTION max_matches={3 * histcache.DAY_MINUTES}, ranker=none, "
-               f"max_query_time={max(1, self.budget.ms_left())}")
-        rows = self._query(sql, [*c.select_params, *params], sx)
-        if self.budget.out_of_time():
+               f"max_query_time={max(1, self.ctx.budget.ms_left())}")
+        rows = self.ctx.query(sql, [*c.select_params, *params], sx)
+        if self.ctx.budget.out_of_time():
             return None
         minutes = array("q", bytes(8 * histcache.DAY_MINUTES))
         for row in rows:
@@ -268,9 +262,9 @@ class Histograms:
         when they do not."""
         minutes = [unit_token(MINUTE_MS, m)
                    for m in range(part.day, part.day + histcache.DAY_MINUTES)]
-        self.budget.spend()
+        self.ctx.budget.spend()
         counts = keyword_docs_each(sx, minutes, part.index)
-        self.budget.spend()
+        self.ctx.budget.spend()
         if sum(counts) != index_lines(sx, part.index):
             return None
         out = array("q", bytes(8 * histcache.DAY_MINUTES))
@@ -289,25 +283,27 @@ class Histograms:
                 bucket = int(row["ts"]) // bucket_us * bucket_us
                 counts[bucket] = counts.get(bucket, 0) + 1
 
-        self.read(ix, c, lo, hi, False, TOP_ID, sink=add)
+        self.reads.read(ix, c, lo, hi, False, TOP_ID, sink=add)
         return counts
 
-    def _histogram_part(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
-                        bucket_us: int, ids: tuple[int, int]) -> dict[int, int]:
+    def buckets(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled,
+                bucket_us: int, ids: tuple[int, int]) -> dict[int, int]:
+        """Hits per bucket start (µs) of ``c`` in ids ``ids`` (lo, hi): one query on ``sx``
+        (a search thread's connection)."""
         lo, hi = ids
-        indexes = self.indexes_for_ids(ix, lo, hi)
+        indexes = self.ctx.indexes_for_ids(ix, lo, hi)
         if not indexes:
             return {}
         n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
-        c = self.for_indexes(c, indexes)
-        where, params = where_ids(c, lo, hi, hours=self.hours(indexes, sx))
+        c = self.lookups.for_indexes(c, indexes)
+        where, params = where_ids(c, lo, hi, hours=self.lookups.hours(indexes, sx))
         sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
                f"{''.join(', ' + s for s in c.select)} "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
                f"OPTION max_matches={n}, ranker=none, "
-               f"max_query_time={max(1, self.budget.ms_left())}")
-        rows = self._query(sql, [*c.select_params, *params], sx)
+               f"max_query_time={max(1, self.ctx.budget.ms_left())}")
+        rows = self.ctx.query(sql, [*c.select_params, *params], sx)
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
 
 

@@ -8,13 +8,13 @@ import time
 from dataclasses import dataclass
 
 from alco.config import IndexConfig
-from alco.index import sphinxql
 from alco.index.schema import MINUTE_MS, id_ms, unit_token
-from alco.search.budget import ReadBudget
 from alco.search.compile import Compiled
+from alco.search.context import ReadContext
 from alco.search.dictionary import (
     DAY_MS,
     LOOKUP_ROOM,
+    Lookups,
     day_name,
     keyword_docs_each,
     keyword_rows,
@@ -31,12 +31,12 @@ DENSE_MINUTE = 40_000  # a read without words matches by id range alone from a m
 
 @dataclass(frozen=True)
 class Start:
-    """How a read starts, from the dictionary (Searcher._first_window): its first window's
+    """How a read starts, from the dictionary (Starts.first_window): its first window's
     width (ms), the day looked up (days since the epoch), whether its words are rare there
     (read it at once), whether the minute it starts in has lines; the lines of its rarest word
     in that day and the day's lines per ms, which say whether a window is cheaper with time
     tokens (``tokens``); for a read without words, whether it starts in a minute of more than
-    DENSE_MINUTE lines (``dense``: no time tokens, Searcher._first_lines)."""
+    DENSE_MINUTE lines (``dense``: no time tokens, Starts.first_lines)."""
 
     width: int = FIRST_WINDOW_MS
     day: int | None = None
@@ -45,8 +45,8 @@ class Start:
     word_lines: int | None = None
     lines_per_ms: float = 0.0
     dense: bool = False
-    # (day index, minutes, their lines) that _first_lines looked up: the rest of the start's
-    # ten minutes, which _skip_empty would look up first
+    # (day index, minutes, their lines) that first_lines looked up: the rest of the start's
+    # ten minutes, which Windows would look up first
     minutes: tuple[str, tuple[int, ...], tuple[int, ...]] | None = None
 
     def tokens(self, lo: int, hi: int) -> bool:
@@ -72,12 +72,14 @@ def rest_of(unit: int, parts: int, skip: int, upward: bool) -> range:
 
 
 class Starts:
-    """The start of a read (a part of alco.search.reader.Searcher)."""
+    """The start of a read (a part of alco.search.reader.Searcher): one dictionary lookup on
+    the shared ``ctx``, what a day index can do from ``lookups``."""
 
-    sphinx: sphinxql.Sphinx
-    budget: ReadBudget
+    def __init__(self, ctx: ReadContext, lookups: Lookups) -> None:
+        self.ctx = ctx
+        self.lookups = lookups
 
-    def _rare(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, start: Start) -> bool:
+    def rare(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, start: Start) -> bool:
         """Whether the rarest word of ``c`` is in at most RARE_LINES lines of the day of ids
         [lo, hi] (one dictionary lookup, none when the read's ``start`` looked that day up;
         True when it cannot be known: patterns' pieces of words, no budget left).  An upper
@@ -89,12 +91,13 @@ class Starts:
             return start.word_lines <= RARE_LINES
         words = needed_words(c.match)
         name = day_name(ix, day)
-        if not words or self.budget.queries_left() < LOOKUP_ROOM or not self.hours([name]):
+        if not words or self.ctx.budget.queries_left() < LOOKUP_ROOM \
+                or not self.lookups.hours([name]):
             return True
-        self.budget.spend()
-        return min(keyword_rows(self.sphinx, words, name).values(), default=0) <= RARE_LINES
+        self.ctx.budget.spend()
+        return min(keyword_rows(self.ctx.sphinx, words, name).values(), default=0) <= RARE_LINES
 
-    def _first_window(self, ix: IndexConfig, c: Compiled, at: int, upward: bool,
+    def first_window(self, ix: IndexConfig, c: Compiled, at: int, upward: bool,
                       n: int) -> Start:
         """How a read from ``at`` starts (Start), from one dictionary lookup: the lines of
         the query's rarest word in the day and the lines of
@@ -107,13 +110,13 @@ class Starts:
         words = needed_words(c.match)
         at_ms = id_ms(at)
         name = day_name(ix, at_ms // DAY_MS)
-        if not words or not self.hours([name]):
+        if not words or not self.lookups.hours([name]):
             return Start()
         step = 1 if upward else -1
         minute = at_ms // MINUTE_MS
         tokens = [unit_token(MINUTE_MS, minute), unit_token(MINUTE_MS, minute + step)]
-        self.budget.spend()
-        docs = keyword_rows(self.sphinx, [*words, *tokens], name)
+        self.ctx.budget.spend()
+        docs = keyword_rows(self.ctx.sphinx, [*words, *tokens], name)
         counted = [v for k, v in docs.items() if k not in tokens]
         day = at_ms // DAY_MS
         busy = docs.get(tokens[0], 0) > 0
@@ -123,7 +126,7 @@ class Starts:
         if word_lines <= RARE_LINES:
             return Start(day=day, rare=True, busy=busy)
         near = sum(docs.get(t, 0) for t in tokens)
-        day_lines = self._day_lines_count(name)
+        day_lines = self.lookups.day_lines(name)
         if day_lines <= 0:
             return Start(day=day, busy=busy)
         day_ms = day * DAY_MS
@@ -139,10 +142,10 @@ class Starts:
         return Start(min(max(width, FIRST_WINDOW_MS), FIRST_MAX_MS), day, busy=busy,
                      word_lines=word_lines, lines_per_ms=day_rate)
 
-    def _first_lines(self, ix: IndexConfig, at: int, upward: bool, n: int | None) -> Start:
+    def first_lines(self, ix: IndexConfig, at: int, upward: bool, n: int | None) -> Start:
         """How a read without words starts (Start), from one dictionary lookup of the lines
         of the minute it starts in and the next (and the rest of its ten minutes, which
-        ``_skip_empty`` then takes from Start.minutes instead of asking again).  A window
+        ``Windows`` then takes from Start.minutes instead of asking again).  A window
         matched through time tokens costs its minutes' lines whatever part of them it takes
         (the far edge's minute token is decoded whole); in a burst a minute holds hundreds
         of thousands.  The id range alone costs the lines of the window (searchd skips the
@@ -152,16 +155,16 @@ class Starts:
         window as wide as should hold ``n`` lines and a half more (None: a scan, whose
         windows are sized as it reads)."""
         name = day_name(ix, id_ms(at) // DAY_MS)
-        if not self.hours([name]):
+        if not self.lookups.hours([name]):
             return Start()
         minute = id_ms(at) // MINUTE_MS
-        # the rest of its ten minutes, as Searcher._skip_empty looks them up first (it takes
+        # the rest of its ten minutes, as Windows looks them up first (it takes
         # them from here), and at least the next minute
         units = rest_of(minute, 10, 0, upward)
         minutes = [*units, *([minute + (1 if upward else -1)] if len(units) == 1 else [])]
-        self.budget.spend()
-        counts = keyword_docs_each(self.sphinx, [unit_token(MINUTE_MS, m) for m in minutes],
-                                    name)
+        self.ctx.budget.spend()
+        counts = keyword_docs_each(self.ctx.sphinx,
+                                   [unit_token(MINUTE_MS, m) for m in minutes], name)
         known = (name, tuple(units), tuple(counts[:len(units)]))
         near, busy = max(counts[:2]), counts[0] > 0
         if near <= DENSE_MINUTE:

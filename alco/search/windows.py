@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from datetime import UTC, datetime
 
 from alco.config import IndexConfig
-from alco.index import sphinxql
 from alco.index.schema import (
     HOUR_MS,
     MINUTE_MS,
@@ -20,10 +18,10 @@ from alco.index.schema import (
     time_cover,
     unit_token,
 )
-from alco.index.sphinxconf import retention_days
-from alco.search.budget import MAX_QUERIES, ReadBudget
+from alco.search.budget import MAX_QUERIES
 from alco.search.compile import COVER_MAX_TOKENS, TOP_ID
-from alco.search.dictionary import DAY_MS, LOOKUP_ROOM, day_name, keyword_docs_each
+from alco.search.context import ReadContext
+from alco.search.dictionary import DAY_MS, LOOKUP_ROOM, Lookups, day_name, keyword_docs_each
 from alco.search.starts import FIRST_WINDOW_MS, rest_of
 
 GROWTH_EMPTY = 8  # the next window after one without hits is this many times as wide
@@ -78,18 +76,19 @@ def to_minute_edge(win_lo: int, win_hi: int, lo: int, hi: int, upward: bool) -> 
 
 
 class Windows:
-    """The windows of a read (a part of alco.search.reader.Searcher)."""
+    """The windows of a read (a part of alco.search.reader.Searcher): quiet spells looked up
+    on the shared ``ctx``, in the day indexes ``lookups`` says have hour tokens."""
 
-    sphinx: sphinxql.Sphinx
-    budget: ReadBudget
-    _newest: Callable[[str], float | None] | None
+    def __init__(self, ctx: ReadContext, lookups: Lookups) -> None:
+        self.ctx = ctx
+        self.lookups = lookups
 
-    def _windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
-                 open_top: tuple[int, int] | None = None, most: int = MAX_QUERIES,
-                 scan: bool = False, left: Callable[[], int] | None = None,
-                 first_ms: int = FIRST_WINDOW_MS, skip: bool = True,
-                 known: tuple[str, tuple[int, ...], tuple[int, ...]] | None = None
-                 ) -> Generator[tuple[int, int], int | tuple[int, int] | None, None]:
+    def windows(self, ix: IndexConfig, lo: int, hi: int, upward: bool, n: int = 1,
+                open_top: tuple[int, int] | None = None, most: int = MAX_QUERIES,
+                scan: bool = False, left: Callable[[], int] | None = None,
+                first_ms: int = FIRST_WINDOW_MS, skip: bool = True,
+                known: tuple[str, tuple[int, ...], tuple[int, ...]] | None = None
+                ) -> Generator[tuple[int, int], int | tuple[int, int] | None, None]:
         """At most ``most`` disjoint id ranges covering [lo, hi], from the end read first.
 
         ``send()`` the number of rows the last window gave, or (rows, the id read up to) when
@@ -104,7 +103,7 @@ class Windows:
         (``_skip_empty``, in day indexes with hour tokens)."""
         step = 1 if upward else -1
         if upward:
-            start = lo if lo > 0 else self._first_id(ix)
+            start = lo if lo > 0 else self.ctx.first_id(ix)
             cur = lo
             if left is not None and skip:  # (a read's windows)
                 nxt = self._skip_empty(ix, start, hi, True, left, known)
@@ -118,7 +117,7 @@ class Windows:
                 nxt = self._skip_empty(ix, start, lo, False, left, known)
                 if nxt != start:
                     start = cur = nxt
-            stop = self._first_id(ix)
+            stop = self.ctx.first_id(ix)
         width, seen_ms, hits, made, skips = first_ms, 0, 0, 0, 0
         found: int | None = None
         while (cur <= hi) if upward else (cur >= lo):
@@ -160,7 +159,7 @@ class Windows:
         ``known``: the lines of minutes already looked up (Start.minutes), not asked again."""
         at_ms = id_ms(at)
         name = day_name(ix, at_ms // DAY_MS)
-        if left() < LOOKUP_ROOM or not self.hours([name]):
+        if left() < LOOKUP_ROOM or not self.lookups.hours([name]):
             return at
         # the rest of at's ten minutes (from its minute), then of its hour (from the next
         # ten minutes): the first unit with lines
@@ -203,8 +202,8 @@ class Windows:
         lines of day index ``name``: (unit, size, name), or None (one lookup)."""
         if not units or left() < LOOKUP_ROOM:
             return None
-        self.budget.spend()
-        counts = keyword_docs_each(self.sphinx, [unit_token(size, k) for k in units], name)
+        self.ctx.budget.spend()
+        counts = keyword_docs_each(self.ctx.sphinx, [unit_token(size, k) for k in units], name)
         return next(((k, size, name) for k, n in zip(units, counts, strict=True) if n), None)
 
     def _no_lines(self, ix: IndexConfig, lo: int, hi: int) -> bool:
@@ -217,10 +216,10 @@ class Windows:
             name = day_name(ix, day)
             tokens = time_cover(max(lo_ms, day * DAY_MS), min(hi_ms, day * DAY_MS + DAY_MS - 1),
                                 hours=True)
-            if len(tokens) > COVER_MAX_TOKENS or not self.hours([name]):
+            if len(tokens) > COVER_MAX_TOKENS or not self.lookups.hours([name]):
                 return False
-            self.budget.spend()
-            if any(keyword_docs_each(self.sphinx, tokens, name)):
+            self.ctx.budget.spend()
+            if any(keyword_docs_each(self.ctx.sphinx, tokens, name)):
                 return False
         return True
 
@@ -231,13 +230,13 @@ class Windows:
         day = hour // 24
         for _ in range(SKIP_DAYS):
             name = day_name(ix, day)
-            if name not in self.indexes_for_ids(ix, make_id(day * DAY_MS, 0, 0),
-                                                make_id(day * DAY_MS + DAY_MS, 0, 0) - 1) \
-                    or not self.hours([name]) \
+            if name not in self.ctx.indexes_for_ids(ix, make_id(day * DAY_MS, 0, 0),
+                                                    make_id(day * DAY_MS + DAY_MS, 0, 0) - 1) \
+                    or not self.lookups.hours([name]) \
                     or left() < LOOKUP_ROOM:
                 return None
-            self.budget.spend()
-            counts = keyword_docs_each(self.sphinx, [
+            self.ctx.budget.spend()
+            counts = keyword_docs_each(self.ctx.sphinx, [
                 unit_token(HOUR_MS, h) for h in range(day * 24, day * 24 + 24)], name)
             while hour // 24 == day:
                 if counts[hour - day * 24]:
@@ -247,15 +246,3 @@ class Windows:
                 hour += step
             day += step
         return None
-
-    def _open_top(self, ix: IndexConfig) -> tuple[int, int] | None:
-        """(newest line reported by the writers, now) in ms; None when Redis does not know."""
-        newest = self._newest(ix.name) if self._newest else None
-        if not newest:
-            return None
-        return int(newest * 1000), time.time_ns() // 1_000_000
-
-    def _first_id(self, ix: IndexConfig) -> int:
-        first = retention_days(ix, self.today())[0]
-        return make_id(int(datetime(first.year, first.month, first.day,
-                                    tzinfo=UTC).timestamp()) * 1000, 0, 0)

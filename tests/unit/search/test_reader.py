@@ -18,7 +18,7 @@ T0 = int(datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC).timestamp() * 
 
 def windows(lo: int, hi: int, upward: bool) -> list[tuple[int, int]]:
     searcher = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)  # type: ignore
-    return list(searcher._windows(IndexConfig(), lo, hi, upward))
+    return list(searcher.windows.windows(IndexConfig(), lo, hi, upward))
 
 
 @pytest.mark.parametrize("upward", [True, False])
@@ -49,7 +49,8 @@ def test_newest_first_without_an_end_starts_near_now():
 
 
 def test_each_window_is_sized_by_the_hits_seen_so_far():
-    gen = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)._windows(  # type: ignore
+    searcher = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)  # type: ignore
+    gen = searcher.windows.windows(
         IndexConfig(), make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0), False, 101)
     widths = []
     window = next(gen)
@@ -61,7 +62,8 @@ def test_each_window_is_sized_by_the_hits_seen_so_far():
     # least twice as wide as the one before until twice as many hits were seen as are missing
     # (80 of 101: then as wide as the last at least), and eightfold after an empty one
     assert widths == [1000, 2000, 2000, 16000]
-    gen = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)._windows(  # type: ignore
+    searcher = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY)  # type: ignore
+    gen = searcher.windows.windows(
         IndexConfig(), make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0), True, 101)
     first = next(gen)
     second = gen.send(0)
@@ -72,13 +74,13 @@ def test_newest_first_starts_at_the_newest_line_known_and_still_reads_up_to_the_
     hour_ago_ms = time.time_ns() // 1_000_000 - 3_600_000
     searcher = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY,  # type: ignore
                         newest=lambda name: hour_ago_ms / 1000)
-    first = next(searcher._windows(IndexConfig(), 0, TOP_ID, False, 100,
-                                   searcher._open_top(IndexConfig())))
+    first = next(searcher.windows.windows(IndexConfig(), 0, TOP_ID, False, 100,
+                                          searcher.ctx.open_top(IndexConfig())))
     assert first == (make_id(hour_ago_ms + 1 - 1000, 0, 0) + 1, TOP_ID)
     unknown = Searcher(parse({}, "<test>", env={}), sphinx=None, today=DAY,  # type: ignore
                        newest=lambda name: None)
-    lo, hi = next(unknown._windows(IndexConfig(), 0, TOP_ID, False, 100,
-                                   unknown._open_top(IndexConfig())))
+    lo, hi = next(unknown.windows.windows(IndexConfig(), 0, TOP_ID, False, 100,
+                                          unknown.ctx.open_top(IndexConfig())))
     assert hi == TOP_ID and abs((lo >> MS_SHIFT) - (time.time_ns() // 1_000_000 - 1000)) < 5000
 
 
