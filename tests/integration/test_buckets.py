@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from starlette.testclient import TestClient
 
 from alco.config import DEFAULT_COLUMNS
 from alco.index.buckets import bucket
@@ -17,6 +18,7 @@ from alco.index.schema import IndexSchema, Record, day_index
 from alco.index.sphinxql import Sphinx
 from alco.linestore.writing import LineWriter
 from alco.search.language import KEYWORD_RUN_RE
+from alco.web.app import create_app
 from tests.helpers import all_lines
 
 pytestmark = pytest.mark.integration
@@ -124,3 +126,11 @@ def test_ids_are_not_in_the_dictionary_and_every_query_form_answers_exactly(two_
     check("timeout -timeout2", lambda r: has_words(r.message, "timeout")
           and not has_words(r.message, "timeout2"))
     check("/retry7 timeout/", lambda r: "retry7 timeout" in r.message)
+
+
+def test_the_parts_field_a_day_made_before_lacks_is_no_warning(two_layouts):
+    config, records, _ = two_layouts
+    client = TestClient(create_app(config))
+    for q in ("'imeout'", records[3].message.split()[2], "/user\\d+abc/"):
+        body = client.get("/api/logs/lines", params={"q": q, "from": "3d"}).json()
+        assert body["lines"] and body["warnings"] == [] and body["partial"] is False, q
