@@ -109,18 +109,25 @@ def one_run(kind: str, lines: list[bytes], store_on: bool) -> list:
 
 def scan(cfg: object, ix: object, sx: Sphinx) -> float:
     """Candidates a literal-free pattern's read checks per second (the best of three reads
-    of a request's worth, newest first, matching nothing)."""
+    of a request's worth, newest first, matching (almost) nothing): searchd's rows checked
+    (alco.search.reads.passing), or the store's lines checked as read (Texts.scan_matching)."""
     import alco.search.reader as reader
     import alco.search.reads as reads
+    from alco.search.texts import Texts
 
     seen = [0]
-    real = reads.passing
+    real, real_scan = reads.passing, Texts.scan_matching
 
     def counting(c: object, rows: list[dict]) -> list[dict]:
         seen[0] += len(rows)
         return real(c, rows)
 
-    reads.passing = counting
+    def counting_scan(self: Texts, *args: object) -> tuple:
+        got = real_scan(self, *args)
+        seen[0] += got[1]
+        return got
+
+    reads.passing, Texts.scan_matching = counting, counting_scan
     best = 0.0
     try:
         for _ in range(3):
@@ -129,7 +136,7 @@ def scan(cfg: object, ix: object, sx: Sphinx) -> float:
             reader.Searcher(cfg, sx).lines(ix, reader.LineQuery(q=r"/\d{4}[a-z]{6}\d/"))
             best = max(best, seen[0] / (time.perf_counter() - start))
     finally:
-        reads.passing = real
+        reads.passing, Texts.scan_matching = real, real_scan
     return best
 
 

@@ -116,15 +116,6 @@ class Decoded:
         n = self._position(doc_id)
         return None if n is None else self._cols["msg"][n]
 
-    def between(self, lo: int, hi: int) -> list[tuple[int, int, str]]:
-        """(id, time, message) of the block's lines with ids in [lo, hi]."""
-        c = self._cols
-        ids = c["id"]
-        if lo <= ids[0] and ids[-1] <= hi:  # (most blocks of a scan: all of it)
-            return list(zip(ids, c["ts"], c["msg"], strict=True))
-        return [(i, t, m) for i, t, m in zip(ids, c["ts"], c["msg"], strict=True)
-                if lo <= i <= hi]
-
     def columns(self, lo: int, hi: int) -> tuple[list[int], list[int], list[str]]:
         """The ids, times and messages of the block's lines with ids in [lo, hi]."""
         c = self._cols

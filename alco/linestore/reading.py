@@ -63,48 +63,19 @@ class LineReader:
                     rest = [i for i in rest if i not in found]
         return found
 
-    def scan(self, days: list[str], lo: int, hi: int, upward: bool,
-             limit: int) -> list[tuple[int, int, str]]:
-        """The first ``limit`` lines (id, time, message) with ids in [lo, hi] in the
-        direction read, from the day files ``days`` (oldest first), each id once.  Blocks are
-        taken in the order of their last id; a block's ids span less than MAX_SPAN, so once
-        ``limit`` lines are found, blocks ending more than that past the limit-th are not
-        read.  Lines of a batch kept here whose rows never reached searchd (a crash between
-        the two) are among them: the caller checks what it keeps against searchd."""
-        found: dict[int, tuple[int, int, str]] = {}
-        with self._lock:
-            for day in days if upward else days[::-1]:
-                db = self._day(day)
-                if db is None:
-                    continue
-                self._scan_day(day, db, lo, hi, upward, limit, found)
-                if len(found) >= limit:
-                    break
-        return [found[i] for i in sorted(found, reverse=not upward)[:limit]]
-
-    def _scan_day(self, day: str, db: DayFile, lo: int, hi: int, upward: bool, limit: int,
-                  found: dict[int, tuple[int, int, str]]) -> None:
-        offset, edge = 0, None  # edge: the limit-th id found, as of the last page of blocks
-        while True:
-            heads = db.heads_in_order(lo, hi, upward, offset, SCAN_HEADS)
-            for rowid, _, last, dict_id in heads:
-                if edge is not None and ((last - edge >= MAX_SPAN) if upward else last < edge):
-                    return
-                for line in self._decoded(day, db, rowid, dict_id).between(lo, hi):
-                    found[line[0]] = line
-            if len(heads) < SCAN_HEADS:
-                return
-            offset += SCAN_HEADS
-            if len(found) >= limit:  # (once a page: a block further may only bring it closer)
-                edge = sorted(found, reverse=not upward)[limit - 1]
-
     def scan_matching(self, days: list[str], lo: int, hi: int, upward: bool, limit: int,
                       keep: Callable[[list[str]], list[bool]]
                       ) -> tuple[list[tuple[int, int, str]], int, int | None]:
-        """``scan``'s first ``limit`` lines, checked as they are read: ``keep`` is given the
+        """The first ``limit`` lines with ids in [lo, hi] in the direction read, from the day
+        files ``days`` (oldest first), checked as they are read: ``keep`` is given the
         messages of a page of blocks at a time (one pattern pass over many lines) and only
-        the lines it keeps are made.  Returns those lines (in the direction read), how many
-        lines were read (at most ``limit``) and, when ``limit`` were, the last one's id."""
+        the lines it keeps are made.  Returns those lines (id, time, message, in the
+        direction read), how many lines were read (at most ``limit``) and, when ``limit``
+        were, the last one's id.  Blocks are taken in the order of their last id; a block's
+        ids span less than MAX_SPAN, so once ``limit`` lines are read, blocks ending more
+        than that past the limit-th are not.  Lines of a batch kept here whose rows never
+        reached searchd (a crash between the two) are among them: the caller checks what it
+        keeps against searchd."""
         seen: list[int] = []  # the id of every line read
         kept: dict[int, tuple[int, int, str]] = {}
         with self._lock:

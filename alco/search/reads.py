@@ -182,9 +182,12 @@ class Reads:
             if cover:  # the far edge's minute token is decoded whole: read the minute whole
                 win_lo, win_hi = to_minute_edge(win_lo, win_hi, lo, hi, upward)
             in_store = scan and self._store_scan(c, fields, win_lo, win_hi, ix)
-            if in_store:  # a scan of every line: the store's blocks, not searchd's rows
+            n_read, last_read = 0, None  # a scan of the store: lines read, the last one's id
+            if in_store:  # a scan of every line: the store's blocks, checked as read
                 self.ctx.budget.spend()
-                got = self.texts.scan(in_store, win_lo, win_hi, upward, limit)
+                got, n_read, last_read = self.texts.scan_matching(
+                    in_store, win_lo, win_hi, upward, limit,
+                    lambda messages: c.checks.passes_many(messages, None))
             else:
                 got = self.select_range(ix, c, win_lo, win_hi, upward, limit, cover=cover,
                                         open_top=open_top,
@@ -196,14 +199,17 @@ class Reads:
                 out.partial = True
                 break
             reached = win_hi if upward else win_lo
-            if len(got) >= limit:
-                reached = int(got[-1]["id"])
+            if in_store:
+                reached = reached if last_read is None else last_read
+            else:
+                n_read = len(got)
+                if n_read >= limit:
+                    reached = int(got[-1]["id"])
             kept = got
             if scan:
-                kept = passing(c, got)
-                if in_store:
-                    kept = self.texts.in_searchd(in_store, kept)
-                read_rows, kept_rows = read_rows + len(got), kept_rows + len(kept)
+                # (the store's lines passed their checks as they were read)
+                kept = self.texts.in_searchd(in_store, got) if in_store else passing(c, got)
+                read_rows, kept_rows = read_rows + n_read, kept_rows + len(kept)
             if len(kept) >= want:
                 kept = kept[:want]
                 reached = int(kept[-1]["id"])
@@ -213,7 +219,7 @@ class Reads:
                 sink(kept)
             else:
                 out.rows += kept
-            sent = (len(got), reached)
+            sent = (n_read, reached)
         out.done = out.edge == (hi if upward else lo)
         if out.rows and complete:
             self._complete(ix, out.rows, ("meta",) if "js" in columns else ("js", "meta"))

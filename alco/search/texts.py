@@ -12,6 +12,7 @@ gets an empty text and the mark ``missing_text`` (a read never hides a line it f
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from alco.index import sphinxql
@@ -83,12 +84,16 @@ class Texts:
         return bool(indexes) and all(not has_text_attr(self.sx, i) and reader.has_day(i)
                                      for i in indexes)
 
-    def scan(self, indexes: list[str], lo: int, hi: int, upward: bool,
-             n: int) -> list[dict]:
-        """The first ``n`` rows (id, ts, logline) of ``indexes`` with ids in [lo, hi] in the
-        direction read, from the line store (alco.linestore.reading.LineReader.scan)."""
-        return [{"id": i, "ts": t, "logline": m} for i, t, m in
-                line_reader(self.data_dir).scan(indexes, lo, hi, upward, n)]
+    def scan_matching(self, indexes: list[str], lo: int, hi: int, upward: bool, n: int,
+                      keep: Callable[[list[str]], list[bool]]
+                      ) -> tuple[list[dict], int, int | None]:
+        """The rows (id, ts, logline) among the first ``n`` lines of ``indexes`` with ids in
+        [lo, hi] in the direction read whose messages ``keep`` keeps, from the line store
+        (alco.linestore.reading.LineReader.scan_matching); with how many lines were read and,
+        when ``n`` were, the last one's id."""
+        lines, read, last = line_reader(self.data_dir).scan_matching(indexes, lo, hi, upward,
+                                                                     n, keep)
+        return [{"id": i, "ts": t, "logline": m} for i, t, m in lines], read, last
 
     def in_searchd(self, indexes: list[str], rows: list[dict]) -> list[dict]:
         """The rows searchd has: a scan of the store also meets lines of a batch whose rows

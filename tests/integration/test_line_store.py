@@ -139,8 +139,9 @@ def test_a_scan_reads_the_store_and_never_shows_a_line_searchd_does_not_have(sta
                              [(orphan_id, now_us + 500_000, "job 99999 took 5ms", {}, {})])
     pattern = r"/^\w+ \d{5} \w+ [0-9]ms$/"  # (no literal: every line is a candidate)
     scans: list[int] = []
-    real_scan = Texts.scan
-    monkeypatch.setattr(Texts, "scan", lambda self, *a: scans.append(1) or real_scan(self, *a))
+    real_scan = Texts.scan_matching
+    monkeypatch.setattr(Texts, "scan_matching",
+                        lambda self, *a: scans.append(1) or real_scan(self, *a))
     want = [r.message for r in recs if r.message.endswith(("took 0ms", "took 1ms", "took 2ms",
                                                            "took 3ms", "took 4ms", "took 5ms",
                                                            "took 6ms", "took 7ms", "took 8ms",
