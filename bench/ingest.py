@@ -49,7 +49,7 @@ from common import (
     wait_for,
 )
 
-from alco.index import sphinxql
+from alco.index import buckets, sphinxql
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
 from alco.index.searchd import port_answers
@@ -315,11 +315,14 @@ class Bench:
 
     def visible(self, tokens: list[str]) -> list[str]:
         days = self.days("main")
+        # a probe token is an id (alco.index.buckets): its bucket finds it, and others
+        terms = [t for tok in tokens for t in (tok, buckets.query_text(tok)) if t]
         rows = self.sphinx.query(
             f"SELECT id FROM {', '.join(days)} WHERE MATCH(%s) "
-            f"LIMIT 1000", ["@logline (" + " | ".join(tokens) + ")"])
+            f"LIMIT 5000 OPTION max_matches=5000", ["@logline (" + " | ".join(terms) + ")"])
         Texts(self.sphinx, self.cfg.sphinx.data_dir).fill("main", days, rows)  # (line store)
-        return [r["logline"].rsplit(" ", 1)[1] for r in rows]
+        wanted = set(tokens)
+        return [w for r in rows if (w := r["logline"].rsplit(" ", 1)[1]) in wanted]
 
 
 class TailWatch:
