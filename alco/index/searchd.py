@@ -51,6 +51,18 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
+# glibc's malloc: blocks of 128 KiB or more mapped on their own, so the RAM chunk's big
+# buffers go back to the system when a flush or a merge frees them (by default the threshold
+# grows with the blocks freed, and searchd keeps its high-water mark: measured at 1.5M
+# random-id lines, 170 MiB of heap after the day's compaction against 70 with it)
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+def searchd_env() -> dict[str, str]:
+    """searchd's environment: ours, with MALLOC_ENV where it does not set them."""
+    return {**MALLOC_ENV, **os.environ}
+
+
 class ManagedSearchd:
     """Writes the config, starts searchd in the foreground as a child, reloads, stops."""
 
@@ -101,7 +113,7 @@ class ManagedSearchd:
         out = open(self.data_dir / "searchd.stdout", "ab")
         self.proc = subprocess.Popen(
             [sx.searchd, "--config", str(self.conf_path), "--nodetach"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=searchd_env(),
             preexec_fn=preexec_for(os.getpid()),  # no orphaned searchd if we are killed
         )
         deadline = time.monotonic() + timeout
