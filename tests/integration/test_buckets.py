@@ -134,3 +134,39 @@ def test_the_parts_field_a_day_made_before_lacks_is_no_warning(two_layouts):
     for q in ("'imeout'", records[3].message.split()[2], "/user\\d+abc/"):
         body = client.get("/api/logs/lines", params={"q": q, "from": "3d"}).json()
         assert body["lines"] and body["warnings"] == [] and body["partial"] is False, q
+
+
+def test_counts_histograms_facets_and_context_answer_exactly_through_buckets(two_layouts):
+    """Every endpoint that counts or shows lines, over a day of each layout, for queries that
+    look ids up through their buckets (a bucket's other lines must be dropped everywhere)."""
+    config, records, _ = two_layouts
+    client = TestClient(create_app(config))
+    rec = records[300 + 77]
+    the_uuid, rid = rec.message.split()[2], rec.fields["request_id"]
+    number = re.search(r"#(\d+)", rec.message).group(1)
+    cases = {
+        the_uuid: lambda r: the_uuid in r.message,
+        f"request_id:{rid},{records[12].fields['request_id']}":
+            lambda r: r.fields["request_id"] in (rid, records[12].fields["request_id"]),
+        f"order -{the_uuid}": lambda r: the_uuid not in r.message,
+        number: lambda r: has_words(text_of(r), number),
+        "'imeout'": lambda r: "imeout" in r.message,
+    }
+    span = {"from": "3d", "to": "now"}
+    for q, want in cases.items():
+        hits = [r for r in records if want(r)]
+        got = client.get("/api/logs/count", params={"q": q, **span}).json()
+        assert (got["count"], got["partial"]) == (len(hits), False), q
+        got = client.get("/api/logs/histogram", params={"q": q, "buckets": 1, **span}).json()
+        assert got["total"] == len(hits), q
+        got = client.get("/api/logs/facets", params={"q": q, "field": "host", **span}).json()
+        by_host: dict[str, int] = {}
+        for r in hits:
+            by_host[r.fields["host"]] = by_host.get(r.fields["host"], 0) + 1
+        assert {v["value"]: v["count"] for v in got["values"]} == by_host, q
+        assert got["total"] == len(hits), q
+    anchor = client.get("/api/logs/lines", params={"q": the_uuid, **span}).json()["lines"][0]
+    got = client.get(f"/api/logs/context/{anchor['id']}",
+                     params={"before": 3, "after": 3}).json()
+    shown = [*got["before"], got["line"], *got["after"]]
+    assert [ln["message"] for ln in shown] == [r.message for r in records[374:381]]
