@@ -7,6 +7,6 @@ from alco.index import searchd
 
 def test_big_blocks_are_mapped_on_their_own_unless_the_environment_says_otherwise(monkeypatch):
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    assert searchd.searchd_env()["MALLOC_MMAP_THRESHOLD_"] == "131072"
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1048576")
     assert searchd.searchd_env()["MALLOC_MMAP_THRESHOLD_"] == "1048576"
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4194304")
+    assert searchd.searchd_env()["MALLOC_MMAP_THRESHOLD_"] == "4194304"
