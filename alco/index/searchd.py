@@ -51,19 +51,6 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-# glibc's malloc: blocks of 1 MiB or more mapped on their own, so the RAM chunk's big buffers
-# go back to the system when a flush or a merge frees them (by default the threshold grows
-# with the blocks freed, and searchd keeps its high-water mark).  Measured on 1.5M random-id
-# lines: 170 MiB of heap after the day's compaction, 88 with it; at 128 KiB 70, but inserts
-# 4.7x slower (every batch's buffers mapped and unmapped); at 1 MiB as fast as without
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1048576"}
-
-
-def searchd_env() -> dict[str, str]:
-    """searchd's environment: ours, with MALLOC_ENV where it does not set them."""
-    return {**MALLOC_ENV, **os.environ}
-
-
 class ManagedSearchd:
     """Writes the config, starts searchd in the foreground as a child, reloads, stops."""
 
@@ -114,7 +101,7 @@ class ManagedSearchd:
         out = open(self.data_dir / "searchd.stdout", "ab")
         self.proc = subprocess.Popen(
             [sx.searchd, "--config", str(self.conf_path), "--nodetach"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=searchd_env(),
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=preexec_for(os.getpid()),  # no orphaned searchd if we are killed
         )
         deadline = time.monotonic() + timeout
