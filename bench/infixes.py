@@ -58,10 +58,10 @@ def one_run(n: int, infixes: bool) -> tuple[float, float, float]:
             rec = normalise(orjson.dumps(record(k, first_us + k * 1000)), options=options)
             rows.append(store._row(make_id(rec.ts_us // 1000, 0, 0), rec))
             if len(rows) == BATCH:
-                sx.replace_rows(day, store.columns, rows)
+                store.put_rows(day, rows)
                 rows = []
         if rows:
-            sx.replace_rows(day, store.columns, rows)
+            store.put_rows(day, rows)
         sx.query(f"FLUSH RTINDEX {day}")
         used = cpu_s(pid) - before
         wall = time.perf_counter() - start

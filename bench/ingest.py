@@ -171,7 +171,8 @@ class Bench:
     def bulk_replace(self, name: str) -> float:
         """Limit (b): writer-shaped rows, REPLACEd in batches; only the REPLACE is timed."""
         ix = self.cfg.index(name)
-        store = DayStore(self.sphinx, IndexSchema.of(ix), 0, ix.retention_days)
+        store = DayStore(self.sphinx, IndexSchema.of(ix), 0, ix.retention_days,
+                         lines=keeper_for(self.cfg, ix))
         options = options_for(self.cfg, ix)
         spent, counters, client_cpu = 0.0, {}, 0.0
         searchd_cpu = cpu_seconds([self.searchd_pid])
@@ -186,7 +187,7 @@ class Bench:
                 by_day.setdefault(day_index(name, day_of_us(rec.ts_us)), []).append(row)
             t, c = time.perf_counter(), time.thread_time()
             for index, rows in by_day.items():
-                self.sphinx.replace_rows(index, store.columns, rows)
+                store.put_rows(index, rows)
             spent += time.perf_counter() - t
             client_cpu += time.thread_time() - c
         self.cpu["b"] = client_cpu + cpu_seconds([self.searchd_pid]) - searchd_cpu
@@ -687,7 +688,7 @@ def insert_stalls(n: int, limits: list[str], batch: int = 2000,
                     part.append(store._row(make_id(ms, 0, counters[ms]), rec))
                     index = day_index("stall", day_of_us(rec.ts_us))
                 t = time.perf_counter()
-                b.sphinx.replace_rows(index, store.columns, part)
+                store.put_rows(index, part)
                 times.append(time.perf_counter() - t)
                 status = sphinxql.index_status(b.sphinx, index)
                 disk = int(status.get("disk_chunks", 0))

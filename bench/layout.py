@@ -98,8 +98,8 @@ def config(layouts: list[Layout], schema: IndexSchema, data: Path, port: int) ->
 
 def load(sphinx: Sphinx, layout: Layout, store: DayStore, options: object, n: int,
          first_us: int) -> float:
-    columns = store.columns if layout.text else [
-        c for c in store.columns if c not in ("js", "meta")]
+    columns = [c for c in store.columns if c != "parts"] if layout.text else [
+        c for c in store.columns if c not in ("js", "meta", "parts")]
     keep = [store.columns.index(c) for c in columns]
     counters: Counter[int] = Counter()
     rows: list[list] = []

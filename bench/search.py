@@ -160,13 +160,15 @@ def load_chunk(job: tuple) -> int:
             ms = rec.ts_us // 1000
             day = day_index(INDEX, day_of_us(rec.ts_us))
             if rows and (day != index or len(rows) == BATCH):
-                sphinx.replace_rows(index, store.columns, rows)
+                store.put_rows(index, rows)  # (the line store, then searchd)
                 rows = []
             index = day
             counters[ms] = counters.get(ms, -1) + 1
             rows.append(store._row(chunk_id(chunk, ms, counters[ms]), rec))
     if rows:
-        sphinx.replace_rows(index, store.columns, rows)
+        store.put_rows(index, rows)
+    if store.lines is not None:
+        store.lines.close()
     sphinx.close()
     return min(CHUNK, n - start)
 

@@ -173,6 +173,14 @@ class DayStore:
         except (OSError, sqlite3.Error) as exc:
             raise TransientError(f"line store: {exc}") from exc
 
+    def put_rows(self, index: str, rows: list[list]) -> None:
+        """Rows made by ``_row`` under ids of the caller's own into ``index``, as ``store``
+        writes them (the text kept in the line store first, ids as buckets where the day has
+        them), without ``store``'s checks: a loader of made-up lines (bench/search.py)."""
+        if self.lines is not None:
+            self._keep(index, rows)
+        self._replace(index, rows)
+
     def _write_past(self, index: str, rows: list[list], result: StoreResult) -> None:
         """Rows into a past day: not while compaction flushes its RAM chunk."""
         assert self.guard is not None
