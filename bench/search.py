@@ -61,7 +61,7 @@ from grep_classes import run_grep
 from alco.catalog.reader import ValuesReader
 from alco.catalog.values import ValuesStore
 from alco.index import buckets, compaction
-from alco.index.daystore import DayStore
+from alco.index.daystore import DayStore, TransientError
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
 from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
@@ -160,17 +160,31 @@ def load_chunk(job: tuple) -> int:
             ms = rec.ts_us // 1000
             day = day_index(INDEX, day_of_us(rec.ts_us))
             if rows and (day != index or len(rows) == BATCH):
-                store.put_rows(index, rows)  # (the line store, then searchd)
+                put_rows(store, index, rows)
                 rows = []
             index = day
             counters[ms] = counters.get(ms, -1) + 1
             rows.append(store._row(chunk_id(chunk, ms, counters[ms]), rec))
     if rows:
-        store.put_rows(index, rows)
+        put_rows(store, index, rows)
     if store.lines is not None:
         store.lines.close()
     sphinx.close()
     return min(CHUNK, n - start)
+
+
+def put_rows(store: DayStore, index: str, rows: list) -> None:
+    """Rows into the line store, then searchd, as a writer does; again after a transient error
+    (two loaders append to one day's store file: one may wait longer than its busy timeout),
+    at most 20 times."""
+    for attempt in range(20):
+        try:
+            store.put_rows(index, rows)
+            return
+        except TransientError:
+            if attempt == 19:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 class Bench:
