@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import zstandard
+
 from alco.linestore.blocks import MAX_SPAN, Block
 
 TOP = (1 << 63) - 1
@@ -99,3 +101,13 @@ class DayFile:
     def zdict(self, dict_id: int) -> bytes | None:
         row = self.db.execute("SELECT data FROM dicts WHERE id = ?", (dict_id,)).fetchone()
         return row[0] if row else None
+
+    def decompressor(self, dict_id: int) -> zstandard.ZstdDecompressor:
+        """A decompressor for this file's blocks compressed with dictionary ``dict_id`` (0:
+        none); making one loads the dictionary, so callers keep it."""
+        if not dict_id:
+            return zstandard.ZstdDecompressor()
+        data = self.zdict(dict_id)
+        if data is None:
+            raise LookupError(f"line store {self.path}: dictionary {dict_id} missing")
+        return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(data))

@@ -155,17 +155,11 @@ class LineReader:
         return block
 
     def _dctx(self, day: str, db: DayFile, dict_id: int) -> zstandard.ZstdDecompressor:
-        """A decompressor with the day's dictionary ``dict_id`` (0: none), kept: making one
-        loads the dictionary (used under the lock: one thread at a time)."""
+        """The day's decompressor for dictionary ``dict_id``, kept (used under the lock: one
+        thread at a time)."""
         key = (day, dict_id)
         if key not in self._zdicts:
-            zdict = None
-            if dict_id:
-                data = db.zdict(dict_id)
-                if data is None:
-                    raise LookupError(f"line store {db.path}: dictionary {dict_id} missing")
-                zdict = zstandard.ZstdCompressionDict(data)
-            self._zdicts[key] = zstandard.ZstdDecompressor(dict_data=zdict)
+            self._zdicts[key] = db.decompressor(dict_id)
         return self._zdicts[key]
 
     def _day(self, day: str) -> DayFile | None:

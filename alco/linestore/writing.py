@@ -44,13 +44,11 @@ class LineWriter:
             return []
         db = self._day(day_index)
         out: list[int] = []
-        zdicts: dict[int, zstandard.ZstdDecompressor] = {}
+        dctxs: dict[int, zstandard.ZstdDecompressor] = {}
         for rowid, _, _, dict_id in db.heads(lo, hi):
-            if dict_id not in zdicts:
-                data = db.zdict(dict_id) if dict_id else None
-                zdicts[dict_id] = zstandard.ZstdDecompressor(
-                    dict_data=zstandard.ZstdCompressionDict(data) if data else None)
-            ids, _, _ = decode(db.data(rowid), dctx=zdicts[dict_id]).columns(lo, hi)
+            if dict_id not in dctxs:
+                dctxs[dict_id] = db.decompressor(dict_id)
+            ids, _, _ = decode(db.data(rowid), dctx=dctxs[dict_id]).columns(lo, hi)
             out += ids
         return out
 
