@@ -64,19 +64,26 @@ def letters(folded: str) -> list[str]:
     return _LETTERS_RE.findall(folded)
 
 
+def _as_bucket(token: str) -> tuple[str, str] | None:
+    """(folded, bucket) of a keyword ``_CANDIDATE_RE`` found (five characters or more, one
+    a digit) when it is an id, else None: the one rule of the writer and of queries."""
+    folded = fold(token)
+    if len(folded) < 6 and not folded.isdigit():
+        return None
+    return folded, bucket(folded)
+
+
 def index_text(text: str) -> tuple[str, str]:
     """The message as the index gets it (bucketed keywords as their buckets) and the text of
     ``PARTS_FIELD`` (their runs of letters)."""
     parts: list[str] = []
-    table = _fold_table()
 
-    def swap(m: re.Match[str]) -> str:  # (is_bucketed and bucket inline: ~3 a line)
-        token = m.group(0)  # five characters or more, one a digit (_CANDIDATE_RE)
-        folded = token.lower() if token.isascii() else token.translate(table)
-        if len(folded) < 6 and not folded.isdigit():
-            return token
-        parts.extend(_LETTERS_RE.findall(folded))
-        return f"{BUCKET_PREFIX}{zlib.crc32(folded.encode('utf-8', 'surrogatepass')) % BUCKETS}"
+    def swap(m: re.Match[str]) -> str:
+        found = _as_bucket(m.group(0))
+        if found is None:
+            return m.group(0)
+        parts.extend(letters(found[0]))
+        return found[1]
 
     if not _DIGIT_RE.search(text):
         return text, ""
@@ -90,11 +97,11 @@ def query_text(text: str) -> str | None:
 
     def swap(m: re.Match[str]) -> str:
         nonlocal changed
-        folded = fold(m.group(0))
-        if not is_bucketed(folded):
+        found = _as_bucket(m.group(0))
+        if found is None:
             return m.group(0)
         changed = True
-        return bucket(folded)
+        return found[1]
 
     out = _CANDIDATE_RE.sub(swap, text)
     return out if changed else None
