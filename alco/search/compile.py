@@ -174,11 +174,14 @@ def _id_checks(parsed: qlang.Query, context: tuple[str, ...],
     """The words, phrases and values of ``indexed`` columns holding ids, which day indexes
     with buckets find as their buckets (alco.index.buckets), checked line by line (a bucket
     holds other ids too); negated ones only checked (a bucket cannot rule a line out)."""
-    out = []
-    for text, negate in [*((w, False) for w in parsed.words + parsed.phrases),
-                         *((w, True) for w in parsed.not_words)]:
-        if buckets.query_text(text) is not None:
-            out.append(FieldCheck(_id_check(text), negate, None, context))
+    out = [FieldCheck(_id_check(w), False, None, context)
+           for w in parsed.words + parsed.phrases if buckets.query_text(w) is not None]
+    kept = []
+    for w in parsed.not_words:
+        if buckets.query_text(w) is None:
+            kept.append(w)
+        else:
+            out.append(FieldCheck(_id_check(w), True, None, context))
     filters = []
     for f in parsed.filters:
         if f.field in text_fields and any(buckets.query_text(v) is not None for v in f.values):
@@ -186,8 +189,7 @@ def _id_checks(parsed: qlang.Query, context: tuple[str, ...],
             if f.negate:
                 continue
         filters.append(f)
-    kept = tuple(w for w in parsed.not_words if buckets.query_text(w) is None)
-    return dataclasses.replace(parsed, not_words=kept, filters=tuple(filters)), out
+    return dataclasses.replace(parsed, not_words=tuple(kept), filters=tuple(filters)), out
 
 
 def _id_check(text: str) -> Check:

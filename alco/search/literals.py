@@ -101,8 +101,7 @@ def _inside(folded: str, left: bool, right: bool, wild: str) -> str | None:
     """The parts field's terms a bucketed keyword holding ``folded`` has (its runs of
     letters), None when none can be looked up."""
     terms = []
-    segments = list(_SEGMENT_RE.finditer(folded))
-    for seg in segments:
+    for seg in _SEGMENT_RE.finditer(folded):
         text = seg.group(0)
         if len(text) < MIN_INFIX:
             continue
