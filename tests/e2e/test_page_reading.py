@@ -31,7 +31,9 @@ def body(ts: datetime.datetime, message: str, host: str) -> bytes:
 def bodies() -> list[bytes]:
     quiet = BASE_TIME - datetime.timedelta(minutes=45)
     burst = BASE_TIME - datetime.timedelta(minutes=5)
-    out = [body(quiet + datetime.timedelta(seconds=i), f"quiet {i}", "web1")
+    # (in one second: a second apart, they fell into two bars when the minute turned
+    # between them, as BASE_TIME, a whole second of the run's start, allowed once in 30 runs)
+    out = [body(quiet + datetime.timedelta(microseconds=i), f"quiet {i}", "web1")
            for i in range(QUIET)]
     out += [body(burst + datetime.timedelta(microseconds=i * 500), f"burst {i}",
                  "web1" if i % 2 else "web2") for i in range(BURST)]
