@@ -57,6 +57,14 @@ class SphinxConfig:
     api_port: int = 0  # also listen with the native API protocol here (a shard for agents)
     agent_connect_timeout: float = 1.0  # seconds a shard may take to accept a head's query
     agent_query_timeout: float = 30.0  # seconds a shard may take to answer it
+    # the line service of a shard (alco.linestore.service): a shard (api_port set) with
+    # lines_port keeps its lines' text in its line store and serves them there, on
+    # host:lines_port, to the head (without it the text stays in searchd's logline
+    # attribute, read through the agents).  A head (agents set) finds each agent's line
+    # service at the agent's host and lines_port, or at agent_lines: "host:port" per agent,
+    # in the order of agents (several shards on one host need ports of their own).
+    lines_port: int = 0
+    agent_lines: tuple[str, ...] = ()
     # compaction of past days (alco/index/compaction.py): in this UTC hour (-1: never) each
     # day before today gets its RAM chunk flushed and its disk chunks merged into one
     compact_hour: int = 3
@@ -367,6 +375,28 @@ def _check_env(overrides: dict[str, dict[str, str]]) -> None:
             _coerce(value, default, f"environment variable {var} ({section}.{key})")
 
 
+HOST_PORT_RE = re.compile(r"^[A-Za-z0-9_.-]+:\d{1,5}$")
+
+
+def _check_lines(sx: SphinxConfig, source: str) -> None:
+    """[sphinx] lines_port and agent_lines: a shard's or a head's, each a usable address."""
+    if not 0 <= sx.lines_port <= 65535:
+        raise ConfigError(f"{source}: sphinx.lines_port: a port 1-65535, or 0 for none")
+    if sx.lines_port and not (sx.api_port or sx.agents):
+        raise ConfigError(f"{source}: sphinx.lines_port: only a shard (sphinx.api_port set) "
+                          "serves its lines, and only a head (sphinx.agents set) asks for them")
+    if sx.lines_port and sx.lines_port in (sx.port, sx.api_port):
+        raise ConfigError(f"{source}: sphinx.lines_port: {sx.lines_port} is already "
+                          "sphinx.port or sphinx.api_port; give the line service its own")
+    if sx.agent_lines and len(sx.agent_lines) != len(sx.agents):
+        raise ConfigError(f"{source}: sphinx.agent_lines: one \"host:port\" per agent, in the "
+                          f"order of sphinx.agents ({len(sx.agents)}), got "
+                          f"{len(sx.agent_lines)}")
+    for entry in sx.agent_lines:
+        if not HOST_PORT_RE.match(entry) or not 0 < int(entry.rsplit(":", 1)[1]) < 65536:
+            raise ConfigError(f"{source}: sphinx.agent_lines: {entry!r} is not host:port")
+
+
 def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:
     """Build a Config from parsed TOML data plus environment overrides."""
     env = dict(os.environ) if env is None else env
@@ -388,6 +418,7 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
                           f"{', '.join(EXCHANGE_TYPES)}")
     if not -1 <= kwargs["sphinx"].compact_hour <= 23:
         raise ConfigError(f"{source}: sphinx.compact_hour: an hour 0-23 (UTC), or -1 for never")
+    _check_lines(kwargs["sphinx"], source)
     for key in ("min_free", "max_disk"):
         size = getattr(kwargs["sphinx"], key)
         if (size or key == "min_free") and not SIZE_RE.match(size):

@@ -1,8 +1,11 @@
 """``alco run``: a managed searchd, the collector and the web app, kept up together.
 
 The collector and the web app run as child commands (``alco collect``, ``alco web``) so each
-has its own metrics mode.  Every part that dies is started again with backoff, logged with its
-exit status and counted (``alco_part_restarts{part}``, exported with the collector's metrics);
+has its own metrics mode; so does a shard's line service (``[sphinx] lines_port``: the head
+fetches the shard's lines from it, alco.linestore.service), beside searchd and the collector
+(``alco run``, ``--no-web``) or searchd alone (``alco searchd``, the collector started
+apart).  Every part that dies is started again with backoff, logged with its exit status and
+counted (``alco_part_restarts{part}``, exported with the collector's metrics);
 meanwhile the writers retry and the backlog waits in RabbitMQ.  ``alco run`` ends only on
 SIGTERM/SIGINT (stopping in order: collector, which drains and acks, then web, then searchd; a
 second signal ends it at once and the children get SIGTERM from the kernel, see
@@ -44,6 +47,18 @@ def child_command(args: argparse.Namespace, name: str, *extra: str) -> list[str]
     return [*cmd, name, *extra]
 
 
+def serves_lines(config: Config) -> bool:
+    """Whether this is a shard that serves its line store to the head ([sphinx] api_port and
+    lines_port: alco.linestore.service)."""
+    return bool(config.sphinx.api_port and config.sphinx.lines_port)
+
+
+def lines_command(args: argparse.Namespace) -> list[str]:
+    """The shard's line service as a child command."""
+    cmd = [sys.executable, "-m", "alco.linestore.service", "--log-level", args.log_level]
+    return [*cmd, "--config", args.config] if args.config else cmd
+
+
 class SearchdPart:
     """The managed searchd as a part of ``alco run``."""
 
@@ -82,6 +97,8 @@ def parts_of(args: argparse.Namespace, config: Config, searchd: ManagedSearchd |
     parent = preexec_for(os.getpid())
     stderr = "the output of alco run above (its stderr)"
     parts: list[Part] = [] if searchd is None else [SearchdPart(searchd)]
+    if serves_lines(config) and (collector or not web):  # a shard's, not a head's
+        parts.append(CommandPart("lines", lines_command(args), stderr, parent))
     if web:
         parts.append(CommandPart("web", child_command(args, "web"), stderr, parent))
     if collector:  # last: stopped first (it drains and acks), then web, then searchd

@@ -36,8 +36,11 @@ def retention_days(ix: IndexConfig, today: date) -> list[date]:
 def line_store(config: Config, ix: IndexConfig) -> bool:
     """Whether new day indexes of ``ix`` keep their line text in the line store
     (alco.linestore) rather than in searchd's ``logline`` string attribute.  A shard of a
-    distributed index keeps it in searchd: the head reads lines through searchd's agents."""
-    return ix.line_store and not config.sphinx.api_port
+    distributed index ([sphinx] api_port) does when it serves its store to the head
+    ([sphinx] lines_port: alco.linestore.service); without it, it keeps the text in searchd
+    and the head reads lines through searchd's agents."""
+    sx = config.sphinx
+    return ix.line_store and (not sx.api_port or bool(sx.lines_port))
 
 
 def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool = True,
