@@ -57,13 +57,15 @@ def _rebuild_index(config: Config, sphinx: Sphinx, ix: IndexConfig,
                    out: Callable[[str], None]) -> bool:
     from alco.catalog.values import ValuesStore
     from alco.index.daystore import day_indexes, iter_stored
+    from alco.linestore.reading import LineReader
 
     values = ValuesStore(config.redis.url, config.redis.prefix, ix.name,
                          ix.columns_with("filtered"))
     total = 0
+    lines = LineReader(config.sphinx.data_dir)
     for day in day_indexes(sphinx, ix.name):
         count = 0
-        for ts_us, fields in iter_stored(sphinx, day):
+        for ts_us, fields in iter_stored(sphinx, day, lines=lines):
             values.add(fields, ts_us / 1_000_000)
             count += 1
             if count % 1000 == 0 and not values.flush():

@@ -29,9 +29,11 @@ from alco.index.schema import (
     Record,
     day_index,
     day_of_us,
+    facet_text,
     field_column,
     id_ms,
     time_token,
+    value_hash,
     value_text,
 )
 
@@ -159,17 +161,18 @@ class DayStore:
                 "(lines=alco.linestore.writing.keeper_for(config, ix))")
 
     def _keep(self, index: str, rows: list[list]) -> None:
-        """The rows' text into the line store, durably: a line is findable in searchd only
+        """The rows' lines into the line store, durably: a line is findable in searchd only
         once its text is kept.  A crash after this and before searchd has the rows leaves
         lines no id of searchd's leads to: the batch is stored again under new ids (the id
-        allocator skips the ids the store holds, ``_highest_counters``).  The
-        fields stay in searchd's ``js`` (its filters and facets read them there), so the
-        store keeps the message alone."""
+        allocator skips the ids the store holds, ``_highest_counters``).  The store keeps the
+        fields too, but for a day index that keeps them in its ``js`` attribute (made before:
+        its filters and facets read them there)."""
         assert self.lines is not None
-        message, ts = self.columns.index("logline"), self.columns.index("ts")
+        message, ts, js = (self.columns.index(c) for c in ("logline", "ts", "js"))
+        fields = not self._layout(index).keeps_fields
         try:
-            self.lines.put(index, [(row[0], row[ts], sphinxql.visible(row[message]), {}, {})
-                                   for row in rows])
+            self.lines.put(index, [(row[0], row[ts], sphinxql.visible(row[message]),
+                                    row[js] if fields else {}, {}) for row in rows])
         except (OSError, sqlite3.Error) as exc:
             raise TransientError(f"line store: {exc}") from exc
 
@@ -250,7 +253,7 @@ class DayStore:
                 raise
             error = exc.message
         row = list(row)
-        row[self.columns.index("js")] = b"{}"  # what searchd refused: the fields
+        row[self.columns.index("js")] = {}  # what searchd refused: the fields
         row[self.columns.index("meta")] = orjson.dumps({"rejected": error[:500]})
         try:
             self._replace(index, [row])
@@ -269,28 +272,45 @@ class DayStore:
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))
-        row += [self.schema.context_text(fields), ""]  # (the parts: made by _replace)
-        row += [json_for_sphinx(fields), json_for_sphinx(rec.marks) if rec.marks else b"{}",
-                rec.ts_us, rec.fp]
+        row += [self.schema.context_text(fields), ""]  # (the parts: made by searchd_rows)
+        # (the fields as sent: searchd_rows makes them what the day index keeps of them)
+        row += [fields, json_for_sphinx(rec.marks) if rec.marks else b"{}", rec.ts_us, rec.fp]
         return row
 
     def _replace(self, index: str, rows: list[list]) -> None:
-        """REPLACE ``rows``: into a day index made for the line store with its ids as buckets
-        (alco.index.buckets); into one made before the parts or the context field, without
-        them."""
+        self.sphinx.replace_rows(index, *self.searchd_rows(index, rows))
+
+    def searchd_rows(self, index: str, rows: list[list]) -> tuple[list[str], list[list]]:
+        """The columns and values to REPLACE of ``rows`` (made by ``_row``) into ``index``, as
+        it was made: with the ids of a day made for the line store as buckets
+        (alco.index.buckets); the fields as its ``js`` attribute where it has one, else as
+        the value hashes of the ``filtered`` columns; without the parts or the context field
+        where it has none."""
         layout = self._layout(index)
         message, parts = self.columns.index("logline"), self.columns.index(PARTS_FIELD)
+        js = self.columns.index("js")
         if layout.has_parts:
             indexed = [self.columns.index(field_column(c)) for c in self.schema.indexed]
             rows = [_bucketed(row, message, parts, indexed) for row in rows]
         drop = (set() if layout.has_parts else {parts}) | \
             (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)})
-        if not drop:
-            self.sphinx.replace_rows(index, self.columns, rows)
-            return
         keep = [i for i in range(len(self.columns)) if i not in drop]
-        self.sphinx.replace_rows(index, [self.columns[i] for i in keep],
-                                 [[row[i] for i in keep] for row in rows])
+        columns = [self.columns[i] for i in keep]
+        if layout.keeps_fields:
+            return columns, [[json_for_sphinx(row[i]) if i == js else row[i] for i in keep]
+                             for row in rows]
+        at = keep.index(js)
+        del columns[at]
+        columns += self.schema.value_attrs
+        filtered = self.schema.filtered
+        out = []
+        for row in rows:
+            fields = row[js]
+            values = [row[i] for i in keep]
+            del values[at]
+            values += [value_hash(facet_text(fields.get(c))) for c in filtered]
+            out.append(values)
+        return columns, out
 
     def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:
         found: set[int] = set()
@@ -355,23 +375,48 @@ def day_indexes(sphinx: sphinxql.Sphinx, name: str) -> list[str]:
     return sorted(ix for ix in sphinx.indexes() if pattern.match(ix))
 
 
-def iter_stored(sphinx: sphinxql.Sphinx, index: str,
-                page: int = 1000) -> Iterator[tuple[int, dict]]:
-    """Every record of one daily index as ``(ts_us, fields)``, in id order, a page at a time."""
+def iter_stored(sphinx: sphinxql.Sphinx, index: str, page: int = 1000,
+                lines: FieldSource | None = None) -> Iterator[tuple[int, dict]]:
+    """Every record of one daily index as ``(ts_us, fields)``, in id order, a page at a time:
+    the fields from its ``js`` attribute or, for a day that keeps them in the line store,
+    from ``lines`` (a record the store does not hold: no fields)."""
+    name = index.rsplit("_", 1)[0]
+    in_js = DayLayout.of(sphinxql.describe(sphinx, index)).keeps_fields
+    if not in_js and lines is None:
+        raise ValueError(f"{index} keeps its fields in the line store: pass lines=")
     last = 0
     while True:
         rows = sphinx.query(
-            f"SELECT id, ts, js FROM {sphinxql.ident(index)} WHERE id > %s ORDER BY id ASC "
-            f"LIMIT {int(page)} OPTION max_matches={int(page)}", (last,))
+            f"SELECT id, ts{', js' if in_js else ''} FROM {sphinxql.ident(index)} "
+            f"WHERE id > %s ORDER BY id ASC LIMIT {int(page)} OPTION max_matches={int(page)}",
+            (last,))
+        kept = {} if in_js or lines is None else \
+            lines.fetch(name, [int(r["id"]) for r in rows], [index])
         for row in rows:
-            try:
-                fields = orjson.loads(row["js"] or "{}")
-            except orjson.JSONDecodeError:
-                fields = {}
-            yield int(row["ts"]), fields if isinstance(fields, dict) else {}
+            if in_js:
+                fields = _loads(row["js"])
+            else:
+                entry = kept.get(int(row["id"]))
+                fields = entry.fields if entry is not None else {}
+            yield int(row["ts"]), fields
         if len(rows) < page:
             return
         last = int(rows[-1]["id"])
+
+
+def _loads(js: str | bytes | None) -> dict:
+    try:
+        fields = orjson.loads(js or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return fields if isinstance(fields, dict) else {}
+
+
+class FieldSource(Protocol):
+    """Where the fields of a day that keeps them in the line store are read
+    (alco.linestore.reading.LineReader)."""
+
+    def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict: ...
 
 
 def _bucketed(row: list, message: int, parts: int, indexed: list[int]) -> list:

@@ -23,10 +23,13 @@ import functools
 import hashlib
 import re
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+
+import orjson
 
 from alco.config import IndexConfig
 
@@ -170,20 +173,49 @@ PARTS_FIELD = "parts"
 class DayLayout:
     """What a day index was made with, as its DESCRIBE says (a day index keeps the schema it
     was made with): the line text in its ``logline`` attribute (made before the line store,
-    or a shard's), the ``context`` field, and the ``parts`` field (its messages' ids are
-    indexed as buckets, alco.index.buckets)."""
+    or a shard's), the ``context`` field, the ``parts`` field (its messages' ids are indexed
+    as buckets, alco.index.buckets), and the fields as sent in its ``js`` JSON attribute
+    (made before the line store kept them: a day without it has a ``v_<column>`` value hash
+    per ``filtered`` column instead, ``value_attr``)."""
 
     keeps_text: bool
     has_context: bool
     has_parts: bool = False
+    keeps_fields: bool = True
 
     @classmethod
     def of(cls, columns: set[tuple[str, str]]) -> DayLayout:
         """From (column, type) pairs.  An index that lists no field (distributed: its agents
-        are shards, which keep the text) is taken to keep the text."""
-        return cls(("logline", "string") in columns or not any(t == "field" for _, t in columns),
+        are shards, which keep the text) is taken to keep the text and the fields."""
+        distributed = not any(t == "field" for _, t in columns)
+        return cls(("logline", "string") in columns or distributed,
                    any(name == CONTEXT_FIELD for name, _ in columns),
-                   (PARTS_FIELD, "field") in columns)
+                   (PARTS_FIELD, "field") in columns,
+                   ("js", "json") in columns or distributed)
+
+
+def value_attr(col: str) -> str:
+    """The uint attribute of a ``filtered`` column in a day index that keeps no ``js``: a
+    hash of the line's value (``value_hash``), what facets group by."""
+    return "v_" + _FIELD_RE.sub("_", col.lower())
+
+
+def facet_text(value: object) -> str | None:
+    """A field's value as facets group and show it: text, numbers as text, objects and
+    lists as JSON; None for a line without it."""
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return value_text(value)
+
+
+def value_hash(text: str | None) -> int:
+    """The ``value_attr`` of a value as facets show it (text; None: the line has none): 0
+    for none, else its CRC32 (1 for the values whose CRC32 is 0)."""
+    if text is None:
+        return 0
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) or 1
 
 
 @dataclass(frozen=True)
@@ -209,6 +241,11 @@ class IndexSchema:
     def fields_with_parts(self) -> tuple[str, ...]:
         """The full-text fields of a day index made for the line store."""
         return (*self.fields, PARTS_FIELD)
+
+    @property
+    def value_attrs(self) -> tuple[str, ...]:
+        """The value hashes of the ``filtered`` columns (``value_attr``)."""
+        return tuple(value_attr(c) for c in self.filtered)
 
     def context_text(self, fields: dict[str, object]) -> str:
         """The text of a line's ``context`` columns (``exc_info``, ``stack_trace``): the

@@ -45,16 +45,17 @@ def line_store(config: Config, ix: IndexConfig) -> bool:
 
 def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool = True,
                   ondisk_attrs: bool = True, text_attr: bool = True) -> str:
-    """A day index.  Without ``text_attr`` the line is a full-text field only: its text is
-    kept by the line store (a day index keeps the schema it was made with, so days made
-    before keep their ``logline`` attribute and are read from it), and its ids are indexed
-    as buckets with the ``parts`` field (alco.index.buckets)."""
+    """A day index.  Without ``text_attr`` the line is a full-text field only: its text and
+    its fields are kept by the line store (a day index keeps the schema it was made with, so
+    days made before keep their ``logline`` and ``js`` attributes and are read from them), its
+    ids are indexed as buckets with the ``parts`` field (alco.index.buckets), and each
+    ``filtered`` column has a value hash for facets to group by (``v_<column>``)."""
     lines = [f"index {name}", "{", "    type = rt", f"    path = {data_dir / name}"]
     fields = schema.fields if text_attr else schema.fields_with_parts()
     lines += [f"    rt_field = {f}" for f in fields]
     lines += [
-        *(["    rt_attr_string = logline"] if text_attr else []),
-        "    rt_attr_json = js",
+        *(["    rt_attr_string = logline", "    rt_attr_json = js"] if text_attr
+          else [f"    rt_attr_uint = {a}" for a in schema.value_attrs]),
         "    rt_attr_json = meta",
         "    rt_attr_bigint = ts",
         "    rt_attr_bigint = fp",

@@ -71,7 +71,7 @@ def utf8(text: str) -> str:
 
 def _dumps(entries: list[Entry]) -> bytes:
     """Columns; fields and marks only when a line of the block has some (the writer keeps
-    messages alone: searchd keeps the fields)."""
+    no fields for a day index that keeps them in searchd)."""
     cols: dict = {"id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
                   "msg": [e.message for e in entries]}
     if any(e.fields for e in entries):
@@ -124,6 +124,13 @@ class Decoded:
             return ids, c["ts"], c["msg"]
         a, b = bisect.bisect_left(ids, lo), bisect.bisect_right(ids, hi)
         return ids[a:b], c["ts"][a:b], c["msg"][a:b]
+
+    def fields(self, lo: int, hi: int) -> list[dict]:
+        """The fields of the block's lines with ids in [lo, hi] (``columns``' lines)."""
+        c = self._cols
+        ids, fields = c["id"], c.get("f")
+        a, b = bisect.bisect_left(ids, lo), bisect.bisect_right(ids, hi)
+        return fields[a:b] if fields else [{} for _ in range(b - a)]
 
     def entries(self) -> list[Entry]:
         return [e for e in map(self.get, self._cols["id"]) if e is not None]

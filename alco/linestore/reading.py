@@ -64,26 +64,28 @@ class LineReader:
         return found
 
     def scan_matching(self, days: list[str], lo: int, hi: int, upward: bool, limit: int,
-                      keep: Callable[[list[str]], list[bool]]
-                      ) -> tuple[list[tuple[int, int, str]], int, int | None]:
+                      keep: Callable[[list[str], list[dict] | None], list[bool]],
+                      fields: bool = False
+                      ) -> tuple[list[tuple[int, int, str, dict | None]], int, int | None]:
         """The first ``limit`` lines with ids in [lo, hi] in the direction read, from the day
         files ``days`` (oldest first), checked as they are read: ``keep`` is given the
-        messages of a page of blocks at a time (one pattern pass over many lines) and only
-        the lines it keeps are made.  Returns those lines (id, time, message, in the
-        direction read), how many lines were read (at most ``limit``) and, when ``limit``
+        messages (and, with ``fields``, the fields) of a page of blocks at a time (one
+        pattern pass over many lines) and only the lines it keeps are made.  Returns those
+        lines (id, time, message, fields or None, in the direction read), how many lines were
+        read (at most ``limit``) and, when ``limit``
         were, the last one's id.  Blocks are taken in the order of their last id; a block's
         ids span less than MAX_SPAN, so once ``limit`` lines are read, blocks ending more
         than that past the limit-th are not.  Lines of a batch kept here whose rows never
         reached searchd (a crash between the two) are among them: the caller checks what it
         keeps against searchd."""
         seen: list[int] = []  # the id of every line read
-        kept: dict[int, tuple[int, int, str]] = {}
+        kept: dict[int, tuple[int, int, str, dict | None]] = {}
         with self._lock:
             for day in days if upward else days[::-1]:
                 db = self._day(day)
                 if db is None:
                     continue
-                self._scan_checked(day, db, lo, hi, upward, limit, keep, seen, kept)
+                self._scan_checked(day, db, lo, hi, upward, limit, keep, fields, seen, kept)
                 if len(seen) >= limit:
                     break
         last = None
@@ -95,25 +97,31 @@ class LineReader:
         return [kept[i] for i in ids], min(len(seen), limit), last
 
     def _scan_checked(self, day: str, db: DayFile, lo: int, hi: int, upward: bool,
-                      limit: int, keep: Callable[[list[str]], list[bool]], seen: list[int],
-                      kept: dict[int, tuple[int, int, str]]) -> None:
+                      limit: int, keep: Callable[[list[str], list[dict] | None], list[bool]],
+                      fields: bool, seen: list[int],
+                      kept: dict[int, tuple[int, int, str, dict | None]]) -> None:
         offset, edge = 0, None  # edge: the limit-th id read, as of the last page of blocks
         while True:
             heads = db.heads_in_order(lo, hi, upward, offset, SCAN_HEADS)
             ids: list[int] = []
             times: list[int] = []
             messages: list[str] = []
+            values: list[dict] = []
             for rowid, _, last, dict_id in heads:
                 if edge is not None and ((last - edge >= MAX_SPAN) if upward else last < edge):
                     heads = []
                     break
-                i, t, m = self._decoded(day, db, rowid, dict_id).columns(lo, hi)
+                block = self._decoded(day, db, rowid, dict_id)
+                i, t, m = block.columns(lo, hi)
                 ids += i
                 times += t
                 messages += m
+                if fields:
+                    values += block.fields(lo, hi)
             seen += ids
-            for n in [n for n, good in enumerate(keep(messages)) if good]:
-                kept[ids[n]] = (ids[n], times[n], messages[n])
+            for n in [n for n, good in enumerate(keep(messages, values if fields else None))
+                      if good]:
+                kept[ids[n]] = (ids[n], times[n], messages[n], values[n] if fields else None)
             if len(heads) < SCAN_HEADS:
                 return
             offset += SCAN_HEADS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from alco.index.schema import value_text
@@ -51,6 +52,55 @@ class FieldCheck:
                                       if (v := field_value(fields or {}, c)))])
 
 
+_NUMBER_RE = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?")
+
+
+@dataclass(frozen=True)
+class FieldEquals:
+    """A filter on a field as sent (``seq:700``, ``a.b:x``, ``tags:billing``) that neither
+    tag tokens nor a full-text field answer: the line passes when the field (the key as
+    sent, or the nested path of a dotted name) equals one of ``values`` as text or as a
+    number, or is a list holding one; ``negate``: when it does not."""
+
+    field: str
+    values: tuple[str, ...]
+    negate: bool
+    also: tuple[str, ...] = ()
+
+    def hits_fields(self, fields: dict) -> bool:
+        return any(_equals(v, want) for v in _values_at(fields, self.field)
+                   for want in self.values)
+
+
+def _values_at(fields: dict, name: str) -> list[object]:
+    """The values of field ``name``: the key as sent, and the nested path of a dotted name
+    (a list: each of its items)."""
+    found = [fields[name]] if name in fields else []
+    parts = name.split(".")
+    if len(parts) > 1 and all(parts):
+        value: object = fields
+        for part in parts:
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            found.append(value)
+    out: list[object] = []
+    for value in found:
+        out += value if isinstance(value, list) else [value]
+    return out
+
+
+def _equals(value: object, want: str) -> bool:
+    if value is None or isinstance(value, dict | list):
+        return False
+    if isinstance(value, str) or isinstance(value, bool):
+        return value_text(value) == want
+    if not _NUMBER_RE.fullmatch(want):
+        return False
+    return value == (int(want) if "." not in want else float(want))
+
+
 def field_value(fields: dict, name: str) -> str:
     """A field's value as text: the key as sent, else the nested path of a dotted name."""
     if name in fields:
@@ -70,7 +120,7 @@ def field_value(fields: dict, name: str) -> str:
 class LineChecks:
     """All of a query's checks: a line passes when it passes each."""
 
-    items: list[FieldCheck] = field(default_factory=list)
+    items: list[FieldCheck | FieldEquals] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -86,14 +136,15 @@ class LineChecks:
             todo = [i for i, good in enumerate(ok) if good]
             if not todo:
                 break
-            texts = [item.text(messages[i], fields[i] if fields else None) for i in todo]
-            for i, hit in zip(todo, item.check.hits_many(texts), strict=True):
+            if isinstance(item, FieldEquals):
+                hits = [item.hits_fields(fields[i] if fields else {}) for i in todo]
+            else:
+                hits = item.check.hits_many([item.text(messages[i], fields[i] if fields else None)
+                                             for i in todo])
+            for i, hit in zip(todo, hits, strict=True):
                 if hit == item.negate:
                     ok[i] = False
         return ok
 
     def passes(self, message: str, fields: dict | None) -> bool:
-        for item in self.items:
-            if item.check.hits(item.text(message, fields)) == item.negate:
-                return False
-        return True
+        return self.passes_many([message], [fields or {}])[0]

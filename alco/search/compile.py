@@ -4,7 +4,6 @@ clause over an id range (with the time tokens that cover it)."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,12 +21,10 @@ from alco.index.schema import (
 )
 from alco.search import language as qlang
 from alco.search import literals
-from alco.search.checks import AnyOf, FieldCheck, LineChecks, Term
+from alco.search.checks import AnyOf, FieldCheck, FieldEquals, LineChecks, Term
 from alco.search.patterns import MAX_PATTERN, Check, Pattern, PatternError
 
 JSON_NAME_MAX = 128
-INT_RE = re.compile(r"-?\d{1,18}")
-FLOAT_RE = re.compile(r"-?\d{1,18}\.\d{1,18}")
 TOP_ID = (1 << 63) - 1
 COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their minutes' tokens
 COVER_MAX_TOKENS = 64  # with hour tokens: ranges covered by at most this many tokens
@@ -70,36 +67,6 @@ class Compiled:
         if wild not in self._variants:
             self._variants[wild] = self.recompile(wild)
         return self._variants[wild]
-
-
-def _json_paths(name: str) -> list[tuple[str, list[str]]]:
-    """SphinxQL expressions (names as parameters) for field ``name`` in the JSON attribute:
-    the key exactly as sent and, for a dotted name, the nested path (``a.b`` -> ``a`` -> ``b``)."""
-    paths = [("js[%s]", [name])]
-    parts = name.split(".")
-    if len(parts) > 1 and all(parts):
-        paths.append(("js" + "[%s]" * len(parts), parts))
-    return paths
-
-
-def _json_terms(name: str, value: str) -> tuple[list[str], list]:
-    """SELECT terms (summed) true when JSON field ``name`` equals ``value`` as text or number
-    (for a list: contains it)."""
-    terms: list[str] = []
-    params: list = []
-    for path, names in _json_paths(name):
-        terms.append(f"IN({path}, %s)")
-        params += [*names, value]
-        if INT_RE.fullmatch(value):
-            terms.append(f"IN({path}, %s)")
-            params += [*names, int(value)]
-        elif FLOAT_RE.fullmatch(value):
-            terms.append(f"{path} = %s")
-            params += [*names, float(value)]
-        elif value == "true":
-            terms.append(f"{path} = 1")
-            params += names
-    return terms, params
 
 
 def _check(m: qlang.Matcher) -> Check:
@@ -221,18 +188,14 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
                           position=exc.position) from None
     if f"@{PARTS_FIELD}" in match and not match.startswith("@@relaxed"):
         match = "@@relaxed " + match  # (day indexes made before the parts field)
-    c = Compiled(match=match, checks=LineChecks(line_checks),
-                 keywords=bool(narrow) or qlang.has_positive(routed, tag_fields, text_fields))
-    for n, flt in enumerate(qlang.json_filters(routed, tag_fields, text_fields)):
+    for flt in qlang.json_filters(routed, tag_fields, text_fields):
         if not flt.field or len(flt.field) > JSON_NAME_MAX or not flt.field.isprintable():
             raise SearchError(f"cannot filter on field {flt.field!r}")
-        terms: list[str] = []
-        for value in flt.values:
-            more_terms, params = _json_terms(flt.field, value)
-            terms += more_terms
-            c.select_params += params
-        c.select.append(f"{' + '.join(terms)} AS _f{n}")
-        c.where.append(f"_f{n} {'=' if flt.negate else '>'} 0")
+        # (checked against the fields as sent: searchd keeps them only on days made before
+        # the line store kept them)
+        line_checks.append(FieldEquals(flt.field, flt.values, flt.negate))
+    c = Compiled(match=match, checks=LineChecks(line_checks),
+                 keywords=bool(narrow) or qlang.has_positive(routed, tag_fields, text_fields))
     c.terms = _terms(parsed, checks)
     return c
 

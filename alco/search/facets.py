@@ -19,11 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from alco.config import IndexConfig
 from alco.index import sphinxql
-from alco.index.schema import id_ms, id_range_of_us, make_id, value_text
+from alco.index.schema import facet_text, id_ms, id_range_of_us, make_id, value_attr
 from alco.search import language as qlang
 from alco.search.compile import (
     JSON_NAME_MAX,
@@ -76,12 +74,7 @@ def check_field(name: str) -> str:
 
 def line_value(fields: dict, name: str) -> str | None:
     """A field's value as the index groups it: text, numbers as text, None when missing."""
-    value = fields.get(name)
-    if value is None:
-        return None
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return value_text(value)
+    return facet_text(fields.get(name))
 
 
 def group_value(raw: Any) -> str | None:
@@ -115,7 +108,7 @@ class Facets:
         limit = max(1, min(limit, MAX_LIMIT))
         self.searcher.start_request()
         lo, hi = id_range_of_us(from_us, to_us)
-        if c.checks:
+        if c.checks or not self._grouped(ix, name, lo, hi):
             return self._top_read(ix, c, name, lo, hi, limit)
         counts, total = self._top_index(ix, c, name, lo, hi)
         return self._answer(name, counts, total, limit, self._spent())
@@ -132,6 +125,14 @@ class Facets:
             self.searcher.sphinx.note_warnings([budget.message()])
             return True
         return False
+
+    def _grouped(self, ix: IndexConfig, name: str, lo: int, hi: int) -> bool:
+        """Whether the index can group the lines of [lo, hi] by field ``name``: every day
+        keeps the fields in its ``js`` attribute, or ``name`` is a ``filtered`` column (the
+        days that keep the fields in the line store have its value hash)."""
+        return name in ix.columns_with("filtered") or all(
+            self.searcher.reads.texts.has_js(i)
+            for i in self.searcher.ctx.indexes_for_ids(ix, max(lo, 0), hi))
 
     def _top_index(self, ix: IndexConfig, c: Compiled, name: str, lo: int,
                    hi: int) -> tuple[Counter, int]:
@@ -157,23 +158,40 @@ class Facets:
 
     def _group(self, sx: sphinxql.Sphinx, ix: IndexConfig, c: Compiled, name: str,
                ids: tuple[int, int]) -> tuple[Counter, bool]:
-        """(count per value, whether every value was kept) of one id range: one query."""
+        """(count per value, whether every value was kept) of one id range: one query per
+        layout of its days (by the ``js`` attribute; by the value hash where the line store
+        keeps the fields, each group's value read from one of its lines there)."""
         lo, hi = ids
         indexes = self.searcher.ctx.indexes_for_ids(ix, lo, hi)
         if not indexes:
             return Counter(), True
         c = self.searcher.lookups.for_indexes(c, indexes)
         where, params = where_ids(c, lo, hi, hours=self.searcher.lookups.hours(indexes, sx))
-        sql = (f"SELECT js[%s] AS v, COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
-               f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
-               f"GROUP BY v ORDER BY n DESC LIMIT {MAX_GROUPS} "
-               f"OPTION max_matches={MAX_GROUPS}, ranker=none, "
-               f"max_query_time={max(1, self.searcher.budget.ms_left())}")
-        rows = self._query(sx, sql, [name, *c.select_params, *params])
         counts: Counter = Counter()
-        for row in rows:
-            counts[group_value(row["v"])] += int(row["n"])
-        return counts, len(rows) < MAX_GROUPS
+        kept_all = True
+        in_js = [i for i in indexes if self.searcher.reads.texts.has_js(i)]
+        hashed = [i for i in indexes if i not in in_js]
+        tail = (f" WHERE {where} GROUP BY v ORDER BY n DESC LIMIT {MAX_GROUPS} "
+                f"OPTION max_matches={MAX_GROUPS}, ranker=none, "
+                f"max_query_time={max(1, self.searcher.budget.ms_left())}")
+        if in_js:
+            rows = self._query(sx, f"SELECT js[%s] AS v, COUNT(*) AS n FROM "
+                                   f"{', '.join(map(sphinxql.ident, in_js))}{tail}",
+                               [name, *params])
+            for row in rows:
+                counts[group_value(row["v"])] += int(row["n"])
+            kept_all = len(rows) < MAX_GROUPS
+        if hashed:
+            rows = self._query(sx, f"SELECT id, {value_attr(name)} AS v, COUNT(*) AS n FROM "
+                                   f"{', '.join(map(sphinxql.ident, hashed))}{tail}", params)
+            some = [int(r["id"]) for r in rows if int(r["v"])]
+            fields = self.searcher.reads.texts.fields_of(ix.name, hashed, some)
+            for row in rows:
+                value = line_value(fields.get(int(row["id"]), {}), name) if int(row["v"]) \
+                    else None
+                counts[value] += int(row["n"])
+            kept_all = kept_all and len(rows) < MAX_GROUPS
+        return counts, kept_all
 
     def _query(self, sx: sphinxql.Sphinx, sql: str, params: list) -> list[dict]:
         self.searcher.budget.spend()
@@ -208,7 +226,7 @@ class Facets:
         lo, hi = id_range_of_us(from_us, to_us)
         if lo > hi:
             return Stacked({}, {}, [])
-        if c.checks:
+        if c.checks or not all(self._grouped(ix, n, lo, hi) for n in names):
             return self._stacked_read(ix, c, names, lo, hi, bucket_us, top)
         counts: Counter = Counter()
         for name in names:

@@ -27,7 +27,7 @@ from alco.search.highlight import Piece, pieces_many
 from alco.search.histograms import Histograms
 from alco.search.reads import LINE_COLUMNS, Read, Reads, passing, row_fields
 from alco.search.starts import Starts
-from alco.search.texts import Texts
+from alco.search.texts import Texts, shard_lines
 from alco.search.windows import Windows
 
 MAX_LIMIT = 1000
@@ -119,7 +119,7 @@ class Searcher:
         self.starts = Starts(self.ctx, self.lookups)
         self.windows = Windows(self.ctx, self.lookups)
         self.reads = Reads(self.ctx, self.lookups, self.starts, self.windows,
-                           Texts(sphinx, config.sphinx.data_dir))
+                           Texts(sphinx, config.sphinx.data_dir, shard_lines(config)))
         self.counts = Counts(self.ctx, self.lookups, self.reads)
         self.histograms = Histograms(self.ctx, self.lookups, self.reads)
 

@@ -64,7 +64,10 @@ def passing(c: Compiled, rows: list[dict]) -> list[dict]:
 
 
 def row_fields(row: dict) -> dict:
+    """A row's fields: from its ``js`` attribute, or filled in from the line store."""
     js = row.get("js")
+    if isinstance(js, dict):
+        return js
     return orjson.loads(js) if js else {}
 
 
@@ -150,7 +153,8 @@ class Reads:
                 out.partial = True
                 break
             want = n - out.matched
-            limit = want
+            limit = min(want, SCAN_ROWS)  # (a read of every match, counted by a sink: a
+            # window's rows a query at a time)
             if scan:  # as many candidates as should hold what is missing, at the rate so far
                 rate = kept_rows / read_rows if read_rows else 1.0
                 limit = min(SCAN_ROWS, max(want, int(want * 1.25 / max(rate, 1e-4)) + 1))
@@ -186,8 +190,8 @@ class Reads:
             if in_store:  # a scan of every line: the store's blocks, checked as read
                 self.ctx.budget.spend()
                 got, n_read, last_read = self.texts.scan_matching(
-                    in_store, win_lo, win_hi, upward, limit,
-                    lambda messages: c.checks.passes_many(messages, None))
+                    in_store, win_lo, win_hi, upward, limit, c.checks.passes_many,
+                    "js" in columns)
             else:
                 got = self.select_range(ix, c, win_lo, win_hi, upward, limit, cover=cover,
                                         open_top=open_top,
@@ -230,12 +234,13 @@ class Reads:
     def _store_scan(self, c: Compiled, fields: bool, lo: int, hi: int,
                     ix: IndexConfig) -> list[str]:
         """The day indexes of [lo, hi] when a scan of them reads the line store: every line
-        is a candidate (no MATCH, no filter), no check looks at the fields, and every day
-        keeps its text in the store; else nothing."""
-        if c.match or c.select or fields or c.checks.on_fields():
+        is a candidate (no MATCH, no filter), and every day keeps its text in the store (and
+        its fields, when the checks look at them or the caller wants them); else nothing."""
+        if c.match or c.select:
             return []
         indexes = self.ctx.indexes_for_ids(ix, lo, hi)
-        return indexes if self.texts.scannable(indexes) else []
+        with_fields = fields or c.checks.on_fields()
+        return indexes if self.texts.scannable(indexes, with_fields) else []
 
     def select_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int, upward: bool,
                      n: int, cover: bool = True, open_top: tuple[int, int] | None = None,
@@ -256,8 +261,7 @@ class Reads:
                f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none, "
                f"max_query_time={max(min_ms, self.ctx.budget.ms_left())}")
         rows = self.ctx.query(sql, params)
-        if fill:
-            self.texts.fill(ix.name, indexes, rows)
+        self.texts.fill(ix.name, indexes, rows, fill)
         return rows
 
     def _complete(self, ix: IndexConfig, rows: list[dict], missing: tuple[str, ...]) -> None:
@@ -288,6 +292,5 @@ class Reads:
                f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
                f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
         rows = self.ctx.query(sql, [*params, *where_params, *ids])
-        if fill:
-            self.texts.fill(ix.name, indexes, rows)
+        self.texts.fill(ix.name, indexes, rows, fill)
         return rows

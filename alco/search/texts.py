@@ -1,12 +1,19 @@
-"""Where a line's text comes from: the line store, or searchd for days made before it.
+"""Where a line's text and fields come from: the line store, or searchd for days made before.
 
 Day indexes made with the line store (alco.linestore) hold the line as a full-text field
-only; those made before keep it in their ``logline`` string attribute until they age out, and
-a shard of a distributed index keeps it there too.  A read asks searchd for ``logline`` only
-when every day index it reads has the attribute; otherwise it reads ids and fills in the
-text: from the store, and for rows the store does not hold, from the attribute of the day
-indexes that have it (one query more, on the days a layout changed).  A row found in neither
-gets an empty text and the mark ``missing_text`` (a read never hides a line it found).
+only and its fields in the store too; those made before keep the text in their ``logline``
+string attribute and the fields in their ``js`` JSON attribute until they age out (and those
+made between, the text in the store and the fields in ``js``).  A read asks searchd for
+``logline`` and ``js`` only when every day index it reads has them; otherwise it reads ids
+and fills them in: from the store, and for rows the store does not hold (or whose day keeps
+the fields in searchd), from the attributes of the day indexes that have them (one query
+more, on the days a layout changed).  A row found in neither gets an empty text and the mark
+``missing_text`` (a read never hides a line it found).
+
+On the head of several machines ([sphinx] agents) the store is the shards': a line is
+fetched from the shard its writer slot says (alco.linestore.remote.ShardLines), and what a
+day index was made with is what the shards say (DESCRIBE of a distributed index lists no
+field); a shard that does not answer leaves its lines' text out, and a warning says so.
 """
 
 from __future__ import annotations
@@ -15,12 +22,15 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+from alco.config import Config
 from alco.index import sphinxql
 from alco.index.schema import DayLayout
 from alco.linestore.reading import LineReader
+from alco.linestore.remote import ShardLines
 from alco.search.dictionary import server_of
 
-_HAS_ATTR: dict[tuple[str, int, str], bool] = {}  # (searchd, day index) -> has ``logline``
+_LAYOUTS: dict[tuple[str, int, str], DayLayout] = {}  # (searchd, day index) -> its layout
+_UNKNOWN = DayLayout(True, True)  # what a day index that cannot say now is read as
 
 
 @functools.lru_cache(maxsize=8)
@@ -29,71 +39,154 @@ def line_reader(data_dir: str) -> LineReader:
     return LineReader(Path(data_dir))
 
 
-def has_text_attr(sx: sphinxql.Sphinx, index: str) -> bool:
-    """Whether day index ``index`` keeps the line text as its ``logline`` attribute
-    (DESCRIBE; kept for the process's life: an index keeps the schema it was made with).  An
-    index that cannot say (distributed: its agents are shards, which keep it) is taken to."""
+def layout_of(sx: sphinxql.Sphinx, index: str) -> DayLayout:
+    """What day index ``index`` was made with (DESCRIBE; kept for the process's life: an
+    index keeps the schema it was made with).  An index that cannot say (distributed: its
+    agents are shards) is taken to keep the text and the fields in searchd."""
     key = (*server_of(sx), index)
-    if key not in _HAS_ATTR:
+    if key not in _LAYOUTS:
         try:
             columns = sphinxql.describe(sx, index)
         except sphinxql.SPHINX_ERRORS as exc:
             if exc.transient:
-                return True  # not known now: not kept (the query itself will say)
+                return _UNKNOWN  # not known now: not kept (the query itself will say)
             columns = set()
-        _HAS_ATTR[key] = DayLayout.of(columns).keeps_text
-    return _HAS_ATTR[key]
+        _LAYOUTS[key] = DayLayout.of(columns)
+    return _LAYOUTS[key]
+
+
+_SHARDS: dict[tuple, ShardLines] = {}
+
+
+def shard_lines(config: Config) -> ShardLines | None:
+    """The process's fetcher of the shards' lines for a head's ``config`` (None: not a
+    head)."""
+    sx = config.sphinx
+    if not sx.agents:
+        return None
+    key = (sx.agents, sx.agent_lines, sx.lines_port, sx.agent_connect_timeout,
+           sx.agent_query_timeout, config.web.tokens)
+    if key not in _SHARDS:
+        _SHARDS[key] = ShardLines(config)
+    return _SHARDS[key]
 
 
 class Texts:
-    """The text of the rows of one searcher's reads."""
+    """The text and the fields of the rows of one searcher's reads: from the line store
+    under ``data_dir``, or the shards' (``shards``, on a head)."""
 
-    def __init__(self, sx: sphinxql.Sphinx, data_dir: str) -> None:
+    def __init__(self, sx: sphinxql.Sphinx, data_dir: str,
+                 shards: ShardLines | None = None) -> None:
         self.sx = sx
         self.data_dir = data_dir
+        self.shards = shards
 
-    def columns(self, indexes: list[str], columns: tuple[str, ...]) -> tuple[tuple[str, ...],
-                                                                           bool]:
-        """What to SELECT of ``columns`` from ``indexes``, and whether the text is to be
-        filled in after (``fill``)."""
-        if "logline" not in columns or all(has_text_attr(self.sx, i) for i in indexes):
-            return columns, False
-        return tuple(c for c in columns if c != "logline"), True
+    def layout(self, index: str) -> DayLayout:
+        """What day index ``index`` was made with: its DESCRIBE, or on a head what the shards
+        say (a day they cannot say anything of: as made before the store)."""
+        if self.shards is None:
+            return layout_of(self.sx, index)
+        warnings: list[str] = []
+        got = self.shards.layout(index, warnings)
+        self.sx.note_warnings(warnings)
+        return got if got is not None else _UNKNOWN
 
-    def fill(self, name: str, indexes: list[str], rows: list[dict]) -> None:
-        """Give ``rows`` (of ALCO index ``name``, read from ``indexes``) their ``logline``."""
-        if not rows:
+    def has_text_attr(self, index: str) -> bool:
+        """Whether day index ``index`` keeps the line text as its ``logline`` attribute."""
+        return self.layout(index).keeps_text
+
+    def has_js(self, index: str) -> bool:
+        """Whether day index ``index`` keeps the fields as sent in its ``js`` attribute."""
+        return self.layout(index).keeps_fields
+
+    def _lines(self) -> LineReader | ShardLines:
+        return self.shards if self.shards is not None else line_reader(self.data_dir)
+
+    def _fetch(self, name: str, ids: list[int], indexes: list[str], messages: bool) -> dict:
+        if self.shards is None:
+            reader = line_reader(self.data_dir)
+            return (reader.messages if messages else reader.fetch)(name, ids, indexes)
+        warnings: list[str] = []
+        got = (self.shards.messages if messages else self.shards.fetch)(name, ids, indexes,
+                                                                       warnings)
+        self.sx.note_warnings(warnings)
+        return got
+
+    def columns(self, indexes: list[str], columns: tuple[str, ...]
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What to SELECT of ``columns`` from ``indexes``, and which of them (``logline``,
+        ``js``) are to be filled in after (``fill``): those a day index read keeps in the
+        line store."""
+        fill = tuple(c for c, kept in (("logline", self.has_text_attr), ("js", self.has_js))
+                     if c in columns and not all(kept(i) for i in indexes))
+        if not fill:
+            return columns, fill
+        return tuple(c for c in columns if c not in fill), fill
+
+    def fill(self, name: str, indexes: list[str], rows: list[dict],
+             what: tuple[str, ...] = ("logline",)) -> None:
+        """Give ``rows`` (of ALCO index ``name``, read from ``indexes``) their ``logline``
+        and/or their fields (``js``: a dict), as ``what`` says: from the line store, and
+        for rows the store does not hold, or whose day keeps its fields in searchd, from
+        the attributes of the day indexes that have them."""
+        if not rows or not what:
             return
         ids = [int(r["id"]) for r in rows]
-        found = line_reader(self.data_dir).messages(name, ids, indexes)
-        rest = [i for i in ids if i not in found]
-        old = [i for i in indexes if has_text_attr(self.sx, i)]
-        if rest and old:
-            found.update((int(r["id"]), r["logline"])
-                         for r in self._by_ids(old, rest, "id, logline"))
+        texts: dict[int, str] = {}
+        fields: dict[int, object] = {}
+        if "js" in what:
+            entries = self._fetch(name, ids, indexes, False)
+            texts = {i: e.message for i, e in entries.items()}
+            fields = {i: e.fields for i, e in entries.items()}
+        else:
+            texts = self._fetch(name, ids, indexes, True)
+        old_text = [i for i in indexes if self.has_text_attr(i)] if "logline" in what else []
+        old_js = [i for i in indexes if self.has_js(i)] if "js" in what else []
+        rest = [i for i in ids if i not in texts]
+        if rest and old_text:
+            texts.update((int(r["id"]), r["logline"])
+                         for r in self._by_ids(old_text, rest, "id, logline"))
+        if old_js:  # (the store keeps no fields of these days: theirs are in searchd)
+            fields.update((int(r["id"]), r["js"]) for r in self._by_ids(old_js, ids, "id, js"))
         for row in rows:
-            text = found.get(int(row["id"]))
-            row["logline"] = "" if text is None else text
-            if text is None:
-                row["missing_text"] = True
+            doc_id = int(row["id"])
+            if "js" in what:
+                row["js"] = fields.get(doc_id) or {}
+            if "logline" in what:
+                text = texts.get(doc_id)
+                row["logline"] = "" if text is None else text
+                if text is None:
+                    row["missing_text"] = True
 
-    def scannable(self, indexes: list[str]) -> bool:
+    def fields_of(self, name: str, indexes: list[str], ids: list[int]) -> dict[int, dict]:
+        """The fields of lines ``ids`` of days that keep them in the line store."""
+        return {i: e.fields for i, e in self._fetch(name, ids, indexes, False).items()}
+
+    def scannable(self, indexes: list[str], fields: bool = False) -> bool:
         """Whether a scan of ``indexes`` can read the line store instead of searchd's rows:
-        every one of them keeps its text there."""
+        every one of them keeps its text there (and, with ``fields``, its fields), on this
+        machine (a head's searches the shards' lines through searchd)."""
+        if self.shards is not None:
+            return False
         reader = line_reader(self.data_dir)
-        return bool(indexes) and all(not has_text_attr(self.sx, i) and reader.has_day(i)
-                                     for i in indexes)
+        return bool(indexes) and all(
+            not self.has_text_attr(i) and not (fields and self.has_js(i))
+            and reader.has_day(i) for i in indexes)
 
     def scan_matching(self, indexes: list[str], lo: int, hi: int, upward: bool, n: int,
-                      keep: Callable[[list[str]], list[bool]]
-                      ) -> tuple[list[dict], int, int | None]:
-        """The rows (id, ts, logline) among the first ``n`` lines of ``indexes`` with ids in
-        [lo, hi] in the direction read whose messages ``keep`` keeps, from the line store
+                      keep: Callable[[list[str], list[dict] | None], list[bool]],
+                      fields: bool = False) -> tuple[list[dict], int, int | None]:
+        """The rows (id, ts, logline and, with ``fields``, js) among the first ``n`` lines
+        of ``indexes`` with ids in [lo, hi] in the direction read that ``keep`` keeps (given
+        their messages and, with ``fields``, their fields), from the line store
         (alco.linestore.reading.LineReader.scan_matching); with how many lines were read and,
         when ``n`` were, the last one's id."""
         lines, read, last = line_reader(self.data_dir).scan_matching(indexes, lo, hi, upward,
-                                                                     n, keep)
-        return [{"id": i, "ts": t, "logline": m} for i, t, m in lines], read, last
+                                                                     n, keep, fields)
+        if fields:
+            return ([{"id": i, "ts": t, "logline": m, "js": f} for i, t, m, f in lines],
+                    read, last)
+        return [{"id": i, "ts": t, "logline": m} for i, t, m, _ in lines], read, last
 
     def in_searchd(self, indexes: list[str], rows: list[dict]) -> list[dict]:
         """The rows searchd has: a scan of the store also meets lines of a batch whose rows

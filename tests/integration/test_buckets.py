@@ -12,17 +12,18 @@ import pytest
 from starlette.testclient import TestClient
 
 from alco.config import DEFAULT_COLUMNS
+from alco.index import sphinxconf
 from alco.index.buckets import bucket
 from alco.index.daystore import DayStore
-from alco.index.schema import IndexSchema, Record, day_index
-from alco.index.sphinxql import Sphinx
+from alco.index.schema import DayLayout, IndexSchema, Record, day_index
+from alco.index.sphinxql import Sphinx, describe
 from alco.linestore.writing import LineWriter
 from alco.search.language import KEYWORD_RUN_RE
 from alco.web.app import create_app
 from tests.helpers import all_lines
 
 pytestmark = pytest.mark.integration
-COLUMNS = {**DEFAULT_COLUMNS, "request_id": "indexed"}
+COLUMNS = {**DEFAULT_COLUMNS, "request_id": "indexed", "n": "display"}
 
 
 def lines_of(day_start_us: int, rng: random.Random, label: str) -> list[Record]:
@@ -53,32 +54,60 @@ def text_of(rec: Record) -> str:
     return "\n".join([rec.message, rec.fields.get("exc_info", "")])
 
 
+def fields_in_js(section: str) -> str:
+    """A day index section as a day made for the line store before it kept the fields: its
+    ``js`` attribute instead of the value hashes."""
+    lines = [ln for ln in section.split("\n") if "rt_attr_uint = v_" not in ln]
+    at = next(i for i, ln in enumerate(lines) if "rt_attr_json = meta" in ln)
+    return "\n".join([*lines[:at], "    rt_attr_json = js", *lines[at:]])
+
+
 @pytest.fixture
-def two_layouts(stack):
-    """Yesterday made before the store (no buckets), today with it (ids as buckets)."""
+def two_layouts(stack, monkeypatch):
+    """Three days of three layouts: two days ago made before the store (no buckets), yesterday
+    with the store keeping the text and searchd the fields, today with the store keeping
+    both (ids as buckets on both)."""
     today = datetime.now(UTC).date()
-    yesterday = today - timedelta(days=1)
     rng = random.Random(7)
     days = [(d, int(datetime.combine(d, datetime.min.time(), UTC).timestamp() * 1e6))
-            for d in (yesterday, today)]
-    old, new = (lines_of(start, rng, label) for (_, start), label in zip(days, ("old", "new"),
-                                                                        strict=True))
+            for d in (today - timedelta(days=2), today - timedelta(days=1), today)]
+    old, middle, new = (lines_of(start, rng, label) for (_, start), label
+                        in zip(days, ("old", "mid", "new"), strict=True))
     stack.index(line_store=False, columns=COLUMNS)
     stack.start_searchd()
     config = stack.config()
     schema = IndexSchema.of(config.index("logs"))
     DayStore(Sphinx(config.sphinx.host, config.sphinx.port), schema, 1, 30).store(
         old, today, False)
-    stack.searchd.stop()
     data_dir = stack.tmp / "sphinx"
-    for path in data_dir.glob(f"{day_index('logs', today)}.*"):
-        path.unlink()
-    stack.data["index"][0]["line_store"] = True
-    stack.start_searchd()
-    config = stack.config()
-    DayStore(Sphinx(config.sphinx.host, config.sphinx.port), schema, 1, 30,
-             lines=LineWriter(data_dir)).store(new, today, False)
-    return config, old + new, day_index("logs", today)
+
+    def remake(day, records, fields_in_searchd: bool) -> None:
+        stack.searchd.stop()
+        for path in data_dir.glob(f"{day_index('logs', day)}.*"):
+            path.unlink()
+        stack.data["index"][0]["line_store"] = True
+        made = sphinxconf.index_section
+        if fields_in_searchd:
+            monkeypatch.setattr(sphinxconf, "index_section",
+                                lambda *a, **kw: fields_in_js(made(*a, **kw)))
+        try:
+            stack.start_searchd()
+        finally:
+            monkeypatch.setattr(sphinxconf, "index_section", made)
+        config = stack.config()
+        DayStore(Sphinx(config.sphinx.host, config.sphinx.port), schema, 1, 30,
+                 lines=LineWriter(data_dir)).store(records, today, False)
+
+    remake(days[1][0], middle, True)
+    remake(today, new, False)
+    layouts = {}
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    for day, _ in days:
+        layouts[day] = DayLayout.of(describe(sx, day_index("logs", day)))
+    sx.close()
+    assert [(la.keeps_text, la.keeps_fields, la.has_parts) for la in layouts.values()] == [
+        (True, True, False), (False, True, True), (False, False, True)]
+    return stack.config(), old + middle + new, day_index("logs", today)
 
 
 def docs(config, word: str, index: str) -> int:
@@ -92,7 +121,7 @@ def docs(config, word: str, index: str) -> int:
 
 def test_ids_are_not_in_the_dictionary_and_every_query_form_answers_exactly(two_layouts):
     config, records, today_index = two_layouts
-    new = records[300:]
+    new = records[600:]
     an_id = words_of(new[5].message)[2]  # the UUID's first group: 8 hex characters
     assert len(an_id) == 8 and docs(config, an_id, today_index) == 0
     assert docs(config, bucket(an_id), today_index) >= 1
@@ -151,11 +180,15 @@ def test_counts_histograms_facets_and_context_answer_exactly_through_buckets(two
         f"order -{the_uuid}": lambda r: the_uuid not in r.message,
         number: lambda r: has_words(text_of(r), number),
         "'imeout'": lambda r: "imeout" in r.message,
+        "n:77": lambda r: r.fields["n"] == 77,  # (a field as sent: checked)
+        "order n:5,6,2000 -host:web-2": lambda r: r.fields["n"] in (5, 6)
+        and r.fields["host"] != "web-2",
     }
     span = {"from": "3d", "to": "now"}
     for q, want in cases.items():
         hits = [r for r in records if want(r)]
         got = client.get("/api/logs/count", params={"q": q, **span}).json()
+        assert "count" in got, (q, got)
         assert (got["count"], got["partial"]) == (len(hits), False), q
         got = client.get("/api/logs/histogram", params={"q": q, "buckets": 1, **span}).json()
         assert got["total"] == len(hits), q
@@ -165,6 +198,12 @@ def test_counts_histograms_facets_and_context_answer_exactly_through_buckets(two
             by_host[r.fields["host"]] = by_host.get(r.fields["host"], 0) + 1
         assert {v["value"]: v["count"] for v in got["values"]} == by_host, q
         assert got["total"] == len(hits), q
+        # a field that is not ``filtered``: counted from the lines where the store keeps them
+        got = client.get("/api/logs/facets", params={"q": q, "field": "request_id", "limit": 100,
+                                                     **span}).json()
+        by_rid = {rid: 1 for rid in sorted(r.fields["request_id"] for r in hits)[:100]}
+        assert {v["value"]: v["count"] for v in got["values"]} == by_rid, q
+        assert (got["total"], got["partial"]) == (len(hits), False), q
     anchor = client.get("/api/logs/lines", params={"q": the_uuid, **span}).json()["lines"][0]
     got = client.get(f"/api/logs/context/{anchor['id']}",
                      params={"before": 3, "after": 3}).json()

@@ -44,24 +44,46 @@ def shard_data(stack, n: int) -> dict:
     return data
 
 
-@pytest.fixture
-def shards(stack):
+@pytest.fixture(params=["store", "searchd"])
+def shards(stack, request):
+    """Two shards and the head's config: shards that keep their lines in their line stores and
+    serve them ([sphinx] lines_port; the head's agent_lines), or in searchd (no lines_port)."""
     stack.index(columns={"host": "filtered", "request_id": "indexed"})
     started = []
+    services = request.param == "store"
+    ports = [free_port(), free_port()]
     try:
         for n in (1, 2):
             data = shard_data(stack, n)
-            (stack.tmp / f"shard{n}.toml").write_text(to_toml(data))
+            if services:
+                data["sphinx"]["lines_port"] = ports[n - 1]
+            path = stack.tmp / f"shard{n}.toml"
+            path.write_text(to_toml(data))
             searchd = ManagedSearchd(parse(data, f"shard{n}", env={}))
             searchd.start()
             started.append(searchd)
+            if services:
+                serve_lines(stack, path, ports[n - 1])
         stack.data["sphinx"]["agents"] = [f"127.0.0.1:{s.config.sphinx.api_port}"
                                           for s in started]
+        if services:
+            stack.data["sphinx"]["agent_lines"] = [f"127.0.0.1:{p}" for p in ports]
         stack.start_searchd()
         yield [s.config for s in started], stack.config()
     finally:
         for searchd in started:
             searchd.stop()
+
+
+def serve_lines(stack, config: Path, port: int) -> None:
+    """A shard's line service, as ``alco run`` starts it; returns once it listens."""
+    proc = subprocess.Popen([sys.executable, "-m", "alco.linestore.service", "--config",
+                             str(config)], env=ENV_PASSTHROUGH, stdout=subprocess.DEVNULL,
+                            stderr=open(stack.tmp / f"lines{port}.log", "ab"))
+    stack.procs.append(proc)
+    wait_for(lambda: port_answers("127.0.0.1", port) or proc.poll() is not None,
+             message="line service")
+    assert proc.poll() is None, (stack.tmp / f"lines{port}.log").read_text()
 
 
 def test_api_merges_both_shards_in_id_order(shards):
@@ -158,7 +180,8 @@ def one_node(stack, shards):
     """A single searchd holding what the two shards hold, with the same ids (the same writer
     slots): every read of the head must answer as it does."""
     data = copy.deepcopy(stack.data)
-    data["sphinx"].update(port=free_port(), data_dir=str(stack.tmp / "single"), agents=[])
+    data["sphinx"].update(port=free_port(), data_dir=str(stack.tmp / "single"), agents=[],
+                          agent_lines=[])
     searchd = ManagedSearchd(parse(data, "single", env={}))
     searchd.start()
     try:

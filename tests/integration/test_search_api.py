@@ -307,8 +307,8 @@ def restore(config: Config, day: date, by_ts: dict[int, Record]) -> None:
                          lines=keeper_for(config, ix))
         got = sx.query(f"SELECT id, ts FROM {name} WHERE id >= %s ORDER BY id ASC LIMIT 3",
                        [make_id(min(by_ts) // 1000 + 7_200_000, 0, 0)])
-        sx.replace_rows(name, store.columns,
-                        [store._row(int(g["id"]), by_ts[int(g["ts"])]) for g in got])
+        rows = [store._row(int(g["id"]), by_ts[int(g["ts"])]) for g in got]
+        sx.replace_rows(name, *store.searchd_rows(name, rows))
     finally:
         sx.close()
 

@@ -156,8 +156,13 @@ def test_a_checked_scan_keeps_what_the_check_keeps_of_the_first_lines_read(tmp_p
         writer.put(day_of(lines), lines[i:i + 500])
     reader = LineReader(tmp_path)
 
-    def keep(messages: list[str]) -> list[bool]:
+    def keep(messages: list[str], fields: list[dict] | None) -> list[bool]:
+        assert fields is None
         return ["/orders/1" in m for m in messages]
+
+    def keep_by_fields(messages: list[str], fields: list[dict] | None) -> list[bool]:
+        assert fields is not None and len(fields) == len(messages)
+        return [f.get("levelname") == "ERROR" for f in fields]
 
     top = (1 << 63) - 1
     for upward in (True, False):
@@ -167,8 +172,12 @@ def test_a_checked_scan_keeps_what_the_check_keeps_of_the_first_lines_read(tmp_p
             first = order[:limit]
             assert read == len(first)
             assert last == (first[-1][0] if limit <= len(lines) else None)
-            assert got == [(i, ts, m) for i, ts, m, _, _ in first if "/orders/1" in m]
+            assert got == [(i, ts, m, None) for i, ts, m, _, _ in first if "/orders/1" in m]
+            got, read, last = reader.scan_matching([day_of(lines)], 0, top, upward, limit,
+                                                   keep_by_fields, fields=True)
+            assert got == [(i, ts, m, f) for i, ts, m, f, _ in first
+                           if f.get("levelname") == "ERROR"]
     lo, hi = lines[100][0], lines[2000][0]  # a window inside
     got, read, last = reader.scan_matching([day_of(lines)], lo, hi, True, 10_000, keep)
     assert read == 1901 and last is None
-    assert got == [(i, ts, m) for i, ts, m, _, _ in lines[100:2001] if "/orders/1" in m]
+    assert got == [(i, ts, m, None) for i, ts, m, _, _ in lines[100:2001] if "/orders/1" in m]

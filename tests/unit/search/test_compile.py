@@ -6,6 +6,7 @@ import pytest
 
 from alco.config import IndexConfig
 from alco.index.schema import tag_token
+from alco.search.checks import FieldEquals
 from alco.search.compile import SearchError, compile_text
 from alco.search.language import bucket_size_us
 
@@ -29,17 +30,30 @@ def test_indexed_column_goes_to_its_own_field():
     assert c.select == []
 
 
-def test_other_fields_are_json_filters_on_strings_and_numbers():
+def equals(c) -> list[tuple[str, tuple[str, ...], bool]]:
+    return [(fc.field, fc.values, fc.negate) for fc in c.checks.items
+            if isinstance(fc, FieldEquals)]
+
+
+def test_other_fields_are_checked_against_the_fields_as_sent():
     c = compile_text(IX, "user:bob process:42 duration:1.5 -user:eve error", KNOWN)
-    assert c.select == [
-        "IN(js[%s], %s) AS _f0",
-        "IN(js[%s], %s) + IN(js[%s], %s) AS _f1",
-        "IN(js[%s], %s) + js[%s] = %s AS _f2",
-        "IN(js[%s], %s) AS _f3",
-    ]
-    assert c.select_params == ["user", "bob", "process", "42", "process", 42,
-                               "duration", "1.5", "duration", 1.5, "user", "eve"]
-    assert c.where == ["_f0 > 0", "_f1 > 0", "_f2 > 0", "_f3 = 0"]
+    assert equals(c) == [("user", ("bob",), False), ("process", ("42",), False),
+                         ("duration", ("1.5",), False), ("user", ("eve",), True)]
+    assert c.select == [] and c.where == []
+    fields = {"user": "bob", "process": 42, "duration": 1.5}
+    assert c.checks.passes("an error", fields)
+    assert not c.checks.passes("an error", {**fields, "process": "43"})
+    assert not c.checks.passes("an error", {**fields, "user": ["bob", "eve"]})
+    assert c.checks.passes("an error", {**fields, "process": "42", "duration": "1.5"})
+
+
+@pytest.mark.parametrize("value, want, hit", [
+    ("x", "x", True), ("x", "X", False), (700, "700", True), (700, "700.0", True),
+    ("700", "700", True), (1.5, "1.5", True), (True, "true", True), (False, "false", True),
+    (1, "true", False), (["billing", "x"], "billing", True), ([1, 2], "2", True),
+    (None, "", False), ({"a": 1}, "{}", False), (7, "seven", False)])
+def test_field_equality_as_text_or_number(value, want, hit):
+    assert FieldEquals("f", (want,), False).hits_fields({"f": value}) is hit
 
 
 @pytest.mark.parametrize("text, position", [
@@ -49,14 +63,14 @@ def test_errors_name_the_position(text, position):
         compile_text(IX, text, KNOWN)
 
 
-def test_a_json_filter_is_the_positive_term_of_negations():
+def test_a_field_filter_is_the_positive_term_of_negations():
     """``user:bob -timeout -host:web1``: a scan of bob's lines, the negations checked on
     each (grep would find them; no "needs a positive term")."""
     c = compile_text(IX, "user:bob -timeout -host:web1", KNOWN)
     assert c.match == ""
-    assert c.where == ["_f0 > 0", "_f1 = 0"]
-    assert c.select_params == ["user", "bob", "host", "web1"]
-    assert [(fc.negate, fc.field) for fc in c.checks.items] == [(True, None)]
+    assert equals(c) == [("user", ("bob",), False), ("host", ("web1",), True)]
+    assert [(fc.negate, fc.field) for fc in c.checks.items
+            if not isinstance(fc, FieldEquals)] == [(True, None)]
 
 
 def test_negations_alone_are_still_refused():
@@ -66,15 +80,17 @@ def test_negations_alone_are_still_refused():
 
 def test_user_text_is_a_parameter_never_part_of_the_statement():
     c = compile_text(IX, "user:\"x') OR 1=1 --\" \"'; DROP\"", KNOWN)
-    assert all("DROP" not in s and "OR 1" not in s for s in c.select + c.where)
+    assert c.select == [] and c.where == []  # (MATCH() text is a parameter too)
+    assert equals(c) == [("user", ("x') OR 1=1 --",), False)]
 
 
-def test_any_field_name_is_a_parameter_and_dotted_names_also_match_nested_keys():
+def test_any_field_name_and_dotted_names_also_match_nested_keys():
     c = compile_text(IX, "a.b:x @version:1 x-y:z seq:700 tags:billing", None)
-    assert c.select[0] == "IN(js[%s], %s) + IN(js[%s][%s], %s) AS _f0"
-    assert c.select_params[:5] == ["a.b", "x", "a", "b", "x"]
-    assert "@version" in c.select_params and "x-y" in c.select_params
-    assert all("@" not in s and "-" not in s for s in c.select)  # names never in the SQL text
+    assert [f for f, _, _ in equals(c)] == ["a.b", "@version", "x-y", "seq", "tags"]
+    line = {"a": {"b": "x"}, "@version": 1, "x-y": "z", "seq": 700, "tags": ["billing"]}
+    assert c.checks.passes("", line)
+    assert c.checks.passes("", {**line, "a": {}, "a.b": "x"})  # the key as sent
+    assert not c.checks.passes("", {**line, "a": {"b": "y"}})
 
 
 @pytest.mark.parametrize("name", ["a" * 129])
