@@ -169,7 +169,7 @@ class Facets:
         where, params = where_ids(c, lo, hi, hours=self.searcher.lookups.hours(indexes, sx))
         counts: Counter = Counter()
         kept_all = True
-        in_js = [i for i in indexes if self.searcher.reads.texts.has_js(i)]
+        in_js = [i for i in indexes if self.searcher.reads.texts.has_js(i, sx)]
         hashed = [i for i in indexes if i not in in_js]
         tail = (f" WHERE {where} GROUP BY v ORDER BY n DESC LIMIT {MAX_GROUPS} "
                 f"OPTION max_matches={MAX_GROUPS}, ranker=none, "

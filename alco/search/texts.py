@@ -19,6 +19,7 @@ field); a shard that does not answer leaves its lines' text out, and a warning s
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,12 +81,17 @@ class Texts:
         self.sx = sx
         self.data_dir = data_dir
         self.shards = shards
+        self._lock = threading.Lock()  # the search threads' first looks at a day, on ``sx``
 
-    def layout(self, index: str) -> DayLayout:
-        """What day index ``index`` was made with: its DESCRIBE, or on a head what the shards
+    def layout(self, index: str, sx: sphinxql.Sphinx | None = None) -> DayLayout:
+        """What day index ``index`` was made with: its DESCRIBE (on ``sx``, the caller's
+        connection when it runs on a search thread of its own), or on a head what the shards
         say (a day they cannot say anything of: as made before the store)."""
         if self.shards is None:
-            return layout_of(self.sx, index)
+            if sx is not None:
+                return layout_of(sx, index)
+            with self._lock:
+                return layout_of(self.sx, index)
         warnings: list[str] = []
         got = self.shards.layout(index, warnings)
         self.sx.note_warnings(warnings)
@@ -95,9 +101,9 @@ class Texts:
         """Whether day index ``index`` keeps the line text as its ``logline`` attribute."""
         return self.layout(index).keeps_text
 
-    def has_js(self, index: str) -> bool:
+    def has_js(self, index: str, sx: sphinxql.Sphinx | None = None) -> bool:
         """Whether day index ``index`` keeps the fields as sent in its ``js`` attribute."""
-        return self.layout(index).keeps_fields
+        return self.layout(index, sx).keeps_fields
 
     def _lines(self) -> LineReader | ShardLines:
         return self.shards if self.shards is not None else line_reader(self.data_dir)

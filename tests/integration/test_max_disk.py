@@ -23,8 +23,8 @@ def fill_day(sx: Sphinx, index: str, n: int = 400) -> None:
     """``n`` rows of 50 words each never seen before in ``index``, written out as a disk
     chunk."""
     rows = ", ".join(f"({i}, '{' '.join(os.urandom(5).hex() for _ in range(50))}', 'a', "
-                     f"'{{}}', '{{}}', 1, {i})" for i in range(1, n + 1))
-    sx.execute(f"REPLACE INTO {index} (id, logline, tags, js, meta, ts, fp) VALUES {rows}")
+                     f"'{{}}', 1, {i})" for i in range(1, n + 1))
+    sx.execute(f"REPLACE INTO {index} (id, logline, tags, meta, ts, fp) VALUES {rows}")
     sx.execute(f"FLUSH RAMCHUNK {index}")
 
 
