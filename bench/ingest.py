@@ -607,7 +607,10 @@ def parallel_replace(b: Bench, n: int) -> list[tuple[str, str]]:
         counters[slot, ms] = counters.get((slot, ms), -1) + 1
         rows_by_slot[slot].append(store._row(make_id(ms, slot, counters[slot, ms]), rec))
         index = day_index("limit", day_of_us(rec.ts_us))
-    port, columns = b.cfg.sphinx.port, store.columns
+    port = b.cfg.sphinx.port
+    # (the rows as the day index takes them: its ids as buckets, its fields' value hashes)
+    columns, rows_by_slot[0] = store.searchd_rows(index, rows_by_slot[0])
+    rows_by_slot[1] = store.searchd_rows(index, rows_by_slot[1])[1]
     out = []
     for attempt in range(2):
         for clients in (1, 2):

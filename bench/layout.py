@@ -32,7 +32,7 @@ import storage
 from common import Stack, bodies, progress, report, table
 
 from alco.index import sphinxconf
-from alco.index.daystore import DayStore
+from alco.index.daystore import DayStore, json_for_sphinx
 from alco.index.schema import IndexSchema, make_id
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
@@ -101,6 +101,7 @@ def load(sphinx: Sphinx, layout: Layout, store: DayStore, options: object, n: in
     columns = [c for c in store.columns if c != "parts"] if layout.text else [
         c for c in store.columns if c not in ("js", "meta", "parts")]
     keep = [store.columns.index(c) for c in columns]
+    js = store.columns.index("js")
     counters: Counter[int] = Counter()
     rows: list[list] = []
     start = time.perf_counter()
@@ -108,6 +109,7 @@ def load(sphinx: Sphinx, layout: Layout, store: DayStore, options: object, n: in
         rec = normalise(body, options=options)
         ms = rec.ts_us // 1000
         row = store._row(layout.doc_id(k, ms, counters[ms]), rec)
+        row[js] = json_for_sphinx(row[js])  # (the fields as sent: as JSON)
         counters[ms] += 1
         rows.append([row[i] for i in keep])
         if len(rows) == BATCH:

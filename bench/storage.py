@@ -32,6 +32,7 @@ FILE_TYPES = {
     "ram": "RAM chunk saved (.ram)",
     "meta": "index meta (.meta)",
     "spe": "skip lists (.spe)",
+    "lines": "line store: text and fields, zstd blocks (.lines/)",
 }
 CHUNK_FILE = re.compile(r"^(?P<index>[a-z][a-z0-9_]*_\d{8})(?:\.(?P<chunk>\d+))?\.(?P<ext>\w+)$")
 STATUS_KEYS = ("VmRSS", "RssAnon", "RssFile", "RssShmem")
@@ -41,10 +42,15 @@ def load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def index_files(data_dir: Path, prefix: str) -> tuple[Counter[str], dict[str, int]]:
-    """Bytes by file type of the day indexes ``<prefix>_*``, and disk chunks per day index."""
+def index_files(data_dir: Path, prefix: str,
+                store: bool = False) -> tuple[Counter[str], dict[str, int]]:
+    """Bytes by file type of the day indexes ``<prefix>_*`` (with ``store``, their line store's
+    day files too, as ``lines``), and disk chunks per day index."""
     sizes: Counter[str] = Counter()
     chunks: dict[str, set[str]] = {}
+    if store:
+        sizes["lines"] = sum(p.stat().st_size for p in data_dir.glob(f"{prefix}_*.lines/*")
+                             if p.is_file())
     for path in sorted(data_dir.iterdir()):
         match = CHUNK_FILE.match(path.name)
         if not match or not match["index"].startswith(prefix + "_") or not path.is_file():

@@ -29,11 +29,9 @@ from alco.index.schema import (
     Record,
     day_index,
     day_of_us,
-    facet_text,
     field_column,
     id_ms,
     time_token,
-    value_hash,
     value_text,
 )
 
@@ -302,13 +300,12 @@ class DayStore:
         at = keep.index(js)
         del columns[at]
         columns += self.schema.value_attrs
-        filtered = self.schema.filtered
+        hashes = self.schema.value_hashes
         out = []
         for row in rows:
-            fields = row[js]
             values = [row[i] for i in keep]
             del values[at]
-            values += [value_hash(facet_text(fields.get(c))) for c in filtered]
+            values += hashes(row[js])
             out.append(values)
         return columns, out
 

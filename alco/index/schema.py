@@ -218,6 +218,25 @@ def value_hash(text: str | None) -> int:
     return zlib.crc32(text.encode("utf-8", "surrogatepass")) or 1
 
 
+def field_hash(value: object) -> int:
+    """``value_hash`` of a field's value as sent (filtered values repeat: each hashed once)."""
+    if value is None:
+        return 0
+    if isinstance(value, dict | list):
+        return value_hash(facet_text(value))
+    return _cached_field_hash(value)
+
+
+@functools.lru_cache(maxsize=65536, typed=True)
+def _cached_field_hash(value: object) -> int:
+    return value_hash(facet_text(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _cached_field_hashes(values: tuple, types: tuple) -> tuple[int, ...]:
+    return tuple(map(field_hash, values))  # (``types``: 1, 1.0 and True are equal keys)
+
+
 @dataclass(frozen=True)
 class IndexSchema:
     """The Sphinx columns of one ALCO index."""
@@ -241,6 +260,15 @@ class IndexSchema:
     def fields_with_parts(self) -> tuple[str, ...]:
         """The full-text fields of a day index made for the line store."""
         return (*self.fields, PARTS_FIELD)
+
+    def value_hashes(self, fields: dict) -> tuple[int, ...]:
+        """The ``value_attrs`` of a line (the values of its ``filtered`` columns repeat
+        together: each combination hashed once)."""
+        values = tuple(map(fields.get, self.filtered))
+        try:
+            return _cached_field_hashes(values, tuple(map(type, values)))
+        except TypeError:  # (an object or a list among them)
+            return tuple(map(field_hash, values))
 
     @property
     def value_attrs(self) -> tuple[str, ...]:

@@ -70,15 +70,18 @@ def utf8(text: str) -> str:
 
 
 def _dumps(entries: list[Entry]) -> bytes:
-    """Columns; fields and marks only when a line of the block has some (the writer keeps
-    no fields for a day index that keeps them in searchd)."""
+    """Columns (ids, times, messages, marks only when a line of the block has some); then,
+    when a line has fields, a NUL and the fields as a list (parsed only when asked for: a
+    scan of the messages does not pay for them).  A day index that keeps the fields in
+    searchd has none here."""
     cols: dict = {"id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
                   "msg": [e.message for e in entries]}
-    if any(e.fields for e in entries):
-        cols["f"] = [e.fields for e in entries]
     if any(e.marks for e in entries):
         cols["m"] = [e.marks or None for e in entries]
-    return orjson.dumps(cols)
+    data = orjson.dumps(cols)
+    if any(e.fields for e in entries):  # (JSON text holds no NUL: orjson escapes it)
+        data += b"\x00" + orjson.dumps([e.fields for e in entries])
+    return data
 
 
 def encode(entries: list[Entry], dict_id: int = 0,
@@ -90,25 +93,34 @@ def encode(entries: list[Entry], dict_id: int = 0,
 
 
 class Decoded:
-    """A block's lines, made into Entry objects only when asked for."""
+    """A block's lines, made into Entry objects only when asked for; its fields parsed only
+    when asked for."""
 
-    __slots__ = ("_cols", "_at")
+    __slots__ = ("_cols", "_at", "_fields", "_raw_fields")
 
-    def __init__(self, cols: dict) -> None:
+    def __init__(self, cols: dict, raw_fields: memoryview | None = None) -> None:
         self._cols = cols
         self._at: dict[int, int] | None = None  # id -> position, made on the first lookup
+        self._raw_fields = raw_fields
+        self._fields: list[dict] | None = cols.get("f")  # (blocks written before: inline)
 
     def _position(self, doc_id: int) -> int | None:
         if self._at is None:
             self._at = {i: n for n, i in enumerate(self._cols["id"])}
         return self._at.get(doc_id)
 
+    def _all_fields(self) -> list[dict] | None:
+        if self._fields is None and self._raw_fields is not None:
+            self._fields = orjson.loads(self._raw_fields)
+            self._raw_fields = None
+        return self._fields
+
     def get(self, doc_id: int) -> Entry | None:
         n = self._position(doc_id)
         if n is None:
             return None
         c = self._cols
-        fields, marks = c.get("f"), c.get("m")
+        fields, marks = self._all_fields(), c.get("m")
         return Entry(doc_id, c["ts"][n], c["msg"][n], fields[n] if fields else {},
                      (marks[n] if marks else None) or {})
 
@@ -127,8 +139,7 @@ class Decoded:
 
     def fields(self, lo: int, hi: int) -> list[dict]:
         """The fields of the block's lines with ids in [lo, hi] (``columns``' lines)."""
-        c = self._cols
-        ids, fields = c["id"], c.get("f")
+        ids, fields = self._cols["id"], self._all_fields()
         a, b = bisect.bisect_left(ids, lo), bisect.bisect_right(ids, hi)
         return fields[a:b] if fields else [{} for _ in range(b - a)]
 
@@ -141,4 +152,9 @@ def decode(data: bytes, zdict: zstandard.ZstdCompressionDict | None = None,
     """A block's lines; ``dctx``: a decompressor made with the block's dictionary, kept by
     the caller (making one loads its dictionary anew)."""
     dctx = dctx or zstandard.ZstdDecompressor(dict_data=zdict)
-    return Decoded(orjson.loads(dctx.decompress(data)))
+    raw = dctx.decompress(data)
+    cut = raw.find(b"\x00")
+    if cut < 0:
+        return Decoded(orjson.loads(raw))
+    view = memoryview(raw)
+    return Decoded(orjson.loads(view[:cut]), view[cut + 1:])

@@ -58,6 +58,27 @@ def test_a_block_round_trips_with_and_without_a_dictionary():
         assert blocks.decode(block.data, z).entries() == entries
 
 
+def test_a_scan_of_messages_leaves_the_fields_unparsed_and_old_blocks_still_read():
+    import orjson
+    import zstandard
+
+    entries = [blocks.Entry(*x) for x in service_lines(64)]
+    decoded = blocks.decode(blocks.encode(entries).data)
+    ids = [e.id for e in entries]
+    assert decoded.columns(ids[0], ids[-1])[2] == [e.message for e in entries]
+    assert decoded._fields is None  # (a scan of the messages: the fields stay bytes)
+    assert decoded.fields(ids[3], ids[5]) == [e.fields for e in entries[3:6]]
+    # a block written before the fields had a part of their own: inline, as "f"
+    old = {"id": ids, "ts": [e.ts_us for e in entries], "msg": [e.message for e in entries],
+           "f": [e.fields for e in entries], "m": [e.marks or None for e in entries]}
+    data = zstandard.ZstdCompressor().compress(orjson.dumps(old))
+    assert blocks.decode(data).entries() == entries
+    # and one of a day whose fields searchd keeps: none
+    bare = [blocks.Entry(e.id, e.ts_us, e.message, {}, {}) for e in entries]
+    assert b"\x00" not in blocks.payload(bare)
+    assert blocks.decode(blocks.encode(bare).data).fields(ids[0], ids[1]) == [{}, {}]
+
+
 def test_lines_come_back_by_id_exactly_and_compressed(tmp_path: Path):
     lines = service_lines(10_000)
     writer = LineWriter(tmp_path)
