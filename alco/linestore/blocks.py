@@ -59,8 +59,10 @@ def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
 
 
 def payload(entries: list[Entry]) -> bytes:
-    """The uncompressed form of a block (also what a dictionary is trained on)."""
-    return _dumps(entries)
+    """The uncompressed form of a block (what a dictionary is trained on): its columns, then
+    its fields."""
+    cols, fields = _dumps(entries)
+    return cols if fields is None else cols + b"\n" + fields
 
 
 def utf8(text: str) -> str:
@@ -69,39 +71,47 @@ def utf8(text: str) -> str:
         "utf-8", "replace")
 
 
-def _dumps(entries: list[Entry]) -> bytes:
-    """Columns (ids, times, messages, marks only when a line of the block has some); then,
-    when a line has fields, a NUL and the fields as a list (parsed only when asked for: a
-    scan of the messages does not pay for them).  A day index that keeps the fields in
-    searchd has none here."""
+def _dumps(entries: list[Entry]) -> tuple[bytes, bytes | None]:
+    """Columns (ids, times, messages, marks only when a line of the block has some), and the
+    fields as a list when a line has some (a day index that keeps the fields in searchd has
+    none here)."""
     cols: dict = {"id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
                   "msg": [e.message for e in entries]}
     if any(e.marks for e in entries):
         cols["m"] = [e.marks or None for e in entries]
-    data = orjson.dumps(cols)
-    if any(e.fields for e in entries):  # (JSON text holds no NUL: orjson escapes it)
-        data += b"\x00" + orjson.dumps([e.fields for e in entries])
-    return data
+    fields = orjson.dumps([e.fields for e in entries]) if any(e.fields for e in entries) \
+        else None
+    return orjson.dumps(cols), fields
+
+
+TWO_FRAMES = b"\x01"  # a block's first byte when its fields are a frame of their own
 
 
 def encode(entries: list[Entry], dict_id: int = 0,
            zdict: zstandard.ZstdCompressionDict | None = None) -> Block:
-    """One block of ``entries`` (sorted by id, as ``cut`` gives them)."""
+    """One block of ``entries`` (sorted by id, as ``cut`` gives them): the columns as one
+    zstd frame and, when the lines have fields, the fields as a second one after it
+    (``TWO_FRAMES``, the first frame's length, the two frames): a scan of the messages
+    decompresses the first only.  (A zstd frame starts with 0x28: a block of one frame.)"""
     compressor = zstandard.ZstdCompressor(level=LEVEL, dict_data=zdict)
-    return Block(entries[0].id, entries[-1].id, len(entries), dict_id if zdict else 0,
-                 compressor.compress(payload(entries)))
+    cols, fields = _dumps(entries)
+    data = compressor.compress(cols)
+    if fields is not None:
+        data = TWO_FRAMES + len(data).to_bytes(4, "little") + data + compressor.compress(fields)
+    return Block(entries[0].id, entries[-1].id, len(entries), dict_id if zdict else 0, data)
 
 
 class Decoded:
-    """A block's lines, made into Entry objects only when asked for; its fields parsed only
-    when asked for."""
+    """A block's lines, made into Entry objects only when asked for; its fields decompressed
+    and parsed only when asked for (with ``dctx``, the block's decompressor)."""
 
-    __slots__ = ("_cols", "_at", "_fields", "_raw_fields")
+    __slots__ = ("_cols", "_at", "_fields", "_frame", "_dctx")
 
-    def __init__(self, cols: dict, raw_fields: memoryview | None = None) -> None:
+    def __init__(self, cols: dict, frame: bytes | None = None,
+                 dctx: zstandard.ZstdDecompressor | None = None) -> None:
         self._cols = cols
         self._at: dict[int, int] | None = None  # id -> position, made on the first lookup
-        self._raw_fields = raw_fields
+        self._frame, self._dctx = frame, dctx
         self._fields: list[dict] | None = cols.get("f")  # (blocks written before: inline)
 
     def _position(self, doc_id: int) -> int | None:
@@ -110,9 +120,10 @@ class Decoded:
         return self._at.get(doc_id)
 
     def _all_fields(self) -> list[dict] | None:
-        if self._fields is None and self._raw_fields is not None:
-            self._fields = orjson.loads(self._raw_fields)
-            self._raw_fields = None
+        if self._fields is None and self._frame is not None:
+            assert self._dctx is not None
+            self._fields = orjson.loads(self._dctx.decompress(self._frame))
+            self._frame = self._dctx = None
         return self._fields
 
     def get(self, doc_id: int) -> Entry | None:
@@ -152,9 +163,7 @@ def decode(data: bytes, zdict: zstandard.ZstdCompressionDict | None = None,
     """A block's lines; ``dctx``: a decompressor made with the block's dictionary, kept by
     the caller (making one loads its dictionary anew)."""
     dctx = dctx or zstandard.ZstdDecompressor(dict_data=zdict)
-    raw = dctx.decompress(data)
-    cut = raw.find(b"\x00")
-    if cut < 0:
-        return Decoded(orjson.loads(raw))
-    view = memoryview(raw)
-    return Decoded(orjson.loads(view[:cut]), view[cut + 1:])
+    if data[:1] != TWO_FRAMES:
+        return Decoded(orjson.loads(dctx.decompress(data)))
+    size = int.from_bytes(data[1:5], "little")
+    return Decoded(orjson.loads(dctx.decompress(data[5:5 + size])), data[5 + size:], dctx)
