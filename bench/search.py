@@ -62,7 +62,7 @@ from alco.catalog.reader import ValuesReader
 from alco.catalog.values import ValuesStore
 from alco.index import buckets, compaction
 from alco.index.daystore import DayStore, TransientError
-from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
+from alco.index.schema import IndexSchema, day_index, day_of_us, make_id, value_hash
 from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
@@ -72,6 +72,8 @@ from alco.search import compile as sphinxquery
 from alco.search import language as qlang
 from alco.search.budget import MAX_QUERIES
 from alco.search.reader import LineQuery, Searcher
+from alco.search.reads import row_fields
+from alco.search.texts import Texts
 
 CHUNK = 50_000
 BATCH = 5000
@@ -259,9 +261,16 @@ class Bench:
         bucketed = buckets.query_text(rid)
         match = f"@f_request_id ({rid}{f' | {bucketed}' if bucketed else ''})"
         rows = self.sphinx.query(
-            f"SELECT id, js FROM {', '.join(self.indexes)} WHERE MATCH(%s) ORDER BY id DESC "
+            f"SELECT id FROM {', '.join(self.indexes)} WHERE MATCH(%s) ORDER BY id DESC "
             "LIMIT 5000 OPTION max_matches=5000", [match])
-        return next(int(r["id"]) for r in rows if orjson.loads(r["js"])["request_id"] == rid)
+        rows = self.sphinx_rows_with_fields(rows)
+        return next(int(r["id"]) for r in rows if row_fields(r)["request_id"] == rid)
+
+    def sphinx_rows_with_fields(self, rows: list[dict]) -> list[dict]:
+        """``rows`` (ids) with their fields, from the line store or searchd's ``js``."""
+        Texts(self.sphinx, str(self.stack.searchd.data_dir)).fill(INDEX, self.indexes, rows,
+                                                                  ("js",))
+        return rows
 
     def api(self, client: httpx.Client, path: str, params: dict) -> list[float]:
         """Time a request ``repeats`` times (after two warm-ups); seconds.  The first one's
@@ -753,8 +762,8 @@ def report_load(b: Bench, args: argparse.Namespace, rate: float, size: int) -> N
                                         storage.disk_rows(sizes_after, b.n, like=both),
                                         strict=True)])),
         ("searchd's memory (/proc/<pid>/status) on the same files: after a restart, after a "
-         "scan (COUNT of a word, COUNT of a JSON filter over every line, the newest 1000 lines "
-         "with their text), after the reads below", table(storage.MEMORY_HEADERS, memory)),
+         "scan (COUNT of a word, COUNT of a filtered value over every line, the newest 1000 lines' "
+         "attributes), after the reads below", table(storage.MEMORY_HEADERS, memory)),
         ("Reads through the API: cold = the page cache dropped just before "
          "(`sync; echo 3 > /proc/sys/vm/drop_caches`), warm = median of 10", table(
              ["attributes", "request", "cold ms", "warm ms", "load 1/5/15"], reads)),
@@ -785,8 +794,9 @@ def measure_memory(b: Bench, label: str, ondisk: bool, memory: list[list],
     everything = ", ".join(b.indexes)
     t = time.perf_counter()
     for sql in (f"SELECT COUNT(*) AS n FROM {everything} WHERE MATCH('{COMMON_WORD}')",
-                f"SELECT COUNT(*) AS n FROM {everything} WHERE js.levelname = 'ERROR'",
-                f"SELECT id, logline, js FROM {everything} ORDER BY id DESC LIMIT 1000 "
+                f"SELECT COUNT(*) AS n FROM {everything} "
+                f"WHERE v_levelname = {value_hash('ERROR')}",
+                f"SELECT id, ts, meta FROM {everything} ORDER BY id DESC LIMIT 1000 "
                 "OPTION max_matches=1000"):
         b.sphinx.query(sql)
     scan = time.perf_counter() - t
