@@ -46,9 +46,6 @@ class Compiled:
 
     match: str = ""
     keywords: bool = True  # False: the MATCH() text has no keyword and matches no line
-    where: list[str] = field(default_factory=list)
-    select: list[str] = field(default_factory=list)
-    select_params: list = field(default_factory=list)
     checks: LineChecks = field(default_factory=LineChecks)  # patterns: checked line by line
     terms: list[Term] = field(default_factory=list)  # what to highlight, in colour order
     # a query with patterns as day indexes without infixes run it (alco.search.literals.WILD:
@@ -255,7 +252,7 @@ def where_ids(c: Compiled, lo: int, hi: int, cover: bool = True,
         tokens = _cover(spans, hours, wide and bool(match and c.keywords))
         if tokens:
             match = f"{match} @tags ({' | '.join(tokens)})".lstrip()
-    terms = (["MATCH(%s)"] if match else []) + [*c.where, "id >= %s", "id <= %s"]
+    terms = (["MATCH(%s)"] if match else []) + ["id >= %s", "id <= %s"]
     params = ([match] if match else []) + [lo, hi]
     return " AND ".join(terms), params
 

@@ -63,7 +63,7 @@ class Counts:
         if not indexes or lo > hi:
             return 0
         c = self.lookups.for_indexes(c, indexes)
-        whole = [name for name in indexes if c.match and not c.where and not c.select
+        whole = [name for name in indexes if c.match
                  and (first := first_minute(name)) is not None
                  and lo <= make_id(first * MINUTE_MS, 0, 0)
                  and (hi >= TOP_ID or (hi >= make_id(first * MINUTE_MS + DAY_MS, 0, 0) - 1
@@ -75,10 +75,10 @@ class Counts:
         if not rest:
             return n
         where, params = where_ids(c, lo, hi, hours=self.lookups.hours(rest))
-        sql = (f"SELECT COUNT(*) AS n{''.join(', ' + s for s in c.select)} "
+        sql = (f"SELECT COUNT(*) AS n "
                f"FROM {', '.join(map(sphinxql.ident, rest))} WHERE {where} "
                f"OPTION ranker=none, max_query_time={max(1, self.ctx.budget.ms_left())}")
-        rows = self.ctx.query(sql, [*c.select_params, *params])
+        rows = self.ctx.query(sql, params)
         return n + (int(rows[0]["n"]) if rows else 0)
 
     def _count_whole(self, c: Compiled, indexes: list[str]) -> int | None:

@@ -146,9 +146,7 @@ class Histograms:
             c_day = self.lookups.for_indexes(c, [part.index])
             if not self.lookups.hours([part.index]):
                 continue
-            key = (*server_of(self.ctx.sphinx), part.index, c_day.match, c_day.keywords,
-                   tuple(c_day.where), tuple(c_day.select),
-                   tuple(map(str, c_day.select_params)))
+            key = (*server_of(self.ctx.sphinx), part.index, c_day.match, c_day.keywords)
             kept = histcache.KEPT.get(key)
             lines, whole = self._unit_lines(part, kept)
             if not kept.stale(lines, histcache.part_units(part)):
@@ -214,7 +212,7 @@ class Histograms:
         in the ten minutes of its span (a query of every line: of all its sealed ones, from
         the dictionary) and those units; None when the time budget cut the query short."""
         part, span = fill.part, fill.span
-        if not (c.match or c.where or c.select or c.checks):
+        if not (c.match or c.checks):
             every = self._day_lines(sx, part)
             if every is not None:
                 return range(0, (part.sealed - part.day) // histcache.UNIT_MINUTES), every
@@ -234,16 +232,14 @@ class Histograms:
             # BY costs searchd a third more (10M lines, a word in 680k lines of a day: 63 ms
             # against 100).  Only the span's units are taken (Kept.with_units); lines dated
             # outside the day (after tomorrow, in today's index) fall outside its minutes.
-            terms = (["MATCH(%s)"] if c.match else []) + list(c.where)
-            where = f"WHERE {' AND '.join(terms)} " if terms else ""
+            where = "WHERE MATCH(%s) " if c.match else ""
             params = [c.match] if c.match else []
-        sql = (f"SELECT ts DIV 60000000 AS m, COUNT(*) AS n"
-               f"{''.join(', ' + s for s in c.select)} "
+        sql = (f"SELECT ts DIV 60000000 AS m, COUNT(*) AS n "
                f"FROM {sphinxql.ident(part.index)} {where}"
                f"GROUP BY m ORDER BY m ASC LIMIT {3 * histcache.DAY_MINUTES} "
                f"OPTION max_matches={3 * histcache.DAY_MINUTES}, ranker=none, "
                f"max_query_time={max(1, self.ctx.budget.ms_left())}")
-        rows = self.ctx.query(sql, [*c.select_params, *params], sx)
+        rows = self.ctx.query(sql, params, sx)
         if self.ctx.budget.out_of_time():
             return None
         minutes = array("q", bytes(8 * histcache.DAY_MINUTES))
@@ -297,13 +293,12 @@ class Histograms:
         n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
         c = self.lookups.for_indexes(c, indexes)
         where, params = where_ids(c, lo, hi, hours=self.lookups.hours(indexes, sx))
-        sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n"
-               f"{''.join(', ' + s for s in c.select)} "
+        sql = (f"SELECT ts DIV {int(bucket_us)} AS bucket, COUNT(*) AS n "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
                f"OPTION max_matches={n}, ranker=none, "
                f"max_query_time={max(1, self.ctx.budget.ms_left())}")
-        rows = self.ctx.query(sql, [*c.select_params, *params], sx)
+        rows = self.ctx.query(sql, params, sx)
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
 
 

@@ -40,12 +40,6 @@ class Read:
 LINE_COLUMNS = ("id", "ts", "logline", "js", "meta")
 
 
-def line_columns(c: Compiled, columns: tuple[str, ...] = LINE_COLUMNS) -> tuple[list[str], list]:
-    """The SELECT list of a line (or of ``columns`` of it), ``c``'s filters, and its
-    parameters."""
-    return [*columns, *c.select], list(c.select_params)
-
-
 def scan_columns(c: Compiled, fields: bool) -> tuple[str, ...]:
     """What a scan reads of each candidate: what its checks look at (the message, the fields
     when a check is on one or ``fields`` asks for them) besides id and time.  searchd turns
@@ -128,7 +122,7 @@ class Reads:
         start = Start()
         at = ((lo if lo > 0 else self.ctx.first_id(ix)) if upward
               else hi if hi < TOP_ID else make_id(start_ms(open_top), 0, 0))
-        if not scan and not c.select and c.keywords and left() >= LOOKUP_ROOM:
+        if not scan and c.keywords and left() >= LOOKUP_ROOM:
             start = self.starts.first_window(ix, c, at, upward, n)
         elif not c.match and left() >= LOOKUP_ROOM:
             start = self.starts.first_lines(ix, at, upward, None if scan else n)
@@ -162,7 +156,7 @@ class Reads:
             # its whole day)...
             hours = self.lookups.hours(self.ctx.indexes_for_ids(ix, win_lo, win_hi))
             rare = not widened and not first and sent[0] == 0 and out.matched == 0 \
-                and c.match and c.keywords and not c.select
+                and c.match and c.keywords
             if first:  # (a quiet spell skipped may have moved it to another day)
                 rare = start.rare and start.day == id_ms(win_hi if upward else win_lo) // DAY_MS
             elif rare:
@@ -236,7 +230,7 @@ class Reads:
         """The day indexes of [lo, hi] when a scan of them reads the line store: every line
         is a candidate (no MATCH, no filter), and every day keeps its text in the store (and
         its fields, when the checks look at them or the caller wants them); else nothing."""
-        if c.match or c.select:
+        if c.match:
             return []
         indexes = self.ctx.indexes_for_ids(ix, lo, hi)
         with_fields = fields or c.checks.on_fields()
@@ -252,11 +246,9 @@ class Reads:
             return []
         c = self.lookups.for_indexes(c, indexes)
         columns, fill = self.texts.columns(indexes, columns)
-        cols, params = line_columns(c, columns)
-        where, where_params = where_ids(c, lo, hi, cover, open_top, self.lookups.hours(indexes),
-                                       wide=True)
-        params += where_params
-        sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
+        where, params = where_ids(c, lo, hi, cover, open_top, self.lookups.hours(indexes),
+                                  wide=True)
+        sql = (f"SELECT {', '.join(columns)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} ORDER BY id {'ASC' if upward else 'DESC'} "
                f"LIMIT {n} OPTION max_matches={max(n, 1000)}, ranker=none, "
                f"max_query_time={max(min_ms, self.ctx.budget.ms_left())}")
@@ -285,12 +277,11 @@ class Reads:
             return []
         c = self.lookups.for_indexes(c, indexes)
         columns, fill = self.texts.columns(indexes, columns)
-        cols, params = line_columns(c, columns)
-        where, where_params = where_ids(c, ids[0], ids[-1], cover=False)
+        where, params = where_ids(c, ids[0], ids[-1], cover=False)
         marks = ", ".join(["%s"] * len(ids))
-        sql = (f"SELECT {', '.join(cols)} FROM {', '.join(map(sphinxql.ident, indexes))} "
+        sql = (f"SELECT {', '.join(columns)} FROM {', '.join(map(sphinxql.ident, indexes))} "
                f"WHERE {where} AND id IN ({marks}) ORDER BY id ASC LIMIT {len(ids)} "
                f"OPTION max_matches={max(len(ids), 1000)}, ranker=none")
-        rows = self.ctx.query(sql, [*params, *where_params, *ids])
+        rows = self.ctx.query(sql, [*params, *ids])
         self.texts.fill(ix.name, indexes, rows, fill)
         return rows
