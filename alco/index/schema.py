@@ -227,12 +227,12 @@ def field_hash(value: object) -> int:
     return _cached_field_hash(value)
 
 
-@functools.lru_cache(maxsize=65536, typed=True)
+@functools.lru_cache(maxsize=16384, typed=True)
 def _cached_field_hash(value: object) -> int:
     return value_hash(facet_text(value))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _cached_field_hashes(values: tuple, types: tuple) -> tuple[int, ...]:
     return tuple(map(field_hash, values))  # (``types``: 1, 1.0 and True are equal keys)
 
