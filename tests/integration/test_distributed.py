@@ -44,13 +44,14 @@ def shard_data(stack, n: int) -> dict:
     return data
 
 
-@pytest.fixture(params=["store", "searchd"])
+@pytest.fixture
 def shards(stack, request):
     """Two shards and the head's config: shards that keep their lines in their line stores and
-    serve them ([sphinx] lines_port; the head's agent_lines), or in searchd (no lines_port)."""
+    serve them ([sphinx] lines_port; the head's agent_lines), or, parametrized indirectly with
+    "searchd", in searchd (no lines_port)."""
     stack.index(columns={"host": "filtered", "request_id": "indexed"})
     started = []
-    services = request.param == "store"
+    services = getattr(request, "param", "store") == "store"
     ports = [free_port(), free_port()]
     try:
         for n in (1, 2):
@@ -194,6 +195,7 @@ def iso(us: int) -> str:
     return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
 
 
+@pytest.mark.parametrize("shards", ["store", "searchd"], indirect=True)
 def test_every_read_answers_on_the_head_as_on_one_node(shards, one_node):
     (shard1, shard2), head = shards
     base = (time.time_ns() // 1000 // 60_000_000 - 2) * 60_000_000 + 7_000_123  # off the edges
