@@ -154,6 +154,6 @@ def _fresh_reader_memory() -> Iterator[None]:
     from alco.search import dictionary, texts
 
     for kept in (dictionary._HOURS, dictionary._LINES, dictionary._WILD, dictionary._WITHIN,
-                 texts._LAYOUTS, texts._SHARDS):
+                 texts._LAYOUTS, texts._HASHED, texts._SHARDS):
         kept.clear()
     yield

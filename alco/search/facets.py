@@ -128,11 +128,11 @@ class Facets:
 
     def _grouped(self, ix: IndexConfig, name: str, lo: int, hi: int) -> bool:
         """Whether the index can group the lines of [lo, hi] by field ``name``: every day
-        keeps the fields in its ``js`` attribute, or ``name`` is a ``filtered`` column (the
-        days that keep the fields in the line store have its value hash)."""
-        return name in ix.columns_with("filtered") or all(
-            self.searcher.reads.texts.has_js(i)
-            for i in self.searcher.ctx.indexes_for_ids(ix, max(lo, 0), hi))
+        keeps the fields in its ``js`` attribute or has the value hash of ``name`` (a
+        ``filtered`` column when the day was made)."""
+        texts = self.searcher.reads.texts
+        return all(texts.has_js(i) or texts.has_value_hash(i, name)
+                   for i in self.searcher.ctx.indexes_for_ids(ix, max(lo, 0), hi))
 
     def _top_index(self, ix: IndexConfig, c: Compiled, name: str, lo: int,
                    hi: int) -> tuple[Counter, int]:
@@ -227,7 +227,8 @@ class Facets:
         if lo > hi:
             return Stacked({}, {}, [])
         filtered = ix.columns_with("filtered")
-        if c.checks or any(n not in filtered for n in names):
+        if c.checks or any(n not in filtered or not self._grouped(ix, n, lo, hi)
+                           for n in names):
             # (a value of another field is a check: its series are counted from the lines)
             return self._stacked_read(ix, c, names, lo, hi, bucket_us, top)
         counts: Counter = Counter()

@@ -25,12 +25,13 @@ from pathlib import Path
 
 from alco.config import Config
 from alco.index import sphinxql
-from alco.index.schema import DayLayout
+from alco.index.schema import DayLayout, value_attr
 from alco.linestore.reading import LineReader
 from alco.linestore.remote import ShardLines
 from alco.search.dictionary import server_of
 
 _LAYOUTS: dict[tuple[str, int, str], DayLayout] = {}  # (searchd, day index) -> its layout
+_HASHED: dict[tuple[str, int, str], frozenset[str]] = {}  # ... -> its value hashes (v_<col>)
 _UNKNOWN = DayLayout(True, True)  # what a day index that cannot say now is read as
 
 
@@ -53,6 +54,8 @@ def layout_of(sx: sphinxql.Sphinx, index: str) -> DayLayout:
                 return _UNKNOWN  # not known now: not kept (the query itself will say)
             columns = set()
         _LAYOUTS[key] = DayLayout.of(columns)
+        _HASHED[key] = frozenset(name for name, kind in columns
+                                 if kind == "uint" and name.startswith("v_"))
     return _LAYOUTS[key]
 
 
@@ -104,6 +107,14 @@ class Texts:
     def has_js(self, index: str, sx: sphinxql.Sphinx | None = None) -> bool:
         """Whether day index ``index`` keeps the fields as sent in its ``js`` attribute."""
         return self.layout(index, sx).keeps_fields
+
+    def has_value_hash(self, index: str, column: str, sx: sphinxql.Sphinx | None = None) -> bool:
+        """Whether day index ``index`` has the value hash of ``column`` (a day made before
+        the column was ``filtered`` has none; on a head the shards are taken to have it)."""
+        if self.shards is not None:
+            return True
+        self.layout(index, sx)
+        return value_attr(column) in _HASHED.get((*server_of(sx or self.sx), index), ())
 
     def _lines(self) -> LineReader | ShardLines:
         return self.shards if self.shards is not None else line_reader(self.data_dir)

@@ -149,3 +149,30 @@ def test_a_scan_reads_the_store_and_never_shows_a_line_searchd_does_not_have(sta
     assert [ln["message"] for ln in all_lines(config, "logs", pattern)] == want
     assert scans  # read from the store's blocks
     assert "job 99999 took 5ms" not in {ln["message"] for ln in all_lines(config, "logs")}
+
+
+def test_a_column_made_filtered_after_a_day_was_made_is_counted_from_its_lines(stack):
+    """A day made before ``host`` was a ``filtered`` column has no value hash of it: facets
+    and the histogram stacked by it count that day from its lines, exactly (no error)."""
+    from starlette.testclient import TestClient
+
+    from alco.web.app import create_app
+    from tests.integration.test_search_api import fill, record
+
+    stack.index(columns={"request_id": "indexed"})
+    stack.start_searchd()
+    base = int(datetime.now(UTC).timestamp() * 1e6) - 600_000_000
+    lines = [record(base + i * 1_000_000, f"line {i}", host=f"vm{i % 3}", seq=i)
+             for i in range(90)]
+    fill(stack.config(), lines)
+    stack.searchd.stop()
+    stack.data["index"][0]["columns"]["host"] = "filtered"
+    stack.start_searchd()  # (today's index keeps the schema it was made with)
+    config = stack.config()
+    client = TestClient(create_app(config))
+    got = client.get("/api/logs/facets", params={"field": "host", "from": "1h"}).json()
+    assert {v["value"]: v["count"] for v in got["values"]} == {"vm0": 30, "vm1": 30, "vm2": 30}
+    assert (got["total"], got["partial"]) == (90, False)
+    got = client.get("/api/logs/histogram_by", params={"field": "host", "from": "1h",
+                                                       "buckets": 3}).json()
+    assert got["totals"] == {"vm0": 30, "vm1": 30, "vm2": 30} and got["total"] == 90
