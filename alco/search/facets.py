@@ -131,7 +131,8 @@ class Facets:
         keeps the fields in its ``js`` attribute or has the value hash of ``name`` (a
         ``filtered`` column when the day was made)."""
         texts = self.searcher.reads.texts
-        return all(texts.has_js(i) or texts.has_value_hash(i, name)
+        filtered = name in ix.columns_with("filtered")
+        return all(texts.has_js(i) or (filtered and texts.has_value_hash(i, name))
                    for i in self.searcher.ctx.indexes_for_ids(ix, max(lo, 0), hi))
 
     def _top_index(self, ix: IndexConfig, c: Compiled, name: str, lo: int,

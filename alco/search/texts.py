@@ -110,7 +110,8 @@ class Texts:
 
     def has_value_hash(self, index: str, column: str, sx: sphinxql.Sphinx | None = None) -> bool:
         """Whether day index ``index`` has the value hash of ``column`` (a day made before
-        the column was ``filtered`` has none; on a head the shards are taken to have it)."""
+        the column was ``filtered`` has none; on a head the shards are taken to have those of
+        the ``filtered`` columns)."""
         if self.shards is not None:
             return True
         self.layout(index, sx)
