@@ -76,15 +76,9 @@ def _values_at(fields: dict, name: str) -> list[object]:
     """The values of field ``name``: the key as sent, and the nested path of a dotted name
     (a list: each of its items)."""
     found = [fields[name]] if name in fields else []
-    parts = name.split(".")
-    if len(parts) > 1 and all(parts):
-        value: object = fields
-        for part in parts:
-            if not isinstance(value, dict) or part not in value:
-                break
-            value = value[part]
-        else:
-            found.append(value)
+    if "." in name and all(name.split(".")) \
+            and (nested := _nested(fields, name)) is not _MISSING:
+        found.append(nested)
     out: list[object] = []
     for value in found:
         out += value if isinstance(value, list) else [value]
@@ -94,7 +88,7 @@ def _values_at(fields: dict, name: str) -> list[object]:
 def _equals(value: object, want: str) -> bool:
     if value is None or isinstance(value, dict | list):
         return False
-    if isinstance(value, str) or isinstance(value, bool):
+    if isinstance(value, str | bool):
         return value_text(value) == want
     if not _NUMBER_RE.fullmatch(want):
         return False
@@ -103,17 +97,24 @@ def _equals(value: object, want: str) -> bool:
 
 def field_value(fields: dict, name: str) -> str:
     """A field's value as text: the key as sent, else the nested path of a dotted name."""
-    if name in fields:
-        value = fields[name]
-    else:
-        value = fields
-        for part in name.split("."):
-            if not isinstance(value, dict) or part not in value:
-                return ""
-            value = value[part]
-    if isinstance(value, dict | list):
+    value = fields[name] if name in fields else _nested(fields, name)
+    if value is _MISSING or isinstance(value, dict | list):
         return ""
     return value_text(value)
+
+
+_MISSING = object()
+
+
+def _nested(fields: dict, name: str) -> object:
+    """The value at the nested path of a dotted name (``a.b``: ``fields["a"]["b"]``);
+    _MISSING when there is none."""
+    value: object = fields
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
 @dataclass

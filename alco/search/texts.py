@@ -117,9 +117,6 @@ class Texts:
         self.layout(index, sx)
         return value_attr(column) in _HASHED.get((*server_of(sx or self.sx), index), ())
 
-    def _lines(self) -> LineReader | ShardLines:
-        return self.shards if self.shards is not None else line_reader(self.data_dir)
-
     def _fetch(self, name: str, ids: list[int], indexes: list[str], messages: bool) -> dict:
         if self.shards is None:
             reader = line_reader(self.data_dir)
