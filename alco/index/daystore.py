@@ -289,7 +289,7 @@ class DayStore:
         js = self.columns.index("js")
         if layout.has_parts:
             indexed = [self.columns.index(field_column(c)) for c in self.schema.indexed]
-            rows = [_bucketed(row, message, parts, indexed) for row in rows]
+            rows = [_bucketed(row, message, parts, indexed, layout.id_rule) for row in rows]
         drop = (set() if layout.has_parts else {parts}) | \
             (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)})
         keep = [i for i in range(len(self.columns)) if i not in drop]
@@ -416,11 +416,11 @@ class FieldSource(Protocol):
     def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict: ...
 
 
-def _bucketed(row: list, message: int, parts: int, indexed: list[int]) -> list:
-    """A row with the ids of its message and ``indexed`` columns as buckets, and the letters
-    of the message's in the parts field."""
+def _bucketed(row: list, message: int, parts: int, indexed: list[int], rule: int) -> list:
+    """A row with the ids (by ``rule``) of its message and ``indexed`` columns as buckets,
+    and the letters of the message's in the parts field."""
     row = list(row)
-    row[message], row[parts] = buckets.index_text(row[message])
+    row[message], row[parts] = buckets.index_text(row[message], rule)
     for i in indexed:
-        row[i] = buckets.index_text(row[i])[0]
+        row[i] = buckets.index_text(row[i], rule)[0]
     return row

@@ -167,6 +167,8 @@ CONTEXT_FIELD = "context"
 # the full-text field of the letters of a line's bucketed keywords (alco.index.buckets): day
 # indexes made for the line store have it, and their messages' ids are indexed as buckets
 PARTS_FIELD = "parts"
+# an empty field that marks a day index whose ids follow rule 2 (alco.index.buckets)
+RULE2_FIELD = "idrule2"
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,12 @@ class DayLayout:
     has_context: bool
     has_parts: bool = False
     keeps_fields: bool = True
+    rule2: bool = False  # its ids are buckets by rule 2 (alco.index.buckets), not rule 1
+
+    @property
+    def id_rule(self) -> int:
+        """Which ids the day's messages have as buckets: 0 none, else rule 1 or 2."""
+        return 0 if not self.has_parts else 2 if self.rule2 else 1
 
     @classmethod
     def of(cls, columns: set[tuple[str, str]]) -> DayLayout:
@@ -191,7 +199,8 @@ class DayLayout:
         return cls(("logline", "string") in columns or distributed,
                    any(name == CONTEXT_FIELD for name, _ in columns),
                    (PARTS_FIELD, "field") in columns,
-                   ("js", "json") in columns or distributed)
+                   ("js", "json") in columns or distributed,
+                   (RULE2_FIELD, "field") in columns)
 
 
 def value_attr(col: str) -> str:
@@ -258,7 +267,8 @@ class IndexSchema:
         return ("logline", "tags", *(field_column(c) for c in self.indexed), CONTEXT_FIELD)
 
     def fields_with_parts(self) -> tuple[str, ...]:
-        """The full-text fields of a day index made for the line store."""
+        """The full-text fields of a day index made for the line store (which also has the
+        empty ``RULE2_FIELD``, the mark of its ids' rule: a REPLACE leaves it out)."""
         return (*self.fields, PARTS_FIELD)
 
     def value_hashes(self, fields: dict) -> tuple[int, ...]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from alco.config import Config, IndexConfig
 from alco.index import charset
-from alco.index.schema import MIN_INFIX, IndexSchema, day_index
+from alco.index.schema import MIN_INFIX, RULE2_FIELD, IndexSchema, day_index
 
 # The RAM chunk of a day index (~570,000 bench lines at 256M): once it is full, searchd turns
 # it into a disk chunk inside the REPLACE that crossed the limit, and every writer of the
@@ -48,10 +48,11 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool 
     """A day index.  Without ``text_attr`` the line is a full-text field only: its text and
     its fields are kept by the line store (a day index keeps the schema it was made with, so
     days made before keep their ``logline`` and ``js`` attributes and are read from them), its
-    ids are indexed as buckets with the ``parts`` field (alco.index.buckets), and each
+    ids are indexed as buckets with the ``parts`` field, by the rule its empty ``idrule2``
+    field names (alco.index.buckets), and each
     ``filtered`` column has a value hash for facets to group by (``v_<column>``)."""
     lines = [f"index {name}", "{", "    type = rt", f"    path = {data_dir / name}"]
-    fields = schema.fields if text_attr else schema.fields_with_parts()
+    fields = schema.fields if text_attr else (*schema.fields_with_parts(), RULE2_FIELD)
     lines += [f"    rt_field = {f}" for f in fields]
     lines += [
         *(["    rt_attr_string = logline", "    rt_attr_json = js"] if text_attr

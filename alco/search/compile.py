@@ -48,22 +48,26 @@ class Compiled:
     keywords: bool = True  # False: the MATCH() text has no keyword and matches no line
     checks: LineChecks = field(default_factory=LineChecks)  # patterns: checked line by line
     terms: list[Term] = field(default_factory=list)  # what to highlight, in colour order
-    # a query with patterns as day indexes without infixes run it (alco.search.literals.WILD:
-    # prefixes only, ``infixes = false``; neither, made before wildcards were configured):
-    # compiled the first time such a day is read (most deployments have none); None: the
-    # same query for every kind
-    recompile: Callable[[str], Compiled] | None = field(default=None, compare=False,
-                                                         repr=False)
-    _variants: dict[str, Compiled] = field(default_factory=dict, init=False, compare=False,
-                                           repr=False)
+    # what day indexes it was compiled for: their wildcards (alco.search.literals.WILD) and
+    # the rule of their ids (alco.index.buckets)
+    wild: str = literals.INFIX
+    rule: int = buckets.RULE
+    # the query as other day indexes run it (``variant``): without infixes (prefixes only,
+    # ``infixes = false``; neither, made before wildcards were configured), ids by rule 1
+    # (made before rule 2); compiled the first time such a day is read (most deployments
+    # have none); None: the same query for every kind
+    recompile: Callable[[str, int], Compiled] | None = field(default=None, compare=False,
+                                                              repr=False)
+    _variants: dict[tuple[str, int], Compiled] = field(default_factory=dict, init=False,
+                                                       compare=False, repr=False)
 
-    def for_wild(self, wild: str) -> Compiled:
-        """The query as day indexes of kind ``wild`` can run it."""
-        if wild == literals.INFIX or self.recompile is None:
+    def variant(self, wild: str, rule: int) -> Compiled:
+        """The query as day indexes of kind ``wild`` whose ids follow ``rule`` run it."""
+        if self.recompile is None or (wild, rule) == (self.wild, self.rule):
             return self
-        if wild not in self._variants:
-            self._variants[wild] = self.recompile(wild)
-        return self._variants[wild]
+        if (wild, rule) not in self._variants:
+            self._variants[wild, rule] = self.recompile(wild, rule)
+        return self._variants[wild, rule]
 
 
 def _check(m: qlang.Matcher) -> Check:
@@ -133,22 +137,24 @@ def _json_positive(parsed: qlang.Query, tag_fields: frozenset[str],
     return any(not f.negate for f in qlang.json_filters(parsed, tag_fields, text_fields))
 
 
-def _id_checks(parsed: qlang.Query, context: tuple[str, ...],
-               text_fields: dict[str, str]) -> tuple[qlang.Query, list[FieldCheck]]:
-    """The words, phrases and values of ``indexed`` columns holding ids, which day indexes
-    with buckets find as their buckets (alco.index.buckets), checked line by line (a bucket
-    holds other ids too); negated ones only checked (a bucket cannot rule a line out)."""
+def _id_checks(parsed: qlang.Query, context: tuple[str, ...], text_fields: dict[str, str],
+               rule: int) -> tuple[qlang.Query, list[FieldCheck]]:
+    """The words, phrases and values of ``indexed`` columns holding ids (by ``rule``), which
+    day indexes with buckets find as their buckets (alco.index.buckets), checked line by line
+    (a bucket holds other ids too); negated ones only checked (a bucket cannot rule a line
+    out)."""
     out = [FieldCheck(_id_check(w), False, None, context)
-           for w in parsed.words + parsed.phrases if buckets.query_text(w) is not None]
+           for w in parsed.words + parsed.phrases if buckets.query_text(w, rule) is not None]
     kept = []
     for w in parsed.not_words:
-        if buckets.query_text(w) is None:
+        if buckets.query_text(w, rule) is None:
             kept.append(w)
         else:
             out.append(FieldCheck(_id_check(w), True, None, context))
     filters = []
     for f in parsed.filters:
-        if f.field in text_fields and any(buckets.query_text(v) is not None for v in f.values):
+        if f.field in text_fields and any(buckets.query_text(v, rule) is not None
+                                          for v in f.values):
             out.append(FieldCheck(AnyOf([_id_check(v) for v in f.values]), f.negate, f.field))
             if f.negate:
                 continue
@@ -163,14 +169,14 @@ def _id_check(text: str) -> Check:
     return check
 
 
-def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
+def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str, rule: int,
              checks: dict[int, Check]) -> Compiled:
     schema = IndexSchema.of(ix)
     text_fields = {c: field_column(c) for c in schema.indexed}
     narrow = _narrowing(parsed, wild)
     line_checks = [FieldCheck(checks[i], m.negate, m.field)
                    for i, m in enumerate(parsed.matchers)]
-    routed, id_checks = _id_checks(parsed, schema.context, text_fields)
+    routed, id_checks = _id_checks(parsed, schema.context, text_fields, rule)
     line_checks += id_checks
     tag_fields: frozenset[str] | set[str] = schema.filtered
     if (parsed.matchers or _json_positive(parsed, schema.filtered, text_fields)) \
@@ -179,7 +185,7 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str,
         line_checks += more
         tag_fields, text_fields = frozenset(), {}
     try:
-        match = qlang.match_expression(routed, tag_fields, text_fields, tag_token, narrow)
+        match = qlang.match_expression(routed, tag_fields, text_fields, tag_token, narrow, rule)
     except qlang.QueryError as exc:
         raise SearchError(f"{exc} (at position {exc.position})",
                           position=exc.position) from None
@@ -202,10 +208,13 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
     full-text field, the rest to the JSON attribute (a scan: slow on big days).  Patterns
     narrow through the index where they have literals and are checked line by line."""
     checks = {i: _check(m) for i, m in enumerate(parsed.matchers)}
-    c = _compile(ix, parsed, literals.INFIX, checks)
-    if parsed.matchers:
-        c.recompile = lambda wild: _compile(ix, parsed, wild, checks)
-    return c
+
+    def make(wild: str, rule: int) -> Compiled:
+        c = _compile(ix, parsed, wild, rule, checks)
+        c.wild, c.rule, c.recompile = wild, rule, make
+        return c
+
+    return make(literals.INFIX, buckets.RULE)
 
 
 def compile_text(ix: IndexConfig, text: str, known: set[str] | None) -> Compiled:

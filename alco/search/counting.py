@@ -42,6 +42,7 @@ class Counts:
                   cap: int = MAX_COUNT) -> int:
         """Lines matching ``c`` in [lo, hi]: exact for what the index answers alone; with
         patterns, counted by reading, at most ``cap`` + 1 (short when the budget ran out)."""
+        c = self.lookups.for_range(ix, c, lo, hi)
         if c.checks:
             return self.count_checked(ix, c, lo, hi, cap)[0]
         return self._count_matches(ix, c, lo, hi)

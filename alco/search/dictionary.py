@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import date
 
 from alco.config import IndexConfig
-from alco.index import sphinxql
+from alco.index import buckets, sphinxql
 from alco.index.schema import (
     HOUR_MS,
     MINUTE_MS,
+    DayLayout,
     day_index,
     day_of_index,
     unit_token,
@@ -49,8 +51,10 @@ class Lookups:
     ``ctx``: what a day index can do (hour tokens, wildcards, lines dated in its day only),
     its line count.  It keeps the request's probes left (``start_request``)."""
 
-    def __init__(self, ctx: ReadContext) -> None:
+    def __init__(self, ctx: ReadContext,
+                 layout: Callable[[str], DayLayout] | None = None) -> None:
         self.ctx = ctx
+        self._layout = layout  # what a day index was made with (alco.search.texts)
         self._probes_left = PROBES
 
     def start_request(self) -> None:
@@ -150,11 +154,27 @@ class Lookups:
 
     def for_indexes(self, c: Compiled, indexes: list[str]) -> Compiled:
         """``c`` as all of ``indexes`` can run it: narrowed by the wildcards the weakest of
-        them has (alco.search.literals)."""
+        them has (alco.search.literals), ids as buckets by rule 1 when one of them was made
+        with it (alco.index.buckets)."""
         if c.recompile is None:
             return c
-        return c.for_wild(min((self._wild(name) for name in indexes),
-                              key=literals.WILD.index, default=literals.INFIX))
+        return c.variant(min((self._wild(name) for name in indexes),
+                             key=literals.WILD.index, default=literals.INFIX),
+                         self.rule(indexes))
+
+    def for_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> Compiled:
+        """``c`` with ids as buckets by the rule of the day indexes of ids [lo, hi] (rule 1
+        when one of them was made with it): what decides which words are checked line by
+        line, before a read or a count chooses how to go."""
+        return c.variant(c.wild, self.rule(self.ctx.indexes_for_ids(ix, lo, hi)))
+
+    def rule(self, indexes: list[str]) -> int:
+        """The rule of ids (alco.index.buckets) a query of ``indexes`` runs: 1 when one of
+        them was made with rule 1 (its buckets are a superset of rule 2's), else rule 2 (days
+        with no buckets find ids either way)."""
+        if self._layout is None:
+            return buckets.RULE
+        return 1 if any(self._layout(name).id_rule == 1 for name in indexes) else buckets.RULE
 
     def day_lines(self, name: str) -> int:
         """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an

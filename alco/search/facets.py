@@ -108,6 +108,7 @@ class Facets:
         limit = max(1, min(limit, MAX_LIMIT))
         self.searcher.start_request()
         lo, hi = id_range_of_us(from_us, to_us)
+        c = self.searcher.lookups.for_range(ix, c, lo, hi)
         if c.checks or not self._grouped(ix, name, lo, hi):
             return self._top_read(ix, c, name, lo, hi, limit)
         counts, total = self._top_index(ix, c, name, lo, hi)
@@ -227,6 +228,7 @@ class Facets:
         lo, hi = id_range_of_us(from_us, to_us)
         if lo > hi:
             return Stacked({}, {}, [])
+        c = self.searcher.lookups.for_range(ix, c, lo, hi)
         filtered = ix.columns_with("filtered")
         if c.checks or any(n not in filtered or not self._grouped(ix, n, lo, hi)
                            for n in names):

@@ -95,6 +95,7 @@ class Histograms:
         lo, hi = id_range_of_us(from_us, to_us)
         if lo > hi:
             return {}
+        c = self.lookups.for_range(ix, c, lo, hi)
         if c.checks:
             return self._histogram_read(ix, c, lo, hi, bucket_us)
         counts: dict[int, int] = {}

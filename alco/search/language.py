@@ -346,10 +346,11 @@ def _word(text: str) -> str:
     return escape_match(text) if _PLAIN_WORD_RE.fullmatch(text) else _phrase(text)
 
 
-def _either(text: str, form: Callable[[str], str]) -> str:
+def _either(text: str, form: Callable[[str], str], rule: int) -> str:
     """A word or phrase as day indexes of both kinds find it: as typed and, where it holds
-    ids, with them as their buckets (alco.index.buckets; the line is then checked)."""
-    alt = buckets.query_text(text)
+    ids (by ``rule``), with them as their buckets (alco.index.buckets; the line is then
+    checked)."""
+    alt = buckets.query_text(text, rule)
     return form(text) if alt is None else f"({form(text)} | {form(alt)})"
 
 
@@ -371,10 +372,11 @@ def _sphinx_name(name: str, what: str) -> str:
 TEXT_FIELDS = "@@relaxed @(logline,context)"
 
 
-def _text_sections(q: Query, narrow: str = "") -> list[str]:
+def _text_sections(q: Query, narrow: str, rule: int) -> list[str]:
     """The MATCH() sections of the text terms; ``narrow`` (what patterns on the message
     need) in the message only."""
-    parts = [_either(w, _word) for w in q.words] + [_either(p, _phrase) for p in q.phrases]
+    parts = [_either(w, _word, rule) for w in q.words] + \
+        [_either(p, _phrase, rule) for p in q.phrases]
     parts += ["-" + _word(n) for n in q.not_words]
     sections = [f"{TEXT_FIELDS} (" + " ".join(parts) + ")"] if parts else []
     return sections + ([f"@logline ({narrow})"] if narrow else [])
@@ -382,17 +384,19 @@ def _text_sections(q: Query, narrow: str = "") -> list[str]:
 
 def _filter_section(f: FieldFilter, tag_fields: Collection[str],
                     text_fields: Mapping[str, str],
-                    tag_token: Callable[[str, str], str]) -> str:
+                    tag_token: Callable[[str, str], str], rule: int) -> str:
     if f.field in tag_fields:
         tokens = [_sphinx_name(tag_token(f.field, v), "tag token") for v in f.values]
         return "@tags " + _group(tokens, f.negate)
     name = _sphinx_name(text_fields[f.field], "field name")
-    return f"@{name} " + _group([_either(v, _phrase) for v in f.values], f.negate)
+    return f"@{name} " + _group([_either(v, _phrase, rule) for v in f.values], f.negate)
 
 
 def match_expression(q: Query, tag_fields: Collection[str], text_fields: Mapping[str, str],
-                     tag_token: Callable[[str, str], str], narrow: str = "") -> str:
-    """The full MATCH() text of a query, or "" when nothing goes through full-text search.
+                     tag_token: Callable[[str, str], str], narrow: str = "",
+                     rule: int = buckets.RULE) -> str:
+    """The full MATCH() text of a query, or "" when nothing goes through full-text search;
+    ids as buckets by ``rule`` (alco.index.buckets).
 
     Raises QueryError when everything left for MATCH() is negative (Sphinx cannot run
     that), e.g. ``host:web1 -timeout`` where host is only a JSON attribute, or
@@ -400,8 +404,9 @@ def match_expression(q: Query, tag_fields: Collection[str], text_fields: Mapping
     query's patterns need (alco.search.literals), searched in the message.
     """
     matched = [f for f in q.filters if f.field in tag_fields or f.field in text_fields]
-    sections = _text_sections(q, narrow)
-    sections += [_filter_section(f, tag_fields, text_fields, tag_token) for f in matched]
+    sections = _text_sections(q, narrow, rule)
+    sections += [_filter_section(f, tag_fields, text_fields, tag_token, rule)
+                 for f in matched]
     sections = [s for s in sections if s]
     if not sections:
         return ""

@@ -71,7 +71,8 @@ def literal_clauses(lit: Literal, wild: str) -> list[Clause]:
     for token, left, right in _runs(lit):
         folded = buckets.fold(token)
         if not left and not right:
-            clauses.append((folded, buckets.bucket(folded)) if buckets.is_bucketed(folded)
+            # (by rule 1, whose buckets hold rule 2's: a pattern is checked line by line)
+            clauses.append((folded, buckets.bucket(folded)) if buckets.is_bucketed(folded, 1)
                            else (folded,))
             continue
         # the keyword holding it: itself (a day made before buckets, or not an id) or an id

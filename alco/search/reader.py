@@ -115,11 +115,11 @@ class Searcher:
         self.config = config
         self.sphinx = sphinx
         self.ctx = ReadContext(config, sphinx, today, newest, fan_out, parts)
-        self.lookups = Lookups(self.ctx)
+        texts = Texts(sphinx, config.sphinx.data_dir, shard_lines(config))
+        self.lookups = Lookups(self.ctx, texts.layout)
         self.starts = Starts(self.ctx, self.lookups)
         self.windows = Windows(self.ctx, self.lookups)
-        self.reads = Reads(self.ctx, self.lookups, self.starts, self.windows,
-                           Texts(sphinx, config.sphinx.data_dir, shard_lines(config)))
+        self.reads = Reads(self.ctx, self.lookups, self.starts, self.windows, texts)
         self.counts = Counts(self.ctx, self.lookups, self.reads)
         self.histograms = Histograms(self.ctx, self.lookups, self.reads)
 
@@ -218,7 +218,10 @@ class Searcher:
     def lines_by_ids(self, ix: IndexConfig, c: Compiled, ids: list[int]) -> list[Line]:
         """The lines among ``ids`` that match ``c``, oldest first (one query: at most
         MAX_LIMIT ids)."""
-        rows = self.reads.select_ids(ix, c, sorted(set(ids))[:MAX_LIMIT])
+        ids = sorted(set(ids))[:MAX_LIMIT]
+        if ids:
+            c = self.lookups.for_range(ix, c, ids[0], ids[-1])
+        rows = self.reads.select_ids(ix, c, ids)
         return self.row_lines(passing(c, rows) if c.checks else rows, c)
 
     def line(self, ix: IndexConfig, doc_id: int) -> Line | None:

@@ -110,6 +110,7 @@ class Reads:
         # upwards from a cursor (the live tail, the page's newer lines) must not step over a
         # late line.
         open_top = self.ctx.open_top(ix) if hi == TOP_ID and not upward else None
+        c = self.lookups.for_range(ix, c, lo, hi)
         scan = bool(c.checks)
         columns = scan_columns(c, fields) if scan else LINE_COLUMNS
         # lines a scan kept get their fields in one query at the end: once it keeps one, it

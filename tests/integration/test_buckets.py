@@ -15,7 +15,7 @@ from alco.config import DEFAULT_COLUMNS
 from alco.index import sphinxconf
 from alco.index.buckets import bucket
 from alco.index.daystore import DayStore
-from alco.index.schema import DayLayout, IndexSchema, Record, day_index
+from alco.index.schema import RULE2_FIELD, DayLayout, IndexSchema, Record, day_index
 from alco.index.sphinxql import Sphinx, describe
 from alco.linestore.writing import LineWriter
 from alco.search.language import KEYWORD_RUN_RE
@@ -56,8 +56,9 @@ def text_of(rec: Record) -> str:
 
 def fields_in_js(section: str) -> str:
     """A day index section as a day made for the line store before it kept the fields: its
-    ``js`` attribute instead of the value hashes."""
-    lines = [ln for ln in section.split("\n") if "rt_attr_uint = v_" not in ln]
+    ``js`` attribute instead of the value hashes, and its ids by rule 1 (no ``idrule2``)."""
+    lines = [ln for ln in section.split("\n")
+             if "rt_attr_uint = v_" not in ln and f"rt_field = {RULE2_FIELD}" not in ln]
     at = next(i for i, ln in enumerate(lines) if "rt_attr_json = meta" in ln)
     return "\n".join([*lines[:at], "    rt_attr_json = js", *lines[at:]])
 
@@ -65,8 +66,8 @@ def fields_in_js(section: str) -> str:
 @pytest.fixture
 def two_layouts(stack, monkeypatch):
     """Three days of three layouts: two days ago made before the store (no buckets), yesterday
-    with the store keeping the text and searchd the fields, today with the store keeping
-    both (ids as buckets on both)."""
+    with the store keeping the text and searchd the fields (ids as buckets by rule 1: words
+    with a short number too), today with the store keeping both (ids by rule 2)."""
     today = datetime.now(UTC).date()
     rng = random.Random(7)
     days = [(d, int(datetime.combine(d, datetime.min.time(), UTC).timestamp() * 1e6))
@@ -105,8 +106,9 @@ def two_layouts(stack, monkeypatch):
     for day, _ in days:
         layouts[day] = DayLayout.of(describe(sx, day_index("logs", day)))
     sx.close()
-    assert [(la.keeps_text, la.keeps_fields, la.has_parts) for la in layouts.values()] == [
-        (True, True, False), (False, True, True), (False, False, True)]
+    assert [(la.keeps_text, la.keeps_fields, la.has_parts, la.id_rule)
+            for la in layouts.values()] == [
+        (True, True, False, 0), (False, True, True, 1), (False, False, True, 2)]
     return stack.config(), old + middle + new, day_index("logs", today)
 
 
@@ -126,6 +128,10 @@ def test_ids_are_not_in_the_dictionary_and_every_query_form_answers_exactly(two_
     assert len(an_id) == 8 and docs(config, an_id, today_index) == 0
     assert docs(config, bucket(an_id), today_index) >= 1
     assert docs(config, "timeout", today_index) >= 1  # words stay
+    # a word with a short number is a word by rule 2 (today), a bucket by rule 1 (yesterday)
+    yesterday = day_index("logs", datetime.now(UTC).date() - timedelta(days=1))
+    assert docs(config, "timeout2", today_index) >= 1
+    assert docs(config, "timeout2", yesterday) == 0 and docs(config, "timeout", yesterday) >= 1
 
     def check(q: str, want) -> None:
         got = [ln["message"] for ln in all_lines(config, "logs", q)]
@@ -180,6 +186,8 @@ def test_counts_histograms_facets_and_context_answer_exactly_through_buckets(two
         f"order -{the_uuid}": lambda r: the_uuid not in r.message,
         number: lambda r: has_words(text_of(r), number),
         "'imeout'": lambda r: "imeout" in r.message,
+        "timeout2": lambda r: has_words(r.message, "timeout2"),  # a bucket yesterday only
+        "retry7 -user42abc": lambda r: has_words(r.message, "retry7"),
         "n:77": lambda r: r.fields["n"] == 77,  # (a field as sent: checked)
         "order n:5,6,2000 -host:web-2": lambda r: r.fields["n"] in (5, 6)
         and r.fields["host"] != "web-2",

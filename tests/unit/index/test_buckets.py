@@ -10,28 +10,40 @@ from alco.index import buckets
 from alco.index.buckets import BUCKETS, bucket, index_text, is_bucketed, query_text
 
 
-@pytest.mark.parametrize(("token", "bucketed"), [
-    ("3f2a9c1e", True),  # a UUID's first group
-    ("77aa", False),  # its middle groups: at most 65,536 of each
-    ("123456789abc", True),
-    ("12345", True),  # a number of five digits or more
-    ("1234", False),
-    ("4999ms", True),
-    ("timeout", False),  # a word: no digit
-    ("web12", False),  # short
-    ("customer_id", False),
+@pytest.mark.parametrize(("token", "rule1", "rule2"), [
+    ("3f2a9c1e", True, True),  # a UUID's first group
+    ("77aa", False, False),  # its middle groups: at most 65,536 of each
+    ("123456789abc", True, True),
+    ("12345", True, True),  # a number of five digits or more
+    ("1234", False, False),
+    ("4999ms", True, False),  # a word with a short number: a word by rule 2
+    ("inventory235", True, False),
+    ("timeout2", True, False),
+    ("abcdef12", True, True),  # ... unless all hex: a hash's piece
+    ("user42abc", True, True),  # letters on both sides
+    ("order12345", True, True),  # five digits: an id's number
+    ("r0a3f9c2e71", True, True),  # a request id
+    ("timeout", False, False),  # a word: no digit
+    ("web12", False, False),  # short
+    ("customer_id", False, False),
 ])
-def test_which_tokens_are_ids(token, bucketed):
-    assert is_bucketed(token) is bucketed
+def test_which_tokens_are_ids(token, rule1, rule2):
+    assert (is_bucketed(token, 1), is_bucketed(token, 2), is_bucketed(token)) == (
+        rule1, rule2, rule2)
 
 
 def test_a_message_keeps_its_words_and_positions_and_its_ids_become_buckets():
-    text, parts = index_text("order 3F2A9C1E-77aa-4b1e-9e0f-123456789abc paid in 4999ms "
-                             "from 10.1.2.3 seq=12345 after timeout2")
+    message = ("order 3F2A9C1E-77aa-4b1e-9e0f-123456789abc paid in 4999ms from 10.1.2.3 "
+               "seq=12345 after timeout2")
+    text, parts = index_text(message, 1)
     assert text == (f"order {bucket('3f2a9c1e')}-77aa-4b1e-9e0f-{bucket('123456789abc')} "
                     f"paid in {bucket('4999ms')} from 10.1.2.3 seq={bucket('12345')} "
                     f"after {bucket('timeout2')}")
     assert parts.split() == ["abc", "timeout"]  # runs of three letters or more
+    text, parts = index_text(message)  # rule 2: words with a short number stay
+    assert text == (f"order {bucket('3f2a9c1e')}-77aa-4b1e-9e0f-{bucket('123456789abc')} "
+                    f"paid in 4999ms from 10.1.2.3 seq={bucket('12345')} after timeout2")
+    assert parts.split() == ["abc"]
 
 
 def test_a_message_without_ids_is_left_as_it_is():
