@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 import zstandard
 
-from alco.index.schema import MS_SHIFT
+from alco.index.schema import COUNTER_BITS, MAX_SLOT, MS_SHIFT
 
 BLOCK_LINES = 64
 SPAN_MS = 10_000  # the widest a block's ids may spread in time
@@ -45,12 +45,20 @@ class Block:
     data: bytes
 
 
+def slot_of(doc_id: int) -> int:
+    """The writer slot an id names (alco.index.schema.make_id)."""
+    return (doc_id >> COUNTER_BITS) & MAX_SLOT
+
+
 def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
-    """``entries`` sorted by id, in runs of at most BLOCK_LINES whose ids span < SPAN_MS."""
+    """``entries`` sorted by id, in runs of at most BLOCK_LINES whose ids span < SPAN_MS and
+    name one writer slot (a writer stores its own batches: a lookup skips the blocks of
+    other slots whose id range holds an id)."""
     run: list[Entry] = []
     for entry in sorted(entries, key=lambda e: e.id):
         if run and (len(run) >= BLOCK_LINES
-                    or (entry.id >> MS_SHIFT) - (run[0].id >> MS_SHIFT) >= SPAN_MS):
+                    or (entry.id >> MS_SHIFT) - (run[0].id >> MS_SHIFT) >= SPAN_MS
+                    or slot_of(entry.id) != slot_of(run[0].id)):
             yield run
             run = []
         run.append(entry)
@@ -73,14 +81,15 @@ def utf8(text: str) -> str:
 
 def _dumps(entries: list[Entry]) -> tuple[bytes, bytes | None]:
     """Columns (ids, times, messages, marks only when a line of the block has some), and the
-    fields as a list when a line has some (a day index that keeps the fields in searchd has
-    none here)."""
+    fields when a line has some (a day index that keeps the fields in searchd has none
+    here): a JSON object a line, one per line of text (JSON has no raw newline), so that a
+    lookup of one line parses its own fields only (blocks written before have a JSON list)."""
     cols: dict = {"id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
                   "msg": [e.message for e in entries]}
     if any(e.marks for e in entries):
         cols["m"] = [e.marks or None for e in entries]
-    fields = orjson.dumps([e.fields for e in entries]) if any(e.fields for e in entries) \
-        else None
+    fields = b"\n".join([orjson.dumps(e.fields) for e in entries]) \
+        if any(e.fields for e in entries) else None
     return orjson.dumps(cols), fields
 
 
@@ -103,36 +112,50 @@ def encode(entries: list[Entry], dict_id: int = 0,
 
 class Decoded:
     """A block's lines, made into Entry objects only when asked for; its fields decompressed
-    and parsed only when asked for (with ``dctx``, the block's decompressor)."""
+    only when asked for (with ``dctx``, the block's decompressor), and each line's parsed
+    only when asked for."""
 
-    __slots__ = ("_cols", "_at", "_fields", "_frame", "_dctx")
+    __slots__ = ("_cols", "_fields", "_raw", "_frame", "_dctx")
 
     def __init__(self, cols: dict, frame: bytes | None = None,
                  dctx: zstandard.ZstdDecompressor | None = None) -> None:
         self._cols = cols
-        self._at: dict[int, int] | None = None  # id -> position, made on the first lookup
         self._frame, self._dctx = frame, dctx
-        self._fields: list[dict] | None = cols.get("f")  # (blocks written before: inline)
+        # each line's fields, parsed (blocks written before: inline, or a list a frame)
+        self._fields: list[dict | None] | None = cols.get("f")
+        self._raw: list[bytes] | None = None  # each line's fields as JSON
 
     def _position(self, doc_id: int) -> int | None:
-        if self._at is None:
-            self._at = {i: n for n, i in enumerate(self._cols["id"])}
-        return self._at.get(doc_id)
+        ids = self._cols["id"]
+        n = bisect.bisect_left(ids, doc_id)
+        return n if n < len(ids) and ids[n] == doc_id else None
 
-    def _all_fields(self) -> list[dict] | None:
-        if self._fields is None and self._frame is not None:
+    def _field(self, n: int) -> dict:
+        """The fields of the block's ``n``-th line."""
+        if self._fields is None:
+            if self._frame is None:
+                return {}
             assert self._dctx is not None
-            self._fields = orjson.loads(self._dctx.decompress(self._frame))
+            data = self._dctx.decompress(self._frame)
             self._frame = self._dctx = None
-        return self._fields
+            if data[:1] == b"[":  # (a block written before: a list)
+                self._fields = orjson.loads(data)
+            else:
+                self._raw = data.split(b"\n")
+                self._fields = [None] * len(self._raw)
+        got = self._fields[n]
+        if got is None:
+            assert self._raw is not None
+            got = self._fields[n] = orjson.loads(self._raw[n])
+        return got
 
     def get(self, doc_id: int) -> Entry | None:
         n = self._position(doc_id)
         if n is None:
             return None
         c = self._cols
-        fields, marks = self._all_fields(), c.get("m")
-        return Entry(doc_id, c["ts"][n], c["msg"][n], fields[n] if fields else {},
+        marks = c.get("m")
+        return Entry(doc_id, c["ts"][n], c["msg"][n], self._field(n),
                      (marks[n] if marks else None) or {})
 
     def message(self, doc_id: int) -> str | None:
@@ -150,9 +173,9 @@ class Decoded:
 
     def fields(self, lo: int, hi: int) -> list[dict]:
         """The fields of the block's lines with ids in [lo, hi] (``columns``' lines)."""
-        ids, fields = self._cols["id"], self._all_fields()
+        ids = self._cols["id"]
         a, b = bisect.bisect_left(ids, lo), bisect.bisect_right(ids, hi)
-        return fields[a:b] if fields else [{} for _ in range(b - a)]
+        return [self._field(n) for n in range(a, b)]
 
     def entries(self) -> list[Entry]:
         return [e for e in map(self.get, self._cols["id"]) if e is not None]

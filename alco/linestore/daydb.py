@@ -22,6 +22,7 @@ SUFFIX = ".lines"
 FILE = "lines.db"
 WAL_BYTES = 4 << 20  # the write-ahead log is cut back to this after a checkpoint
 BUSY_MS = 30_000  # how long a writer waits for another process's transaction
+HEADS_PAGE = 16  # block heads a lookup takes at a time (``heads_first``)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER NOT NULL, "
     "count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)",
@@ -84,6 +85,30 @@ class DayFile:
             "SELECT rowid, min_id, max_id, dict FROM blocks "
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ?",
             (lo, min(hi + MAX_SPAN, TOP), hi)).fetchall()
+
+    def heads_first(self, lo: int, hi: int, extra: int) -> list[tuple[int, int, int, int]]:
+        """``heads(lo, hi)`` as far as the first ``extra`` blocks ending past ``hi`` (in the
+        order of their last id, a page at a time): where the blocks holding [lo, hi] are
+        unless a writer's block stays open while others end ``extra`` (``heads`` then
+        finds it: a block may end up to MAX_SPAN past ``hi``, and thousands of blocks may
+        end in that span)."""
+        out: list[tuple[int, int, int, int]] = []
+        past, offset = 0, 0
+        while True:
+            page = self.db.execute(
+                "SELECT rowid, min_id, max_id, dict FROM blocks WHERE max_id >= ? "
+                "AND max_id < ? ORDER BY max_id LIMIT ? OFFSET ?",
+                (lo, min(hi + MAX_SPAN, TOP), HEADS_PAGE, offset)).fetchall()
+            for head in page:
+                if head[2] > hi:
+                    past += 1
+                    if past > extra:
+                        return out
+                if head[1] <= hi:
+                    out.append(head)
+            if len(page) < HEADS_PAGE:
+                return out
+            offset += HEADS_PAGE
 
     def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
                        n: int) -> list[tuple[int, int, int, int]]:

@@ -68,6 +68,16 @@ def test_a_scan_of_messages_leaves_the_fields_unparsed_and_old_blocks_still_read
     assert decoded.columns(ids[0], ids[-1])[2] == [e.message for e in entries]
     assert decoded._fields is None  # (a scan of the messages: the fields stay compressed)
     assert decoded.fields(ids[3], ids[5]) == [e.fields for e in entries[3:6]]
+    assert decoded._fields[2] is None  # (only the lines asked for are parsed)
+    # a block whose fields' frame is a JSON list (written before each line had its own)
+    cz = zstandard.ZstdCompressor()
+    cols = orjson.dumps({"id": ids, "ts": [e.ts_us for e in entries],
+                         "msg": [e.message for e in entries],
+                         "m": [e.marks or None for e in entries]})
+    frames = cz.compress(cols)
+    data = (blocks.TWO_FRAMES + len(frames).to_bytes(4, "little") + frames
+            + cz.compress(orjson.dumps([e.fields for e in entries])))
+    assert blocks.decode(data).entries() == entries
     # a block written before the fields had a part of their own: inline, as "f"
     old = {"id": ids, "ts": [e.ts_us for e in entries], "msg": [e.message for e in entries],
            "f": [e.fields for e in entries], "m": [e.marks or None for e in entries]}
@@ -202,3 +212,22 @@ def test_a_checked_scan_keeps_what_the_check_keeps_of_the_first_lines_read(tmp_p
     got, read, last = reader.scan_matching([day_of(lines)], lo, hi, True, 10_000, keep)
     assert read == 1901 and last is None
     assert got == [(i, ts, m, None) for i, ts, m, _, _ in lines[100:2001] if "/orders/1" in m]
+
+
+def test_a_quiet_writers_block_is_found_among_a_busy_writers(tmp_path: Path):
+    """Lookups take the blocks ending next after a range first (DayFile.heads_first); a quiet
+    writer's block, open for seconds while a busy one ends hundreds, is found all the same."""
+    busy = service_lines(6_000, step_ms=1)
+    quiet = [(make_id(ms, 5, 0), ms * 1000, f"quiet {n}", {"n": n}, {})
+             for n, ms in enumerate(range(DAY_MS + 3_600_000, DAY_MS + 3_606_000, 500))]
+    writer = LineWriter(tmp_path)
+    writer.put(day_of(busy), busy)
+    writer.put(day_of(quiet), quiet)
+    wanted = random.Random(3).sample(busy, 200) + quiet
+    got = LineReader(tmp_path).fetch("logs", [x[0] for x in wanted])
+    assert {i: (e.id, e.ts_us, e.message, e.fields, e.marks) for i, e in got.items()} == {
+        x[0]: x for x in wanted}
+    db = DayFile(day_dir(tmp_path, day_of(busy)), create=False)
+    first = quiet[0][0]  # (not among the first blocks: found by the fallback)
+    holding = [h for h in db.heads(first, first) if h[1] == first]
+    assert len(holding) == 1 and holding[0] not in db.heads_first(first, first, 8)
