@@ -308,6 +308,9 @@ class _Parser:
     def _field_name(self, name: str, at_form: bool, pos: int) -> str:
         if self.known is None or name in self.known:
             return name
+        parts = name.split(".")
+        if any(".".join(parts[:n]) in self.known for n in range(1, len(parts))):
+            return name  # a key inside a known object field (``cart.items``)
         if at_form and "@" + name in self.known:
             return "@" + name
         close = difflib.get_close_matches(name, self.known, n=3, cutoff=0.6)

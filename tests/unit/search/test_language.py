@@ -362,6 +362,12 @@ def test_unknown_field():
     assert "host, level" in err.message
 
 
+def test_a_key_inside_a_known_object_field_is_known():
+    q = parse("cart.items:7 cart.a.b:x", known_fields={"cart", "host"})
+    assert [f.field for f in q.filters] == ["cart.items", "cart.a.b"]
+    assert "'carts.items'" in errors("carts.items:7", known_fields={"cart"}).message
+
+
 def test_unknown_field_suggests_the_closest_known_names():
     err = errors("timeout hostname:web1", known_fields={"host", "levelname", "logger"})
     assert err.message == "unknown field 'hostname'; did you mean host?"
