@@ -117,6 +117,7 @@ class Decoded:
 
     __slots__ = ("_cols", "_fields", "_raw", "_frame", "_dctx")
 
+
     def __init__(self, cols: dict, frame: bytes | None = None,
                  dctx: zstandard.ZstdDecompressor | None = None) -> None:
         self._cols = cols

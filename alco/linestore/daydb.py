@@ -86,19 +86,21 @@ class DayFile:
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ?",
             (lo, min(hi + MAX_SPAN, TOP), hi)).fetchall()
 
-    def heads_first(self, lo: int, hi: int, extra: int) -> list[tuple[int, int, int, int]]:
-        """``heads(lo, hi)`` as far as the first ``extra`` blocks ending past ``hi`` (in the
-        order of their last id, a page at a time): where the blocks holding [lo, hi] are
-        unless a writer's block stays open while others end ``extra`` (``heads`` then
-        finds it: a block may end up to MAX_SPAN past ``hi``, and thousands of blocks may
-        end in that span)."""
-        out: list[tuple[int, int, int, int]] = []
+    def heads_first(self, lo: int, hi: int,
+                    extra: int) -> list[tuple[int, int, int, int, bytes]]:
+        """``heads(lo, hi)``, each with its block's data, as far as the first ``extra``
+        blocks ending past ``hi`` (in the order of their last id, a page at a time): where
+        the blocks holding [lo, hi] are unless a writer's block stays open while others end
+        ``extra`` (``heads`` then finds it: a block may end up to MAX_SPAN past ``hi``, and
+        thousands of blocks may end in that span)."""
+        out: list[tuple[int, int, int, int, bytes]] = []
         past, offset = 0, 0
         while True:
             page = self.db.execute(
-                "SELECT rowid, min_id, max_id, dict FROM blocks WHERE max_id >= ? "
-                "AND max_id < ? ORDER BY max_id LIMIT ? OFFSET ?",
-                (lo, min(hi + MAX_SPAN, TOP), HEADS_PAGE, offset)).fetchall()
+                "SELECT rowid, min_id, max_id, dict, CASE WHEN min_id <= ? THEN data END "
+                "FROM blocks WHERE max_id >= ? AND max_id < ? ORDER BY max_id "
+                "LIMIT ? OFFSET ?",
+                (hi, lo, min(hi + MAX_SPAN, TOP), HEADS_PAGE, offset)).fetchall()
             for head in page:
                 if head[2] > hi:
                     past += 1
