@@ -52,6 +52,8 @@ class Compiled:
     # the rule of their ids (alco.index.buckets)
     wild: str = literals.INFIX
     rule: int = buckets.RULE
+    wild_matters: bool = False  # it has patterns, which narrow by the day's wildcards
+    rule_matters: bool = False  # it has a word that only rule 1 takes for an id
     # the query as other day indexes run it (``variant``): without infixes (prefixes only,
     # ``infixes = false``; neither, made before wildcards were configured), ids by rule 1
     # (made before rule 2); compiled the first time such a day is read (most deployments
@@ -209,9 +211,16 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
     narrow through the index where they have literals and are checked line by line."""
     checks = {i: _check(m) for i, m in enumerate(parsed.matchers)}
 
+    texts = [*parsed.words, *parsed.phrases, *parsed.not_words,
+             *(v for f in parsed.filters for v in f.values)]
+    rule_matters = any(buckets.query_text(t, 1) != buckets.query_text(t, buckets.RULE)
+                       for t in texts)
+
     def make(wild: str, rule: int) -> Compiled:
         c = _compile(ix, parsed, wild, rule, checks)
-        c.wild, c.rule, c.recompile = wild, rule, make
+        c.wild, c.rule, c.wild_matters, c.rule_matters = wild, rule, bool(checks), rule_matters
+        if checks or rule_matters:
+            c.recompile = make
         return c
 
     return make(literals.INFIX, buckets.RULE)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from datetime import date
+from typing import Protocol
 
 from alco.config import IndexConfig
 from alco.index import buckets, sphinxql
@@ -31,6 +31,7 @@ DAY_MS = 86_400_000
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
+LAYOUT_PROBES = 2  # day indexes a request asks what they were made with (one DESCRIBE each)
 LINES_TTL_S = 60.0  # how long a day index's line count (SHOW INDEX STATUS) is kept
 _FIELD_RE = re.compile(r"@@\w+|@\w+|@\([\w,]*\)")  # a MATCH() field limit, or @@relaxed
 _WORD_RE = re.compile(r"[\w*]+")
@@ -46,20 +47,29 @@ _LINES: dict[tuple[str, int, str], tuple[float, int]] = {}
 _WITHIN: dict[tuple[str, int, str], bool] = {}
 
 
+class Layouts(Protocol):
+    """What day indexes were made with (alco.search.texts.Texts)."""
+
+    def layout(self, index: str) -> DayLayout: ...
+
+    def known_layout(self, index: str) -> DayLayout | None: ...
+
+
 class Lookups:
     """The dictionary lookups of alco.search.reader.Searcher (a part of it), on its shared
     ``ctx``: what a day index can do (hour tokens, wildcards, lines dated in its day only),
     its line count.  It keeps the request's probes left (``start_request``)."""
 
-    def __init__(self, ctx: ReadContext,
-                 layout: Callable[[str], DayLayout] | None = None) -> None:
+    def __init__(self, ctx: ReadContext, layouts: Layouts | None = None) -> None:
         self.ctx = ctx
-        self._layout = layout  # what a day index was made with (alco.search.texts)
+        self._layouts = layouts  # what a day index was made with (alco.search.texts.Texts)
         self._probes_left = PROBES
+        self._layout_probes = LAYOUT_PROBES
 
     def start_request(self) -> None:
         """A new request: PROBES day indexes may be probed for hour tokens again."""
         self._probes_left = PROBES
+        self._layout_probes = LAYOUT_PROBES
 
     def probe(self, ix: IndexConfig) -> None:
         """Probe every retained day index of ``ix`` for hour tokens now (a request probes
@@ -158,23 +168,34 @@ class Lookups:
         with it (alco.index.buckets)."""
         if c.recompile is None:
             return c
-        return c.variant(min((self._wild(name) for name in indexes),
-                             key=literals.WILD.index, default=literals.INFIX),
-                         self.rule(indexes))
+        wild = min((self._wild(name) for name in indexes), key=literals.WILD.index,
+                   default=literals.INFIX) if c.wild_matters else c.wild
+        return c.variant(wild, self.rule(indexes) if c.rule_matters else c.rule)
 
     def for_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> Compiled:
         """``c`` with ids as buckets by the rule of the day indexes of ids [lo, hi] (rule 1
         when one of them was made with it): what decides which words are checked line by
         line, before a read or a count chooses how to go."""
+        if not c.rule_matters:
+            return c
         return c.variant(c.wild, self.rule(self.ctx.indexes_for_ids(ix, lo, hi)))
 
     def rule(self, indexes: list[str]) -> int:
         """The rule of ids (alco.index.buckets) a query of ``indexes`` runs: 1 when one of
-        them was made with rule 1 (its buckets are a superset of rule 2's), else rule 2 (days
-        with no buckets find ids either way)."""
-        if self._layout is None:
+        them was made with rule 1 (its buckets are a superset of rule 2's) or is not known
+        yet, else rule 2 (days with no buckets find ids either way).  A request asks what
+        at most LAYOUT_PROBES day indexes were made with (DESCRIBE, kept for the process's
+        life)."""
+        if self._layouts is None:
             return buckets.RULE
-        return 1 if any(self._layout(name).id_rule == 1 for name in indexes) else buckets.RULE
+        for name in indexes:
+            got = self._layouts.known_layout(name)
+            if got is None and self._layout_probes > 0:
+                self._layout_probes -= 1
+                got = self._layouts.layout(name)
+            if got is None or got.id_rule == 1:
+                return 1
+        return buckets.RULE
 
     def day_lines(self, name: str) -> int:
         """How many lines day index ``name`` holds, as asked at most LINES_TTL_S ago (an

@@ -116,7 +116,7 @@ class Searcher:
         self.sphinx = sphinx
         self.ctx = ReadContext(config, sphinx, today, newest, fan_out, parts)
         texts = Texts(sphinx, config.sphinx.data_dir, shard_lines(config))
-        self.lookups = Lookups(self.ctx, texts.layout)
+        self.lookups = Lookups(self.ctx, texts)
         self.starts = Starts(self.ctx, self.lookups)
         self.windows = Windows(self.ctx, self.lookups)
         self.reads = Reads(self.ctx, self.lookups, self.starts, self.windows, texts)

@@ -100,6 +100,15 @@ class Texts:
         self.sx.note_warnings(warnings)
         return got if got is not None else _UNKNOWN
 
+    def known_layout(self, index: str) -> DayLayout | None:
+        """What ``layout`` would say of ``index`` when that is known without asking (None:
+        not asked yet)."""
+        if self.shards is None:
+            return _LAYOUTS.get((*server_of(self.sx), index))
+        if any(index not in shard.layouts for shard in self.shards.shards):
+            return None
+        return self.layout(index)
+
     def has_text_attr(self, index: str) -> bool:
         """Whether day index ``index`` keeps the line text as its ``logline`` attribute."""
         return self.layout(index).keeps_text

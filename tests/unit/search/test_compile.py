@@ -6,9 +6,10 @@ import pytest
 
 from alco.config import IndexConfig
 from alco.index.buckets import bucket
-from alco.index.schema import tag_token
+from alco.index.schema import DayLayout, tag_token
 from alco.search.checks import FieldEquals
 from alco.search.compile import SearchError, compile_text
+from alco.search.dictionary import Lookups
 from alco.search.language import bucket_size_us
 
 IX = IndexConfig(name="logs", columns={"host": "filtered", "request_id": "indexed",
@@ -116,3 +117,29 @@ def test_a_word_with_a_short_number_is_a_word_by_rule_2_and_checked_by_rule_1():
     assert old.variant(old.wild, 2) is not old and c.variant(c.wild, 1) is old
     request = compile_text(IX, "r0a3f9c2e71", KNOWN)  # an id by both rules
     assert len(request.checks.items) == 1 and bucket("r0a3f9c2e71") in request.match
+
+
+class FakeLayouts:
+    """Day indexes of given rules (alco.search.dictionary.Layouts); what was asked."""
+
+    def __init__(self, rules: dict[str, int]) -> None:
+        self.rules, self.asked = rules, []
+
+    def layout(self, index: str) -> DayLayout:
+        self.asked.append(index)
+        return DayLayout(False, True, self.rules[index] > 0, False, self.rules[index] == 2)
+
+    def known_layout(self, index: str) -> DayLayout | None:
+        return self.layout(index) if index in self.asked else None
+
+
+def test_a_range_runs_rule_2_once_every_day_of_it_is_known_to_be_of_rule_2():
+    layouts = FakeLayouts({"d1": 0, "d2": 2, "d3": 2})
+    lookups = Lookups(None, layouts)
+    assert lookups.rule(["d1", "d2", "d3"]) == 1  # d3 not known yet: asked of a later request
+    assert layouts.asked == ["d1", "d2"]
+    lookups.start_request()
+    assert lookups.rule(["d1", "d2", "d3"]) == 2 and len(layouts.asked) == 5
+    assert Lookups(None, FakeLayouts({"d1": 1, "d2": 2})).rule(["d1", "d2"]) == 1
+    c = compile_text(IX, "timeout error", KNOWN)  # no word rule 1 would take for an id
+    assert c.recompile is None and lookups.for_indexes(c, ["d1"]) is c
