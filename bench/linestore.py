@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/linestore.py              # 200,000 lines per run (~3 minutes)
     .venv/bin/python bench/linestore.py -n 1000000 --save
+    .venv/bin/python bench/linestore.py --fetch -n 600000   # lookups by id only (~1 minute)
 
 For two kinds of lines — the bench's (bench/common.py: templates, hosts, a request id shared
 by four lines) and lines as services log them (a random UUID, a random request id, an IP and
@@ -193,11 +194,66 @@ def containers(lines: list[bytes]) -> list[list]:
     return rows
 
 
+def fetch_run(n: int, trials: int = 20) -> list[list]:
+    """Lines by id from the store (LineReader.fetch, what a page of hits costs): ``n`` service
+    lines from two writer slots, interleaved as two writers store them, then pages of 1,000
+    ids scattered over all of them and of 1,000 consecutive ones, each by a new reader (its
+    block cache empty; the file in the page cache)."""
+    from alco.index.schema import day_of_us, make_id
+    from alco.linestore.reading import LineReader
+
+    tmp = Path(tempfile.mkdtemp(prefix="alco-bench-fetch-"))
+    try:
+        first_ms = int(time.time() * 1000) - n // 13 - 60_000  # ~13,000 lines/s
+        rng = random.Random(5)
+        lines = []
+        for k, body in enumerate(service_bodies(n, first_ms * 1000, 1)):
+            rec = orjson.loads(body)
+            ms = first_ms + k * 2 // 26
+            fields = {f: rec[f] for f in ("host", "levelname", "logger", "process",
+                                          "request_id")} | {"seq": k}
+            lines.append((make_id(ms, 1 + k % 2, k // 2 & 0xFFFF), ms * 1000,
+                          rec["message"], fields, {}))
+        day = day_index("bench", day_of_us(lines[0][1]))
+        writer = LineWriter(tmp)
+        for i in range(0, n, BATCH):  # each writer stores its own batches
+            for slot in (1, 2):
+                writer.put(day, [x for x in lines[i:i + BATCH] if (x[0] >> 16) & 63 == slot])
+        ids = [x[0] for x in lines]
+        rows = []
+        for label, pick in (("1,000 ids scattered", lambda t: rng.sample(ids, 1000)),
+                            ("1,000 consecutive ids", lambda t: ids[t * 997 % (n - 1000):]
+                             [:1000])):
+            times = []
+            for t in range(trials):
+                wanted = pick(t)
+                reader = LineReader(tmp)
+                start = time.perf_counter()
+                got = reader.fetch("bench", wanted)
+                times.append((time.perf_counter() - start) * 1000)
+                assert len(got) == len(set(wanted))
+            times.sort()
+            rows.append([label, f"{n:,}", f"{times[len(times) // 2]:.1f}",
+                         f"{times[-1]:.1f}", f"{times[len(times) // 2] * 1000 / 1000:.0f}"])
+        return rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=200_000, help="lines per run")
     parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
+    parser.add_argument("--fetch", action="store_true",
+                        help="only the store's lookups by id (pages of 1,000 ids), N lines")
     args = parser.parse_args()
+    if args.fetch:
+        rows = fetch_run(args.n)
+        report(f"line store lookups by id, N = {args.n:,} lines of two writers", [
+            ("LineReader.fetch of a page of ids, a new reader each time (20 pages)",
+             table(["page", "lines stored", "p50 ms", "slowest ms", "µs a line (p50)"],
+                   rows))], args.save)
+        return
     first_us = int((time.time() - args.n * STEP_US / 1e6 - 60) * 1e6)
     if datetime.fromtimestamp(first_us / 1e6, UTC).date() != datetime.now(UTC).date():
         sys.exit("the lines would cross midnight: run later in the day or with a smaller -n")
