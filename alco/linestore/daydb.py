@@ -15,6 +15,7 @@ from pathlib import Path
 
 import zstandard
 
+from alco.index.schema import MS_SHIFT
 from alco.linestore.blocks import MAX_SPAN, Block
 
 TOP = (1 << 63) - 1
@@ -86,21 +87,33 @@ class DayFile:
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ?",
             (lo, min(hi + MAX_SPAN, TOP), hi)).fetchall()
 
-    def heads_first(self, lo: int, hi: int,
-                    extra: int) -> list[tuple[int, int, int, int, bytes]]:
-        """``heads(lo, hi)``, each with its block's data, as far as the first ``extra``
-        blocks ending past ``hi`` (in the order of their last id, a page at a time): where
-        the blocks holding [lo, hi] are unless a writer's block stays open while others end
-        ``extra`` (``heads`` then finds it: a block may end up to MAX_SPAN past ``hi``, and
-        thousands of blocks may end in that span)."""
-        out: list[tuple[int, int, int, int, bytes]] = []
+    def blocks_per_ms(self) -> float:
+        """How many blocks the day holds a millisecond of its ids, over the span they cover
+        (from the index and the last rowid: no scan)."""
+        row = self.db.execute("SELECT max(rowid), min(max_id), max(max_id) FROM blocks").fetchone()
+        if not row or row[0] is None or row[2] <= row[1]:
+            return 0.0
+        return row[0] / max(1, (row[2] - row[1]) >> MS_SHIFT)
+
+    def heads_first(self, lo: int, hi: int, extra: int,
+                    expect: int = 0) -> list[tuple[int, int, int, int, bytes | None]]:
+        """``heads(lo, hi)`` as far as the first ``extra`` blocks ending past ``hi`` (in the
+        order of their last id, a page at a time): where the blocks holding [lo, hi] are
+        unless a writer's block stays open while others end ``extra`` (``heads`` then
+        finds it: a block may end up to MAX_SPAN past ``hi``, and thousands of blocks may
+        end in that span).  For one id (``lo == hi``) each comes with its block's data (a
+        few blocks, one query), else with None (many may not hold a wanted id).  ``expect``:
+        how many blocks the range is thought to hold (the first page's size)."""
+        out: list[tuple[int, int, int, int, bytes | None]] = []
         past, offset = 0, 0
+        one = lo == hi
+        size = max(HEADS_PAGE, expect + extra + 4)
         while True:
             page = self.db.execute(
-                "SELECT rowid, min_id, max_id, dict, CASE WHEN min_id <= ? THEN data END "
+                "SELECT rowid, min_id, max_id, dict, CASE WHEN ? AND min_id <= ? THEN data END "
                 "FROM blocks WHERE max_id >= ? AND max_id < ? ORDER BY max_id "
                 "LIMIT ? OFFSET ?",
-                (hi, lo, min(hi + MAX_SPAN, TOP), HEADS_PAGE, offset)).fetchall()
+                (one, hi, lo, min(hi + MAX_SPAN, TOP), size, offset)).fetchall()
             for head in page:
                 if head[2] > hi:
                     past += 1
@@ -108,9 +121,9 @@ class DayFile:
                         return out
                 if head[1] <= hi:
                     out.append(head)
-            if len(page) < HEADS_PAGE:
+            if len(page) < size:
                 return out
-            offset += HEADS_PAGE
+            offset += size
 
     def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
                        n: int) -> list[tuple[int, int, int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
@@ -12,7 +13,7 @@ from pathlib import Path
 import zstandard
 
 from alco.index.schema import MS_SHIFT, day_index
-from alco.linestore.blocks import MAX_SPAN, Decoded, Entry, decode, slot_of
+from alco.linestore.blocks import MAX_SPAN, SPAN_MS, Decoded, Entry, decode, slot_of
 from alco.linestore.daydb import DayFile, day_dir
 
 DAY_MS = 86_400_000
@@ -20,9 +21,10 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 SCAN_HEADS = 64  # blocks a scan looks up at a time
 OPEN_DAYS = 64  # day files kept open
 CACHED_BLOCKS = 1024  # decoded blocks kept (a page read twice, paging back and forth)
-# ids further apart than this are looked up in queries of their own (each takes the data of
-# every block ending in its range that may hold one: at 13,000 lines/s, 4 blocks in 20 ms)
-GAP = 20 << MS_SHIFT
+# ids further apart than this many blocks are looked up in queries of their own (a query costs
+# about as much as reading 30 heads more)
+GAP_BLOCKS = 30
+DENSITY_S = 60.0  # how long a day file's blocks per ms (its ids' density) is kept
 # blocks ending past a range's last id that a lookup takes before it looks at every block
 # that may hold the range (DayFile.heads_first: a few writers' blocks interleave)
 EXTRA_HEADS = 8
@@ -37,6 +39,7 @@ class LineReader:
         self._days: OrderedDict[str, DayFile] = OrderedDict()
         self._blocks: OrderedDict[tuple[str, int], Decoded] = OrderedDict()
         self._zdicts: dict[tuple[str, int], zstandard.ZstdDecompressor] = {}
+        self._density: dict[str, tuple[float, float]] = {}  # day -> (when, blocks per ms)
 
     def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict[int, Entry]:
         """The lines of ALCO index ``name`` among ``ids`` that the store holds.  An id is
@@ -143,9 +146,13 @@ class LineReader:
         if db is None:
             return {}
         found: dict = {}
-        for lo, hi in _groups(ids):
+        density = self._blocks_per_ms(day, db)
+        gap = int(min(max(GAP_BLOCKS / density, 1), SPAN_MS) if density else SPAN_MS)
+        for lo, hi in _groups(ids, gap << MS_SHIFT):
             wanted = ids[bisect.bisect_left(ids, lo):bisect.bisect_right(ids, hi)]
-            self._take(day, db, db.heads_first(lo, hi, EXTRA_HEADS), wanted, pick, found)
+            expect = int(((hi - lo) >> MS_SHIFT) * density)
+            self._take(day, db, db.heads_first(lo, hi, EXTRA_HEADS, expect), wanted, pick,
+                       found)
             missing = [i for i in wanted if i not in found]
             if missing:  # (a block of a writer that stayed open while others wrote)
                 self._take(day, db, db.heads(missing[0], missing[-1]), missing, pick, found)
@@ -167,6 +174,15 @@ class LineReader:
                 got = pick(block, doc_id)
                 if got is not None:
                     found[doc_id] = got
+
+    def _blocks_per_ms(self, day: str, db: DayFile) -> float:
+        """How dense the day's blocks are (DayFile.blocks_per_ms, kept DENSITY_S): ids are
+        looked up together up to GAP_BLOCKS blocks apart (at 13,000 lines/s, ~150 ms)."""
+        kept = self._density.get(day)
+        now = time.monotonic()
+        if kept is None or now - kept[0] > DENSITY_S:
+            kept = self._density[day] = (now, db.blocks_per_ms())
+        return kept[1]
 
     def _decoded(self, day: str, db: DayFile, rowid: int, dict_id: int,
                  data: bytes | None = None) -> Decoded:
@@ -208,17 +224,18 @@ class LineReader:
 
     def _forget(self, day: str) -> None:
         self._days.pop(day).close()
+        self._density.pop(day, None)
         for key in [k for k in self._blocks if k[0] == day]:
             del self._blocks[key]
         for key in [k for k in self._zdicts if k[0] == day]:
             del self._zdicts[key]
 
 
-def _groups(ids: list[int]) -> list[tuple[int, int]]:
-    """Sorted ids as ranges narrower than GAP (one look at the index each)."""
+def _groups(ids: list[int], gap: int) -> list[tuple[int, int]]:
+    """Sorted ids as ranges narrower than ``gap`` (one look at the index each)."""
     out: list[tuple[int, int]] = []
     for doc_id in ids:
-        if out and doc_id - out[-1][0] < GAP:
+        if out and doc_id - out[-1][0] < gap:
             out[-1] = (out[-1][0], doc_id)
         else:
             out.append((doc_id, doc_id))
