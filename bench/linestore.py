@@ -211,7 +211,12 @@ def fetch_run(n: int, trials: int = 20) -> list[list]:
             rec = orjson.loads(body)
             ms = first_ms + k * 2 // 26
             fields = {f: rec[f] for f in ("host", "levelname", "logger", "process",
-                                          "request_id")} | {"seq": k}
+                                          "request_id")}
+            # what python-logstash's formatter adds to every record
+            fields |= {"path": "/srv/shop/views.py", "funcName": "create_order",
+                       "lineno": rng.randrange(40, 900), "thread_name": "MainThread",
+                       "process_name": "MainProcess", "stack_info": None, "type": "logstash",
+                       "tags": [], "seq": k}
             lines.append((make_id(ms, 1 + k % 2, k // 2 & 0xFFFF), ms * 1000,
                           rec["message"], fields, {}))
         day = day_index("bench", day_of_us(lines[0][1]))
