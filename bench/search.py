@@ -610,7 +610,14 @@ def serve(b: Bench) -> None:
     """Keep the loaded stack up for poking at it by hand, until Ctrl-C or SIGTERM."""
     config = b.stack.write_config()
     progress(f"serving: {b.base}/lines  searchd: mysql -h127.0.0.1 -P{b.cfg.sphinx.port}  "
-             f"config: {config}  flat file: {b.flat}  (Ctrl-C ends and cleans up)")
+             f"config: {config}  flat file: {b.flat}  (Ctrl-C or SIGTERM ends and cleans up)")
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # (a shell starts a background job with SIGINT ignored; SIGTERM would skip the clean-up)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         while True:
             time.sleep(3600)
