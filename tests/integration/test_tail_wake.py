@@ -74,6 +74,7 @@ def test_wake_ups_are_merged_and_the_wait_ends_without_them(stack):
         await signal.open()
         for _ in range(10):  # ten batches stored while the tail was busy
             client.publish(stored_channel(config.redis.prefix, "logs"), b"")
+        await asyncio.sleep(0.2)  # (busy: all ten reached its connection before it waits)
         first = await signal.wait(5)
         start = time.monotonic()
         second = await signal.wait(0.3)  # the ten were one wake-up: nothing left
