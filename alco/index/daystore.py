@@ -31,6 +31,7 @@ from alco.index.schema import (
     day_of_us,
     field_column,
     id_ms,
+    slot_of,
     time_token,
     value_text,
 )
@@ -342,7 +343,7 @@ class DayStore:
                                       b << MS_SHIFT | self.slot << COUNTER_BITS | MAX_COUNTER)
                 for doc_id in kept:
                     ms = doc_id >> MS_SHIFT
-                    if (doc_id >> COUNTER_BITS) & MAX_SLOT == self.slot and ms in ms_values:
+                    if slot_of(doc_id) == self.slot and ms in ms_values:
                         top[ms] = max(top.get(ms, -1), doc_id & MAX_COUNTER)
         return top
 

@@ -154,6 +154,11 @@ def id_ms(doc_id: int) -> int:
     return doc_id >> MS_SHIFT
 
 
+def slot_of(doc_id: int) -> int:
+    """The writer slot of a line id."""
+    return (doc_id >> COUNTER_BITS) & MAX_SLOT
+
+
 def id_range_of_us(from_us: int | None, to_us: int | None) -> tuple[int, int]:
     """Inclusive id bounds covering the time range [from_us, to_us]."""
     lo = 0 if from_us is None else make_id(from_us // 1000, 0, 0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 import zstandard
 
-from alco.index.schema import COUNTER_BITS, MAX_SLOT, MS_SHIFT
+from alco.index.schema import MS_SHIFT, slot_of
 
 BLOCK_LINES = 64
 SPAN_MS = 10_000  # the widest a block's ids may spread in time
@@ -43,11 +43,6 @@ class Block:
     count: int
     dict_id: int  # 0: compressed without a dictionary
     data: bytes
-
-
-def slot_of(doc_id: int) -> int:
-    """The writer slot an id names (alco.index.schema.make_id)."""
-    return (doc_id >> COUNTER_BITS) & MAX_SLOT
 
 
 def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
@@ -116,7 +111,6 @@ class Decoded:
     only when asked for."""
 
     __slots__ = ("_cols", "_fields", "_raw", "_frame", "_dctx")
-
 
     def __init__(self, cols: dict, frame: bytes | None = None,
                  dctx: zstandard.ZstdDecompressor | None = None) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import zstandard
 
-from alco.index.schema import MS_SHIFT, day_index
-from alco.linestore.blocks import MAX_SPAN, SPAN_MS, Decoded, Entry, decode, slot_of
+from alco.index.schema import MS_SHIFT, day_index, slot_of
+from alco.linestore.blocks import MAX_SPAN, SPAN_MS, Decoded, Entry, decode
 from alco.linestore.daydb import DayFile, day_dir
 
 DAY_MS = 86_400_000

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import orjson
 
 from alco.config import Config, split_scope
-from alco.index.schema import COUNTER_BITS, MAX_SLOT, DayLayout
+from alco.index.schema import DayLayout, slot_of
 from alco.linestore.blocks import Entry
 from alco.linestore.service import MAX_DAYS, MAX_IDS
 
@@ -51,11 +51,6 @@ class ShardInfo:
 
     def owns(self, name: str, slot: int) -> bool:
         return self.first_slot <= slot < self.first_slot + self.slots.get(name, 0)
-
-
-def slot_of(doc_id: int) -> int:
-    """The writer slot of a line id."""
-    return (doc_id >> COUNTER_BITS) & MAX_SLOT
 
 
 def route(name: str, ids: list[int], owners: dict[str, ShardInfo]

@@ -17,10 +17,10 @@ import orjson
 import pytest
 
 from alco.config import parse
-from alco.index.schema import day_index, make_id
+from alco.index.schema import day_index, make_id, slot_of
 from alco.index.searchd import ManagedSearchd, port_answers
 from alco.index.sphinxql import Sphinx
-from alco.linestore.remote import ShardLines, slot_of
+from alco.linestore.remote import ShardLines
 from alco.linestore.service import MAX_IDS
 from tests.conftest import ENV_PASSTHROUGH
 from tests.helpers import child_processes, free_port, to_toml, wait_for

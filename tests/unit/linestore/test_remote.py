@@ -11,10 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from alco.config import ConfigError, parse
-from alco.index.schema import day_index, day_of_us, make_id
+from alco.index.schema import day_index, day_of_us, make_id, slot_of
 from alco.index.sphinxconf import line_store
 from alco.linestore import service
-from alco.linestore.remote import ShardInfo, bearer, line_services, route, slot_of
+from alco.linestore.remote import ShardInfo, bearer, line_services, route
 from alco.linestore.writing import LineWriter
 
 MS = 1_796_000_000_000 + 3_600_000  # an hour into a day of December 2026
