@@ -803,7 +803,7 @@ def measure_memory(b: Bench, label: str, ondisk: bool, memory: list[list],
     for sql in (f"SELECT COUNT(*) AS n FROM {everything} WHERE MATCH('{COMMON_WORD}')",
                 f"SELECT COUNT(*) AS n FROM {everything} "
                 f"WHERE v_levelname = {value_hash('ERROR')}",
-                f"SELECT id, ts, meta FROM {everything} ORDER BY id DESC LIMIT 1000 "
+                f"SELECT id, fp FROM {everything} ORDER BY id DESC LIMIT 1000 "
                 "OPTION max_matches=1000"):
         b.sphinx.query(sql)
     scan = time.perf_counter() - t

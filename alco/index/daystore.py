@@ -167,11 +167,11 @@ class DayStore:
         fields too, but for a day index that keeps them in its ``js`` attribute (made before:
         its filters and facets read them there)."""
         assert self.lines is not None
-        message, ts, js = (self.columns.index(c) for c in ("logline", "ts", "js"))
+        message, ts, js, meta = (self.columns.index(c) for c in ("logline", "ts", "js", "meta"))
         fields = not self._layout(index).keeps_fields
         try:
             self.lines.put(index, [(row[0], row[ts], sphinxql.visible(row[message]),
-                                    row[js] if fields else {}, {}) for row in rows])
+                                    row[js] if fields else {}, row[meta]) for row in rows])
         except (OSError, sqlite3.Error) as exc:
             raise TransientError(f"line store: {exc}") from exc
 
@@ -253,7 +253,7 @@ class DayStore:
             error = exc.message
         row = list(row)
         row[self.columns.index("js")] = {}  # what searchd refused: the fields
-        row[self.columns.index("meta")] = orjson.dumps({"rejected": error[:500]})
+        row[self.columns.index("meta")] = {"rejected": error[:500]}
         try:
             self._replace(index, [row])
             result.stored += 1
@@ -273,7 +273,8 @@ class DayStore:
             row.append("" if value is None else value_text(value))
         row += [self.schema.context_text(fields), ""]  # (the parts: made by searchd_rows)
         # (the fields as sent: searchd_rows makes them what the day index keeps of them)
-        row += [fields, json_for_sphinx(rec.marks) if rec.marks else b"{}", rec.ts_us, rec.fp]
+        # (the marks: JSON where the day has a ``meta`` attribute, made by searchd_rows)
+        row += [fields, rec.marks, rec.ts_us, rec.fp]
         return row
 
     def _replace(self, index: str, rows: list[list]) -> None:
@@ -283,31 +284,40 @@ class DayStore:
         """The columns and values to REPLACE of ``rows`` (made by ``_row``) into ``index``, as
         it was made: with the ids of a day made for the line store as buckets
         (alco.index.buckets); the fields as its ``js`` attribute where it has one, else as
-        the value hashes of the ``filtered`` columns; without the parts or the context field
-        where it has none."""
+        the value hashes of the ``filtered`` columns; without the parts, the context field or
+        the times and marks (``ts``, ``meta``) where it has none."""
         layout = self._layout(index)
         message, parts = self.columns.index("logline"), self.columns.index(PARTS_FIELD)
         js = self.columns.index("js")
         if layout.has_parts:
             indexed = [self.columns.index(field_column(c)) for c in self.schema.indexed]
             rows = [_bucketed(row, message, parts, indexed, layout.id_rule) for row in rows]
+        meta = self.columns.index("meta")
         drop = (set() if layout.has_parts else {parts}) | \
-            (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)})
+            (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)}) | \
+            (set() if layout.keeps_times else {meta, self.columns.index("ts")})
         keep = [i for i in range(len(self.columns)) if i not in drop]
         columns = [self.columns[i] for i in keep]
+        marks = keep.index(meta) if layout.keeps_times else None
         if layout.keeps_fields:
-            return columns, [[json_for_sphinx(row[i]) if i == js else row[i] for i in keep]
-                             for row in rows]
-        at = keep.index(js)
-        del columns[at]
-        columns += self.schema.value_attrs
-        hashes = self.schema.value_hashes
-        out = []
-        for row in rows:
-            values = [row[i] for i in keep]
-            del values[at]
-            values += hashes(row[js])
-            out.append(values)
+            out = [[json_for_sphinx(row[i]) if i == js else row[i] for i in keep]
+                   for row in rows]
+        else:
+            at = keep.index(js)
+            del columns[at]
+            columns += self.schema.value_attrs
+            hashes = self.schema.value_hashes
+            out = []
+            for row in rows:
+                values = [row[i] for i in keep]
+                del values[at]
+                values += hashes(row[js])
+                out.append(values)
+            if marks is not None and marks > at:
+                marks -= 1
+        if marks is not None:  # (the marks as the ``meta`` attribute's JSON)
+            for values in out:
+                values[marks] = json_for_sphinx(values[marks]) if values[marks] else b"{}"
         return columns, out
 
     def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:
@@ -376,27 +386,30 @@ def day_indexes(sphinx: sphinxql.Sphinx, name: str) -> list[str]:
 def iter_stored(sphinx: sphinxql.Sphinx, index: str, page: int = 1000,
                 lines: FieldSource | None = None) -> Iterator[tuple[int, dict]]:
     """Every record of one daily index as ``(ts_us, fields)``, in id order, a page at a time:
-    the fields from its ``js`` attribute or, for a day that keeps them in the line store,
-    from ``lines`` (a record the store does not hold: no fields)."""
+    the fields (and the time) from its ``js`` (``ts``) attribute or, for a day that keeps them
+    in the line store, from ``lines`` (a record the store does not hold: no fields, the
+    time of its id)."""
     name = index.rsplit("_", 1)[0]
-    in_js = DayLayout.of(sphinxql.describe(sphinx, index)).keeps_fields
-    if not in_js and lines is None:
-        raise ValueError(f"{index} keeps its fields in the line store: pass lines=")
+    layout = DayLayout.of(sphinxql.describe(sphinx, index))
+    in_js, times = layout.keeps_fields, layout.keeps_times
+    if not (in_js and times) and lines is None:
+        raise ValueError(f"{index} keeps its fields or times in the line store: pass lines=")
     last = 0
     while True:
         rows = sphinx.query(
-            f"SELECT id, ts{', js' if in_js else ''} FROM {sphinxql.ident(index)} "
+            f"SELECT id{', ts' if times else ''}{', js' if in_js else ''} "
+            f"FROM {sphinxql.ident(index)} "
             f"WHERE id > %s ORDER BY id ASC LIMIT {int(page)} OPTION max_matches={int(page)}",
             (last,))
-        kept = {} if in_js or lines is None else \
+        kept = {} if (in_js and times) or lines is None else \
             lines.fetch(name, [int(r["id"]) for r in rows], [index])
         for row in rows:
-            if in_js:
-                fields = _loads(row["js"])
-            else:
-                entry = kept.get(int(row["id"]))
-                fields = entry.fields if entry is not None else {}
-            yield int(row["ts"]), fields
+            doc_id = int(row["id"])
+            entry = kept.get(doc_id)
+            fields = _loads(row["js"]) if in_js else entry.fields if entry is not None else {}
+            ts = int(row["ts"]) if times else entry.ts_us if entry is not None else \
+                id_ms(doc_id) * 1000
+            yield ts, fields
         if len(rows) < page:
             return
         last = int(rows[-1]["id"])

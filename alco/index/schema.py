@@ -183,13 +183,17 @@ class DayLayout:
     or a shard's), the ``context`` field, the ``parts`` field (its messages' ids are indexed
     as buckets, alco.index.buckets), and the fields as sent in its ``js`` JSON attribute
     (made before the line store kept them: a day without it has a ``v_<column>`` value hash
-    per ``filtered`` column instead, ``value_attr``)."""
+    per ``filtered`` column instead, ``value_attr``), and its lines' times and marks in its
+    ``ts`` and ``meta`` attributes (made before the line store kept them alone)."""
 
     keeps_text: bool
     has_context: bool
     has_parts: bool = False
     keeps_fields: bool = True
     rule2: bool = False  # its ids are buckets by rule 2 (alco.index.buckets), not rule 1
+    # its ``ts`` (µs) and ``meta`` (ALCO's marks) attributes: a day made without them keeps
+    # both in the line store only (the time to the millisecond is also the id's)
+    keeps_times: bool = True
 
     @property
     def id_rule(self) -> int:
@@ -205,7 +209,8 @@ class DayLayout:
                    any(name == CONTEXT_FIELD for name, _ in columns),
                    (PARTS_FIELD, "field") in columns,
                    ("js", "json") in columns or distributed,
-                   (RULE2_FIELD, "field") in columns)
+                   (RULE2_FIELD, "field") in columns,
+                   ("ts", "bigint") in columns or distributed)
 
 
 def value_attr(col: str) -> str:

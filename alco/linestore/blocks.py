@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 import zstandard
@@ -33,6 +34,14 @@ class Entry:
     ts_us: int
     message: str
     fields: dict
+    marks: dict
+
+
+class Brief(NamedTuple):
+    """What a read needs of a line the store keeps: its time (µs), message and marks."""
+
+    ts_us: int
+    message: str
     marks: dict
 
 
@@ -153,9 +162,13 @@ class Decoded:
         return Entry(doc_id, c["ts"][n], c["msg"][n], self._field(n),
                      (marks[n] if marks else None) or {})
 
-    def message(self, doc_id: int) -> str | None:
+    def brief(self, doc_id: int) -> Brief | None:
         n = self._position(doc_id)
-        return None if n is None else self._cols["msg"][n]
+        if n is None:
+            return None
+        c = self._cols
+        marks = c.get("m")
+        return Brief(c["ts"][n], c["msg"][n], (marks[n] if marks else None) or {})
 
     def columns(self, lo: int, hi: int) -> tuple[list[int], list[int], list[str]]:
         """The ids, times and messages of the block's lines with ids in [lo, hi]."""

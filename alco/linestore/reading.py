@@ -13,7 +13,7 @@ from pathlib import Path
 import zstandard
 
 from alco.index.schema import MS_SHIFT, day_index, slot_of
-from alco.linestore.blocks import MAX_SPAN, SPAN_MS, Decoded, Entry, decode
+from alco.linestore.blocks import MAX_SPAN, SPAN_MS, Brief, Decoded, Entry, decode
 from alco.linestore.daydb import DayFile, day_dir
 
 DAY_MS = 86_400_000
@@ -47,9 +47,10 @@ class LineReader:
         dated after tomorrow is kept in the day it arrived)."""
         return self._find(name, ids, indexes, Decoded.get)
 
-    def messages(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict[int, str]:
-        """Only the messages of ``fetch``'s lines (what a read needs of the store)."""
-        return self._find(name, ids, indexes, Decoded.message)
+    def briefs(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict[int, Brief]:
+        """Only the times, messages and marks of ``fetch``'s lines (what a read needs of the
+        store: their fields are left compressed)."""
+        return self._find(name, ids, indexes, Decoded.brief)
 
     def _find(self, name: str, ids: list[int], indexes: list[str], pick: Callable) -> dict:
         by_day: dict[int, list[int]] = {}

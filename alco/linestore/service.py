@@ -7,9 +7,9 @@ that has them instead of a second copy (alco.linestore.remote is the head's side
 endpoints, orjson both ways:
 
 ``POST /lines`` with ``{"index": name, "ids": [...], "days": [day index, ...]}`` (and
-``"messages": true`` for the messages alone) answers the lines of ``ids`` the store holds, as
+``"messages": true`` for all but the fields) answers the lines of ``ids`` the store holds, as
 columns ``{"id": [...], "ts": [...], "msg": [...], "f": [...], "m": [...]}`` (time in µs,
-message, fields, marks; ``f`` and ``m`` left out with ``messages``): what
+message, fields, marks; ``f`` left out with ``messages``): what
 ``LineReader.fetch(name, ids, days)`` finds.
 
 ``GET /info?days=logs_20240101,...`` answers ``{"first_slot": n, "slots": {index: writers},
@@ -137,9 +137,11 @@ class Service:
     def lines(self, index: str, ids: list[int], days: list[str], messages: bool) -> bytes:
         """The columns of the lines of ``ids`` the store holds (in id order)."""
         if messages:
-            found = self.reader.messages(index, ids, days)
-            order = sorted(found)
-            return orjson.dumps({"id": order, "msg": [found[i] for i in order]})
+            briefs = self.reader.briefs(index, ids, days)
+            order = sorted(briefs)
+            got = [briefs[i] for i in order]
+            return orjson.dumps({"id": order, "ts": [b.ts_us for b in got],
+                                 "msg": [b.message for b in got], "m": [b.marks for b in got]})
         entries = self.reader.fetch(index, ids, days)
         order = sorted(entries)
         got = [entries[i] for i in order]

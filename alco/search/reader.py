@@ -87,8 +87,9 @@ def cursor_id(doc_id: int) -> int:
 
 
 def _line(row: dict, hl: list[Piece] | None) -> Line:
-    meta = row.get("meta")
-    marks = orjson.loads(meta) if meta and meta not in ("{}", b"{}") else {}
+    meta = row.get("meta")  # (the marks: JSON from searchd, a dict from the line store)
+    marks = dict(meta) if isinstance(meta, dict) else \
+        orjson.loads(meta) if meta and meta not in ("{}", b"{}") else {}
     if row.get("missing_text"):
         marks["missing_text"] = True
     return Line(int(row["id"]), int(row["ts"]), row["logline"], row_fields(row), hl, marks)

@@ -262,6 +262,11 @@ class Reads:
         marks): one query of at most MAX_LIMIT + 1 ids (alco.search.reader; ``read`` keeps it
         within the query budget: once a scan keeps a line, it stops one query early)."""
         ids = sorted(int(r["id"]) for r in rows)
+        indexes = self.ctx.indexes_for_ids(ix, ids[0], ids[-1])
+        columns, fill = self.texts.columns(indexes, ("id", *missing))
+        if columns == ("id",):  # (all of them in the line store: no query of searchd)
+            self.texts.fill(ix.name, indexes, rows, fill)
+            return
         found = {int(r["id"]): r for r in self.select_ids(ix, Compiled(), ids,
                                                            ("id", *missing))}
         for row in rows:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from alco.config import Config
 from alco.index import sphinxql
-from alco.index.schema import DayLayout, value_attr
+from alco.index.schema import DayLayout, id_ms, value_attr
 from alco.linestore.reading import LineReader
 from alco.linestore.remote import ShardLines
 from alco.search.dictionary import server_of
@@ -113,6 +113,11 @@ class Texts:
         """Whether day index ``index`` keeps the line text as its ``logline`` attribute."""
         return self.layout(index).keeps_text
 
+    def has_times(self, index: str) -> bool:
+        """Whether day index ``index`` keeps its lines' times and marks as its ``ts`` and
+        ``meta`` attributes."""
+        return self.layout(index).keeps_times
+
     def has_js(self, index: str, sx: sphinxql.Sphinx | None = None) -> bool:
         """Whether day index ``index`` keeps the fields as sent in its ``js`` attribute."""
         return self.layout(index, sx).keeps_fields
@@ -126,22 +131,23 @@ class Texts:
         self.layout(index, sx)
         return value_attr(column) in _HASHED.get((*server_of(sx or self.sx), index), ())
 
-    def _fetch(self, name: str, ids: list[int], indexes: list[str], messages: bool) -> dict:
+    def _fetch(self, name: str, ids: list[int], indexes: list[str], briefs: bool) -> dict:
         if self.shards is None:
             reader = line_reader(self.data_dir)
-            return (reader.messages if messages else reader.fetch)(name, ids, indexes)
+            return (reader.briefs if briefs else reader.fetch)(name, ids, indexes)
         warnings: list[str] = []
-        got = (self.shards.messages if messages else self.shards.fetch)(name, ids, indexes,
-                                                                       warnings)
+        got = (self.shards.briefs if briefs else self.shards.fetch)(name, ids, indexes,
+                                                                   warnings)
         self.sx.note_warnings(warnings)
         return got
 
     def columns(self, indexes: list[str], columns: tuple[str, ...]
                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """What to SELECT of ``columns`` from ``indexes``, and which of them (``logline``,
-        ``js``) are to be filled in after (``fill``): those a day index read keeps in the
-        line store."""
-        fill = tuple(c for c, kept in (("logline", self.has_text_attr), ("js", self.has_js))
+        ``js``, ``ts``, ``meta``) are to be filled in after (``fill``): those a day index
+        read keeps in the line store only."""
+        fill = tuple(c for c, kept in (("logline", self.has_text_attr), ("js", self.has_js),
+                                       ("ts", self.has_times), ("meta", self.has_times))
                      if c in columns and not all(kept(i) for i in indexes))
         if not fill:
             return columns, fill
@@ -149,33 +155,45 @@ class Texts:
 
     def fill(self, name: str, indexes: list[str], rows: list[dict],
              what: tuple[str, ...] = ("logline",)) -> None:
-        """Give ``rows`` (of ALCO index ``name``, read from ``indexes``) their ``logline``
-        and/or their fields (``js``: a dict), as ``what`` says: from the line store, and
-        for rows the store does not hold, or whose day keeps its fields in searchd, from
-        the attributes of the day indexes that have them."""
+        """Give ``rows`` (of ALCO index ``name``, read from ``indexes``) their ``logline``,
+        their fields (``js``: a dict), their time (``ts``) and marks (``meta``: a dict), as
+        ``what`` says: from the line store, and for rows the store does not hold, or whose
+        day keeps its fields in searchd, from the attributes of the day indexes that have
+        them (a line found nowhere: the time of its id)."""
         if not rows or not what:
             return
         ids = [int(r["id"]) for r in rows]
-        texts: dict[int, str] = {}
         fields: dict[int, object] = {}
         if "js" in what:
             entries = self._fetch(name, ids, indexes, False)
-            texts = {i: e.message for i, e in entries.items()}
             fields = {i: e.fields for i, e in entries.items()}
+            kept = {i: (e.ts_us, e.message, e.marks) for i, e in entries.items()}
         else:
-            texts = self._fetch(name, ids, indexes, True)
+            kept = self._fetch(name, ids, indexes, True)
+        texts = {i: got[1] for i, got in kept.items()}
+        times = {i: got[0] for i, got in kept.items()}
+        marks: dict[int, object] = {i: got[2] for i, got in kept.items()}
         old_text = [i for i in indexes if self.has_text_attr(i)] if "logline" in what else []
         old_js = [i for i in indexes if self.has_js(i)] if "js" in what else []
+        old_times = [i for i in indexes if self.has_times(i)] \
+            if "ts" in what or "meta" in what else []
         rest = [i for i in ids if i not in texts]
         if rest and old_text:
             texts.update((int(r["id"]), r["logline"])
                          for r in self._by_ids(old_text, rest, "id, logline"))
+        if old_times:  # (days written before the store kept the marks: theirs are in searchd)
+            for r in self._by_ids(old_times, ids, "id, ts, meta"):
+                times[int(r["id"])], marks[int(r["id"])] = int(r["ts"]), r["meta"]
         if old_js:  # (the store keeps no fields of these days: theirs are in searchd)
             fields.update((int(r["id"]), r["js"]) for r in self._by_ids(old_js, ids, "id, js"))
         for row in rows:
             doc_id = int(row["id"])
             if "js" in what:
                 row["js"] = fields.get(doc_id) or {}
+            if "ts" in what:
+                row["ts"] = times.get(doc_id, id_ms(doc_id) * 1000)
+            if "meta" in what:
+                row["meta"] = marks.get(doc_id)
             if "logline" in what:
                 text = texts.get(doc_id)
                 row["logline"] = "" if text is None else text

@@ -36,7 +36,9 @@ def lines_of(day_start_us: int, rng: random.Random, label: str) -> list[Record]:
         fields = {"request_id": rid, "host": f"web-{n % 3}", "n": n}
         if n % 40 == 0:
             fields["exc_info"] = f"Traceback\nKeyError: 'sku-{rng.getrandbits(40):x}'"
-        out.append(Record(day_start_us + 3_600_000_000 + n * 1000, msg, fields, n + 1))
+        # (times to the µs, and ALCO's marks on some: kept by searchd or by the store alone)
+        out.append(Record(day_start_us + 3_600_000_000 + n * 1000 + n % 997, msg, fields,
+                          n + 1, marks={"truncated": True} if n % 50 == 7 else {}))
     return out
 
 
@@ -55,19 +57,22 @@ def text_of(rec: Record) -> str:
 
 
 def fields_in_js(section: str) -> str:
-    """A day index section as a day made for the line store before it kept the fields: its
-    ``js`` attribute instead of the value hashes, and its ids by rule 1 (no ``idrule2``)."""
+    """A day index section as a day made for the line store before it kept the fields, the
+    times and the marks: its ``js``, ``meta`` and ``ts`` attributes instead of the value
+    hashes, and its ids by rule 1 (no ``idrule2``)."""
     lines = [ln for ln in section.split("\n")
              if "rt_attr_uint = v_" not in ln and f"rt_field = {RULE2_FIELD}" not in ln]
-    at = next(i for i, ln in enumerate(lines) if "rt_attr_json = meta" in ln)
-    return "\n".join([*lines[:at], "    rt_attr_json = js", *lines[at:]])
+    at = next(i for i, ln in enumerate(lines) if "rt_attr_bigint = fp" in ln)
+    return "\n".join([*lines[:at], "    rt_attr_json = js", "    rt_attr_json = meta",
+                      "    rt_attr_bigint = ts", *lines[at:]])
 
 
 @pytest.fixture
 def two_layouts(stack, monkeypatch):
     """Three days of three layouts: two days ago made before the store (no buckets), yesterday
-    with the store keeping the text and searchd the fields (ids as buckets by rule 1: words
-    with a short number too), today with the store keeping both (ids by rule 2)."""
+    with the store keeping the text and searchd the fields, times and marks (ids as buckets
+    by rule 1: words with a short number too), today with the store keeping all of them (ids
+    by rule 2)."""
     today = datetime.now(UTC).date()
     rng = random.Random(7)
     days = [(d, int(datetime.combine(d, datetime.min.time(), UTC).timestamp() * 1e6))
@@ -106,9 +111,10 @@ def two_layouts(stack, monkeypatch):
     for day, _ in days:
         layouts[day] = DayLayout.of(describe(sx, day_index("logs", day)))
     sx.close()
-    assert [(la.keeps_text, la.keeps_fields, la.has_parts, la.id_rule)
+    assert [(la.keeps_text, la.keeps_fields, la.has_parts, la.id_rule, la.keeps_times)
             for la in layouts.values()] == [
-        (True, True, False, 0), (False, True, True, 1), (False, False, True, 2)]
+        (True, True, False, 0, True), (False, True, True, 1, True),
+        (False, False, True, 2, False)]
     return stack.config(), old + middle + new, day_index("logs", today)
 
 
@@ -161,6 +167,29 @@ def test_ids_are_not_in_the_dictionary_and_every_query_form_answers_exactly(two_
     check("timeout -timeout2", lambda r: has_words(r.message, "timeout")
           and not has_words(r.message, "timeout2"))
     check("/retry7 timeout/", lambda r: "retry7 timeout" in r.message)
+
+
+def test_times_and_marks_come_back_from_each_layout(two_layouts):
+    """Today's day keeps its lines' times (to the µs) and marks in the line store alone; a
+    read over the three days shows each line's as sent, and histograms (which group by the
+    id's time) count the same lines as before."""
+    config, records, _ = two_layouts
+    got = all_lines(config, "logs")
+    assert [(ln["message"], ln["ts"], ln.get("marks", {})) for ln in got] == [
+        (r.message, datetime.fromtimestamp(r.ts_us / 1e6, UTC).isoformat(), r.marks)
+        for r in records]
+    client = TestClient(create_app(config))
+    for q in ("", "order", "/paid/"):
+        body = client.get("/api/logs/histogram", params={"q": q, "from": "3d", "to": "now",
+                                                        "buckets": 72}).json()
+        counted = {b["ts"]: b["count"] for b in body["buckets"] if b["count"]}
+        step = round(body["bucket_seconds"] * 1e6)
+        want: dict[str, int] = {}
+        for r in records:
+            if q.strip("/") in r.message:
+                start = datetime.fromtimestamp(r.ts_us // step * step / 1e6, UTC).isoformat()
+                want[start] = want.get(start, 0) + 1
+        assert counted == want, q
 
 
 def test_the_parts_field_a_day_made_before_lacks_is_no_warning(two_layouts):

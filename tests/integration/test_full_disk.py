@@ -171,11 +171,11 @@ def test_a_torn_day_is_moved_aside_and_searchd_comes_back_with_the_others(stack)
     torn, other = day_index("logs", today), day_index("logs", today - timedelta(days=1))
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     for index in (torn, other):
-        rows = ", ".join(f"({i}, 'line {i}', 'a', '{{}}', 1, {i})" for i in range(1, 51))
-        sx.execute(f"REPLACE INTO {index} (id, logline, tags, meta, ts, fp) VALUES {rows}")
+        rows = ", ".join(f"({i}, 'line {i}', 'a', {i})" for i in range(1, 51))
+        sx.execute(f"REPLACE INTO {index} (id, logline, tags, fp) VALUES {rows}")
         sx.execute(f"FLUSH RAMCHUNK {index}")
-    sx.execute(f"REPLACE INTO {torn} (id, logline, tags, meta, ts, fp) "
-               "VALUES (100, 'in the binlog only', 'a', '{}', 1, 100)")
+    sx.execute(f"REPLACE INTO {torn} (id, logline, tags, fp) "
+               "VALUES (100, 'in the binlog only', 'a', 100)")
     sx.close()
     stack.searchd.proc.send_signal(signal.SIGKILL)
     stack.searchd.proc.wait()

@@ -22,9 +22,9 @@ TODAY = datetime.now(UTC).date()
 def fill_day(sx: Sphinx, index: str, n: int = 400) -> None:
     """``n`` rows of 50 words each never seen before in ``index``, written out as a disk
     chunk."""
-    rows = ", ".join(f"({i}, '{' '.join(os.urandom(5).hex() for _ in range(50))}', 'a', "
-                     f"'{{}}', 1, {i})" for i in range(1, n + 1))
-    sx.execute(f"REPLACE INTO {index} (id, logline, tags, meta, ts, fp) VALUES {rows}")
+    rows = ", ".join(f"({i}, '{' '.join(os.urandom(5).hex() for _ in range(50))}', 'a', {i})"
+                     for i in range(1, n + 1))
+    sx.execute(f"REPLACE INTO {index} (id, logline, tags, fp) VALUES {rows}")
     sx.execute(f"FLUSH RAMCHUNK {index}")
 
 

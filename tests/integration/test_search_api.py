@@ -21,6 +21,7 @@ from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, fingerprint, make_id
 from alco.index.sphinxql import Sphinx
 from alco.ingest.records import Record
+from alco.linestore.reading import LineReader
 from alco.linestore.writing import keeper_for
 from alco.search import dictionary, histcache, reader
 from alco.search.compile import compile_text
@@ -305,9 +306,10 @@ def restore(config: Config, day: date, by_ts: dict[int, Record]) -> None:
         name = f"logs_{day:%Y%m%d}"
         store = DayStore(sx, IndexSchema.of(ix), 0, ix.retention_days,
                          lines=keeper_for(config, ix))
-        got = sx.query(f"SELECT id, ts FROM {name} WHERE id >= %s ORDER BY id ASC LIMIT 3",
+        got = sx.query(f"SELECT id FROM {name} WHERE id >= %s ORDER BY id ASC LIMIT 3",
                        [make_id(min(by_ts) // 1000 + 7_200_000, 0, 0)])
-        rows = [store._row(int(g["id"]), by_ts[int(g["ts"])]) for g in got]
+        times = LineReader(config.sphinx.data_dir).briefs("logs", [int(g["id"]) for g in got])
+        rows = [store._row(int(g["id"]), by_ts[times[int(g["id"])].ts_us]) for g in got]
         sx.replace_rows(name, *store.searchd_rows(name, rows))
     finally:
         sx.close()

@@ -20,6 +20,7 @@ from alco.config import parse
 from alco.index.schema import day_index, make_id, slot_of
 from alco.index.searchd import ManagedSearchd, port_answers
 from alco.index.sphinxql import Sphinx
+from alco.linestore.reading import LineReader
 from alco.linestore.remote import ShardLines
 from alco.linestore.service import MAX_IDS
 from tests.conftest import ENV_PASSTHROUGH
@@ -77,11 +78,13 @@ def shards(stack):
 def stored_ids(config, day: str) -> dict[int, int]:
     """Time (µs) -> id of every line in a shard's day index."""
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    try:
-        rows = sx.query(f"SELECT id, ts FROM {day} LIMIT 10000 OPTION max_matches=10000")
+    try:  # (the times: the shard's line store, which keeps them)
+        rows = sx.query(f"SELECT id FROM {day} LIMIT 10000 OPTION max_matches=10000")
     finally:
         sx.close()
-    return {int(r["ts"]): int(r["id"]) for r in rows}
+    briefs = LineReader(config.sphinx.data_dir).briefs("logs", [int(r["id"]) for r in rows])
+    assert len(briefs) == len(rows)
+    return {b.ts_us: doc_id for doc_id, b in briefs.items()}
 
 
 @pytest.fixture
@@ -124,12 +127,15 @@ def test_the_head_fetches_a_mixed_page_from_both_shards_exactly(filled):
             rec = by_id[doc_id]
             assert (entry.id, entry.ts_us, entry.message, entry.fields) \
                 == (doc_id, rec.ts_us, rec.message, rec.fields if in_store else {})
-        assert lines.messages("logs", ids, [day]) == {i: by_id[i].message for i in ids}
+        # (the time and the marks too: the store keeps them for a day made without ts/meta)
+        assert lines.briefs("logs", ids, [day]) == {
+            i: (by_id[i].ts_us, by_id[i].message, {}) for i in ids}
         assert lines.fetch("other", ids) == {}  # a token of the head's opening every index
         assert lines.fetch("logs", []) == {}
         # more ids than one request takes: several, to each shard
         many = ids + [make_id(ids[0] >> 22, 8, c) for c in range(1000, 1000 + 2 * MAX_IDS)]
-        assert lines.messages("logs", many) == {i: by_id[i].message for i in ids}
+        assert {i: b.message for i, b in lines.briefs("logs", many).items()} \
+            == {i: by_id[i].message for i in ids}
 
         assert lines.layout(day_index("logs", datetime(2001, 1, 1).date())) is None
     finally:
@@ -141,19 +147,19 @@ def test_a_shard_that_is_down_leaves_its_lines_out_within_the_bound(stack, fille
     ids = sorted(by_id)
     lines = ShardLines(head)
     try:
-        assert len(lines.messages("logs", ids, [day])) == N  # both known, connections kept
+        assert len(lines.briefs("logs", ids, [day])) == N  # both known, connections kept
         stack.services[1].kill()  # shard 2's line service dies
         stack.services[1].wait()
         warnings: list[str] = []
-        got = lines.messages("logs", ids, [day], warnings)
+        got = lines.briefs("logs", ids, [day], warnings)
         assert sorted(got) == [i for i in ids if slot_of(i) == 8]
         assert len(warnings) == 1 and f"shard {head.sphinx.agents[1]}" in warnings[0]
         assert "its lines are missing" in warnings[0]
-        got = lines.messages("logs", ids, [day])  # its slots are asked for again: still down
+        got = lines.briefs("logs", ids, [day])  # its slots are asked for again: still down
         assert sorted(got) == [i for i in ids if slot_of(i) == 8]
 
         stack.services[1] = serve_lines(stack, 2)  # back: its lines are found again
-        assert len(lines.messages("logs", ids, [day])) == N
+        assert len(lines.briefs("logs", ids, [day])) == N
     finally:
         lines.close()
 
@@ -172,7 +178,7 @@ def test_a_hung_shard_costs_at_most_the_agent_timeouts(stack, filled):
             ids = sorted(by_id)
             start = time.monotonic()
             warnings: list[str] = []
-            got = lines.messages("logs", ids, [day], warnings)
+            got = lines.briefs("logs", ids, [day], warnings)
             took = time.monotonic() - start
             assert sorted(got) == [i for i in ids if slot_of(i) == 8]
             assert took < 0.5 + 1.5 + 1.0, took

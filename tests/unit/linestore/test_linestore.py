@@ -172,8 +172,8 @@ def test_kill_9_in_the_middle_of_writes_leaves_every_committed_block_whole(tmp_p
 def test_a_line_that_is_not_utf8_is_kept_with_a_replacement_character(tmp_path: Path):
     line = (make_id(DAY_MS + 1000, 1, 0), (DAY_MS + 1000) * 1000, "bad \ud800 end", {}, {})
     LineWriter(tmp_path).put(day_index("logs", day_of_us(line[1])), [line])
-    got = LineReader(tmp_path).messages("logs", [line[0]])
-    assert got == {line[0]: "bad \ufffd\ufffd\ufffd end"}
+    got = LineReader(tmp_path).briefs("logs", [line[0]])
+    assert got == {line[0]: (line[1], "bad \ufffd\ufffd\ufffd end", {})}
 
 
 def test_a_checked_scan_keeps_what_the_check_keeps_of_the_first_lines_read(tmp_path: Path):

@@ -101,7 +101,8 @@ def test_the_service_answers_the_lines_it_holds(shard: TestClient):
                            "m": [{}, {"truncated": True}]}
     only = shard.post("/lines", content=orjson.dumps({"index": "logs", "ids": ids[:2],
                                                       "messages": True})).json()
-    assert only == {"id": ids[:2], "msg": ["line 0", "line 1"]}
+    assert only == {"id": ids[:2], "ts": [shard.lines[0][1], shard.lines[1][1]],
+                    "msg": ["line 0", "line 1"], "m": [{}, {}]}
     info = shard.get("/info").json()
     assert info == {"first_slot": 8, "slots": {"logs": 3, "other": 1}, "layouts": {}}
 

@@ -64,7 +64,7 @@ class FakeSphinx:
             n = int(LIMIT_RE.search(sql).group(1))
             return [{"v": v, "n": c} for v, c in ranked[:n]]
         if "GROUP BY bucket" in sql:  # filters on fields are not applied here
-            size = int(re.search(r"ts DIV (\d+)", sql).group(1))
+            size = (int(re.search(r"id DIV (\d+)", sql).group(1)) >> 22) * 1000
             buckets: dict[int, int] = {}
             for i, _, _ in found:
                 b = (i >> 22) * 1000 // size
