@@ -19,6 +19,7 @@ from alco.index.flushlock import DayBusy, PastDayGuard
 from alco.index.schema import (
     CONTEXT_FIELD,
     COUNTER_BITS,
+    FP32,
     MAX_COUNTER,
     MAX_SLOT,
     MS_SHIFT,
@@ -217,10 +218,11 @@ class DayStore:
         """The rows to write into ``index``: those not stored yet (a redelivered batch), with
         their ids."""
         if redelivered:
-            known = self._stored_fingerprints(index, {r.fp for r in recs})
+            key = _key(self._layout(index).fp32)
+            known = self._stored_keys(index, recs, key)
             if known:
                 before = len(recs)
-                recs = [r for r in recs if r.fp not in known]
+                recs = [r for r in recs if key(r) not in known]
                 result.duplicates += before - len(recs)
         if not recs:
             return index, []
@@ -299,6 +301,7 @@ class DayStore:
         keep = [i for i in range(len(self.columns)) if i not in drop]
         columns = [self.columns[i] for i in keep]
         marks = keep.index(meta) if layout.keeps_times else None
+        fp = keep.index(self.columns.index("fp")) if layout.fp32 else None
         if layout.keeps_fields:
             out = [[json_for_sphinx(row[i]) if i == js else row[i] for i in keep]
                    for row in rows]
@@ -315,23 +318,34 @@ class DayStore:
                 out.append(values)
             if marks is not None and marks > at:
                 marks -= 1
+            if fp is not None and fp > at:
+                fp -= 1
         if marks is not None:  # (the marks as the ``meta`` attribute's JSON)
             for values in out:
                 values[marks] = json_for_sphinx(values[marks]) if values[marks] else b"{}"
+        if fp is not None:  # (a 32-bit fingerprint)
+            for values in out:
+                values[fp] &= FP32
         return columns, out
 
-    def _stored_fingerprints(self, index: str, fps: set[int]) -> set[int]:
-        found: set[int] = set()
-        items = sorted(fps)
+    def _stored_keys(self, index: str, recs: list[Record],
+                     key: Callable[[Record], object]) -> set:
+        """The ``key``s of the lines of ``recs`` ``index`` holds (their fingerprints, or on a
+        day whose ``fp`` is 32 bits their milliseconds and fingerprints)."""
+        fp32 = self._layout(index).fp32
+        found: set = set()
+        items = sorted({r.fp & FP32 if fp32 else r.fp for r in recs})
         for i in range(0, len(items), 1000):
             part = items[i:i + 1000]
             marks = ",".join(["%s"] * len(part))
             n = len(part) * 2
             rows = self.sphinx.query(
-                f"SELECT fp FROM {sphinxql.ident(index)} WHERE fp IN ({marks}) "
+                f"SELECT id, fp FROM {sphinxql.ident(index)} WHERE fp IN ({marks}) "
                 f"LIMIT {n} OPTION max_matches={n}", part)
-            found.update(int(r["fp"]) for r in rows)
-        return found
+            found.update((id_ms(int(r["id"])), int(r["fp"])) if fp32 else int(r["fp"])
+                         for r in rows)
+        wanted = {key(r) for r in recs}
+        return {k for k in found if k in wanted}
 
     def _highest_counters(self, index: str, ms_values: set[int]) -> dict[int, int]:
         """For each millisecond, the highest counter this slot already used in ``index``:
@@ -428,6 +442,15 @@ class FieldSource(Protocol):
     (alco.linestore.reading.LineReader)."""
 
     def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict: ...
+
+
+def _key(fp32: bool) -> Callable[[Record], object]:
+    """What tells a stored line from another in a day index: its fingerprint, or where the
+    day keeps 32 bits of it, its millisecond (the id's) and those 32 bits (two lines of one
+    millisecond share them once in 4 billion)."""
+    if fp32:
+        return lambda r: (r.ts_us // 1000, r.fp & FP32)
+    return lambda r: r.fp
 
 
 def _bucketed(row: list, message: int, parts: int, indexed: list[int], rule: int) -> list:

@@ -88,6 +88,9 @@ def fingerprint(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
 
+FP32 = 0xFFFFFFFF  # the part of a fingerprint a day index with a 32-bit ``fp`` keeps
+
+
 def tag_token(col: str, value: object) -> str:
     """A single full-text token standing for ``col == value`` (exact match through MATCH)."""
     if isinstance(value, str) and len(value) > 200:
@@ -194,6 +197,8 @@ class DayLayout:
     # its ``ts`` (µs) and ``meta`` (ALCO's marks) attributes: a day made without them keeps
     # both in the line store only (the time to the millisecond is also the id's)
     keeps_times: bool = True
+    # its ``fp`` is 32 bits (a uint): a line is known by its millisecond and fingerprint
+    fp32: bool = False
 
     @property
     def id_rule(self) -> int:
@@ -210,7 +215,8 @@ class DayLayout:
                    (PARTS_FIELD, "field") in columns,
                    ("js", "json") in columns or distributed,
                    (RULE2_FIELD, "field") in columns,
-                   ("ts", "bigint") in columns or distributed)
+                   ("ts", "bigint") in columns or distributed,
+                   ("fp", "uint") in columns)
 
 
 def value_attr(col: str) -> str:

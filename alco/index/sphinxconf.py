@@ -50,18 +50,19 @@ def index_section(schema: IndexSchema, name: str, data_dir: Path, infixes: bool 
     days made before keep their ``logline`` and ``js`` attributes and are read from them), its
     ids are indexed as buckets with the ``parts`` field, by the rule its empty ``idrule2``
     field names (alco.index.buckets), each ``filtered`` column has a value hash for facets
-    to group by (``v_<column>``), and its lines' times and marks are the store's (no ``ts``
-    or ``meta``)."""
+    to group by (``v_<column>``), its lines' times and marks are the store's (no ``ts``
+    or ``meta``) and its fingerprints 32 bits (``fp``, a uint)."""
     lines = [f"index {name}", "{", "    type = rt", f"    path = {data_dir / name}"]
     fields = schema.fields if text_attr else (*schema.fields_with_parts(), RULE2_FIELD)
     lines += [f"    rt_field = {f}" for f in fields]
     lines += [
         # (a day for the line store: the time in µs and the marks are kept there alone, the
-        # time to the millisecond is the id's; 8 + 11 B a line less, bench/RESULTS.md)
+        # time to the millisecond is the id's, and the fingerprint is 32 bits, told apart by
+        # the millisecond too; 8 + 11 + 4 B a line less, bench/RESULTS.md)
         *(["    rt_attr_string = logline", "    rt_attr_json = js", "    rt_attr_json = meta",
-           "    rt_attr_bigint = ts"] if text_attr
-          else [f"    rt_attr_uint = {a}" for a in schema.value_attrs]),
-        "    rt_attr_bigint = fp",
+           "    rt_attr_bigint = ts", "    rt_attr_bigint = fp"] if text_attr
+          else [*(f"    rt_attr_uint = {a}" for a in schema.value_attrs),
+                "    rt_attr_uint = fp"]),
         f"    rt_mem_limit = {RT_MEM_LIMIT}",
         "    min_word_len = 1",
         *charset.config_lines(),  # words of every alphabet; Chinese, Thai ... by character

@@ -16,7 +16,7 @@ import pytest
 
 from alco.index.daystore import DayStore
 from alco.index.schema import IndexSchema, Record, day_index, make_id
-from alco.index.sphinxql import Sphinx
+from alco.index.sphinxql import Sphinx, describe
 from alco.linestore.daydb import day_dir
 from alco.linestore.writing import LineWriter
 from alco.search.texts import Texts
@@ -176,3 +176,30 @@ def test_a_column_made_filtered_after_a_day_was_made_is_counted_from_its_lines(s
     got = client.get("/api/logs/histogram_by", params={"field": "host", "from": "1h",
                                                        "buckets": 3}).json()
     assert got["totals"] == {"vm0": 30, "vm1": 30, "vm2": 30} and got["total"] == 90
+
+
+def test_a_redelivered_batch_is_told_apart_by_millisecond_and_32_bit_fingerprint(stack):
+    """A day made for the line store keeps 32 bits of each fingerprint: a redelivered batch
+    drops the lines stored already (same millisecond, same 32 bits), and keeps a line whose
+    fingerprint shares those 32 bits with a stored line of another millisecond."""
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    today = datetime.now(UTC).date()
+    now_us = int(datetime.now(UTC).timestamp() * 1e6) - 60_000_000
+    low = 0x7ABC1234
+    first = [Record(now_us + n * 1000 + 7, f"first {n}", {"n": n}, (n << 40) | low + n)
+             for n in range(5)]
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(config.sphinx.data_dir))
+    assert store.store(first, today, False).stored == 5
+    index = day_index("logs", today)
+    assert ("fp", "uint") in set(describe(sx, index))
+    # the same 32 bits as first[0]'s (its upper bits differ), a millisecond later than any
+    twin = Record(now_us + 9_000_000, "twin of first 0", {"n": 9}, (77 << 40) | low)
+    again = store.store([*first, twin], today, True)
+    assert (again.stored, again.duplicates) == (1, 5)
+    assert [ln["message"] for ln in all_lines(config, "logs")] == [
+        *(f"first {n}" for n in range(5)), "twin of first 0"]
+    sx.close()

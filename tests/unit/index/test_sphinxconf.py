@@ -29,7 +29,7 @@ def test_rt_index_schema_and_flat_file_layout():
     assert "index logs_20261124\n{\n    type = rt\n    path = /data/sx/logs_20261124\n" in text
     section = text.split("index logs_20261124")[1].split("}")[0]
     for line in ("rt_field = logline", "rt_field = tags", "rt_field = f_request_id",
-                 "rt_attr_uint = v_host", "rt_attr_bigint = fp"):
+                 "rt_attr_uint = v_host", "rt_attr_uint = fp"):
         assert line in section
     # the line store keeps the text, the fields, the times and the marks
     for line in ("rt_attr_string = logline", "rt_attr_json = js", "rt_attr_json = meta",
@@ -43,7 +43,7 @@ def test_text_in_searchd_without_the_line_store_and_on_a_shard():
     for cfg in (config(index_extra={"line_store": False}), config(api_port=9312)):
         section = sphinxconf.render(cfg, D).split("index logs_20261124")[1].split("}")[0]
         for line in ("rt_attr_string = logline", "rt_attr_json = js", "rt_attr_json = meta",
-                     "rt_attr_bigint = ts"):
+                     "rt_attr_bigint = ts", "rt_attr_bigint = fp"):
             assert line in section
 
 
