@@ -126,11 +126,12 @@ class DayFile:
             offset += size
 
     def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
-                       n: int) -> list[tuple[int, int, int, int]]:
+                       n: int) -> list[tuple[int, int, int, int, bytes]]:
         """``heads(lo, hi)`` ordered by their last id (descending when not ``upward``), ``n``
-        from ``offset`` on (the index gives the order: nothing is sorted)."""
+        from ``offset`` on (the index gives the order: nothing is sorted), each with its
+        block's data (a scan reads them all: one query, not one a block)."""
         return self.db.execute(
-            "SELECT rowid, min_id, max_id, dict FROM blocks "
+            "SELECT rowid, min_id, max_id, dict, data FROM blocks "
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ? "
             f"ORDER BY max_id {'ASC' if upward else 'DESC'} LIMIT ? OFFSET ?",
             (lo, min(hi + MAX_SPAN, TOP), hi, n, offset)).fetchall()

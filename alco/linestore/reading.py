@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
+from itertools import compress
 from pathlib import Path
 
 import zstandard
@@ -116,11 +117,13 @@ class LineReader:
             times: list[int] = []
             messages: list[str] = []
             values: list[dict] = []
-            for rowid, _, last, dict_id in heads:
+            for rowid, _, last, dict_id, data in heads:
                 if edge is not None and ((last - edge >= MAX_SPAN) if upward else last < edge):
                     heads = []
                     break
-                block = self._decoded(day, db, rowid, dict_id)
+                # (read once: decoded, not kept, so the blocks lookups use stay in the cache)
+                block = self._blocks.get((day, rowid)) or decode(
+                    data, dctx=self._dctx(day, db, dict_id))
                 i, t, m = block.columns(lo, hi)
                 ids += i
                 times += t
@@ -128,8 +131,7 @@ class LineReader:
                 if fields:
                     values += block.fields(lo, hi)
             seen += ids
-            for n in [n for n, good in enumerate(keep(messages, values if fields else None))
-                      if good]:
+            for n in compress(range(len(ids)), keep(messages, values if fields else None)):
                 kept[ids[n]] = (ids[n], times[n], messages[n], values[n] if fields else None)
             if len(heads) < SCAN_HEADS:
                 return

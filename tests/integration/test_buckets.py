@@ -59,12 +59,12 @@ def text_of(rec: Record) -> str:
 def fields_in_js(section: str) -> str:
     """A day index section as a day made for the line store before it kept the fields, the
     times and the marks: its ``js``, ``meta`` and ``ts`` attributes instead of the value
-    hashes, and its ids by rule 1 (no ``idrule2``)."""
+    hashes, a 64-bit ``fp``, and its ids by rule 1 (no ``idrule2``)."""
     lines = [ln for ln in section.split("\n")
              if "rt_attr_uint = v_" not in ln and f"rt_field = {RULE2_FIELD}" not in ln]
-    at = next(i for i, ln in enumerate(lines) if "rt_attr_bigint = fp" in ln)
+    at = next(i for i, ln in enumerate(lines) if "rt_attr_uint = fp" in ln)
     return "\n".join([*lines[:at], "    rt_attr_json = js", "    rt_attr_json = meta",
-                      "    rt_attr_bigint = ts", *lines[at:]])
+                      "    rt_attr_bigint = ts", "    rt_attr_bigint = fp", *lines[at + 1:]])
 
 
 @pytest.fixture
@@ -111,10 +111,10 @@ def two_layouts(stack, monkeypatch):
     for day, _ in days:
         layouts[day] = DayLayout.of(describe(sx, day_index("logs", day)))
     sx.close()
-    assert [(la.keeps_text, la.keeps_fields, la.has_parts, la.id_rule, la.keeps_times)
-            for la in layouts.values()] == [
-        (True, True, False, 0, True), (False, True, True, 1, True),
-        (False, False, True, 2, False)]
+    assert [(la.keeps_text, la.keeps_fields, la.has_parts, la.id_rule, la.keeps_times,
+             la.fp32) for la in layouts.values()] == [
+        (True, True, False, 0, True, False), (False, True, True, 1, True, False),
+        (False, False, True, 2, False, True)]
     return stack.config(), old + middle + new, day_index("logs", today)
 
 
