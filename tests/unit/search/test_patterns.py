@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alco.search.checks import FieldCheck, LineChecks, Term, field_value
+from alco.search.checks import FieldCheck, FieldEquals, LineChecks, Term, field_value
 from alco.search.highlight import pieces, pieces_many
 from alco.search.language import Matcher, QueryError, parse
 from alco.search.patterns import Check, Pattern, PatternError, escape
@@ -104,6 +104,21 @@ def test_line_checks_of_many_lines_are_those_of_each():
     assert checks.passes_many(messages, fields) == [
         checks.passes(m, f) for m, f in zip(messages, fields, strict=True)] == \
         [False, True, False, True]
+
+
+def test_line_checks_narrow_item_by_item_with_negations_and_field_filters():
+    """Each check looks at the lines the ones before kept: a negated pattern first (over
+    every message as given), a filter on a field as sent, a pattern on the message last."""
+    checks = LineChecks([FieldCheck(Check(Pattern("regex", r"^skip")), True, None),
+                         FieldEquals("n", ("7", "8"), False),
+                         FieldCheck(Check(Pattern("text", "ms")), False, None)])
+    messages = ["skip 12ms", "a 13ms", "b 14ms", "c", "d 1ms", "skip"]
+    fields = [{"n": 7}, {"n": 7}, {"n": 9}, {"n": "8"}, {"n": [1, 8]}, {}]
+    assert checks.passes_many(messages, fields) == [False, True, False, False, True, False]
+    assert LineChecks([FieldCheck(Check(Pattern("text", "zz")), False, None)]).passes_many(
+        messages, None) == [False] * 6
+    assert LineChecks([FieldCheck(Check(Pattern("text", "zz")), True, None)]).passes_many(
+        messages, None) == [True] * 6
 
 
 def test_a_bad_regex_says_where():
