@@ -24,6 +24,7 @@ FILE = "lines.db"
 WAL_BYTES = 4 << 20  # the write-ahead log is cut back to this after a checkpoint
 BUSY_MS = 30_000  # how long a writer waits for another process's transaction
 HEADS_PAGE = 16  # block heads a lookup takes at a time (``heads_first``)
+DATA_PAGE = 500  # blocks whose data one query fetches (SQLite binds at most 999 values)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER NOT NULL, "
     "count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)",
@@ -135,6 +136,16 @@ class DayFile:
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ? "
             f"ORDER BY max_id {'ASC' if upward else 'DESC'} LIMIT ? OFFSET ?",
             (lo, min(hi + MAX_SPAN, TOP), hi, n, offset)).fetchall()
+
+    def data_of(self, rowids: list[int]) -> dict[int, bytes]:
+        """The data of blocks ``rowids``, DATA_PAGE a query."""
+        out: dict[int, bytes] = {}
+        for at in range(0, len(rowids), DATA_PAGE):
+            part = rowids[at:at + DATA_PAGE]
+            out.update(self.db.execute(
+                f"SELECT rowid, data FROM blocks WHERE rowid IN ({','.join('?' * len(part))})",
+                part).fetchall())
+        return out
 
     def data(self, rowid: int) -> bytes:
         return self.db.execute("SELECT data FROM blocks WHERE rowid = ?", (rowid,)).fetchone()[0]

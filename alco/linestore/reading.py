@@ -165,14 +165,21 @@ class LineReader:
               pick: Callable, found: dict) -> None:
         """Put in ``found`` what ``pick`` gives of ``ids`` (sorted) in the blocks ``heads``
         (rowid, min_id, max_id, dict and, from ``heads_first``, the data)."""
+        wanted = []
         for head in heads:
-            rowid, first, last, dict_id = head[:4]
+            first, last = head[1], head[2]
             inside = ids[bisect.bisect_left(ids, first):bisect.bisect_right(ids, last)]
             slot = slot_of(first)  # (a block holds one writer slot's lines: blocks.cut)
             inside = [i for i in inside if slot_of(i) == slot]
-            if not inside:
-                continue
-            block = self._decoded(day, db, rowid, dict_id, head[4] if len(head) > 4 else None)
+            if inside:
+                wanted.append((head, inside))
+        # the data of the blocks not cached and not come with their heads: one query
+        data = db.data_of([head[0] for head, _ in wanted if (len(head) < 5 or head[4] is None)
+                           and (day, head[0]) not in self._blocks])
+        for head, inside in wanted:
+            rowid, dict_id = head[0], head[3]
+            got = head[4] if len(head) > 4 and head[4] is not None else data.get(rowid)
+            block = self._decoded(day, db, rowid, dict_id, got)
             for doc_id in inside:
                 got = pick(block, doc_id)
                 if got is not None:
