@@ -14,7 +14,7 @@ from pathlib import Path
 import zstandard
 
 from alco.index.schema import MS_SHIFT, day_index, slot_of
-from alco.linestore.blocks import MAX_SPAN, SPAN_MS, Brief, Decoded, Entry, decode
+from alco.linestore.blocks import BLOCK_LINES, MAX_SPAN, SPAN_MS, Brief, Decoded, Entry, decode
 from alco.linestore.daydb import DayFile, day_dir
 
 DAY_MS = 86_400_000
@@ -112,7 +112,10 @@ class LineReader:
                       kept: dict[int, tuple[int, int, str, dict | None]]) -> None:
         offset, edge = 0, None  # edge: the limit-th id read, as of the last page of blocks
         while True:
-            heads = db.heads_in_order(lo, hi, upward, offset, SCAN_HEADS)
+            # a page of blocks as many as should hold the lines left to read (and a few more:
+            # blocks of other slots interleave), SCAN_HEADS at most
+            size = min(SCAN_HEADS, max(0, limit - len(seen)) // BLOCK_LINES + 4)
+            heads = db.heads_in_order(lo, hi, upward, offset, size)
             ids: list[int] = []
             times: list[int] = []
             messages: list[str] = []
@@ -133,9 +136,9 @@ class LineReader:
             seen += ids
             for n in compress(range(len(ids)), keep(messages, values if fields else None)):
                 kept[ids[n]] = (ids[n], times[n], messages[n], values[n] if fields else None)
-            if len(heads) < SCAN_HEADS:
+            if len(heads) < size:
                 return
-            offset += SCAN_HEADS
+            offset += size
             if len(seen) >= limit:
                 edge = sorted(seen, reverse=not upward)[limit - 1]
 
