@@ -23,6 +23,7 @@ from alco.config import Config
 from tests.helpers import (
     delete_exchange,
     delete_keys,
+    discard,
     own_servers,
     queue_consumers,
     to_toml,
@@ -121,8 +122,7 @@ class Stack:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        if self.searchd is not None:
-            self.searchd.stop()
+        discard(self.searchd)
         queues = [q for ix in self.data.get("index", [])
                   for q in (ix["queue"], ix["queue"] + ".dead")]
         delete_exchange(RABBIT_URL, self.exchange, queues)

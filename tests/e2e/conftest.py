@@ -130,7 +130,8 @@ def python_trace(i: int) -> str:
 
 
 def varied_bodies(n: int, every_s: int = 10) -> list[bytes]:
-    """``n`` lines ``every_s`` apart, the newest at BASE_TIME: hosts web1 (60 %), web2 (30 %),
+    """``n`` lines ``every_s`` apart, the newest a minute before now (when they are made, not
+    when the tests were imported: a page's last hour still holds them all): hosts web1 (60 %), web2 (30 %),
     db1 (10 %); ERROR every 10th line, WARNING every other 5th, else INFO.  Every 3rd line comes
     from a shipper that says ``level`` / ``logger_name`` / ``stack_trace`` instead of
     ``levelname`` / ``logger`` / ``exc_info``.  Every 20th line carries a traceback."""
@@ -138,11 +139,12 @@ def varied_bodies(n: int, every_s: int = 10) -> list[bytes]:
 
     import orjson
 
-    from tests.helpers import BASE_TIME
+    from tests.helpers import base_time
 
+    newest = base_time()
     out = []
     for i in range(n):
-        ts = BASE_TIME - datetime.timedelta(seconds=every_s * (n - 1 - i))
+        ts = newest - datetime.timedelta(seconds=every_s * (n - 1 - i))
         host = "web1" if i % 10 < 6 else "web2" if i % 10 < 9 else "db1"
         level = "ERROR" if i % 10 == 0 else "WARNING" if i % 5 == 0 else "INFO"
         body: dict[str, Any] = {"@timestamp": ts.isoformat(), "@version": 1, "host": host,

@@ -189,14 +189,25 @@ def test_late_lines_written_while_a_past_day_is_compacted_are_all_kept(stack, mo
         quiet = now.replace(hour=config.sphinx.compact_hour)
         compactor = Compactor(config)
         assert compactor.step(quiet) == past
-        for _ in range(120):  # bound: 60 s
-            if compactor.step(quiet) is None:
+        first = compactor.work
+        for _ in range(120):  # bound: 60 s (until the compaction begun above has finished)
+            compactor.step(quiet)
+            if compactor.work is not first:
                 break
             time.sleep(0.5)
+        else:
+            pytest.fail("compaction did not finish in 60 s")
         time.sleep(0.3)
     finally:
         stop.set()
         writer.join(30)
+    # the late lines written meanwhile are in a RAM chunk again: the next steps compact them
+    for _ in range(120):  # bound: 60 s
+        if compactor.step(quiet) is None:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the late lines' compaction did not finish in 60 s")
     assert sum(stored) > 50
     rows = sx.query(f"SELECT COUNT(*) AS n FROM {past}")
     assert int(rows[0]["n"]) == 30_000 + sum(stored)

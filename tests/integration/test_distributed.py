@@ -21,6 +21,7 @@ from alco.web.app import create_app
 from tests.conftest import ENV_PASSTHROUGH
 from tests.helpers import (
     all_lines,
+    discard,
     free_port,
     logcollect_body,
     publish,
@@ -72,8 +73,9 @@ def shards(stack, request):
         stack.start_searchd()
         yield [s.config for s in started], stack.config()
     finally:
+        discard(stack.searchd)
         for searchd in started:
-            searchd.stop()
+            discard(searchd)
 
 
 def serve_lines(stack, config: Path, port: int) -> None:
@@ -188,7 +190,7 @@ def one_node(stack, shards):
     try:
         yield searchd.config
     finally:
-        searchd.stop()
+        discard(searchd)
 
 
 def iso(us: int) -> str:

@@ -238,8 +238,10 @@ def test_alco_grep_selects_what_grep_selects(stack, capsys, tmp_path,
     since = "15m" if time_budget else None
     path, owner = corpus_file(tmp_path)
 
+    # (with 1 ms, every other case: each follows dozens of partial pages)
+    cases = CASES if time_budget is None else CASES[::2]
     mismatches, selecting = [], 0
-    for flags, patterns in CASES:
+    for flags, patterns in cases:
         expected = grep_records(path, owner, flags, patterns)
         selecting += 0 < len(expected) < len(CORPUS)
         got, counted = alco_records(stack, capsys, flags, patterns, since)
@@ -250,7 +252,7 @@ def test_alco_grep_selects_what_grep_selects(stack, capsys, tmp_path,
                               f"{len(got) if isinstance(got, set) else got}, -c {counted}, "
                               f"grep {len(expected)}; extra {extra}; missing {missing}")
     assert not mismatches, "\n".join(mismatches)
-    assert selecting >= len(CASES) - 3  # the cases tell records apart (not all or nothing)
+    assert selecting >= len(cases) - 3  # the cases tell records apart (not all or nothing)
     if time_budget:  # the server did answer partial pages
         seen: list[dict] = []
         api = Api("http://" + stack.data["web"]["bind"])

@@ -24,7 +24,7 @@ from alco.linestore.reading import LineReader
 from alco.linestore.remote import ShardLines
 from alco.linestore.service import MAX_IDS
 from tests.conftest import ENV_PASSTHROUGH
-from tests.helpers import child_processes, free_port, to_toml, wait_for
+from tests.helpers import child_processes, discard, free_port, to_toml, wait_for
 from tests.integration.test_distributed import shard_data
 from tests.integration.test_search_api import fill, record
 
@@ -71,8 +71,9 @@ def shards(stack):
             agent_connect_timeout=0.5, agent_query_timeout=1.5)
         yield [s.config for s in started], stack.config()
     finally:
+        discard(stack.searchd)
         for searchd in started:
-            searchd.stop()
+            discard(searchd)
 
 
 def stored_ids(config, day: str) -> dict[int, int]:
