@@ -23,8 +23,10 @@ import httpx
 FILE_TYPES = {
     "spd": "doclists (.spd)",
     "spp": "hitlists, word positions (.spp)",
-    "spa": "attributes: id, ts, fp, string/JSON offsets (.spa)",
-    "sps": "strings and JSON: line text, fields (.sps)",
+    # (days made for the line store: id, a 32-bit fp, the value hashes; days made before
+    # also ts, a 64-bit fp and their strings' and JSON's offsets)
+    "spa": "attributes: id, fp, value hashes (.spa)",
+    "sps": "strings and JSON (.sps; days made before the store: line text, fields)",
     "spi": "dictionary (.spi)",
     "spk": "kill list (.spk)",
     "spm": "multi-value attributes (.spm)",
@@ -32,7 +34,7 @@ FILE_TYPES = {
     "ram": "RAM chunk saved (.ram)",
     "meta": "index meta (.meta)",
     "spe": "skip lists (.spe)",
-    "lines": "line store: text and fields, zstd blocks (.lines/)",
+    "lines": "line store: text, fields, times, marks; zstd blocks (.lines/)",
 }
 CHUNK_FILE = re.compile(r"^(?P<index>[a-z][a-z0-9_]*_\d{8})(?:\.(?P<chunk>\d+))?\.(?P<ext>\w+)$")
 STATUS_KEYS = ("VmRSS", "RssAnon", "RssFile", "RssShmem")

@@ -218,8 +218,9 @@ class DayStore:
         """The rows to write into ``index``: those not stored yet (a redelivered batch), with
         their ids."""
         if redelivered:
-            key = _key(self._layout(index).fp32)
-            known = self._stored_keys(index, recs, key)
+            fp32 = self._layout(index).fp32
+            key = _key(fp32)
+            known = self._stored_keys(index, recs, fp32)
             if known:
                 before = len(recs)
                 recs = [r for r in recs if key(r) not in known]
@@ -328,11 +329,9 @@ class DayStore:
                 values[fp] &= FP32
         return columns, out
 
-    def _stored_keys(self, index: str, recs: list[Record],
-                     key: Callable[[Record], object]) -> set:
-        """The ``key``s of the lines of ``recs`` ``index`` holds (their fingerprints, or on a
-        day whose ``fp`` is 32 bits their milliseconds and fingerprints)."""
-        fp32 = self._layout(index).fp32
+    def _stored_keys(self, index: str, recs: list[Record], fp32: bool) -> set:
+        """The keys (``_key``) of the lines of ``recs`` ``index`` holds: their fingerprints,
+        or on a day whose ``fp`` is 32 bits (``fp32``) their milliseconds and fingerprints."""
         found: set = set()
         items = sorted({r.fp & FP32 if fp32 else r.fp for r in recs})
         for i in range(0, len(items), 1000):
@@ -344,7 +343,7 @@ class DayStore:
                 f"LIMIT {n} OPTION max_matches={n}", part)
             found.update((id_ms(int(r["id"])), int(r["fp"])) if fp32 else int(r["fp"])
                          for r in rows)
-        wanted = {key(r) for r in recs}
+        wanted = {_key(fp32)(r) for r in recs}
         return {k for k in found if k in wanted}
 
     def _highest_counters(self, index: str, ms_values: set[int]) -> dict[int, int]:

@@ -91,6 +91,9 @@ def fingerprint(data: bytes) -> int:
 FP32 = 0xFFFFFFFF  # the part of a fingerprint a day index with a 32-bit ``fp`` keeps
 
 
+_ABSENT = object()
+
+
 def tag_token(col: str, value: object) -> str:
     """A single full-text token standing for ``col == value`` (exact match through MATCH)."""
     if isinstance(value, str) and len(value) > 200:
@@ -308,10 +311,12 @@ class IndexSchema:
                          if isinstance(text := fields.get(c), str))
 
     def tags(self, fields: dict[str, object]) -> str:
-        return " ".join(
-            tag_token(c, fields[c]) for c in self.filtered
-            if c in fields and not isinstance(fields[c], dict | list)
-        )
+        out = []
+        for c in self.filtered:  # (a loop, not a generator: this runs for every line)
+            value = fields.get(c, _ABSENT)
+            if value is not _ABSENT and not isinstance(value, dict | list):
+                out.append(tag_token(c, value))
+        return " ".join(out)
 
 
 Lookup = Callable[[set[int]], dict[int, int]]

@@ -197,7 +197,7 @@ class Sphinx:
         size = 0
         with self._translated():
             for row in rows:
-                lit = b"(" + b",".join(_literal(conn, v) for v in row) + b")"
+                lit = b"(" + b",".join([_literal(conn, v) for v in row]) + b")"
                 if chunk and size + len(lit) > MAX_STATEMENT_BYTES:
                     total += self._raw(conn, head, chunk)
                     chunk, size = [], 0
@@ -224,6 +224,13 @@ def visible(text: str) -> str:
 
 
 def _literal(conn: Any, value: Any) -> bytes:
+    kind = type(value)  # (the usual types first: a row's ids, hashes and text)
+    if kind is int:
+        return b"%d" % value
+    if kind is str:
+        if "\x00" in value or "\x1a" in value:
+            value = visible(value)
+        return b"'" + conn.escape_string(value.encode("utf-8", "surrogatepass")) + b"'"
     if isinstance(value, int):
         return str(value).encode()
     if isinstance(value, bytes):

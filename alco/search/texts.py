@@ -26,6 +26,7 @@ from pathlib import Path
 from alco.config import Config
 from alco.index import sphinxql
 from alco.index.schema import DayLayout, id_ms, value_attr
+from alco.linestore.blocks import Brief
 from alco.linestore.reading import LineReader
 from alco.linestore.remote import ShardLines
 from alco.search.dictionary import server_of
@@ -167,12 +168,12 @@ class Texts:
         if "js" in what:
             entries = self._fetch(name, ids, indexes, False)
             fields = {i: e.fields for i, e in entries.items()}
-            kept = {i: (e.ts_us, e.message, e.marks) for i, e in entries.items()}
+            kept = {i: Brief(e.ts_us, e.message, e.marks) for i, e in entries.items()}
         else:
             kept = self._fetch(name, ids, indexes, True)
-        texts = {i: got[1] for i, got in kept.items()}
-        times = {i: got[0] for i, got in kept.items()}
-        marks: dict[int, object] = {i: got[2] for i, got in kept.items()}
+        texts = {i: got.message for i, got in kept.items()}
+        times = {i: got.ts_us for i, got in kept.items()}
+        marks: dict[int, object] = {i: got.marks for i, got in kept.items()}
         old_text = [i for i in indexes if self.has_text_attr(i)] if "logline" in what else []
         old_js = [i for i in indexes if self.has_js(i)] if "js" in what else []
         old_times = [i for i in indexes if self.has_times(i)] \

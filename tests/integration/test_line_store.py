@@ -118,21 +118,27 @@ def test_a_day_made_before_the_store_is_read_beside_one_made_with_it(stack):
         "old line 2 ✓", "old line 4 ✓", "new line 2 ✓", "new line 4 ✓"]
 
 
+def store_of(stack) -> tuple:
+    """A stack with searchd up, and a writer's DayStore of its index ``logs`` (slot 1): the
+    config, the store, today and a time a minute ago (µs)."""
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    store = DayStore(sx, IndexSchema.of(config.index("logs")), 1, 30,
+                     lines=LineWriter(config.sphinx.data_dir))
+    now_us = int(datetime.now(UTC).timestamp() * 1e6) - 60_000_000
+    return config, store, datetime.now(UTC).date(), now_us
+
+
 def test_a_scan_reads_the_store_and_never_shows_a_line_searchd_does_not_have(stack,
                                                                             monkeypatch):
     """A pattern without a literal scans the store's blocks; a batch kept in the store whose
     rows never reached searchd (a crash between the two) is not shown."""
-    stack.index()
-    stack.start_searchd()
-    config = stack.config()
-    ix = config.index("logs")
-    today = datetime.now(UTC).date()
-    now_us = int(datetime.now(UTC).timestamp() * 1e6) - 60_000_000
+    config, store, today, now_us = store_of(stack)
     recs = [Record(now_us + n * 1000, f"job {n:05d} took {n % 97}ms", {"n": n}, n + 1)
             for n in range(6000)]
     data_dir = Path(config.sphinx.data_dir)
-    store = DayStore(Sphinx(config.sphinx.host, config.sphinx.port), IndexSchema.of(ix), 1, 30,
-                     lines=LineWriter(data_dir))
     store.store(recs, today, False)
     orphan_id = make_id(now_us // 1000 + 500, 9, 0)  # kept in the store only
     LineWriter(data_dir).put(day_index("logs", today),
@@ -182,17 +188,11 @@ def test_a_redelivered_batch_is_told_apart_by_millisecond_and_32_bit_fingerprint
     """A day made for the line store keeps 32 bits of each fingerprint: a redelivered batch
     drops the lines stored already (same millisecond, same 32 bits), and keeps a line whose
     fingerprint shares those 32 bits with a stored line of another millisecond."""
-    stack.index()
-    stack.start_searchd()
-    config = stack.config()
-    ix = config.index("logs")
-    today = datetime.now(UTC).date()
-    now_us = int(datetime.now(UTC).timestamp() * 1e6) - 60_000_000
+    config, store, today, now_us = store_of(stack)
+    sx = store.sphinx
     low = 0x7ABC1234
     first = [Record(now_us + n * 1000 + 7, f"first {n}", {"n": n}, (n << 40) | low + n)
              for n in range(5)]
-    sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(config.sphinx.data_dir))
     assert store.store(first, today, False).stored == 5
     index = day_index("logs", today)
     assert ("fp", "uint") in set(describe(sx, index))
