@@ -12,6 +12,11 @@ chunk ...: prealloc failed``, ``... is invalid header file``) would end every st
 files are moved aside (``data_dir/broken/<day>-<time>/``, logged as an ERROR with searchd's
 words), and searchd is started again without them, so the other days come back and the
 binlog's replay gives the day what it still holds.
+
+searchd runs with glibc's malloc told to give back large blocks (``MALLOC_ENV``): without it,
+the RAM chunks a day's flush and merge free stay in searchd's heap (measured: 325-342 MiB kept
+after a day of 1M lines was compacted, ``rt_mem_limit`` 256 MiB; 264 with it, at the same
+ingest rate; a threshold of 128 KiB kept 220 but stored lines 3x slower).
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ from alco.process.lifetime import preexec_for
 log = logging.getLogger("alco.searchd")
 FATAL_DAY_RE = re.compile(r"FATAL: .*?\b(?P<index>[a-z][a-z0-9_]*_\d{8})\b")
 BROKEN_DIR = "broken"
+# allocations from 4 MiB on are mappings of their own (returned to the system when freed,
+# grown in place by mremap), and the heap's free top is trimmed from 4 MiB on; a value
+# set in ALCO's own environment wins
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 << 20), "MALLOC_TRIM_THRESHOLD_": str(4 << 20)}
 
 
 class SearchdError(RuntimeError):
@@ -103,6 +112,7 @@ class ManagedSearchd:
             [sx.searchd, "--config", str(self.conf_path), "--nodetach"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=preexec_for(os.getpid()),  # no orphaned searchd if we are killed
+            env={**MALLOC_ENV, **os.environ},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -131,10 +131,11 @@ def python_trace(i: int) -> str:
 
 def varied_bodies(n: int, every_s: int = 10) -> list[bytes]:
     """``n`` lines ``every_s`` apart, the newest a minute before now (when they are made, not
-    when the tests were imported: a page's last hour still holds them all): hosts web1 (60 %), web2 (30 %),
-    db1 (10 %); ERROR every 10th line, WARNING every other 5th, else INFO.  Every 3rd line comes
-    from a shipper that says ``level`` / ``logger_name`` / ``stack_trace`` instead of
-    ``levelname`` / ``logger`` / ``exc_info``.  Every 20th line carries a traceback."""
+    when the tests were imported: a page's last hour still holds them all): hosts web1
+    (60 %), web2 (30 %), db1 (10 %); ERROR every 10th line, WARNING every other 5th, else
+    INFO.  Every 3rd line comes from a shipper that says ``level`` / ``logger_name`` /
+    ``stack_trace`` instead of ``levelname`` / ``logger`` / ``exc_info``.  Every 20th line
+    carries a traceback."""
     import datetime
 
     import orjson
