@@ -5,7 +5,8 @@
     .venv/bin/python bench/ingest.py --save     # also append the tables to bench/HISTORY.md
     .venv/bin/python bench/ingest.py --http     # HTTP ingest: NDJSON in 1 MB requests
     .venv/bin/python bench/ingest.py --cpu      # CPU µs per line of every process involved,
-                                                # single-record vs batches of 500 (N = 300k)
+                                                # single-record vs batches of 500 (N = 300k;
+                                                # --no-line-store: the text in searchd)
     .venv/bin/python bench/ingest.py --scaling  # 1 vs 2 REPLACE streams into one RT index;
                                                 # consumers x writers 1-2, both body shapes
     .venv/bin/python bench/ingest.py --latency  # drain N, then publish->searchable at half
@@ -782,11 +783,13 @@ def run_cpu(args: argparse.Namespace) -> None:
     n = args.n or (50_000 if args.quick else 300_000)
     stack = Stack("cpu")
     for name, _ in CPU_SHAPES:
-        stack.add_index(name)
+        stack.add_index(name, **({"line_store": False} if args.no_line_store else {}))
     try:
         stack.start_searchd()
         b = Bench(stack, n)
-        report(f"ingest CPU per line, N = {n:,}", cpu_phase(b, n, args.profile), args.save)
+        layout = " (the text in searchd: line_store = false)" if args.no_line_store else ""
+        report(f"ingest CPU per line, N = {n:,}{layout}", cpu_phase(b, n, args.profile),
+               args.save)
     finally:
         progress("cleaning up")
         stack.cleanup()
@@ -1014,6 +1017,8 @@ def main() -> None:
                         help="rt_mem_limit of the bench's day indexes (default: ALCO's)")
     parser.add_argument("--cpu", action="store_true",
                         help="only CPU per line by process, single-record vs batched bodies")
+    parser.add_argument("--no-line-store", action="store_true",
+                        help="with --cpu: day indexes that keep the text in searchd")
     args = parser.parse_args()
     if args.latency_seconds is None:
         args.latency_seconds = 8.0 if args.quick else 30.0
