@@ -103,6 +103,8 @@ class DayStore:
         self.sphinx = sphinx
         self.lines = lines  # the line store (alco.linestore): written before searchd
         self._layouts: dict[str, DayLayout] = {}  # day index -> what it was made with
+        self._names: dict[str, frozenset[str]] = {}  # day index -> its columns (DESCRIBE)
+        self._told: set[str] = set()  # day indexes whose missing columns were logged
         self.guard = guard  # announces writes to past days to compaction (alco.index.flushlock)
         self.schema = schema
         # several stores of one writer slot (one per connection) share its ids
@@ -149,7 +151,9 @@ class DayStore:
     def _layout(self, index: str) -> DayLayout:
         """What ``index`` was made with (DESCRIBE, once per index)."""
         if index not in self._layouts:
-            self._layouts[index] = DayLayout.of(sphinxql.describe(self.sphinx, index))
+            described = sphinxql.describe(self.sphinx, index)
+            self._layouts[index] = DayLayout.of(described)
+            self._names[index] = frozenset(name for name, _ in described)
         return self._layouts[index]
 
     def _check_text_kept(self, index: str) -> None:
@@ -327,7 +331,26 @@ class DayStore:
         if fp is not None:  # (a 32-bit fingerprint)
             for values in out:
                 values[fp] &= FP32
-        return columns, out
+        return self._made_with(index, columns, out)
+
+    def _made_with(self, index: str, columns: list[str], rows: list[list]
+                   ) -> tuple[list[str], list[list]]:
+        """``columns`` and ``rows`` without the columns ``index`` was made without: a day
+        index keeps the schema it was made with, so a column made ``filtered`` or
+        ``indexed`` in the config after the day was made has no value hash or field there
+        (searchd would refuse every row; the line store keeps the fields as sent, and reads
+        of that day check such a column against them)."""
+        names = self._names.get(index)
+        absent = [i for i, c in enumerate(columns) if c != "id" and names and c not in names]
+        if not absent:
+            return columns, rows
+        if index not in self._told:
+            self._told.add(index)
+            log.warning("%s was made before %s were in the config: its lines are written "
+                        "without them (days made from now on have them)", index,
+                        ", ".join(columns[i] for i in absent))
+        keep = [i for i in range(len(columns)) if i not in absent]
+        return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
     def _stored_keys(self, index: str, recs: list[Record], fp32: bool) -> set:
         """The keys (``_key``) of the lines of ``recs`` ``index`` holds: their fingerprints,

@@ -175,13 +175,43 @@ def test_a_column_made_filtered_after_a_day_was_made_is_counted_from_its_lines(s
     stack.data["index"][0]["columns"]["host"] = "filtered"
     stack.start_searchd()  # (today's index keeps the schema it was made with)
     config = stack.config()
+    # a writer of the new config writes into that day what it has (no v_host): all kept
+    written = writer_of(config).store(
+        [Record(base + 100_000_000 + n * 1000, f"later {n}", {"host": "vm1"}, 500 + n)
+         for n in range(6)], datetime.now(UTC).date(), False)
+    assert (written.stored, written.rejected) == (6, 0)
     client = TestClient(create_app(config))
     got = client.get("/api/logs/facets", params={"field": "host", "from": "1h"}).json()
-    assert {v["value"]: v["count"] for v in got["values"]} == {"vm0": 30, "vm1": 30, "vm2": 30}
-    assert (got["total"], got["partial"]) == (90, False)
+    assert {v["value"]: v["count"] for v in got["values"]} == {"vm0": 30, "vm1": 36, "vm2": 30}
+    assert (got["total"], got["partial"]) == (96, False)
     got = client.get("/api/logs/histogram_by", params={"field": "host", "from": "1h",
                                                        "buckets": 3}).json()
-    assert got["totals"] == {"vm0": 30, "vm1": 30, "vm2": 30} and got["total"] == 90
+    assert got["totals"] == {"vm0": 30, "vm1": 36, "vm2": 30} and got["total"] == 96
+
+
+def writer_of(config) -> DayStore:
+    """A writer's DayStore (slot 2) of index ``logs`` of ``config``."""
+    return DayStore(Sphinx(config.sphinx.host, config.sphinx.port),
+                    IndexSchema.of(config.index("logs")), 2, 30,
+                    lines=LineWriter(config.sphinx.data_dir))
+
+
+def test_a_column_made_indexed_after_a_day_was_made_does_not_cost_that_days_lines(stack):
+    """The day has no full-text field of the new ``indexed`` column: a writer of the new
+    config writes its lines without it (searchd would refuse every row), and they are found."""
+    stack.index(columns={"request_id": "indexed"})
+    stack.start_searchd()
+    stack.searchd.stop()
+    stack.data["index"][0]["columns"]["user"] = "indexed"
+    stack.start_searchd()
+    config = stack.config()
+    base = int(datetime.now(UTC).timestamp() * 1e6) - 600_000_000
+    written = writer_of(config).store(
+        [Record(base + n * 1000, f"checkout {n} done", {"user": f"u{n}"}, 900 + n)
+         for n in range(7)], datetime.now(UTC).date(), False)
+    assert (written.stored, written.rejected) == (7, 0)
+    assert [ln["message"] for ln in all_lines(config, "logs", "checkout")] == [
+        f"checkout {n} done" for n in range(7)]
 
 
 def test_a_redelivered_batch_is_told_apart_by_millisecond_and_32_bit_fingerprint(stack):
