@@ -58,18 +58,28 @@ class Compiled:
     # ``infixes = false``; neither, made before wildcards were configured), ids by rule 1
     # (made before rule 2); compiled the first time such a day is read (most deployments
     # have none); None: the same query for every kind
-    recompile: Callable[[str, int], Compiled] | None = field(default=None, compare=False,
-                                                              repr=False)
-    _variants: dict[tuple[str, int], Compiled] = field(default_factory=dict, init=False,
-                                                       compare=False, repr=False)
+    recompile: Callable[[str, int, frozenset[str]], Compiled] | None = field(
+        default=None, compare=False, repr=False)
+    _variants: dict[tuple[str, int, frozenset[str]], Compiled] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
+    # the ``filtered`` and ``indexed`` columns it filters on through the index, and those it
+    # checks against the fields as sent instead (``lacking``: a day index made before the
+    # column had that role has no tag tokens or field of it)
+    tagged: frozenset[str] = frozenset()
+    texted: frozenset[str] = frozenset()
+    lacking: frozenset[str] = frozenset()
 
-    def variant(self, wild: str, rule: int) -> Compiled:
-        """The query as day indexes of kind ``wild`` whose ids follow ``rule`` run it."""
-        if self.recompile is None or (wild, rule) == (self.wild, self.rule):
+    def variant(self, wild: str, rule: int, lacking: frozenset[str] | None = None
+                ) -> Compiled:
+        """The query as day indexes of kind ``wild`` whose ids follow ``rule`` run it,
+        checking the columns ``lacking`` against the fields as sent."""
+        lacking = self.lacking if lacking is None else lacking
+        key = (wild, rule, lacking)
+        if self.recompile is None or key == (self.wild, self.rule, self.lacking):
             return self
-        if (wild, rule) not in self._variants:
-            self._variants[wild, rule] = self.recompile(wild, rule)
-        return self._variants[wild, rule]
+        if key not in self._variants:
+            self._variants[key] = self.recompile(*key)
+        return self._variants[key]
 
 
 def _check(m: qlang.Matcher) -> Check:
@@ -172,15 +182,15 @@ def _id_check(text: str) -> Check:
 
 
 def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str, rule: int,
-             checks: dict[int, Check]) -> Compiled:
+             checks: dict[int, Check], lacking: frozenset[str] = frozenset()) -> Compiled:
     schema = IndexSchema.of(ix)
-    text_fields = {c: field_column(c) for c in schema.indexed}
+    text_fields = {c: field_column(c) for c in schema.indexed if c not in lacking}
     narrow = _narrowing(parsed, wild)
     line_checks = [FieldCheck(checks[i], m.negate, m.field)
                    for i, m in enumerate(parsed.matchers)]
     routed, id_checks = _id_checks(parsed, schema.context, text_fields, rule)
     line_checks += id_checks
-    tag_fields: frozenset[str] | set[str] = schema.filtered
+    tag_fields: frozenset[str] | set[str] = frozenset(schema.filtered) - lacking
     if (parsed.matchers or _json_positive(parsed, schema.filtered, text_fields)) \
             and not narrow and not qlang.has_positive(parsed, schema.filtered, text_fields):
         routed, more = _scan_only(routed, schema.context)
@@ -216,10 +226,16 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
     rule_matters = any(buckets.query_text(t, 1) != buckets.query_text(t, buckets.RULE)
                        for t in texts)
 
-    def make(wild: str, rule: int) -> Compiled:
-        c = _compile(ix, parsed, wild, rule, checks)
+    schema = IndexSchema.of(ix)
+    filtered_on = {f.field for f in parsed.filters}
+    tagged = frozenset(filtered_on & set(schema.filtered))
+    texted = frozenset(filtered_on & set(schema.indexed))
+
+    def make(wild: str, rule: int, lacking: frozenset[str] = frozenset()) -> Compiled:
+        c = _compile(ix, parsed, wild, rule, checks, lacking)
         c.wild, c.rule, c.wild_matters, c.rule_matters = wild, rule, bool(checks), rule_matters
-        if checks or rule_matters:
+        c.tagged, c.texted, c.lacking = tagged, texted, lacking
+        if checks or rule_matters or tagged or texted:
             c.recompile = make
         return c
 

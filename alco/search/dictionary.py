@@ -54,6 +54,9 @@ class Layouts(Protocol):
 
     def known_layout(self, index: str) -> DayLayout | None: ...
 
+    def lacking(self, index: str, tagged: frozenset[str], texted: frozenset[str]
+                ) -> frozenset[str]: ...
+
 
 class Lookups:
     """The dictionary lookups of alco.search.reader.Searcher (a part of it), on its shared
@@ -170,15 +173,33 @@ class Lookups:
             return c
         wild = min((self._wild(name) for name in indexes), key=literals.WILD.index,
                    default=literals.INFIX) if c.wild_matters else c.wild
-        return c.variant(wild, self.rule(indexes) if c.rule_matters else c.rule)
+        return c.variant(wild, self.rule(indexes) if c.rule_matters else c.rule,
+                         self.lacking(c, indexes))
 
     def for_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> Compiled:
         """``c`` with ids as buckets by the rule of the day indexes of ids [lo, hi] (rule 1
         when one of them was made with it): what decides which words are checked line by
         line, before a read or a count chooses how to go."""
-        if not c.rule_matters:
+        if not c.rule_matters and not (c.tagged or c.texted):
             return c
-        return c.variant(c.wild, self.rule(self.ctx.indexes_for_ids(ix, lo, hi)))
+        indexes = self.ctx.indexes_for_ids(ix, lo, hi)
+        return c.variant(c.wild, self.rule(indexes) if c.rule_matters else c.rule,
+                         self.lacking(c, indexes))
+
+    def lacking(self, c: Compiled, indexes: list[str]) -> frozenset[str]:
+        """The columns ``c`` filters on through the index that one of ``indexes`` was made
+        without (Texts.lacking): checked against the fields as sent on all of them.  Like
+        ``rule``, a request asks at most LAYOUT_PROBES day indexes it does not know yet."""
+        if self._layouts is None or not (c.tagged or c.texted):
+            return frozenset()
+        out: frozenset[str] = frozenset()
+        for name in indexes:
+            if self._layouts.known_layout(name) is None:
+                if self._layout_probes <= 0:
+                    continue
+                self._layout_probes -= 1
+            out |= self._layouts.lacking(name, c.tagged, c.texted)
+        return out
 
     def rule(self, indexes: list[str]) -> int:
         """The rule of ids (alco.index.buckets) a query of ``indexes`` runs: 1 when one of

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from alco.config import Config
 from alco.index import sphinxql
-from alco.index.schema import DayLayout, id_ms, value_attr
+from alco.index.schema import DayLayout, field_column, id_ms, value_attr
 from alco.linestore.blocks import Brief
 from alco.linestore.reading import LineReader
 from alco.linestore.remote import ShardLines
@@ -33,6 +33,7 @@ from alco.search.dictionary import server_of
 
 _LAYOUTS: dict[tuple[str, int, str], DayLayout] = {}  # (searchd, day index) -> its layout
 _HASHED: dict[tuple[str, int, str], frozenset[str]] = {}  # ... -> its value hashes (v_<col>)
+_FIELDS: dict[tuple[str, int, str], frozenset[str]] = {}  # ... -> its full-text fields
 _UNKNOWN = DayLayout(True, True)  # what a day index that cannot say now is read as
 
 
@@ -57,6 +58,7 @@ def layout_of(sx: sphinxql.Sphinx, index: str) -> DayLayout:
         _LAYOUTS[key] = DayLayout.of(columns)
         _HASHED[key] = frozenset(name for name, kind in columns
                                  if kind == "uint" and name.startswith("v_"))
+        _FIELDS[key] = frozenset(name for name, kind in columns if kind == "field")
     return _LAYOUTS[key]
 
 
@@ -131,6 +133,24 @@ class Texts:
             return True
         self.layout(index, sx)
         return value_attr(column) in _HASHED.get((*server_of(sx or self.sx), index), ())
+
+    def lacking(self, index: str, tagged: frozenset[str], texted: frozenset[str]
+                ) -> frozenset[str]:
+        """The columns among ``tagged`` (``filtered``) and ``texted`` (``indexed``) that day
+        index ``index`` was made without: no value hash of a ``filtered`` one (a day that
+        keeps the fields in its ``js`` cannot say), no full-text field of an ``indexed``
+        one.  Its lines have no tag tokens or field of them (those written before the
+        column had its role): a filter on them is checked against the fields as sent."""
+        if self.shards is not None:
+            return frozenset()
+        layout = self.layout(index)
+        key = (*server_of(self.sx), index)
+        fields = _FIELDS.get(key, frozenset())
+        out = {c for c in texted if fields and field_column(c) not in fields}
+        if not layout.keeps_fields:
+            hashed = _HASHED.get(key, frozenset())
+            out |= {c for c in tagged if value_attr(c) not in hashed}
+        return frozenset(out)
 
     def _fetch(self, name: str, ids: list[int], indexes: list[str], briefs: bool) -> dict:
         if self.shards is None:

@@ -187,6 +187,13 @@ def test_a_column_made_filtered_after_a_day_was_made_is_counted_from_its_lines(s
     got = client.get("/api/logs/histogram_by", params={"field": "host", "from": "1h",
                                                        "buckets": 3}).json()
     assert got["totals"] == {"vm0": 30, "vm1": 36, "vm2": 30} and got["total"] == 96
+    # a filter on host finds the day's lines from before the change too (no tag token of
+    # host there: checked against the fields as sent)
+    got = client.get("/api/logs/lines", params={"q": "host:vm1", "from": "1h",
+                                                "limit": 1000}).json()
+    assert len(got["lines"]) == 36 and not got["partial"]
+    got = client.get("/api/logs/lines", params={"q": "host:vm1 later", "from": "1h"}).json()
+    assert [ln["message"] for ln in got["lines"]] == [f"later {n}" for n in range(5, -1, -1)]
 
 
 def writer_of(config) -> DayStore:
@@ -212,6 +219,9 @@ def test_a_column_made_indexed_after_a_day_was_made_does_not_cost_that_days_line
     assert (written.stored, written.rejected) == (7, 0)
     assert [ln["message"] for ln in all_lines(config, "logs", "checkout")] == [
         f"checkout {n} done" for n in range(7)]
+    # the day has no field of user: a filter on it is checked against the fields as sent
+    assert [ln["message"] for ln in all_lines(config, "logs", "user:u3")] == [
+        "checkout 3 done"]
 
 
 def test_a_redelivered_batch_is_told_apart_by_millisecond_and_32_bit_fingerprint(stack):

@@ -124,6 +124,7 @@ class FakeLayouts:
 
     def __init__(self, rules: dict[str, int]) -> None:
         self.rules, self.asked = rules, []
+        self.made_without: dict[str, tuple[str, ...]] = {}  # column -> day indexes
 
     def layout(self, index: str) -> DayLayout:
         self.asked.append(index)
@@ -131,6 +132,32 @@ class FakeLayouts:
 
     def known_layout(self, index: str) -> DayLayout | None:
         return self.layout(index) if index in self.asked else None
+
+    def lacking(self, index: str, tagged: frozenset[str], texted: frozenset[str]
+                ) -> frozenset[str]:
+        self.layout(index)
+        return frozenset(c for c in tagged | texted if index in self.made_without.get(c, ()))
+
+
+def test_a_filter_on_a_column_a_day_was_made_without_is_checked_against_the_fields():
+    """A day index made before ``host`` was ``filtered`` (or ``request_id`` was
+    ``indexed``) has no tag tokens (field) of it: on a range holding that day the filter is
+    checked against the fields as sent, not looked up."""
+    layouts = FakeLayouts({"d1": 2, "d2": 2})
+    layouts.made_without = {"host": ("d1",)}
+    lookups = Lookups(None, layouts)
+    c = compile_text(IX, "host:web1 timeout", KNOWN)
+    assert tag_token("host", "web1") in c.match and not c.checks.items
+    assert lookups.lacking(c, ["d2"]) == frozenset()
+    both = c.variant(c.wild, c.rule, lookups.lacking(c, ["d1", "d2"]))
+    assert tag_token("host", "web1") not in both.match and "timeout" in both.match
+    assert [type(i).__name__ for i in both.checks.items] == ["FieldEquals"]
+    assert c.variant(c.wild, c.rule, frozenset()) is c
+    rid = compile_text(IX, "request_id:r-42", KNOWN)
+    layouts.made_without["request_id"] = ("d2",)
+    assert lookups.lacking(rid, ["d1", "d2"]) == {"request_id"}
+    checked = rid.variant(rid.wild, rid.rule, frozenset({"request_id"}))
+    assert "request_id" not in checked.match and checked.checks.items
 
 
 def test_a_range_runs_rule_2_once_every_day_of_it_is_known_to_be_of_rule_2():
