@@ -748,6 +748,9 @@ def report_load(b: Bench, args: argparse.Namespace, rate: float, size: int) -> N
         compacted = storage.compaction_run(
             b.sphinx, b.stack.searchd.proc.pid, b.stack.searchd.data_dir, b.indexes,
             lambda: storage.timed(lambda: client.get(b.base + "/lines", params=word)))
+    memory.append(storage.memory_row(  # (what searchd keeps of the merges, not restarted)
+        "ondisk_attrs = 1, compacted: right after the compaction, not restarted",
+        storage.memory(b.stack.searchd.proc.pid), b.n))
     sizes_after, chunks_after = storage.index_files(b.stack.searchd.data_dir, INDEX, store=True)
     measure_memory(b, "ondisk_attrs = 1, compacted", True, memory, reads)
     sizes_restarted, chunks_restarted = storage.index_files(b.stack.searchd.data_dir, INDEX,
