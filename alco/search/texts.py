@@ -143,13 +143,11 @@ class Texts:
         column had its role): a filter on them is checked against the fields as sent."""
         if self.shards is not None:
             return frozenset()
-        layout = self.layout(index)
-        key = (*server_of(self.sx), index)
-        fields = _FIELDS.get(key, frozenset())
+        self.layout(index)  # (its DESCRIBE fills _FIELDS)
+        fields = _FIELDS.get((*server_of(self.sx), index), frozenset())
         out = {c for c in texted if fields and field_column(c) not in fields}
-        if not layout.keeps_fields:
-            hashed = _HASHED.get(key, frozenset())
-            out |= {c for c in tagged if value_attr(c) not in hashed}
+        if not self.has_js(index):
+            out |= {c for c in tagged if not self.has_value_hash(index, c)}
         return frozenset(out)
 
     def _fetch(self, name: str, ids: list[int], indexes: list[str], briefs: bool) -> dict:

@@ -91,6 +91,15 @@ def days(stack, monkeypatch):
     sx.close()
 
 
+def step_until_idle(compactor: Compactor, quiet: datetime) -> None:
+    """Step ``compactor`` (at ``quiet``, its hour) until it has nothing left to do."""
+    for _ in range(120):  # bound: 60 s
+        if compactor.step(quiet) is None:
+            return
+        time.sleep(0.5)
+    pytest.fail("compaction did not finish in 60 s")
+
+
 def test_a_past_day_becomes_one_chunk_and_answers_the_same(days):
     stack, config, sx, past, current, (frm, to) = days
     before = day_state(sx, past)
@@ -107,12 +116,7 @@ def test_a_past_day_becomes_one_chunk_and_answers_the_same(days):
     assert day_state(sx, past).disk_chunks == 3  # not in the quiet hour: nothing started
     quiet = now.replace(hour=config.sphinx.compact_hour)
     assert compactor.step(quiet) == past
-    for _ in range(120):  # bound: 60 s
-        if compactor.step(quiet) is None:
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail("compaction did not finish in 60 s")
+    step_until_idle(compactor, quiet)
     after = day_state(sx, past)
     assert (after.disk_chunks, after.documents) == (1, 4 * PER_CHUNK)
     assert after.ram_chunk_bytes < 1024
@@ -202,12 +206,7 @@ def test_late_lines_written_while_a_past_day_is_compacted_are_all_kept(stack, mo
         stop.set()
         writer.join(30)
     # the late lines written meanwhile are in a RAM chunk again: the next steps compact them
-    for _ in range(120):  # bound: 60 s
-        if compactor.step(quiet) is None:
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail("the late lines' compaction did not finish in 60 s")
+    step_until_idle(compactor, quiet)
     assert sum(stored) > 50
     rows = sx.query(f"SELECT COUNT(*) AS n FROM {past}")
     assert int(rows[0]["n"]) == 30_000 + sum(stored)

@@ -118,17 +118,21 @@ def test_a_day_made_before_the_store_is_read_beside_one_made_with_it(stack):
         "old line 2 ✓", "old line 4 ✓", "new line 2 ✓", "new line 4 ✓"]
 
 
+def writer_of(config, slot: int = 2) -> DayStore:
+    """A writer's DayStore (writer slot ``slot``) of index ``logs`` of ``config``."""
+    return DayStore(Sphinx(config.sphinx.host, config.sphinx.port),
+                    IndexSchema.of(config.index("logs")), slot, 30,
+                    lines=LineWriter(config.sphinx.data_dir))
+
+
 def store_of(stack) -> tuple:
     """A stack with searchd up, and a writer's DayStore of its index ``logs`` (slot 1): the
     config, the store, today and a time a minute ago (µs)."""
     stack.index()
     stack.start_searchd()
     config = stack.config()
-    sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    store = DayStore(sx, IndexSchema.of(config.index("logs")), 1, 30,
-                     lines=LineWriter(config.sphinx.data_dir))
     now_us = int(datetime.now(UTC).timestamp() * 1e6) - 60_000_000
-    return config, store, datetime.now(UTC).date(), now_us
+    return config, writer_of(config, 1), datetime.now(UTC).date(), now_us
 
 
 def test_a_scan_reads_the_store_and_never_shows_a_line_searchd_does_not_have(stack,
@@ -194,13 +198,6 @@ def test_a_column_made_filtered_after_a_day_was_made_is_counted_from_its_lines(s
     assert len(got["lines"]) == 36 and not got["partial"]
     got = client.get("/api/logs/lines", params={"q": "host:vm1 later", "from": "1h"}).json()
     assert [ln["message"] for ln in got["lines"]] == [f"later {n}" for n in range(5, -1, -1)]
-
-
-def writer_of(config) -> DayStore:
-    """A writer's DayStore (slot 2) of index ``logs`` of ``config``."""
-    return DayStore(Sphinx(config.sphinx.host, config.sphinx.port),
-                    IndexSchema.of(config.index("logs")), 2, 30,
-                    lines=LineWriter(config.sphinx.data_dir))
 
 
 def test_a_column_made_indexed_after_a_day_was_made_does_not_cost_that_days_lines(stack):
