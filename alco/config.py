@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,13 @@ class SphinxConfig:
     # min_free is free; past max_disk ("": no limit) the oldest days are dropped
     min_free: str = "128M"
     max_disk: str = ""
+    # the first UTC day whose lines get dense ids (alco/index/ids.py): the same in every
+    # process and host of a deployment; a later day when upgrading from a version before them
+    dense_ids_from: str = "2026-12-06"
+
+    @property
+    def dense_from(self) -> date:
+        return date.fromisoformat(self.dense_ids_from)
 
 
 @dataclass(frozen=True)
@@ -419,6 +427,12 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
     if not -1 <= kwargs["sphinx"].compact_hour <= 23:
         raise ConfigError(f"{source}: sphinx.compact_hour: an hour 0-23 (UTC), or -1 for never")
     _check_lines(kwargs["sphinx"], source)
+    dense = kwargs["sphinx"].dense_ids_from
+    try:
+        date.fromisoformat(dense)
+    except ValueError:
+        raise ConfigError(f"{source}: sphinx.dense_ids_from: {dense!r} is not a date "
+                          "(YYYY-MM-DD)") from None
     for key in ("min_free", "max_disk"):
         size = getattr(kwargs["sphinx"], key)
         if (size or key == "min_free") and not SIZE_RE.match(size):

@@ -8,8 +8,9 @@ are stored, through the writer's own row builder, into one RT index per layout o
 searchd; each index is then compacted (FLUSH RAMCHUNK, OPTIMIZE INDEX), searchd restarted (it
 keeps a merged chunk's old strings until then) and its files summed by type.  Layouts:
 
-* ``ids``: today's ``ms << 22 | slot << 16 | counter``; ``ms << 8 | counter`` (time order,
-  fewer spare bits); dense ``1..N`` in time order.
+* ``ids``: ``ms << 22 | slot << 16 | counter`` (the ids before dense ids); ``ms << 14``,
+  ``ms << 12`` and ``ms << 8 | counter`` (time order, fewer spare bits); dense ``1..N`` in
+  time order.
 * ``text``: the line text and fields kept in Sphinx (``logline`` string, ``js`` and ``meta``
   JSON), or left out (what a line store beside Sphinx would leave there).
 * ``hitless``: ``hitless_words = all`` (no word positions: phrases then match as words).
@@ -46,7 +47,7 @@ BATCH = 5_000
 @dataclass(frozen=True)
 class Layout:
     name: str
-    ids: str  # "ms22" | "ms8" | "dense"
+    ids: str  # "ms22" | "ms14" | "ms12" | "ms8" | "dense"
     text: bool
     hitless: bool = False
 
@@ -59,10 +60,11 @@ class Layout:
     def doc_id(self, n: int, ms: int, counter: int) -> int:
         if self.ids == "dense":
             return n + 1
-        if self.ids == "ms8":
-            if counter > 255:
-                raise ValueError(f"{counter + 1} lines in one millisecond")
-            return ms << 8 | counter
+        for shift in (8, 12, 14):
+            if self.ids == f"ms{shift}":
+                if counter >= 1 << shift:
+                    raise ValueError(f"{counter + 1} lines in one millisecond")
+                return ms << shift | counter
         return make_id(ms, 0, counter)
 
 
@@ -72,6 +74,8 @@ LAYOUTS = [
     Layout("dense", "dense", True),
     Layout("notext", "ms22", False),
     Layout("notext_ms8", "ms8", False),
+    Layout("notext_ms12", "ms12", False),
+    Layout("notext_ms14", "ms14", False),
     Layout("notext_dense", "dense", False),
     Layout("notext_dense_hitless", "dense", False, hitless=True),
 ]
@@ -136,7 +140,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1_000_000, help="lines per layout")
     parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
+    parser.add_argument("--only", nargs="+", choices=[lay.name for lay in LAYOUTS],
+                        help="these layouts alone")
     args = parser.parse_args()
+    layouts = [lay for lay in LAYOUTS if not args.only or lay.name in args.only]
     stack = Stack("layout")  # (only for a config like the bench's: its servers go unused)
     try:
         stack.add_index("bench")
@@ -148,7 +155,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="alco-bench-layout-"))
     port = free_port()
     conf = tmp / "sphinx.conf"
-    conf.write_text(config(LAYOUTS, schema, tmp, port))
+    conf.write_text(config(layouts, schema, tmp, port))
     first_us = int((time.time() - 3600) * 1e6)
     searchd = ["searchd", "--config", str(conf)]
     subprocess.run(searchd, check=True, capture_output=True)
@@ -157,14 +164,14 @@ def main() -> None:
         sphinx = Sphinx("127.0.0.1", port)
         store = DayStore(sphinx, schema, 0, 2)
         rates = {}
-        for layout in LAYOUTS:
+        for layout in layouts:
             rates[layout.name] = load(sphinx, layout, store, options, args.n, first_us)
             compact(sphinx, layout.index)
             progress(f"  {layout.name}: loaded and compacted")
         sphinx.close()
         subprocess.run([*searchd, "--stopwait"], check=True, capture_output=True)
         subprocess.run(searchd, check=True, capture_output=True)
-        for layout in LAYOUTS:
+        for layout in layouts:
             by = storage.index_files(tmp / layout.name, layout.name)[0]
             per = {k: v / args.n for k, v in by.items()}
             rest = sum(v for k, v in per.items() if k not in ("sps", "spd", "spa", "spi", "spp"))

@@ -33,7 +33,7 @@ from common import bodies, progress, report, table
 
 from alco.config import parse
 from alco.index.daystore import DayStore
-from alco.index.schema import IndexSchema, day_index
+from alco.index.schema import IndexSchema, day_index, make_id
 from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
@@ -158,7 +158,8 @@ def containers(lines: list[bytes]) -> list[list]:
     entries = []
     for k, body in enumerate(lines):
         rec = orjson.loads(body)
-        entries.append(Entry((1_796_000_000_000 + k) << 22, k, rec.pop("message"), {}, {}))
+        entries.append(Entry(make_id(1_796_000_000_000 + k, 0, 0), k, rec.pop("message"), {},
+                             {}))
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="alco-bench-containers-"))
     try:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from alco import __version__
 from alco.cli import admin, grep, send
 from alco.config import Config, ConfigError, load
+from alco.index import ids
 
 log = logging.getLogger("alco")
 # Top-level modules of the packages that the `server` extra installs.
@@ -90,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"alco: configuration error: {exc}", file=sys.stderr)
         return 2
+    ids.set_dense_from(config.sphinx.dense_from)  # (the deployment's id map: every process)
     try:
         status = args.handler(args, config)
         sys.stdout.flush()

@@ -14,21 +14,19 @@ from typing import Protocol
 import orjson
 
 from alco.errors import Unavailable
-from alco.index import buckets, sphinxql
+from alco.index import buckets, ids, sphinxql
 from alco.index.flushlock import DayBusy, PastDayGuard
+from alco.index.ids import counter_of, make_id, ms_sql, slot_sql
 from alco.index.schema import (
     CONTEXT_FIELD,
-    COUNTER_BITS,
     FP32,
-    MAX_COUNTER,
-    MAX_SLOT,
-    MS_SHIFT,
     PARTS_FIELD,
     DayLayout,
     IdAllocator,
     IndexSchema,
     Record,
     day_index,
+    day_of_index,
     day_of_us,
     field_column,
     id_ms,
@@ -152,9 +150,28 @@ class DayStore:
         """What ``index`` was made with (DESCRIBE, once per index)."""
         if index not in self._layouts:
             described = sphinxql.describe(self.sphinx, index)
+            self._check_id_form(index)
             self._layouts[index] = DayLayout.of(described)
             self._names[index] = frozenset(name for name, _ in described)
         return self._layouts[index]
+
+    def _check_id_form(self, index: str) -> None:
+        """Refuse to write into a day index that holds ids of the old form past the cutover
+        to dense ids (written by code from before them, or with another ``dense_ids_from``):
+        its ids and the new ones would not keep one order.  The batch waits (retried)."""
+        day = day_of_index(index)
+        if day is None:
+            return
+        end_ms = ids.day_start_ms(day) + ids.DAY_MS
+        if end_ms <= ids.dense_from_ms():
+            return
+        rows = self.sphinx.query(f"SELECT id FROM {sphinxql.ident(index)} "
+                                 "ORDER BY id DESC LIMIT 1")
+        if rows and ids.old_form_after(int(rows[0]["id"]), end_ms):
+            raise TransientError(
+                f"{index} holds ids of the form from before dense ids, which [sphinx] "
+                f"dense_ids_from ({ids.dense_from_day()}) says its day has: set dense_ids_from "
+                f"to a day after {day} in the config of every ALCO process of the deployment")
 
     def _check_text_kept(self, index: str) -> None:
         """Refuse to write lines whose text nothing would keep: a day index made for the line
@@ -354,8 +371,10 @@ class DayStore:
 
     def _stored_keys(self, index: str, recs: list[Record], fp32: bool) -> set:
         """The keys (``_key``) of the lines of ``recs`` ``index`` holds: their fingerprints,
-        or on a day whose ``fp`` is 32 bits (``fp32``) their milliseconds and fingerprints."""
-        found: set = set()
+        or on a day whose ``fp`` is 32 bits (``fp32``) their milliseconds and fingerprints
+        (the line store's time where the id's is not the line's: a millisecond's ids ran out
+        and the next one's were taken, alco.index.ids)."""
+        pairs: list[tuple[int, int]] = []
         items = sorted({r.fp & FP32 if fp32 else r.fp for r in recs})
         for i in range(0, len(items), 1000):
             part = items[i:i + 1000]
@@ -364,33 +383,38 @@ class DayStore:
             rows = self.sphinx.query(
                 f"SELECT id, fp FROM {sphinxql.ident(index)} WHERE fp IN ({marks}) "
                 f"LIMIT {n} OPTION max_matches={n}", part)
-            found.update((id_ms(int(r["id"])), int(r["fp"])) if fp32 else int(r["fp"])
-                         for r in rows)
+            pairs += [(int(r["id"]), int(r["fp"])) for r in rows]
         wanted = {_key(fp32)(r) for r in recs}
-        return {k for k in found if k in wanted}
+        if not fp32:
+            return {fp for _, fp in pairs if fp in wanted}
+        found = {(id_ms(i), fp) for i, fp in pairs}
+        later = [i for i, fp in pairs if (id_ms(i), fp) not in wanted]
+        if later and self.lines is not None:
+            times = self.lines.times_of(index, later)
+            found.update((times[i] // 1000, fp) for i, fp in pairs if i in times)
+        return found & wanted
 
     def _highest_counters(self, index: str, ms_values: set[int]) -> dict[int, int]:
         """For each millisecond, the highest counter this slot already used in ``index``:
         stored in searchd, or kept in the line store by a batch that never reached searchd
         (a crash between the two: its ids must not be given to other lines)."""
-        lo = min(ms_values) << MS_SHIFT | self.slot << COUNTER_BITS
-        hi = max(ms_values) << MS_SHIFT | self.slot << COUNTER_BITS | MAX_COUNTER
+        lo = make_id(min(ms_values), self.slot, 0)
+        hi = make_id(max(ms_values) + 1, 0, 0) - 1
         n = 100_000
         rows = self.sphinx.query(
-            f"SELECT id DIV {1 << MS_SHIFT} AS ms, MAX(id) AS top, "
-            f"(id DIV {1 << COUNTER_BITS}) MOD {MAX_SLOT + 1} AS slot "
+            f"SELECT {ms_sql(lo, hi)} AS ms, MAX(id) AS top, {slot_sql(lo, hi)} AS slot "
             f"FROM {sphinxql.ident(index)} WHERE id BETWEEN %s AND %s AND slot = %s "
             f"GROUP BY ms LIMIT {n} OPTION max_matches={n}", (lo, hi, self.slot))
-        top = {int(r["ms"]): int(r["top"]) & MAX_COUNTER for r in rows
+        top = {int(r["ms"]): counter_of(int(r["top"])) for r in rows
                if int(r["ms"]) in ms_values}
         if self.lines is not None:
             for a, b in _ms_groups(sorted(ms_values)):
-                kept = self._kept_ids(index, a << MS_SHIFT | self.slot << COUNTER_BITS,
-                                      b << MS_SHIFT | self.slot << COUNTER_BITS | MAX_COUNTER)
+                kept = self._kept_ids(index, make_id(a, self.slot, 0),
+                                      make_id(b + 1, 0, 0) - 1)
                 for doc_id in kept:
-                    ms = doc_id >> MS_SHIFT
+                    ms = id_ms(doc_id)
                     if slot_of(doc_id) == self.slot and ms in ms_values:
-                        top[ms] = max(top.get(ms, -1), doc_id & MAX_COUNTER)
+                        top[ms] = max(top.get(ms, -1), counter_of(doc_id))
         return top
 
     def _kept_ids(self, index: str, lo: int, hi: int) -> list[int]:

@@ -1,10 +1,8 @@
 """Names, ids and fingerprints of what ALCO stores in Sphinx (pure logic, no I/O).
 
-Document ids are 64-bit and ordered by time::
-
-    id = ts_ms << 22 | writer_slot << 16 | counter
-
-so a time range is an id range.  A writer slot owns its ids; the counter of a millisecond is
+Document ids are 64-bit and ordered by time (alco.index.ids: the millisecond, the writer slot
+and a counter), so a time range is an id range.  A writer slot owns its ids; the counter of a
+millisecond is
 kept in memory and, for a millisecond the writer has not seen since it started, looked up in
 Sphinx, so a restarted writer never reuses an id (ids are never overwritten).
 
@@ -32,12 +30,16 @@ from datetime import UTC, date, datetime, timedelta
 import orjson
 
 from alco.config import IndexConfig
+from alco.index.ids import (  # noqa: F401  (the id map's names, as schema has them)
+    MAX_SLOT,
+    SLOT_BITS,
+    TOP_ID,
+    id_ms,
+    make_id,
+    max_counter,
+    slot_of,
+)
 
-SLOT_BITS = 6
-COUNTER_BITS = 16
-MS_SHIFT = SLOT_BITS + COUNTER_BITS  # 22
-MAX_SLOT = (1 << SLOT_BITS) - 1
-MAX_COUNTER = (1 << COUNTER_BITS) - 1
 _FIELD_RE = re.compile(r"[^a-z0-9_]")
 
 
@@ -152,23 +154,10 @@ def value_text(value: object) -> str:
     return str(value)
 
 
-def make_id(ts_ms: int, slot: int, counter: int) -> int:
-    return ts_ms << MS_SHIFT | slot << COUNTER_BITS | counter
-
-
-def id_ms(doc_id: int) -> int:
-    return doc_id >> MS_SHIFT
-
-
-def slot_of(doc_id: int) -> int:
-    """The writer slot of a line id."""
-    return (doc_id >> COUNTER_BITS) & MAX_SLOT
-
-
 def id_range_of_us(from_us: int | None, to_us: int | None) -> tuple[int, int]:
     """Inclusive id bounds covering the time range [from_us, to_us]."""
     lo = 0 if from_us is None else make_id(from_us // 1000, 0, 0)
-    hi = (1 << 63) - 1 if to_us is None else make_id(to_us // 1000, MAX_SLOT, MAX_COUNTER)
+    hi = TOP_ID if to_us is None else make_id(to_us // 1000 + 1, 0, 0) - 1
     return lo, hi
 
 
@@ -323,6 +312,9 @@ Lookup = Callable[[set[int]], dict[int, int]]
 """Given milliseconds, return for each the highest counter this slot already stored."""
 
 
+BORROW = 64  # milliseconds a full millisecond's lookup asks for at once (IdAllocator)
+
+
 class IdAllocator:
     """Hands out unique, time-ordered ids for one writer slot (to several threads: the
     writer's lanes share it, one batch's ids at a time)."""
@@ -344,9 +336,10 @@ class IdAllocator:
         ids = []
         for ms in ms_list:
             counter = self._next[ms]
-            while counter > MAX_COUNTER:  # this millisecond is full: borrow the next one
+            while counter > max_counter(ms):  # this millisecond is full: borrow the next one
                 ms += 1
-                self._fill({ms}, lookup)
+                if ms not in self._next:  # (the next BORROW ms in one lookup)
+                    self._fill(set(range(ms, ms + BORROW)), lookup)
                 counter = self._next[ms]
             self._next[ms] = counter + 1
             ids.append(make_id(ms, self.slot, counter))

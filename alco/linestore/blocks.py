@@ -4,8 +4,8 @@ A block holds, for each line, its id, time (µs), message, fields as sent and AL
 one orjson document of columns, compressed with zstd (with the writer's trained dictionary
 when it has one).  Blocks are cut so that their id range stays tight: at BLOCK_LINES lines,
 and wherever two ids of a batch are more than SPAN_MS apart (a late line gets a block of its
-own instead of widening its batch's), so a block holding an id always has ``max_id - id`` below
-MAX_SPAN and a lookup by id reads a bounded stretch of the block list.
+own instead of widening its batch's), so a block holding an id always ends before
+``span_end(id)`` and a lookup by id reads a bounded stretch of the block list.
 """
 
 from __future__ import annotations
@@ -18,12 +18,28 @@ from typing import NamedTuple
 import orjson
 import zstandard
 
-from alco.index.schema import MS_SHIFT, slot_of
+from alco.index.ids import TOP_ID, id_ms, make_id, slot_of
 
 BLOCK_LINES = 64
 SPAN_MS = 10_000  # the widest a block's ids may spread in time
-MAX_SPAN = (SPAN_MS + 1) << MS_SHIFT  # max_id - min_id of any block is below this
 LEVEL = 3
+
+
+def span_end(first: int) -> int:
+    """An id above the last of any block whose first id is at most ``first`` (its ids span
+    less than SPAN_MS: ``cut``)."""
+    return min(TOP_ID, make_id(id_ms(first) + SPAN_MS + 1, 0, 0))
+
+
+def runs(ids: list[int], gap: int) -> list[tuple[int, int]]:
+    """Sorted ids as ranges narrower than ``gap`` (one look at the index each)."""
+    out: list[tuple[int, int]] = []
+    for doc_id in ids:
+        if out and doc_id - out[-1][0] < gap:
+            out[-1] = (out[-1][0], doc_id)
+        else:
+            out.append((doc_id, doc_id))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +77,7 @@ def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
     run: list[Entry] = []
     for entry in sorted(entries, key=lambda e: e.id):
         if run and (len(run) >= BLOCK_LINES
-                    or (entry.id >> MS_SHIFT) - (run[0].id >> MS_SHIFT) >= SPAN_MS
+                    or id_ms(entry.id) - id_ms(run[0].id) >= SPAN_MS
                     or slot_of(entry.id) != slot_of(run[0].id)):
             yield run
             run = []

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import zstandard
 
-from alco.index.schema import MS_SHIFT
-from alco.linestore.blocks import MAX_SPAN, Block
+from alco.index.ids import id_ms
+from alco.linestore.blocks import Block, span_end
 
-TOP = (1 << 63) - 1
 SUFFIX = ".lines"
 FILE = "lines.db"
 WAL_BYTES = 4 << 20  # the write-ahead log is cut back to this after a checkpoint
@@ -81,12 +80,12 @@ class DayFile:
 
     def heads(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """(rowid, min_id, max_id, dict) of the blocks whose id range meets [lo, hi], from the
-        index alone.  A block's ids span less than MAX_SPAN, so only blocks ending before
-        ``hi + MAX_SPAN`` are looked at."""
+        index alone.  A block's ids span less than SPAN_MS, so only blocks ending before
+        ``span_end(hi)`` are looked at."""
         return self.db.execute(
             "SELECT rowid, min_id, max_id, dict FROM blocks "
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ?",
-            (lo, min(hi + MAX_SPAN, TOP), hi)).fetchall()
+            (lo, span_end(hi), hi)).fetchall()
 
     def blocks_per_ms(self) -> float:
         """How many blocks the day holds a millisecond of its ids, over the span they cover
@@ -94,14 +93,14 @@ class DayFile:
         row = self.db.execute("SELECT max(rowid), min(max_id), max(max_id) FROM blocks").fetchone()
         if not row or row[0] is None or row[2] <= row[1]:
             return 0.0
-        return row[0] / max(1, (row[2] - row[1]) >> MS_SHIFT)
+        return row[0] / max(1, id_ms(row[2]) - id_ms(row[1]))
 
     def heads_first(self, lo: int, hi: int, extra: int,
                     expect: int = 0) -> list[tuple[int, int, int, int, bytes | None]]:
         """``heads(lo, hi)`` as far as the first ``extra`` blocks ending past ``hi`` (in the
         order of their last id, a page at a time): where the blocks holding [lo, hi] are
         unless a writer's block stays open while others end ``extra`` (``heads`` then
-        finds it: a block may end up to MAX_SPAN past ``hi``, and thousands of blocks may
+        finds it: a block may end up to SPAN_MS past ``hi``, and thousands of blocks may
         end in that span).  For one id (``lo == hi``) each comes with its block's data (a
         few blocks, one query), else with None (many may not hold a wanted id).  ``expect``:
         how many blocks the range is thought to hold (the first page's size)."""
@@ -114,7 +113,7 @@ class DayFile:
                 "SELECT rowid, min_id, max_id, dict, CASE WHEN ? AND min_id <= ? THEN data END "
                 "FROM blocks WHERE max_id >= ? AND max_id < ? ORDER BY max_id "
                 "LIMIT ? OFFSET ?",
-                (one, hi, lo, min(hi + MAX_SPAN, TOP), size, offset)).fetchall()
+                (one, hi, lo, span_end(hi), size, offset)).fetchall()
             for head in page:
                 if head[2] > hi:
                     past += 1
@@ -135,7 +134,7 @@ class DayFile:
             "SELECT rowid, min_id, max_id, dict, data FROM blocks "
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ? "
             f"ORDER BY max_id {'ASC' if upward else 'DESC'} LIMIT ? OFFSET ?",
-            (lo, min(hi + MAX_SPAN, TOP), hi, n, offset)).fetchall()
+            (lo, span_end(hi), hi, n, offset)).fetchall()
 
     def data_of(self, rowids: list[int]) -> dict[int, bytes]:
         """The data of blocks ``rowids``, DATA_PAGE a query."""

@@ -13,8 +13,18 @@ from pathlib import Path
 
 import zstandard
 
-from alco.index.schema import MS_SHIFT, day_index, slot_of
-from alco.linestore.blocks import BLOCK_LINES, MAX_SPAN, SPAN_MS, Brief, Decoded, Entry, decode
+from alco.index.ids import id_ms, ms_span
+from alco.index.schema import day_index, slot_of
+from alco.linestore.blocks import (
+    BLOCK_LINES,
+    SPAN_MS,
+    Brief,
+    Decoded,
+    Entry,
+    decode,
+    runs,
+    span_end,
+)
 from alco.linestore.daydb import DayFile, day_dir
 
 DAY_MS = 86_400_000
@@ -56,7 +66,7 @@ class LineReader:
     def _find(self, name: str, ids: list[int], indexes: list[str], pick: Callable) -> dict:
         by_day: dict[int, list[int]] = {}
         for doc_id in sorted(set(ids)):
-            by_day.setdefault((doc_id >> MS_SHIFT) // DAY_MS, []).append(doc_id)
+            by_day.setdefault(id_ms(doc_id) // DAY_MS, []).append(doc_id)
         found: dict = {}
         with self._lock:
             days = []
@@ -84,8 +94,8 @@ class LineReader:
         lines (id, time, message, fields or None, in the direction read), how many lines were
         read (at most ``limit``) and, when ``limit``
         were, the last one's id.  Blocks are taken in the order of their last id; a block's
-        ids span less than MAX_SPAN, so once ``limit`` lines are read, blocks ending more
-        than that past the limit-th are not.  Lines of a batch kept here whose rows never
+        ids span less than SPAN_MS, so once ``limit`` lines are read, blocks ending past
+        ``span_end`` of the limit-th are not.  Lines of a batch kept here whose rows never
         reached searchd (a crash between the two) are among them: the caller checks what it
         keeps against searchd."""
         seen: list[int] = []  # the id of every line read
@@ -121,7 +131,7 @@ class LineReader:
             messages: list[str] = []
             values: list[dict] = []
             for rowid, _, last, dict_id, data in heads:
-                if edge is not None and ((last - edge >= MAX_SPAN) if upward else last < edge):
+                if edge is not None and ((last >= span_end(edge)) if upward else last < edge):
                     heads = []
                     break
                 # (read once: decoded, not kept, so the blocks lookups use stay in the cache)
@@ -154,9 +164,9 @@ class LineReader:
         found: dict = {}
         density = self._blocks_per_ms(day, db)
         gap = int(min(max(GAP_BLOCKS / density, 1), SPAN_MS) if density else SPAN_MS)
-        for lo, hi in _groups(ids, gap << MS_SHIFT):
+        for lo, hi in runs(ids, ms_span(ids[0], gap)):
             wanted = ids[bisect.bisect_left(ids, lo):bisect.bisect_right(ids, hi)]
-            expect = int(((hi - lo) >> MS_SHIFT) * density)
+            expect = int((id_ms(hi) - id_ms(lo)) * density)
             self._take(day, db, db.heads_first(lo, hi, EXTRA_HEADS, expect), wanted, pick,
                        found)
             missing = [i for i in wanted if i not in found]
@@ -243,13 +253,3 @@ class LineReader:
         for key in [k for k in self._zdicts if k[0] == day]:
             del self._zdicts[key]
 
-
-def _groups(ids: list[int], gap: int) -> list[tuple[int, int]]:
-    """Sorted ids as ranges narrower than ``gap`` (one look at the index each)."""
-    out: list[tuple[int, int]] = []
-    for doc_id in ids:
-        if out and doc_id - out[-1][0] < gap:
-            out[-1] = (out[-1][0], doc_id)
-        else:
-            out.append((doc_id, doc_id))
-    return out

@@ -3,7 +3,7 @@
 The head of several machines ([sphinx] agents) finds its lines in the shards' searchds; a shard
 with ``[sphinx] lines_port`` keeps their text in its own line store and serves it.  ShardLines
 fetches a page's lines from the shards that have them: the writer slot in an id
-(``ts_ms << 22 | slot << 16 | counter``) says whose it is, as each shard's collector writes
+(``alco.index.ids.slot_of``) says whose it is, as each shard's collector writes
 with slots ``first_slot`` up to ``first_slot + writers`` of an index (its ``GET /info``, asked
 once and kept, asked again after a failure).  An id of no known shard's slots (a shard's
 writers since reduced) is asked of every shard that answers.

@@ -7,8 +7,9 @@ from pathlib import Path
 import zstandard
 
 from alco.config import Config, IndexConfig
+from alco.index.ids import ms_span
 from alco.index.sphinxconf import line_store
-from alco.linestore.blocks import Entry, cut, decode, encode, utf8
+from alco.linestore.blocks import SPAN_MS, Entry, cut, decode, encode, runs, utf8
 from alco.linestore.daydb import DayFile, day_dir
 from alco.linestore.training import Trainer
 
@@ -50,6 +51,28 @@ class LineWriter:
                 dctxs[dict_id] = db.decompressor(dict_id)
             ids, _, _ = decode(db.data(rowid), dctx=dctxs[dict_id]).columns(lo, hi)
             out += ids
+        return out
+
+    def times_of(self, day_index: str, ids: list[int]) -> dict[int, int]:
+        """The times (µs) of the lines ``ids`` the store holds for ``day_index``: the blocks
+        near each run of ids close in time are read, each once."""
+        if not ids or not day_dir(self.data_dir, day_index).exists():
+            return {}
+        db = self._day(day_index)
+        wanted = set(ids)
+        out: dict[int, int] = {}
+        dctxs: dict[int, zstandard.ZstdDecompressor] = {}
+        seen: set[int] = set()
+        ordered = sorted(wanted)
+        for lo, hi in runs(ordered, ms_span(ordered[0], SPAN_MS)):
+            for rowid, _, _, dict_id in db.heads(lo, hi):
+                if rowid in seen:
+                    continue
+                seen.add(rowid)
+                if dict_id not in dctxs:
+                    dctxs[dict_id] = db.decompressor(dict_id)
+                found, times, _ = decode(db.data(rowid), dctx=dctxs[dict_id]).columns(lo, hi)
+                out.update((i, t) for i, t in zip(found, times, strict=True) if i in wanted)
         return out
 
     def _day(self, day_index: str) -> DayFile:

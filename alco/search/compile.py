@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from alco.config import IndexConfig
 from alco.errors import BadInput
 from alco.index import buckets
+from alco.index.ids import TOP_ID  # noqa: F401  (the readers' name for it)
 from alco.index.schema import (
     HOUR_MS,
     PARTS_FIELD,
@@ -25,7 +26,6 @@ from alco.search.checks import AnyOf, FieldCheck, FieldEquals, LineChecks, Term
 from alco.search.patterns import MAX_PATTERN, Check, Pattern, PatternError
 
 JSON_NAME_MAX = 128
-TOP_ID = (1 << 63) - 1
 COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their minutes' tokens
 COVER_MAX_TOKENS = 64  # with hour tokens: ranges covered by at most this many tokens
 COVER_HOUR_MS = HOUR_MS  # with hour tokens: the widest range a count or a scan covers

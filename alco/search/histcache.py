@@ -31,7 +31,8 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from alco.index.schema import MINUTE_MS, MS_SHIFT, TEN_MINUTES_MS, make_id
+from alco.index.ids import first_ms_from, id_ms
+from alco.index.schema import MINUTE_MS, TEN_MINUTES_MS, make_id
 
 DAY_MINUTES = 1440
 UNIT_MINUTES = 10  # counts are kept (and sealed) ten minutes at a time
@@ -70,9 +71,8 @@ def plan(lo: int, hi: int, days: list[tuple[str, int]], sealed: int,
     day: counting them costs about what the part alone would), for the KEPT_DAYS newest
     days."""
     # the whole minutes in [lo, hi]: make_id(m min) >= lo and make_id(m + 1 min) - 1 <= hi
-    lo_ms = _ceil_div(lo, 1 << MS_SHIFT)
-    first_min = _ceil_div(lo_ms, MINUTE_MS)
-    end_min = ((hi + 1) >> MS_SHIFT) // MINUTE_MS
+    first_min = _ceil_div(first_ms_from(lo), MINUTE_MS)
+    end_min = id_ms(hi + 1) // MINUTE_MS
     parts = []
     for index, day in days:
         top = min(day + DAY_MINUTES, sealed)

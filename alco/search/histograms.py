@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from alco.config import IndexConfig
 from alco.index import sphinxql
+from alco.index.ids import ms_sql
 from alco.index.schema import (
     HOUR_MS,
     MINUTE_MS,
-    MS_SHIFT,
     TEN_MINUTES_MS,
     id_ms,
     id_range_of_us,
@@ -235,7 +235,9 @@ class Histograms:
             # outside the day (after tomorrow, in today's index) fall outside its minutes.
             where = "WHERE MATCH(%s) " if c.match else ""
             params = [c.match] if c.match else []
-        sql = (f"SELECT id DIV {MINUTE_MS << MS_SHIFT} AS m, COUNT(*) AS n "
+        day_ids = (make_id(part.day * MINUTE_MS, 0, 0),
+                   make_id((part.day + histcache.DAY_MINUTES) * MINUTE_MS, 0, 0) - 1)
+        sql = (f"SELECT ({ms_sql(*day_ids)}) DIV {MINUTE_MS} AS m, COUNT(*) AS n "
                f"FROM {sphinxql.ident(part.index)} {where}"
                f"GROUP BY m ORDER BY m ASC LIMIT {3 * histcache.DAY_MINUTES} "
                f"OPTION max_matches={3 * histcache.DAY_MINUTES}, ranker=none, "
@@ -294,7 +296,7 @@ class Histograms:
         n = ((id_ms(hi) - id_ms(lo)) * 1000) // bucket_us + 2
         c = self.lookups.for_indexes(c, indexes)
         where, params = where_ids(c, lo, hi, hours=self.lookups.hours(indexes, sx))
-        sql = (f"SELECT {bucket_of_id(bucket_us)} AS bucket, COUNT(*) AS n "
+        sql = (f"SELECT {bucket_of_id(bucket_us, lo, hi)} AS bucket, COUNT(*) AS n "
                f"FROM {', '.join(map(sphinxql.ident, indexes))} WHERE {where} "
                f"GROUP BY bucket ORDER BY bucket ASC LIMIT {n} "
                f"OPTION max_matches={n}, ranker=none, "
@@ -303,19 +305,19 @@ class Histograms:
         return {int(r["bucket"]) * bucket_us: int(r["n"]) for r in rows}
 
 
-def bucket_of_id(bucket_us: int) -> str:
+def bucket_of_id(bucket_us: int, lo: int, hi: int) -> str:
     """The SphinxQL expression of a line's bucket of ``bucket_us`` (its start // bucket_us),
-    from its id: the time to the millisecond, which a day index made for the line store
-    keeps in the id alone (no ``ts`` attribute)."""
+    from its id in [lo, hi]: the time to the millisecond, which a day index made for the line
+    store keeps in the id alone (no ``ts`` attribute)."""
     if bucket_us % 1000 == 0:
-        return f"id DIV {(bucket_us // 1000) << MS_SHIFT}"
-    return f"(id DIV {1 << MS_SHIFT}) * 1000 DIV {int(bucket_us)}"
+        return f"({ms_sql(lo, hi)}) DIV {bucket_us // 1000}"
+    return f"({ms_sql(lo, hi)}) * 1000 DIV {int(bucket_us)}"
 
 
 def split_range(lo: int, end: int, hi: int, parts: int) -> list[tuple[int, int]]:
     """[lo, hi] in ``parts`` disjoint ranges of equal width up to ``end`` (where the lines
     stop), the last one reaching on to ``hi``; one range when [lo, end] is too narrow."""
-    if lo <= 0 or end - lo < (60_000 << MS_SHIFT) * parts:
+    if lo <= 0 or id_ms(end) - id_ms(lo) < 60_000 * parts:
         return [(lo, hi)]
     step = (end - lo) // parts
     cuts = [lo + i * step for i in range(parts)] + [hi + 1]

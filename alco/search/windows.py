@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable, Generator
 
 from alco.config import IndexConfig
+from alco.index.ids import id_after
 from alco.index.schema import (
     HOUR_MS,
     MINUTE_MS,
-    MS_SHIFT,
     TEN_MINUTES_MS,
     id_ms,
     make_id,
@@ -121,7 +121,7 @@ class Windows:
         width, seen_ms, hits, made, skips = first_ms, 0, 0, 0, 0
         found: int | None = None
         while (cur <= hi) if upward else (cur >= lo):
-            edge = start + step * (seen_ms + width << MS_SHIFT) - step
+            edge = id_after(start, step * (seen_ms + width)) - step
             if made >= most - 1 or (edge - stop) * step >= 0 \
                     or (left is not None and left() <= 1):
                 edge = hi if upward else lo

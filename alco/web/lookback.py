@@ -21,7 +21,7 @@ from collections import OrderedDict
 
 from alco.catalog.keys import LOOKBACK_S
 from alco.config import IndexConfig
-from alco.index.schema import MS_SHIFT, make_id
+from alco.index.ids import id_after, make_id
 from alco.search.compile import Compiled
 from alco.search.reader import Line, Searcher
 
@@ -56,7 +56,7 @@ class LookBack:
     def __init__(self, sent: Sent, window_s: float = LOOKBACK_S,
                  rows: int = LOOKBACK_ROWS) -> None:
         self.sent = sent
-        self.width = int(window_s * 1000) << MS_SHIFT
+        self.width_ms = int(window_s * 1000)
         self.rows = rows
         self.floor = 0  # nothing at or below this id is read again
 
@@ -91,7 +91,7 @@ class LookBack:
         return lines, skipped + len(unseen) - len(wanted)
 
     def _lo(self, cursor: int, since: int = 0) -> int:
-        return max(self.floor + 1, cursor - self.width, since, 1)
+        return max(self.floor + 1, id_after(cursor, -self.width_ms), since, 1)
 
     def _ids(self, searcher: Searcher, ix: IndexConfig, c: Compiled, cursor: int,
              since: int = 0) -> list[int]:

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from alco.config import parse
-from alco.index.schema import day_index, make_id, slot_of
+from alco.index.schema import day_index, id_ms, make_id, slot_of
 from alco.index.searchd import ManagedSearchd, port_answers
 from alco.index.sphinxql import Sphinx
 from alco.linestore.reading import LineReader
@@ -113,7 +113,7 @@ def test_the_head_fetches_a_mixed_page_from_both_shards_exactly(filled):
     (shard1, shard2), head, by_id, day = filled
     assert {slot_of(i) for i in by_id} == {8, 16}
     ids = sorted(by_id)
-    wanted = ids[::3] + [make_id(ids[0] >> 22, 8, 999), make_id(ids[0] >> 22, 40, 0)]
+    wanted = ids[::3] + [make_id(id_ms(ids[0]) - 1, 8, 0), make_id(id_ms(ids[0]), 40, 0)]
     lines = ShardLines(head)
     try:
         layout = lines.layout(day)
@@ -134,7 +134,7 @@ def test_the_head_fetches_a_mixed_page_from_both_shards_exactly(filled):
         assert lines.fetch("other", ids) == {}  # a token of the head's opening every index
         assert lines.fetch("logs", []) == {}
         # more ids than one request takes: several, to each shard
-        many = ids + [make_id(ids[0] >> 22, 8, c) for c in range(1000, 1000 + 2 * MAX_IDS)]
+        many = ids + [make_id(id_ms(ids[0]) - 1 - c, 8, 0) for c in range(2 * MAX_IDS)]
         assert {i: b.message for i, b in lines.briefs("logs", many).items()} \
             == {i: by_id[i].message for i in ids}
 

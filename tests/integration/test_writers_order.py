@@ -12,6 +12,7 @@ import uuid
 import orjson
 import pytest
 
+from alco.index.schema import slot_of
 from alco.ingest.consumer import writer_of
 from tests.helpers import all_lines, publish, stored_count, wait_for
 from tests.integration.test_metrics import start_collector
@@ -62,5 +63,5 @@ def test_one_producers_50000_lines_come_back_in_logging_order_once_with_two_writ
     assert mine == list(range(n))  # logging order, exactly once
     theirs = [ln["fields"]["seq"] for ln in lines if "i" not in ln["fields"]]
     assert sorted(theirs) == list(range(20_000))
-    slots = {(int(ln["id"]) >> 16) & 0x3F for ln in lines}
+    slots = {slot_of(int(ln["id"])) for ln in lines}
     assert len(slots) == 2, slots  # both writers stored lines

@@ -40,6 +40,7 @@ def test_toml_file_and_environment_override(tmp_path: Path):
 @pytest.mark.parametrize(("toml", "needle"), [
     ("[sphinx]\nprot = 1\n", "sphinx.prot"),
     ("[sphinx]\nport = \"x\"\n", "sphinx.port"),
+    ("[sphinx]\ndense_ids_from = \"2026-13-01\"\n", "sphinx.dense_ids_from"),
     ("[[index]]\nname = \"Bad Name\"\n", "index[0].name"),
     ("[[index]]\nname = \"a\"\ncolumns = { host = \"shiny\" }\n", "index[0].columns.host"),
     ("[[index]]\nname = \"a\"\nwriters = 0\n", "index[0].writers"),

@@ -1,19 +1,25 @@
-"""Document ids: unique per writer slot, time-ordered, never reused after a restart."""
+"""Document ids: unique per writer slot, time-ordered, never reused after a restart (in both
+forms of alco.index.ids: before and after the cutover to dense ids)."""
 
 from __future__ import annotations
 
 import pytest
 
+from alco.index.ids import counter_of, dense_from_ms, max_counter, slot_of
 from alco.index.schema import (
-    MAX_COUNTER,
-    MS_SHIFT,
     IdAllocator,
     id_ms,
     id_range_of_us,
     make_id,
 )
 
-MS = 1_764_000_000_123
+OLD = dense_from_ms() - 86_400_000 * 30 + 123
+DENSE = dense_from_ms() + 86_400_000 * 30 + 123
+
+
+@pytest.fixture(params=[OLD, DENSE], ids=["old-form", "dense"])
+def MS(request) -> int:
+    return request.param
 
 
 class FakeIndex:
@@ -22,23 +28,23 @@ class FakeIndex:
     def __init__(self, slot: int) -> None:
         self.slot = slot
         self.ids: set[int] = set()
+        self.top: dict[int, int] = {}  # this slot's highest counter per millisecond
         self.lookups = 0
 
     def lookup(self, ms_values: set[int]) -> dict[int, int]:
         self.lookups += 1
-        top: dict[int, int] = {}
-        for doc_id in self.ids:
-            ms, counter = id_ms(doc_id), doc_id & MAX_COUNTER
-            if ms in ms_values and (doc_id >> 16) & 63 == self.slot:
-                top[ms] = max(top.get(ms, -1), counter)
-        return top
+        return {ms: self.top[ms] for ms in ms_values if ms in self.top}
 
     def store(self, ids: list[int]) -> None:
         assert not self.ids & set(ids), "an id was reused"
         self.ids.update(ids)
+        for doc_id in ids:
+            if slot_of(doc_id) == self.slot:
+                ms = id_ms(doc_id)
+                self.top[ms] = max(self.top.get(ms, -1), counter_of(doc_id))
 
 
-def test_ids_are_unique_and_ordered_by_time():
+def test_ids_are_unique_and_ordered_by_time(MS: int) -> None:
     index = FakeIndex(3)
     alloc = IdAllocator(3)
     ms_values = [MS, MS, MS + 1, MS + 1, MS + 1, MS + 7]
@@ -50,21 +56,23 @@ def test_ids_are_unique_and_ordered_by_time():
     assert later == make_id(MS, 3, 2)  # the counter goes on within a millisecond
 
 
-def test_seventy_thousand_records_in_one_millisecond_borrow_the_next():
+def test_seventy_thousand_records_in_one_millisecond_borrow_the_next(MS: int) -> None:
     index = FakeIndex(0)
     alloc = IdAllocator(0)
     ids = alloc.allocate([MS] * 70_000, index.lookup)
     index.store(ids)
     assert len(set(ids)) == 70_000
     assert ids == sorted(ids)
-    assert id_ms(ids[MAX_COUNTER]) == MS and id_ms(ids[MAX_COUNTER + 1]) == MS + 1
+    top = max_counter(MS)
+    assert id_ms(ids[top]) == MS and id_ms(ids[top + 1]) == MS + 1
+    assert index.lookups <= 2 + 70_000 // (top + 1) // 64  # (the next 64 ms in one lookup)
     # a record really of the next millisecond comes after the borrowed ids
     nxt = alloc.allocate([MS + 1], index.lookup)[0]
     assert nxt > ids[-1]
     index.store([nxt])
 
 
-def test_a_fresh_allocator_never_reuses_a_stored_id():
+def test_a_fresh_allocator_never_reuses_a_stored_id(MS: int) -> None:
     index = FakeIndex(5)
     first = IdAllocator(5)
     index.store(first.allocate([MS] * 10 + [MS + 1] * 70_000, index.lookup))
@@ -74,14 +82,15 @@ def test_a_fresh_allocator_never_reuses_a_stored_id():
     assert ids == sorted(ids)
 
 
-def test_slots_do_not_collide():
-    ids0 = IdAllocator(0).allocate([MS] * 100, lambda ms: {})
-    ids1 = IdAllocator(1).allocate([MS] * 100, lambda ms: {})
+def test_slots_do_not_collide(MS: int) -> None:
+    n = min(100, max_counter(MS) + 1)  # (a millisecond's ids of a slot)
+    ids0 = IdAllocator(0).allocate([MS] * n, lambda ms: {})
+    ids1 = IdAllocator(1).allocate([MS] * n, lambda ms: {})
     assert not set(ids0) & set(ids1)
     assert max(ids0) < min(ids1) < make_id(MS + 1, 0, 0)
 
 
-def test_lookup_only_for_unseen_milliseconds_and_cache_bounded():
+def test_lookup_only_for_unseen_milliseconds_and_cache_bounded(MS: int) -> None:
     index = FakeIndex(0)
     alloc = IdAllocator(0, cache_size=10)
     alloc.allocate([MS, MS + 1], index.lookup)
@@ -91,10 +100,10 @@ def test_lookup_only_for_unseen_milliseconds_and_cache_bounded():
     assert len(alloc._next) <= 10
 
 
-def test_time_range_is_an_id_range():
+def test_time_range_is_an_id_range(MS: int) -> None:
     lo, hi = id_range_of_us(MS * 1000, (MS + 5) * 1000 + 999)
-    assert lo == MS << MS_SHIFT
-    assert make_id(MS + 5, 63, MAX_COUNTER) == hi
+    assert lo == make_id(MS, 0, 0)
+    assert make_id(MS + 5, 63, max_counter(MS)) == hi
 
 
 def test_slot_out_of_range():

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from alco.index.schema import make_id, time_cover, time_token
+from alco.index.schema import id_ms, make_id, time_cover, time_token
 from alco.search.compile import COVER_MAX_MS, COVER_MAX_TOKENS, TOP_ID, Compiled, where_ids
 
 MINUTE = 60_000
@@ -68,7 +68,7 @@ def test_the_cover_names_every_minute_touched():
 
 
 def test_a_full_text_query_over_a_narrow_id_range_matches_its_time_tokens():
-    lo, hi = make_id(T0, 0, 0), make_id(T0 + 90_000, 63, 65535)
+    lo, hi = make_id(T0, 0, 0), make_id(T0 + 90_001, 0, 0) - 1
     where, params = where_ids(Compiled(match="@logline (orders)"), lo, hi)
     assert where == "MATCH(%s) AND id >= %s AND id <= %s"
     m = T0 // MINUTE
@@ -138,7 +138,7 @@ def test_only_a_newest_first_read_covers_a_range_open_upwards():
                                  True, 50)
     open_lo = next(params[-2] for params in rec.params if params[-1] == TOP_ID)
     # a report that would let tokens cover that window, and one of a line just now
-    for upward, newest_ms in ((True, open_lo >> 22), (False, now_ms)):
+    for upward, newest_ms in ((True, id_ms(open_lo)), (False, now_ms)):
         rec = Recorder()
         searcher = Searcher(config, rec,  # type: ignore[arg-type]
                             newest=lambda name, ms=newest_ms: ms / 1000)

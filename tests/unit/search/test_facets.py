@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from alco.config import IndexConfig, parse
+from alco.index.ids import id_ms
 from alco.index.schema import make_id
 from alco.search import language as qlang
 from alco.search.budget import MAX_QUERIES, ReadBudget
@@ -64,15 +65,15 @@ class FakeSphinx:
             n = int(LIMIT_RE.search(sql).group(1))
             return [{"v": v, "n": c} for v, c in ranked[:n]]
         if "GROUP BY bucket" in sql:  # filters on fields are not applied here
-            size = (int(re.search(r"id DIV (\d+)", sql).group(1)) >> 22) * 1000
+            size = int(re.search(r"\) DIV (\d+) AS bucket", sql).group(1)) * 1000
             buckets: dict[int, int] = {}
             for i, _, _ in found:
-                b = (i >> 22) * 1000 // size
+                b = id_ms(i) * 1000 // size
                 buckets[b] = buckets.get(b, 0) + 1
             return [{"bucket": b, "n": c} for b, c in sorted(buckets.items())]
         n = int(LIMIT_RE.search(sql).group(1))
         rows = found if "ORDER BY id ASC" in sql else found[::-1]
-        return [{"id": i, "ts": (i >> 22) * 1000, "logline": msg, "js": orjson.dumps(f)}
+        return [{"id": i, "ts": id_ms(i) * 1000, "logline": msg, "js": orjson.dumps(f)}
                 for i, msg, f in rows[:n]]
 
 

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from alco.config import IndexConfig, parse
-from alco.index.schema import MS_SHIFT, make_id
+from alco.index.ids import id_after, id_ms
+from alco.index.schema import make_id
 from alco.search.compile import TOP_ID
 from alco.search.reader import Searcher
 
@@ -36,14 +37,14 @@ def test_windows_cover_the_range_once_from_the_end_read_first(lo, hi, upward):
     assert all(prev[1] + 1 == nxt[0] for prev, nxt in zip(ordered, ordered[1:], strict=False))
     assert ws == (ordered if upward else ordered[::-1])
     first = ws[0]
-    if lo > 0 and hi - lo > (3_600_000 << MS_SHIFT):
-        assert first[1] - first[0] <= (60_000 << MS_SHIFT)  # a small first window
+    if lo > 0 and id_ms(hi) - id_ms(lo) > 3_600_000:
+        assert id_ms(first[1]) - id_ms(first[0]) <= 60_000  # a small first window
 
 
 def test_newest_first_without_an_end_starts_near_now():
     ws = windows(make_id(T0 - 86_400_000, 0, 0), TOP_ID, upward=False)
     assert ws[0][1] == TOP_ID  # lines dated in the future are read too
-    widths = [((b - a + 1) >> MS_SHIFT) // 1000 for a, b in ws[1:-1]]
+    widths = [(id_ms(b + 1) - id_ms(a)) // 1000 for a, b in ws[1:-1]]
     assert widths == [8 ** k for k in range(1, len(ws) - 1)]  # 8 s, 64 s, ..., the rest
     assert len(ws) <= 9  # eightfold from a second: 30 days in 9 windows
 
@@ -55,9 +56,9 @@ def test_each_window_is_sized_by_the_hits_seen_so_far():
     widths = []
     window = next(gen)
     for found in (40, 40, 0):
-        widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
+        widths.append(id_ms(window[1] + 1) - id_ms(window[0]))
         window = gen.send(found)
-    widths.append(((window[1] - window[0]) >> MS_SHIFT) + 1)
+    widths.append(id_ms(window[1] + 1) - id_ms(window[0]))
     # 1 s gave 40 of 101: 61 more at 40/s, and a quarter more: 1.9 s, but a window is at
     # least twice as wide as the one before until twice as many hits were seen as are missing
     # (80 of 101: then as wide as the last at least), and eightfold after an empty one
@@ -67,7 +68,7 @@ def test_each_window_is_sized_by_the_hits_seen_so_far():
         IndexConfig(), make_id(T0 - 86_400_000, 0, 0), make_id(T0, 0, 0), True, 101)
     first = next(gen)
     second = gen.send(0)
-    assert (second[1] - second[0] + 1) >> MS_SHIFT == 8 * (first[1] - first[0] + 1) >> MS_SHIFT
+    assert id_ms(second[1] + 1) - id_ms(second[0]) == 8 * (id_ms(first[1] + 1) - id_ms(first[0]))
 
 
 def test_newest_first_starts_at_the_newest_line_known_and_still_reads_up_to_the_top():
@@ -81,7 +82,7 @@ def test_newest_first_starts_at_the_newest_line_known_and_still_reads_up_to_the_
                        newest=lambda name: None)
     lo, hi = next(unknown.windows.windows(IndexConfig(), 0, TOP_ID, False, 100,
                                           unknown.ctx.open_top(IndexConfig())))
-    assert hi == TOP_ID and abs((lo >> MS_SHIFT) - (time.time_ns() // 1_000_000 - 1000)) < 5000
+    assert hi == TOP_ID and abs(id_ms(lo) - (time.time_ns() // 1_000_000 - 1000)) < 5000
 
 
 def test_a_histogram_range_is_cut_in_equal_parts_up_to_the_newest_line():
@@ -91,5 +92,5 @@ def test_a_histogram_range_is_cut_in_equal_parts_up_to_the_newest_line():
     parts = split_range(lo, end, hi, 2)
     assert parts[0][0] == lo and parts[-1][1] == hi
     assert parts[0][1] + 1 == parts[1][0] == lo + (end - lo) // 2
-    assert split_range(lo, lo + (60_000 << MS_SHIFT), hi, 2) == [(lo, hi)]  # too narrow
+    assert split_range(lo, id_after(lo, 60_000), hi, 2) == [(lo, hi)]  # too narrow
     assert split_range(0, end, hi, 2) == [(0, hi)]  # an open start: nothing to cut

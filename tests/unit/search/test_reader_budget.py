@@ -12,6 +12,7 @@ import time
 import pytest
 
 from alco.config import IndexConfig, parse
+from alco.index.ids import id_ms
 from alco.index.schema import make_id
 from alco.search import dictionary
 from alco.search.budget import MAX_QUERIES, ReadBudget
@@ -76,8 +77,13 @@ class FakeSphinx:
             return [{"n": b - a}]
         n = int(LIMIT_RE.search(sql).group(1))
         found = self.ids[a:b][:n] if "ORDER BY id ASC" in sql else self.ids[a:b][::-1][:n]
-        return [{"id": i, "ts": (i >> 22) * 1000, "logline": f"line {i}", "js": "{}"}
+        return [{"id": i, "ts": id_ms(i) * 1000, "logline": f"line {i}", "js": "{}"}
                 for i in found]
+
+
+def minute_of(doc_id: int, later: int = 0) -> int:
+    """The first id of the minute of ``doc_id`` (or of ``later`` minutes after it)."""
+    return make_id((id_ms(doc_id) // 60_000 + later) * 60_000, 0, 0)
 
 
 def _token_ids(word: str) -> tuple[int, int]:
@@ -85,7 +91,7 @@ def _token_ids(word: str) -> tuple[int, int]:
     for prefix, size in (("z1m", 60_000), ("z10m", 600_000), ("z1h", 3_600_000)):
         if word.startswith(prefix):
             k = int(word[len(prefix):])
-            return k * size << 22, ((k + 1) * size << 22) - 1
+            return make_id(k * size, 0, 0), make_id((k + 1) * size, 0, 0) - 1
     return 1, 0
 
 
@@ -352,8 +358,7 @@ def test_a_read_starts_at_the_first_hour_with_lines_past_quiet_days(order):
     page = searcher.lines(ix, lq)
     searched = fake.searched
     assert [ln.id for ln in page.lines] == (ids[:10] if order == "asc" else ids[-10:][::-1])
-    minute = 60_000 << 22
-    edge = ids[0] // minute * minute if order == "asc" else (ids[-1] // minute + 1) * minute - 1
+    edge = minute_of(ids[0]) if order == "asc" else minute_of(ids[-1], 1) - 1
     assert searched[0][0 if order == "asc" else 1] == edge
     assert fake.searches <= 4
 
@@ -375,11 +380,10 @@ def test_a_read_skips_a_quiet_spell_it_runs_into(order):
     assert [ln.id for ln in page.lines] == (ids[600:610] if order == "asc"
                                              else ids[590:600][::-1])
     # no window reaches more than a minute into the burst beyond the quiet spell
-    minute = 60_000 << 22
     if order == "asc":
-        assert max(hi for _, hi in searched) < (ids[600] // minute + 2) * minute
+        assert max(hi for _, hi in searched) < minute_of(ids[600], 2)
     else:
-        assert min(lo for lo, _ in searched) >= (ids[599] // minute - 1) * minute
+        assert min(lo for lo, _ in searched) >= minute_of(ids[599], -1)
 
 
 def _yesterday_ms(offset_ms: int) -> int:

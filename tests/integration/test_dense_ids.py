@@ -1,0 +1,126 @@
+"""Ids of both forms (alco.index.ids) on a real searchd and line store: a day before the
+cutover to dense ids and the day after it are read as one, in time order; counts, histograms
+and a redelivered batch are exact; a day index holding ids of the old form past the cutover
+is not written into."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from alco.index import ids
+from alco.index.daystore import DayStore, TransientError
+from alco.index.schema import IndexSchema, Record, day_index
+from alco.index.sphinxql import Sphinx
+from alco.linestore.writing import LineWriter
+from alco.search import reader
+from alco.search.compile import compile_text
+from alco.web.present import iso_us
+from tests.helpers import all_lines
+
+pytestmark = pytest.mark.integration
+
+MINUTE_US = 60_000_000
+
+
+@pytest.fixture
+def cut_today() -> Iterator[date]:
+    """Dense ids from today on, yesterday's of the old form (whatever the date of the run)."""
+    before = ids.dense_from_day()
+    today = datetime.now(UTC).date()
+    ids.set_dense_from(today)
+    yield today
+    ids.set_dense_from(before)
+
+
+def midnight_us(day: date) -> int:
+    return ids.day_start_ms(day) * 1000
+
+
+def test_both_forms_read_as_one_and_count_exactly(stack, cut_today):
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    today = cut_today
+    cut_us = midnight_us(today)
+    # the last minute before the cutover and the first after; 200 lines in one millisecond on
+    # each side (more than a dense millisecond's 64 counters: the next ones are taken)
+    times = [cut_us - MINUTE_US + k * 250_000 for k in range(240)] + [cut_us - 5_000] * 200
+    times += [cut_us + k * 250_000 for k in range(240)] + [cut_us + 30_000_000] * 200
+    times += [cut_us + 30_000_000 + 1_000]  # right after the burst: after its ids
+    recs = [Record(t, f"tick {n} req {n:08x}", {"host": f"h{n % 3}", "n": n}, 10_000 + n)
+            for n, t in enumerate(times)]
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    data_dir = stack.tmp / "sphinx"
+    store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(data_dir))
+    try:
+        result = store.store(recs, today, False)
+        assert result.stored == len(recs)
+        old = [int(r["id"]) for r in sx.query(
+            f"SELECT id FROM {day_index('logs', today - timedelta(days=1))} LIMIT 1000 "
+            "OPTION max_matches=1000", [])]
+        new = [int(r["id"]) for r in sx.query(
+            f"SELECT id FROM {day_index('logs', today)} LIMIT 1000 OPTION max_matches=1000", [])]
+        assert (len(old), len(new)) == (440, 441)
+        assert max(old) < ids.make_id(ids.dense_from_ms(), 0, 0) <= min(new)
+        assert {ids.slot_of(i) for i in old + new} == {1}
+        # one order over both days: the time's, and a burst's lines in the order stored
+        got = all_lines(config, "logs")
+        order = sorted(range(len(recs)), key=lambda n: (times[n], n))
+        assert [ln["message"] for ln in got] == [recs[n].message for n in order]
+        assert [ln["ts"] for ln in got] == [iso_us(times[n]) for n in order]  # not the id's
+        assert all_lines(config, "logs", "req 000001c2")[0]["message"] == recs[450].message
+        # a histogram across the cutover, by seconds and by minutes, counts every line
+        searcher = reader.Searcher(config, sx, today)
+        tick = compile_text(ix, "tick", None)
+        by_minute = searcher.histogram(ix, tick, cut_us - MINUTE_US, cut_us + MINUTE_US - 1,
+                                       MINUTE_US)
+        assert by_minute == {cut_us - MINUTE_US: 440, cut_us: 441}
+        for bucket_us in (1_000_000, 250_000, 1_500):
+            counts = searcher.histogram(ix, tick, cut_us - MINUTE_US, cut_us + MINUTE_US - 1,
+                                        bucket_us)
+            want = Counter(t // bucket_us * bucket_us for t in times)
+            # (a burst's lines past a millisecond's 64 ids count where their ids say, in the
+            # next milliseconds: the same buckets but for the narrowest)
+            assert sum(counts.values()) == len(recs)
+            if bucket_us >= 250_000:
+                assert counts == want
+        assert searcher.count(ix, cut_us - MINUTE_US, cut_us - 1, "tick") == 440
+        assert searcher.count(ix, cut_us, cut_us + MINUTE_US - 1, "tick") == 441
+        # a redelivered batch: every line is known (those of borrowed ids too), none doubled
+        again = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(data_dir))
+        result = again.store(recs, today, True)
+        assert (result.stored, result.duplicates) == (0, len(recs))
+        # a restarted writer goes on after the ids it used, in a full millisecond too
+        more = again.store([Record(cut_us + 30_000_000, "tick more", {}, 99)], today, False)
+        (doc_id,) = more.ids
+        burst = [i for i in new if ids.id_ms(i) - ids.dense_from_ms() in range(30_000, 30_010)]
+        assert len(burst) == 202 and doc_id > max(burst) and ids.slot_of(doc_id) == 1
+    finally:
+        sx.close()
+
+
+def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(stack, cut_today):
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    today = cut_today
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        at_ms = ids.dense_from_ms() + 3_600_000
+        name = day_index("logs", today)
+        store = DayStore(sx, IndexSchema.of(ix), 1, 30,
+                         lines=LineWriter(stack.tmp / "sphinx"))
+        store.store([Record(at_ms * 1000, "first", {}, 1)], today, False)  # (the day is made)
+        old_form = at_ms << 22 | 1 << 16  # (written by code from before dense ids)
+        sx.execute(f"REPLACE INTO {name} (id) VALUES ({old_form})")
+        fresh = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
+        with pytest.raises(TransientError, match="dense_ids_from"):
+            fresh.store([Record(at_ms * 1000 + 1, "second", {}, 2)], today, False)
+    finally:
+        sx.close()
