@@ -103,9 +103,13 @@ def _dumps(entries: list[Entry]) -> tuple[bytes, bytes | None]:
     """Columns (ids, times, messages, marks only when a line of the block has some), and the
     fields when a line has some (a day index that keeps the fields in searchd has none
     here): a JSON object a line, one per line of text (JSON has no raw newline), so that a
-    lookup of one line parses its own fields only (blocks written before have a JSON list)."""
-    cols: dict = {"id": [e.id for e in entries], "ts": [e.ts_us for e in entries],
-                  "msg": [e.message for e in entries]}
+    lookup of one line parses its own fields only (blocks written before have a JSON list).
+    The ids and times go as the first one's (``i0``, ``t0``) and each line's offset from it
+    (``io``, ``to``: 5-11 digits a line where the numbers have 16-19, 4-5 B a line less once
+    compressed; blocks written before have them whole, ``id`` and ``ts``)."""
+    i0, t0 = entries[0].id, entries[0].ts_us
+    cols: dict = {"i0": i0, "t0": t0, "io": [e.id - i0 for e in entries],
+                  "to": [e.ts_us - t0 for e in entries], "msg": [e.message for e in entries]}
     if any(e.marks for e in entries):
         cols["m"] = [e.marks or None for e in entries]
     fields = b"\n".join([orjson.dumps(e.fields) for e in entries]) \
@@ -135,10 +139,15 @@ class Decoded:
     only when asked for (with ``dctx``, the block's decompressor), and each line's parsed
     only when asked for."""
 
-    __slots__ = ("_cols", "_fields", "_raw", "_frame", "_dctx")
+    __slots__ = ("_cols", "_i0", "_t0", "_ids", "_ts", "_fields", "_raw", "_frame", "_dctx")
 
     def __init__(self, cols: dict, frame: bytes | None = None,
                  dctx: zstandard.ZstdDecompressor | None = None) -> None:
+        # the ids and times as offsets from the first line's (_dumps; blocks written before:
+        # whole, from 0)
+        self._i0, self._t0 = cols.get("i0", 0), cols.get("t0", 0)
+        self._ids: list[int] = cols["io"] if "io" in cols else cols["id"]
+        self._ts: list[int] = cols["to"] if "to" in cols else cols["ts"]
         self._cols = cols
         self._frame, self._dctx = frame, dctx
         # each line's fields, parsed (blocks written before: inline, or a list a frame)
@@ -146,9 +155,9 @@ class Decoded:
         self._raw: list[bytes] | None = None  # each line's fields as JSON
 
     def _position(self, doc_id: int) -> int | None:
-        ids = self._cols["id"]
-        n = bisect.bisect_left(ids, doc_id)
-        return n if n < len(ids) and ids[n] == doc_id else None
+        ids, offset = self._ids, doc_id - self._i0
+        n = bisect.bisect_left(ids, offset)
+        return n if n < len(ids) and ids[n] == offset else None
 
     def _field(self, n: int) -> dict:
         """The fields of the block's ``n``-th line."""
@@ -175,7 +184,7 @@ class Decoded:
             return None
         c = self._cols
         marks = c.get("m")
-        return Entry(doc_id, c["ts"][n], c["msg"][n], self._field(n),
+        return Entry(doc_id, self._t0 + self._ts[n], c["msg"][n], self._field(n),
                      (marks[n] if marks else None) or {})
 
     def brief(self, doc_id: int) -> Brief | None:
@@ -184,25 +193,33 @@ class Decoded:
             return None
         c = self._cols
         marks = c.get("m")
-        return Brief(c["ts"][n], c["msg"][n], (marks[n] if marks else None) or {})
+        return Brief(self._t0 + self._ts[n], c["msg"][n], (marks[n] if marks else None) or {})
+
+    def _span(self, lo: int, hi: int) -> tuple[int, int]:
+        """The positions [a, b) of the block's lines with ids in [lo, hi]."""
+        ids = self._ids
+        return bisect.bisect_left(ids, lo - self._i0), bisect.bisect_right(ids, hi - self._i0)
 
     def columns(self, lo: int, hi: int) -> tuple[list[int], list[int], list[str]]:
         """The ids, times and messages of the block's lines with ids in [lo, hi]."""
-        c = self._cols
-        ids = c["id"]
-        if lo <= ids[0] and ids[-1] <= hi:
-            return ids, c["ts"], c["msg"]
-        a, b = bisect.bisect_left(ids, lo), bisect.bisect_right(ids, hi)
-        return ids[a:b], c["ts"][a:b], c["msg"][a:b]
+        ids, t0, ts, messages = self.scan(lo, hi)
+        return ids, [t0 + t for t in ts] if t0 else ts, messages
+
+    def scan(self, lo: int, hi: int) -> tuple[list[int], int, list[int], list[str]]:
+        """``columns`` with the times left as offsets from a time of the block (returned
+        second): a scan adds it to the times of the lines it keeps only."""
+        a, b = self._span(lo, hi)
+        ids, i0 = self._ids[a:b], self._i0
+        return [i0 + i for i in ids] if i0 else ids, self._t0, self._ts[a:b], \
+            self._cols["msg"][a:b]
 
     def fields(self, lo: int, hi: int) -> list[dict]:
         """The fields of the block's lines with ids in [lo, hi] (``columns``' lines)."""
-        ids = self._cols["id"]
-        a, b = bisect.bisect_left(ids, lo), bisect.bisect_right(ids, hi)
+        a, b = self._span(lo, hi)
         return [self._field(n) for n in range(a, b)]
 
     def entries(self) -> list[Entry]:
-        return [e for e in map(self.get, self._cols["id"]) if e is not None]
+        return [e for e in map(self.get, map(self._i0.__add__, self._ids)) if e is not None]
 
 
 def decode(data: bytes, zdict: zstandard.ZstdCompressionDict | None = None,

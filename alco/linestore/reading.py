@@ -127,7 +127,8 @@ class LineReader:
             size = min(SCAN_HEADS, max(0, limit - len(seen)) // BLOCK_LINES + 4)
             heads = db.heads_in_order(lo, hi, upward, offset, size)
             ids: list[int] = []
-            times: list[int] = []
+            times: list[int] = []  # offsets from the time of their block in bases
+            bases: list[int] = []
             messages: list[str] = []
             values: list[dict] = []
             for rowid, _, last, dict_id, data in heads:
@@ -137,15 +138,17 @@ class LineReader:
                 # (read once: decoded, not kept, so the blocks lookups use stay in the cache)
                 block = self._blocks.get((day, rowid)) or decode(
                     data, dctx=self._dctx(day, db, dict_id))
-                i, t, m = block.columns(lo, hi)
+                i, t0, t, m = block.scan(lo, hi)
                 ids += i
                 times += t
+                bases += [t0] * len(t)
                 messages += m
                 if fields:
                     values += block.fields(lo, hi)
             seen += ids
             for n in compress(range(len(ids)), keep(messages, values if fields else None)):
-                kept[ids[n]] = (ids[n], times[n], messages[n], values[n] if fields else None)
+                kept[ids[n]] = (ids[n], bases[n] + times[n], messages[n],
+                                values[n] if fields else None)
             if len(heads) < size:
                 return
             offset += size

@@ -87,6 +87,12 @@ def test_a_scan_of_messages_leaves_the_fields_unparsed_and_old_blocks_still_read
     bare = [blocks.Entry(e.id, e.ts_us, e.message, {}, {}) for e in entries]
     assert blocks.encode(bare).data[:1] != blocks.TWO_FRAMES
     assert blocks.decode(blocks.encode(bare).data).fields(ids[0], ids[1]) == [{}, {}]
+    # ids and times are kept as offsets from the first line's: fewer digits than 16-19
+    cols = orjson.loads(zstandard.ZstdDecompressor().decompress(blocks.encode(bare).data))
+    assert "id" not in cols and "ts" not in cols
+    assert (cols["i0"], cols["io"][0]) == (ids[0], 0)
+    assert max(map(len, map(str, cols["io"]))) <= 11 and max(map(len, map(str, cols["to"]))) <= 6
+    assert blocks.decode(blocks.encode(bare).data).entries() == bare
 
 
 def test_lines_come_back_by_id_exactly_and_compressed(tmp_path: Path):
