@@ -169,10 +169,34 @@ def _disk(config: Config) -> str:
     return state.describe()
 
 
+def _ids(config: Config) -> str:
+    """Whether the day indexes since [sphinx] dense_ids_from hold dense ids (an older version
+    of ALCO, or a host with another dense_ids_from, writes the old form)."""
+    from alco.index import ids
+    from alco.index.daystore import id_form_problem
+    from alco.index.schema import day_of_index
+    from alco.index.sphinxql import Sphinx
+
+    first = ids.dense_from_day()
+    names = {ix.name for ix in config.indexes}
+    sx = Sphinx(config.sphinx.host, config.sphinx.port, connect_timeout=3)
+    try:
+        days = [i for i in sx.indexes() if i.rsplit("_", 1)[0] in names
+                and (day_of_index(i) or first) >= first]
+        problems = [p for i in days if (p := id_form_problem(sx, i))]
+    finally:
+        sx.close()
+    if problems:
+        raise ConnectionError("; ".join(problems))
+    return f"dense from {first} ([sphinx] dense_ids_from), {len(days)} day indexes since"
+
+
 HINTS = {
     "disk": "free space under [sphinx] data_dir, or set [sphinx] max_disk (docs/ingest.md, "
             "When the disk fills)",
     "exchange": "see docs/sending.md: the shippers and ALCO must declare it alike",
+    "ids": "writers do not write into such a day (its lines wait in RabbitMQ): see "
+           "docs/ingest.md, Ids",
     "RabbitMQ": "start it (`rabbitmq-server -detached`) or fix [rabbitmq] url",
     "Redis": "start it (`redis-server --daemonize yes`) or fix [redis] url",
     "searchd": "start ALCO with `alco run` (managed searchd) or run searchd with the config "
@@ -190,9 +214,9 @@ def run_checks(config: Config, out: Callable[[str], None] = print) -> int:
         return text
 
     probes = (("RabbitMQ", _rabbitmq), ("exchange", exchange), ("Redis", _redis),
-              ("searchd", _searchd), ("disk", _disk))
+              ("searchd", _searchd), ("disk", _disk), ("ids", _ids))
     for name, probe in probes:
-        if name == "exchange" and "RabbitMQ" in failed:
+        if name == "exchange" and "RabbitMQ" in failed or name == "ids" and "searchd" in failed:
             continue  # nothing to say about the exchange of a broker that does not answer
         try:
             out(f"ok      {name}: {probe(config)}")

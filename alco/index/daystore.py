@@ -159,19 +159,9 @@ class DayStore:
         """Refuse to write into a day index that holds ids of the old form past the cutover
         to dense ids (written by code from before them, or with another ``dense_ids_from``):
         its ids and the new ones would not keep one order.  The batch waits (retried)."""
-        day = day_of_index(index)
-        if day is None:
-            return
-        end_ms = ids.day_start_ms(day) + ids.DAY_MS
-        if end_ms <= ids.dense_from_ms():
-            return
-        rows = self.sphinx.query(f"SELECT id FROM {sphinxql.ident(index)} "
-                                 "ORDER BY id DESC LIMIT 1")
-        if rows and ids.old_form_after(int(rows[0]["id"]), end_ms):
-            raise TransientError(
-                f"{index} holds ids of the form from before dense ids, which [sphinx] "
-                f"dense_ids_from ({ids.dense_from_day()}) says its day has: set dense_ids_from "
-                f"to a day after {day} in the config of every ALCO process of the deployment")
+        problem = id_form_problem(self.sphinx, index)
+        if problem:
+            raise TransientError(problem)
 
     def _check_text_kept(self, index: str) -> None:
         """Refuse to write lines whose text nothing would keep: a day index made for the line
@@ -488,6 +478,23 @@ class FieldSource(Protocol):
     (alco.linestore.reading.LineReader)."""
 
     def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict: ...
+
+
+def id_form_problem(sphinx: sphinxql.Sphinx, index: str) -> str | None:
+    """What is wrong when the day index ``index`` holds ids of the form from before dense
+    ids on a day that should have dense ones (alco.index.ids), else None."""
+    day = day_of_index(index)
+    if day is None:
+        return None
+    end_ms = ids.day_start_ms(day) + ids.DAY_MS
+    if end_ms <= ids.dense_from_ms():
+        return None
+    rows = sphinx.query(f"SELECT id FROM {sphinxql.ident(index)} ORDER BY id DESC LIMIT 1")
+    if not rows or not ids.old_form_after(int(rows[0]["id"]), end_ms):
+        return None
+    return (f"{index} holds ids of the form from before dense ids, which [sphinx] "
+            f"dense_ids_from ({ids.dense_from_day()}) says its day has: set dense_ids_from "
+            f"to a day after {day} in the config of every ALCO process of the deployment")
 
 
 def _key(fp32: bool) -> Callable[[Record], object]:

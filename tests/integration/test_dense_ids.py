@@ -20,6 +20,7 @@ from alco.search import reader
 from alco.search.compile import compile_text
 from alco.web.present import iso_us
 from tests.helpers import all_lines
+from tests.integration.test_check import check
 
 pytestmark = pytest.mark.integration
 
@@ -106,10 +107,12 @@ def test_both_forms_read_as_one_and_count_exactly(stack, cut_today):
 
 def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(stack, cut_today):
     stack.index()
+    stack.data["sphinx"]["dense_ids_from"] = cut_today.isoformat()  # (for `alco check`)
     stack.start_searchd()
     config = stack.config()
     ix = config.index("logs")
     today = cut_today
+    assert "ok      ids: dense from" in check(stack).stdout
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     try:
         at_ms = ids.dense_from_ms() + 3_600_000
@@ -124,3 +127,7 @@ def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(sta
             fresh.store([Record(at_ms * 1000 + 1, "second", {}, 2)], today, False)
     finally:
         sx.close()
+    done = check(stack)
+    assert done.returncode == 1
+    assert f"FAILED  ids: {name} holds ids of the form from before dense ids" in done.stdout
+    assert f"set dense_ids_from to a day after {today}" in done.stdout
