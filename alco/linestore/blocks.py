@@ -86,11 +86,11 @@ def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
         yield run
 
 
-def payload(entries: list[Entry]) -> bytes:
-    """The uncompressed form of a block (what a dictionary is trained on): its columns, then
-    its fields."""
+def frames(entries: list[Entry]) -> list[bytes]:
+    """What a block of ``entries`` compresses (``encode``), uncompressed: its columns and,
+    when its lines have some, its fields (what a dictionary is trained on)."""
     cols, fields = _dumps(entries)
-    return cols if fields is None else cols + b"\n" + fields
+    return [cols] if fields is None else [cols, fields]
 
 
 def utf8(text: str) -> str:

@@ -1,8 +1,9 @@
 """The writer's zstd dictionary, trained on its own lines (pure logic but for zstd).
 
 Lines of one service repeat their field names, message templates and hosts; a dictionary
-trained on a few thousand of them lets a block of 64 lines compress to about a third of what
-it takes alone.  A writer trains one from the first SAMPLES lines it stores, keeps using it
+trained on the blocks of a few thousand of them makes a block of 64 lines 14 % smaller than
+it compresses alone on lines with random ids (47.6 against 55.5 B/line) and 38 % on the
+bench's (30.6 against 49.1).  A writer trains one from the first SAMPLES lines it stores, keeps using it
 across days, and trains a new one from each new day's first lines (services change what they
 log); blocks say which dictionary they need, and each day file keeps the ones its blocks use.
 """
@@ -11,10 +12,9 @@ from __future__ import annotations
 
 import logging
 
-import orjson
 import zstandard
 
-from alco.linestore.blocks import Entry
+from alco.linestore.blocks import Entry, cut, frames
 
 log = logging.getLogger("alco.linestore")
 SAMPLES = 4000  # lines a dictionary is trained on
@@ -28,17 +28,23 @@ class Trainer:
         self.current: zstandard.ZstdCompressionDict | None = None
         self._day: str | None = None  # the day (YYYYMMDD) the samples are of
         self._samples: list[bytes] = []
+        self._lines = 0  # lines sampled on that day
 
     def observe(self, day: str, entries: list[Entry]) -> None:
-        """Take samples of lines being stored on ``day``; train once there are enough."""
+        """Take samples of lines being stored on ``day``; train once there are enough.  The
+        samples are what blocks of them compress (``blocks.frames``: the columns, the fields):
+        a dictionary trained on lines one by one made service lines' blocks larger than none
+        (57 against 55.5 B/line; 47.6 trained on blocks, bench 39.9 -> 30.6)."""
         if day != self._day:
             if self._day is not None and day < self._day:
                 return  # a late line of a past day: samples are of the newest day
-            self._day, self._samples = day, []
-        if len(self._samples) >= SAMPLES:
+            self._day, self._samples, self._lines = day, [], 0
+        if self._lines >= SAMPLES:
             return
-        self._samples += [orjson.dumps([e.message, e.fields]) for e in entries]
-        if len(self._samples) >= SAMPLES:
+        for run in cut(entries):
+            self._samples += frames(run)
+        self._lines += len(entries)
+        if self._lines >= SAMPLES:
             self._train()
 
     def _train(self) -> None:
@@ -46,4 +52,4 @@ class Trainer:
             self.current = zstandard.train_dictionary(DICT_BYTES, self._samples)
         except zstandard.ZstdError as exc:
             log.info("line store: no dictionary from these lines (%s); blocks without", exc)
-        self._samples = self._samples[:SAMPLES]  # full: no more samples this day
+        self._samples = []  # (the day's lines are sampled: no more)
