@@ -68,6 +68,8 @@ class LineKeeper(Protocol):
 
     def ids_between(self, day_index: str, lo: int, hi: int) -> list[int]: ...
 
+    def times_of(self, day_index: str, ids: list[int]) -> dict[int, int]: ...
+
     def close(self) -> None: ...
 
 
@@ -380,7 +382,10 @@ class DayStore:
         found = {(id_ms(i), fp) for i, fp in pairs}
         later = [i for i, fp in pairs if (id_ms(i), fp) not in wanted]
         if later and self.lines is not None:
-            times = self.lines.times_of(index, later)
+            try:
+                times = self.lines.times_of(index, later)
+            except (OSError, sqlite3.Error) as exc:
+                raise TransientError(f"line store: {exc}") from exc
             found.update((times[i] // 1000, fp) for i, fp in pairs if i in times)
         return found & wanted
 

@@ -2,9 +2,9 @@
 
 Document ids are 64-bit and ordered by time (alco.index.ids: the millisecond, the writer slot
 and a counter), so a time range is an id range.  A writer slot owns its ids; the counter of a
-millisecond is
-kept in memory and, for a millisecond the writer has not seen since it started, looked up in
-Sphinx, so a restarted writer never reuses an id (ids are never overwritten).
+millisecond is kept in memory and, for a millisecond the writer has not seen since it
+started, looked up in Sphinx, so a restarted writer never reuses an id (ids are never
+overwritten).
 
 Time tokens: every line also carries, in its ``tags`` field, tokens naming its minute, its ten
 minutes and its hour (``z1m<minutes since the epoch>``, ``z10m<minutes // 10>``,
