@@ -28,6 +28,7 @@ from alco.linestore.blocks import (
 from alco.linestore.daydb import DayFile, day_dir
 
 DAY_MS = 86_400_000
+EARLY_MS = 1000  # ids this close after midnight may be of a line of the day before
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 SCAN_HEADS = 64  # blocks a scan looks up at a time
 OPEN_DAYS = 64  # day files kept open
@@ -81,6 +82,14 @@ class LineReader:
                 if day not in days:
                     found.update(self._fetch_day(day, rest, pick))
                     rest = [i for i in rest if i not in found]
+            # a line of a day's last millisecond whose id is of the next day's first ones (a
+            # writer that used that millisecond's ids takes the next one's, alco.index.ids)
+            # is kept in its own day's file
+            early = [i for i in rest if id_ms(i) % DAY_MS < EARLY_MS]
+            for day_no in sorted({id_ms(i) // DAY_MS for i in early}):
+                day = day_index(name, date.fromordinal(EPOCH_ORDINAL + day_no - 1))
+                found.update(self._fetch_day(
+                    day, [i for i in early if id_ms(i) // DAY_MS == day_no], pick))
         return found
 
     def scan_matching(self, days: list[str], lo: int, hi: int, upward: bool, limit: int,

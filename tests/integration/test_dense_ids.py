@@ -131,3 +131,27 @@ def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(sta
     assert done.returncode == 1
     assert f"FAILED  ids: {name} holds ids of the form from before dense ids" in done.stdout
     assert f"set dense_ids_from to a day after {today}" in done.stdout
+
+
+def test_a_burst_in_the_last_millisecond_of_a_day_is_read_whole(stack, cut_today):
+    """More than a dense millisecond's 64 ids in the last millisecond of a day: the rest take
+    ids of the next day's first milliseconds, and are still stored in their own day and
+    read, in order, with their text."""
+    stack.index()
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    today = cut_today
+    last_us = midnight_us(today + timedelta(days=1)) - 1_000  # 23:59:59.999
+    recs = [Record(last_us, f"late burst {n}", {"n": n}, 500 + n) for n in range(100)]
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
+        result = store.store(recs, today, False)
+        assert result.stored == 100
+        assert len({ids.id_ms(i) // ids.DAY_MS for i in result.ids}) == 2  # (both days' ms)
+    finally:
+        sx.close()
+    got = all_lines(config, "logs")
+    assert [ln["message"] for ln in got] == [r.message for r in recs]
+    assert all_lines(config, "logs", "burst")[-1]["message"] == "late burst 99"
