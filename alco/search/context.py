@@ -12,10 +12,8 @@ from typing import Any
 
 from alco.config import Config, IndexConfig
 from alco.index import sphinxql
-from alco.index.ids import DAY_MS
 from alco.index.schema import day_index, day_of_us, id_ms, make_id
 from alco.index.sphinxconf import retention_days
-from alco.linestore.reading import EARLY_MS
 from alco.search.budget import MAX_QUERIES, ReadBudget
 from alco.search.compile import TOP_ID, SearchError
 
@@ -55,12 +53,8 @@ class ReadContext:
         return [day_index(ix.name, d) for d in sorted(chosen)]
 
     def indexes_for_ids(self, ix: IndexConfig, lo: int, hi: int) -> list[str]:
-        """The day indexes that can hold ids [lo, hi]: with the day before when ``lo`` is of
-        a day's first second (a burst in a day's last millisecond takes the next day's first
-        ids, and its lines stay in their own day: alco.index.ids)."""
-        lo_ms = id_ms(lo)
-        from_us = (lo_ms - (EARLY_MS if lo_ms % DAY_MS < EARLY_MS else 0)) * 1000 \
-            if lo > 0 else None
+        """The day indexes that can hold ids [lo, hi]."""
+        from_us = id_ms(lo) * 1000 if lo > 0 else None
         to_us = id_ms(hi) * 1000 + 999 if hi < TOP_ID else None
         return self.day_indexes(ix, from_us, to_us)
 
