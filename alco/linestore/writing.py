@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import zstandard
@@ -41,39 +42,39 @@ class LineWriter:
         """The ids in [lo, hi] the store holds for ``day_index`` (a writer's id allocator asks:
         a batch kept here whose rows never reached searchd, a crash between the two, keeps
         its ids; they are not handed out again).  Reads the blocks that meet the range."""
-        if not day_dir(self.data_dir, day_index).exists():
-            return []
-        db = self._day(day_index)
         out: list[int] = []
-        dctxs: dict[int, zstandard.ZstdDecompressor] = {}
-        for rowid, _, _, dict_id in db.heads(lo, hi):
-            if dict_id not in dctxs:
-                dctxs[dict_id] = db.decompressor(dict_id)
-            ids, _, _ = decode(db.data(rowid), dctx=dctxs[dict_id]).columns(lo, hi)
+        for ids, _ in self._columns(day_index, [(lo, hi)]):
             out += ids
         return out
 
     def times_of(self, day_index: str, ids: list[int]) -> dict[int, int]:
         """The times (µs) of the lines ``ids`` the store holds for ``day_index``: the blocks
-        near each run of ids close in time are read, each once."""
-        if not ids or not day_dir(self.data_dir, day_index).exists():
+        that meet each run of ids close in time are read, each once."""
+        if not ids:
             return {}
-        db = self._day(day_index)
         wanted = set(ids)
-        out: dict[int, int] = {}
-        dctxs: dict[int, zstandard.ZstdDecompressor] = {}
-        seen: set[int] = set()
         ordered = sorted(wanted)
-        for lo, hi in runs(ordered, ms_span(ordered[0], SPAN_MS)):
-            for rowid, _, _, dict_id in db.heads(lo, hi):
-                if rowid in seen:
-                    continue
-                seen.add(rowid)
-                if dict_id not in dctxs:
-                    dctxs[dict_id] = db.decompressor(dict_id)
-                found, times, _ = decode(db.data(rowid), dctx=dctxs[dict_id]).columns(lo, hi)
-                out.update((i, t) for i, t in zip(found, times, strict=True) if i in wanted)
+        out: dict[int, int] = {}
+        for found, times in self._columns(day_index,
+                                          runs(ordered, ms_span(ordered[0], SPAN_MS))):
+            out.update((i, t) for i, t in zip(found, times, strict=True) if i in wanted)
         return out
+
+    def _columns(self, day_index: str, ranges: list[tuple[int, int]]
+                 ) -> Iterator[tuple[list[int], list[int]]]:
+        """The ids and times of the lines in ``ranges`` (sorted) of each block of
+        ``day_index`` that meets one of them, each block read once."""
+        if not day_dir(self.data_dir, day_index).exists():
+            return
+        db = self._day(day_index)
+        lo, hi = ranges[0][0], ranges[-1][1]
+        heads = {head[0]: head for a, b in ranges for head in db.heads(a, b)}
+        dctxs: dict[int, zstandard.ZstdDecompressor] = {}
+        for rowid, _, _, dict_id in heads.values():
+            if dict_id not in dctxs:
+                dctxs[dict_id] = db.decompressor(dict_id)
+            ids, times, _ = decode(db.data(rowid), dctx=dctxs[dict_id]).columns(lo, hi)
+            yield ids, times
 
     def _day(self, day_index: str) -> DayFile:
         found = self._open.get(day_index)

@@ -6,7 +6,7 @@ import random
 import uuid
 from pathlib import Path
 
-from alco.index.schema import day_index, day_of_us, make_id
+from alco.index.schema import day_index, day_of_us, id_ms, make_id
 from alco.linestore import blocks
 from alco.linestore.daydb import DayFile, day_dir
 from alco.linestore.reading import LineReader
@@ -132,6 +132,22 @@ def test_lines_come_back_by_id_exactly_and_compressed(tmp_path: Path):
     assert stored < raw / 2
     # pages that hold several blocks whole (8 kB ones left a quarter of the file empty)
     assert db.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+
+
+def test_times_of_lines_a_block_shares_between_two_runs_of_ids(tmp_path: Path):
+    """``LineWriter.times_of`` (a redelivered batch's times) looks ids up in runs narrower
+    than SPAN_MS; a block that holds the end of one run and the start of the next gives the
+    times of both."""
+    def line(ms: int) -> tuple:
+        return make_id(ms, 3, 0), ms * 1000, f"at {ms}", {}, {}
+
+    day_ms = DAY_MS + 3_600_000
+    writer = LineWriter(tmp_path)
+    writer.put(day_of([line(day_ms)]), [line(day_ms)])  # a block of its own
+    later = [line(day_ms + ms) for ms in range(5_000, 14_001, 1_000)]
+    writer.put(day_of(later), later)  # one block: 5 s to 14 s
+    wanted = [line(day_ms)[0], line(day_ms + 9_000)[0], line(day_ms + 10_000)[0]]
+    assert writer.times_of(day_of(later), wanted) == {i: id_ms(i) * 1000 for i in wanted}
 
 
 def test_ids_it_does_not_hold_are_absent_not_errors(tmp_path: Path):
