@@ -119,19 +119,19 @@ def ms_span(doc_id: int, ms: int) -> int:
 
 def ms_sql(lo: int = 0, hi: int = TOP_ID) -> str:
     """A SphinxQL expression of the millisecond ``id_ms`` gives, for ids in [lo, hi]."""
-    old = f"id DIV {1 << OLD_SHIFT}"
-    dense = f"{_cut} + (id - {_base}) DIV {1 << DENSE_SHIFT}"
-    if hi < _base:
-        return old
-    if lo >= _base:
-        return f"({dense})"
-    return f"IF(id < {_base}, {old}, {dense})"
+    return _by_form(lo, hi, f"id DIV {1 << OLD_SHIFT}",
+                    f"({_cut} + (id - {_base}) DIV {1 << DENSE_SHIFT})")
 
 
 def slot_sql(lo: int = 0, hi: int = TOP_ID) -> str:
     """A SphinxQL expression of ``slot_of``, for ids in [lo, hi]."""
-    old = f"(id DIV {1 << OLD_COUNTER_BITS}) MOD {MAX_SLOT + 1}"
-    dense = f"(id DIV {1 << DENSE_COUNTER_BITS}) MOD {MAX_SLOT + 1}"
+    return _by_form(lo, hi, f"(id DIV {1 << OLD_COUNTER_BITS}) MOD {MAX_SLOT + 1}",
+                    f"(id DIV {1 << DENSE_COUNTER_BITS}) MOD {MAX_SLOT + 1}")
+
+
+def _by_form(lo: int, hi: int, old: str, dense: str) -> str:
+    """``old`` for ids [lo, hi] all of the old form, ``dense`` for all dense, else the one
+    that each id's form asks for."""
     if hi < _base:
         return old
     if lo >= _base:

@@ -85,11 +85,14 @@ class LineReader:
             # a line of a day's last millisecond whose id is of the next day's first ones (a
             # writer that used that millisecond's ids takes the next one's, alco.index.ids)
             # is kept in its own day's file
-            early = [i for i in rest if id_ms(i) % DAY_MS < EARLY_MS]
-            for day_no in sorted({id_ms(i) // DAY_MS for i in early}):
-                day = day_index(name, date.fromordinal(EPOCH_ORDINAL + day_no - 1))
-                found.update(self._fetch_day(
-                    day, [i for i in early if id_ms(i) // DAY_MS == day_no], pick))
+            day_before: dict[int, list[int]] = {}
+            for doc_id in rest:
+                day_no, ms = divmod(id_ms(doc_id), DAY_MS)
+                if ms < EARLY_MS:
+                    day_before.setdefault(day_no - 1, []).append(doc_id)
+            for day_no, wanted in day_before.items():
+                day = day_index(name, date.fromordinal(EPOCH_ORDINAL + day_no))
+                found.update(self._fetch_day(day, wanted, pick))
         return found
 
     def scan_matching(self, days: list[str], lo: int, hi: int, upward: bool, limit: int,
