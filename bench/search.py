@@ -27,6 +27,7 @@ import argparse
 import bisect
 import dataclasses
 import multiprocessing as mp
+import os
 import random
 import re
 import shlex
@@ -62,6 +63,7 @@ from alco.catalog.reader import ValuesReader
 from alco.catalog.values import ValuesStore
 from alco.index import buckets, compaction
 from alco.index.daystore import DayStore, TransientError
+from alco.index.ids import MAX_SLOT, max_counter
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id, value_hash
 from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
@@ -80,6 +82,9 @@ BATCH = 5000
 INDEX = "bench"
 SPAN_HOURS = 8
 SHAPE_DAYS = 4  # --workload: the lines span this many days
+# a segment's lines at most 40 a millisecond (a burst longer than asked for at 100M lines):
+# one writer slot's 64 dense ids of a millisecond hold them (alco.index.ids)
+MIN_STEP_US = 25
 
 
 Segment = tuple[int, int, int]  # (first µs, lines, µs between lines)
@@ -109,54 +114,72 @@ def shaped_segments(n: int, end_us: int, seed: int = 1) -> list[Segment]:
     for i, (start, duration, weight) in enumerate(parts):
         count = n - given if i == len(parts) - 1 else int(n * weight / total)
         if count > 0:
-            segments.append((start, count, max(duration // count, 1)))
+            segments.append((start, count, max(duration // count, MIN_STEP_US)))
             given += count
     return segments
 
 
-def shaped_ts(segments: list[Segment], starts: list[int], k: int) -> int:
-    """The time (µs) of record ``k``; ``starts`` are the segments' first record numbers."""
+def shaped_place(segments: list[Segment], starts: list[int], k: int) -> tuple[int, int, int]:
+    """Record ``k``'s time (µs), its segment and its place in it; ``starts`` are the
+    segments' first record numbers."""
     i = bisect.bisect_right(starts, k) - 1
     first, _, step = segments[i]
-    return first + (k - starts[i]) * step
+    return first + (k - starts[i]) * step, i, k - starts[i]
 
 
-def record_bodies(start: int, count: int, first_us: int, step_us: int,
-                  segments: list[Segment] | None) -> Iterator[bytes]:
-    if segments is None:
-        yield from bodies(start, count, first_us + start * step_us, step_us)
-        return
+def segment_slots(segments: list[Segment]) -> list[int]:
+    """A writer slot for each segment, another than those of the segments its time overlaps
+    (in start order, a slot is free once its last segment has ended): the loaders' ids are
+    then unique without a shared allocator."""
+    ends = [-1] * (MAX_SLOT + 1)  # each slot's last segment's end (µs)
+    slots = [0] * len(segments)
+    for i in sorted(range(len(segments)), key=lambda i: segments[i][0]):
+        first, lines, step = segments[i]
+        slot = next(s for s in range(MAX_SLOT + 1) if ends[s] < first)
+        ends[slot], slots[i] = first + lines * step, slot
+    return slots
+
+
+def segment_counter(first_us: int, step_us: int, i: int) -> int:
+    """The counter of a segment's ``i``-th line within its millisecond: how many of the
+    segment's lines came before it in that millisecond (below 40: MIN_STEP_US)."""
+    ms = (first_us + i * step_us) // 1000
+    return i - max(0, -((first_us - ms * 1000) // step_us))
+
+
+def shaped_records(start: int, count: int, segments: list[Segment]
+                   ) -> Iterator[tuple[bytes, int, int]]:
+    """Records ``start .. start+count-1`` of the shaped lines: (JSON body, writer slot,
+    counter within the millisecond)."""
     starts = [0]
     for _, lines, _ in segments[:-1]:
         starts.append(starts[-1] + lines)
+    slots = segment_slots(segments)
     for k in range(start, start + count):
-        yield orjson.dumps(record(k, shaped_ts(segments, starts, k)))
-
-
-def chunk_id(chunk: int, ms: int, counter: int) -> int:
-    """A loader's id: writer slot ``chunk % 64``, and the counter's high bits from
-    ``chunk // 64``, so that chunks sharing a slot never share an id (shaped data can put
-    lines of far-apart chunks into the same millisecond)."""
-    if counter >= 1024 or chunk >= 64 * 64:
-        raise ValueError(f"chunk {chunk}: {counter + 1} lines in one millisecond")
-    return make_id(ms, chunk % 64, (chunk // 64) * 1024 + counter)
+        ts_us, seg, i = shaped_place(segments, starts, k)
+        first, _, step = segments[seg]
+        yield orjson.dumps(record(k, ts_us)), slots[seg], segment_counter(first, step, i)
 
 
 def load_chunk(job: tuple) -> int:
-    """Loader process: records of one chunk -> a flat-file part and REPLACEs into searchd
-    (each row into the index of its day)."""
+    """Loader process: records of one chunk -> REPLACEs into searchd (each row into the index
+    of its day) and, unless ``part`` is None, a flat-file part."""
     chunk, n, first_us, step_us, port, cfg, segments, part = job
     sphinx = Sphinx("127.0.0.1", port)
     ix = cfg.index(INDEX)
     store = DayStore(sphinx, IndexSchema.of(ix), chunk % 64, ix.retention_days,
                      lines=keeper_for(cfg, ix))
     options = options_for(cfg, ix)
-    counters: dict[int, int] = {}
+    counters: dict[tuple[int, int], int] = {}
     rows: list = []
     index = ""
     start = chunk * CHUNK
-    with open(part, "wb") as out:
-        for body in record_bodies(start, min(CHUNK, n - start), first_us, step_us, segments):
+    count = min(CHUNK, n - start)
+    records = (shaped_records(start, count, segments) if segments is not None else
+               ((body, chunk % (MAX_SLOT + 1), -1)
+                for body in bodies(start, count, first_us + start * step_us, step_us)))
+    with open(part if part is not None else os.devnull, "wb") as out:
+        for body, slot, counter in records:
             out.write(body + b"\n")
             rec = normalise(body, options=options)
             ms = rec.ts_us // 1000
@@ -165,14 +188,17 @@ def load_chunk(job: tuple) -> int:
                 put_rows(store, index, rows)
                 rows = []
             index = day
-            counters[ms] = counters.get(ms, -1) + 1
-            rows.append(store._row(chunk_id(chunk, ms, counters[ms]), rec))
+            if counter < 0:  # (even lines: counted within the chunk)
+                counter = counters[ms, slot] = counters.get((ms, slot), -1) + 1
+            if counter > max_counter(ms):
+                raise ValueError(f"chunk {chunk}: {counter + 1} lines in one millisecond")
+            rows.append(store._row(make_id(ms, slot, counter), rec))
     if rows:
         put_rows(store, index, rows)
     if store.lines is not None:
         store.lines.close()
     sphinx.close()
-    return min(CHUNK, n - start)
+    return count
 
 
 def put_rows(store: DayStore, index: str, rows: list) -> None:
@@ -222,8 +248,10 @@ class Bench:
         parts_dir = self.stack.tmp / "parts"
         parts_dir.mkdir()
         chunks = range((self.n + CHUNK - 1) // CHUNK)
+        # (the workload reads through the API alone: no flat file, 30 GB at 100M lines)
+        flat = self.segments is None
         jobs = [(c, self.n, self.first_us, self.step_us, self.cfg.sphinx.port, self.cfg,
-                 self.segments, parts_dir / f"{c:06d}") for c in chunks]
+                 self.segments, parts_dir / f"{c:06d}" if flat else None) for c in chunks]
         start = time.perf_counter()
         done = 0
         # the workers keep SIGTERM's default: the pool ends them with it when it closes
@@ -240,7 +268,7 @@ class Bench:
         values.add(fields, self.span_us[1] / 1e6)  # and the columns seen: field filters
         assert values.flush(), "redis unreachable"
         with open(self.flat, "wb") as out:
-            for job in jobs:
+            for job in jobs if flat else ():
                 with open(job[-1], "rb") as part:
                     shutil.copyfileobj(part, out, 1 << 20)
                 job[-1].unlink()
@@ -484,7 +512,8 @@ def workload(b: Bench, count: int, seed: int) -> list[dict]:
     def cursor() -> int:
         pick = rng.random()
         if pick < 0.1:
-            return make_id(last_us // 1000, 63, 0xFFFF)  # after the last line
+            last_ms = last_us // 1000  # after the last line
+            return make_id(last_ms, MAX_SLOT, max_counter(last_ms))
         if pick < 0.2:
             return make_id(first_us // 1000, 0, 0) - 1  # before the first line
         return make_id(moment() // 1000, 0, 0)
@@ -711,11 +740,24 @@ def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
     progress(f"reading workload: {args.requests:,} requests, seed {args.seed}")
     rows, worst = run_workload(b, args.requests, args.seed)
     busiest = max(lines * 1_000_000 // max(lines * step, 1) for _, lines, step in b.segments)
+    for index in b.indexes:  # (what the days keep; today's RAM chunk as saved on disk)
+        b.sphinx.query(f"FLUSH RTINDEX {index}")
+    sizes, chunks = storage.index_files(b.stack.searchd.data_dir, INDEX, store=True)
+    mem = storage.memory(b.stack.searchd.proc.pid)
     report(f"search reading workload, N = {b.n:,} shaped over {SHAPE_DAYS} days", [
         ("Data: a service's lines over several days (busy days, quiet nights, one hour in "
          "eight silent, 41 bursts of 5-120 s, the last ending seconds before the run)", table(
              ["lines", "load lines/s", "segments", "busiest lines/s"],
              [[f"{b.n:,}", f"{rate:,.0f}", len(b.segments or []), f"{busiest:,}"]])),
+        ("What the days keep after the requests: disk (every day index's files and line "
+         "store, today's RAM chunk as flushed) and searchd's memory", table(
+             ["B/line on disk", "of it the line store", "disk chunks per day", "GiB on disk",
+              "RssAnon MiB", "RssShmem MiB", "RssShmem B/line"],
+             [[f"**{sum(sizes.values()) / b.n:.1f}**", f"{sizes['lines'] / b.n:.1f}",
+               ", ".join(f"{ix.rsplit('_', 1)[1]}: {c}" for ix, c in sorted(chunks.items())),
+               f"{sum(sizes.values()) / 2**30:.1f}", f"{mem.get('RssAnon', 0) / 2**20:,.0f}",
+               f"{mem.get('RssShmem', 0) / 2**20:,.0f}",
+               f"{mem.get('RssShmem', 0) / b.n:.1f}"]])),
         (compacted + "Seeded random requests through the API, one at a time "
          f"(seed {args.seed}): terms "
          "from a request id (4 lines) to every line, cursors both ways (also on the first "
