@@ -200,7 +200,7 @@ def fetch_run(n: int, trials: int = 20) -> list[list]:
     lines from two writer slots, interleaved as two writers store them, then pages of 1,000
     ids scattered over all of them and of 1,000 consecutive ones, each by a new reader (its
     block cache empty; the file in the page cache)."""
-    from alco.index.schema import day_of_us, make_id
+    from alco.index.schema import day_of_us, make_id, slot_of
     from alco.linestore.reading import LineReader
 
     tmp = Path(tempfile.mkdtemp(prefix="alco-bench-fetch-"))
@@ -208,6 +208,7 @@ def fetch_run(n: int, trials: int = 20) -> list[list]:
         first_ms = int(time.time() * 1000) - n // 13 - 60_000  # ~13,000 lines/s
         rng = random.Random(5)
         lines = []
+        counters: dict[tuple[int, int], int] = {}  # (ms, slot) -> the last counter given
         for k, body in enumerate(service_bodies(n, first_ms * 1000, 1)):
             rec = orjson.loads(body)
             ms = first_ms + k * 2 // 26
@@ -218,13 +219,15 @@ def fetch_run(n: int, trials: int = 20) -> list[list]:
                        "lineno": rng.randrange(40, 900), "thread_name": "MainThread",
                        "process_name": "MainProcess", "stack_info": None, "type": "logstash",
                        "tags": [], "seq": k}
-            lines.append((make_id(ms, 1 + k % 2, k // 2 & 0xFFFF), ms * 1000,
+            slot = 1 + k % 2  # (~7 lines a millisecond and slot: below max_counter)
+            counter = counters[ms, slot] = counters.get((ms, slot), -1) + 1
+            lines.append((make_id(ms, slot, counter), ms * 1000,
                           rec["message"], fields, {}))
         day = day_index("bench", day_of_us(lines[0][1]))
         writer = LineWriter(tmp)
         for i in range(0, n, BATCH):  # each writer stores its own batches
             for slot in (1, 2):
-                writer.put(day, [x for x in lines[i:i + BATCH] if (x[0] >> 16) & 63 == slot])
+                writer.put(day, [x for x in lines[i:i + BATCH] if slot_of(x[0]) == slot])
         ids = [x[0] for x in lines]
         rows = []
         for label, pick in (("1,000 ids scattered", lambda t: rng.sample(ids, 1000)),
