@@ -36,6 +36,10 @@ from alco.index.schema import (
 )
 
 log = logging.getLogger("alco.store")
+# how far before midnight a redelivered line is also looked for in the next day's index: a
+# writer whose ids of a day's last milliseconds ran out took the next day's (``_day_of_id``);
+# a second is 64,000 lines of one writer slot
+EDGE_MS = 1000
 
 
 @dataclass
@@ -223,26 +227,67 @@ class DayStore:
                 day = today
                 result.future += 1
             by_day[day].append(rec)
-        return [(day, *self._plan(day_index(self.schema.name, day), recs, redelivered, result))
-                for day, recs in sorted(by_day.items())]
+        rows: dict[date, list[list]] = defaultdict(list)
+        for day, recs in sorted(by_day.items()):
+            for row in self._plan(day, recs, redelivered, result, tomorrow):
+                rows[self._day_of_id(row[0], day, tomorrow)].append(row)
+        return [(day, day_index(self.schema.name, day), rows[day]) for day in sorted(rows)]
 
-    def _plan(self, index: str, recs: list[Record], redelivered: bool,
-              result: StoreResult) -> tuple[str, list[list]]:
-        """The rows to write into ``index``: those not stored yet (a redelivered batch), with
+    @staticmethod
+    def _day_of_id(doc_id: int, day: date, tomorrow: date) -> date:
+        """The day whose index keeps the row of a line of ``day`` with id ``doc_id``: the
+        id's, when a millisecond's ids ran out at the end of ``day`` and the line took those
+        of the next day's first milliseconds (alco.index.ids), so that its day index and day
+        file are those its id says, as for every other line (a line dated after tomorrow is
+        kept in today's: ``day``)."""
+        of_id = ids.day_of_ms(id_ms(doc_id))
+        return of_id if day < of_id <= tomorrow else day
+
+    def _plan(self, day: date, recs: list[Record], redelivered: bool, result: StoreResult,
+              tomorrow: date) -> list[list]:
+        """The rows of the lines of ``day``: those not stored yet (a redelivered batch), with
         their ids."""
+        index = day_index(self.schema.name, day)
         if redelivered:
+            before = len(recs)
+            recs = self._unstored(day, recs, tomorrow)
+            result.duplicates += before - len(recs)
+        if not recs:
+            return []
+        ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
+                                lambda ms: self._counters(index, day, tomorrow, ms))
+        return [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
+
+    def _unstored(self, day: date, recs: list[Record], tomorrow: date) -> list[Record]:
+        """The lines of ``recs`` (of ``day``) that are not stored yet: looked for in the day's
+        index and, for those of its last second, in the next day's too (``_day_of_id``)."""
+        groups = [(day, recs)]
+        nxt = day + timedelta(days=1)
+        edge_ms = ids.day_start_ms(nxt) - EDGE_MS
+        late = [r for r in recs if r.ts_us // 1000 >= edge_ms]
+        if late and nxt <= tomorrow:
+            groups.append((nxt, late))
+        stored: set[int] = set()  # (the records stored, by identity)
+        for of, group in groups:
+            index = day_index(self.schema.name, of)
             fp32 = self._layout(index).fp32
             key = _key(fp32)
-            known = self._stored_keys(index, recs, fp32)
-            if known:
-                before = len(recs)
-                recs = [r for r in recs if key(r) not in known]
-                result.duplicates += before - len(recs)
-        if not recs:
-            return index, []
-        ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
-                                lambda ms: self._highest_counters(index, ms))
-        return index, [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
+            known = self._stored_keys(index, group, fp32)
+            stored.update(id(r) for r in group if key(r) in known)
+        return [r for r in recs if id(r) not in stored] if stored else recs
+
+    def _counters(self, index: str, day: date, tomorrow: date,
+                  ms_values: set[int]) -> dict[int, int]:
+        """``_highest_counters`` of milliseconds a line of ``day`` may take ids of: each
+        looked up in the index that keeps its ids (``_day_of_id``)."""
+        by_index: dict[str, set[int]] = defaultdict(set)
+        for ms in ms_values:
+            of = ids.day_of_ms(ms)
+            by_index[day_index(self.schema.name, of) if day < of <= tomorrow else index].add(ms)
+        top: dict[int, int] = {}
+        for ix, group in by_index.items():
+            top.update(self._highest_counters(ix, group))
+        return top
 
     def _write(self, index: str, rows: list[list], result: StoreResult) -> None:
         try:

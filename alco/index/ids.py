@@ -57,6 +57,11 @@ def day_start_ms(day: date) -> int:
     return (day.toordinal() - _EPOCH_ORDINAL) * DAY_MS
 
 
+def day_of_ms(ms: int) -> date:
+    """The UTC day of ``ms`` (since the epoch)."""
+    return date.fromordinal(_EPOCH_ORDINAL + ms // DAY_MS)
+
+
 def dense_from_ms() -> int:
     return _cut
 

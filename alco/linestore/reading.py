@@ -84,7 +84,8 @@ class LineReader:
                     rest = [i for i in rest if i not in found]
             # a line of a day's last millisecond whose id is of the next day's first ones (a
             # writer that used that millisecond's ids takes the next one's, alco.index.ids)
-            # is kept in its own day's file
+            # was kept in its own day's file until writers kept it in the id's day
+            # (DayStore._day_of_id)
             day_before: dict[int, list[int]] = {}
             for doc_id in rest:
                 day_no, ms = divmod(id_ms(doc_id), DAY_MS)

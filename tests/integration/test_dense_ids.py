@@ -135,23 +135,42 @@ def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(sta
 
 def test_a_burst_in_the_last_millisecond_of_a_day_is_read_whole(stack, cut_today):
     """More than a dense millisecond's 64 ids in the last millisecond of a day: the rest take
-    ids of the next day's first milliseconds, and are still stored in their own day and
-    read, in order, with their text."""
+    ids of the next day's first milliseconds, and are kept in the next day's index and day
+    file, where their ids say: read in order with their text, found by a range of the next
+    day's first milliseconds alone, recognised when their batch comes again, and their ids
+    not given again by a writer started anew."""
     stack.index()
     stack.start_searchd()
     config = stack.config()
     ix = config.index("logs")
     today = cut_today
-    last_us = midnight_us(today + timedelta(days=1)) - 1_000  # 23:59:59.999
+    midnight = midnight_us(today + timedelta(days=1))
+    last_us = midnight - 1_000  # 23:59:59.999
     recs = [Record(last_us, f"late burst {n}", {"n": n}, 500 + n) for n in range(100)]
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    data_dir = stack.tmp / "sphinx"
+    tomorrow = day_index("logs", today + timedelta(days=1))
     try:
-        store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
+        store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(data_dir))
         result = store.store(recs, today, False)
         assert result.stored == 100
         assert len({ids.id_ms(i) // ids.DAY_MS for i in result.ids}) == 2  # (both days' ms)
+        counted = sx.query(f"SELECT COUNT(*) AS n FROM {tomorrow}")
+        assert int(counted[0]["n"]) == 36  # (past the 64 counters of 23:59:59.999)
+        again = store.store(recs, today, True)
+        assert (again.stored, again.duplicates) == (0, 100)
+        # a writer started anew, a line of the next day's first millisecond
+        fresh = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(data_dir))
+        first = fresh.store([Record(midnight, "first of the day", {}, 900)], today, False)
+        assert first.ids[0] not in result.ids
     finally:
         sx.close()
     got = all_lines(config, "logs")
-    assert [ln["message"] for ln in got] == [r.message for r in recs]
+    assert [ln["message"] for ln in got] == [r.message for r in recs] + ["first of the day"]
     assert all_lines(config, "logs", "burst")[-1]["message"] == "late burst 99"
+    searcher = reader.Searcher(config, Sphinx(config.sphinx.host, config.sphinx.port))
+    page = searcher.lines(ix, reader.LineQuery(from_us=midnight, to_us=midnight + 999,
+                                               order="asc", limit=1000))
+    assert [ln.message for ln in page.lines] == [r.message for r in recs[64:]] + \
+        ["first of the day"]
+    assert all(ln.ts_us == last_us for ln in page.lines[:-1])  # (their time, the store's)
