@@ -29,6 +29,7 @@ WAL_BYTES = 4 << 20  # the write-ahead log is cut back to this after a checkpoin
 BUSY_MS = 30_000  # how long a writer waits for another process's transaction
 HEADS_PAGE = 16  # block heads a lookup takes at a time (``heads_first``)
 DATA_PAGE = 500  # blocks whose data one query fetches (SQLite binds at most 999 values)
+IDS_PAGE = 400  # ids whose blocks one query looks up (``heads_of_ids``: two values an id)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER NOT NULL, "
     "count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)",
@@ -129,6 +130,36 @@ class DayFile:
             if len(page) < size:
                 return out
             offset += size
+
+    def heads_of_ids(self, ids: list[int], extra: int
+                     ) -> dict[int, list[tuple[int, int, int, int, bytes | None]]]:
+        """``heads_first(x, x, extra)`` for each id ``x`` of ``ids``, IDS_PAGE ids a query (a
+        page of scattered hits: one query, not one an id).  Each id's first HEADS_PAGE heads
+        are looked at; a block not among them is not found here (the caller looks again)."""
+        out: dict[int, list[tuple[int, int, int, int, bytes | None]]] = {}
+        for at in range(0, len(ids), IDS_PAGE):
+            part = ids[at:at + IDS_PAGE]
+            rows = self.db.execute(
+                f"WITH w(x, e) AS (VALUES {','.join(['(?, ?)'] * len(part))}) "
+                "SELECT w.x, b.rowid, b.min_id, b.max_id, b.dict, "
+                "CASE WHEN b.min_id <= w.x THEN b.data END FROM w JOIN blocks AS b "
+                "ON b.rowid IN (SELECT rowid FROM blocks WHERE max_id >= w.x AND max_id < w.e "
+                f"ORDER BY max_id LIMIT {HEADS_PAGE})",
+                [v for x in part for v in (x, span_end(x))]).fetchall()
+            by_id: dict[int, list[tuple]] = {}
+            for row in rows:
+                by_id.setdefault(row[0], []).append(row[1:])
+            for x in part:
+                heads, past = [], 0
+                for head in sorted(by_id.get(x, ()), key=lambda h: h[2]):
+                    if head[2] > x:
+                        past += 1
+                        if past > extra:
+                            break
+                    if head[1] <= x:
+                        heads.append(head)
+                out[x] = heads
+        return out
 
     def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
                        n: int) -> list[tuple[int, int, int, int, bytes]]:

@@ -180,11 +180,17 @@ class LineReader:
         found: dict = {}
         density = self._blocks_per_ms(day, db)
         gap = int(min(max(GAP_BLOCKS / density, 1), SPAN_MS) if density else SPAN_MS)
-        for lo, hi in runs(ids, ms_span(ids[0], gap)):
+        spans = list(runs(ids, ms_span(ids[0], gap)))
+        # ids far apart (scattered hits): their blocks looked up together
+        alone = [lo for lo, hi in spans if lo == hi]
+        heads_of = db.heads_of_ids(alone, EXTRA_HEADS) if len(alone) > 1 else {}
+        for lo, hi in spans:
             wanted = ids[bisect.bisect_left(ids, lo):bisect.bisect_right(ids, hi)]
-            expect = int((id_ms(hi) - id_ms(lo)) * density)
-            self._take(day, db, db.heads_first(lo, hi, EXTRA_HEADS, expect), wanted, pick,
-                       found)
+            heads = heads_of.get(lo) if lo == hi else None
+            if heads is None:
+                heads = db.heads_first(lo, hi, EXTRA_HEADS,
+                                       int((id_ms(hi) - id_ms(lo)) * density))
+            self._take(day, db, heads, wanted, pick, found)
             missing = [i for i in wanted if i not in found]
             if missing:  # (a block of a writer that stayed open while others wrote)
                 self._take(day, db, db.heads(missing[0], missing[-1]), missing, pick, found)

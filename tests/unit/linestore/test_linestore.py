@@ -273,3 +273,6 @@ def test_a_quiet_writers_block_is_found_among_a_busy_writers(tmp_path: Path):
     first = quiet[0][0]  # (not among the first blocks: found by the fallback)
     holding = [h for h in db.heads(first, first) if h[1] == first]
     assert len(holding) == 1 and holding[0] not in db.heads_first(first, first, 8)
+    # scattered ids' blocks, looked up in one query, are those each id's own query finds
+    alone = sorted(x[0] for x in wanted)
+    assert db.heads_of_ids(alone, 8) == {x: db.heads_first(x, x, 8) for x in alone}
