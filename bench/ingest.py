@@ -52,7 +52,7 @@ from common import (
 
 from alco.index import buckets, sphinxql
 from alco.index.daystore import DayStore
-from alco.index.schema import IndexSchema, day_index, day_of_us, make_id
+from alco.index.schema import IdAllocator, IndexSchema, day_index, day_of_us
 from alco.index.searchd import port_answers
 from alco.index.sphinxconf import retention_days
 from alco.index.sphinxql import Sphinx
@@ -86,6 +86,12 @@ class Bench:
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, RabbitMQ not included
         # per drain: CPU µs per line of every process involved, by role (from /proc)
         self.per_process: dict[str, dict[str, float]] = {}
+
+    def one_day(self, ts_us: int) -> int:
+        """A line's time moved into its day's second hour (the lines' 10 minutes then fall
+        into one day index whatever the time of the run)."""
+        day_us = 86_400_000_000
+        return self.first_us // day_us * day_us + 3_600_000_000 + ts_us - self.first_us
 
     # --- RabbitMQ ------------------------------------------------------------------------
     def channel(self) -> tuple[pika.BlockingConnection, object]:
@@ -175,16 +181,15 @@ class Bench:
         store = DayStore(self.sphinx, IndexSchema.of(ix), 0, ix.retention_days,
                          lines=keeper_for(self.cfg, ix))
         options = options_for(self.cfg, ix)
-        spent, counters, client_cpu = 0.0, {}, 0.0
+        spent, client_cpu = 0.0, 0.0
+        ids = IdAllocator(0)  # (a writer's ids: past a millisecond's counters, the next one's)
         searchd_cpu = cpu_seconds([self.searchd_pid])
         it = bodies(0, self.n, self.first_us, self.step_us)
         for start in range(0, self.n, ix.batch_size):
             by_day: dict[str, list] = {}
             for _ in range(min(ix.batch_size, self.n - start)):
                 rec = normalise(next(it), options=options)
-                ms = rec.ts_us // 1000
-                counters[ms] = counters.get(ms, -1) + 1
-                row = store._row(make_id(ms, 0, counters[ms]), rec)
+                row = store._row(ids.allocate([rec.ts_us // 1000], lambda _: {})[0], rec)
                 by_day.setdefault(day_index(name, day_of_us(rec.ts_us)), []).append(row)
             t, c = time.perf_counter(), time.thread_time()
             for index, rows in by_day.items():
@@ -599,14 +604,15 @@ def parallel_replace(b: Bench, n: int) -> list[tuple[str, str]]:
     store = DayStore(b.sphinx, IndexSchema.of(ix), 0, ix.retention_days)
     options = options_for(b.cfg, ix)
     rows_by_slot: list[list] = [[], []]
-    counters: dict[tuple[int, int], int] = {}
+    # (ids as two writers' allocators give them: past a millisecond's counters, the next's)
+    allocators = [IdAllocator(0), IdAllocator(1)]
     index = None
     for i, body in enumerate(bodies(0, n, b.first_us, b.step_us)):
         rec = normalise(body, options=options)
-        rec.ts_us = b.first_us + (rec.ts_us - b.first_us) % 1_000_000  # one day index
+        rec.ts_us = b.one_day(rec.ts_us)
         slot, ms = i % 2, rec.ts_us // 1000
-        counters[slot, ms] = counters.get((slot, ms), -1) + 1
-        rows_by_slot[slot].append(store._row(make_id(ms, slot, counters[slot, ms]), rec))
+        doc_id = allocators[slot].allocate([ms], lambda _: {})[0]
+        rows_by_slot[slot].append(store._row(doc_id, rec))
         index = day_index("limit", day_of_us(rec.ts_us))
     port = b.cfg.sphinx.port
     # (the rows as the day index takes them: its ids as buckets, its fields' value hashes)
@@ -679,17 +685,17 @@ def insert_stalls(n: int, limits: list[str], batch: int = 2000,
                              lines=keeper_for(b.cfg, ix))
             options = options_for(b.cfg, ix)
             times, stalls, chunks = [], [], 0
-            counters: dict[int, int] = {}
+            # (a writer's ids: past a millisecond's counters, the next one's)
+            ids = IdAllocator(0)
             it = bodies(0, n, b.first_us, b.step_us)
             index = None
             for start in range(0, n, batch):
                 part = []
                 for _ in range(min(batch, n - start)):
                     rec = normalise(next(it), options=options)
-                    rec.ts_us = b.first_us + (rec.ts_us - b.first_us) % 1_000_000
-                    ms = rec.ts_us // 1000
-                    counters[ms] = counters.get(ms, -1) + 1
-                    part.append(store._row(make_id(ms, 0, counters[ms]), rec))
+                    rec.ts_us = b.one_day(rec.ts_us)
+                    doc_id = ids.allocate([rec.ts_us // 1000], lambda _: {})[0]
+                    part.append(store._row(doc_id, rec))
                     index = day_index("stall", day_of_us(rec.ts_us))
                 t = time.perf_counter()
                 store.put_rows(index, part)
