@@ -74,8 +74,15 @@ set_dense_from(DEFAULT_DENSE_FROM)
 
 
 def make_id(ts_ms: int, slot: int, counter: int) -> int:
+    """The id of a line of ``ts_ms``, writer ``slot`` and ``counter`` (at most
+    ``max_counter(ts_ms)``: a larger one would land in the bits of another slot or
+    millisecond, ValueError)."""
     if ts_ms < _cut:
+        if counter > OLD_MAX_COUNTER:
+            raise ValueError(f"counter {counter} past {OLD_MAX_COUNTER}")
         return ts_ms << OLD_SHIFT | slot << OLD_COUNTER_BITS | counter
+    if counter > DENSE_MAX_COUNTER:
+        raise ValueError(f"counter {counter} past {DENSE_MAX_COUNTER}")
     return _base + ((ts_ms - _cut) << DENSE_SHIFT) | slot << DENSE_COUNTER_BITS | counter
 
 

@@ -23,6 +23,15 @@ def test_ids_keep_one_order_across_the_cutover():
     assert ids.max_counter(CUT - 1) == 65_535 and ids.max_counter(CUT) == 63
 
 
+def test_a_counter_past_a_milliseconds_is_refused():
+    """(it would name another slot's or millisecond's id: a loader that counts on its own
+    must take the next millisecond, as IdAllocator does)"""
+    for ms, top in ((CUT - 1, ids.OLD_MAX_COUNTER), (CUT, ids.DENSE_MAX_COUNTER)):
+        assert ids.counter_of(ids.make_id(ms, 2, top)) == top
+        with pytest.raises(ValueError):
+            ids.make_id(ms, 2, top + 1)
+
+
 def test_dense_ids_are_closer_in_time():
     old = ids.make_id(CUT - 1000, 0, 0) - ids.make_id(CUT - 1001, 0, 0)
     dense = ids.make_id(CUT + 1001, 0, 0) - ids.make_id(CUT + 1000, 0, 0)
