@@ -84,12 +84,12 @@ class DayFile:
                 db.execute("ROLLBACK")
             raise
 
-    def heads(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
-        """(rowid, min_id, max_id, dict) of the blocks whose id range meets [lo, hi], from the
-        index alone.  A block's ids span less than SPAN_MS, so only blocks ending before
-        ``span_end(hi)`` are looked at."""
+    def heads(self, lo: int, hi: int) -> list[tuple[int, int, int]]:
+        """(rowid, min_id, max_id) of the blocks whose id range meets [lo, hi], from the
+        index alone (``data_of`` reads the blocks wanted).  A block's ids span less than
+        SPAN_MS, so only blocks ending before ``span_end(hi)`` are looked at."""
         return self.db.execute(
-            "SELECT rowid, min_id, max_id, dict FROM blocks "
+            "SELECT rowid, min_id, max_id FROM blocks "
             "WHERE max_id >= ? AND max_id < ? AND min_id <= ?",
             (lo, span_end(hi), hi)).fetchall()
 
@@ -102,24 +102,21 @@ class DayFile:
         return row[0] / max(1, id_ms(row[2]) - id_ms(row[1]))
 
     def heads_first(self, lo: int, hi: int, extra: int,
-                    expect: int = 0) -> list[tuple[int, int, int, int, bytes | None]]:
+                    expect: int = 0) -> list[tuple[int, int, int]]:
         """``heads(lo, hi)`` as far as the first ``extra`` blocks ending past ``hi`` (in the
-        order of their last id, a page at a time): where the blocks holding [lo, hi] are
-        unless a writer's block stays open while others end ``extra`` (``heads`` then
-        finds it: a block may end up to SPAN_MS past ``hi``, and thousands of blocks may
-        end in that span).  For one id (``lo == hi``) each comes with its block's data (a
-        few blocks, one query), else with None (many may not hold a wanted id).  ``expect``:
-        how many blocks the range is thought to hold (the first page's size)."""
-        out: list[tuple[int, int, int, int, bytes | None]] = []
+        order of their last id, a page at a time, from the index alone): where the blocks
+        holding [lo, hi] are unless a writer's block stays open while others end ``extra``
+        (``heads`` then finds it: a block may end up to SPAN_MS past ``hi``, and thousands
+        of blocks may end in that span).  ``expect``: how many blocks the range is thought
+        to hold (the first page's size)."""
+        out: list[tuple[int, int, int]] = []
         past, offset = 0, 0
-        one = lo == hi
         size = max(HEADS_PAGE, expect + extra + 4)
         while True:
             page = self.db.execute(
-                "SELECT rowid, min_id, max_id, dict, CASE WHEN ? AND min_id <= ? THEN data END "
-                "FROM blocks WHERE max_id >= ? AND max_id < ? ORDER BY max_id "
-                "LIMIT ? OFFSET ?",
-                (one, hi, lo, span_end(hi), size, offset)).fetchall()
+                "SELECT rowid, min_id, max_id FROM blocks WHERE max_id >= ? AND max_id < ? "
+                "ORDER BY max_id LIMIT ? OFFSET ?",
+                (lo, span_end(hi), size, offset)).fetchall()
             for head in page:
                 if head[2] > hi:
                     past += 1
@@ -131,24 +128,22 @@ class DayFile:
                 return out
             offset += size
 
-    def heads_of_ids(self, ids: list[int], extra: int
-                     ) -> dict[int, list[tuple[int, int, int, int, bytes | None]]]:
+    def heads_of_ids(self, ids: list[int], extra: int) -> dict[int, list[tuple[int, int, int]]]:
         """``heads_first(x, x, extra)`` for each id ``x`` of ``ids``, IDS_PAGE ids a query (a
         page of scattered hits: one query, not one an id).  Each id's first HEADS_PAGE heads
         are looked at; a block not among them is not found here (the caller looks again)."""
-        out: dict[int, list[tuple[int, int, int, int, bytes | None]]] = {}
+        out: dict[int, list[tuple[int, int, int]]] = {}
         for at in range(0, len(ids), IDS_PAGE):
             part = ids[at:at + IDS_PAGE]
             rows = self.db.execute(
                 f"WITH w(x, e) AS (VALUES {','.join(['(?, ?)'] * len(part))}) "
-                "SELECT w.x, b.rowid, b.min_id, b.max_id, b.dict, "
-                "CASE WHEN b.min_id <= w.x THEN b.data END FROM w JOIN blocks AS b "
+                "SELECT w.x, b.rowid, b.min_id, b.max_id FROM w JOIN blocks AS b "
                 "ON b.rowid IN (SELECT rowid FROM blocks WHERE max_id >= w.x AND max_id < w.e "
                 f"ORDER BY max_id LIMIT {HEADS_PAGE})",
                 [v for x in part for v in (x, span_end(x))]).fetchall()
-            by_id: dict[int, list[tuple]] = {}
-            for row in rows:
-                by_id.setdefault(row[0], []).append(row[1:])
+            by_id: dict[int, list[tuple[int, int, int]]] = {}
+            for x, *head in rows:
+                by_id.setdefault(x, []).append(tuple(head))
             for x in part:
                 heads, past = [], 0
                 for head in sorted(by_id.get(x, ()), key=lambda h: h[2]):
@@ -172,18 +167,15 @@ class DayFile:
             f"ORDER BY max_id {'ASC' if upward else 'DESC'} LIMIT ? OFFSET ?",
             (lo, span_end(hi), hi, n, offset)).fetchall()
 
-    def data_of(self, rowids: list[int]) -> dict[int, bytes]:
-        """The data of blocks ``rowids``, DATA_PAGE a query."""
-        out: dict[int, bytes] = {}
+    def data_of(self, rowids: list[int]) -> dict[int, tuple[int, bytes]]:
+        """The dictionary and the data of blocks ``rowids``, DATA_PAGE a query."""
+        out: dict[int, tuple[int, bytes]] = {}
         for at in range(0, len(rowids), DATA_PAGE):
             part = rowids[at:at + DATA_PAGE]
-            out.update(self.db.execute(
-                f"SELECT rowid, data FROM blocks WHERE rowid IN ({','.join('?' * len(part))})",
-                part).fetchall())
+            out.update((rowid, (dict_id, data)) for rowid, dict_id, data in self.db.execute(
+                f"SELECT rowid, dict, data FROM blocks WHERE rowid IN "
+                f"({','.join('?' * len(part))})", part))
         return out
-
-    def data(self, rowid: int) -> bytes:
-        return self.db.execute("SELECT data FROM blocks WHERE rowid = ?", (rowid,)).fetchone()[0]
 
     def zdict(self, dict_id: int) -> bytes | None:
         row = self.db.execute("SELECT data FROM dicts WHERE id = ?", (dict_id,)).fetchone()

@@ -199,7 +199,7 @@ class LineReader:
     def _take(self, day: str, db: DayFile, heads: list[tuple], ids: list[int],
               pick: Callable, found: dict) -> None:
         """Put in ``found`` what ``pick`` gives of ``ids`` (sorted) in the blocks ``heads``
-        (rowid, min_id, max_id, dict and, from ``heads_first``, the data)."""
+        (rowid, min_id, max_id): those that hold one are read, in one query."""
         wanted = []
         for head in heads:
             first, last = head[1], head[2]
@@ -208,13 +208,10 @@ class LineReader:
             inside = [i for i in inside if slot_of(i) == slot]
             if inside:
                 wanted.append((head, inside))
-        # the data of the blocks not cached and not come with their heads: one query
-        data = db.data_of([head[0] for head, _ in wanted if (len(head) < 5 or head[4] is None)
-                           and (day, head[0]) not in self._blocks])
+        # the data of the blocks not cached: one query
+        data = db.data_of([head[0] for head, _ in wanted if (day, head[0]) not in self._blocks])
         for head, inside in wanted:
-            rowid, dict_id = head[0], head[3]
-            got = head[4] if len(head) > 4 and head[4] is not None else data.get(rowid)
-            block = self._decoded(day, db, rowid, dict_id, got)
+            block = self._decoded(day, db, head[0], data.get(head[0]))
             for doc_id in inside:
                 got = pick(block, doc_id)
                 if got is not None:
@@ -229,15 +226,18 @@ class LineReader:
             kept = self._density[day] = (now, db.blocks_per_ms())
         return kept[1]
 
-    def _decoded(self, day: str, db: DayFile, rowid: int, dict_id: int,
-                 data: bytes | None = None) -> Decoded:
+    def _decoded(self, day: str, db: DayFile, rowid: int,
+                 data: tuple[int, bytes] | None) -> Decoded:
+        """Block ``rowid`` of ``day``: the one cached, else decoded from ``data`` (its
+        dictionary and bytes, ``DayFile.data_of``)."""
         key = (day, rowid)
         block = self._blocks.get(key)
         if block is not None:
             self._blocks.move_to_end(key)
             return block
-        block = decode(db.data(rowid) if data is None else data,
-                       dctx=self._dctx(day, db, dict_id))
+        if data is None:  # (dropped from the cache since: read again)
+            data = db.data_of([rowid])[rowid]
+        block = decode(data[1], dctx=self._dctx(day, db, data[0]))
         self._blocks[key] = block
         if len(self._blocks) > CACHED_BLOCKS:
             self._blocks.popitem(last=False)

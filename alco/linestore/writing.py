@@ -68,12 +68,12 @@ class LineWriter:
             return
         db = self._day(day_index)
         lo, hi = ranges[0][0], ranges[-1][1]
-        heads = {head[0]: head for a, b in ranges for head in db.heads(a, b)}
+        rowids = sorted({head[0] for a, b in ranges for head in db.heads(a, b)})
         dctxs: dict[int, zstandard.ZstdDecompressor] = {}
-        for rowid, _, _, dict_id in heads.values():
+        for dict_id, data in db.data_of(rowids).values():
             if dict_id not in dctxs:
                 dctxs[dict_id] = db.decompressor(dict_id)
-            ids, times, _ = decode(db.data(rowid), dctx=dctxs[dict_id]).columns(lo, hi)
+            ids, times, _ = decode(data, dctx=dctxs[dict_id]).columns(lo, hi)
             yield ids, times
 
     def _day(self, day_index: str) -> DayFile:
