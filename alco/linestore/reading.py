@@ -184,32 +184,41 @@ class LineReader:
         # ids far apart (scattered hits): their blocks looked up together
         alone = [lo for lo, hi in spans if lo == hi]
         heads_of = db.heads_of_ids(alone, EXTRA_HEADS) if len(alone) > 1 else {}
+        looked: list[tuple[list[tuple], list[int]]] = []  # (heads, the ids they may hold)
         for lo, hi in spans:
             wanted = ids[bisect.bisect_left(ids, lo):bisect.bisect_right(ids, hi)]
             heads = heads_of.get(lo) if lo == hi else None
             if heads is None:
                 heads = db.heads_first(lo, hi, EXTRA_HEADS,
                                        int((id_ms(hi) - id_ms(lo)) * density))
-            self._take(day, db, heads, wanted, pick, found)
+            looked.append((heads, wanted))
+        self._take(day, db, looked, pick, found)
+        again = []
+        for _, wanted in looked:
             missing = [i for i in wanted if i not in found]
             if missing:  # (a block of a writer that stayed open while others wrote)
-                self._take(day, db, db.heads(missing[0], missing[-1]), missing, pick, found)
+                again.append((db.heads(missing[0], missing[-1]), missing))
+        if again:
+            self._take(day, db, again, pick, found)
         return found
 
-    def _take(self, day: str, db: DayFile, heads: list[tuple], ids: list[int],
+    def _take(self, day: str, db: DayFile, looked: list[tuple[list[tuple], list[int]]],
               pick: Callable, found: dict) -> None:
-        """Put in ``found`` what ``pick`` gives of ``ids`` (sorted) in the blocks ``heads``
-        (rowid, min_id, max_id): those that hold one are read, in one query."""
+        """Put in ``found`` what ``pick`` gives of the ids (sorted) in the blocks of each pair
+        of ``looked``: (heads (rowid, min_id, max_id), ids).  The blocks that hold one are
+        read in one query (DATA_PAGE blocks a query)."""
         wanted = []
-        for head in heads:
-            first, last = head[1], head[2]
-            inside = ids[bisect.bisect_left(ids, first):bisect.bisect_right(ids, last)]
-            slot = slot_of(first)  # (a block holds one writer slot's lines: blocks.cut)
-            inside = [i for i in inside if slot_of(i) == slot]
-            if inside:
-                wanted.append((head, inside))
-        # the data of the blocks not cached: one query
-        data = db.data_of([head[0] for head, _ in wanted if (day, head[0]) not in self._blocks])
+        for heads, ids in looked:
+            for head in heads:
+                first, last = head[1], head[2]
+                inside = ids[bisect.bisect_left(ids, first):bisect.bisect_right(ids, last)]
+                slot = slot_of(first)  # (a block holds one writer slot's lines: blocks.cut)
+                inside = [i for i in inside if slot_of(i) == slot]
+                if inside:
+                    wanted.append((head, inside))
+        # the data of the blocks not cached
+        data = db.data_of(list(dict.fromkeys(
+            head[0] for head, _ in wanted if (day, head[0]) not in self._blocks)))
         for head, inside in wanted:
             block = self._decoded(day, db, head[0], data.get(head[0]))
             for doc_id in inside:
