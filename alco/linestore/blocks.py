@@ -11,6 +11,7 @@ own instead of widening its batch's), so a block holding an id always ends befor
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -106,14 +107,19 @@ def _dumps(entries: list[Entry]) -> tuple[bytes, bytes | None]:
     lookup of one line parses its own fields only (blocks written before have a JSON list).
     The ids and times go as the first one's (``i0``, ``t0``) and each line's offset from it
     (``io``, ``to``: 5-11 digits a line where the numbers have 16-19, 4-5 B a line less once
-    compressed; blocks written before have them whole, ``id`` and ``ts``)."""
+    compressed; blocks written before have them whole, ``id`` and ``ts``).  ``fl``: the
+    length of each line's fields, so that a lookup slices its own (blocks written before:
+    the frame is split)."""
     i0, t0 = entries[0].id, entries[0].ts_us
     cols: dict = {"i0": i0, "t0": t0, "io": [e.id - i0 for e in entries],
                   "to": [e.ts_us - t0 for e in entries], "msg": [e.message for e in entries]}
     if any(e.marks for e in entries):
         cols["m"] = [e.marks or None for e in entries]
-    fields = b"\n".join([orjson.dumps(e.fields) for e in entries]) \
-        if any(e.fields for e in entries) else None
+    fields = None
+    if any(e.fields for e in entries):
+        each = [orjson.dumps(e.fields) for e in entries]
+        cols["fl"] = [len(f) for f in each]  # (a lookup slices its line's: no split)
+        fields = b"\n".join(each)
     return orjson.dumps(cols), fields
 
 
@@ -139,7 +145,8 @@ class Decoded:
     only when asked for (with ``dctx``, the block's decompressor), and each line's parsed
     only when asked for."""
 
-    __slots__ = ("_cols", "_i0", "_t0", "_ids", "_ts", "_fields", "_raw", "_frame", "_dctx")
+    __slots__ = ("_cols", "_i0", "_t0", "_ids", "_ts", "_fields", "_raw", "_frame", "_dctx",
+                 "_data", "_starts")
 
     def __init__(self, cols: dict, frame: bytes | None = None,
                  dctx: zstandard.ZstdDecompressor | None = None) -> None:
@@ -153,6 +160,8 @@ class Decoded:
         # each line's fields, parsed (blocks written before: inline, or a list a frame)
         self._fields: list[dict | None] | None = cols.get("f")
         self._raw: list[bytes] | None = None  # each line's fields as JSON
+        self._data: bytes | None = None  # the fields' frame, where ``fl`` slices it
+        self._starts: list[int] | None = None  # where each line's fields start in it
 
     def _position(self, doc_id: int) -> int | None:
         ids, offset = self._ids, doc_id - self._i0
@@ -169,13 +178,22 @@ class Decoded:
             self._frame = self._dctx = None
             if data[:1] == b"[":  # (a block written before: a list)
                 self._fields = orjson.loads(data)
-            else:
+            elif "fl" in self._cols:
+                self._data = data
+                self._starts = [0, *itertools.accumulate(n + 1 for n in self._cols["fl"])]
+                self._fields = [None] * len(self._ids)
+            else:  # (a block written before the lengths)
                 self._raw = data.split(b"\n")
                 self._fields = [None] * len(self._raw)
         got = self._fields[n]
         if got is None:
-            assert self._raw is not None
-            got = self._fields[n] = orjson.loads(self._raw[n])
+            if self._starts is not None:
+                assert self._data is not None
+                raw = self._data[self._starts[n]:self._starts[n + 1] - 1]
+            else:
+                assert self._raw is not None
+                raw = self._raw[n]
+            got = self._fields[n] = orjson.loads(raw)
         return got
 
     def get(self, doc_id: int) -> Entry | None:

@@ -69,6 +69,7 @@ def test_a_scan_of_messages_leaves_the_fields_unparsed_and_old_blocks_still_read
     assert decoded._fields is None  # (a scan of the messages: the fields stay compressed)
     assert decoded.fields(ids[3], ids[5]) == [e.fields for e in entries[3:6]]
     assert decoded._fields[2] is None  # (only the lines asked for are parsed)
+    assert decoded._raw is None  # (each line's fields sliced by their lengths, not split)
     # a block whose fields' frame is a JSON list (written before each line had its own)
     cz = zstandard.ZstdCompressor()
     cols = orjson.dumps({"id": ids, "ts": [e.ts_us for e in entries],
