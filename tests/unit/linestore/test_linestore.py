@@ -79,6 +79,11 @@ def test_a_scan_of_messages_leaves_the_fields_unparsed_and_old_blocks_still_read
     data = (blocks.TWO_FRAMES + len(frames).to_bytes(4, "little") + frames
             + cz.compress(orjson.dumps([e.fields for e in entries])))
     assert blocks.decode(data).entries() == entries
+    # a block whose fields' frame is one line each without their lengths (split to be read)
+    data = (blocks.TWO_FRAMES + len(frames).to_bytes(4, "little") + frames
+            + cz.compress(b"\n".join(orjson.dumps(e.fields) for e in entries)))
+    assert blocks.decode(data).get(ids[7]).fields == entries[7].fields
+    assert blocks.decode(data).entries() == entries
     # a block written before the fields had a part of their own: inline, as "f"
     old = {"id": ids, "ts": [e.ts_us for e in entries], "msg": [e.message for e in entries],
            "f": [e.fields for e in entries], "m": [e.marks or None for e in entries]}
