@@ -1,6 +1,8 @@
 """Generate the searchd configuration for the configured ALCO indexes.
 
-Each ALCO index has one RT index per day: the retention window plus tomorrow.  The output is a
+Each ALCO index has one RT index per day: the retention window plus tomorrow, and searchd
+serves the day after tomorrow too (``served_days``: at midnight the new tomorrow is there
+before the config's rotation catches up, up to a minute later).  The output is a
 complete searchd config file: an externally managed searchd (``managed = false``) can use
 ``alco sphinx-conf > sphinx.conf`` and be sent SIGHUP after each regeneration (SIGHUP adds new
 days; dropping the expired ones needs a restart of searchd, see alco.index.searchd).
@@ -31,6 +33,13 @@ def retention_days(ix: IndexConfig, today: date) -> list[date]:
     """The days that exist for an index: ``retention_days`` back from today, plus tomorrow."""
     first = today - timedelta(days=ix.retention_days - 1)
     return [first + timedelta(days=i) for i in range(ix.retention_days + 1)]
+
+
+def served_days(ix: IndexConfig, today: date) -> list[date]:
+    """The days whose index searchd serves: ``retention_days`` and the day after tomorrow.
+    Reads and writes of ``today`` use ``retention_days``; once midnight has passed they use
+    the next day's, whose tomorrow is then already served, until the config is rotated."""
+    return [*retention_days(ix, today), today + timedelta(days=2)]
 
 
 def line_store(config: Config, ix: IndexConfig) -> bool:
@@ -101,7 +110,7 @@ def check_agent(agent: str) -> str:
 def index_names(config: Config, today: date) -> list[str]:
     """Every day index of the config for ``today``."""
     return [day_index(ix.name, day) for ix in config.indexes
-            for day in retention_days(ix, today)]
+            for day in served_days(ix, today)]
 
 
 def searchd_section(config: Config, data_dir: Path) -> str:
@@ -136,7 +145,7 @@ def render(config: Config, today: date) -> str:
     timeouts = (config.sphinx.agent_connect_timeout, config.sphinx.agent_query_timeout)
     for ix in config.indexes:
         schema = IndexSchema.of(ix)
-        for day in retention_days(ix, today):
+        for day in served_days(ix, today):
             name = day_index(ix.name, day)
             parts.append(distributed_section(agents, name, timeouts) if agents
                          else index_section(schema, name, data_dir, ix.infixes,

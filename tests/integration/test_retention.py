@@ -66,26 +66,36 @@ def lifecycle(stack):
 
 def test_rotation_adds_tomorrow_drops_expired_day_and_keeps_data(lifecycle):
     stack, config, searchd = lifecycle
-    assert tables(config) == {"logs_20260309", "logs_20260310", "logs_20260311"}
+    # (the day after tomorrow is served too: sphinxconf.served_days)
+    assert tables(config) == {"logs_20260309", "logs_20260310", "logs_20260311",
+                              "logs_20260312"}
     fill(config, [record(us(D - timedelta(days=1)), "old day", host="old"),
                   record(us(D), "this day", host="now")], today=D)
     assert messages(config, D) == ["old day", "this day"]
+    # midnight has passed and the config is not rotated yet (up to a minute): reads and
+    # writes of the new day find every index they use
+    assert messages(config, D + timedelta(days=1)) == ["this day"]
+    fill(config, [record(us(D + timedelta(days=2), 1), "the new tomorrow")],
+         today=D + timedelta(days=1))
+    assert messages(config, D + timedelta(days=1)) == ["this day", "the new tomorrow"]
     pid = searchd.proc.pid
     assert searchd.reload(D + timedelta(days=1)) is True
     assert searchd.proc.pid == pid  # SIGHUP was enough: no restart, no pause
-    assert tables(config) == {"logs_20260310", "logs_20260311", "logs_20260312"}
+    assert tables(config) == {"logs_20260310", "logs_20260311", "logs_20260312",
+                              "logs_20260313"}
 
     def day_files() -> set[str]:
         return {p.name.split(".")[0] for p in searchd.data_dir.iterdir()}
 
     assert "logs_20260309" not in day_files() and "logs_20260310" in day_files()
-    assert messages(config, D + timedelta(days=1)) == ["this day"]
+    assert messages(config, D + timedelta(days=1)) == ["this day", "the new tomorrow"]
     assert searchd.reload(D + timedelta(days=1)) is False  # nothing changed: nothing done
     fill(config, [record(us(D + timedelta(days=2)), "tomorrow")], today=D + timedelta(days=1))
-    assert messages(config, D + timedelta(days=1)) == ["this day", "tomorrow"]
+    after = ["this day", "the new tomorrow", "tomorrow"]
+    assert messages(config, D + timedelta(days=1)) == after
     searchd.stop()  # a restart replays the binlog, which still names the dropped day
     searchd.start(today=D + timedelta(days=1))
-    assert messages(config, D + timedelta(days=1)) == ["this day", "tomorrow"]
+    assert messages(config, D + timedelta(days=1)) == after
     assert "logs_20260309" not in day_files()
 
 
@@ -172,13 +182,15 @@ def test_sphinx_conf_output_runs_an_external_searchd(stack, tmp_path):
     proc = subprocess.Popen(["searchd", "--config", str(conf), "--nodetach"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: tables(config) == {"logs_20260310", "logs_20260311"},
+        wait_for(lambda: tables(config) == {"logs_20260310", "logs_20260311",
+                                            "logs_20260312"},
                  message="external searchd serving the generated indexes")
         fill(config, [record(us(D), "external")], today=D)
         assert messages(config, D) == ["external"]
         generate(D + timedelta(days=1))
         proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: "logs_20260312" in tables(config), message="tomorrow after SIGHUP")
+        wait_for(lambda: "logs_20260313" in tables(config),
+                 message="the new day after tomorrow after SIGHUP")
         wait_for(lambda: "logs_20260310" not in tables(config), message="expired day dropped")
         assert messages(config, D + timedelta(days=1)) == []
     finally:
@@ -192,5 +204,6 @@ def test_searchd_that_does_not_follow_is_restarted(lifecycle):
     pid = searchd.proc.pid
     assert searchd.reload(D + timedelta(days=1), timeout=0) is True
     assert searchd.proc.pid != pid
-    assert tables(config) == {"logs_20260310", "logs_20260311", "logs_20260312"}
+    assert tables(config) == {"logs_20260310", "logs_20260311", "logs_20260312",
+                              "logs_20260313"}
     assert messages(config, D + timedelta(days=1)) == ["kept"]

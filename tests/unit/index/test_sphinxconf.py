@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -19,9 +19,15 @@ def config(index_extra: dict | None = None, **sphinx: object):
         {"name": "audit", "retention_days": 1}]}, "test.toml", env={})
 
 
-def test_days_of_the_window_plus_tomorrow():
+def test_days_of_the_window_plus_tomorrow_and_the_day_after_served():
+    """(the day after tomorrow: the next day's tomorrow is served as midnight passes, before
+    the config is rotated)"""
     assert sphinxconf.index_names(config(), D) == [
-        "logs_20261123", "logs_20261124", "logs_20261125", "audit_20261124", "audit_20261125"]
+        "logs_20261123", "logs_20261124", "logs_20261125", "logs_20261126",
+        "audit_20261124", "audit_20261125", "audit_20261126"]
+    for ix in config().indexes:
+        after_midnight = sphinxconf.retention_days(ix, D + timedelta(days=1))
+        assert set(after_midnight) <= set(sphinxconf.served_days(ix, D))
 
 
 def test_rt_index_schema_and_flat_file_layout():
