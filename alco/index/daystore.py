@@ -37,7 +37,7 @@ from alco.index.schema import (
 
 log = logging.getLogger("alco.store")
 # how far before midnight a redelivered line is also looked for in the next day's index: a
-# writer whose ids of a day's last milliseconds ran out took the next day's (``_day_of_id``);
+# writer whose ids of a day's last milliseconds ran out took the next day's (``_keeping_day``);
 # a second is 64,000 lines of one writer slot
 EDGE_MS = 1000
 
@@ -229,25 +229,16 @@ class DayStore:
             by_day[day].append(rec)
         rows: dict[date, list[list]] = defaultdict(list)
         for day, recs in sorted(by_day.items()):
+            later = make_id(ids.day_start_ms(day + timedelta(days=1)), 0, 0)  # (a later day's)
             for row in self._plan(day, recs, redelivered, result, tomorrow):
-                rows[self._day_of_id(row[0], day, tomorrow)].append(row)
+                rows[day if row[0] < later else
+                     _keeping_day(id_ms(row[0]), day, tomorrow)].append(row)
         return [(day, day_index(self.schema.name, day), rows[day]) for day in sorted(rows)]
-
-    @staticmethod
-    def _day_of_id(doc_id: int, day: date, tomorrow: date) -> date:
-        """The day whose index keeps the row of a line of ``day`` with id ``doc_id``: the
-        id's, when a millisecond's ids ran out at the end of ``day`` and the line took those
-        of the next day's first milliseconds (alco.index.ids), so that its day index and day
-        file are those its id says, as for every other line (a line dated after tomorrow is
-        kept in today's: ``day``)."""
-        of_id = ids.day_of_ms(id_ms(doc_id))
-        return of_id if day < of_id <= tomorrow else day
 
     def _plan(self, day: date, recs: list[Record], redelivered: bool, result: StoreResult,
               tomorrow: date) -> list[list]:
         """The rows of the lines of ``day``: those not stored yet (a redelivered batch), with
         their ids."""
-        index = day_index(self.schema.name, day)
         if redelivered:
             before = len(recs)
             recs = self._unstored(day, recs, tomorrow)
@@ -255,12 +246,12 @@ class DayStore:
         if not recs:
             return []
         ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
-                                lambda ms: self._counters(index, day, tomorrow, ms))
+                                lambda ms: self._counters(day, tomorrow, ms))
         return [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
 
     def _unstored(self, day: date, recs: list[Record], tomorrow: date) -> list[Record]:
         """The lines of ``recs`` (of ``day``) that are not stored yet: looked for in the day's
-        index and, for those of its last second, in the next day's too (``_day_of_id``)."""
+        index and, for those of its last second, in the next day's too (``_keeping_day``)."""
         groups = [(day, recs)]
         nxt = day + timedelta(days=1)
         edge_ms = ids.day_start_ms(nxt) - EDGE_MS
@@ -276,14 +267,12 @@ class DayStore:
             stored.update(id(r) for r in group if key(r) in known)
         return [r for r in recs if id(r) not in stored] if stored else recs
 
-    def _counters(self, index: str, day: date, tomorrow: date,
-                  ms_values: set[int]) -> dict[int, int]:
+    def _counters(self, day: date, tomorrow: date, ms_values: set[int]) -> dict[int, int]:
         """``_highest_counters`` of milliseconds a line of ``day`` may take ids of: each
-        looked up in the index that keeps its ids (``_day_of_id``)."""
+        looked up in the index that keeps its ids (``_keeping_day``)."""
         by_index: dict[str, set[int]] = defaultdict(set)
         for ms in ms_values:
-            of = ids.day_of_ms(ms)
-            by_index[day_index(self.schema.name, of) if day < of <= tomorrow else index].add(ms)
+            by_index[day_index(self.schema.name, _keeping_day(ms, day, tomorrow))].add(ms)
         top: dict[int, int] = {}
         for ix, group in by_index.items():
             top.update(self._highest_counters(ix, group))
@@ -463,6 +452,16 @@ class DayStore:
             return self.lines.ids_between(index, lo, hi)
         except (OSError, sqlite3.Error) as exc:
             raise TransientError(f"line store: {exc}") from exc
+
+
+def _keeping_day(ms: int, day: date, tomorrow: date) -> date:
+    """The day whose index and day file keep a line of ``day`` whose id says ``ms``: the
+    id's, when a millisecond's ids ran out at the end of ``day`` and the line took those of
+    the next day's first milliseconds (alco.index.ids), so that its day index and day file
+    are those its id says, as for every other line; else ``day`` (a line dated after
+    tomorrow is kept in today's)."""
+    of_id = ids.day_of_ms(ms)
+    return of_id if day < of_id <= tomorrow else day
 
 
 def _ms_groups(ms: list[int], gap: int = 10_000) -> list[tuple[int, int]]:

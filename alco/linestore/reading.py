@@ -7,13 +7,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import date
 from itertools import compress
 from pathlib import Path
 
 import zstandard
 
-from alco.index.ids import id_ms, ms_span
+from alco.index.ids import DAY_MS, day_of_ms, id_ms, ms_span
 from alco.index.schema import day_index, slot_of
 from alco.linestore.blocks import (
     BLOCK_LINES,
@@ -27,9 +26,7 @@ from alco.linestore.blocks import (
 )
 from alco.linestore.daydb import DayFile, day_dir
 
-DAY_MS = 86_400_000
 EARLY_MS = 1000  # ids this close after midnight may be of a line of the day before
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 SCAN_HEADS = 64  # blocks a scan looks up at a time
 OPEN_DAYS = 64  # day files kept open
 CACHED_BLOCKS = 1024  # decoded blocks kept (a page read twice, paging back and forth)
@@ -72,7 +69,7 @@ class LineReader:
         with self._lock:
             days = []
             for day_no, wanted in by_day.items():
-                day = day_index(name, date.fromordinal(EPOCH_ORDINAL + day_no))
+                day = day_index(name, day_of_ms(day_no * DAY_MS))
                 days.append(day)
                 found.update(self._fetch_day(day, wanted, pick))
             rest = sorted(i for i in set(ids) if i not in found)
@@ -85,15 +82,15 @@ class LineReader:
             # a line of a day's last millisecond whose id is of the next day's first ones (a
             # writer that used that millisecond's ids takes the next one's, alco.index.ids)
             # was kept in its own day's file until writers kept it in the id's day
-            # (DayStore._day_of_id)
+            # (alco.index.daystore._keeping_day)
             day_before: dict[int, list[int]] = {}
             for doc_id in rest:
                 day_no, ms = divmod(id_ms(doc_id), DAY_MS)
                 if ms < EARLY_MS:
                     day_before.setdefault(day_no - 1, []).append(doc_id)
             for day_no, wanted in day_before.items():
-                day = day_index(name, date.fromordinal(EPOCH_ORDINAL + day_no))
-                found.update(self._fetch_day(day, wanted, pick))
+                found.update(self._fetch_day(day_index(name, day_of_ms(day_no * DAY_MS)),
+                                             wanted, pick))
         return found
 
     def scan_matching(self, days: list[str], lo: int, hi: int, upward: bool, limit: int,

@@ -11,7 +11,7 @@ from alco.config import Config, IndexConfig
 from alco.index.ids import ms_span
 from alco.index.sphinxconf import line_store
 from alco.linestore.blocks import SPAN_MS, Entry, cut, decode, encode, runs, utf8
-from alco.linestore.daydb import DayFile, day_dir
+from alco.linestore.daydb import DATA_PAGE, DayFile, day_dir
 from alco.linestore.training import Trainer
 
 OPEN_DAYS = 4  # day files a writer keeps open (today, yesterday, tomorrow, a late day)
@@ -63,18 +63,20 @@ class LineWriter:
     def _columns(self, day_index: str, ranges: list[tuple[int, int]]
                  ) -> Iterator[tuple[list[int], list[int]]]:
         """The ids and times of the lines in ``ranges`` (sorted) of each block of
-        ``day_index`` that meets one of them, each block read once."""
+        ``day_index`` that meets one of them, each block read once, DATA_PAGE blocks in
+        memory at a time (a late batch's range may hold an hour of the day's blocks)."""
         if not day_dir(self.data_dir, day_index).exists():
             return
         db = self._day(day_index)
         lo, hi = ranges[0][0], ranges[-1][1]
         rowids = sorted({head[0] for a, b in ranges for head in db.heads(a, b)})
         dctxs: dict[int, zstandard.ZstdDecompressor] = {}
-        for dict_id, data in db.data_of(rowids).values():
-            if dict_id not in dctxs:
-                dctxs[dict_id] = db.decompressor(dict_id)
-            ids, times, _ = decode(data, dctx=dctxs[dict_id]).columns(lo, hi)
-            yield ids, times
+        for at in range(0, len(rowids), DATA_PAGE):
+            for dict_id, data in db.data_of(rowids[at:at + DATA_PAGE]).values():
+                if dict_id not in dctxs:
+                    dctxs[dict_id] = db.decompressor(dict_id)
+                ids, times, _ = decode(data, dctx=dctxs[dict_id]).columns(lo, hi)
+                yield ids, times
 
     def _day(self, day_index: str) -> DayFile:
         found = self._open.get(day_index)
