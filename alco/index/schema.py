@@ -47,7 +47,8 @@ _FIELD_RE = re.compile(r"[^a-z0-9_]")
 class Record:
     """One log line as stored: time (µs), message text, fields as sent, fingerprint, and ALCO's
     own marks of what it repaired (``truncated``, ``invalid_utf8``, ``bad_timestamp``), kept
-    apart from the fields."""
+    apart from the fields.  ``arrival``: the line carried no time (nor did its message), so
+    its time is its arrival's, and a redelivery of it arrives at another."""
 
     ts_us: int
     message: str
@@ -55,6 +56,7 @@ class Record:
     fp: int
     degraded: list[str] = field(default_factory=list)
     marks: dict = field(default_factory=dict)
+    arrival: bool = False
 
 
 MIN_INFIX = 3  # day indexes' min_infix_len (or min_prefix_len): the shortest piece looked up

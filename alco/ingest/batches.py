@@ -61,12 +61,13 @@ BusySlots: TypeAlias = "ctypes.Array[ctypes.c_longlong]"
 
 
 def encode(records: list[Record]) -> bytes:
-    return orjson.dumps([(r.ts_us, r.message, r.fields, r.fp, r.marks) for r in records])
+    return orjson.dumps([(r.ts_us, r.message, r.fields, r.fp, r.marks, r.arrival)
+                         for r in records])
 
 
 def decode(data: bytes | memoryview) -> list[Record]:
-    return [Record(ts, msg, fields, fp, marks=marks)
-            for ts, msg, fields, fp, marks in orjson.loads(data)]
+    return [Record(ts, msg, fields, fp, marks=marks, arrival=arrival)
+            for ts, msg, fields, fp, marks, arrival in orjson.loads(data)]
 
 
 def _untrack(shm: shared_memory.SharedMemory) -> None:

@@ -81,9 +81,9 @@ def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None
     (``amqp_ts``, seconds) if plausible, else ``arrival_us``, else now."""
     if arrival_us is None:
         arrival_us = time.time_ns() // 1000
-    fallback_us = arrival_us
+    fallback_us, arrival = arrival_us, True
     if isinstance(amqp_ts, int) and MIN_TS_US <= amqp_ts * 1_000_000 < MAX_TS_US:
-        fallback_us = amqp_ts * 1_000_000
+        fallback_us, arrival = amqp_ts * 1_000_000, False
     key = body + (message_id or "").encode()
     fp = fingerprint(key if line_no is None else key + b"#%d" % line_no)
     if not body.strip():
@@ -96,9 +96,9 @@ def normalise(body: bytes, *, amqp_ts: int | None = None, message_id: str | None
         degraded.append("invalid_utf8")
     doc = _parse_json(text, content_type)
     if doc is None:
-        rec = Record(fallback_us, text.rstrip("\r\n"), {}, fp, degraded)
+        rec = Record(fallback_us, text.rstrip("\r\n"), {}, fp, degraded, arrival=arrival)
     else:
-        rec = _from_object(doc, fallback_us, fp, degraded, options.naive_local)
+        rec = _from_object(doc, fallback_us, fp, degraded, options.naive_local, arrival)
     _apply_limits(rec, options, _within_limits(body, options.limits))
     return rec
 
@@ -145,7 +145,7 @@ def _parse_json(text: str, content_type: str | None) -> dict | None:
 
 
 def _from_object(doc: dict, fallback_us: int, fp: int, degraded: list[str],
-                 naive_local: bool) -> Record:
+                 naive_local: bool, arrival: bool) -> Record:
     message = None
     for key in MESSAGE_KEYS:
         if key in doc:
@@ -161,7 +161,7 @@ def _from_object(doc: dict, fallback_us: int, fp: int, degraded: list[str],
     ts_us = _find_time(doc, naive_local, degraded, marks)
     fields = doc  # names and values exactly as sent (a fresh dict of our own)
     return Record(ts_us if ts_us is not None else fallback_us, message, fields, fp, degraded,
-                  marks)
+                  marks, arrival and ts_us is None)
 
 
 def _find_time(doc: dict, naive_local: bool, degraded: list[str], marks: dict) -> int | None:

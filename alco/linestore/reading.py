@@ -273,6 +273,11 @@ class LineReader:
             self._forget(next(iter(self._days)))
         return db
 
+    def close(self) -> None:
+        with self._lock:
+            for day in list(self._days):
+                self._forget(day)
+
     def _forget(self, day: str) -> None:
         self._days.pop(day).close()
         self._density.pop(day, None)

@@ -12,6 +12,7 @@ from alco.index.ids import ms_span
 from alco.index.sphinxconf import line_store
 from alco.linestore.blocks import SPAN_MS, Entry, cut, decode, encode, runs, utf8
 from alco.linestore.daydb import DATA_PAGE, DayFile, day_dir
+from alco.linestore.reading import LineReader
 from alco.linestore.training import Trainer
 
 OPEN_DAYS = 4  # day files a writer keeps open (today, yesterday, tomorrow, a late day)
@@ -24,6 +25,7 @@ class LineWriter:
         self.data_dir = Path(data_dir).resolve()
         self.trainer = trainer or Trainer()
         self._open: dict[str, DayFile] = {}
+        self._reader: LineReader | None = None
 
     def put(self, day_index: str, lines: list[tuple[int, int, str, dict, dict]]) -> None:
         """Store ``lines`` (id, time in µs, message, fields, marks) of the day index
@@ -60,6 +62,15 @@ class LineWriter:
             out.update((i, t) for i, t in zip(found, times, strict=True) if i in wanted)
         return out
 
+    def texts_of(self, day_index: str, ids: list[int]) -> dict[int, tuple[str, dict]]:
+        """The messages and fields of the lines ``ids`` the store holds for ``day_index`` (a
+        redelivered line stamped at its arrival is told from the stored ones by them)."""
+        if self._reader is None:
+            self._reader = LineReader(self.data_dir)
+        name = day_index.rsplit("_", 1)[0]
+        found = self._reader.fetch(name, ids, [day_index])
+        return {i: (e.message, e.fields) for i, e in found.items()}
+
     def _columns(self, day_index: str, ranges: list[tuple[int, int]]
                  ) -> Iterator[tuple[list[int], list[int]]]:
         """The ids and times of the lines in ``ranges`` (sorted) of each block of
@@ -93,6 +104,9 @@ class LineWriter:
         for day in self._open.values():
             day.close()
         self._open.clear()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 def keeper_for(config: Config, ix: IndexConfig) -> LineWriter | None:

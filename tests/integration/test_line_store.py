@@ -240,3 +240,24 @@ def test_a_redelivered_batch_is_told_apart_by_millisecond_and_32_bit_fingerprint
     assert [ln["message"] for ln in all_lines(config, "logs")] == [
         *(f"first {n}" for n in range(5)), "twin of first 0"]
     sx.close()
+
+
+def test_a_redelivered_line_stamped_at_arrival_is_told_by_its_text(stack):
+    """A line that carried no time is stamped at its arrival, and its redelivery arrives at
+    another millisecond: it is the stored line with its 32 fingerprint bits and its text.
+    A line of another text sharing those bits, and a line with a time of its own, are kept."""
+    config, store, today, now_us = store_of(stack)
+    low = 0x5EED0001
+    first = [Record(now_us + n * 1000, f"no time {n} ✓", {"n": n, "u": "é"},
+                    (n << 40) | low + n, arrival=True) for n in range(5)]
+    assert store.store(first, today, False).stored == 5
+    later = [Record(r.ts_us + 4_000_000, r.message, dict(r.fields), r.fp, arrival=True)
+             for r in first]  # the same lines, arrived again 4 s later
+    other = Record(now_us + 9_000_000, "another text", {"n": 0, "u": "é"}, (9 << 40) | low,
+                   arrival=True)
+    timed = Record(now_us + 9_500_000, "no time 1 ✓", {"n": 1, "u": "é"}, (1 << 40) | low + 1)
+    again = store.store([*later, other, timed], today, True)
+    assert (again.stored, again.duplicates) == (2, 5)
+    assert sorted(ln["message"] for ln in all_lines(config, "logs")) == sorted(
+        [*(f"no time {n} ✓" for n in range(5)), "another text", "no time 1 ✓"])
+    store.sphinx.close()

@@ -16,7 +16,7 @@ needs_shm = pytest.mark.skipif(not os.path.isdir(batches.SHM_DIR), reason="no /d
 
 def records() -> list[Record]:
     return [Record(1_764_000_000_000_000 + i, f"line {i} \x00\x01 é", {"n": i, "d": {"a": [1]}},
-                   -i) for i in range(50)]
+                   -i, arrival=i % 2 == 0) for i in range(50)]
 
 
 @needs_shm
@@ -27,8 +27,8 @@ def test_shared_memory_round_trip_frees_the_segment():
     assert handle.shm_name == name and handle.count == 50 and handle.payload is None
     assert os.path.exists(os.path.join(batches.SHM_DIR, name))
     out = batches.unpack(handle)
-    assert [(r.ts_us, r.message, r.fields, r.fp) for r in out] == \
-        [(r.ts_us, r.message, r.fields, r.fp) for r in records()]
+    assert [(r.ts_us, r.message, r.fields, r.fp, r.arrival) for r in out] == \
+        [(r.ts_us, r.message, r.fields, r.fp, r.arrival) for r in records()]
     assert not os.path.exists(os.path.join(batches.SHM_DIR, name))
 
 

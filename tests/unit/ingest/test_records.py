@@ -87,6 +87,17 @@ def test_plain_text_uses_amqp_timestamp_or_arrival():
     assert norm(b"garbage amqp ts", amqp_ts=-5).ts_us == ARRIVAL
 
 
+def test_a_line_stamped_at_its_arrival_says_so():
+    """Only a line whose time is its arrival's is marked: a redelivery arrives at another
+    time, and the writer tells it from stored lines by its text (alco.index.daystore)."""
+    assert norm(b"plain").arrival and norm({"message": "no time"}).arrival
+    assert not norm(b"plain", amqp_ts=1_700_000_123).arrival
+    assert not norm({"message": "m"}, amqp_ts=1_700_000_123).arrival
+    assert not norm({"message": "m", "@timestamp": "2026-11-24T03:57:23Z"}).arrival
+    bad = norm({"message": "m", "@timestamp": "yesterday-ish"})
+    assert bad.arrival and bad.ts_us == ARRIVAL
+
+
 def test_offsets_are_honoured():
     a = norm({"message": "a", "@timestamp": "2026-11-24T10:00:00+03:00"}).ts_us
     b = norm({"message": "b", "@timestamp": "2026-11-24T07:00:00Z"}).ts_us
