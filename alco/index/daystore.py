@@ -34,7 +34,6 @@ from alco.index.schema import (
     time_token,
     value_text,
 )
-from alco.linestore.blocks import utf8
 
 log = logging.getLogger("alco.store")
 # how far before midnight a redelivered line is also looked for in the next day's index: a
@@ -75,7 +74,8 @@ class LineKeeper(Protocol):
 
     def times_of(self, day_index: str, ids: list[int]) -> dict[int, int]: ...
 
-    def texts_of(self, day_index: str, ids: list[int]) -> dict[int, tuple[str, dict]]: ...
+    def holding(self, day_index: str, wanted: list[tuple[list[int], str, dict]]
+                ) -> list[bool]: ...
 
     def close(self) -> None: ...
 
@@ -432,8 +432,8 @@ class DayStore:
         """The keys of the lines of ``recs`` stamped at their arrival (``Record.arrival``)
         that ``index`` holds at another millisecond: a redelivery arrived later than the
         first delivery.  Such a line is the stored one whose 32 fingerprint bits and text
-        (message and fields, read from the line store) are its own, as a whole fingerprint
-        tells it on other days."""
+        (message and fields, read from the line store: ``holding``) are its own, as a whole
+        fingerprint tells it on other days."""
         key = _key(True)
         recs = [r for r in recs if key(r) not in found]
         if not recs or self.lines is None:
@@ -441,15 +441,12 @@ class DayStore:
         by_fp: dict[int, list[int]] = defaultdict(list)
         for doc_id, fp in pairs:
             by_fp[fp].append(doc_id)
-        ids = sorted({i for r in recs for i in by_fp.get(r.fp & FP32, ())})
-        if not ids:
-            return set()
         try:
-            kept = self.lines.texts_of(index, ids)
+            held = self.lines.holding(
+                index, [(by_fp.get(r.fp & FP32, []), r.message, r.fields) for r in recs])
         except (OSError, sqlite3.Error) as exc:
             raise TransientError(f"line store: {exc}") from exc
-        return {key(r) for r in recs
-                if (utf8(r.message), r.fields) in (kept.get(i) for i in by_fp[r.fp & FP32])}
+        return {key(r) for r, kept in zip(recs, held, strict=True) if kept}
 
     def _highest_counters(self, index: str, ms_values: set[int]) -> dict[int, int]:
         """For each millisecond, the highest counter this slot already used in ``index``:

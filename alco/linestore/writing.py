@@ -62,14 +62,23 @@ class LineWriter:
             out.update((i, t) for i, t in zip(found, times, strict=True) if i in wanted)
         return out
 
-    def texts_of(self, day_index: str, ids: list[int]) -> dict[int, tuple[str, dict]]:
-        """The messages and fields of the lines ``ids`` the store holds for ``day_index`` (a
-        redelivered line stamped at its arrival is told from the stored ones by them)."""
+    def holding(self, day_index: str, wanted: list[tuple[list[int], str, dict]]
+                ) -> list[bool]:
+        """For each (ids, message, fields) of ``wanted``: whether one of the lines ``ids`` the
+        store holds for ``day_index`` has that message and those fields, as ``put`` keeps
+        them (a redelivered line stamped at its arrival is told from stored lines so)."""
+        ids = sorted({i for found, _, _ in wanted for i in found})
+        if not ids:
+            return [False] * len(wanted)
         if self._reader is None:
             self._reader = LineReader(self.data_dir)
-        name = day_index.rsplit("_", 1)[0]
-        found = self._reader.fetch(name, ids, [day_index])
-        return {i: (e.message, e.fields) for i, e in found.items()}
+        kept = self._reader.fetch(day_index.rsplit("_", 1)[0], ids, [day_index])
+        out = []
+        for found, message, fields in wanted:
+            text = utf8(message)
+            out.append(any((e := kept.get(i)) is not None and e.message == text
+                           and e.fields == fields for i in found))
+        return out
 
     def _columns(self, day_index: str, ranges: list[tuple[int, int]]
                  ) -> Iterator[tuple[list[int], list[int]]]:
