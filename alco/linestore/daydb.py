@@ -11,6 +11,7 @@ retention and size limits remove it with the day's Sphinx files (alco.index.rete
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import zstandard
@@ -29,7 +30,8 @@ WAL_BYTES = 4 << 20  # the write-ahead log is cut back to this after a checkpoin
 BUSY_MS = 30_000  # how long a writer waits for another process's transaction
 HEADS_PAGE = 16  # block heads a lookup takes at a time (``heads_first``)
 DATA_PAGE = 500  # blocks whose data one query fetches (SQLite binds at most 999 values)
-IDS_PAGE = 400  # ids whose blocks one query looks up (``heads_of_ids``: two values an id)
+IDS_PAGE = 400  # ids whose blocks one query looks up (``heads_of_ids``: SQLite's compound
+# SELECT takes at most 500 parts)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER NOT NULL, "
     "count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)",
@@ -117,43 +119,30 @@ class DayFile:
                 "SELECT rowid, min_id, max_id FROM blocks WHERE max_id >= ? AND max_id < ? "
                 "ORDER BY max_id LIMIT ? OFFSET ?",
                 (lo, span_end(hi), size, offset)).fetchall()
-            for head in page:
-                if head[2] > hi:
-                    past += 1
-                    if past > extra:
-                        return out
-                if head[1] <= hi:
-                    out.append(head)
-            if len(page) < size:
+            past = _holding(page, hi, extra, past, out)
+            if past > extra or len(page) < size:
                 return out
             offset += size
 
     def heads_of_ids(self, ids: list[int], extra: int) -> dict[int, list[tuple[int, int, int]]]:
         """``heads_first(x, x, extra)`` for each id ``x`` of ``ids``, IDS_PAGE ids a query (a
-        page of scattered hits: one query, not one an id).  Each id's first HEADS_PAGE heads
-        are looked at; a block not among them is not found here (the caller looks again)."""
+        page of scattered hits: one query, not one an id; each id's part reads the covering
+        index alone, and ``extra`` + 2 heads: one block at most ends at ``x``, ids being
+        unique, and the next ``extra`` + 1 ending past it are as far as ``heads_first``
+        looks)."""
         out: dict[int, list[tuple[int, int, int]]] = {}
         for at in range(0, len(ids), IDS_PAGE):
-            part = ids[at:at + IDS_PAGE]
-            rows = self.db.execute(
-                f"WITH w(x, e) AS (VALUES {','.join(['(?, ?)'] * len(part))}) "
-                "SELECT w.x, b.rowid, b.min_id, b.max_id FROM w JOIN blocks AS b "
-                "ON b.rowid IN (SELECT rowid FROM blocks WHERE max_id >= w.x AND max_id < w.e "
-                f"ORDER BY max_id LIMIT {HEADS_PAGE})",
-                [v for x in part for v in (x, span_end(x))]).fetchall()
-            by_id: dict[int, list[tuple[int, int, int]]] = {}
-            for x, *head in rows:
-                by_id.setdefault(x, []).append(tuple(head))
-            for x in part:
-                heads, past = [], 0
-                for head in sorted(by_id.get(x, ()), key=lambda h: h[2]):
-                    if head[2] > x:
-                        past += 1
-                        if past > extra:
-                            break
-                    if head[1] <= x:
-                        heads.append(head)
-                out[x] = heads
+            part = [int(x) for x in ids[at:at + IDS_PAGE]]
+            rows = self.db.execute(" UNION ALL ".join(
+                f"SELECT * FROM (SELECT {x}, rowid, min_id, max_id FROM blocks "
+                f"WHERE max_id >= {x} AND max_id < {span_end(x)} "
+                f"ORDER BY max_id LIMIT {extra + 2})" for x in part)).fetchall()
+            by_id: dict[int, list[tuple[int, int, int]]] = {x: [] for x in part}
+            for x, rowid, min_id, max_id in rows:
+                by_id[x].append((rowid, min_id, max_id))
+            for x, heads in by_id.items():
+                _holding(sorted(heads, key=_last_id), x, extra, 0, found := [])
+                out[x] = found
         return out
 
     def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
@@ -190,3 +179,22 @@ class DayFile:
         if data is None:
             raise LookupError(f"line store {self.path}: dictionary {dict_id} missing")
         return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(data))
+
+
+def _last_id(head: tuple[int, int, int]) -> int:
+    return head[2]
+
+
+def _holding(heads: Iterable[tuple[int, int, int]], hi: int, extra: int, past: int,
+             out: list[tuple[int, int, int]]) -> int:
+    """Add to ``out`` the heads (in the order of their last id) of blocks that may hold ids up
+    to ``hi``, until more than ``extra`` blocks ended past ``hi`` (``past`` of them before
+    these); how many did."""
+    for head in heads:
+        if head[2] > hi:
+            past += 1
+            if past > extra:
+                return past
+        if head[1] <= hi:
+            out.append(head)
+    return past
