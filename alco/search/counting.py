@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from alco.config import IndexConfig
 from alco.index import sphinxql
+from alco.index.ids import DAY_MS
 from alco.index.schema import (
     MINUTE_MS,
     id_range_of_us,
@@ -18,7 +19,7 @@ from alco.search.compile import (
     where_ids,
 )
 from alco.search.context import ReadContext
-from alco.search.dictionary import DAY_MS, Lookups, first_minute
+from alco.search.dictionary import Lookups, first_minute
 from alco.search.reads import Reads
 
 MAX_COUNT = 100_000  # matches a count of a query with patterns reads at most

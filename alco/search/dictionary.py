@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
 from typing import Protocol
 
 from alco.config import IndexConfig
 from alco.index import buckets, sphinxql
+from alco.index.ids import DAY_MS, day_of_ms, day_start_ms
 from alco.index.schema import (
     HOUR_MS,
     MINUTE_MS,
@@ -27,8 +27,6 @@ from alco.search.compile import (
 )
 from alco.search.context import ReadContext
 
-DAY_MS = 86_400_000
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 LOOKUP_ROOM = 12  # dictionary lookups only while a read has this many queries left
 PROBES = 2  # day indexes a request probes for hour tokens (two or three statements each)
 LAYOUT_PROBES = 2  # day indexes a request asks what they were made with (one DESCRIBE each)
@@ -302,13 +300,13 @@ def server_of(sx: sphinxql.Sphinx) -> tuple[str, int]:
 
 def day_name(ix: IndexConfig, day: int) -> str:
     """The day index of ``ix`` for the ``day``-th day since the epoch."""
-    return day_index(ix.name, date.fromordinal(EPOCH_ORDINAL + day))
+    return day_index(ix.name, day_of_ms(day * DAY_MS))
 
 
 def first_minute(index: str) -> int | None:
     """The first minute (since the epoch) of a day index's day."""
     day = day_of_index(index)
-    return None if day is None else (day.toordinal() - EPOCH_ORDINAL) * 1440
+    return None if day is None else day_start_ms(day) // 60_000
 
 
 def index_lines(sx: sphinxql.Sphinx, name: str) -> int:

@@ -12,10 +12,11 @@ import orjson
 
 from alco.config import IndexConfig
 from alco.index import sphinxql
+from alco.index.ids import DAY_MS
 from alco.index.schema import id_ms, make_id
 from alco.search.compile import TOP_ID, Compiled, where_ids
 from alco.search.context import ReadContext
-from alco.search.dictionary import DAY_MS, LOOKUP_ROOM, Lookups
+from alco.search.dictionary import LOOKUP_ROOM, Lookups
 from alco.search.starts import Start, Starts
 from alco.search.texts import Texts
 from alco.search.windows import Windows, start_ms, to_minute_edge

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Generator
 
 from alco.config import IndexConfig
-from alco.index.ids import id_after
+from alco.index.ids import DAY_MS, id_after
 from alco.index.schema import (
     HOUR_MS,
     MINUTE_MS,
@@ -21,7 +21,7 @@ from alco.index.schema import (
 from alco.search.budget import MAX_QUERIES
 from alco.search.compile import COVER_MAX_TOKENS, TOP_ID
 from alco.search.context import ReadContext
-from alco.search.dictionary import DAY_MS, LOOKUP_ROOM, Lookups, day_name, keyword_docs_each
+from alco.search.dictionary import LOOKUP_ROOM, Lookups, day_name, keyword_docs_each
 from alco.search.starts import FIRST_WINDOW_MS, rest_of
 
 GROWTH_EMPTY = 8  # the next window after one without hits is this many times as wide
