@@ -60,8 +60,8 @@ def render_with_parts(render, schema: IndexSchema, data_dir: Path, day: str):
 
 
 class Side:
-    """Writes into part 2 and reads through the distributed index until stopped; each
-    call's end time and seconds."""
+    """Writes into ``part`` and reads through the distributed index ``dist`` until stopped;
+    each call's end time and seconds."""
 
     def __init__(self, store: DayStore, sx_port: int, part: str, dist: str, rows) -> None:
         self.store, self.port, self.part, self.dist, self.rows = store, sx_port, part, dist, rows

@@ -141,8 +141,8 @@ class DayFile:
             for x, rowid, min_id, max_id in rows:
                 by_id[x].append((rowid, min_id, max_id))
             for x, heads in by_id.items():
-                _holding(sorted(heads, key=_last_id), x, extra, 0, found := [])
-                out[x] = found
+                out[x] = []
+                _holding(sorted(heads, key=_last_id), x, extra, 0, out[x])
         return out
 
     def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
