@@ -323,7 +323,7 @@ class Bench:
     def visible(self, tokens: list[str]) -> list[str]:
         days = self.days("main")
         # a probe token is an id (alco.index.buckets): its bucket finds it, and others
-        terms = [t for tok in tokens for t in (tok, buckets.query_text(tok)) if t]
+        terms = [t for tok in tokens for t in (tok, *buckets.query_texts(tok))]
         rows = self.sphinx.query(
             f"SELECT id FROM {', '.join(days)} WHERE MATCH(%s) "
             f"LIMIT 5000 OPTION max_matches=5000", ["@logline (" + " | ".join(terms) + ")"])

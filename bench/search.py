@@ -286,8 +286,7 @@ class Bench:
     def request_line(self, rid: str) -> int:
         """The id of the newest line of request ``rid``: its bucket's lines (day indexes of the
         line store index ids as buckets, alco.index.buckets), checked."""
-        bucketed = buckets.query_text(rid)
-        match = f"@f_request_id ({rid}{f' | {bucketed}' if bucketed else ''})"
+        match = f"@f_request_id ({' | '.join((rid, *buckets.query_texts(rid)))})"
         rows = self.sphinx.query(
             f"SELECT id FROM {', '.join(self.indexes)} WHERE MATCH(%s) ORDER BY id DESC "
             "LIMIT 5000 OPTION max_matches=5000", [match])

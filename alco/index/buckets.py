@@ -20,6 +20,14 @@ characters, unless it is all hex digits (``deadbeef12``: a hash's piece).  Queri
 day's rule; a range holding a day of rule 1 runs rule 1 (its buckets are a superset: right on
 every day, only slower).
 
+How many buckets a day has is chosen when its index is made (``bits_for``: the fewest of
+SIZES that leave at most LINES_PER_BUCKET of the index's busiest recent day's lines a
+bucket; alco.index.bucketsizes) and kept in its schema (an empty ``idbits<N>`` field,
+``alco.index.schema.DayLayout.bucket_bits``; days made before have 65,536).  A bucket names
+its size (``zq<n>`` for 65,536, ``zq<bits>x<n>`` for the others), so a query looks an id up
+as each size's bucket (``query_texts``): a day has only its own size's tokens, and one query
+reads days of every size.
+
 A substring (a pattern's literal, ``*meou*``) may lie inside a bucketed token
 (``timeout2``): the letters of such a token, each run of MIN_INFIX or more between its digits,
 are indexed in ``PARTS_FIELD`` too, so a pattern narrows there as well
@@ -33,14 +41,20 @@ import re
 import zlib
 
 from alco.index import charset
-from alco.index.schema import MIN_INFIX, PARTS_FIELD, RULE2_FIELD
+from alco.index.schema import BITS_DEFAULT, MIN_INFIX, PARTS_FIELD, RULE2_FIELD
 
-BUCKETS = 65_536
+BITS = BITS_DEFAULT  # the buckets of day indexes made before sizes were chosen: BUCKETS
+BUCKETS = 1 << BITS
+# the bucket counts (as bits) a day index may be made with: a day's dictionary holds at most
+# 2**bits buckets, and a lookup checks about lines * ids a line / 2**bits candidates a day
+SIZES = (16, 18, 20, 22)
+LINES_PER_BUCKET = 64
 RULE = 2  # what new day indexes are made with
 WORD_MAX = 32  # rule 2: a longer keyword is no word with a number
 BUCKET_PREFIX = "zq"
-__all__ = ["BUCKETS", "PARTS_FIELD", "RULE", "RULE2_FIELD", "bucket", "fold", "index_text",
-           "is_bucketed", "letters", "query_text"]
+__all__ = ["BITS", "BUCKETS", "PARTS_FIELD", "RULE", "RULE2_FIELD", "SIZES", "bits_for",
+           "bucket", "buckets_of", "fold", "index_text", "is_bucketed", "letters",
+           "query_texts"]
 _DIGIT_RE = re.compile("[0-9]")
 _KEYWORD = charset.regex_class(charset.word_ranges())
 # a keyword holding a digit, five characters or more, taken whole (possessive: linear time)
@@ -75,9 +89,26 @@ def _word_number(folded: str) -> bool:
     return _WORD_NUMBER_RE.fullmatch(folded) is not None and not _HEX_RE.fullmatch(folded)
 
 
-def bucket(folded: str) -> str:
-    """The bucket token of a (folded) keyword."""
-    return f"{BUCKET_PREFIX}{zlib.crc32(folded.encode('utf-8', 'surrogatepass')) % BUCKETS}"
+def bits_for(lines: int) -> int:
+    """The bucket bits (of SIZES) of a new day index of an index whose busiest recent day
+    held ``lines``: the fewest that leave at most LINES_PER_BUCKET lines a bucket."""
+    for bits in SIZES:
+        if lines <= LINES_PER_BUCKET << bits:
+            return bits
+    return SIZES[-1]
+
+
+def bucket(folded: str, bits: int = BITS) -> str:
+    """The bucket token of a (folded) keyword in a day index of ``2 ** bits`` buckets."""
+    crc = zlib.crc32(folded.encode("utf-8", "surrogatepass"))
+    if bits == BITS:
+        return f"{BUCKET_PREFIX}{crc % BUCKETS}"
+    return f"{BUCKET_PREFIX}{bits}x{crc & ((1 << bits) - 1)}"
+
+
+def buckets_of(folded: str) -> tuple[str, ...]:
+    """The bucket tokens of a (folded) keyword in day indexes of each of SIZES."""
+    return tuple(bucket(folded, bits) for bits in SIZES)
 
 
 def letters(folded: str) -> list[str]:
@@ -85,21 +116,21 @@ def letters(folded: str) -> list[str]:
     return _LETTERS_RE.findall(folded)
 
 
-def _as_bucket(token: str, rule: int) -> tuple[str, str] | None:
+def _as_bucket(token: str, rule: int, bits: int) -> tuple[str, str] | None:
     """(folded, bucket) of a keyword ``_CANDIDATE_RE`` found (five characters or more, one
     a digit) when it is an id by ``rule``, else None: the one test of the writer and of
     queries."""
     folded = fold(token)
-    return (folded, bucket(folded)) if is_bucketed(folded, rule) else None
+    return (folded, bucket(folded, bits)) if is_bucketed(folded, rule) else None
 
 
-def index_text(text: str, rule: int = RULE) -> tuple[str, str]:
-    """The message as a day index of ``rule`` gets it (bucketed keywords as their buckets)
-    and the text of ``PARTS_FIELD`` (their runs of letters)."""
+def index_text(text: str, rule: int = RULE, bits: int = BITS) -> tuple[str, str]:
+    """The message as a day index of ``rule`` and ``2 ** bits`` buckets gets it (bucketed
+    keywords as their buckets) and the text of ``PARTS_FIELD`` (their runs of letters)."""
     parts: list[str] = []
 
     def swap(m: re.Match[str]) -> str:
-        found = _as_bucket(m.group(0), rule)
+        found = _as_bucket(m.group(0), rule, bits)
         if found is None:
             return m.group(0)
         parts.extend(letters(found[0]))
@@ -110,14 +141,18 @@ def index_text(text: str, rule: int = RULE) -> tuple[str, str]:
     return _CANDIDATE_RE.sub(swap, text), " ".join(parts)
 
 
-def query_text(text: str, rule: int = RULE) -> str | None:
-    """A word or phrase as a day index with buckets of ``rule`` has it (its ids as their
-    buckets), None when it holds no id."""
+def query_texts(text: str, rule: int = RULE) -> tuple[str, ...]:
+    """A word or phrase as day indexes with buckets of ``rule`` have it (its ids as their
+    buckets), one form for each of SIZES; none when it holds no id."""
+    return tuple(out for bits in SIZES if (out := _query_text(text, rule, bits)) is not None)
+
+
+def _query_text(text: str, rule: int, bits: int) -> str | None:
     changed = False
 
     def swap(m: re.Match[str]) -> str:
         nonlocal changed
-        found = _as_bucket(m.group(0), rule)
+        found = _as_bucket(m.group(0), rule, bits)
         if found is None:
             return m.group(0)
         changed = True

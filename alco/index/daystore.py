@@ -344,7 +344,8 @@ class DayStore:
         js = self.columns.index("js")
         if layout.has_parts:
             indexed = [self.columns.index(field_column(c)) for c in self.schema.indexed]
-            rows = [_bucketed(row, message, parts, indexed, layout.id_rule) for row in rows]
+            rows = [_bucketed(row, message, parts, indexed, layout.id_rule, layout.bucket_bits)
+                    for row in rows]
         meta = self.columns.index("meta")
         drop = (set() if layout.has_parts else {parts}) | \
             (set() if layout.has_context else {self.columns.index(CONTEXT_FIELD)}) | \
@@ -580,11 +581,12 @@ def _key(fp32: bool) -> Callable[[Record], object]:
     return lambda r: r.fp
 
 
-def _bucketed(row: list, message: int, parts: int, indexed: list[int], rule: int) -> list:
-    """A row with the ids (by ``rule``) of its message and ``indexed`` columns as buckets,
-    and the letters of the message's in the parts field."""
+def _bucketed(row: list, message: int, parts: int, indexed: list[int], rule: int,
+              bits: int) -> list:
+    """A row with the ids (by ``rule``) of its message and ``indexed`` columns as buckets
+    (of ``2 ** bits``), and the letters of the message's in the parts field."""
     row = list(row)
-    row[message], row[parts] = buckets.index_text(row[message], rule)
+    row[message], row[parts] = buckets.index_text(row[message], rule, bits)
     for i in indexed:
-        row[i] = buckets.index_text(row[i], rule)[0]
+        row[i] = buckets.index_text(row[i], rule, bits)[0]
     return row

@@ -171,6 +171,15 @@ CONTEXT_FIELD = "context"
 PARTS_FIELD = "parts"
 # an empty field that marks a day index whose ids follow rule 2 (alco.index.buckets)
 RULE2_FIELD = "idrule2"
+# an empty field ``idbits<N>`` marks a day index whose ids are in 2**N buckets, not 65,536
+BITS_FIELD = "idbits"
+_BITS_RE = re.compile(BITS_FIELD + "([0-9]{1,2})")
+BITS_DEFAULT = 16
+
+
+def bits_field(bits: int) -> tuple[str, ...]:
+    """The field marking a day index of ``2 ** bits`` id buckets (none for 65,536)."""
+    return () if bits == BITS_DEFAULT else (f"{BITS_FIELD}{bits}",)
 
 
 @dataclass(frozen=True)
@@ -193,6 +202,7 @@ class DayLayout:
     keeps_times: bool = True
     # its ``fp`` is 32 bits (a uint): a line is known by its millisecond and fingerprint
     fp32: bool = False
+    bucket_bits: int = BITS_DEFAULT  # its ids are in 2**bucket_bits buckets
 
     @property
     def id_rule(self) -> int:
@@ -210,7 +220,9 @@ class DayLayout:
                    ("js", "json") in columns or distributed,
                    (RULE2_FIELD, "field") in columns,
                    ("ts", "bigint") in columns or distributed,
-                   ("fp", "uint") in columns)
+                   ("fp", "uint") in columns,
+                   next((int(m.group(1)) for name, t in columns if t == "field"
+                         if (m := _BITS_RE.fullmatch(name))), BITS_DEFAULT))
 
 
 def value_attr(col: str) -> str:

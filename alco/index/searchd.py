@@ -33,6 +33,8 @@ from pathlib import Path
 
 from alco.config import Config
 from alco.index import retention, sphinxconf, sphinxql
+from alco.index.bucketsizes import BucketSizes
+from alco.index.schema import day_index
 from alco.process.lifetime import preexec_for
 
 log = logging.getLogger("alco.searchd")
@@ -69,12 +71,13 @@ class ManagedSearchd:
         self.conf_path = self.data_dir / "sphinx.conf"
         self.proc: subprocess.Popen[bytes] | None = None
         self.rendered = ""
+        self.sizes: BucketSizes | None = None
 
     def write_config(self, today: date | None = None) -> bool:
         """(Re)generate the config; True when it changed."""
         today = today or today_utc()
         sphinxconf.prepare_dirs(self.config, today)
-        text = sphinxconf.render(self.config, today)
+        text = sphinxconf.render(self.config, today, self._bucket_bits(today))
         if text == self.rendered and self.conf_path.exists():
             return False
         tmp = self.conf_path.with_suffix(".tmp")
@@ -82,6 +85,38 @@ class ManagedSearchd:
         os.replace(tmp, self.conf_path)
         self.rendered = text
         return True
+
+    def _bucket_bits(self, today: date) -> dict[str, int]:
+        """The id buckets of each day index (alco.index.bucketsizes): a new day's from the
+        lines of its index's busiest day searchd holds."""
+        if self.sizes is None:
+            self.sizes = BucketSizes(self.data_dir)
+        out: dict[str, int] = {}
+        for ix in self.config.indexes:
+            if not sphinxconf.line_store(self.config, ix):
+                continue
+            days = [day_index(ix.name, d) for d in sphinxconf.served_days(ix, today)]
+            out |= self.sizes.of(ix.name, days, self._made, self._busiest)
+        return out
+
+    def _made(self, name: str) -> bool:
+        """Whether searchd has made day index ``name`` (its files exist)."""
+        return next(self.data_dir.glob(f"{name}.*"), None) is not None
+
+    def _busiest(self, names: list[str]) -> int | None:
+        """The most lines one of day indexes ``names`` holds, None when searchd cannot say."""
+        if not self.alive() or not names:
+            return None
+        sx = self.config.sphinx
+        conn = sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2)
+        try:
+            return max(int(sphinxql.index_status(conn, n).get("indexed_documents") or 0)
+                       for n in names)
+        except sphinxql.SPHINX_ERRORS as exc:
+            log.warning("cannot count the days' lines for their id buckets (%s)", exc)
+            return None
+        finally:
+            conn.close()
 
     def start(self, timeout: float = 20.0, today: date | None = None) -> None:
         """Start searchd; a day index it cannot load is moved aside and it starts again."""

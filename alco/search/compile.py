@@ -156,16 +156,16 @@ def _id_checks(parsed: qlang.Query, context: tuple[str, ...], text_fields: dict[
     (a bucket holds other ids too); negated ones only checked (a bucket cannot rule a line
     out)."""
     out = [FieldCheck(_id_check(w), False, None, context)
-           for w in parsed.words + parsed.phrases if buckets.query_text(w, rule) is not None]
+           for w in parsed.words + parsed.phrases if buckets.query_texts(w, rule)]
     kept = []
     for w in parsed.not_words:
-        if buckets.query_text(w, rule) is None:
+        if not buckets.query_texts(w, rule):
             kept.append(w)
         else:
             out.append(FieldCheck(_id_check(w), True, None, context))
     filters = []
     for f in parsed.filters:
-        if f.field in text_fields and any(buckets.query_text(v, rule) is not None
+        if f.field in text_fields and any(buckets.query_texts(v, rule)
                                           for v in f.values):
             out.append(FieldCheck(AnyOf([_id_check(v) for v in f.values]), f.negate, f.field))
             if f.negate:
@@ -223,7 +223,7 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
 
     texts = [*parsed.words, *parsed.phrases, *parsed.not_words,
              *(v for f in parsed.filters for v in f.values)]
-    rule_matters = any(buckets.query_text(t, 1) != buckets.query_text(t, buckets.RULE)
+    rule_matters = any(buckets.query_texts(t, 1) != buckets.query_texts(t, buckets.RULE)
                        for t in texts)
 
     schema = IndexSchema.of(ix)

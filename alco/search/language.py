@@ -350,11 +350,11 @@ def _word(text: str) -> str:
 
 
 def _either(text: str, form: Callable[[str], str], rule: int) -> str:
-    """A word or phrase as day indexes of both kinds find it: as typed and, where it holds
-    ids (by ``rule``), with them as their buckets (alco.index.buckets; the line is then
-    checked)."""
-    alt = buckets.query_text(text, rule)
-    return form(text) if alt is None else f"({form(text)} | {form(alt)})"
+    """A word or phrase as day indexes of every kind find it: as typed and, where it holds
+    ids (by ``rule``), with them as their buckets, of each size (alco.index.buckets; the line
+    is then checked)."""
+    alts = buckets.query_texts(text, rule)
+    return f"({' | '.join(map(form, (text, *alts)))})" if alts else form(text)
 
 
 def _group(items: list[str], negate: bool) -> str:

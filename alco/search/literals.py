@@ -72,7 +72,8 @@ def literal_clauses(lit: Literal, wild: str) -> list[Clause]:
         folded = buckets.fold(token)
         if not left and not right:
             # (by rule 1, whose buckets hold rule 2's: a pattern is checked line by line)
-            clauses.append((folded, buckets.bucket(folded)) if buckets.is_bucketed(folded, 1)
+            clauses.append((folded, *buckets.buckets_of(folded))
+                           if buckets.is_bucketed(folded, 1)
                            else (folded,))
             continue
         # the keyword holding it: itself (a day made before buckets, or not an id) or an id

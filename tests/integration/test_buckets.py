@@ -12,8 +12,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from alco.config import DEFAULT_COLUMNS
-from alco.index import sphinxconf
+from alco.index import buckets, sphinxconf
 from alco.index.buckets import bucket
+from alco.index.bucketsizes import STATE_FILE
 from alco.index.daystore import DayStore
 from alco.index.schema import RULE2_FIELD, DayLayout, IndexSchema, Record, day_index
 from alco.index.sphinxql import Sphinx, describe
@@ -71,8 +72,8 @@ def fields_in_js(section: str) -> str:
 def two_layouts(stack, monkeypatch):
     """Three days of three layouts: two days ago made before the store (no buckets), yesterday
     with the store keeping the text and searchd the fields, times and marks (ids as buckets
-    by rule 1: words with a short number too), today with the store keeping all of them (ids
-    by rule 2)."""
+    by rule 1: words with a short number too, of 65,536 buckets), today with the store
+    keeping all of them (ids by rule 2, in 2**18 buckets: made for a busy index)."""
     today = datetime.now(UTC).date()
     rng = random.Random(7)
     days = [(d, int(datetime.combine(d, datetime.min.time(), UTC).timestamp() * 1e6))
@@ -87,34 +88,39 @@ def two_layouts(stack, monkeypatch):
         old, today, False)
     data_dir = stack.tmp / "sphinx"
 
-    def remake(day, records, fields_in_searchd: bool) -> None:
+    def remake(day, records, fields_in_searchd: bool, bits: int = 16) -> None:
         stack.searchd.stop()
         for path in data_dir.glob(f"{day_index('logs', day)}.*"):
             path.unlink()
+        (data_dir / STATE_FILE).unlink(missing_ok=True)  # (the day is new again)
         stack.data["index"][0]["line_store"] = True
         made = sphinxconf.index_section
         if fields_in_searchd:
             monkeypatch.setattr(sphinxconf, "index_section",
                                 lambda *a, **kw: fields_in_js(made(*a, **kw)))
+        # (a new day of an index whose busiest day held millions of lines)
+        bits_for = buckets.bits_for
+        monkeypatch.setattr(buckets, "bits_for", lambda lines: bits)
         try:
             stack.start_searchd()
         finally:
             monkeypatch.setattr(sphinxconf, "index_section", made)
+            monkeypatch.setattr(buckets, "bits_for", bits_for)
         config = stack.config()
         DayStore(Sphinx(config.sphinx.host, config.sphinx.port), schema, 1, 30,
                  lines=LineWriter(data_dir)).store(records, today, False)
 
     remake(days[1][0], middle, True)
-    remake(today, new, False)
+    remake(today, new, False, bits=18)
     layouts = {}
     sx = Sphinx(config.sphinx.host, config.sphinx.port)
     for day, _ in days:
         layouts[day] = DayLayout.of(describe(sx, day_index("logs", day)))
     sx.close()
     assert [(la.keeps_text, la.keeps_fields, la.has_parts, la.id_rule, la.keeps_times,
-             la.fp32) for la in layouts.values()] == [
-        (True, True, False, 0, True, False), (False, True, True, 1, True, False),
-        (False, False, True, 2, False, True)]
+             la.fp32, la.bucket_bits) for la in layouts.values()] == [
+        (True, True, False, 0, True, False, 16), (False, True, True, 1, True, False, 16),
+        (False, False, True, 2, False, True, 18)]
     return stack.config(), old + middle + new, day_index("logs", today)
 
 
@@ -132,7 +138,8 @@ def test_ids_are_not_in_the_dictionary_and_every_query_form_answers_exactly(two_
     new = records[600:]
     an_id = words_of(new[5].message)[2]  # the UUID's first group: 8 hex characters
     assert len(an_id) == 8 and docs(config, an_id, today_index) == 0
-    assert docs(config, bucket(an_id), today_index) >= 1
+    assert docs(config, bucket(an_id, 18), today_index) >= 1  # (today: 2**18 buckets)
+    assert docs(config, bucket(an_id), today_index) == 0
     assert docs(config, "timeout", today_index) >= 1  # words stay
     # a word with a short number is a word by rule 2 (today), a bucket by rule 1 (yesterday)
     yesterday = day_index("logs", datetime.now(UTC).date() - timedelta(days=1))
@@ -246,3 +253,20 @@ def test_counts_histograms_facets_and_context_answer_exactly_through_buckets(two
                      params={"before": 3, "after": 3}).json()
     shown = [*got["before"], got["line"], *got["after"]]
     assert [ln["message"] for ln in shown] == [r.message for r in records[374:381]]
+
+
+def test_a_new_day_gets_its_buckets_from_the_lines_searchd_holds(two_layouts, stack,
+                                                                monkeypatch):
+    """The managed searchd counts the index's days (SHOW INDEX STATUS) when a day is new to
+    its config, and names the new day's bucket count in it; a day already decided keeps
+    its count whatever the lines do."""
+    seen: list[int] = []
+    monkeypatch.setattr(buckets, "bits_for", lambda lines: seen.append(lines) or 20)
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    stack.searchd.write_config(tomorrow)  # (midnight: the day after the next is new)
+    new_day = day_index("logs", tomorrow + timedelta(days=2))
+    assert seen == [300]  # (each day of the fixture holds 300 lines)
+    section = stack.searchd.rendered.split(f"index {new_day}\n")[1].split("}")[0]
+    assert "rt_field = idbits20" in section
+    assert "idbits" not in stack.searchd.rendered.split(
+        f"index {day_index('logs', tomorrow)}\n")[1].split("}")[0]

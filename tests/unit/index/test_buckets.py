@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from alco.index import buckets
-from alco.index.buckets import BUCKETS, bucket, index_text, is_bucketed, query_text
+from alco.index.buckets import BUCKETS, bucket, index_text, is_bucketed, query_texts
 
 
 @pytest.mark.parametrize(("token", "rule1", "rule2"), [
@@ -55,8 +55,8 @@ def test_a_bucket_is_a_short_keyword_and_case_does_not_change_it():
     b = bucket(buckets.fold("DEADBEEF01"))
     assert b == bucket("deadbeef01") and b.startswith("zq") and b[2:].isdigit()
     assert int(b[2:]) < BUCKETS
-    assert query_text("id DEADBEEF01 seen") == f"id {b} seen"
-    assert query_text("nothing to see") is None
+    assert query_texts("id DEADBEEF01 seen")[0] == f"id {b} seen"
+    assert query_texts("nothing to see") == ()
 
 
 def test_random_ids_spread_over_the_buckets():
@@ -67,3 +67,31 @@ def test_random_ids_spread_over_the_buckets():
 def test_a_long_line_is_linear():
     text, _ = index_text("x" * 200_000 + "1 " + "ab " * 50_000)
     assert text.startswith("zq")
+
+
+def test_a_day_of_more_buckets_names_its_size_in_its_tokens():
+    folded = buckets.fold("R4F9A2B7C1D")
+    by_size = {bits: bucket(folded, bits) for bits in buckets.SIZES}
+    assert by_size[16] == bucket(folded) and by_size[16][2:].isdigit()  # (days made before)
+    for bits in (18, 20, 22):
+        head, _, n = by_size[bits].partition("x")
+        assert head == f"zq{bits}" and int(n) < 1 << bits
+        assert int(n) % BUCKETS == int(by_size[16][2:])  # (the same hash, more of its bits)
+    assert len(set(by_size.values())) == len(buckets.SIZES)
+    text, parts = index_text("req R4F9A2B7C1D from abc123456def", bits=20)
+    assert text == f"req {by_size[20]} from {bucket('abc123456def', 20)}"
+    assert parts == "abc def"  # (the runs of three letters or more)
+
+
+def test_a_query_looks_an_id_up_in_every_size():
+    forms = query_texts('"id R4F9A2B7C1D seen"')
+    folded = buckets.fold("R4F9A2B7C1D")
+    assert forms == tuple(f'"id {bucket(folded, bits)} seen"' for bits in buckets.SIZES)
+    assert buckets.buckets_of(folded) == tuple(bucket(folded, b) for b in buckets.SIZES)
+
+
+@pytest.mark.parametrize(("lines", "bits"), [
+    (0, 16), (1_000_000, 16), (64 << 16, 16), ((64 << 16) + 1, 18), (12_500_000, 18),
+    (50_000_000, 20), (100_000_000, 22), (10**10, 22)])
+def test_a_day_gets_buckets_for_the_lines_of_a_busy_day(lines, bits):
+    assert buckets.bits_for(lines) == bits

@@ -91,3 +91,22 @@ def test_ondisk_attrs_by_default_and_switchable():
     assert "ondisk_attrs = 1" in section
     off = parse({"index": [{"name": "logs", "ondisk_attrs": False}]}, "test.toml", env={})
     assert "ondisk_attrs" not in sphinxconf.render(off, D)
+
+
+def test_a_day_of_more_id_buckets_says_so_in_its_schema():
+    """(an empty ``idbits<N>`` field: its DESCRIBE tells the writer and the reader)"""
+    from alco.index.schema import DayLayout
+
+    text = sphinxconf.render(config(), D, {"logs_20261125": 20})
+    made = {name: text.split(f"index {name}\n")[1].split("}")[0]
+            for name in ("logs_20261124", "logs_20261125")}
+    assert "rt_field = idbits" not in made["logs_20261124"]  # (65,536: as days made before)
+    assert "    rt_field = idbits20\n" in made["logs_20261125"]
+    fields = {(line.split("= ")[1], "field") for line in made["logs_20261125"].splitlines()
+              if "rt_field" in line}
+    assert DayLayout.of(fields | {("fp", "uint")}).bucket_bits == 20
+    assert DayLayout.of({("logline", "field"), ("fp", "uint")}).bucket_bits == 16
+    # a day whose text stays in searchd has no buckets
+    kept = sphinxconf.render(config(index_extra={"line_store": False}), D,
+                             {"logs_20261125": 20})
+    assert "idbits" not in kept

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alco.index.buckets import bucket
+from alco.index.buckets import buckets_of
 from alco.search.literals import INFIX, PREFIX, WORDS, match_text, regex_clauses, text_clauses
 
 
@@ -28,11 +28,11 @@ from alco.search.literals import INFIX, PREFIX, WORDS, match_text, regex_clauses
     ("err", True, WORDS, [("err",)]),
     ("->", False, INFIX, []),
     # ids: a whole one as itself or its bucket; a piece of one by its letters, if it has any
-    ("id=ab12cd34ef", True, INFIX, [("id",), ("ab12cd34ef", bucket("ab12cd34ef"))]),
+    ("id=ab12cd34ef", True, INFIX, [("id",), ("ab12cd34ef", *buckets_of("ab12cd34ef"))]),
     ("ABC123def", False, INFIX, [("*abc123def*", "@parts (*abc def*)")]),
-    ("abc123xyz9", True, INFIX, [("abc123xyz9", bucket("abc123xyz9"))]),
+    ("abc123xyz9", True, INFIX, [("abc123xyz9", *buckets_of("abc123xyz9"))]),
     ("4f9a2b7c1d3e", False, INFIX, []),
-    ("12345", True, INFIX, [("12345", bucket("12345"))]),  # a number of five digits or more
+    ("12345", True, INFIX, [("12345", *buckets_of("12345"))]),  # a number of five digits or more
     ("1234", True, INFIX, [("1234",)]),
 ])
 def test_substrings(text, word, wild, clauses):

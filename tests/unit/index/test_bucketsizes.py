@@ -1,0 +1,52 @@
+"""A new day index's id buckets: chosen once from the busiest day's lines, kept in data_dir."""
+
+from __future__ import annotations
+
+from alco.index import buckets
+from alco.index.bucketsizes import STATE_FILE, BucketSizes
+
+DAYS = ["logs_20261205", "logs_20261206", "logs_20261207", "logs_20261208"]
+
+
+def test_a_new_day_gets_buckets_for_the_busiest_day_and_keeps_them(tmp_path):
+    asked: list[list[str]] = []
+
+    def count(names: list[str]) -> int:
+        asked.append(names)
+        return 12_500_000
+
+    made = {"logs_20261205", "logs_20261206", "logs_20261207"}
+    got = BucketSizes(tmp_path).of("logs", DAYS, made.__contains__, count)
+    # days made before: 65,536 (their schema says what they have); the new one by the lines
+    assert got == {"logs_20261205": 16, "logs_20261206": 16, "logs_20261207": 16,
+                   "logs_20261208": 18}
+    assert asked == [sorted(made)]
+    # the next rotation, or a restart: the same, with no count, even if the lines grew
+    again = BucketSizes(tmp_path)
+    made.add("logs_20261208")
+    assert again.of("logs", DAYS, made.__contains__, lambda names: 10**9) == got
+    # a new day the next midnight: the busiest day now; the expired day is forgotten
+    days = [*DAYS[1:], "logs_20261209"]
+    assert again.of("logs", days, made.__contains__, lambda names: 10**8)[
+        "logs_20261209"] == 22
+    assert "logs_20261205" not in (tmp_path / STATE_FILE).read_text()
+
+
+def test_without_searchd_the_last_count_decides_else_the_default(tmp_path):
+    sizes = BucketSizes(tmp_path)
+    assert sizes.of("logs", DAYS[:1], lambda n: False, lambda names: None) == {
+        "logs_20261205": buckets.BITS}
+    sizes.of("logs", DAYS[:2], lambda n: n == DAYS[0], lambda names: 50_000_000)
+    later = BucketSizes(tmp_path)
+    assert later.of("logs", DAYS[:3], lambda n: n in DAYS[:2], lambda names: None)[
+        DAYS[2]] == 20
+    # another index's days are its own (a name that begins like it too)
+    assert later.of("logs_x", ["logs_x_20261207"], lambda n: False,
+                    lambda names: None) == {"logs_x_20261207": buckets.BITS}
+    assert DAYS[2] in BucketSizes(tmp_path).days
+
+
+def test_a_broken_state_file_is_no_failure(tmp_path):
+    (tmp_path / STATE_FILE).write_text("{not json")
+    assert BucketSizes(tmp_path).of("logs", DAYS[:1], lambda n: False,
+                                    lambda names: 5_000_000) == {DAYS[0]: 18}
