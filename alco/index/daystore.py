@@ -254,13 +254,20 @@ class DayStore:
 
     def _unstored(self, day: date, recs: list[Record], tomorrow: date) -> list[Record]:
         """The lines of ``recs`` (of ``day``) that are not stored yet: looked for in the day's
-        index and, for those of its last second, in the next day's too (``_keeping_day``)."""
+        index and, for those of its last second, in the next day's too (``_keeping_day``);
+        those stamped at their arrival (``Record.arrival``) also in the day before's, within
+        retention (a first delivery before midnight, a redelivery after: the collector was
+        down over midnight; one query more, and only for a redelivered batch's such lines)."""
         groups = [(day, recs)]
         nxt = day + timedelta(days=1)
         edge_ms = ids.day_start_ms(nxt) - EDGE_MS
         late = [r for r in recs if r.ts_us // 1000 >= edge_ms]
         if late and nxt <= tomorrow:
             groups.append((nxt, late))
+        arrived = [r for r in recs if r.arrival]
+        before = day - timedelta(days=1)
+        if arrived and before > tomorrow - timedelta(days=self.retention_days + 1):
+            groups.append((before, arrived))
         stored: set[int] = set()  # (the records stored, by identity)
         for of, group in groups:
             index = day_index(self.schema.name, of)

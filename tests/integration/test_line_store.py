@@ -261,3 +261,24 @@ def test_a_redelivered_line_stamped_at_arrival_is_told_by_its_text(stack):
     assert sorted(ln["message"] for ln in all_lines(config, "logs")) == sorted(
         [*(f"no time {n} ✓" for n in range(5)), "another text", "no time 1 ✓"])
     store.sphinx.close()
+
+
+def test_a_line_stamped_at_arrival_before_midnight_and_redelivered_after_is_stored_once(
+        stack):
+    """The collector was down over midnight: a batch stored (not acked) at 23:59:58 comes
+    again at 00:00:03, its lines stamped the new day; they are looked for in the day before
+    too (the day's own lines, and a line of the day before with a time of its own, kept)."""
+    config, store, today, _ = store_of(stack)
+    midnight_us = int(datetime.combine(today, datetime.min.time(), UTC).timestamp() * 1e6)
+    first = [Record(midnight_us - 2_000_000 + n * 1000, f"no time {n} ✓", {"n": n},
+                    (n << 40) | 0x5EED0100 + n, arrival=True) for n in range(4)]
+    assert store.store(first, today, False).stored == 4
+    later = [Record(midnight_us + 3_000_000 + n * 1000, r.message, dict(r.fields), r.fp,
+                    arrival=True) for n, r in enumerate(first)]
+    new = Record(midnight_us + 3_500_000, "a new line", {"n": 9}, 0x5EED0200, arrival=True)
+    timed = Record(midnight_us + 3_600_000, "no time 2 ✓", {"n": 2}, (2 << 40) | 0x5EED0102)
+    again = store.store([*later, new, timed], today, True)
+    assert (again.stored, again.duplicates) == (2, 4)
+    assert sorted(ln["message"] for ln in all_lines(config, "logs")) == sorted(
+        [*(f"no time {n} ✓" for n in range(4)), "a new line", "no time 2 ✓"])
+    store.sphinx.close()
