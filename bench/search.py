@@ -38,6 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -61,7 +62,8 @@ from grep_classes import run_grep
 
 from alco.catalog.reader import ValuesReader
 from alco.catalog.values import ValuesStore
-from alco.index import buckets, compaction
+from alco.index import buckets, compaction, sphinxconf
+from alco.index.bucketsizes import STATE_FILE
 from alco.index.daystore import DayStore, TransientError
 from alco.index.ids import MAX_SLOT, max_counter
 from alco.index.schema import IndexSchema, day_index, day_of_us, make_id, value_hash
@@ -653,6 +655,21 @@ def serve(b: Bench) -> None:
         pass
 
 
+def decide_buckets(stack: Stack, per_day: int) -> None:
+    """The id buckets the managed searchd would give these days once it held a day like
+    them (alco.index.bucketsizes counts the busiest day a new day's index is made after;
+    the bench makes every day at its start, when there is none yet)."""
+    cfg = stack.config()
+    bits = buckets.bits_for(per_day)
+    today = datetime.now(UTC).date()
+    days = {day_index(INDEX, d): bits for d in sphinxconf.served_days(cfg.index(INDEX), today)}
+    data_dir = Path(cfg.sphinx.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / STATE_FILE).write_bytes(orjson.dumps({"days": days,
+                                                      "lines": {INDEX: per_day}}))
+    progress(f"days of ~{per_day:,} lines: {1 << bits:,} id buckets each")
+
+
 def run(args: argparse.Namespace) -> None:
     n = args.n or (300_000 if args.quick else 10_000_000)
     stack = Stack("search")
@@ -660,6 +677,8 @@ def run(args: argparse.Namespace) -> None:
                     **({"infixes": False} if args.no_infixes else {}),
                     ondisk_attrs=bool(args.ondisk_attrs))
     try:
+        if args.workload:
+            decide_buckets(stack, n // SHAPE_DAYS)
         stack.start_searchd()
         b = Bench(stack, n, repeats=20 if args.quick else 50,
                   tool_repeats=1 if args.quick else 3, shaped=args.workload)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from alco.search.checks import FieldCheck, FieldEquals, LineChecks, Term, field_value
@@ -156,3 +159,41 @@ def test_line_checks_on_the_message_and_on_fields():
     assert not checks.passes("INFO x", {})
     assert field_value({"a": {"b": 7}}, "a.b") == "7"
     assert field_value({"a.b": True}, "a.b") == "true"
+
+
+def _keywords_regex(text: str) -> re.Pattern[str]:
+    """The check of keywords as a regex of the keyword classes (what ``words`` checks were
+    before: slow to compile, the reference here)."""
+    from alco.search.language import KEYWORD_CHARS, NGRAM_CHARS
+    from alco.search.patterns import _TOKEN_RE
+
+    words = _TOKEN_RE.findall(text)
+    body = re.escape(words[0])
+    for before, word in zip(words, words[1:], strict=False):
+        runs = re.fullmatch(f"[{KEYWORD_CHARS}]+", before) and re.fullmatch(
+            f"[{KEYWORD_CHARS}]+", word)
+        body += f"[^{KEYWORD_CHARS}{NGRAM_CHARS}]{'+' if runs else '*'}{re.escape(word)}"
+    return re.compile(f"(?<![{KEYWORD_CHARS}]){body}(?![{KEYWORD_CHARS}])", re.IGNORECASE)
+
+
+def test_words_are_keywords_one_after_another_as_the_reference_regex_finds_them():
+    rng = random.Random(5)
+    vocab = ["a", "b", "ab", "A", "B", "Ab", "été", "ÉTÉ", "ошибка", "ОШИБКА", "x1", "42",
+             "3f2a9c1e", "3F2A9C1E", "_"]
+    seps = [" ", "  ", "-", ", ", "\n", "/", ".", ""]
+    for _ in range(400):
+        query = " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 3)))
+        text = "".join(rng.choice(vocab) + rng.choice(seps) for _ in range(rng.randint(1, 12)))
+        check, ref = Check(Pattern("words", query)), _keywords_regex(query)
+        assert check.hits(text) == (ref.search(text) is not None), (query, text)
+        assert check.spans(text) == [m.span() for m in ref.finditer(text)], (query, text)
+
+
+def test_words_next_to_each_other_and_in_scripts_without_spaces():
+    check = Check(Pattern("words", "a b"))
+    assert check.spans("a b a b, A  B ab") == [(0, 3), (4, 7), (9, 13)]
+    assert not check.hits("ab") and check.hits("x a-b") and not check.hits("xa b")
+    # a character of a script written without spaces is a keyword of its own, next to the
+    # others whatever precedes it (as Sphinx finds the phrase)
+    cjk = Check(Pattern("words", "订单"))
+    assert cjk.spans("abc订单 订 单 订x单") == [(3, 5), (6, 9)]
