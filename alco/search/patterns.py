@@ -21,7 +21,6 @@ from alco.search.language import KEYWORD_CHARS, KEYWORD_RUN_RE, NGRAM_CHARS
 MAX_PATTERN = 2000  # characters of one pattern
 _RE2_MEM = 8 << 20  # bytes one compiled pattern may use
 GREP_WORD = r"\pL\pN_"  # grep -w's word characters (Sphinx's: language.KEYWORD_CHARS)
-_WORD_RE = re.compile(f"[{KEYWORD_CHARS}]")
 _TOKEN_RE = re.compile(f"[{KEYWORD_CHARS}]+|[{NGRAM_CHARS}]")  # Sphinx's keywords of a text
 _PUNCT = frozenset("\\.+*?()|[]{}^$#&-~/!\"%',:;<=>@`")
 
