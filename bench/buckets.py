@@ -14,7 +14,7 @@ checked against the store: a day of N lines in 2^b buckets is as loaded as a day
 in 2^(b+2), so a small day with few buckets is a scale model of a big day: 1M lines in 2^12
 buckets hold as many lines a bucket (~244) as a day of 16M in the 65,536 that every day had
 before a day's count was chosen from its index's lines (alco.index.buckets.bits_for: at
-most 64 lines a bucket).
+most 32 lines a bucket).
 """
 
 from __future__ import annotations

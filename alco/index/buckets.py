@@ -48,7 +48,7 @@ BUCKETS = 1 << BITS
 # the bucket counts (as bits) a day index may be made with: a day's dictionary holds at most
 # 2**bits buckets, and a lookup checks about lines * ids a line / 2**bits candidates a day
 SIZES = (16, 18, 20, 22)
-LINES_PER_BUCKET = 64
+LINES_PER_BUCKET = 32
 RULE = 2  # what new day indexes are made with
 WORD_MAX = 32  # rule 2: a longer keyword is no word with a number
 BUCKET_PREFIX = "zq"

@@ -19,7 +19,7 @@ def test_a_new_day_gets_buckets_for_the_busiest_day_and_keeps_them(tmp_path):
     got = BucketSizes(tmp_path).of("logs", DAYS, made.__contains__, count)
     # days made before: 65,536 (their schema says what they have); the new one by the lines
     assert got == {"logs_20261205": 16, "logs_20261206": 16, "logs_20261207": 16,
-                   "logs_20261208": 18}
+                   "logs_20261208": 20}
     assert asked == [sorted(made)]
     # the next rotation, or a restart: the same, with no count, even if the lines grew
     again = BucketSizes(tmp_path)
@@ -36,7 +36,7 @@ def test_without_searchd_the_last_count_decides_else_the_default(tmp_path):
     sizes = BucketSizes(tmp_path)
     assert sizes.of("logs", DAYS[:1], lambda n: False, lambda names: None) == {
         "logs_20261205": buckets.BITS}
-    sizes.of("logs", DAYS[:2], lambda n: n == DAYS[0], lambda names: 50_000_000)
+    sizes.of("logs", DAYS[:2], lambda n: n == DAYS[0], lambda names: 20_000_000)
     later = BucketSizes(tmp_path)
     assert later.of("logs", DAYS[:3], lambda n: n in DAYS[:2], lambda names: None)[
         DAYS[2]] == 20
