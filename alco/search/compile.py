@@ -23,7 +23,7 @@ from alco.index.schema import (
 from alco.search import language as qlang
 from alco.search import literals
 from alco.search.checks import AnyOf, FieldCheck, FieldEquals, LineChecks, Term
-from alco.search.patterns import MAX_PATTERN, Check, Pattern, PatternError
+from alco.search.patterns import MAX_PATTERN, Check, Pattern, PatternError, check_of
 
 JSON_NAME_MAX = 128
 COVER_MAX_MS = 120_000  # id ranges up to this wide also MATCH their minutes' tokens
@@ -84,7 +84,7 @@ class Compiled:
 
 def _check(m: qlang.Matcher) -> Check:
     try:
-        return Check(Pattern(m.kind, m.source, m.ignore_case, m.word))
+        return check_of(Pattern(m.kind, m.source, m.ignore_case, m.word))
     except PatternError as exc:
         at = m.position + exc.offset
         raise SearchError(f"{exc.message} (at position {at})", position=at) from None
@@ -123,7 +123,7 @@ def _words_check(text: str) -> Check | None:
     if not qlang.has_keyword((text,)):
         return None
     try:
-        return Check(Pattern("words", text))
+        return check_of(Pattern("words", text))
     except PatternError:
         return None
 

@@ -197,3 +197,11 @@ def test_words_next_to_each_other_and_in_scripts_without_spaces():
     # others whatever precedes it (as Sphinx finds the phrase)
     cjk = Check(Pattern("words", "订单"))
     assert cjk.spans("abc订单 订 单 订x单") == [(3, 5), (6, 9)]
+
+
+def test_a_compiled_pattern_is_kept_for_the_next_request():
+    from alco.search.patterns import check_of
+
+    p = Pattern("text", "ayment", word=True)
+    assert check_of(p) is check_of(Pattern("text", "ayment", word=True))
+    assert check_of(p) is not check_of(Pattern("text", "ayment"))
