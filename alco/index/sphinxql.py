@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import MySQLdb
 import MySQLdb.cursors
@@ -196,8 +196,20 @@ class Sphinx:
         chunk: list[bytes] = []
         size = 0
         with self._translated():
+            escape = conn.escape_string
+            forms: dict[tuple[type, ...], _RowForm] = {}
             for row in rows:
-                lit = b"(" + b",".join([_literal(conn, v) for v in row]) + b")"
+                kinds = tuple(map(type, row))
+                form = forms.get(kinds) or forms.setdefault(kinds, _RowForm.of(kinds))
+                values = list(row)
+                for i in form.texts:
+                    text = values[i]
+                    if "\x00" in text or "\x1a" in text:
+                        text = visible(text)
+                    values[i] = escape(text.encode("utf-8", "surrogatepass"))
+                for i in form.others:
+                    values[i] = _literal(conn, values[i])
+                lit = form.pattern % tuple(values)
                 if chunk and size + len(lit) > MAX_STATEMENT_BYTES:
                     total += self._raw(conn, head, chunk)
                     chunk, size = [], 0
@@ -221,6 +233,23 @@ def visible(text: str) -> str:
     0 and Z, so NUL and Ctrl-Z are kept visible as their Unicode control pictures (the line
     store keeps a line's text the same way)."""
     return text.replace("\x00", "\u2400").replace("\x1a", "\u241a")
+
+
+class _RowForm(NamedTuple):
+    """How a row of values of these types is written as a literal: ``pattern`` % its values
+    once its texts are escaped and its other values made literals (``_literal``), ints as
+    they are."""
+
+    pattern: bytes
+    texts: list[int]  # where the str values are
+    others: list[int]  # where values of neither type are
+
+    @classmethod
+    def of(cls, kinds: tuple[type, ...]) -> _RowForm:
+        parts = [b"%d" if k is int else b"'%b'" if k is str else b"%b" for k in kinds]
+        return cls(b"(" + b",".join(parts) + b")",
+                   [i for i, k in enumerate(kinds) if k is str],
+                   [i for i, k in enumerate(kinds) if k is not int and k is not str])
 
 
 def _literal(conn: Any, value: Any) -> bytes:
