@@ -7,6 +7,7 @@ the next batch.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import date
 
 import redis
@@ -19,6 +20,7 @@ from alco.index.schema import value_text
 log = logging.getLogger("alco.values")
 MAX_PENDING = 100_000
 MAX_VALUE_LEN = 256
+MAX_SHAPES = 1000  # sets of field names remembered as pending (add_many)
 LATE_MAXLEN = 10_000  # entries (batches) kept in an index's stream of late lines
 
 
@@ -35,6 +37,7 @@ class ValuesStore:
         self.pending_late: list[int] = []
         self.newest_seen = 0.0  # the index's newest line (s) as Redis knew it at the last flush
         self.redis_away = False  # the last flush failed
+        self._shapes: set[tuple[str, ...]] = set()  # field names all in pending_columns
 
     def add(self, fields: dict, ts: float) -> None:
         """Remember the values and columns of one record (call per record, flush per batch)."""
@@ -53,6 +56,38 @@ class ValuesStore:
             key = (name, value_text(value)[:MAX_VALUE_LEN])
             if self.pending_values.get(key, 0) < ts:
                 self.pending_values[key] = ts
+
+    def add_many(self, lines: Iterable[tuple[dict, float]]) -> None:
+        """``add`` of each (fields, ts) of a batch, in order (what repeats line after line,
+        the same field names, is looked at once)."""
+        cols, pending, shapes = self.pending_columns, self.pending_values, self._shapes
+        newest, oldest = self.pending_newest, self.pending_oldest
+        for fields, ts in lines:
+            if ts > newest:
+                newest = ts
+            if ts < oldest or not oldest:
+                oldest = ts
+            shape = tuple(fields)  # (its names are in ``cols`` once a line had them)
+            if shape not in shapes:
+                if len(shapes) >= MAX_SHAPES:
+                    shapes.clear()
+                shapes.add(shape)
+                for name in shape:
+                    if name not in cols:
+                        cols[name] = ts
+            for name in self.filtered:
+                value = fields.get(name)
+                if value is None:
+                    continue
+                if type(value) is str:
+                    key = (name, value[:MAX_VALUE_LEN])
+                elif isinstance(value, dict | list):
+                    continue
+                else:
+                    key = (name, value_text(value)[:MAX_VALUE_LEN])
+                if pending.get(key, 0) < ts:
+                    pending[key] = ts
+        self.pending_newest, self.pending_oldest = newest, oldest
 
     def add_late(self, ids: list[int]) -> None:
         """Lines stored behind newer ones (their ids): the live tail pushes them."""
@@ -90,12 +125,17 @@ class ValuesStore:
             self.redis_away = True
             return False
         self.redis_away = False
-        self.pending_values.clear()
-        self.pending_columns.clear()
-        self.pending_newest = self.pending_oldest = 0.0
-        self.pending_late.clear()
+        self.sent()
         self.newest_seen = max(self.newest_seen, float(replies[-1] or 0))
         return True
+
+    def sent(self) -> None:
+        """Forget what is pending: Redis has it."""
+        self.pending_values.clear()
+        self.pending_columns.clear()
+        self._shapes.clear()
+        self.pending_newest = self.pending_oldest = 0.0
+        self.pending_late.clear()
 
     def newest_now(self) -> float | None:
         """The index's newest line (s) as Redis has it now, from every writer; None while
