@@ -7,8 +7,11 @@ the next batch.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterable
 from datetime import date
+from itertools import islice
+from operator import itemgetter
 
 import redis
 
@@ -20,6 +23,7 @@ from alco.index.schema import value_text
 log = logging.getLogger("alco.values")
 MAX_PENDING = 100_000
 MAX_VALUE_LEN = 256
+_PLAIN = {str, int, type(None)}  # types of values that are no two of them equal
 MAX_SHAPES = 1000  # sets of field names remembered as pending (add_many)
 LATE_MAXLEN = 10_000  # entries (batches) kept in an index's stream of late lines
 
@@ -57,10 +61,10 @@ class ValuesStore:
             if self.pending_values.get(key, 0) < ts:
                 self.pending_values[key] = ts
 
-    def add_many(self, lines: Iterable[tuple[dict, float]]) -> None:
-        """``add`` of each (fields, ts) of a batch, in order (what repeats line after line,
-        the same field names, is looked at once)."""
-        cols, pending, shapes = self.pending_columns, self.pending_values, self._shapes
+    def add_many(self, lines: list[tuple[dict, float]]) -> None:
+        """``add`` of each (fields, ts) of a batch, in order: what repeats line after line (the
+        same field names, a column's values) is looked at once."""
+        cols, shapes = self.pending_columns, self._shapes
         newest, oldest = self.pending_newest, self.pending_oldest
         for fields, ts in lines:
             if ts > newest:
@@ -75,19 +79,34 @@ class ValuesStore:
                 for name in shape:
                     if name not in cols:
                         cols[name] = ts
-            for name in self.filtered:
-                value = fields.get(name)
-                if value is None:
-                    continue
-                if type(value) is str:
-                    key = (name, value[:MAX_VALUE_LEN])
-                elif isinstance(value, dict | list):
-                    continue
-                else:
-                    key = (name, value_text(value)[:MAX_VALUE_LEN])
-                if pending.get(key, 0) < ts:
-                    pending[key] = ts
         self.pending_newest, self.pending_oldest = newest, oldest
+        times = [ts for _, ts in lines]
+        if any(map(operator.gt, times, islice(times, 1, None))):  # (by time: the last is newest)
+            lines = sorted(lines, key=itemgetter(1))
+            times = [ts for _, ts in lines]
+        for name in self.filtered:
+            values = [fields.get(name) for fields, _ in lines]
+            if set(map(type, values)) <= _PLAIN:  # (no two of them one key of a dict)
+                newest_of = dict(zip(values, times, strict=True))  # each value's newest time
+                newest_of.pop(None, None)
+                self._add_values(name, newest_of.items())
+            else:
+                self._add_values(name, zip(values, times, strict=True))
+
+    def _add_values(self, name: str, values: Iterable[tuple[object, float]]) -> None:
+        """Values of column ``name`` seen at times (s), as ``add`` takes them."""
+        pending = self.pending_values
+        for value, ts in values:
+            if value is None:
+                continue
+            if type(value) is str:
+                key = (name, value[:MAX_VALUE_LEN])
+            elif isinstance(value, dict | list):
+                continue
+            else:
+                key = (name, value_text(value)[:MAX_VALUE_LEN])
+            if pending.get(key, 0) < ts:
+                pending[key] = ts
 
     def add_late(self, ids: list[int]) -> None:
         """Lines stored behind newer ones (their ids): the live tail pushes them."""

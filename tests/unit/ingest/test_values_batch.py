@@ -9,6 +9,7 @@ from alco.catalog.values import ValuesStore
 
 VALUES = ["web-1", "web-2", "é", "x" * 300, 1, 0, True, False, 1.0, 2.5, None, {"a": 1},
           [1], "1", "true"]
+PLAIN = ["web-1", "web-2", "é", "x" * 300, 1, 0, None, "1"]
 
 
 def pending(store: ValuesStore) -> tuple:
@@ -23,9 +24,12 @@ def test_add_many_leaves_what_add_leaves():
     for batch in range(12):
         lines = []
         for _ in range(rng.randint(1, 80)):
-            fields = {c: rng.choice(VALUES) for c in filtered if rng.random() < 0.8}
+            kinds = VALUES if batch % 3 else PLAIN
+            fields = {c: rng.choice(kinds) for c in filtered if rng.random() < 0.8}
             fields[f"extra{rng.randint(0, 9)}"] = 1
             lines.append((fields, rng.uniform(1.7e9, 1.7e9 + 100)))
+        if batch % 2:  # (lines in the order of their times, and not)
+            lines.sort(key=lambda line: line[1])
         for fields, ts in lines:
             one.add(fields, ts)
         many.add_many(lines)
