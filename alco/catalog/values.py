@@ -64,23 +64,29 @@ class ValuesStore:
     def add_many(self, lines: list[tuple[dict, float]]) -> None:
         """``add`` of each (fields, ts) of a batch, in order: what repeats line after line (the
         same field names, a column's values) is looked at once."""
-        cols, shapes = self.pending_columns, self._shapes
-        newest, oldest = self.pending_newest, self.pending_oldest
-        for fields, ts in lines:
-            if ts > newest:
-                newest = ts
-            if ts < oldest or not oldest:
-                oldest = ts
-            shape = tuple(fields)  # (its names are in ``cols`` once a line had them)
-            if shape not in shapes:
-                if len(shapes) >= MAX_SHAPES:
-                    shapes.clear()
-                shapes.add(shape)
-                for name in shape:
-                    if name not in cols:
-                        cols[name] = ts
-        self.pending_newest, self.pending_oldest = newest, oldest
+        if not lines:
+            return
         times = [ts for _, ts in lines]
+        if 0.0 in times:  # (an oldest time of 0 is none: taken line by line, as add does)
+            for ts in times:
+                if ts < self.pending_oldest or not self.pending_oldest:
+                    self.pending_oldest = ts
+        else:
+            low = min(times)
+            self.pending_oldest = min(self.pending_oldest, low) if self.pending_oldest else low
+        self.pending_newest = max(self.pending_newest, *times)
+        shapes = self._shapes
+        if not shapes.issuperset(map(tuple, (fields for fields, _ in lines))):
+            cols = self.pending_columns
+            for fields, ts in lines:
+                shape = tuple(fields)  # (its names are in ``cols`` once a line had them)
+                if shape not in shapes:
+                    if len(shapes) >= MAX_SHAPES:
+                        shapes.clear()
+                    shapes.add(shape)
+                    for name in shape:
+                        if name not in cols:
+                            cols[name] = ts
         if any(map(operator.gt, times, islice(times, 1, None))):  # (by time: the last is newest)
             lines = sorted(lines, key=itemgetter(1))
             times = [ts for _, ts in lines]

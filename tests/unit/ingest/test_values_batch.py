@@ -28,6 +28,8 @@ def test_add_many_leaves_what_add_leaves():
             fields = {c: rng.choice(kinds) for c in filtered if rng.random() < 0.8}
             fields[f"extra{rng.randint(0, 9)}"] = 1
             lines.append((fields, rng.uniform(1.7e9, 1.7e9 + 100)))
+        if batch == 5:  # (a time of 0: no oldest time yet, to add)
+            lines[len(lines) // 2] = (lines[len(lines) // 2][0], 0.0)
         if batch % 2:  # (lines in the order of their times, and not)
             lines.sort(key=lambda line: line[1])
         for fields, ts in lines:
