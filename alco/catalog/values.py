@@ -7,7 +7,11 @@ the next batch.
 from __future__ import annotations
 
 import logging
+import operator
+from collections.abc import Iterable
 from datetime import date
+from itertools import islice
+from operator import itemgetter
 
 import redis
 
@@ -19,6 +23,8 @@ from alco.index.schema import value_text
 log = logging.getLogger("alco.values")
 MAX_PENDING = 100_000
 MAX_VALUE_LEN = 256
+_PLAIN = {str, int, type(None)}  # types of values that are no two of them equal
+MAX_SHAPES = 1000  # sets of field names remembered as pending (add_many)
 LATE_MAXLEN = 10_000  # entries (batches) kept in an index's stream of late lines
 
 
@@ -35,6 +41,7 @@ class ValuesStore:
         self.pending_late: list[int] = []
         self.newest_seen = 0.0  # the index's newest line (s) as Redis knew it at the last flush
         self.redis_away = False  # the last flush failed
+        self._shapes: set[tuple[str, ...]] = set()  # field names all in pending_columns
 
     def add(self, fields: dict, ts: float) -> None:
         """Remember the values and columns of one record (call per record, flush per batch)."""
@@ -53,6 +60,59 @@ class ValuesStore:
             key = (name, value_text(value)[:MAX_VALUE_LEN])
             if self.pending_values.get(key, 0) < ts:
                 self.pending_values[key] = ts
+
+    def add_many(self, lines: list[tuple[dict, float]]) -> None:
+        """``add`` of each (fields, ts) of a batch, in order: what repeats line after line (the
+        same field names, a column's values) is looked at once."""
+        if not lines:
+            return
+        times = [ts for _, ts in lines]
+        if 0.0 in times:  # (an oldest time of 0 is none: taken line by line, as add does)
+            for ts in times:
+                if ts < self.pending_oldest or not self.pending_oldest:
+                    self.pending_oldest = ts
+        else:
+            low = min(times)
+            self.pending_oldest = min(self.pending_oldest, low) if self.pending_oldest else low
+        self.pending_newest = max(self.pending_newest, *times)
+        shapes = self._shapes
+        if not shapes.issuperset(map(tuple, (fields for fields, _ in lines))):
+            cols = self.pending_columns
+            for fields, ts in lines:
+                shape = tuple(fields)  # (its names are in ``cols`` once a line had them)
+                if shape not in shapes:
+                    if len(shapes) >= MAX_SHAPES:
+                        shapes.clear()
+                    shapes.add(shape)
+                    for name in shape:
+                        if name not in cols:
+                            cols[name] = ts
+        if any(map(operator.gt, times, islice(times, 1, None))):  # (by time: the last is newest)
+            lines = sorted(lines, key=itemgetter(1))
+            times = [ts for _, ts in lines]
+        for name in self.filtered:
+            values = [fields.get(name) for fields, _ in lines]
+            if set(map(type, values)) <= _PLAIN:  # (no two of them one key of a dict)
+                newest_of = dict(zip(values, times, strict=True))  # each value's newest time
+                newest_of.pop(None, None)
+                self._add_values(name, newest_of.items())
+            else:
+                self._add_values(name, zip(values, times, strict=True))
+
+    def _add_values(self, name: str, values: Iterable[tuple[object, float]]) -> None:
+        """Values of column ``name`` seen at times (s), as ``add`` takes them."""
+        pending = self.pending_values
+        for value, ts in values:
+            if value is None:
+                continue
+            if type(value) is str:
+                key = (name, value[:MAX_VALUE_LEN])
+            elif isinstance(value, dict | list):
+                continue
+            else:
+                key = (name, value_text(value)[:MAX_VALUE_LEN])
+            if pending.get(key, 0) < ts:
+                pending[key] = ts
 
     def add_late(self, ids: list[int]) -> None:
         """Lines stored behind newer ones (their ids): the live tail pushes them."""
@@ -90,12 +150,17 @@ class ValuesStore:
             self.redis_away = True
             return False
         self.redis_away = False
-        self.pending_values.clear()
-        self.pending_columns.clear()
-        self.pending_newest = self.pending_oldest = 0.0
-        self.pending_late.clear()
+        self.sent()
         self.newest_seen = max(self.newest_seen, float(replies[-1] or 0))
         return True
+
+    def sent(self) -> None:
+        """Forget what is pending: Redis has it."""
+        self.pending_values.clear()
+        self.pending_columns.clear()
+        self._shapes.clear()
+        self.pending_newest = self.pending_oldest = 0.0
+        self.pending_late.clear()
 
     def newest_now(self) -> float | None:
         """The index's newest line (s) as Redis has it now, from every writer; None while

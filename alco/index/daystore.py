@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import sqlite3
 from collections import defaultdict
@@ -17,6 +18,7 @@ from alco.errors import Unavailable
 from alco.index import buckets, ids, sphinxql
 from alco.index.flushlock import DayBusy, PastDayGuard
 from alco.index.ids import counter_of, make_id, ms_sql, slot_sql
+from alco.index.rowmemo import RowMemo
 from alco.index.schema import (
     CONTEXT_FIELD,
     FP32,
@@ -31,7 +33,6 @@ from alco.index.schema import (
     field_column,
     id_ms,
     slot_of,
-    time_token,
     value_text,
 )
 
@@ -40,6 +41,7 @@ log = logging.getLogger("alco.store")
 # writer whose ids of a day's last milliseconds ran out took the next day's (``_keeping_day``);
 # a second is 64,000 lines of one writer slot
 EDGE_MS = 1000
+DAY_US = ids.DAY_MS * 1000
 
 
 @dataclass
@@ -119,6 +121,8 @@ class DayStore:
         self.slot = slot
         self.retention_days = retention_days
         self.columns = ["id", *schema.fields_with_parts(), "js", "meta", "ts", "fp"]
+        self.memo = RowMemo(schema)  # each line's tags, value hashes and time tokens
+        self._days: dict[int, date] = {}  # day since the epoch -> its date (``_plan_days``)
 
     def store(self, records: list[Record], today: date, redelivered: bool,
               allocated: Callable[[], None] | None = None,
@@ -221,8 +225,13 @@ class DayStore:
         first_day = today - timedelta(days=self.retention_days - 1)
         tomorrow = today + timedelta(days=1)
         by_day: dict[date, list[Record]] = defaultdict(list)
+        days = self._days
         for rec in records:
-            day = day_of_us(rec.ts_us)
+            day = days.get(rec.ts_us // DAY_US)
+            if day is None:
+                if len(days) > 1000:
+                    days.clear()
+                day = days[rec.ts_us // DAY_US] = day_of_us(rec.ts_us)
             if day < first_day:
                 result.expired += 1
                 continue
@@ -250,7 +259,9 @@ class DayStore:
             return []
         ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
                                 lambda ms: self._counters(day, tomorrow, ms))
-        return [self._row(doc_id, r) for doc_id, r in zip(ids, recs, strict=True)]
+        tags, hashes = self.memo.tags_and_hashes([r.fields for r in recs])
+        return [self._row(doc_id, r, t, h)
+                for doc_id, r, t, h in zip(ids, recs, tags, hashes, strict=True)]
 
     def _unstored(self, day: date, recs: list[Record], tomorrow: date) -> list[Record]:
         """The lines of ``recs`` (of ``day``) that are not stored yet: looked for in the day's
@@ -279,10 +290,18 @@ class DayStore:
 
     def _counters(self, day: date, tomorrow: date, ms_values: set[int]) -> dict[int, int]:
         """``_highest_counters`` of milliseconds a line of ``day`` may take ids of: each
-        looked up in the index that keeps its ids (``_keeping_day``)."""
+        looked up in the index that keeps its ids (``_keeping_day``: ``day``'s own for the
+        milliseconds before its end)."""
+        end = ids.day_start_ms(day + timedelta(days=1))
         by_index: dict[str, set[int]] = defaultdict(set)
-        for ms in ms_values:
-            by_index[day_index(self.schema.name, _keeping_day(ms, day, tomorrow))].add(ms)
+        later = {ms for ms in ms_values if ms >= end}
+        if later:
+            for ms in later:
+                by_index[day_index(self.schema.name,
+                                   _keeping_day(ms, day, tomorrow))].add(ms)
+            ms_values = ms_values - later
+        if ms_values:
+            by_index[day_index(self.schema.name, day)].update(ms_values)
         top: dict[int, int] = {}
         for ix, group in by_index.items():
             top.update(self._highest_counters(ix, group))
@@ -314,6 +333,7 @@ class DayStore:
         row = list(row)
         row[self.columns.index("js")] = {}  # what searchd refused: the fields
         row[self.columns.index("meta")] = {"rejected": error[:500]}
+        row[len(self.columns)] = None  # (its value hashes: those of no fields)
         try:
             self._replace(index, [row])
             result.stored += 1
@@ -324,17 +344,24 @@ class DayStore:
             log.error("sphinx rejected a record for %s: %s", index, error)
             result.rejected += 1
 
-    def _row(self, doc_id: int, rec: Record) -> list:
+    def _row(self, doc_id: int, rec: Record, tags: str | None = None,
+             hashes: tuple[int, ...] | None = None) -> list:
+        """The row of a line: a value of each of ``columns``, then its ``filtered`` columns'
+        value hashes (``IndexSchema.value_hashes``: None, made from the ``js`` column by
+        ``searchd_rows``).  ``tags``: its ``IndexSchema.tags``, made here when None."""
         fields = rec.fields
-        tags = f"{self.schema.tags(fields)} {time_token(id_ms(doc_id))}"
-        row: list = [doc_id, rec.message, tags]
+        if tags is None:
+            tags = self.memo.tags_of([fields])[0]
+        row: list = [doc_id, rec.message, f"{tags} {self.memo.time_token(id_ms(doc_id))}"]
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))
-        row += [self.schema.context_text(fields), ""]  # (the parts: made by searchd_rows)
+        # (the context: IndexSchema.context_text) (the parts: made by searchd_rows)
+        texts = [text for c in self.schema.context if isinstance(text := fields.get(c), str)]
+        row += [texts[0] if len(texts) == 1 else "\n".join(texts), ""]
         # (the fields as sent: searchd_rows makes them what the day index keeps of them)
         # (the marks: JSON where the day has a ``meta`` attribute, made by searchd_rows)
-        row += [fields, rec.marks, rec.ts_us, rec.fp]
+        row += [fields, rec.marks, rec.ts_us, rec.fp, hashes]
         return row
 
     def _replace(self, index: str, rows: list[list]) -> None:
@@ -368,13 +395,14 @@ class DayStore:
             at = keep.index(js)
             del columns[at]
             columns += self.schema.value_attrs
-            hashes = self.schema.value_hashes
-            out = []
-            for row in rows:
-                values = [row[i] for i in keep]
-                del values[at]
-                values += hashes(row[js])
-                out.append(values)
+            hashes = [row[len(self.columns)] for row in rows]  # (made by _row)
+            if None in hashes:
+                made = iter(self.memo.hashes_of([row[js] for row, h in zip(rows, hashes,
+                                                                           strict=True)
+                                                 if h is None]))
+                hashes = [next(made) if h is None else h for h in hashes]
+            take = operator.itemgetter(*(i for i in keep if i != js))  # (id, message, ...)
+            out = [[*take(row), *h] for row, h in zip(rows, hashes, strict=True)]
             if marks is not None and marks > at:
                 marks -= 1
             if fp is not None and fp > at:

@@ -17,7 +17,7 @@ from alco.config import Config, IndexConfig
 from alco.ingest import batches
 from alco.ingest.batches import BusySlots, Generations, Handoff, ReplyQueue, WriterQueue
 from alco.ingest.consumer import ConsumerContext, run_consumer
-from alco.ingest.writer import LANES, WriterContext, run_writer
+from alco.ingest.writer import LANES, WriterContext, writer_process
 from alco.process.flags import StopFlag
 from alco.process.supervisor import Child, Supervisor, Team
 
@@ -65,7 +65,7 @@ def _team_factory(config: Config, ix: IndexConfig, handoff: Handoff, consumers_s
         for slot in range(ix.writers):
             ctx_w = WriterContext(config, ix, slot, writer_queues[slot], replies, generations, busy,
                                   writers_stop)
-            children.append(Child(f"alco: writer {ix.name}#{slot}", "writers", run_writer,
+            children.append(Child(f"alco: writer {ix.name}#{slot}", "writers", writer_process,
                                   (ctx_w,)))
         return children
 

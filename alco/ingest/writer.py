@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -31,6 +32,11 @@ log = logging.getLogger("alco.writer")
 RETRY_FIRST, RETRY_CAP = 0.2, 10.0  # seconds between attempts to store while Sphinx is down
 LANES = 2  # batches a writer may have in flight: a second one while the first is stuck
 STALL_S = 0.25  # how long the next batch waits for the one before (a REPLACE: ~0.1 s)
+# objects made (and not freed) between two collections of the youngest generation: a batch
+# makes tens of thousands (its records' dicts, rows, blocks), which live until it is stored
+# and are freed without a cycle; at the default 700 the collector ran ~40 times a batch and
+# took 8-10 µs of CPU a line (2026-12-07)
+GC_THRESHOLD = 50_000
 
 
 @dataclass
@@ -177,6 +183,16 @@ def run_writer(ctx: WriterContext) -> None:
             gate.sphinx.close()
 
 
+def writer_process(ctx: WriterContext) -> None:
+    """A writer process's entry point: ``run_writer`` with what the process holds at its
+    start (modules, config) left out of the cyclic garbage collector's passes, which run
+    every GC_THRESHOLD objects instead of 700."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    run_writer(ctx)
+
+
 def _claim(ctx: WriterContext, handle: BatchHandle, lane: int) -> bool:
     """Mark this writer's lane busy with the batch, unless its generation is already void."""
     with ctx.generations.get_lock():
@@ -298,8 +314,7 @@ def _report_late(values: ValuesStore, result: StoreResult, newest_id: int) -> in
 
 
 def _update_values(values: ValuesStore, records: list, name: str) -> None:
-    for rec in records:
-        values.add(rec.fields, rec.ts_us / 1_000_000)
+    values.add_many([(rec.fields, rec.ts_us / 1_000_000) for rec in records])
     start = time.perf_counter()
     ok = values.flush()
     metrics.REDIS_SECONDS.labels(name).observe(time.perf_counter() - start)

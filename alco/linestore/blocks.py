@@ -101,6 +101,14 @@ def utf8(text: str) -> str:
 
 
 def _dumps(entries: list[Entry]) -> tuple[bytes, bytes | None]:
+    """``_dumps_columns`` of ``entries``."""
+    return _dumps_columns([e.id for e in entries], [e.ts_us for e in entries],
+                          [e.message for e in entries], [e.fields for e in entries],
+                          [e.marks for e in entries])
+
+
+def _dumps_columns(ids: list[int], times: list[int], messages: list[str], fields: list[dict],
+                   marks: list[dict]) -> tuple[bytes, bytes | None]:
     """Columns (ids, times, messages, marks only when a line of the block has some), and the
     fields when a line has some (a day index that keeps the fields in searchd has none
     here): a JSON object a line, one per line of text (JSON has no raw newline), so that a
@@ -110,34 +118,79 @@ def _dumps(entries: list[Entry]) -> tuple[bytes, bytes | None]:
     compressed; blocks written before have them whole, ``id`` and ``ts``).  ``fl``: the
     length of each line's fields, so that a lookup slices its own (blocks written before:
     the frame is split)."""
-    i0, t0 = entries[0].id, entries[0].ts_us
-    cols: dict = {"i0": i0, "t0": t0, "io": [e.id - i0 for e in entries],
-                  "to": [e.ts_us - t0 for e in entries], "msg": [e.message for e in entries]}
-    if any(e.marks for e in entries):
-        cols["m"] = [e.marks or None for e in entries]
-    fields = None
-    if any(e.fields for e in entries):
-        each = [orjson.dumps(e.fields) for e in entries]
-        cols["fl"] = [len(f) for f in each]  # (a lookup slices its line's: no split)
-        fields = b"\n".join(each)
-    return orjson.dumps(cols), fields
+    i0, t0 = ids[0], times[0]
+    cols: dict = {"i0": i0, "t0": t0, "io": list(map(i0.__rsub__, ids)),
+                  "to": list(map(t0.__rsub__, times)), "msg": messages}
+    if any(marks):
+        cols["m"] = [m or None for m in marks]
+    frame = None
+    if any(fields):
+        each = list(map(orjson.dumps, fields))
+        cols["fl"] = list(map(len, each))  # (a lookup slices its line's: no split)
+        frame = b"\n".join(each)
+    return orjson.dumps(cols), frame
 
 
 TWO_FRAMES = b"\x01"  # a block's first byte when its fields are a frame of their own
 
 
 def encode(entries: list[Entry], dict_id: int = 0,
-           zdict: zstandard.ZstdCompressionDict | None = None) -> Block:
+           zdict: zstandard.ZstdCompressionDict | None = None,
+           compressor: zstandard.ZstdCompressor | None = None) -> Block:
     """One block of ``entries`` (sorted by id, as ``cut`` gives them): the columns as one
     zstd frame and, when the lines have fields, the fields as a second one after it
     (``TWO_FRAMES``, the first frame's length, the two frames): a scan of the messages
-    decompresses the first only.  (A zstd frame starts with 0x28: a block of one frame.)"""
-    compressor = zstandard.ZstdCompressor(level=LEVEL, dict_data=zdict)
-    cols, fields = _dumps(entries)
+    decompresses the first only.  (A zstd frame starts with 0x28: a block of one frame.)
+    ``compressor``: ``compressor_for(zdict)``, kept by the caller (making one loads its
+    dictionary anew)."""
+    return _block(*_dumps(entries), entries[0].id, entries[-1].id, len(entries),
+                  dict_id if zdict else 0, compressor or compressor_for(zdict))
+
+
+def compressor_for(zdict: zstandard.ZstdCompressionDict | None) -> zstandard.ZstdCompressor:
+    """What compresses blocks with ``zdict`` (or none): one may compress many blocks, one
+    at a time (the same frames as a compressor a block)."""
+    return zstandard.ZstdCompressor(level=LEVEL, dict_data=zdict)
+
+
+def _block(cols: bytes, fields: bytes | None, min_id: int, max_id: int, count: int,
+           dict_id: int, compressor: zstandard.ZstdCompressor) -> Block:
     data = compressor.compress(cols)
     if fields is not None:
         data = TWO_FRAMES + len(data).to_bytes(4, "little") + data + compressor.compress(fields)
-    return Block(entries[0].id, entries[-1].id, len(entries), dict_id if zdict else 0, data)
+    return Block(min_id, max_id, count, dict_id, data)
+
+
+def encode_lines(lines: list[tuple[int, int, str, dict, dict]], dict_id: int,
+                 compressor: zstandard.ZstdCompressor) -> list[Block]:
+    """The blocks of ``lines`` (id, time, message, fields, marks; messages as ``utf8``
+    made them): ``encode`` of each run ``cut`` makes of them as Entry objects, without
+    them.  ``dict_id``: 0, or the dictionary's of ``compressor``."""
+    lines = sorted(lines, key=_first)
+    ids, times, messages, fields, marks = (list(c) for c in zip(*lines, strict=True))
+    return [_block(*_dumps_columns(ids[a:b], times[a:b], messages[a:b], fields[a:b],
+                                   marks[a:b]), ids[a], ids[b - 1], b - a, dict_id, compressor)
+            for a, b in _spans(ids)]
+
+
+def _first(line: tuple) -> int:
+    return line[0]
+
+
+def _spans(ids: list[int]) -> Iterator[tuple[int, int]]:
+    """Where ``cut`` cuts sorted ``ids``: [a, b) of each run."""
+    ms, slots = list(map(id_ms, ids)), list(map(slot_of, ids))
+    n, a = len(ids), 0
+    while a < n:
+        b = min(a + BLOCK_LINES, n)
+        # (a whole run at once when it may be: its ids span < SPAN_MS in one slot)
+        if not (ms[b - 1] - ms[a] < SPAN_MS and slots[a:b].count(slots[a]) == b - a):
+            b = a + 1
+            while b < n and b - a < BLOCK_LINES and ms[b] - ms[a] < SPAN_MS \
+                    and slots[b] == slots[a]:
+                b += 1
+        yield a, b
+        a = b
 
 
 class Decoded:

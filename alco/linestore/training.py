@@ -31,6 +31,13 @@ class Trainer:
         self._samples: list[bytes] = []
         self._lines = 0  # lines sampled on that day
 
+    def wants(self, day: str) -> bool:
+        """Whether ``observe`` would take samples of lines of ``day`` (else it needs no
+        Entry objects made for it)."""
+        if day != self._day:
+            return self._day is None or day >= self._day
+        return self._lines < SAMPLES
+
     def observe(self, day: str, entries: list[Entry]) -> None:
         """Take samples of lines being stored on ``day``; train once there are enough.  The
         samples are what blocks of them compress (``blocks.frames``: the columns, the fields):

@@ -10,7 +10,15 @@ import zstandard
 from alco.config import Config, IndexConfig
 from alco.index.ids import ms_span
 from alco.index.sphinxconf import line_store
-from alco.linestore.blocks import SPAN_MS, Entry, cut, decode, encode, runs, utf8
+from alco.linestore.blocks import (
+    SPAN_MS,
+    Entry,
+    compressor_for,
+    decode,
+    encode_lines,
+    runs,
+    utf8,
+)
 from alco.linestore.daydb import DATA_PAGE, DayFile, day_dir
 from alco.linestore.reading import LineReader
 from alco.linestore.training import Trainer
@@ -26,19 +34,38 @@ class LineWriter:
         self.trainer = trainer or Trainer()
         self._open: dict[str, DayFile] = {}
         self._reader: LineReader | None = None
+        # the trainer's current dictionary (None: none) with its compressor, with its bytes
+        self._compressing: tuple[zstandard.ZstdCompressionDict | None,
+                                 zstandard.ZstdCompressor] | None = None
+        self._dict: tuple[zstandard.ZstdCompressionDict, bytes] | None = None
 
     def put(self, day_index: str, lines: list[tuple[int, int, str, dict, dict]]) -> None:
         """Store ``lines`` (id, time in µs, message, fields, marks) of the day index
         ``day_index``; durable on return (alco.index.daystore.LineKeeper)."""
         if not lines:
             return
-        entries = [Entry(i, t, utf8(m), f, k) for i, t, m, f, k in lines]
-        self.trainer.observe(day_index.rsplit("_", 1)[-1], entries)
+        lines = [(i, t, utf8(m), f, k) for i, t, m, f, k in lines]
+        day = day_index.rsplit("_", 1)[-1]
+        if self.trainer.wants(day):
+            self.trainer.observe(day, [Entry(*line) for line in lines])
         zdict = self.trainer.current
         dict_id = zdict.dict_id() if zdict is not None else 0
-        blocks = [encode(run, dict_id, zdict) for run in cut(entries)]
-        used = {dict_id: zdict.as_bytes()} if zdict is not None else {}
+        blocks = encode_lines(lines, dict_id, self._compressor(zdict))
+        used = {dict_id: self._dict_bytes(zdict)} if zdict is not None else {}
         self._day(day_index).put(blocks, used)
+
+    def _compressor(self, zdict: zstandard.ZstdCompressionDict | None
+                    ) -> zstandard.ZstdCompressor:
+        """The compressor of ``zdict`` (the trainer's current dictionary), kept while it is
+        (one compresses many blocks: making one loads its dictionary anew)."""
+        if self._compressing is None or self._compressing[0] is not zdict:
+            self._compressing = (zdict, compressor_for(zdict))
+        return self._compressing[1]
+
+    def _dict_bytes(self, zdict: zstandard.ZstdCompressionDict) -> bytes:
+        if self._dict is None or self._dict[0] is not zdict:
+            self._dict = (zdict, zdict.as_bytes())
+        return self._dict[1]
 
     def ids_between(self, day_index: str, lo: int, hi: int) -> list[int]:
         """The ids in [lo, hi] the store holds for ``day_index`` (a writer's id allocator asks:

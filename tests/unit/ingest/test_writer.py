@@ -88,6 +88,9 @@ class NoValues:
     def add(self, fields: dict, ts: float) -> None:
         pass
 
+    def add_many(self, lines: list[tuple[dict, float]]) -> None:
+        pass
+
     def add_late(self, ids: list[int]) -> None:
         pass
 

@@ -282,3 +282,23 @@ def test_a_quiet_writers_block_is_found_among_a_busy_writers(tmp_path: Path):
     # scattered ids' blocks, looked up in one query, are those each id's own query finds
     alone = sorted(x[0] for x in wanted)
     assert db.heads_of_ids(alone, 8) == {x: db.heads_first(x, x, 8) for x in alone}
+
+
+def test_encode_lines_makes_the_blocks_cut_and_encode_make():
+    """The writer's path (tuples, one compressor for every block) writes the very bytes of
+    Entry objects cut into runs and each encoded with a compressor of its own."""
+    import zstandard
+
+    lines = service_lines(700)
+    late = [(make_id(DAY_MS + 60_000_000 + i, 3, 0), (DAY_MS + 60_000_000 + i) * 1000, "late",
+             {}, {}) for i in range(3)]
+    other_slot = [(make_id(DAY_MS + 3_600_000 + 30, 5, i), 0, "x", {"a": i}, {})
+                  for i in range(3)]
+    mixed = [*lines[::-1], *late, *other_slot]
+    samples = [f for x in service_lines(3000, seed=2)
+               for f in blocks.frames([blocks.Entry(*x)])]
+    zdict = zstandard.train_dictionary(16 * 1024, samples)
+    for dict_id, z in [(0, None), (zdict.dict_id(), zdict)]:
+        want = [blocks.encode(run, dict_id, z) for run in
+                blocks.cut([blocks.Entry(*x) for x in mixed])]
+        assert blocks.encode_lines(mixed, dict_id, blocks.compressor_for(z)) == want

@@ -1,0 +1,88 @@
+"""What a writer makes of its lines' ``filtered`` columns and times, remembered (pure logic).
+
+A service's lines repeat their hosts, loggers, levels and processes, each column on its own
+(the combinations of them hardly repeat), and thousands of lines share a minute: the tag
+tokens and value hashes of a batch's lines are looked up a column at a time, per value, and
+their time tokens per minute, instead of being made anew for each line.  The results are
+those of ``IndexSchema.tags``, ``IndexSchema.value_hashes`` and ``time_token``, which make
+them on a miss.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+
+from alco.index.schema import MINUTE_MS, IndexSchema, field_hash, tag_token, time_token
+
+MAX_MEMO = 65_536  # values a column (minutes) remembers before it starts again
+MAX_KEY_LEN = 200  # a longer text is not remembered (as tag_token's own cache does)
+_ABSENT = object()
+_NONE = ("", 0)  # a column a line has not: no tag token, value hash 0
+Pair = tuple[str, int]  # a value's tag token ("": none, for an object or a list) and hash
+_tag, _hash = itemgetter(0), itemgetter(1)
+
+
+class RowMemo:
+    """Tags, value hashes and time tokens of lines of one ALCO index (one writer lane)."""
+
+    def __init__(self, schema: IndexSchema) -> None:
+        self.columns = schema.filtered
+        # per column: (type, value) -> Pair (the type: 1, 1.0 and True are equal keys)
+        self._memos: list[dict[tuple[type, object], Pair]] = [{} for _ in self.columns]
+        self._minutes: dict[int, str] = {}
+
+    def tags_of(self, lines: list[dict]) -> list[str]:
+        """``IndexSchema.tags`` of the fields of each of ``lines``."""
+        return self.tags_and_hashes(lines)[0]
+
+    def hashes_of(self, lines: list[dict]) -> list[tuple[int, ...]]:
+        """``IndexSchema.value_hashes`` of the fields of each of ``lines``."""
+        return self.tags_and_hashes(lines)[1]
+
+    def tags_and_hashes(self, lines: list[dict]) -> tuple[list[str], list[tuple[int, ...]]]:
+        """``tags_of(lines)`` and ``hashes_of(lines)``, each column looked at once."""
+        if not self.columns:
+            return [""] * len(lines), [()] * len(lines)
+        cols = [self._column(k, lines) for k in range(len(self.columns))]
+        tags = [" ".join(filter(None, t))
+                for t in zip(*(map(_tag, c) for c in cols), strict=True)]
+        return tags, list(zip(*(map(_hash, c) for c in cols), strict=True))
+
+    def _column(self, k: int, lines: list[dict]) -> list[Pair]:
+        """The Pair of the ``k``-th column's value in each of ``lines``."""
+        memo = self._memos[k]
+        col = self.columns[k]
+        values = [fields.get(col, _ABSENT) for fields in lines]
+        keys = list(zip(map(type, values), values, strict=True))
+        try:
+            got: list[Pair | None] = list(map(memo.get, keys))
+        except TypeError:  # (an object or a list among them: not a key)
+            got = [None] * len(keys)
+        if None in got:
+            for n, pair in enumerate(got):
+                if pair is None:
+                    got[n] = self._miss(col, values[n], keys[n], memo)
+        return got  # type: ignore[return-value]  (no None left)
+
+    def _miss(self, col: str, value: object, key: tuple[type, object],
+              memo: dict[tuple[type, object], Pair]) -> Pair:
+        if value is _ABSENT:
+            return _NONE
+        if isinstance(value, dict | list):
+            return "", field_hash(value)
+        pair = (tag_token(col, value), field_hash(value))
+        if not (isinstance(value, str) and len(value) > MAX_KEY_LEN):
+            if len(memo) >= MAX_MEMO:
+                memo.clear()
+            memo[key] = pair
+        return pair
+
+    def time_token(self, ms: int) -> str:
+        """``time_token(ms)``: the tokens of its minute, ten minutes and hour."""
+        minute = ms // MINUTE_MS
+        got = self._minutes.get(minute)
+        if got is None:
+            if len(self._minutes) >= MAX_MEMO:
+                self._minutes.clear()
+            got = self._minutes[minute] = time_token(ms)
+        return got
