@@ -21,9 +21,12 @@ from alco.search.language import KEYWORD_CHARS, KEYWORD_RUN_RE, NGRAM_CHARS
 
 MAX_PATTERN = 2000  # characters of one pattern
 CHECKS_KEPT = 256  # compiled patterns kept (``check_of``)
+KEYWORDS_COMPILED = 5000  # texts a check of keywords walks before it compiles its regex
 _RE2_MEM = 8 << 20  # bytes one compiled pattern may use
 GREP_WORD = r"\pL\pN_"  # grep -w's word characters (Sphinx's: language.KEYWORD_CHARS)
 _TOKEN_RE = re.compile(f"[{KEYWORD_CHARS}]+|[{NGRAM_CHARS}]")  # Sphinx's keywords of a text
+_KEYWORD_CHAR_RE = re.compile(f"[{KEYWORD_CHARS}]")
+_SEPARATORS_RE = re.compile(f"[^{KEYWORD_CHARS}{NGRAM_CHARS}]*")  # what is no keyword
 _PUNCT = frozenset("\\.+*?()|[]{}^$#&-~/!\"%',:;<=>@`")
 
 
@@ -147,47 +150,87 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 class _Keywords:
-    """Sphinx's keywords of a pattern one after the other, as a text holds them: the text's
-    keywords (``_TOKEN_RE``, compiled once) joined by NULs, searched for the pattern's joined
-    the same way, case-insensitively.  Two keywords of a text are next to each other when
-    only what is no keyword lies between them, as Sphinx sees a phrase.  A regex of the
-    keyword classes around each word cost Python's ``re`` 10-25 ms to compile, for every
-    query holding an id or a phrase to check (it builds each big class anew); these two
-    escaped literals cost microseconds.  A text without the first keyword anywhere is not
-    split into its keywords at all."""
+    """Sphinx's keywords of a pattern one after the other, as a text holds them: each keyword
+    matched where the one before ended and what is no keyword after it was skipped, a
+    keyword that is a run of word characters with none of them right before or after it (a
+    character of a script written without spaces is a keyword of its own, next to anything),
+    case-insensitively.  Built from escaped literals and regexes compiled once: a regex of
+    the keyword classes around each word cost Python's ``re`` 10-25 ms to compile, for every
+    query holding an id or a phrase to check; and a text is looked at only where its first
+    keyword is, not split into all of its keywords."""
 
-    __slots__ = ("_first", "_joined")
+    __slots__ = ("_texts", "_words", "_runs", "_uses", "_rx")
 
     def __init__(self, text: str) -> None:
         words = _TOKEN_RE.findall(text)
         if not words or len(text) > MAX_PATTERN:
             raise PatternError("no keyword to look for" if not words else
                                f"a pattern is at most {MAX_PATTERN} characters")
-        self._first = re.compile(re.escape(words[0]), re.IGNORECASE)
-        # (the NUL after the last keyword looked at, not taken: a match next to it is found)
-        self._joined = re.compile("\0" + "\0".join(map(re.escape, words)) + "(?=\0)",
-                                  re.IGNORECASE)
+        self._texts = words
+        self._words = [re.compile(re.escape(w), re.IGNORECASE) for w in words]
+        self._runs = [_KEYWORD_CHAR_RE.match(w) is not None for w in words]
+        self._uses = 0
+        self._rx: re.Pattern[str] | None = None
 
     def search(self, text: str) -> bool:
-        if self._first.search(text) is None:
-            return False
-        return self._joined.search(f"\0{chr(0).join(_TOKEN_RE.findall(text))}\0") is not None
+        rx = self._rx or self._used()
+        return rx.search(text) is not None if rx is not None else \
+            self._find(text, 0) is not None
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where the keywords are in ``text`` (the first's start to the last's end):
         non-overlapping, left to right."""
-        if self._first.search(text) is None:
-            return []
-        tokens = list(_TOKEN_RE.finditer(text))
-        joined = f"\0{chr(0).join(t.group(0) for t in tokens)}\0"
-        starts = list(itertools.accumulate((len(t.group(0)) + 1 for t in tokens[:-1]),
-                                           initial=1))  # (each token's place in ``joined``)
-        out = []
-        for m in self._joined.finditer(joined):
-            first = bisect.bisect_left(starts, m.start() + 1)
-            last = bisect.bisect_right(starts, m.end() - 1) - 1
-            out.append((tokens[first].start(), tokens[last].end()))
+        rx = self._rx or self._used()
+        if rx is not None:
+            return [m.span() for m in rx.finditer(text)]
+        out: list[tuple[int, int]] = []
+        pos = 0
+        while (found := self._find(text, pos)) is not None:
+            out.append(found)
+            pos = found[1]
         return out
+
+    def _used(self) -> re.Pattern[str] | None:
+        """The same check as one regex, once this one has looked at KEYWORDS_COMPILED texts:
+        ~0.3 µs a text against ~2 for the walk, worth its compiling when a pattern is used
+        much (a scan, pages of a query kept by ``check_of``).  (Threads that share a Check
+        may both count and compile: no harm.)"""
+        self._uses += 1
+        if self._uses <= KEYWORDS_COMPILED:
+            return None
+        words, runs = self._texts, self._runs
+        body = re.escape(words[0])
+        for k in range(1, len(words)):
+            between = "+" if runs[k - 1] and runs[k] else "*"
+            body += f"[^{KEYWORD_CHARS}{NGRAM_CHARS}]{between}{re.escape(words[k])}"
+        before = f"(?<![{KEYWORD_CHARS}])" if runs[0] else ""
+        after = f"(?![{KEYWORD_CHARS}])" if runs[-1] else ""
+        self._rx = re.compile(before + body + after, re.IGNORECASE)
+        return self._rx
+
+    def _find(self, text: str, pos: int) -> tuple[int, int] | None:
+        first, run = self._words[0], self._runs[0]
+        while (m := first.search(text, pos)) is not None:
+            start = m.start()
+            if not (run and start and _KEYWORD_CHAR_RE.match(text, start - 1)):
+                end = self._rest(text, m.end())
+                if end is not None:
+                    return start, end
+            pos = start + 1
+        return None
+
+    def _rest(self, text: str, end: int) -> int | None:
+        """Where the keywords end when the first ends at ``end``, else None."""
+        if self._runs[0] and _KEYWORD_CHAR_RE.match(text, end):
+            return None
+        for word, run in zip(self._words[1:], self._runs[1:], strict=True):
+            m = word.match(text, _SEPARATORS_RE.match(text, end).end())  # type: ignore[union-attr]
+            if m is None:
+                return None
+            end = m.end()
+            if run and _KEYWORD_CHAR_RE.match(text, end):
+                return None
+        return end
 
 
 # anchors that mean "start/end of the text", not of a line: a batch cannot hold them

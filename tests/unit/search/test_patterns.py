@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from alco.search import patterns
 from alco.search.checks import FieldCheck, FieldEquals, LineChecks, Term, field_value
 from alco.search.highlight import pieces, pieces_many
 from alco.search.language import Matcher, QueryError, parse
@@ -176,7 +177,10 @@ def _keywords_regex(text: str) -> re.Pattern[str]:
     return re.compile(f"(?<![{KEYWORD_CHARS}]){body}(?![{KEYWORD_CHARS}])", re.IGNORECASE)
 
 
-def test_words_are_keywords_one_after_another_as_the_reference_regex_finds_them():
+@pytest.mark.parametrize("compiled_after", [5000, 0])  # (the walk; the regex it compiles)
+def test_words_are_keywords_one_after_another_as_the_reference_regex_finds_them(
+        compiled_after, monkeypatch):
+    monkeypatch.setattr(patterns, "KEYWORDS_COMPILED", compiled_after)
     rng = random.Random(5)
     vocab = ["a", "b", "ab", "A", "B", "Ab", "été", "ÉTÉ", "ошибка", "ОШИБКА", "x1", "42",
              "3f2a9c1e", "3F2A9C1E", "_"]
@@ -189,7 +193,9 @@ def test_words_are_keywords_one_after_another_as_the_reference_regex_finds_them(
         assert check.spans(text) == [m.span() for m in ref.finditer(text)], (query, text)
 
 
-def test_words_next_to_each_other_and_in_scripts_without_spaces():
+@pytest.mark.parametrize("compiled_after", [5000, 0])
+def test_words_next_to_each_other_and_in_scripts_without_spaces(compiled_after, monkeypatch):
+    monkeypatch.setattr(patterns, "KEYWORDS_COMPILED", compiled_after)
     check = Check(Pattern("words", "a b"))
     assert check.spans("a b a b, A  B ab") == [(0, 3), (4, 7), (9, 13)]
     assert not check.hits("ab") and check.hits("x a-b") and not check.hits("xa b")
