@@ -249,7 +249,7 @@ def test_time_windows_find_every_line_across_minute_and_hour_edges(stack, monkey
     stack.start_searchd()
     config = stack.config()
     if old:
-        monkeypatch.setattr("alco.index.daystore.time_token",
+        monkeypatch.setattr("alco.index.rowmemo.time_token",
                             lambda ms: f"z1m{ms // 60_000}")
     # Three lines a minute over 3h20m: at its first and last millisecond and in between.
     start_us = (time.time_ns() // 1000 // 3_600_000_000 - 3) * 3_600_000_000 - 600_000_000
