@@ -54,12 +54,7 @@ class ValuesStore:
             if name not in cols:
                 cols[name] = ts
         for name in self.filtered:
-            value = fields.get(name)
-            if value is None or isinstance(value, dict | list):
-                continue
-            key = (name, value_text(value)[:MAX_VALUE_LEN])
-            if self.pending_values.get(key, 0) < ts:
-                self.pending_values[key] = ts
+            self._add_values(name, ((fields.get(name), ts),))
 
     def add_many(self, lines: list[tuple[dict, float]]) -> None:
         """``add`` of each (fields, ts) of a batch, in order: what repeats line after line (the

@@ -52,11 +52,14 @@ class BucketSizes:
         for a day index already made (``made``) but not decided here, 65,536 buckets (what
         it was made with is in its schema); for a new one, by the lines of ``index``'s
         busiest made day (``count`` of the made days, None when searchd cannot say)."""
-        new = [d for d in days if d not in self.days and not made(d)]
+        if all(d in self.days for d in days):
+            return {d: self.days[d] for d in days}
+        made_days = [d for d in days if made(d)]
+        new = [d for d in days if d not in self.days and d not in made_days]
         out = {d: self.days.get(d, buckets.BITS) for d in days if d not in new}
         if not new:
             return out
-        counted = count([d for d in days if made(d)])
+        counted = count(made_days)
         if counted is not None:
             self.lines[index] = counted
         lines = self.lines.get(index, 0)

@@ -347,8 +347,8 @@ class DayStore:
     def _row(self, doc_id: int, rec: Record, tags: str | None = None,
              hashes: tuple[int, ...] | None = None) -> list:
         """The row of a line: a value of each of ``columns``, then its ``filtered`` columns'
-        value hashes (``IndexSchema.value_hashes``: None, made from the ``js`` column by
-        ``searchd_rows``).  ``tags``: its ``IndexSchema.tags``, made here when None."""
+        value hashes (``RowMemo.hashes_of``; None: made from the ``js`` column by
+        ``searchd_rows``).  ``tags``: its ``RowMemo.tags_of``, made here when None."""
         fields = rec.fields
         if tags is None:
             tags = self.memo.tags_of([fields])[0]
@@ -356,9 +356,7 @@ class DayStore:
         for col in self.schema.indexed:
             value = fields.get(col)
             row.append("" if value is None else value_text(value))
-        # (the context: IndexSchema.context_text) (the parts: made by searchd_rows)
-        texts = [text for c in self.schema.context if isinstance(text := fields.get(c), str)]
-        row += [texts[0] if len(texts) == 1 else "\n".join(texts), ""]
+        row += [self.schema.context_text(fields), ""]  # (the parts: made by searchd_rows)
         # (the fields as sent: searchd_rows makes them what the day index keeps of them)
         # (the marks: JSON where the day has a ``meta`` attribute, made by searchd_rows)
         row += [fields, rec.marks, rec.ts_us, rec.fp, hashes]

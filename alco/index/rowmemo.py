@@ -3,9 +3,10 @@
 A service's lines repeat their hosts, loggers, levels and processes, each column on its own
 (the combinations of them hardly repeat), and thousands of lines share a minute: the tag
 tokens and value hashes of a batch's lines are looked up a column at a time, per value, and
-their time tokens per minute, instead of being made anew for each line.  The results are
-those of ``IndexSchema.tags``, ``IndexSchema.value_hashes`` and ``time_token``, which make
-them on a miss.
+their time tokens per minute, instead of being made anew for each line.  A line's tags
+are the ``tag_token`` of each of its ``filtered`` values (not objects or lists), its hashes
+the ``field_hash`` of each (0 for none), its time token ``time_token``'s: what they are on
+a miss.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ class RowMemo:
         self._minutes: dict[int, str] = {}
 
     def tags_of(self, lines: list[dict]) -> list[str]:
-        """``IndexSchema.tags`` of the fields of each of ``lines``."""
+        """The tag tokens of the fields of each of ``lines``."""
         return self.tags_and_hashes(lines)[0]
 
     def hashes_of(self, lines: list[dict]) -> list[tuple[int, ...]]:
-        """``IndexSchema.value_hashes`` of the fields of each of ``lines``."""
+        """The ``IndexSchema.value_attrs`` of the fields of each of ``lines``."""
         return self.tags_and_hashes(lines)[1]
 
     def tags_and_hashes(self, lines: list[dict]) -> tuple[list[str], list[tuple[int, ...]]]:

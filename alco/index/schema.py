@@ -263,11 +263,6 @@ def _cached_field_hash(value: object) -> int:
     return value_hash(facet_text(value))
 
 
-@functools.lru_cache(maxsize=4096)
-def _cached_field_hashes(values: tuple, types: tuple) -> tuple[int, ...]:
-    return tuple(map(field_hash, values))  # (``types``: 1, 1.0 and True are equal keys)
-
-
 @dataclass(frozen=True)
 class IndexSchema:
     """The Sphinx columns of one ALCO index."""
@@ -293,15 +288,6 @@ class IndexSchema:
         empty ``RULE2_FIELD``, the mark of its ids' rule: a REPLACE leaves it out)."""
         return (*self.fields, PARTS_FIELD)
 
-    def value_hashes(self, fields: dict) -> tuple[int, ...]:
-        """The ``value_attrs`` of a line (the values of its ``filtered`` columns repeat
-        together: each combination hashed once)."""
-        values = tuple(map(fields.get, self.filtered))
-        try:
-            return _cached_field_hashes(values, tuple(map(type, values)))
-        except TypeError:  # (an object or a list among them)
-            return tuple(map(field_hash, values))
-
     @property
     def value_attrs(self) -> tuple[str, ...]:
         """The value hashes of the ``filtered`` columns (``value_attr``)."""
@@ -312,14 +298,6 @@ class IndexSchema:
         words of a traceback find its line as the message's do."""
         return "\n".join(text for c in self.context
                          if isinstance(text := fields.get(c), str))
-
-    def tags(self, fields: dict[str, object]) -> str:
-        out = []
-        for c in self.filtered:  # (a loop, not a generator: this runs for every line)
-            value = fields.get(c, _ABSENT)
-            if value is not _ABSENT and not isinstance(value, dict | list):
-                out.append(tag_token(c, value))
-        return " ".join(out)
 
 
 Lookup = Callable[[set[int]], dict[int, int]]

@@ -264,10 +264,7 @@ def _row_literals(conn: Any, rows: Iterable[Sequence[Any]]) -> list[bytes]:
     joined = _SEP.join([text for row in rows for text in row[a:b]])
     if joined.count(_SEP) != len(rows) * (b - a) - 1:
         return [_row_literal(conn, row) for row in rows]
-    if "\x00" in joined or "\x1a" in joined:
-        joined = visible(joined)
-    escaped = conn.escape_string(joined.encode("utf-8", "surrogatepass")).split(
-        _SEP.encode())
+    escaped = _escaped(conn, joined).split(_SEP.encode())
     out = []
     pattern, at = form.pattern, 0
     for row in rows:
@@ -283,13 +280,18 @@ def _row_literal(conn: Any, row: Sequence[Any]) -> bytes:
     form = _form(tuple(map(type, row)))
     values = list(row)
     for i in form.texts:
-        text = values[i]
-        if "\x00" in text or "\x1a" in text:
-            text = visible(text)
-        values[i] = conn.escape_string(text.encode("utf-8", "surrogatepass"))
+        values[i] = _escaped(conn, values[i])
     for i in form.others:
         values[i] = _literal(conn, values[i])
     return form.pattern % tuple(values)
+
+
+def _escaped(conn: Any, text: str) -> bytes:
+    """``text`` escaped for a SphinxQL string literal (without its quotes), NUL and SUB made
+    visible (``visible``)."""
+    if "\x00" in text or "\x1a" in text:
+        text = visible(text)
+    return conn.escape_string(text.encode("utf-8", "surrogatepass"))
 
 
 def _literal(conn: Any, value: Any) -> bytes:
@@ -297,9 +299,7 @@ def _literal(conn: Any, value: Any) -> bytes:
     if kind is int:
         return b"%d" % value
     if kind is str:
-        if "\x00" in value or "\x1a" in value:
-            value = visible(value)
-        return b"'" + conn.escape_string(value.encode("utf-8", "surrogatepass")) + b"'"
+        return b"'" + _escaped(conn, value) + b"'"
     if isinstance(value, int):
         return str(value).encode()
     if isinstance(value, bytes):

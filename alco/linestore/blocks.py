@@ -75,16 +75,9 @@ def cut(entries: list[Entry]) -> Iterator[list[Entry]]:
     """``entries`` sorted by id, in runs of at most BLOCK_LINES whose ids span < SPAN_MS and
     name one writer slot (a writer stores its own batches: a lookup skips the blocks of
     other slots whose id range holds an id)."""
-    run: list[Entry] = []
-    for entry in sorted(entries, key=lambda e: e.id):
-        if run and (len(run) >= BLOCK_LINES
-                    or id_ms(entry.id) - id_ms(run[0].id) >= SPAN_MS
-                    or slot_of(entry.id) != slot_of(run[0].id)):
-            yield run
-            run = []
-        run.append(entry)
-    if run:
-        yield run
+    entries = sorted(entries, key=lambda e: e.id)
+    for a, b in _spans([e.id for e in entries]):
+        yield entries[a:b]
 
 
 def frames(entries: list[Entry]) -> list[bytes]:

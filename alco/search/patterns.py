@@ -373,6 +373,8 @@ class Check:
 def check_of(p: Pattern) -> Check:
     """``Check(p)``, kept: the next page, a refresh and the live tail ask for the same
     patterns again, and compiling one with grep -w's Unicode word classes takes RE2 ~7 ms
-    (three regexes).  A Check does not change once made; RE2's and re's compiled patterns
-    may be used by several threads at once."""
+    (three regexes).  A Check does not change once made but for a check of keywords'
+    count of texts and the regex it compiles from it (``_Keywords._used``: threads that race
+    there compile twice, no harm); RE2's and re's compiled patterns may be used by several
+    threads at once."""
     return Check(p)
