@@ -201,6 +201,18 @@ class Stack:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def bench_config(label: str) -> Any:
+    """The configuration a bench's stack has, with its ``bench`` index, for a script that
+    only needs the config (its rows, its schema): the stack's servers go unused and its
+    leftovers are removed at once."""
+    stack = Stack(label)
+    try:
+        stack.add_index("bench")
+        return stack.config()
+    finally:
+        stack.cleanup()
+
+
 def terminate_on_sigterm() -> None:
     """Make SIGTERM behave like Ctrl-C, so ``finally`` blocks clean up."""
     def handler(signum: int, frame: object) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import storage
-from common import Stack, bodies, progress, report, table
+from common import bench_config, bodies, progress, report, table
 
 from alco.index import sphinxconf
 from alco.index.daystore import DayStore, json_for_sphinx
@@ -144,12 +144,7 @@ def main() -> None:
                         help="these layouts alone")
     args = parser.parse_args()
     layouts = [lay for lay in LAYOUTS if not args.only or lay.name in args.only]
-    stack = Stack("layout")  # (only for a config like the bench's: its servers go unused)
-    try:
-        stack.add_index("bench")
-        cfg = stack.config()
-    finally:
-        stack.cleanup()
+    cfg = bench_config("layout")
     options = options_for(cfg, cfg.index("bench"))
     schema = IndexSchema.of(cfg.index("bench"))
     tmp = Path(tempfile.mkdtemp(prefix="alco-bench-layout-"))

@@ -24,7 +24,7 @@ import sys
 import time
 from collections import Counter
 
-from common import Stack, bodies, report, table
+from common import bench_config, bodies, report, table
 
 from alco.index.daystore import DayStore
 from alco.index.schema import DayLayout, IndexSchema, make_id
@@ -39,8 +39,8 @@ TAG_RE = re.compile(r"t[0-9a-f]{16}")
 
 
 def kind(field: str, word: str) -> str:
-    if TIME_RE.fullmatch(word):
-        return f"time token ({word[:word.index('m') + 1 if 'm' in word else 3]})"
+    if time := TIME_RE.fullmatch(word):
+        return f"time token (z1{time.group(1)})"
     if TAG_RE.fullmatch(word):
         return "tag token (field=value)"
     if word.startswith("zq"):
@@ -61,12 +61,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=200_000, help="lines")
     parser.add_argument("--save", action="store_true", help="append to bench/HISTORY.md")
     args = parser.parse_args()
-    stack = Stack("tokens")  # (only for a config like the bench's: its servers go unused)
-    try:
-        stack.add_index("bench")
-        cfg = stack.config()
-    finally:
-        stack.cleanup()
+    cfg = bench_config("tokens")
     ix = cfg.index("bench")
     options, schema = options_for(cfg, ix), IndexSchema.of(ix)
     store = DayStore(None, schema, 0, 2)  # type: ignore[arg-type]  (rows only: no searchd)
