@@ -78,10 +78,28 @@ class SphinxConfig:
     # the first UTC day whose lines get dense ids (alco/index/ids.py): the same in every
     # process and host of a deployment; a later day when upgrading from a version before them
     dense_ids_from: str = "2026-12-06"
+    # "DAY:BITS": from each UTC day on, the ids' writer slots have that many bits, 0-6:
+    # 2 ** BITS writer slots for the whole deployment (every index's [collector] first_slot
+    # + writers, on every shard), each bit 1-2 B a line of disk (alco/index/ids.py,
+    # docs/ingest.md "Ids").  The same in every process and host; more slots later: a new
+    # entry from a day no line has reached yet
+    slot_bits: tuple[str, ...] = ("2026-12-08:2",)
 
     @property
     def dense_from(self) -> date:
         return date.fromisoformat(self.dense_ids_from)
+
+    @property
+    def narrow_forms(self) -> list[tuple[date, int]]:
+        """``slot_bits`` as (day, bits), in order."""
+        return [(date.fromisoformat(day), int(bits))
+                for day, _, bits in (entry.partition(":") for entry in self.slot_bits)]
+
+    @property
+    def slots(self) -> int:
+        """How many writer slots ids have from the last ``slot_bits`` day on."""
+        forms = self.narrow_forms
+        return 1 << (forms[-1][1] if forms else 6)
 
 
 @dataclass(frozen=True)
@@ -405,6 +423,43 @@ def _check_lines(sx: SphinxConfig, source: str) -> None:
             raise ConfigError(f"{source}: sphinx.agent_lines: {entry!r} is not host:port")
 
 
+def _check_id_forms(sx: SphinxConfig, source: str) -> None:
+    """[sphinx] dense_ids_from (a date) and slot_bits ("DAY:BITS" entries, from the dense
+    day on, in order, 0-6 bits)."""
+    try:
+        date.fromisoformat(sx.dense_ids_from)
+    except ValueError:
+        raise ConfigError(f"{source}: sphinx.dense_ids_from: {sx.dense_ids_from!r} is not a "
+                          "date (YYYY-MM-DD)") from None
+    for entry in sx.slot_bits:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}:[0-6]", entry):
+            raise ConfigError(f"{source}: sphinx.slot_bits: {entry!r} is not \"YYYY-MM-DD:BITS\""
+                              " (the day from which writer slots have BITS bits, 0-6)")
+    try:
+        days = [day for day, _ in sx.narrow_forms]
+    except ValueError:
+        raise ConfigError(f"{source}: sphinx.slot_bits: {', '.join(sx.slot_bits)}: not a "
+                          "date") from None
+    if days != sorted(days) or (days and days[0] < sx.dense_from):
+        raise ConfigError(f"{source}: sphinx.slot_bits: the days must be in order and not "
+                          f"before sphinx.dense_ids_from ({sx.dense_ids_from})")
+
+
+def _check_slots(config: Config) -> None:
+    """Every writer slot of the host (``[collector] first_slot`` + each index's writers) is
+    one the ids have (narrow ids: ``2 ** slot_bits`` of them)."""
+    first, slots = config.collector.first_slot, config.sphinx.slots
+    for ix in config.indexes:
+        if first < 0 or first + ix.writers > slots:
+            need = max(0, first + ix.writers - 1).bit_length()
+            raise ConfigError(
+                f"{config.source}: index {ix.name!r}: writer slots {first}.."
+                f"{first + ix.writers - 1} ([collector] first_slot + writers) are more than "
+                f"the ids' {slots} (sphinx.slot_bits {', '.join(config.sphinx.slot_bits)}): "
+                f"add \"<a day no line has reached yet>:{need}\" to sphinx.slot_bits, in the "
+                "config of every ALCO process and host (docs/ingest.md \"Ids\")")
+
+
 def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:
     """Build a Config from parsed TOML data plus environment overrides."""
     env = dict(os.environ) if env is None else env
@@ -427,12 +482,7 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
     if not -1 <= kwargs["sphinx"].compact_hour <= 23:
         raise ConfigError(f"{source}: sphinx.compact_hour: an hour 0-23 (UTC), or -1 for never")
     _check_lines(kwargs["sphinx"], source)
-    dense = kwargs["sphinx"].dense_ids_from
-    try:
-        date.fromisoformat(dense)
-    except ValueError:
-        raise ConfigError(f"{source}: sphinx.dense_ids_from: {dense!r} is not a date "
-                          "(YYYY-MM-DD)") from None
+    _check_id_forms(kwargs["sphinx"], source)
     for key in ("min_free", "max_disk"):
         size = getattr(kwargs["sphinx"], key)
         if (size or key == "min_free") and not SIZE_RE.match(size):
@@ -452,6 +502,7 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
     names = {ix.name for ix in kwargs.get("indexes", Config().indexes)}
     kwargs["web"] = _checked_web(kwargs["web"], set(overrides.get("web", {})), names, source)
     config = Config(**kwargs)
+    _check_slots(config)
     default = config.web.ingest_default_index
     if default and default not in [ix.name for ix in config.indexes]:
         raise ConfigError(f"{source}: web.ingest_default_index: {default!r} is not an index")

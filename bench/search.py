@@ -62,7 +62,7 @@ from grep_classes import run_grep
 
 from alco.catalog.reader import ValuesReader
 from alco.catalog.values import ValuesStore
-from alco.index import buckets, compaction, sphinxconf
+from alco.index import buckets, compaction, ids, sphinxconf
 from alco.index.bucketsizes import STATE_FILE
 from alco.index.daystore import DayStore, TransientError
 from alco.index.ids import MAX_SLOT, max_counter
@@ -169,7 +169,9 @@ def load_chunk(job: tuple) -> int:
     chunk, n, first_us, step_us, port, cfg, segments, part = job
     sphinx = Sphinx("127.0.0.1", port)
     ix = cfg.index(INDEX)
-    store = DayStore(sphinx, IndexSchema.of(ix), chunk % 64, ix.retention_days,
+    # (chunks of even lines are disjoint in time: adjacent ones, which may share a millisecond,
+    # take the two slots in turn)
+    store = DayStore(sphinx, IndexSchema.of(ix), chunk % 2, ix.retention_days,
                      lines=keeper_for(cfg, ix))
     options = options_for(cfg, ix)
     counters: dict[tuple[int, int], int] = {}
@@ -178,7 +180,7 @@ def load_chunk(job: tuple) -> int:
     start = chunk * CHUNK
     count = min(CHUNK, n - start)
     records = (shaped_records(start, count, segments) if segments is not None else
-               ((body, chunk % (MAX_SLOT + 1), -1)
+               ((body, chunk % 2, -1)
                 for body in bodies(start, count, first_us + start * step_us, step_us)))
     with open(part if part is not None else os.devnull, "wb") as out:
         for body, slot, counter in records:
@@ -219,11 +221,9 @@ def put_rows(store: DayStore, index: str, rows: list) -> None:
 
 class Bench:
     def __init__(self, stack: Stack, n: int, repeats: int, tool_repeats: int,
-                 shaped: bool = False) -> None:
+                 shaped: bool = False, slot_bits: int = 2) -> None:
         self.stack, self.n = stack, n
         self.repeats, self.tool_repeats = repeats, tool_repeats
-        self.cfg = stack.config()
-        self.sphinx = Sphinx("127.0.0.1", self.cfg.sphinx.port)
         # The lines end two minutes ago and span SPAN_HOURS whatever the time of day (so the
         # lines per minute, which the newest-page queries depend on, are the same in every
         # run); before midnight they go to yesterday's index.
@@ -240,6 +240,13 @@ class Bench:
         days = range(self.span_us[0] // 86_400_000_000, self.span_us[1] // 86_400_000_000 + 1)
         self.indexes = [day_index(INDEX, datetime.fromtimestamp(d * 86_400, UTC).date())
                         for d in days]
+        # every day of the bench has the ids of ``slot_bits``-bit writer slots (the loaders
+        # use two), in the config the web app reads and in this process (the loaders fork)
+        first = datetime.fromtimestamp(days[0] * 86_400, UTC).date().isoformat()
+        stack.data["sphinx"].update(dense_ids_from=first, slot_bits=[f"{first}:{slot_bits}"])
+        self.cfg = stack.config()
+        ids.set_forms(self.cfg.sphinx.dense_from, self.cfg.sphinx.narrow_forms)
+        self.sphinx = Sphinx("127.0.0.1", self.cfg.sphinx.port)
         self.flat = stack.tmp / "lines.ndjson"
         self.base = f"http://{self.cfg.web.bind}/api/{INDEX}"
 
@@ -514,7 +521,8 @@ def workload(b: Bench, count: int, seed: int) -> list[dict]:
         pick = rng.random()
         if pick < 0.1:
             last_ms = last_us // 1000  # after the last line
-            return make_id(last_ms, MAX_SLOT, max_counter(last_ms))
+            return make_id(last_ms, (1 << ids.slot_bits_from(last_ms)) - 1,
+                           max_counter(last_ms))
         if pick < 0.2:
             return make_id(first_us // 1000, 0, 0) - 1  # before the first line
         return make_id(moment() // 1000, 0, 0)
@@ -681,8 +689,10 @@ def run(args: argparse.Namespace) -> None:
             decide_buckets(stack, n // SHAPE_DAYS)
         stack.start_searchd()
         b = Bench(stack, n, repeats=20 if args.quick else 50,
-                  tool_repeats=1 if args.quick else 3, shaped=args.workload)
-        progress(f"loading {n:,} lines into {', '.join(b.indexes)} and {b.flat}")
+                  tool_repeats=1 if args.quick else 3, shaped=args.workload,
+                  slot_bits=args.slot_bits)
+        progress(f"loading {n:,} lines into {', '.join(b.indexes)} and {b.flat} "
+                 f"(ids of {args.slot_bits}-bit writer slots)")
         rate = b.load()
         size = b.flat.stat().st_size
         progress(f"loaded at {rate:,.0f} lines/s; flat file {size / 2**20:,.0f} MiB; web")
@@ -956,6 +966,9 @@ def main() -> None:
                         help="day indexes with prefixes only (infixes = false)")
     parser.add_argument("--ondisk-attrs", type=int, choices=(0, 1), default=1,
                         help="day indexes with ondisk_attrs = 1 (default) or 0")
+    parser.add_argument("--slot-bits", type=int, default=2, choices=range(1, 7),
+                        help="the ids' writer slot bits ([sphinx] slot_bits; 6: the dense "
+                        "ids of before, ms << 12)")
     parser.add_argument("--load-only", action="store_true",
                         help="load, report the load rate and the index's size, and stop")
     parser.add_argument("--grep", action="store_true",

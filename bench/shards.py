@@ -92,7 +92,7 @@ def shard(stack: Stack, n: int) -> Role:
     data = copy.deepcopy(stack.data)
     data["sphinx"].update(port=free_port(), api_port=free_port(),
                           data_dir=str(stack.tmp / f"shard{n}"))
-    data["collector"].update(metrics_bind=f"127.0.0.1:{free_port()}", first_slot=8 * n,
+    data["collector"].update(metrics_bind=f"127.0.0.1:{free_port()}", first_slot=n,
                              metrics_dir=str(stack.tmp / f"metrics{n}"))
     role = Role(stack, f"shard{n}", data, "--no-web")
     port = int(data["collector"]["metrics_bind"].rsplit(":", 1)[1])

@@ -170,8 +170,9 @@ def _disk(config: Config) -> str:
 
 
 def _ids(config: Config) -> str:
-    """Whether the day indexes since [sphinx] dense_ids_from hold dense ids (an older version
-    of ALCO, or a host with another dense_ids_from, writes the old form)."""
+    """Whether the day indexes since [sphinx] dense_ids_from hold ids of the form the map
+    gives their day (an older version of ALCO, or a host with another dense_ids_from or
+    slot_bits, writes another)."""
     from alco.index import ids
     from alco.index.daystore import id_form_problem
     from alco.index.schema import day_of_index
@@ -188,7 +189,9 @@ def _ids(config: Config) -> str:
         sx.close()
     if problems:
         raise ConnectionError("; ".join(problems))
-    return f"dense from {first} ([sphinx] dense_ids_from), {len(days)} day indexes since"
+    narrow = "".join(f", {bits}-bit writer slots from {day}" for day, bits in ids.narrow_forms())
+    return (f"dense from {first} ([sphinx] dense_ids_from){narrow}, {len(days)} day indexes "
+            "since")
 
 
 HINTS = {

@@ -91,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"alco: configuration error: {exc}", file=sys.stderr)
         return 2
-    ids.set_dense_from(config.sphinx.dense_from)  # (the deployment's id map: every process)
+    # (the deployment's id map: every process)
+    ids.set_forms(config.sphinx.dense_from, config.sphinx.narrow_forms)
     try:
         status = args.handler(args, config)
         sys.stdout.flush()

@@ -589,8 +589,9 @@ class FieldSource(Protocol):
 
 
 def id_form_problem(sphinx: sphinxql.Sphinx, index: str) -> str | None:
-    """What is wrong when the day index ``index`` holds ids of the form from before dense
-    ids on a day that should have dense ones (alco.index.ids), else None."""
+    """What is wrong when the day index ``index`` holds ids of another form than the map
+    gives its day (alco.index.ids: written by code from before dense or narrow ids, or with
+    other cutovers), else None."""
     day = day_of_index(index)
     if day is None:
         return None
@@ -598,11 +599,19 @@ def id_form_problem(sphinx: sphinxql.Sphinx, index: str) -> str | None:
     if end_ms <= ids.dense_from_ms():
         return None
     rows = sphinx.query(f"SELECT id FROM {sphinxql.ident(index)} ORDER BY id DESC LIMIT 1")
-    if not rows or not ids.old_form_after(int(rows[0]["id"]), end_ms):
+    if not rows or not ids.misread_after(int(rows[0]["id"]), end_ms):
         return None
-    return (f"{index} holds ids of the form from before dense ids, which [sphinx] "
-            f"dense_ids_from ({ids.dense_from_day()}) says its day has: set dense_ids_from "
-            f"to a day after {day} in the config of every ALCO process of the deployment")
+    narrow = [(d, bits) for d, bits in ids.narrow_forms() if d <= day]
+    if not narrow:
+        return (f"{index} holds ids of the form from before dense ids, which [sphinx] "
+                f"dense_ids_from ({ids.dense_from_day()}) says its day has: set "
+                f"dense_ids_from to a day after {day} in the config of every ALCO process "
+                "of the deployment")
+    since, bits = narrow[-1]
+    return (f"{index} holds ids of another form than the {bits}-bit writer slots [sphinx] "
+            f"slot_bits says its day has (\"{since}:{bits}\"; written by ALCO from before "
+            f"them, or with other slot_bits): move that entry's day after {day} in the "
+            "config of every ALCO process of the deployment")
 
 
 def _key(fp32: bool) -> Callable[[Record], object]:

@@ -1,7 +1,7 @@
-"""Ids of both forms (alco.index.ids) on a real searchd and line store: a day before the
-cutover to dense ids and the day after it are read as one, in time order; counts, histograms
-and a redelivered batch are exact; a day index holding ids of the old form past the cutover
-is not written into."""
+"""Ids of each form (alco.index.ids) on a real searchd and line store: a day before a cutover
+(to dense ids, or from dense to narrow ids) and the day after it are read as one, in time
+order; counts, histograms and a redelivered batch are exact; a day index holding ids of
+another form than its day's is not written into."""
 
 from __future__ import annotations
 
@@ -27,14 +27,18 @@ pytestmark = pytest.mark.integration
 MINUTE_US = 60_000_000
 
 
-@pytest.fixture
-def cut_today() -> Iterator[date]:
-    """Dense ids from today on, yesterday's of the old form (whatever the date of the run)."""
-    before = ids.dense_from_day()
+@pytest.fixture(params=["dense", "narrow"])
+def cut_today(request) -> Iterator[date]:
+    """Whatever the date of the run: dense ids from today on, yesterday's of the old form;
+    or narrow ids (2-bit slots) from today on, yesterday's dense."""
+    before = (ids.dense_from_day(), ids.narrow_forms())
     today = datetime.now(UTC).date()
-    ids.set_dense_from(today)
+    if request.param == "dense":
+        ids.set_forms(today, [(max(today, d), bits) for d, bits in before[1]])
+    else:
+        ids.set_forms(today - timedelta(days=1), [(today, 2)])
     yield today
-    ids.set_dense_from(before)
+    ids.set_forms(*before)
 
 
 def midnight_us(day: date) -> int:
@@ -67,7 +71,7 @@ def test_both_forms_read_as_one_and_count_exactly(stack, cut_today):
         new = [int(r["id"]) for r in sx.query(
             f"SELECT id FROM {day_index('logs', today)} LIMIT 1000 OPTION max_matches=1000", [])]
         assert (len(old), len(new)) == (440, 441)
-        assert max(old) < ids.make_id(ids.dense_from_ms(), 0, 0) <= min(new)
+        assert max(old) < ids.make_id(ids.day_start_ms(today), 0, 0) <= min(new)
         assert {ids.slot_of(i) for i in old + new} == {1}
         # one order over both days: the time's, and a burst's lines in the order stored
         got = all_lines(config, "logs")
@@ -99,15 +103,17 @@ def test_both_forms_read_as_one_and_count_exactly(stack, cut_today):
         # a restarted writer goes on after the ids it used, in a full millisecond too
         more = again.store([Record(cut_us + 30_000_000, "tick more", {}, 99)], today, False)
         (doc_id,) = more.ids
-        burst = [i for i in new if ids.id_ms(i) - ids.dense_from_ms() in range(30_000, 30_010)]
+        burst = [i for i in new if ids.id_ms(i) - ids.day_start_ms(today) in range(30_000, 30_010)]
         assert len(burst) == 202 and doc_id > max(burst) and ids.slot_of(doc_id) == 1
     finally:
         sx.close()
 
 
+@pytest.mark.parametrize("cut_today", ["dense"], indirect=True)
 def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(stack, cut_today):
     stack.index()
     stack.data["sphinx"]["dense_ids_from"] = cut_today.isoformat()  # (for `alco check`)
+    stack.data["sphinx"]["slot_bits"] = [f"{d}:{bits}" for d, bits in ids.narrow_forms()]
     stack.start_searchd()
     config = stack.config()
     ix = config.index("logs")
@@ -131,6 +137,39 @@ def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(sta
     assert done.returncode == 1
     assert f"FAILED  ids: {name} holds ids of the form from before dense ids" in done.stdout
     assert f"set dense_ids_from to a day after {today}" in done.stdout
+
+
+@pytest.mark.parametrize("cut_today", ["narrow"], indirect=True)
+def test_a_day_of_narrow_ids_written_with_dense_ones_is_not_written_into(stack, cut_today):
+    """A host that still writes dense ids (an older version, or another ``slot_bits``) into
+    a day of narrow ones: the writer refuses the day, ``alco check`` names the setting."""
+    today = cut_today
+    stack.index()
+    stack.data["sphinx"].update(dense_ids_from=(today - timedelta(days=1)).isoformat(),
+                                slot_bits=[f"{today}:2"])  # (for `alco check`)
+    stack.start_searchd()
+    config = stack.config()
+    ix = config.index("logs")
+    assert f"2-bit writer slots from {today}" in check(stack).stdout
+    name = day_index("logs", today)
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        at_ms = ids.day_start_ms(today) + 20 * 3_600_000  # (late in the day: read as days on)
+        store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
+        store.store([Record(at_ms * 1000, "first", {}, 1)], today, False)  # (the day is made)
+        dense = ids.make_id(ids.day_start_ms(today) - 1, 0, 0) + \
+            ((at_ms - ids.day_start_ms(today) + 1) << 12) | 1 << 6  # (ms << 12, slot 1)
+        sx.execute(f"REPLACE INTO {name} (id) VALUES ({dense})")
+        fresh = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
+        with pytest.raises(TransientError, match="slot_bits"):
+            fresh.store([Record(at_ms * 1000 + 1, "second", {}, 2)], today, False)
+    finally:
+        sx.close()
+    done = check(stack)
+    assert done.returncode == 1
+    assert f"FAILED  ids: {name} holds ids of another form than the 2-bit writer slots" \
+        in done.stdout
+    assert f"move that entry's day after {today}" in done.stdout
 
 
 def test_a_burst_in_the_last_millisecond_of_a_day_is_read_whole(stack, cut_today):

@@ -40,7 +40,7 @@ def shard_data(stack, n: int) -> dict:
     data = copy.deepcopy(stack.data)
     data["sphinx"].update(port=free_port(), api_port=free_port(),
                           data_dir=str(stack.tmp / f"shard{n}"))
-    data["collector"].update(metrics_bind=f"127.0.0.1:{free_port()}", first_slot=8 * n,
+    data["collector"].update(metrics_bind=f"127.0.0.1:{free_port()}", first_slot=n,
                              metrics_dir=str(stack.tmp / f"metrics{n}"))
     return data
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,13 @@ def test_toml_file_and_environment_override(tmp_path: Path):
     ("[sphinx]\nprot = 1\n", "sphinx.prot"),
     ("[sphinx]\nport = \"x\"\n", "sphinx.port"),
     ("[sphinx]\ndense_ids_from = \"2026-13-01\"\n", "sphinx.dense_ids_from"),
+    ("[sphinx]\nslot_bits = [\"2026-12-08\"]\n", "sphinx.slot_bits"),
+    ("[sphinx]\nslot_bits = [\"2026-12-08:7\"]\n", "sphinx.slot_bits"),
+    ("[sphinx]\nslot_bits = [\"2026-12-32:2\"]\n", "sphinx.slot_bits"),
+    ("[sphinx]\nslot_bits = [\"2026-12-09:2\", \"2026-12-08:4\"]\n", "in order"),
+    ("[sphinx]\nslot_bits = [\"2026-12-01:2\"]\n", "sphinx.dense_ids_from"),
+    ("[[index]]\nname = \"a\"\nwriters = 5\n", "writer slots 0..4"),
+    ("[collector]\nfirst_slot = 3\n[[index]]\nname = \"a\"\nwriters = 2\n", ":3\" to sphinx"),
     ("[[index]]\nname = \"Bad Name\"\n", "index[0].name"),
     ("[[index]]\nname = \"a\"\ncolumns = { host = \"shiny\" }\n", "index[0].columns.host"),
     ("[[index]]\nname = \"a\"\nwriters = 0\n", "index[0].writers"),
@@ -55,6 +63,20 @@ def test_errors_name_the_file_and_the_key(tmp_path: Path, toml: str, needle: str
         load(path, env={})
     assert needle in str(err.value)
     assert str(path) in str(err.value)
+
+
+def test_writer_slots_come_from_the_days_slot_bits():
+    """Every writer slot of a host must be one the ids have: 2 ** bits of the last entry (a
+    deployment that grows adds an entry from a later day; the days before keep theirs)."""
+    grown = parse({"sphinx": {"slot_bits": ["2026-12-08:2", "2027-02-01:4"]},
+                   "collector": {"first_slot": 8}, "index": [{"name": "a", "writers": 8}]},
+                  "s", env={})
+    assert grown.sphinx.slots == 16
+    assert grown.sphinx.narrow_forms == [(date(2026, 12, 8), 2), (date(2027, 2, 1), 4)]
+    never = parse({"sphinx": {"slot_bits": []}, "index": [{"name": "a", "writers": 64}]},
+                  "s", env={})
+    assert never.sphinx.slots == 64 and never.sphinx.narrow_forms == []
+    assert load(None, env={"ALCO_SPHINX_SLOT_BITS": "2026-12-08:3"}).sphinx.slots == 8
 
 
 def test_bad_environment_value_is_named(tmp_path: Path):

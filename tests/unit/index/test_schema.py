@@ -1,11 +1,20 @@
-"""Document ids: unique per writer slot, time-ordered, never reused after a restart (in both
-forms of alco.index.ids: before and after the cutover to dense ids)."""
+"""Document ids: unique per writer slot, time-ordered, never reused after a restart (in each
+form of alco.index.ids: before the cutover to dense ids, after it, and narrow ids after
+theirs)."""
 
 from __future__ import annotations
 
 import pytest
 
-from alco.index.ids import counter_of, dense_from_ms, max_counter, slot_of
+from alco.index.ids import (
+    counter_of,
+    day_start_ms,
+    dense_from_ms,
+    max_counter,
+    narrow_forms,
+    slot_bits_from,
+    slot_of,
+)
 from alco.index.schema import (
     IdAllocator,
     id_ms,
@@ -14,10 +23,11 @@ from alco.index.schema import (
 )
 
 OLD = dense_from_ms() - 86_400_000 * 30 + 123
-DENSE = dense_from_ms() + 86_400_000 * 30 + 123
+DENSE = dense_from_ms() + 123
+NARROW = day_start_ms(narrow_forms()[0][0]) + 86_400_000 * 30 + 123
 
 
-@pytest.fixture(params=[OLD, DENSE], ids=["old-form", "dense"])
+@pytest.fixture(params=[OLD, DENSE, NARROW], ids=["old-form", "dense", "narrow"])
 def MS(request) -> int:
     return request.param
 
@@ -73,10 +83,10 @@ def test_seventy_thousand_records_in_one_millisecond_borrow_the_next(MS: int) ->
 
 
 def test_a_fresh_allocator_never_reuses_a_stored_id(MS: int) -> None:
-    index = FakeIndex(5)
-    first = IdAllocator(5)
+    index = FakeIndex(2)
+    first = IdAllocator(2)
     index.store(first.allocate([MS] * 10 + [MS + 1] * 70_000, index.lookup))
-    restarted = IdAllocator(5)  # a writer restarted: nothing in memory
+    restarted = IdAllocator(2)  # a writer restarted: nothing in memory
     ids = restarted.allocate([MS] * 3 + [MS + 1] * 3 + [MS + 2] * 3, index.lookup)
     index.store(ids)
     assert ids == sorted(ids)
@@ -103,7 +113,7 @@ def test_lookup_only_for_unseen_milliseconds_and_cache_bounded(MS: int) -> None:
 def test_time_range_is_an_id_range(MS: int) -> None:
     lo, hi = id_range_of_us(MS * 1000, (MS + 5) * 1000 + 999)
     assert lo == make_id(MS, 0, 0)
-    assert make_id(MS + 5, 63, max_counter(MS)) == hi
+    assert make_id(MS + 5, (1 << slot_bits_from(MS)) - 1, max_counter(MS)) == hi
 
 
 def test_slot_out_of_range():

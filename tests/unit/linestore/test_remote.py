@@ -76,7 +76,8 @@ def test_bad_line_service_keys_are_named(sphinx: dict, needle: str):
 def shard(tmp_path: Path) -> TestClient:
     data_dir = tmp_path / "sphinx"
     cfg = parse({"sphinx": {"api_port": 9312, "lines_port": 9313, "data_dir": str(data_dir),
-                            "port": 1},  # no searchd: /lines reads the store alone
+                            "port": 1,  # no searchd: /lines reads the store alone
+                            "slot_bits": ["2026-12-08:4"]},  # (slots 8-10: 4 bits)
                  "collector": {"first_slot": 8},
                  "web": {"tokens": ["t-all", "t-other=other"]},
                  "index": [{"name": "logs", "writers": 3}, {"name": "other"}]}, "s", env={})

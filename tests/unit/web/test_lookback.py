@@ -42,9 +42,9 @@ def test_a_line_stored_behind_the_cursor_is_sent_once():
     cursor = stored.ids[-1]
     back.start(stored, None, Compiled(), cursor)  # there before the tail: not sent
     assert back.poll(stored, None, Compiled(), cursor, 100) == ([], 0)
-    stored.ids += ids_at(15, slot=8)  # another shard's writer, a batch behind
+    stored.ids += ids_at(15, slot=2)  # another shard's writer, a batch behind
     lines, skipped = back.poll(stored, None, Compiled(), cursor, 100)
-    assert [ln.id for ln in lines] == ids_at(15, slot=8) and skipped == 0
+    assert [ln.id for ln in lines] == ids_at(15, slot=2) and skipped == 0
     assert back.poll(stored, None, Compiled(), cursor, 100) == ([], 0)
 
 
@@ -53,7 +53,7 @@ def test_beyond_the_rate_or_the_window_rows_lines_are_counted_skipped():
     cursor = stored.ids[0]
     back = LookBack(Sent(), window_s=1.0, rows=5)
     back.start(stored, None, Compiled(), cursor)
-    stored.ids += ids_at(*range(-20, 0), slot=8)  # 20 lines behind the cursor
+    stored.ids += ids_at(*range(-20, 0), slot=2)  # 20 lines behind the cursor
     lines, skipped = back.poll(stored, None, Compiled(), cursor, 3)
     assert len(lines) == 3 and skipped == 17  # 3 sent, the rest counted
     assert back.poll(stored, None, Compiled(), cursor, 3) == ([], 0)  # never counted twice
@@ -64,9 +64,9 @@ def test_it_reads_back_only_as_far_as_the_oldest_line_stored_since_the_last_poll
     cursor = stored.ids[-1]
     back = LookBack(Sent(), window_s=1.0)
     back.start(stored, None, Compiled(), cursor)
-    stored.ids += ids_at(5, 15, slot=8)
+    stored.ids += ids_at(5, 15, slot=2)
     stored.select_range = None  # a query now would fail
     assert back.poll(stored, None, Compiled(), cursor, 100, NOW_MS + 21) == ([], 0)
     del stored.select_range
     lines, _ = back.poll(stored, None, Compiled(), cursor, 100, NOW_MS + 12)
-    assert [ln.id for ln in lines] == ids_at(15, slot=8)  # 5 is older than it was told
+    assert [ln.id for ln in lines] == ids_at(15, slot=2)  # 5 is older than it was told
