@@ -1,4 +1,5 @@
-"""How many id buckets (alco.index.buckets) each new day index of the managed searchd gets.
+"""How many id buckets (alco.index.buckets) each new day index of the managed searchd gets,
+and which of its ``filtered`` columns get a value hash (``v_<column>``).
 
 A day's bucket count is chosen once, when the day first enters searchd's config (two days
 ahead, ``sphinxconf.served_days``), from the lines of the index's busiest day searchd holds
@@ -11,6 +12,14 @@ take a day's count from its DESCRIBE, never from here.
 
 When searchd cannot be asked (the first start of the day's config), the busiest day's lines
 recorded at the last count are used, else 65,536 buckets.
+
+A new day's value hashes are those of the ``filtered`` columns the index's lines have had
+(the catalog's columns in Redis, ``hashed_of``): a hash is 4 bytes a line, and the default
+columns name both shippers' fields (``levelname`` and ``level``, ``logger`` and
+``logger_name``), so a deployment of one shipper kept two to five that no line fills.  A day
+made without a column's hash has an empty field that says so (``unhashed_field``): its tag
+tokens are written as ever, and facets of it count from the line store.  Without the catalog
+(Redis down, a new deployment) a day gets every hash, as before.
 """
 
 from __future__ import annotations
@@ -36,11 +45,14 @@ class BucketSizes:
         self.path = data_dir / STATE_FILE
         self.days: dict[str, int] = {}
         self.lines: dict[str, int] = {}  # an index's busiest day, as last counted
+        self.hashed: dict[str, list[str]] = {}  # a day -> its filtered columns with a hash
         try:
             state = orjson.loads(self.path.read_bytes())
             self.days = {str(k): int(v) for k, v in state.get("days", {}).items()
                          if int(v) in buckets.SIZES}
             self.lines = {str(k): int(v) for k, v in state.get("lines", {}).items()}
+            self.hashed = {str(k): [str(c) for c in v]
+                           for k, v in state.get("hashed", {}).items()}
         except FileNotFoundError:
             pass
         except (OSError, ValueError, TypeError, AttributeError) as exc:
@@ -71,16 +83,41 @@ class BucketSizes:
         self._save()
         return out
 
+    def hashed_of(self, index: str, days: list[str], made: Callable[[str], bool],
+                  filtered: tuple[str, ...], seen: Callable[[], set[str] | None]
+                  ) -> dict[str, tuple[str, ...]]:
+        """The columns of ``filtered`` with a value hash in each of ``index``'s served day
+        indexes ``days``: as decided before; for a day made but not decided here, every one
+        (what it was made with is in its schema); for a new one, those the index's lines
+        have had (``seen``: None when the catalog cannot say, or an empty set: every one)."""
+        out = {d: tuple(self.hashed.get(d, filtered)) for d in days}
+        new = [d for d in days if d not in self.hashed and not made(d)]
+        if not new:
+            return out
+        columns = seen()
+        chosen = filtered if not columns else tuple(c for c in filtered if c in columns)
+        for day in new:
+            out[day] = chosen
+            self.hashed[day] = list(chosen)
+            if chosen != filtered:
+                log.info("%s: value hashes of %s only (no line had %s yet)", day,
+                         ", ".join(chosen) or "no column",
+                         ", ".join(c for c in filtered if c not in chosen))
+        self._forget(days, index)
+        self._save()
+        return out
+
     def _forget(self, days: list[str], index: str) -> None:
         """Drop the decisions of ``index``'s days that are no longer served (expired)."""
-        for day in [d for d in self.days if d.rsplit("_", 1)[0] == index and d not in days]:
-            del self.days[day]
+        for state in (self.days, self.hashed):
+            for day in [d for d in state if d.rsplit("_", 1)[0] == index and d not in days]:
+                del state[day]
 
     def _save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
         try:
-            tmp.write_bytes(orjson.dumps({"days": self.days, "lines": self.lines},
-                                         option=orjson.OPT_SORT_KEYS))
+            tmp.write_bytes(orjson.dumps({"days": self.days, "lines": self.lines,
+                                          "hashed": self.hashed}, option=orjson.OPT_SORT_KEYS))
             os.replace(tmp, self.path)
         except OSError as exc:  # (a full disk: decided again next time, for days not made)
             log.warning("cannot keep %s (%s)", self.path, exc)

@@ -424,11 +424,13 @@ class DayStore:
         absent = [i for i, c in enumerate(columns) if c != "id" and names and c not in names]
         if not absent:
             return columns, rows
-        if index not in self._told:
+        # (a value hash the day was made without on purpose, ``unhashed_field``, is no news)
+        told = [columns[i] for i in absent if "n" + columns[i] not in (names or ())]
+        if told and index not in self._told:
             self._told.add(index)
             log.warning("%s was made before %s were in the config: its lines are written "
                         "without them (days made from now on have them)", index,
-                        ", ".join(columns[i] for i in absent))
+                        ", ".join(told))
         keep = [i for i in range(len(columns)) if i not in absent]
         return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows]
 

@@ -231,6 +231,13 @@ def value_attr(col: str) -> str:
     return "v_" + _FIELD_RE.sub("_", col.lower())
 
 
+def unhashed_field(col: str) -> str:
+    """The empty full-text field that marks a ``filtered`` column a day index was made
+    without a value hash for (no line of its index had the column then): its lines have the
+    column's tag tokens all the same, and facets count its values from the line store."""
+    return "n" + value_attr(col)
+
+
 def facet_text(value: object) -> str | None:
     """A field's value as facets group and show it: text, numbers as text, objects and
     lists as JSON; None for a line without it."""

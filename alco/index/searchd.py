@@ -77,7 +77,8 @@ class ManagedSearchd:
         """(Re)generate the config; True when it changed."""
         today = today or today_utc()
         sphinxconf.prepare_dirs(self.config, today)
-        text = sphinxconf.render(self.config, today, self._bucket_bits(today))
+        text = sphinxconf.render(self.config, today, self._bucket_bits(today),
+                                 self._hashed(today))
         if text == self.rendered and self.conf_path.exists():
             return False
         tmp = self.conf_path.with_suffix(".tmp")
@@ -98,6 +99,39 @@ class ManagedSearchd:
             days = [day_index(ix.name, d) for d in sphinxconf.served_days(ix, today)]
             out |= self.sizes.of(ix.name, days, self._made, self._busiest)
         return out
+
+    def _hashed(self, today: date) -> dict[str, tuple[str, ...]]:
+        """The ``filtered`` columns with a value hash of each day index (alco.index.
+        bucketsizes): a new day's, those the index's lines have had.  A shard's days keep
+        every one (a head groups by them on every shard: none is left out there)."""
+        if self.sizes is None:
+            self.sizes = BucketSizes(self.data_dir)
+        out: dict[str, tuple[str, ...]] = {}
+        if self.config.sphinx.api_port:
+            return out
+        for ix in self.config.indexes:
+            if not sphinxconf.line_store(self.config, ix):
+                continue
+            days = [day_index(ix.name, d) for d in sphinxconf.served_days(ix, today)]
+            out |= self.sizes.hashed_of(ix.name, days, self._made,
+                                        ix.columns_with("filtered"),
+                                        lambda name=ix.name: self._seen_columns(name))
+        return out
+
+    def _seen_columns(self, index: str) -> set[str] | None:
+        """The columns the lines of ``index`` have had (the catalog in Redis; None when it
+        cannot be asked)."""
+        from alco.catalog.reader import ValuesReader
+
+        reader = ValuesReader(self.config.redis.url, self.config.redis.prefix)
+        try:
+            columns = reader.columns(index)
+        finally:
+            reader.client.close()
+        if columns is None:
+            log.warning("Redis does not answer: the new days of %s get every value hash", index)
+            return None
+        return set(columns)
 
     def _made(self, name: str) -> bool:
         """Whether searchd has made day index ``name`` (its files exist)."""

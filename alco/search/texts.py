@@ -25,7 +25,7 @@ from pathlib import Path
 
 from alco.config import Config
 from alco.index import sphinxql
-from alco.index.schema import DayLayout, field_column, id_ms, value_attr
+from alco.index.schema import DayLayout, field_column, id_ms, unhashed_field, value_attr
 from alco.linestore.blocks import Brief
 from alco.linestore.reading import LineReader
 from alco.linestore.remote import ShardLines
@@ -146,8 +146,9 @@ class Texts:
         self.layout(index)  # (its DESCRIBE fills _FIELDS)
         fields = _FIELDS.get((*server_of(self.sx), index), frozenset())
         out = {c for c in texted if fields and field_column(c) not in fields}
-        if not self.has_js(index):
-            out |= {c for c in tagged if not self.has_value_hash(index, c)}
+        if not self.has_js(index):  # (a day made without a hash no line needed has tags)
+            out |= {c for c in tagged if not self.has_value_hash(index, c)
+                    and unhashed_field(c) not in fields}
         return frozenset(out)
 
     def _fetch(self, name: str, ids: list[int], indexes: list[str], briefs: bool) -> dict:

@@ -200,6 +200,51 @@ def test_a_column_made_filtered_after_a_day_was_made_is_counted_from_its_lines(s
     assert [ln["message"] for ln in got["lines"]] == [f"later {n}" for n in range(5, -1, -1)]
 
 
+def test_a_day_made_before_a_filtered_column_had_a_line_keeps_its_tags(stack, caplog):
+    """A new day gets the value hashes of the ``filtered`` columns its index's lines have had
+    (the catalog's columns): ``level``, never seen, gets none, and an empty ``nv_level``
+    field says so.  Lines that bring it later are written (no warning), a filter on it is
+    answered by its tag tokens (not checked line by line against the store), and facets of
+    it count from the lines, exactly."""
+    from starlette.testclient import TestClient
+
+    from alco.catalog.values import ValuesStore
+    from alco.web.app import create_app
+    from tests.integration.test_search_api import fill, record
+
+    stack.index(columns={"host": "filtered", "level": "filtered", "request_id": "indexed"})
+    config = stack.config()
+    seen = ValuesStore(config.redis.url, config.redis.prefix, "logs", ("host",))
+    seen.add({"host": "vm0", "request_id": "r0"}, datetime.now(UTC).timestamp() - 86_400)
+    assert seen.flush()
+    stack.start_searchd()  # (today's day is new: made now, as the catalog says)
+    today = day_index("logs", datetime.now(UTC).date())
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        made = {name for name, _ in describe(sx, today)}
+    finally:
+        sx.close()
+    assert {"v_host", "nv_level"} <= made and "v_level" not in made
+    base = int(datetime.now(UTC).timestamp() * 1e6) - 600_000_000
+    lines = [record(base + i * 1_000_000, f"line {i}", host=f"vm{i % 3}",
+                    level=["info", "error"][i % 5 == 0], seq=i) for i in range(90)]
+    with caplog.at_level("WARNING", logger="alco.store"):
+        fill(config, lines)
+    assert "was made before" not in caplog.text
+    texts = Texts(Sphinx(config.sphinx.host, config.sphinx.port), config.sphinx.data_dir)
+    assert texts.lacking(today, frozenset({"host", "level"}), frozenset()) == frozenset()
+    client = TestClient(create_app(config))
+    got = client.get("/api/logs/lines", params={"q": "level:error", "from": "1h",
+                                                "limit": 1000}).json()
+    assert [ln["message"] for ln in got["lines"]] == [f"line {i}" for i in range(85, -1, -5)]
+    assert not got["partial"]
+    for field, want in (("level", {"info": 72, "error": 18}),
+                        ("host", {"vm0": 30, "vm1": 30, "vm2": 30})):
+        got = client.get("/api/logs/facets", params={"field": field, "from": "1h"}).json()
+        assert {v["value"]: v["count"] for v in got["values"]} == want
+        assert (got["total"], got["partial"]) == (90, False)
+
+
 def test_a_column_made_indexed_after_a_day_was_made_does_not_cost_that_days_lines(stack):
     """The day has no full-text field of the new ``indexed`` column: a writer of the new
     config writes its lines without it (searchd would refuse every row), and they are found."""

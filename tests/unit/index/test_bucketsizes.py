@@ -50,3 +50,30 @@ def test_a_broken_state_file_is_no_failure(tmp_path):
     (tmp_path / STATE_FILE).write_text("{not json")
     assert BucketSizes(tmp_path).of("logs", DAYS[:1], lambda n: False,
                                     lambda names: 5_000_000) == {DAYS[0]: 18}
+
+
+def test_a_new_day_gets_the_value_hashes_of_the_columns_seen_and_keeps_them(tmp_path):
+    filtered = ("host", "level", "levelname", "logger")
+    made = {"logs_20261205", "logs_20261206"}
+    asked = []
+
+    def seen() -> set[str]:
+        asked.append(1)
+        return {"host", "levelname", "logger", "message", "request_id"}
+
+    got = BucketSizes(tmp_path).hashed_of("logs", DAYS, made.__contains__, filtered, seen)
+    # days made before: every hash (their schema says what they have); new days: those seen
+    assert got == {"logs_20261205": filtered, "logs_20261206": filtered,
+                   "logs_20261207": ("host", "levelname", "logger"),
+                   "logs_20261208": ("host", "levelname", "logger")}
+    assert asked == [1]
+    # the next rotation, or a restart, decides nothing again (the catalog may have grown)
+    again = BucketSizes(tmp_path).hashed_of("logs", DAYS, lambda d: True, filtered,
+                                            lambda: {"level"})
+    assert again == got
+    # without the catalog (Redis away) or with nothing in it yet: every hash
+    for n, nothing in enumerate((None, set())):
+        (tmp_path / str(n)).mkdir()
+        fresh = BucketSizes(tmp_path / str(n)).hashed_of(
+            "logs", DAYS, made.__contains__, filtered, lambda nothing=nothing: nothing)
+        assert fresh["logs_20261208"] == filtered

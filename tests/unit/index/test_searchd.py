@@ -1,4 +1,5 @@
-"""The managed searchd refuses a port already taken, naming who holds it when it can."""
+"""The managed searchd refuses a port already taken, naming who holds it when it can; the
+value hashes its new days get."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import socket
 import subprocess
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,21 @@ def test_something_else_on_the_port_is_something(tmp_path: Path, taken_port: int
     with pytest.raises(SearchdError, match=f"^something already listens on 127.0.0.1:"
                                            f"{taken_port}"):
         managed(tmp_path, taken_port).start()
+
+
+def test_a_new_day_gets_the_hashes_of_the_columns_seen_but_a_shards_every_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(a head groups facets by the value hashes on every shard: none may lack one)"""
+    columns = {"host": "filtered", "level": "filtered", "levelname": "filtered"}
+    for sphinx, want in (({}, ("host", "levelname")),
+                         ({"api_port": 9312, "lines_port": 9313}, None)):
+        cfg = parse({"sphinx": {"data_dir": str(tmp_path / str(bool(sphinx))), **sphinx},
+                     "index": [{"name": "logs", "columns": columns}]}, "t", env={})
+        searchd = ManagedSearchd(cfg)
+        monkeypatch.setattr(searchd, "_seen_columns", lambda name: {"host", "levelname"})
+        searchd.write_config(date(2026, 12, 7))
+        text = searchd.conf_path.read_text()
+        section = text.split("index logs_20261208\n")[1].split("}")[0]
+        assert ("rt_attr_uint = v_level\n" in section) is (want is None)
+        assert ("rt_field = nv_level" in section) is (want is not None)
+        assert "rt_attr_uint = v_host" in section

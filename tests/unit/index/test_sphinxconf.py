@@ -110,3 +110,21 @@ def test_a_day_of_more_id_buckets_says_so_in_its_schema():
     kept = sphinxconf.render(config(index_extra={"line_store": False}), D,
                              {"logs_20261125": 20})
     assert "idbits" not in kept
+
+
+def test_a_day_made_without_some_value_hashes_says_which():
+    """(a ``filtered`` column no line had when the day was made: no ``v_<column>``, an empty
+    ``nv_<column>`` field instead, so that reads know its tag tokens are there all the same)"""
+    cfg = config(index_extra={"columns": {"host": "filtered", "level": "filtered",
+                                          "logger.name": "filtered"}})
+    text = sphinxconf.render(cfg, D, None, {"logs_20261125": ("host",)})
+    made = {name: text.split(f"index {name}\n")[1].split("}")[0]
+            for name in ("logs_20261124", "logs_20261125")}
+    for line in ("rt_attr_uint = v_host", "rt_attr_uint = v_level",
+                 "rt_attr_uint = v_logger_name"):
+        assert line in made["logs_20261124"]  # (a day not named: every hash, as before)
+    assert "nv_" not in made["logs_20261124"]
+    assert "rt_attr_uint = v_host" in made["logs_20261125"]
+    for line in ("rt_field = nv_level", "rt_field = nv_logger_name"):
+        assert line in made["logs_20261125"]
+    assert "rt_attr_uint = v_level" not in made["logs_20261125"]
