@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -445,19 +445,38 @@ def _check_id_forms(sx: SphinxConfig, source: str) -> None:
                           f"before sphinx.dense_ids_from ({sx.dense_ids_from})")
 
 
-def _check_slots(config: Config) -> None:
+def _check_slots(config: Config, today: date | None = None) -> None:
     """Every writer slot of the host (``[collector] first_slot`` + each index's writers) is
-    one the ids have (narrow ids: ``2 ** slot_bits`` of them)."""
-    first, slots = config.collector.first_slot, config.sphinx.slots
+    one the ids have on every day a line may still be written into: narrow ids have ``2 **
+    bits`` of them, and a late line goes to its own day however old (within the index's
+    retention), so a writer slot past an older entry's waits until that entry's days have
+    aged out."""
+    first, forms = config.collector.first_slot, config.sphinx.narrow_forms
+    today = today or datetime.now(UTC).date()
     for ix in config.indexes:
-        if first < 0 or first + ix.writers > slots:
-            need = max(0, first + ix.writers - 1).bit_length()
+        top = first + ix.writers - 1
+        oldest = today - timedelta(days=ix.retention_days)
+        # (the entries whose days may still take a line: from the one that covers ``oldest``)
+        live = [(n, day, bits) for n, (day, bits) in enumerate(forms)
+                if n + 1 == len(forms) or forms[n + 1][0] > oldest]
+        narrow = next(((n, day, bits) for n, day, bits in live if top >= 1 << bits), None)
+        if first >= 0 and narrow is None:
+            continue
+        where = (f"{config.source}: index {ix.name!r}: writer slots {first}..{top} "
+                 f"([collector] first_slot + writers)")
+        if narrow is None or narrow[0] + 1 == len(forms):
             raise ConfigError(
-                f"{config.source}: index {ix.name!r}: writer slots {first}.."
-                f"{first + ix.writers - 1} ([collector] first_slot + writers) are more than "
-                f"the ids' {slots} (sphinx.slot_bits {', '.join(config.sphinx.slot_bits)}): "
-                f"add \"<a day no line has reached yet>:{need}\" to sphinx.slot_bits, in the "
-                "config of every ALCO process and host (docs/ingest.md \"Ids\")")
+                f"{where} are more than the ids' {config.sphinx.slots} (sphinx.slot_bits "
+                f"{', '.join(config.sphinx.slot_bits)}): add \"<a day no line has reached "
+                f"yet>:{top.bit_length()}\" to sphinx.slot_bits (upgrading from a version "
+                "before narrow ids: that entry alone), in the config of every ALCO process "
+                "and host (docs/ingest.md \"Ids\")")
+        n, day, bits = narrow
+        until = forms[n + 1][0] + timedelta(days=ix.retention_days)
+        raise ConfigError(
+            f"{where} are more than the {1 << bits} of the ids of {day} (sphinx.slot_bits "
+            f"\"{day}:{bits}\"), whose days may still take late lines: start them from "
+            f"{until} on, once those days have aged out (docs/ingest.md \"Ids\")")
 
 
 def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) -> Config:

@@ -68,15 +68,34 @@ def test_errors_name_the_file_and_the_key(tmp_path: Path, toml: str, needle: str
 def test_writer_slots_come_from_the_days_slot_bits():
     """Every writer slot of a host must be one the ids have: 2 ** bits of the last entry (a
     deployment that grows adds an entry from a later day; the days before keep theirs)."""
-    grown = parse({"sphinx": {"slot_bits": ["2026-12-08:2", "2027-02-01:4"]},
+    grown = parse({"sphinx": {"dense_ids_from": "2026-10-01",
+                              "slot_bits": ["2026-10-02:2", "2026-10-03:4"]},
                    "collector": {"first_slot": 8}, "index": [{"name": "a", "writers": 8}]},
                   "s", env={})
     assert grown.sphinx.slots == 16
-    assert grown.sphinx.narrow_forms == [(date(2026, 12, 8), 2), (date(2027, 2, 1), 4)]
+    assert grown.sphinx.narrow_forms == [(date(2026, 10, 2), 2), (date(2026, 10, 3), 4)]
     never = parse({"sphinx": {"slot_bits": []}, "index": [{"name": "a", "writers": 64}]},
                   "s", env={})
     assert never.sphinx.slots == 64 and never.sphinx.narrow_forms == []
     assert load(None, env={"ALCO_SPHINX_SLOT_BITS": "2026-12-08:3"}).sphinx.slots == 8
+
+
+def test_a_wider_entry_waits_for_the_narrower_days_to_age_out():
+    """A late line goes to its own day: a writer slot the ids of a retained day do not have
+    could not store it, so such writers start once those days are past the retention."""
+    import dataclasses
+
+    from alco.config import _check_slots
+
+    cfg = parse({"sphinx": {"slot_bits": ["2026-12-08:2", "2027-01-10:4"]},
+                 "index": [{"name": "a", "writers": 2, "retention_days": 7}]}, "s", env={})
+    grown = dataclasses.replace(cfg, indexes=(dataclasses.replace(cfg.indexes[0], writers=8),))
+    with pytest.raises(ConfigError, match="start them from 2027-01-17 on"):
+        _check_slots(grown, date(2027, 1, 12))
+    _check_slots(grown, date(2027, 1, 17))  # (the 2-bit days aged out)
+    with pytest.raises(ConfigError, match="add .*:3.* to sphinx.slot_bits"):
+        _check_slots(dataclasses.replace(grown, sphinx=dataclasses.replace(
+            grown.sphinx, slot_bits=("2026-12-08:2",))), date(2027, 1, 17))
 
 
 def test_bad_environment_value_is_named(tmp_path: Path):
