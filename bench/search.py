@@ -60,7 +60,7 @@ from common import (
 )
 from grep_classes import run_grep
 
-from alco.catalog.reader import ValuesReader
+from alco.catalog.reader import ValuesReader, seen_columns
 from alco.catalog.values import ValuesStore
 from alco.index import buckets, compaction, ids, sphinxconf
 from alco.index.bucketsizes import STATE_FILE
@@ -879,7 +879,7 @@ def measure_memory(b: Bench, label: str, ondisk: bool, memory: list[list],
     cfg = b.stack.config()
     cfg = dataclasses.replace(cfg, indexes=tuple(
         dataclasses.replace(ix, ondisk_attrs=ondisk) for ix in cfg.indexes))
-    b.stack.searchd = ManagedSearchd(cfg)
+    b.stack.searchd = ManagedSearchd(cfg, seen_columns(cfg.redis.url, cfg.redis.prefix))
     b.stack.searchd.start(timeout=900)
     b.sphinx = Sphinx("127.0.0.1", b.cfg.sphinx.port)
     pid = b.stack.searchd.proc.pid

@@ -3,6 +3,8 @@ late lines of an index."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 
 from alco.catalog.keys import columns_key, late_key, newest_key, values_key
@@ -72,6 +74,19 @@ class ValuesReader:
             return bool(self.client.ping())
         except redis.RedisError:
             return False
+
+
+def seen_columns(url: str, prefix: str) -> Callable[[str], set[str] | None]:
+    """The columns an index's lines have had, by its name (None: Redis does not answer):
+    what the managed searchd gives a new day the value hashes of (alco.index.bucketsizes)."""
+    def seen(index: str) -> set[str] | None:
+        reader = ValuesReader(url, prefix)
+        try:
+            columns = reader.columns(index)
+        finally:
+            reader.client.close()
+        return None if columns is None else set(columns)
+    return seen
 
 
 def _glob(text: str) -> str:

@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -65,8 +66,12 @@ def today_utc() -> date:
 class ManagedSearchd:
     """Writes the config, starts searchd in the foreground as a child, reloads, stops."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config,
+                 seen: Callable[[str], set[str] | None] | None = None) -> None:
+        """``seen``: the columns an index's lines have had (the catalog's; None when it
+        cannot say), what a new day's value hashes follow; without it, every one."""
         self.config = config
+        self.seen = seen
         self.data_dir = Path(config.sphinx.data_dir).resolve()
         self.conf_path = self.data_dir / "sphinx.conf"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -102,12 +107,12 @@ class ManagedSearchd:
 
     def _hashed(self, today: date) -> dict[str, tuple[str, ...]]:
         """The ``filtered`` columns with a value hash of each day index (alco.index.
-        bucketsizes): a new day's, those the index's lines have had.  A shard's days keep
-        every one (a head groups by them on every shard: none is left out there)."""
+        bucketsizes): a new day's, those the index's lines have had (``seen``).  A shard's
+        days keep every one (a head groups by them on every shard: none is left out there)."""
         if self.sizes is None:
             self.sizes = BucketSizes(self.data_dir)
         out: dict[str, tuple[str, ...]] = {}
-        if self.config.sphinx.api_port:
+        if self.config.sphinx.api_port or self.seen is None:
             return out
         for ix in self.config.indexes:
             if not sphinxconf.line_store(self.config, ix):
@@ -115,23 +120,15 @@ class ManagedSearchd:
             days = [day_index(ix.name, d) for d in sphinxconf.served_days(ix, today)]
             out |= self.sizes.hashed_of(ix.name, days, self._made,
                                         ix.columns_with("filtered"),
-                                        lambda name=ix.name: self._seen_columns(name))
+                                        lambda name=ix.name: self._seen(name))
         return out
 
-    def _seen_columns(self, index: str) -> set[str] | None:
-        """The columns the lines of ``index`` have had (the catalog in Redis; None when it
-        cannot be asked)."""
-        from alco.catalog.reader import ValuesReader
-
-        reader = ValuesReader(self.config.redis.url, self.config.redis.prefix)
-        try:
-            columns = reader.columns(index)
-        finally:
-            reader.client.close()
+    def _seen(self, index: str) -> set[str] | None:
+        assert self.seen is not None
+        columns = self.seen(index)
         if columns is None:
             log.warning("Redis does not answer: the new days of %s get every value hash", index)
-            return None
-        return set(columns)
+        return columns
 
     def _made(self, name: str) -> bool:
         """Whether searchd has made day index ``name`` (its files exist)."""

@@ -90,7 +90,7 @@ def stored_ids(config, day: str) -> dict[int, int]:
 
 @pytest.fixture
 def filled(shards):
-    """N lines, the even ones on shard 1 (slots 8..), the odd ones on shard 2 (slots 16..):
+    """N lines, the even ones on shard 1 (slot 1), the odd ones on shard 2 (slot 2):
     (shard configs, head config, the records by id, the day index)."""
     (shard1, shard2), head = shards
     base = time.time_ns() // 1000 - 60_000_000
@@ -111,9 +111,9 @@ def filled(shards):
 
 def test_the_head_fetches_a_mixed_page_from_both_shards_exactly(filled):
     (shard1, shard2), head, by_id, day = filled
-    assert {slot_of(i) for i in by_id} == {8, 16}
+    assert {slot_of(i) for i in by_id} == {1, 2}
     ids = sorted(by_id)
-    wanted = ids[::3] + [make_id(id_ms(ids[0]) - 1, 8, 0), make_id(id_ms(ids[0]), 40, 0)]
+    wanted = ids[::3] + [make_id(id_ms(ids[0]) - 1, 1, 0), make_id(id_ms(ids[0]), 3, 0)]
     lines = ShardLines(head)
     try:
         layout = lines.layout(day)
@@ -134,7 +134,7 @@ def test_the_head_fetches_a_mixed_page_from_both_shards_exactly(filled):
         assert lines.fetch("other", ids) == {}  # a token of the head's opening every index
         assert lines.fetch("logs", []) == {}
         # more ids than one request takes: several, to each shard
-        many = ids + [make_id(id_ms(ids[0]) - 1 - c, 8, 0) for c in range(2 * MAX_IDS)]
+        many = ids + [make_id(id_ms(ids[0]) - 1 - c, 1, 0) for c in range(2 * MAX_IDS)]
         assert {i: b.message for i, b in lines.briefs("logs", many).items()} \
             == {i: by_id[i].message for i in ids}
 
@@ -153,11 +153,11 @@ def test_a_shard_that_is_down_leaves_its_lines_out_within_the_bound(stack, fille
         stack.services[1].wait()
         warnings: list[str] = []
         got = lines.briefs("logs", ids, [day], warnings)
-        assert sorted(got) == [i for i in ids if slot_of(i) == 8]
+        assert sorted(got) == [i for i in ids if slot_of(i) == 1]
         assert len(warnings) == 1 and f"shard {head.sphinx.agents[1]}" in warnings[0]
         assert "its lines are missing" in warnings[0]
         got = lines.briefs("logs", ids, [day])  # its slots are asked for again: still down
-        assert sorted(got) == [i for i in ids if slot_of(i) == 8]
+        assert sorted(got) == [i for i in ids if slot_of(i) == 1]
 
         stack.services[1] = serve_lines(stack, 2)  # back: its lines are found again
         assert len(lines.briefs("logs", ids, [day])) == N
@@ -181,7 +181,7 @@ def test_a_hung_shard_costs_at_most_the_agent_timeouts(stack, filled):
             warnings: list[str] = []
             got = lines.briefs("logs", ids, [day], warnings)
             took = time.monotonic() - start
-            assert sorted(got) == [i for i in ids if slot_of(i) == 8]
+            assert sorted(got) == [i for i in ids if slot_of(i) == 1]
             assert took < 0.5 + 1.5 + 1.0, took
             assert len(warnings) == 1 and f"127.0.0.1:{port}" in warnings[0]
             start = time.monotonic()
@@ -228,7 +228,7 @@ def test_bad_requests_get_a_4xx_that_says_why(stack, filled):
         conn.request("GET", f"/info?days={day},logs_20010101",
                      headers={"Authorization": "Bearer t-head"})
         info = orjson.loads(conn.getresponse().read())
-        assert info["first_slot"] == 8 and info["slots"] == {"logs": 1, "other": 1}
+        assert info["first_slot"] == 1 and info["slots"] == {"logs": 1, "other": 1}
         assert info["layouts"]["logs_20010101"] is None
         assert info["layouts"][day]["keeps_text"] is False
     finally:

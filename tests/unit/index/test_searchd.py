@@ -53,15 +53,14 @@ def test_something_else_on_the_port_is_something(tmp_path: Path, taken_port: int
 
 
 def test_a_new_day_gets_the_hashes_of_the_columns_seen_but_a_shards_every_one(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path) -> None:
     """(a head groups facets by the value hashes on every shard: none may lack one)"""
     columns = {"host": "filtered", "level": "filtered", "levelname": "filtered"}
     for sphinx, want in (({}, ("host", "levelname")),
                          ({"api_port": 9312, "lines_port": 9313}, None)):
         cfg = parse({"sphinx": {"data_dir": str(tmp_path / str(bool(sphinx))), **sphinx},
                      "index": [{"name": "logs", "columns": columns}]}, "t", env={})
-        searchd = ManagedSearchd(cfg)
-        monkeypatch.setattr(searchd, "_seen_columns", lambda name: {"host", "levelname"})
+        searchd = ManagedSearchd(cfg, lambda name: {"host", "levelname"})
         searchd.write_config(date(2026, 12, 7))
         text = searchd.conf_path.read_text()
         section = text.split("index logs_20261208\n")[1].split("}")[0]
