@@ -33,8 +33,9 @@ def cut_today(request) -> Iterator[date]:
     or narrow ids (2-bit slots) from today on, yesterday's dense."""
     before = (ids.dense_from_day(), ids.narrow_forms())
     today = datetime.now(UTC).date()
-    if request.param == "dense":
-        ids.set_forms(today, [(max(today, d), bits) for d, bits in before[1]])
+    if request.param == "dense":  # (narrow ids from tomorrow on, whatever the defaults)
+        tomorrow = today + timedelta(days=1)
+        ids.set_forms(today, [(max(tomorrow, d), bits) for d, bits in before[1]])
     else:
         ids.set_forms(today - timedelta(days=1), [(today, 2)])
     yield today
