@@ -110,6 +110,22 @@ def test_both_forms_read_as_one_and_count_exactly(stack, cut_today):
         sx.close()
 
 
+def refused_after(stack, config, today: date, at_ms: int, foreign_id: int, names: str) -> None:
+    """Today's day made by a line of ``at_ms``, then ``foreign_id`` (of another map) put in
+    it: a writer started anew refuses the day, naming the setting ``names``."""
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        ix = config.index("logs")
+        store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
+        store.store([Record(at_ms * 1000, "first", {}, 1)], today, False)  # (the day is made)
+        sx.execute(f"REPLACE INTO {day_index('logs', today)} (id) VALUES ({foreign_id})")
+        fresh = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
+        with pytest.raises(TransientError, match=names):
+            fresh.store([Record(at_ms * 1000 + 1, "second", {}, 2)], today, False)
+    finally:
+        sx.close()
+
+
 @pytest.mark.parametrize("cut_today", ["dense"], indirect=True)
 def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(stack, cut_today):
     stack.index()
@@ -117,23 +133,12 @@ def test_a_day_with_ids_of_the_old_form_past_the_cutover_is_not_written_into(sta
     stack.data["sphinx"]["slot_bits"] = [f"{d}:{bits}" for d, bits in ids.narrow_forms()]
     stack.start_searchd()
     config = stack.config()
-    ix = config.index("logs")
     today = cut_today
     assert "ok      ids: dense from" in check(stack).stdout
-    sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    try:
-        at_ms = ids.dense_from_ms() + 3_600_000
-        name = day_index("logs", today)
-        store = DayStore(sx, IndexSchema.of(ix), 1, 30,
-                         lines=LineWriter(stack.tmp / "sphinx"))
-        store.store([Record(at_ms * 1000, "first", {}, 1)], today, False)  # (the day is made)
-        old_form = at_ms << 22 | 1 << 16  # (written by code from before dense ids)
-        sx.execute(f"REPLACE INTO {name} (id) VALUES ({old_form})")
-        fresh = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
-        with pytest.raises(TransientError, match="dense_ids_from"):
-            fresh.store([Record(at_ms * 1000 + 1, "second", {}, 2)], today, False)
-    finally:
-        sx.close()
+    at_ms = ids.dense_from_ms() + 3_600_000
+    name = day_index("logs", today)
+    old_form = at_ms << 22 | 1 << 16  # (written by code from before dense ids)
+    refused_after(stack, config, today, at_ms, old_form, "dense_ids_from")
     done = check(stack)
     assert done.returncode == 1
     assert f"FAILED  ids: {name} holds ids of the form from before dense ids" in done.stdout
@@ -150,22 +155,12 @@ def test_a_day_of_narrow_ids_written_with_dense_ones_is_not_written_into(stack, 
                                 slot_bits=[f"{today}:2"])  # (for `alco check`)
     stack.start_searchd()
     config = stack.config()
-    ix = config.index("logs")
     assert f"2-bit writer slots from {today}" in check(stack).stdout
     name = day_index("logs", today)
-    sx = Sphinx(config.sphinx.host, config.sphinx.port)
-    try:
-        at_ms = ids.day_start_ms(today) + 20 * 3_600_000  # (late in the day: read as days on)
-        store = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
-        store.store([Record(at_ms * 1000, "first", {}, 1)], today, False)  # (the day is made)
-        dense = ids.make_id(ids.day_start_ms(today) - 1, 0, 0) + \
-            ((at_ms - ids.day_start_ms(today) + 1) << 12) | 1 << 6  # (ms << 12, slot 1)
-        sx.execute(f"REPLACE INTO {name} (id) VALUES ({dense})")
-        fresh = DayStore(sx, IndexSchema.of(ix), 1, 30, lines=LineWriter(stack.tmp / "sphinx"))
-        with pytest.raises(TransientError, match="slot_bits"):
-            fresh.store([Record(at_ms * 1000 + 1, "second", {}, 2)], today, False)
-    finally:
-        sx.close()
+    at_ms = ids.day_start_ms(today) + 20 * 3_600_000  # (late in the day: read as days on)
+    dense = ids.make_id(ids.day_start_ms(today) - 1, 0, 0) + \
+        ((at_ms - ids.day_start_ms(today) + 1) << 12) | 1 << 6  # (ms << 12, slot 1)
+    refused_after(stack, config, today, at_ms, dense, "slot_bits")
     done = check(stack)
     assert done.returncode == 1
     assert f"FAILED  ids: {name} holds ids of another form than the 2-bit writer slots" \
