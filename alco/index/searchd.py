@@ -32,7 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from alco.config import Config
+from alco.config import Config, IndexConfig
 from alco.index import retention, sphinxconf, sphinxql
 from alco.index.bucketsizes import BucketSizes
 from alco.index.schema import day_index
@@ -95,33 +95,35 @@ class ManagedSearchd:
     def _bucket_bits(self, today: date) -> dict[str, int]:
         """The id buckets of each day index (alco.index.bucketsizes): a new day's from the
         lines of its index's busiest day searchd holds."""
-        if self.sizes is None:
-            self.sizes = BucketSizes(self.data_dir)
         out: dict[str, int] = {}
-        for ix in self.config.indexes:
-            if not sphinxconf.line_store(self.config, ix):
-                continue
-            days = [day_index(ix.name, d) for d in sphinxconf.served_days(ix, today)]
-            out |= self.sizes.of(ix.name, days, self._made, self._busiest)
+        for ix, days in self._store_days(today):
+            out |= self._sizes().of(ix.name, days, self._made, self._busiest)
         return out
 
     def _hashed(self, today: date) -> dict[str, tuple[str, ...]]:
         """The ``filtered`` columns with a value hash of each day index (alco.index.
         bucketsizes): a new day's, those the index's lines have had (``seen``).  A shard's
         days keep every one (a head groups by them on every shard: none is left out there)."""
-        if self.sizes is None:
-            self.sizes = BucketSizes(self.data_dir)
         out: dict[str, tuple[str, ...]] = {}
         if self.config.sphinx.api_port or self.seen is None:
             return out
-        for ix in self.config.indexes:
-            if not sphinxconf.line_store(self.config, ix):
-                continue
-            days = [day_index(ix.name, d) for d in sphinxconf.served_days(ix, today)]
-            out |= self.sizes.hashed_of(ix.name, days, self._made,
-                                        ix.columns_with("filtered"),
-                                        lambda name=ix.name: self._seen(name))
+        for ix, days in self._store_days(today):
+            out |= self._sizes().hashed_of(ix.name, days, self._made,
+                                           ix.columns_with("filtered"),
+                                           lambda name=ix.name: self._seen(name))
         return out
+
+    def _store_days(self, today: date) -> list[tuple[IndexConfig, list[str]]]:
+        """Each index whose days keep their lines in the line store, with its served day
+        indexes (what the decisions of alco.index.bucketsizes are about)."""
+        return [(ix, [day_index(ix.name, d) for d in sphinxconf.served_days(ix, today)])
+                for ix in self.config.indexes if sphinxconf.line_store(self.config, ix)]
+
+    def _sizes(self) -> BucketSizes:
+        """The day decisions kept in ``data_dir`` (read once, when first needed)."""
+        if self.sizes is None:
+            self.sizes = BucketSizes(self.data_dir)
+        return self.sizes
 
     def _seen(self, index: str) -> set[str] | None:
         assert self.seen is not None
