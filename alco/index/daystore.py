@@ -33,6 +33,8 @@ from alco.index.schema import (
     field_column,
     id_ms,
     slot_of,
+    unhashed_field,
+    value_attr,
     value_text,
 )
 
@@ -425,7 +427,9 @@ class DayStore:
         if not absent:
             return columns, rows
         # (a value hash the day was made without on purpose, ``unhashed_field``, is no news)
-        told = [columns[i] for i in absent if "n" + columns[i] not in (names or ())]
+        marked = {value_attr(c) for c in self.schema.filtered
+                  if unhashed_field(c) in (names or ())}
+        told = [columns[i] for i in absent if columns[i] not in marked]
         if told and index not in self._told:
             self._told.add(index)
             log.warning("%s was made before %s were in the config: its lines are written "
