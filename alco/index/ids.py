@@ -38,7 +38,6 @@ is refused at start (``misread_after``).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
@@ -166,14 +165,15 @@ def _form_of_ms(ms: int) -> Form:
 
 
 def _index_of_id(doc_id: int) -> int:
-    return max(0, bisect.bisect_right(_bases, doc_id) - 1)
+    """Which of ``_forms`` an id is of (the newest whose base it reaches)."""
+    for n in range(len(_bases) - 1, 0, -1):
+        if doc_id >= _bases[n]:
+            return n
+    return 0
 
 
 def _form_of_id(doc_id: int) -> Form:
-    for form in _newest_first:
-        if doc_id >= form.base:
-            return form
-    return _forms[0]
+    return _forms[_index_of_id(doc_id)]
 
 
 def make_id(ts_ms: int, slot: int, counter: int) -> int:
