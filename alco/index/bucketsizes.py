@@ -91,10 +91,13 @@ class BucketSizes:
         (what it was made with is in its schema); for a new one, those the index's lines
         have had (``seen``: None when the catalog cannot say, or an empty set: every one)."""
         out = {d: tuple(self.hashed.get(d, filtered)) for d in days}
-        new = [d for d in days if d not in self.hashed and not made(d)]
-        if not new:
+        undecided = [d for d in days if d not in self.hashed]
+        if not undecided:
             return out
-        columns = seen()
+        new = [d for d in undecided if not made(d)]
+        for day in undecided:  # (kept, so that the next rotation looks at no file)
+            self.hashed[day] = list(filtered)
+        columns = seen() if new else None
         chosen = filtered if not columns else tuple(c for c in filtered if c in columns)
         for day in new:
             out[day] = chosen

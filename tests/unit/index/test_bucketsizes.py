@@ -77,3 +77,19 @@ def test_a_new_day_gets_the_value_hashes_of_the_columns_seen_and_keeps_them(tmp_
         fresh = BucketSizes(tmp_path / str(n)).hashed_of(
             "logs", DAYS, made.__contains__, filtered, lambda nothing=nothing: nothing)
         assert fresh["logs_20261208"] == filtered
+
+
+def test_days_made_before_are_looked_at_once(tmp_path):
+    """(a day made before the decisions were kept gets every hash, and is kept so: the next
+    rotation, every minute, looks at no file)"""
+    looked: list[str] = []
+
+    def made(day: str) -> bool:
+        looked.append(day)
+        return True
+
+    filtered = ("host", "level")
+    for _ in range(2):
+        got = BucketSizes(tmp_path).hashed_of("logs", DAYS, made, filtered, lambda: {"host"})
+        assert got == {d: filtered for d in DAYS}
+    assert looked == DAYS
