@@ -206,11 +206,17 @@ class LineReader:
         read in one query (DATA_PAGE blocks a query)."""
         wanted = []
         for heads, ids in looked:
+            slots = None  # each id's writer slot, once one of the heads meets an id
             for head in heads:
-                first, last = head[1], head[2]
-                inside = ids[bisect.bisect_left(ids, first):bisect.bisect_right(ids, last)]
+                first = head[1]
+                a = bisect.bisect_left(ids, first)
+                b = bisect.bisect_right(ids, head[2], a)
+                if a == b:
+                    continue
+                if slots is None:
+                    slots = list(map(slot_of, ids))
                 slot = slot_of(first)  # (a block holds one writer slot's lines: blocks.cut)
-                inside = [i for i in inside if slot_of(i) == slot]
+                inside = [ids[n] for n in range(a, b) if slots[n] == slot]
                 if inside:
                     wanted.append((head, inside))
         # the data of the blocks not cached
