@@ -155,6 +155,7 @@ def web(args: argparse.Namespace, config: Config) -> int:
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     import uvicorn
 
+    from alco.process.gctune import tune_for_reads
     from alco.web import audit
     from alco.web.app import create_app
 
@@ -169,7 +170,9 @@ def web(args: argparse.Namespace, config: Config) -> int:
                                   config.web.audit_routing_prefix, application="alco.audit"))
     tls = {"ssl_certfile": config.web.tls_cert, "ssl_keyfile": config.web.tls_key} \
         if config.web.tls else {}  # uvicorn's own TLS ([web] tls_cert, tls_key)
-    uvicorn.run(create_app(config), host=config.web.host, port=config.web.port,
+    app = create_app(config)
+    tune_for_reads()
+    uvicorn.run(app, host=config.web.host, port=config.web.port,
                 log_level=args.log_level, access_log=args.log_level == "debug", **tls)
     return 0
 

@@ -192,7 +192,7 @@ class Decoded:
     only when asked for."""
 
     __slots__ = ("_cols", "_i0", "_t0", "_ids", "_ts", "_fields", "_raw", "_frame", "_dctx",
-                 "_data", "_starts")
+                 "_data", "_ends")
 
     def __init__(self, cols: dict, frame: bytes | None = None,
                  dctx: zstandard.ZstdDecompressor | None = None) -> None:
@@ -207,7 +207,8 @@ class Decoded:
         self._fields: list[dict | None] | None = cols.get("f")
         self._raw: list[bytes] | None = None  # each line's fields as JSON
         self._data: bytes | None = None  # the fields' frame, where ``fl`` slices it
-        self._starts: list[int] | None = None  # where each line's fields start in it
+        # where each line's fields end in it, but for the newlines between them
+        self._ends: list[int] | None = None
 
     def _position(self, doc_id: int) -> int | None:
         ids, offset = self._ids, doc_id - self._i0
@@ -226,16 +227,17 @@ class Decoded:
                 self._fields = orjson.loads(data)
             elif "fl" in self._cols:
                 self._data = data
-                self._starts = [0, *itertools.accumulate(n + 1 for n in self._cols["fl"])]
+                self._ends = list(itertools.accumulate(self._cols["fl"]))
                 self._fields = [None] * len(self._ids)
             else:  # (a block written before the lengths)
                 self._raw = data.split(b"\n")
                 self._fields = [None] * len(self._raw)
         got = self._fields[n]
         if got is None:
-            if self._starts is not None:
+            if self._ends is not None:
                 assert self._data is not None
-                raw = self._data[self._starts[n]:self._starts[n + 1] - 1]
+                ends = self._ends  # (line n's starts after the n newlines before it)
+                raw = self._data[ends[n - 1] + n if n else 0:ends[n] + n]
             else:
                 assert self._raw is not None
                 raw = self._raw[n]

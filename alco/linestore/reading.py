@@ -25,6 +25,7 @@ from alco.linestore.blocks import (
     span_end,
 )
 from alco.linestore.daydb import DayFile, day_dir
+from alco.linestore.heads import HEAD_DAYS, Heads
 
 EARLY_MS = 1000  # ids this close after midnight may be of a line of the day before
 SCAN_HEADS = 64  # blocks a scan looks up at a time
@@ -35,7 +36,7 @@ CACHED_BLOCKS = 1024  # decoded blocks kept (a page read twice, paging back and 
 GAP_BLOCKS = 30
 DENSITY_S = 60.0  # how long a day file's blocks per ms (its ids' density) is kept
 # blocks ending past a range's last id that a lookup takes before it looks at every block
-# that may hold the range (DayFile.heads_first: a few writers' blocks interleave)
+# that may hold the range (Heads.first: a few writers' blocks interleave)
 EXTRA_HEADS = 8
 
 
@@ -49,6 +50,7 @@ class LineReader:
         self._blocks: OrderedDict[tuple[str, int], Decoded] = OrderedDict()
         self._zdicts: dict[tuple[str, int], zstandard.ZstdDecompressor] = {}
         self._density: dict[str, tuple[float, float]] = {}  # day -> (when, blocks per ms)
+        self._heads: OrderedDict[str, Heads] = OrderedDict()
 
     def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict[int, Entry]:
         """The lines of ALCO index ``name`` among ``ids`` that the store holds.  An id is
@@ -178,17 +180,11 @@ class LineReader:
         density = self._blocks_per_ms(day, db)
         gap = int(min(max(GAP_BLOCKS / density, 1), SPAN_MS) if density else SPAN_MS)
         spans = list(runs(ids, ms_span(ids[0], gap)))
-        # ids far apart (scattered hits): their blocks looked up together
-        alone = [lo for lo, hi in spans if lo == hi]
-        heads_of = db.heads_of_ids(alone, EXTRA_HEADS) if len(alone) > 1 else {}
+        known = self._heads_of(day, db)
         looked: list[tuple[list[tuple], list[int]]] = []  # (heads, the ids they may hold)
         for lo, hi in spans:
             wanted = ids[bisect.bisect_left(ids, lo):bisect.bisect_right(ids, hi)]
-            heads = heads_of.get(lo) if lo == hi else None
-            if heads is None:
-                heads = db.heads_first(lo, hi, EXTRA_HEADS,
-                                       int((id_ms(hi) - id_ms(lo)) * density))
-            looked.append((heads, wanted))
+            looked.append((known.first(lo, hi, EXTRA_HEADS), wanted))
         self._take(day, db, looked, pick, found)
         again = []
         for _, wanted in looked:
@@ -228,6 +224,18 @@ class LineReader:
                 got = pick(block, doc_id)
                 if got is not None:
                     found[doc_id] = got
+
+    def _heads_of(self, day: str, db: DayFile) -> Heads:
+        """The heads of the day's blocks, as of now (HEAD_DAYS days' kept)."""
+        heads = self._heads.get(day)
+        if heads is None:
+            heads = self._heads[day] = Heads()
+            if len(self._heads) > HEAD_DAYS:
+                self._heads.popitem(last=False)
+        else:
+            self._heads.move_to_end(day)
+        heads.refresh(db)
+        return heads
 
     def _blocks_per_ms(self, day: str, db: DayFile) -> float:
         """How dense the day's blocks are (DayFile.blocks_per_ms, kept DENSITY_S): ids are
@@ -287,6 +295,7 @@ class LineReader:
     def _forget(self, day: str) -> None:
         self._days.pop(day).close()
         self._density.pop(day, None)
+        self._heads.pop(day, None)
         for key in [k for k in self._blocks if k[0] == day]:
             del self._blocks[key]
         for key in [k for k in self._zdicts if k[0] == day]:

@@ -47,6 +47,7 @@ from alco.config import Config, ConfigError, load, split_scope
 from alco.index import sphinxql
 from alco.index.schema import DayLayout
 from alco.linestore.reading import LineReader
+from alco.process.gctune import tune_for_reads
 
 log = logging.getLogger("alco.linestore.service")
 MAX_IDS = 2000  # ids of one POST /lines (the head sends more in several)
@@ -251,6 +252,7 @@ def serve(config: Config, log_level: str = "info") -> int:
         return 2
     server = uvicorn.Server(uvicorn.Config(create_app(config), host=sx.host, port=sx.lines_port,
                                            log_level=log_level, access_log=False))
+    tune_for_reads()
     asyncio.run(server.serve())
     return 0 if server.started else 1
 

@@ -85,3 +85,30 @@ def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
         os.close(write_end)
     assert out.stderr == ""
     assert out.returncode == 1
+
+
+def test_the_web_app_serves_with_the_collector_tuned_for_reads(tmp_path, monkeypatch):
+    """`alco web` freezes what it made at start and spaces the garbage collector's runs out
+    (alco.process.gctune: a page of 1,000 lines makes ~100,000 objects) before it serves."""
+    import gc
+
+    import uvicorn
+
+    from alco.process import gctune
+
+    seen = {}
+
+    def run(app, **kwargs):
+        seen["threshold"], seen["frozen"] = gc.get_threshold(), gc.get_freeze_count()
+
+    before = gc.get_threshold()
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "alco.toml").write_text('[[index]]\nname = "shop"\nretention_days = 30\n')
+    try:
+        assert main(["--config", str(tmp_path / "alco.toml"), "web"]) == 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert seen["threshold"] == (gctune.YOUNG, gctune.MIDDLE, gctune.FULL)
+    assert seen["frozen"] > 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from alco.index.schema import day_index, day_of_us, id_ms, make_id
 from alco.linestore import blocks
 from alco.linestore.daydb import DayFile, day_dir
+from alco.linestore.heads import Heads
 from alco.linestore.reading import LineReader
 from alco.linestore.writing import LineWriter
 
@@ -276,12 +277,52 @@ def test_a_quiet_writers_block_is_found_among_a_busy_writers(tmp_path: Path):
     assert {i: (e.id, e.ts_us, e.message, e.fields, e.marks) for i, e in got.items()} == {
         x[0]: x for x in wanted}
     db = DayFile(day_dir(tmp_path, day_of(busy)), create=False)
+    heads = Heads()
+    heads.refresh(db)
     first = quiet[0][0]  # (not among the first blocks: found by the fallback)
     holding = [h for h in db.heads(first, first) if h[1] == first]
-    assert len(holding) == 1 and holding[0] not in db.heads_first(first, first, 8)
-    # scattered ids' blocks, looked up in one query, are those each id's own query finds
-    alone = sorted(x[0] for x in wanted)
-    assert db.heads_of_ids(alone, 8) == {x: db.heads_first(x, x, 8) for x in alone}
+    assert len(holding) == 1 and holding[0] not in heads.first(first, first, 8)
+
+
+def test_heads_in_memory_are_the_index_s_as_the_day_grows(tmp_path: Path):
+    """A reader's heads of a day (alco.linestore.heads), read once and then only the blocks
+    added since, blocks ending before the last read among them (a late line, a quiet
+    writer's): each id's blocks are what the blocks index gives, and every line is found."""
+    rng = random.Random(7)
+    lines = service_lines(4_000, step_ms=2)
+    day = day_of(lines)
+    writer, reader = LineWriter(tmp_path), LineReader(tmp_path)
+    heads = Heads()
+    for n, at in enumerate(range(0, len(lines), 500)):
+        batch = lines[at:at + 500]
+        late = [(make_id(id_ms(x[0]) - 1, 3, n), x[1] - 1000, "late", {}, {})
+                for x in rng.sample(lines[:at + 3], 3)]  # (ends before the last blocks)
+        writer.put(day, batch + late)
+        if n % 2:
+            heads.refresh(DayFile(day_dir(tmp_path, day), create=False))
+        got = reader.fetch("logs", [x[0] for x in batch + late])
+        assert sorted(got) == sorted(x[0] for x in batch + late)
+    db = DayFile(day_dir(tmp_path, day), create=False)
+    heads.refresh(db)
+    fresh = Heads()
+    fresh.refresh(db)
+    assert len(heads) == len(fresh) == db.db.execute("SELECT count(*) FROM blocks").fetchone()[0]
+    every = db.db.execute("SELECT rowid, min_id, max_id FROM blocks").fetchall()
+    for x in rng.sample([x[0] for x in lines], 300):
+        found = heads.first(x, x, 8)
+        assert sorted(found) == sorted(fresh.first(x, x, 8))
+        # (what the index walk in the order of the last ids gives, ``extra`` blocks past x)
+        ordered = sorted((h for h in every if x <= h[2] < blocks.span_end(x)), key=lambda h: h[2])
+        past, want = 0, []
+        for h in ordered:
+            if h[2] > x:
+                past += 1
+                if past > 8:
+                    break
+            if h[1] <= x:
+                want.append(h)
+        assert sorted(found) == sorted(want)
+        assert any(h[1] <= x <= h[2] for h in found)
 
 
 def test_encode_lines_makes_the_blocks_cut_and_encode_make():
