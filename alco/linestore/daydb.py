@@ -11,6 +11,7 @@ retention and size limits remove it with the day's Sphinx files (alco.index.rete
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import zstandard
@@ -28,6 +29,9 @@ PAGE_BYTES = 16384
 WAL_BYTES = 4 << 20  # the write-ahead log is cut back to this after a checkpoint
 BUSY_MS = 30_000  # how long a writer waits for another process's transaction
 DATA_PAGE = 500  # blocks whose data one query fetches (SQLite binds at most 999 values)
+HEADS_PAGE = 16  # block heads a lookup takes at a time (``heads_first``)
+_HEADS_FIRST = ("SELECT rowid, min_id, max_id FROM blocks WHERE max_id >= ? AND max_id < ? "
+                "ORDER BY max_id LIMIT ? OFFSET ?")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER NOT NULL, "
     "count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)",
@@ -99,17 +103,42 @@ class DayFile:
             return 0.0
         return row[0] / max(1, id_ms(row[2]) - id_ms(row[1]))
 
-    def heads_by_last(self) -> list[tuple[int, int, int]]:
-        """(rowid, min_id, max_id) of every block, in the order of their last id (from the
-        index alone: alco.linestore.heads keeps them)."""
-        return self.db.execute(
-            "SELECT rowid, min_id, max_id FROM blocks ORDER BY max_id").fetchall()
+    def heads_first(self, lo: int, hi: int, extra: int,
+                    expect: int = 0) -> list[tuple[int, int, int]]:
+        """``heads(lo, hi)`` as far as the first ``extra`` blocks ending past ``hi`` (in the
+        order of their last id, a page at a time, from the index alone): where the blocks
+        holding [lo, hi] are unless a writer's block stays open while others end ``extra``
+        (``heads`` then finds it: a block may end up to SPAN_MS past ``hi``, and thousands
+        of blocks may end in that span).  ``expect``: how many blocks the range is thought
+        to hold (the first page's size).  One statement, prepared once: a page of scattered
+        ids runs it for each (a compound SELECT of 400 ids took 3x as long: SQLite planned
+        it anew each time).  alco.linestore.heads does the same from memory."""
+        out: list[tuple[int, int, int]] = []
+        past, offset = 0, 0
+        size = max(HEADS_PAGE, expect + extra + 4)
+        while True:
+            page = self.db.execute(_HEADS_FIRST, (lo, span_end(hi), size, offset)).fetchall()
+            past = _holding(page, hi, extra, past, out)
+            if past > extra or len(page) < size:
+                return out
+            offset += size
+
+    def heads_past(self, max_id: int, n: int) -> list[tuple[int, int, int]]:
+        """(rowid, min_id, max_id) of the ``n`` blocks ending next after ``max_id``, in the
+        order of their last id (from the index alone; a block's last id is its own: ids are
+        unique)."""
+        return self.db.execute("SELECT rowid, min_id, max_id FROM blocks WHERE max_id > ? "
+                               "ORDER BY max_id LIMIT ?", (max_id, n)).fetchall()
 
     def heads_after(self, rowid: int) -> list[tuple[int, int, int]]:
         """(rowid, min_id, max_id) of the blocks added after block ``rowid``, in the order they
         were added (rowids only grow: blocks are never deleted)."""
         return self.db.execute("SELECT rowid, min_id, max_id FROM blocks WHERE rowid > ? "
                                "ORDER BY rowid", (rowid,)).fetchall()
+
+    def last_rowid(self) -> int:
+        """The rowid of the block added last (0: none): how many blocks the day holds."""
+        return self.db.execute("SELECT max(rowid) FROM blocks").fetchone()[0] or 0
 
     def heads_in_order(self, lo: int, hi: int, upward: bool, offset: int,
                        n: int) -> list[tuple[int, int, int, int, bytes]]:
@@ -145,3 +174,18 @@ class DayFile:
         if data is None:
             raise LookupError(f"line store {self.path}: dictionary {dict_id} missing")
         return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(data))
+
+
+def _holding(heads: Iterable[tuple[int, int, int]], hi: int, extra: int, past: int,
+            out: list[tuple[int, int, int]]) -> int:
+    """Add to ``out`` the heads (in the order of their last id) of blocks that may hold ids up
+    to ``hi``, until more than ``extra`` blocks ended past ``hi`` (``past`` of them before
+    these); how many did."""
+    for head in heads:
+        if head[2] > hi:
+            past += 1
+            if past > extra:
+                return past
+        if head[1] <= hi:
+            out.append(head)
+    return past

@@ -25,7 +25,7 @@ from alco.linestore.blocks import (
     span_end,
 )
 from alco.linestore.daydb import DayFile, day_dir
-from alco.linestore.heads import HEAD_DAYS, Heads
+from alco.linestore.heads import HEAD_DAYS, LOAD_SHARE, Heads
 
 EARLY_MS = 1000  # ids this close after midnight may be of a line of the day before
 SCAN_HEADS = 64  # blocks a scan looks up at a time
@@ -36,7 +36,7 @@ CACHED_BLOCKS = 1024  # decoded blocks kept (a page read twice, paging back and 
 GAP_BLOCKS = 30
 DENSITY_S = 60.0  # how long a day file's blocks per ms (its ids' density) is kept
 # blocks ending past a range's last id that a lookup takes before it looks at every block
-# that may hold the range (Heads.first: a few writers' blocks interleave)
+# that may hold the range (DayFile.heads_first: a few writers' blocks interleave)
 EXTRA_HEADS = 8
 
 
@@ -51,6 +51,7 @@ class LineReader:
         self._zdicts: dict[tuple[str, int], zstandard.ZstdDecompressor] = {}
         self._density: dict[str, tuple[float, float]] = {}  # day -> (when, blocks per ms)
         self._heads: OrderedDict[str, Heads] = OrderedDict()
+        self._spent: dict[str, int] = {}  # lookups of a day's blocks in SQLite
 
     def fetch(self, name: str, ids: list[int], indexes: list[str] = ()) -> dict[int, Entry]:
         """The lines of ALCO index ``name`` among ``ids`` that the store holds.  An id is
@@ -68,18 +69,19 @@ class LineReader:
         for doc_id in sorted(set(ids)):
             by_day.setdefault(id_ms(doc_id) // DAY_MS, []).append(doc_id)
         found: dict = {}
+        chunks = [1]  # chunks of a day's heads this lookup may read (alco.linestore.heads)
         with self._lock:
             days = []
             for day_no, wanted in by_day.items():
                 day = day_index(name, day_of_ms(day_no * DAY_MS))
                 days.append(day)
-                found.update(self._fetch_day(day, wanted, pick))
+                found.update(self._fetch_day(day, wanted, pick, chunks))
             rest = sorted(i for i in set(ids) if i not in found)
             for day in indexes:
                 if not rest:
                     break
                 if day not in days:
-                    found.update(self._fetch_day(day, rest, pick))
+                    found.update(self._fetch_day(day, rest, pick, chunks))
                     rest = [i for i in rest if i not in found]
             # a line of a day's last millisecond whose id is of the next day's first ones (a
             # writer that used that millisecond's ids takes the next one's, alco.index.ids)
@@ -92,7 +94,7 @@ class LineReader:
                     day_before.setdefault(day_no - 1, []).append(doc_id)
             for day_no, wanted in day_before.items():
                 found.update(self._fetch_day(day_index(name, day_of_ms(day_no * DAY_MS)),
-                                             wanted, pick))
+                                             wanted, pick, chunks))
         return found
 
     def scan_matching(self, days: list[str], lo: int, hi: int, upward: bool, limit: int,
@@ -170,7 +172,7 @@ class LineReader:
     def has_day(self, day: str) -> bool:
         return self._day(day) is not None
 
-    def _fetch_day(self, day: str, ids: list[int], pick: Callable) -> dict:
+    def _fetch_day(self, day: str, ids: list[int], pick: Callable, chunks: list[int]) -> dict:
         """Lines of one day file (``ids`` sorted): the blocks that hold a wanted id (by their
         id range) are read and decoded, no others."""
         db = self._day(day)
@@ -180,11 +182,12 @@ class LineReader:
         density = self._blocks_per_ms(day, db)
         gap = int(min(max(GAP_BLOCKS / density, 1), SPAN_MS) if density else SPAN_MS)
         spans = list(runs(ids, ms_span(ids[0], gap)))
-        known = self._heads_of(day, db)
+        known: DayFile | Heads = self._heads_of(day, db, len(spans), chunks) or db
         looked: list[tuple[list[tuple], list[int]]] = []  # (heads, the ids they may hold)
         for lo, hi in spans:
             wanted = ids[bisect.bisect_left(ids, lo):bisect.bisect_right(ids, hi)]
-            looked.append((known.first(lo, hi, EXTRA_HEADS), wanted))
+            looked.append((known.heads_first(lo, hi, EXTRA_HEADS,
+                                             int((id_ms(hi) - id_ms(lo)) * density)), wanted))
         self._take(day, db, looked, pick, found)
         again = []
         for _, wanted in looked:
@@ -225,17 +228,27 @@ class LineReader:
                 if got is not None:
                     found[doc_id] = got
 
-    def _heads_of(self, day: str, db: DayFile) -> Heads:
-        """The heads of the day's blocks, as of now (HEAD_DAYS days' kept)."""
+    def _heads_of(self, day: str, db: DayFile, spans: int, chunks: list[int]) -> Heads | None:
+        """The day's heads in memory, as of now, when they are whole (alco.linestore.heads:
+        read once the day's SQLite lookups add up to LOAD_SHARE of its blocks, ``spans`` of
+        them now, a chunk a lookup while ``chunks`` has one, HEAD_DAYS days kept); None: look
+        up in SQLite."""
         heads = self._heads.get(day)
+        if heads is not None and heads.whole:
+            self._heads.move_to_end(day)
+            heads.refresh(db)
+            return heads
         if heads is None:
+            spent = self._spent[day] = self._spent.get(day, 0) + spans
+            if spent < LOAD_SHARE * db.last_rowid():
+                return None
             heads = self._heads[day] = Heads()
             if len(self._heads) > HEAD_DAYS:
                 self._heads.popitem(last=False)
-        else:
-            self._heads.move_to_end(day)
-        heads.refresh(db)
-        return heads
+        if chunks[0] <= 0:
+            return None
+        chunks[0] -= 1
+        return heads if heads.load(db) else None
 
     def _blocks_per_ms(self, day: str, db: DayFile) -> float:
         """How dense the day's blocks are (DayFile.blocks_per_ms, kept DENSITY_S): ids are
@@ -296,6 +309,7 @@ class LineReader:
         self._days.pop(day).close()
         self._density.pop(day, None)
         self._heads.pop(day, None)
+        self._spent.pop(day, None)
         for key in [k for k in self._blocks if k[0] == day]:
             del self._blocks[key]
         for key in [k for k in self._zdicts if k[0] == day]:

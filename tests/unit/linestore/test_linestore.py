@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alco.index.schema import day_index, day_of_us, id_ms, make_id
 from alco.linestore import blocks
+from alco.linestore import heads as heads_module
 from alco.linestore.daydb import DayFile, day_dir
 from alco.linestore.heads import Heads
 from alco.linestore.reading import LineReader
@@ -277,52 +278,99 @@ def test_a_quiet_writers_block_is_found_among_a_busy_writers(tmp_path: Path):
     assert {i: (e.id, e.ts_us, e.message, e.fields, e.marks) for i, e in got.items()} == {
         x[0]: x for x in wanted}
     db = DayFile(day_dir(tmp_path, day_of(busy)), create=False)
-    heads = Heads()
-    heads.refresh(db)
     first = quiet[0][0]  # (not among the first blocks: found by the fallback)
     holding = [h for h in db.heads(first, first) if h[1] == first]
-    assert len(holding) == 1 and holding[0] not in heads.first(first, first, 8)
+    assert len(holding) == 1 and holding[0] not in db.heads_first(first, first, 8)
+    assert holding[0] not in whole_heads(db).heads_first(first, first, 8)
 
 
-def test_heads_in_memory_are_the_index_s_as_the_day_grows(tmp_path: Path):
-    """A reader's heads of a day (alco.linestore.heads), read once and then only the blocks
-    added since, blocks ending before the last read among them (a late line, a quiet
-    writer's): each id's blocks are what the blocks index gives, and every line is found."""
+def whole_heads(db: DayFile) -> Heads:
+    heads = Heads()
+    while not heads.load(db):
+        pass
+    return heads
+
+
+def index_walk(db: DayFile, x: int, extra: int) -> list[tuple[int, int, int]]:
+    """What DayFile.heads_first(x, x, extra) says, from every head of the day: the blocks in
+    the order of their last id from x on, as far as ``extra`` blocks ending past x."""
+    every = db.db.execute("SELECT rowid, min_id, max_id FROM blocks").fetchall()
+    ordered = sorted((h for h in every if x <= h[2] < blocks.span_end(x)), key=lambda h: h[2])
+    past, want = 0, []
+    for h in ordered:
+        if h[2] > x:
+            past += 1
+            if past > extra:
+                break
+        if h[1] <= x:
+            want.append(h)
+    return want
+
+
+def test_heads_in_memory_are_the_index_s_as_the_day_grows(tmp_path: Path, monkeypatch):
+    """A reader's heads of a day (alco.linestore.heads), read a chunk at a time while
+    writers add blocks (some ending before the chunk read: a late line's) and then only the
+    blocks added since: each id's blocks are what the blocks index gives."""
+    monkeypatch.setattr(heads_module, "CHUNK", 3)
     rng = random.Random(7)
     lines = service_lines(4_000, step_ms=2)
     day = day_of(lines)
-    writer, reader = LineWriter(tmp_path), LineReader(tmp_path)
+    writer = LineWriter(tmp_path)
     heads = Heads()
     for n, at in enumerate(range(0, len(lines), 500)):
-        batch = lines[at:at + 500]
         late = [(make_id(id_ms(x[0]) - 1, 3, n), x[1] - 1000, "late", {}, {})
                 for x in rng.sample(lines[:at + 3], 3)]  # (ends before the last blocks)
-        writer.put(day, batch + late)
-        if n % 2:
-            heads.refresh(DayFile(day_dir(tmp_path, day), create=False))
-        got = reader.fetch("logs", [x[0] for x in batch + late])
-        assert sorted(got) == sorted(x[0] for x in batch + late)
+        writer.put(day, lines[at:at + 500] + late)
+        db = DayFile(day_dir(tmp_path, day), create=False)
+        if not heads.whole:
+            heads.load(db)  # (one chunk a batch: whole only after the writes)
+        else:
+            heads.refresh(db)
     db = DayFile(day_dir(tmp_path, day), create=False)
+    assert not heads.whole
+    while not heads.load(db):
+        pass
+    writer.put(day, [(make_id(DAY_MS + 60_000, 3, 0), (DAY_MS + 60_000) * 1000, "later", {},
+                      {})])  # (a block ending before every other, once the heads are whole)
     heads.refresh(db)
-    fresh = Heads()
-    fresh.refresh(db)
-    assert len(heads) == len(fresh) == db.db.execute("SELECT count(*) FROM blocks").fetchone()[0]
-    every = db.db.execute("SELECT rowid, min_id, max_id FROM blocks").fetchall()
-    for x in rng.sample([x[0] for x in lines], 300):
-        found = heads.first(x, x, 8)
-        assert sorted(found) == sorted(fresh.first(x, x, 8))
-        # (what the index walk in the order of the last ids gives, ``extra`` blocks past x)
-        ordered = sorted((h for h in every if x <= h[2] < blocks.span_end(x)), key=lambda h: h[2])
-        past, want = 0, []
-        for h in ordered:
-            if h[2] > x:
-                past += 1
-                if past > 8:
-                    break
-            if h[1] <= x:
-                want.append(h)
-        assert sorted(found) == sorted(want)
+    fresh = whole_heads(db)
+    assert len(heads) == len(fresh) == db.last_rowid()
+    for x in [*rng.sample([x[0] for x in lines], 300), make_id(DAY_MS + 60_000, 3, 0)]:
+        found = heads.heads_first(x, x, 8)
+        assert sorted(found) == sorted(fresh.heads_first(x, x, 8)) == sorted(
+            db.heads_first(x, x, 8)) == sorted(index_walk(db, x, 8))
         assert any(h[1] <= x <= h[2] for h in found)
+
+
+def test_a_reader_reads_a_day_s_heads_once_its_lookups_would_have_paid_for_them(
+        tmp_path: Path, monkeypatch):
+    """Pages of scattered lines: the first ones from SQLite; once their lookups add up to
+    LOAD_SHARE of the day's blocks the reader reads the heads, a chunk a page, and the pages
+    after come from memory; every page finds every line, lines written since too."""
+    monkeypatch.setattr(heads_module, "CHUNK", 40)
+    lines = service_lines(8_000, step_ms=2)
+    day = day_of(lines)
+    writer = LineWriter(tmp_path)
+    writer.put(day, lines)
+    reader = LineReader(tmp_path)
+    used = []
+    real = Heads.heads_first
+    monkeypatch.setattr(Heads, "heads_first",
+                        lambda self, *a: used.append(1) or real(self, *a))
+    rng = random.Random(5)
+    blocks_of_day = DayFile(day_dir(tmp_path, day), create=False).last_rowid()
+    for page in range(12):
+        if page == 8:
+            more = service_lines(300, start_ms=DAY_MS + 3_600_000 + 20_000, seed=9)
+            more = [(make_id(id_ms(x[0]), 4, 0), *x[1:]) for x in more]
+            writer.put(day, more)
+            lines += more
+        wanted = [x[0] for x in rng.sample(lines, 3)]
+        got = reader.fetch("logs", wanted)
+        assert sorted(got) == sorted(wanted)
+        if page == 0:
+            assert not used  # (3 lookups: far less than a sixteenth of the day's blocks)
+    assert blocks_of_day > 3 * 40 and reader._heads[day].whole and used
 
 
 def test_encode_lines_makes_the_blocks_cut_and_encode_make():
