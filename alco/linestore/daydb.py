@@ -177,7 +177,7 @@ class DayFile:
 
 
 def _holding(heads: Iterable[tuple[int, int, int]], hi: int, extra: int, past: int,
-            out: list[tuple[int, int, int]]) -> int:
+             out: list[tuple[int, int, int]]) -> int:
     """Add to ``out`` the heads (in the order of their last id) of blocks that may hold ids up
     to ``hi``, until more than ``extra`` blocks ended past ``hi`` (``past`` of them before
     these); how many did."""
