@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import queue
 import threading
@@ -27,6 +26,7 @@ from alco.ingest.spacegate import SpaceGate, payload
 from alco.linestore.writing import keeper_for
 from alco.process.backoff import Backoff
 from alco.process.flags import StopFlag, wait_until
+from alco.process.gctune import space_out
 
 log = logging.getLogger("alco.writer")
 RETRY_FIRST, RETRY_CAP = 0.2, 10.0  # seconds between attempts to store while Sphinx is down
@@ -187,9 +187,7 @@ def writer_process(ctx: WriterContext) -> None:
     """A writer process's entry point: ``run_writer`` with what the process holds at its
     start (modules, config) left out of the cyclic garbage collector's passes, which run
     every GC_THRESHOLD objects instead of 700."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    space_out(GC_THRESHOLD)
     run_writer(ctx)
 
 
