@@ -95,13 +95,12 @@ class BucketSizes:
         if not undecided:
             return out
         new = [d for d in undecided if not made(d)]
-        for day in undecided:  # (kept, so that the next rotation looks at no file)
-            self.hashed[day] = list(filtered)
         columns = seen() if new else None
         chosen = filtered if not columns else tuple(c for c in filtered if c in columns)
+        for day in undecided:  # (kept, so that the next rotation looks at no file)
+            self.hashed[day] = list(chosen if day in new else filtered)
         for day in new:
             out[day] = chosen
-            self.hashed[day] = list(chosen)
             if chosen != filtered:
                 log.info("%s: value hashes of %s only (no line had %s yet)", day,
                          ", ".join(chosen) or "no column",
