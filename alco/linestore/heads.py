@@ -103,7 +103,10 @@ class Heads:
 
     def heads_first(self, lo: int, hi: int, extra: int,
                     expect: int = 0) -> list[tuple[int, int, int]]:
-        """``DayFile.heads_first(lo, hi, extra)`` from memory (whole heads only)."""
+        """``DayFile.heads_first(lo, hi, extra)`` from memory (whole heads only).  The walk is
+        daydb's ``_holding`` written out over the arrays: fed a generator of tuples, that one
+        took 3.8 ms for 950 scattered ids against 2.3 (tests hold the two to the same
+        answer)."""
         last, first, rowids = self._last, self._first, self._rowids
         out: list[tuple[int, int, int]] = []
         past, end, n = 0, span_end(hi), len(last)
