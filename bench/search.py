@@ -71,6 +71,8 @@ from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
 from alco.ingest.records import normalise
+from alco.linestore import repack
+from alco.linestore.daydb import day_dir
 from alco.linestore.writing import keeper_for
 from alco.search import compile as sphinxquery
 from alco.search import language as qlang
@@ -759,18 +761,36 @@ def run(args: argparse.Namespace) -> None:
 
 def compact_past_days(b: Bench) -> str:
     """Compact the past days as ``alco run`` does at its compact hour (one disk chunk a day,
-    alco.index.compaction); what was done, for the report."""
+    alco.index.compaction; their line store repacked, alco.linestore.repack); what was done,
+    for the report."""
     today = datetime.now(UTC).date()
     done = []
-    for index in compaction.past_days(b.sphinx, b.cfg, today):
+    past = compaction.past_days(b.sphinx, b.cfg, today)
+    for index in past:
         before, after, seconds = compaction.compact_now(b.sphinx, index, timeout=600)
         progress(f"  compacted {index}: {before.disk_chunks} disk chunks and a RAM chunk of "
                  f"{before.ram_chunk_bytes / 2**20:.0f} MiB -> {after.disk_chunks} in "
                  f"{seconds:.1f} s")
         done.append(f"{index} ({before.disk_chunks} -> {after.disk_chunks} disk chunks, "
                     f"{seconds:.0f} s)")
+    repacked = repack_days(b, past)
     return ("Past days compacted first, as `alco run` does at its compact hour: "
-            + ", ".join(done) + "; today's index as loaded. ") if done else ""
+            + ", ".join(done) + f"; {repacked}; today's index as loaded. ") if done else ""
+
+
+def repack_days(b: Bench, indexes: list[str]) -> str:
+    """Repack the line store of ``indexes`` as ``alco run`` does at its compact hour; what
+    was done, for the report."""
+    took, before, after = 0.0, 0, 0
+    for index in indexes:
+        done = repack.repack(day_dir(Path(b.cfg.sphinx.data_dir), index))
+        if done is not None:
+            progress(f"  repacked the line store of {index} in {done.seconds:.1f} s: "
+                     f"{done.bytes_before / 2**20:,.0f} -> {done.bytes_after / 2**20:,.0f} MiB")
+            took, before, after = (took + done.seconds, before + done.bytes_before,
+                                   after + done.bytes_after)
+    return (f"the line store repacked at zstd level {repack.LEVEL} ({before / b.n:.1f} -> "
+            f"{after / b.n:.1f} B/line, {took:.0f} s)")
 
 
 def report_workload(b: Bench, args: argparse.Namespace, rate: float) -> None:
@@ -834,6 +854,7 @@ def report_load(b: Bench, args: argparse.Namespace, rate: float, size: int) -> N
     memory.append(storage.memory_row(  # (what searchd keeps of the merges, not restarted)
         "ondisk_attrs = 1, compacted: right after the compaction, not restarted",
         storage.memory(b.stack.searchd.proc.pid), b.n))
+    repacked = repack_days(b, b.indexes)
     sizes_after, chunks_after = storage.index_files(b.stack.searchd.data_dir, INDEX, store=True)
     measure_memory(b, "ondisk_attrs = 1, compacted", True, memory, reads)
     sizes_restarted, chunks_restarted = storage.index_files(b.stack.searchd.data_dir, INDEX,
@@ -860,8 +881,9 @@ def report_load(b: Bench, args: argparse.Namespace, rate: float, size: int) -> N
         ("Reads through the API: cold = the page cache dropped just before "
          "(`sync; echo 3 > /proc/sys/vm/drop_caches`), warm = median of 10", table(
              ["attributes", "request", "cold ms", "warm ms", "load 1/5/15"], reads)),
-        ("Compaction of the day: FLUSH RAMCHUNK, then OPTIMIZE INDEX, waited for (disk "
-         f"chunks per day after: {', '.join(f'{k}: {v}' for k, v in chunks_after.items())}; "
+        ("Compaction of the day: FLUSH RAMCHUNK, then OPTIMIZE INDEX, waited for, and "
+         f"{repacked} (disk chunks per day after: "
+         f"{', '.join(f'{k}: {v}' for k, v in chunks_after.items())}; "
          f"after the restart that followed: "
          f"{', '.join(f'{k}: {v}' for k, v in chunks_restarted.items())}, "
          f"{sum(sizes_restarted.values()) / b.n:.0f} B/line on disk)",

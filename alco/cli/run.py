@@ -32,6 +32,7 @@ from alco.config import Config
 from alco.index import retention
 from alco.index.compaction import Compactor
 from alco.index.searchd import ManagedSearchd, SearchdError, port_answers, today_utc
+from alco.linestore.repack import Repacker
 from alco.process.lifetime import preexec_for
 from alco.process.parts import CommandPart, KeepUp, Part, PartFailed
 from alco.process.signals import stop_on_signals
@@ -154,6 +155,7 @@ def _watch(keeper: KeepUp, searchd: ManagedSearchd | None, stopping: Callable[[]
     next_rotation = time.monotonic()
     trimmed_for: date | None = None
     compactor = Compactor(config)  # past days merged at [sphinx] compact_hour
+    repacker = Repacker(config)  # and their line store compressed again
     while not stopping():
         keeper.check()
         if time.monotonic() >= next_rotation:
@@ -162,5 +164,9 @@ def _watch(keeper: KeepUp, searchd: ManagedSearchd | None, stopping: Callable[[]
                 compactor.step()
             except Exception:  # housekeeping never stops alco run (DESIGN.md 1)
                 log.exception("compaction step failed")
+            try:
+                repacker.step()
+            except Exception:  # housekeeping never stops alco run (DESIGN.md 1)
+                log.exception("line store repack step failed")
             next_rotation = time.monotonic() + ROTATE_EVERY
         time.sleep(CHECK_EVERY)

@@ -140,6 +140,19 @@ def encode(entries: list[Entry], dict_id: int = 0,
                   dict_id if zdict else 0, compressor or compressor_for(zdict))
 
 
+def recompress(data: bytes, dctx: zstandard.ZstdDecompressor,
+               cctx: zstandard.ZstdCompressor) -> bytes:
+    """Block ``data`` with each of its frames decompressed (``dctx``: with the block's
+    dictionary) and compressed again by ``cctx`` (the same dictionary, another level): the
+    same lines, read as before (alco.linestore.repack)."""
+    if data[:1] != TWO_FRAMES:
+        return cctx.compress(dctx.decompress(data))
+    size = int.from_bytes(data[1:5], "little")
+    cols = cctx.compress(dctx.decompress(data[5:5 + size]))
+    return TWO_FRAMES + len(cols).to_bytes(4, "little") + cols + cctx.compress(
+        dctx.decompress(data[5 + size:]))
+
+
 def compressor_for(zdict: zstandard.ZstdCompressionDict | None) -> zstandard.ZstdCompressor:
     """What compresses blocks with ``zdict`` (or none): one may compress many blocks, one
     at a time (the same frames as a compressor a block)."""

@@ -10,6 +10,8 @@ retention and size limits remove it with the day's Sphinx files (alco.index.rete
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +22,9 @@ from alco.index.ids import id_ms
 from alco.linestore.blocks import Block, span_end
 
 SUFFIX = ".lines"
-FILE = "lines.db"
+FILE = "lines.db"  # a day's first file; a repacked day's is ``lines.<generation>.db``
+_GEN_RE = re.compile(r"lines(?:\.(\d+))?\.db")
+OPEN_TRIES = 3  # opens of a day's newest file that a repack may make vanish in between
 # a block (64 lines, 2-3.5 kB) is one row and a page holds whole rows: 8 kB pages held two
 # 3 kB blocks and left a quarter empty (64.3 B/line for 47.6 of blocks, service lines);
 # 16 kB pages hold five (52.0) and a lookup costs the same (a file keeps the size it was
@@ -45,19 +49,53 @@ def day_dir(data_dir: Path, day_index: str) -> Path:
     return data_dir / f"{day_index}{SUFFIX}"
 
 
+def gen_file(path: Path, gen: int) -> Path:
+    """The file of generation ``gen`` of the day ``path`` (1: as the writers made it; each
+    repack, alco.linestore.repack, makes the next)."""
+    return path / (FILE if gen == 1 else f"lines.{gen}.db")
+
+
+def generations(path: Path) -> list[int]:
+    """The generations of the day ``path`` whose file is there, oldest first (a repack
+    makes a file whole under a name of its own before it renames it: one there is whole)."""
+    try:
+        names = os.listdir(path)
+    except FileNotFoundError:
+        return []
+    return sorted(int(m.group(1) or 1) for name in names if (m := _GEN_RE.fullmatch(name)))
+
+
+class Superseded(Exception):
+    """A repack made a newer file of the day: its blocks go there (``DayFile.put``)."""
+
+
 class DayFile:
-    """An open day: blocks in, blocks by id range out, the dictionaries they need."""
+    """An open day: blocks in, blocks by id range out, the dictionaries they need.  It opens
+    the day's newest file (``generations``); ``stale`` tells when that is no longer it."""
 
     def __init__(self, path: Path, create: bool) -> None:
         self.path = path
         if create:
             path.mkdir(parents=True, exist_ok=True)
-        elif not (path / FILE).exists():
-            raise FileNotFoundError(path / FILE)
-        self.db = sqlite3.connect(path / FILE, timeout=BUSY_MS / 1000, isolation_level=None,
-                                  check_same_thread=False)
+        for _ in range(OPEN_TRIES):
+            gens = generations(path)
+            if not gens and not create:
+                raise FileNotFoundError(path / FILE)
+            self.gen = gens[-1] if gens else 1
+            self.file = gen_file(path, self.gen)
+            try:  # (only a day's first file is made here: a repack's vanishes once replaced)
+                mode = "rwc" if self.gen == 1 and create else "rw"
+                self.db = sqlite3.connect(f"file:{self.file}?mode={mode}", uri=True,
+                                          timeout=BUSY_MS / 1000, isolation_level=None,
+                                          check_same_thread=False)
+                break
+            except sqlite3.OperationalError:
+                if self.file.exists():
+                    raise
+        else:
+            raise FileNotFoundError(self.file)
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-        if create:
+        if create and self.gen == 1:
             self.db.execute(f"PRAGMA page_size = {PAGE_BYTES}")
             self.db.execute("PRAGMA journal_mode = WAL")
             for statement in _SCHEMA:
@@ -68,11 +106,22 @@ class DayFile:
     def close(self) -> None:
         self.db.close()
 
+    def stale(self) -> bool:
+        """Whether this is no longer the day's newest file: a repack made the next (whose
+        blocks are these with the same rowids, and any added since), or the day was
+        dropped (retention)."""
+        return os.path.exists(gen_file(self.path, self.gen + 1)) or not self.file.exists()
+
     def put(self, blocks: list[Block], zdicts: dict[int, bytes]) -> None:
         """Add ``blocks`` (and the dictionaries they were compressed with) in one durable
-        transaction: when this returns, they survive a crash of the process or the machine."""
+        transaction: when this returns, they survive a crash of the process or the machine.
+        Raises Superseded (nothing added) when a repack made a newer file of the day: it
+        makes that file while it holds this one's write lock, which this takes first."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
+        if os.path.exists(gen_file(self.path, self.gen + 1)):
+            db.execute("ROLLBACK")
+            raise Superseded(self.path)
         try:
             for dict_id, data in zdicts.items():
                 db.execute("INSERT OR IGNORE INTO dicts (id, data) VALUES (?, ?)",

@@ -287,10 +287,15 @@ class LineReader:
     def _day(self, day: str) -> DayFile | None:
         db = self._days.get(day)
         if db is not None:
-            if db.path.exists():
+            if not db.stale():
                 self._days.move_to_end(day)
                 return db
-            self._forget(day)
+            try:  # repacked: the same blocks at the same rowids (what is kept stays right)
+                self._days[day] = newer = DayFile(db.path, create=False)
+                db.close()
+                return newer
+            except FileNotFoundError:  # dropped (retention)
+                self._forget(day)
         try:
             db = DayFile(day_dir(self.data_dir, day), create=False)
         except FileNotFoundError:

@@ -19,7 +19,7 @@ from alco.linestore.blocks import (
     runs,
     utf8,
 )
-from alco.linestore.daydb import DATA_PAGE, DayFile, day_dir
+from alco.linestore.daydb import DATA_PAGE, OPEN_TRIES, DayFile, Superseded, day_dir
 from alco.linestore.reading import LineReader
 from alco.linestore.training import Trainer
 
@@ -52,6 +52,12 @@ class LineWriter:
         dict_id = zdict.dict_id() if zdict is not None else 0
         blocks = encode_lines(lines, dict_id, self._compressor(zdict))
         used = {dict_id: self._dict_bytes(zdict)} if zdict is not None else {}
+        for _ in range(OPEN_TRIES):  # (a day is repacked once a day at most)
+            try:
+                self._day(day_index).put(blocks, used)
+                return
+            except Superseded:  # a repack made the day's next file: put them there
+                self._open.pop(day_index).close()
         self._day(day_index).put(blocks, used)
 
     def _compressor(self, zdict: zstandard.ZstdCompressionDict | None
@@ -127,10 +133,10 @@ class LineWriter:
 
     def _day(self, day_index: str) -> DayFile:
         found = self._open.get(day_index)
-        if found is not None and found.path.exists():
+        if found is not None and not found.stale():
             return found
-        if found is not None:  # its day was dropped (retention) while open
-            found.close()
+        if found is not None:  # its day was dropped (retention) or repacked while open
+            self._open.pop(day_index).close()
         while len(self._open) >= OPEN_DAYS:
             self._open.pop(min(self._open)).close()
         self._open[day_index] = opened = DayFile(day_dir(self.data_dir, day_index), True)

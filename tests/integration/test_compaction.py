@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,6 +18,8 @@ from alco.index.daystore import DayStore, TransientError
 from alco.index.flushlock import DayBusy, FlushLock, PastDayGuard
 from alco.index.schema import IndexSchema, day_index
 from alco.index.sphinxql import Sphinx
+from alco.linestore.daydb import day_dir
+from alco.linestore.repack import Repacker, repacked
 from alco.linestore.writing import keeper_for
 from alco.web.app import create_app
 from tests.integration.test_search_api import fill, sample
@@ -122,6 +125,17 @@ def test_a_past_day_becomes_one_chunk_and_answers_the_same(days):
     assert after.ram_chunk_bytes < 1024
     assert day_state(sx, current) == today_before  # today's index is never compacted
     assert answers(client, frm, to) == expected
+    # its line store compressed again, in a thread, at the same hour: the same answers, from
+    # the web app that read the day before (it opens the new file) and from a new one
+    repacker = Repacker(config)
+    store = day_dir(Path(config.sphinx.data_dir), past)
+    assert repacker.step(quiet.replace(hour=(config.sphinx.compact_hour + 1) % 24)) is None
+    assert repacker.step(quiet) == store
+    repacker.thread.join(60)
+    assert repacked(store) and not repacked(day_dir(Path(config.sphinx.data_dir), current))
+    assert repacker.step(quiet) is None  # (today's is not a past day)
+    assert answers(client, frm, to) == expected
+    assert answers(TestClient(create_app(config)), frm, to) == expected
 
     stack.searchd.stop()  # the compacted day read back from its files (mmap) after a restart
     stack.searchd.start()
