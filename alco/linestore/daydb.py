@@ -15,6 +15,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 import zstandard
 
@@ -83,9 +84,10 @@ class DayFile:
                 raise FileNotFoundError(path / FILE)
             self.gen = gens[-1] if gens else 1
             self.file = gen_file(path, self.gen)
-            try:  # (only a day's first file is made here: a repack's vanishes once replaced)
-                mode = "rwc" if self.gen == 1 and create else "rw"
-                self.db = sqlite3.connect(f"file:{self.file}?mode={mode}", uri=True,
+            try:  # (a file is made here only for a day that has none: a repack's old file
+                # vanishes once the new one is in place, and must not be made anew)
+                mode = "rwc" if create and not gens else "rw"
+                self.db = sqlite3.connect(f"file:{quote(str(self.file))}?mode={mode}", uri=True,
                                           timeout=BUSY_MS / 1000, isolation_level=None,
                                           check_same_thread=False)
                 break
