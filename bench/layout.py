@@ -47,7 +47,7 @@ BATCH = 5_000
 @dataclass(frozen=True)
 class Layout:
     name: str
-    ids: str  # "ms22" | "ms14" | "ms12" | "ms8" | "dense"
+    ids: str  # "ms22" | "ms14" | "ms12" | "ms8" | "ms6" | "dense"
     text: bool
     hitless: bool = False
 
@@ -60,7 +60,7 @@ class Layout:
     def doc_id(self, n: int, ms: int, counter: int) -> int:
         if self.ids == "dense":
             return n + 1
-        for shift in (8, 12, 14):
+        for shift in (6, 8, 12, 14):
             if self.ids == f"ms{shift}":
                 if counter >= 1 << shift:
                     raise ValueError(f"{counter + 1} lines in one millisecond")
@@ -74,6 +74,7 @@ LAYOUTS = [
     Layout("dense", "dense", True),
     Layout("notext", "ms22", False),
     Layout("notext_ms8", "ms8", False),
+    Layout("notext_ms6", "ms6", False),
     Layout("notext_ms12", "ms12", False),
     Layout("notext_ms14", "ms14", False),
     Layout("notext_dense", "dense", False),

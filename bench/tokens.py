@@ -13,7 +13,8 @@ measured `.spd` (bench/search.py --load-only): what matters here is how the kind
 what another id layout would change.  ``dense`` counts the same entries with ids 1..N (one
 line, one id: what ``ms << 12`` ids leave on the table).  The attributes are fixed: an 8-byte
 id, a 4-byte ``fp`` and a 4-byte value hash per ``filtered`` column (listed with how many of
-the bench's lines have a value there).
+the bench's lines have a value there).  Last, what leaving out the tag tokens of a day's
+most common values would save (an idea, not built: such a filter would read the value hash).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ HIT_BYTES = 2  # an entry's hit data besides its id gap (a single inlined hit)
 WORD_RE = re.compile(r"\w+")
 TIME_RE = re.compile(r"z1(0m|m|h)\d+")
 TAG_RE = re.compile(r"t[0-9a-f]{16}")
+COMMON_SHARES = (0.05, 0.1, 0.2, 0.5)
 
 
 def kind(field: str, word: str) -> str:
@@ -78,6 +80,7 @@ def main() -> None:
     columns, out = store.searchd_rows("bench_20261206", rows)
     texts = [i for i, c in enumerate(columns) if isinstance(out[0][i], str)]
     entries, sized, dense = Counter(), Counter(), Counter()
+    tags, tag_bytes = Counter(), Counter()  # each tag token's entries and bytes
     last: dict[str, int] = {}
     last_n: dict[str, int] = {}
     for n, row in enumerate(out, 1):
@@ -89,7 +92,11 @@ def main() -> None:
                 seen.add(word)
                 k = kind(columns[i], word)
                 entries[k] += 1
-                sized[k] += varint(row[0] - last.get(word, 0)) + HIT_BYTES
+                cost = varint(row[0] - last.get(word, 0)) + HIT_BYTES
+                sized[k] += cost
+                if k.startswith("tag"):
+                    tags[word] += 1
+                    tag_bytes[word] += cost
                 dense[k] += varint(n - last_n.get(word, 0)) + HIT_BYTES
                 last[word], last_n[word] = row[0], n
     total, total_dense = sum(sized.values()), sum(dense.values())
@@ -110,7 +117,15 @@ def main() -> None:
                rows_out)),
         (f"attributes per line: {8 + 4 + 4 * len(attrs)} B (lines with a value: what a "
          "value hash holds other than 0)",
-         table(["attribute", "bytes", "lines with a value"], attr_rows))], args.save)
+         table(["attribute", "bytes", "lines with a value"], attr_rows)),
+        ("tag tokens of common values: what a day would save without the tag tokens of the "
+         "values on at least this share of its lines (a filter on such a value would go "
+         "to its value hash attribute instead: not built)", table(
+             ["values on at least", "values", "tag entries/line left out", "est. B/line saved"],
+             [[f"{share:.0%}", sum(1 for w in tags if tags[w] >= share * lines),
+               f"{sum(n for w, n in tags.items() if n >= share * lines) / lines:.2f}",
+               f"{sum(tag_bytes[w] for w in tags if tags[w] >= share * lines) / lines:.1f}"]
+              for share in COMMON_SHARES]))], args.save)
 
 
 if __name__ == "__main__":

@@ -178,3 +178,30 @@ def test_the_repacker_takes_past_days_at_the_compaction_hour_one_at_a_time(
         went.append(path.name)
     assert went == ["logs_x_20261218.lines", "logs_20261219.lines", "logs_x_20261219.lines"]
     assert not repacked(day_dir(tmp_path, day_index("logs", today.date())))  # (today's)
+
+
+def test_a_crash_after_the_new_file_is_in_place_leaves_the_new_file_read(tmp_path: Path,
+                                                                        monkeypatch):
+    """Killed between the rename and the removal of the old file: both are there, readers
+    and writers take the new one, and what is left goes at the next look."""
+    lines, path = stored(tmp_path, 3_000)
+
+    def crash(_: Path) -> None:
+        if gen_file(path, 2).exists():
+            raise KeyboardInterrupt  # (as a kill would stop it here)
+
+    monkeypatch.setattr(repack_module, "tidy", crash)
+    try:
+        repack(path)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+    assert generations(path) == [1, 2]
+    late = service_lines(1, start_ms=DAY_MS + 7_200_000, seed=9)
+    LineWriter(tmp_path).put(day_of(lines), late)
+    kept = {x[0]: x for x in lines + late}
+    assert as_tuples(LineReader(tmp_path).fetch("logs", list(kept))) == kept
+    assert DayFile(path, create=False).gen == 2
+    repack_module.tidy(path)
+    assert generations(path) == [2] and repacked(path)
+    assert as_tuples(LineReader(tmp_path).fetch("logs", list(kept))) == kept
