@@ -37,12 +37,11 @@ DATA_PAGE = 500  # blocks whose data one query fetches (SQLite binds at most 999
 HEADS_PAGE = 16  # block heads a lookup takes at a time (``heads_first``)
 _HEADS_FIRST = ("SELECT rowid, min_id, max_id FROM blocks WHERE max_id >= ? AND max_id < ? "
                 "ORDER BY max_id LIMIT ? OFFSET ?")
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER NOT NULL, "
-    "count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS blocks_range ON blocks (max_id, min_id)",
-    "CREATE TABLE IF NOT EXISTS dicts (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
-)
+BLOCKS_TABLE = ("CREATE TABLE IF NOT EXISTS blocks (min_id INTEGER NOT NULL, max_id INTEGER "
+                "NOT NULL, count INTEGER NOT NULL, dict INTEGER NOT NULL, data BLOB NOT NULL)")
+BLOCKS_INDEX = "CREATE INDEX IF NOT EXISTS blocks_range ON blocks (max_id, min_id)"
+DICTS_TABLE = "CREATE TABLE IF NOT EXISTS dicts (id INTEGER PRIMARY KEY, data BLOB NOT NULL)"
+SCHEMA = (BLOCKS_TABLE, BLOCKS_INDEX, DICTS_TABLE)
 
 
 def day_dir(data_dir: Path, day_index: str) -> Path:
@@ -100,7 +99,7 @@ class DayFile:
         if create and self.gen == 1:
             self.db.execute(f"PRAGMA page_size = {PAGE_BYTES}")
             self.db.execute("PRAGMA journal_mode = WAL")
-            for statement in _SCHEMA:
+            for statement in SCHEMA:
                 self.db.execute(statement)
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.execute(f"PRAGMA journal_size_limit = {WAL_BYTES}")

@@ -39,11 +39,20 @@ from alco.config import Config
 from alco.index.compaction import compact_hour
 from alco.index.schema import day_of_index
 from alco.linestore.blocks import recompress
-from alco.linestore.daydb import _SCHEMA, PAGE_BYTES, SUFFIX, DayFile, gen_file, generations
+from alco.linestore.daydb import (
+    BLOCKS_INDEX,
+    BLOCKS_TABLE,
+    DICTS_TABLE,
+    PAGE_BYTES,
+    SUFFIX,
+    DayFile,
+    gen_file,
+    generations,
+)
 
 log = logging.getLogger("alco.linestore")
-# zstd's level for a past day (on 3,000 blocks of a 25M-line day of bench lines, 29.1 B/line
-# at the writer's 3: 25.1 at 9 in 7.5 µs/line, 24.6 at 12 in 5.7, 23.3 at 15 in 41)
+# zstd's level for a past day (200,000 bench lines' blocks, 29.4 B/line at the writer's 3:
+# 25.1 at 9 in 4.6 µs/line, 24.6 at 12 in 6.6, 23.3 at 15 in 34; bench/HISTORY.md 2026-12-07)
 LEVEL = 12
 COPY_ROWS = 1000  # blocks read and written at a time
 TMP = ".tmp"
@@ -92,14 +101,14 @@ def repack(path: Path, level: int = LEVEL) -> Repacked | None:
         new.execute(f"PRAGMA page_size = {PAGE_BYTES}")
         new.execute("PRAGMA journal_mode = OFF")  # (a file not renamed yet is thrown away)
         new.execute("PRAGMA synchronous = OFF")  # (synced once whole, below)
-        new.execute(_SCHEMA[0])
-        new.execute(_SCHEMA[2])
+        new.execute(BLOCKS_TABLE)
+        new.execute(DICTS_TABLE)
         codecs: dict[int, tuple[zstandard.ZstdDecompressor, zstandard.ZstdCompressor]] = {}
         last, copied = _copy(old, new, 0, level, codecs)
         old.db.execute("BEGIN IMMEDIATE")  # writers of late lines wait from here on
         try:
             last, more = _copy(old, new, last, level, codecs)
-            new.execute(_SCHEMA[1])  # (the index made once: smaller and faster than kept up)
+            new.execute(BLOCKS_INDEX)  # (the index made once: smaller and faster than kept up)
             new.execute("PRAGMA journal_mode = WAL")  # (what a day's file is read and written in)
             new.close()
             _sync(tmp)
