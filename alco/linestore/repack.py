@@ -36,7 +36,9 @@ from pathlib import Path
 import zstandard
 
 from alco.config import Config
+from alco.index import diskspace
 from alco.index.compaction import compact_hour
+from alco.index.diskspace import free_and_total, mib
 from alco.index.schema import day_of_index
 from alco.linestore.blocks import recompress
 from alco.linestore.daydb import (
@@ -84,15 +86,26 @@ def tidy(path: Path) -> None:
         _remove(Path(str(gen_file(path, gens[-1] + 1)) + TMP))
 
 
-def repack(path: Path, level: int = LEVEL) -> Repacked | None:
+class NoRoom(Exception):
+    """Too little free space to repack a day: its new file is made beside the old one."""
+
+
+def repack(path: Path, level: int = LEVEL, reserve: int = 0) -> Repacked | None:
     """Compress the blocks of the day ``path`` again at ``level`` into its next file (see
-    the module's docstring); None when the day has no file.  Runs for seconds to minutes
-    (~6 µs a line at level 12): the caller runs it apart from its loop."""
+    the module's docstring); None when the day has no file.  Raises NoRoom, having done
+    nothing, unless the filesystem has the old file's size free and ``reserve`` more (what
+    the writers need free to go on storing, alco.index.diskspace).  Runs for seconds to
+    minutes (~6 µs a line at level 12): the caller runs it apart from its loop."""
     tidy(path)
     try:
         old = DayFile(path, create=False)
     except FileNotFoundError:
         return None
+    space = free_and_total(path)
+    if space is not None and space[0] < _size(old.file) + reserve:
+        old.close()
+        raise NoRoom(f"{mib(space[0])} free, {mib(_size(old.file) + reserve)} needed (the "
+                     f"day's file and what storing needs free)")
     started = time.monotonic()
     target = gen_file(path, old.gen + 1)
     tmp = Path(str(target) + TMP)
@@ -236,7 +249,12 @@ class Repacker:
 
     def _run(self, path: Path) -> None:
         try:
-            repack(path)
+            disk = diskspace.measure(self.config, None)
+            repack(path, reserve=disk.need if disk is not None else 0)
+        except NoRoom as exc:
+            log.warning("line store: %s not repacked: %s; trying again tomorrow", path.name,
+                        exc)
+            self.failed.add(path)
         except Exception:  # housekeeping never stops alco run (DESIGN.md 1)
             log.exception("line store: repacking %s failed; trying again tomorrow", path.name)
             self.failed.add(path)

@@ -163,7 +163,8 @@ def test_the_repacker_takes_past_days_at_the_compaction_hour_one_at_a_time(
     writer.close()
     gate = threading.Event()
     real = repack_module.repack
-    monkeypatch.setattr(repack_module, "repack", lambda path: gate.wait(5) and real(path))
+    monkeypatch.setattr(repack_module, "repack",
+                        lambda path, reserve: gate.wait(5) and real(path, reserve=reserve))
     repacker = Repacker(config)
     assert repacker.step(today.replace(hour=4)) is None  # not its hour
     first = repacker.step(today)
@@ -205,3 +206,15 @@ def test_a_crash_after_the_new_file_is_in_place_leaves_the_new_file_read(tmp_pat
     repack_module.tidy(path)
     assert generations(path) == [2] and repacked(path)
     assert as_tuples(LineReader(tmp_path).fetch("logs", list(kept))) == kept
+
+
+def test_a_day_is_not_repacked_without_room_for_its_new_file(tmp_path: Path, monkeypatch):
+    """The new file is made beside the old one: without the old one's size free and what
+    storing needs besides, nothing is done (and the writers never run out of room for it)."""
+    lines, path = stored(tmp_path, 3_000)
+    size = gen_file(path, 1).stat().st_size
+    monkeypatch.setattr(repack_module, "free_and_total", lambda _: (size + 1000, 10**12))
+    with pytest.raises(repack_module.NoRoom):
+        repack(path, reserve=2000)
+    assert generations(path) == [1] and not list(path.glob("*.tmp*"))
+    assert repack(path, reserve=500) is not None and generations(path) == [2]
