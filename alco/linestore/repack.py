@@ -118,10 +118,11 @@ def repack(path: Path, level: int = LEVEL, reserve: int = 0) -> Repacked | None:
         new.execute(DICTS_TABLE)
         codecs: dict[int, tuple[zstandard.ZstdDecompressor, zstandard.ZstdCompressor]] = {}
         last, copied = _copy(old, new, 0, level, codecs)
+        new.execute(BLOCKS_INDEX)  # (the index made once: smaller and faster than kept up)
+        _sync(tmp)  # (the bulk of it, before writers of late lines wait for the rest)
         old.db.execute("BEGIN IMMEDIATE")  # writers of late lines wait from here on
         try:
             last, more = _copy(old, new, last, level, codecs)
-            new.execute(BLOCKS_INDEX)  # (the index made once: smaller and faster than kept up)
             new.execute("PRAGMA journal_mode = WAL")  # (what a day's file is read and written in)
             new.close()
             _sync(tmp)
