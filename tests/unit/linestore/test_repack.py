@@ -97,16 +97,18 @@ def test_late_lines_written_while_a_day_is_repacked_are_kept_once(tmp_path: Path
     writer = LineWriter(tmp_path)
     writer.put(day_of(lines), late[:100])  # (its file open)
     put = [100]
-    stop = threading.Event()
+    stop, writing = threading.Event(), threading.Event()
 
     def write() -> None:
         while put[0] < len(late) and not stop.is_set():
             writer.put(day_of(lines), late[put[0]:put[0] + 100])
             put[0] += 100
+            writing.set()
 
     thread = threading.Thread(target=write)
     thread.start()
     try:
+        assert writing.wait(30)  # (it writes before the repack starts, and goes on)
         done = repack(path)
     finally:
         stop.set()
