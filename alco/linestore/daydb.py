@@ -107,11 +107,15 @@ class DayFile:
     def close(self) -> None:
         self.db.close()
 
+    def superseded(self) -> bool:
+        """Whether a repack made the day's next file (whose blocks are these with the same
+        rowids, and any added since)."""
+        return os.path.exists(gen_file(self.path, self.gen + 1))
+
     def stale(self) -> bool:
-        """Whether this is no longer the day's newest file: a repack made the next (whose
-        blocks are these with the same rowids, and any added since), or the day was
+        """Whether this is no longer the day's newest file: ``superseded``, or the day was
         dropped (retention)."""
-        return os.path.exists(gen_file(self.path, self.gen + 1)) or not self.file.exists()
+        return self.superseded() or not self.file.exists()
 
     def put(self, blocks: list[Block], zdicts: dict[int, bytes]) -> None:
         """Add ``blocks`` (and the dictionaries they were compressed with) in one durable
@@ -120,7 +124,7 @@ class DayFile:
         makes that file while it holds this one's write lock, which this takes first."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
-        if os.path.exists(gen_file(self.path, self.gen + 1)):
+        if self.superseded():
             db.execute("ROLLBACK")
             raise Superseded(self.path)
         try:

@@ -101,11 +101,11 @@ def repack(path: Path, level: int = LEVEL, reserve: int = 0) -> Repacked | None:
         old = DayFile(path, create=False)
     except FileNotFoundError:
         return None
-    space = free_and_total(path)
-    if space is not None and space[0] < _size(old.file) + reserve:
+    space, need = free_and_total(path), _size(old.file) + reserve
+    if space is not None and space[0] < need:
         old.close()
-        raise NoRoom(f"{mib(space[0])} free, {mib(_size(old.file) + reserve)} needed (the "
-                     f"day's file and what storing needs free)")
+        raise NoRoom(f"{mib(space[0])} free, {mib(need)} needed (the day's file and what "
+                     f"storing needs free)")
     started = time.monotonic()
     target = gen_file(path, old.gen + 1)
     tmp = Path(str(target) + TMP)
@@ -177,12 +177,11 @@ def _copy(old: DayFile, new: sqlite3.Connection, after: int, level: int,
 
 def _codec(old: DayFile, dict_id: int, level: int
            ) -> tuple[zstandard.ZstdDecompressor, zstandard.ZstdCompressor]:
-    data = old.zdict(dict_id) if dict_id else None
-    if dict_id and data is None:
-        raise LookupError(f"line store {old.path}: dictionary {dict_id} missing")
-    zdict = zstandard.ZstdCompressionDict(data) if data is not None else None
-    return (zstandard.ZstdDecompressor(dict_data=zdict),
-            zstandard.ZstdCompressor(level=level, dict_data=zdict))
+    """What reads a block of ``old`` compressed with dictionary ``dict_id`` (0: none), and
+    what compresses it again at ``level`` with the same dictionary."""
+    dctx = old.decompressor(dict_id)  # (LookupError when the dictionary is missing)
+    zdict = zstandard.ZstdCompressionDict(old.zdict(dict_id)) if dict_id else None
+    return dctx, zstandard.ZstdCompressor(level=level, dict_data=zdict)
 
 
 def _sync(path: Path) -> None:
