@@ -84,6 +84,10 @@ class SphinxConfig:
     # docs/ingest.md "Ids").  The same in every process and host; more slots later: a new
     # entry from a day no line has reached yet
     slot_bits: tuple[str, ...] = ("2026-12-08:2",)
+    # a new day's common values (alco/index/commonvalues.py): a ``filtered`` column's value
+    # on at least this share of the lines of the index's busiest day gets no tag token, its
+    # lines are found by their value hash (0: every value keeps its tag token)
+    common_share: float = 0.1
 
     @property
     def dense_from(self) -> date:
@@ -500,6 +504,9 @@ def parse(data: dict[str, Any], source: str, env: dict[str, str] | None = None) 
                           f"{', '.join(EXCHANGE_TYPES)}")
     if not -1 <= kwargs["sphinx"].compact_hour <= 23:
         raise ConfigError(f"{source}: sphinx.compact_hour: an hour 0-23 (UTC), or -1 for never")
+    if not 0 <= kwargs["sphinx"].common_share < 1:
+        raise ConfigError(f"{source}: sphinx.common_share: a share of a day's lines, 0 to "
+                          "below 1 (0: no common values)")
     _check_lines(kwargs["sphinx"], source)
     _check_id_forms(kwargs["sphinx"], source)
     for key in ("min_free", "max_disk"):

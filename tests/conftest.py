@@ -73,11 +73,12 @@ class Stack:
         return ix
 
     def start_searchd(self) -> None:
-        from alco.catalog.reader import seen_columns
+        from alco.catalog.reader import catalog_values, seen_columns
         from alco.index.searchd import ManagedSearchd
 
         config = self.config()  # (new days take the hashes of the columns seen, as alco run)
-        self.searchd = ManagedSearchd(config, seen_columns(config.redis.url, config.redis.prefix))
+        self.searchd = ManagedSearchd(config, seen_columns(config.redis.url, config.redis.prefix),
+                                      catalog_values(config.redis.url, config.redis.prefix))
         self.searchd.start()
 
     def alco(self, *args: str, **kw: Any) -> subprocess.Popen:

@@ -299,3 +299,40 @@ def records(msgs: list[tuple]) -> list[bytes]:
     for _, props, body in msgs:
         out += body.split(b"\n") if props.content_type == NDJSON else [body]
     return out
+
+
+def crc_twin(target: int, prefix: str, free: int = 48) -> str:
+    """A text of ``prefix`` and ``free`` letters ``a``/``b`` whose CRC32 is ``target``: a
+    value that shares another's value hash (CRC32 is affine in the bits of texts of one
+    length: the letters that flip it are found by Gaussian elimination over GF(2))."""
+    import zlib
+
+    base = prefix + "a" * free
+    crc0 = zlib.crc32(base.encode())
+    # each letter made 'b': the bits of the CRC it flips, with the letter's own bit above
+    rows = []
+    for i in range(free):
+        flipped = base[:len(prefix) + i] + "b" + base[len(prefix) + i + 1:]
+        rows.append((zlib.crc32(flipped.encode()) ^ crc0) | (1 << (32 + i)))
+    want = crc0 ^ target
+    basis: dict[int, int] = {}  # the lowest CRC bit of a row -> that row, reduced
+    for row in rows:
+        for bit, kept in basis.items():
+            if row >> bit & 1:
+                row ^= kept
+        low = (row & 0xFFFFFFFF).bit_length() - 1
+        if low < 0:
+            continue
+        for bit in list(basis):
+            if basis[bit] >> low & 1:
+                basis[bit] ^= row
+        basis[low] = row
+    chosen = 0
+    for bit, row in basis.items():
+        if want >> bit & 1:
+            chosen ^= row
+    assert chosen & 0xFFFFFFFF == want, "no twin with these letters"
+    letters = ["b" if chosen >> (32 + i) & 1 else "a" for i in range(free)]
+    text = prefix + "".join(letters)
+    assert zlib.crc32(text.encode()) == target
+    return text

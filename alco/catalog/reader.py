@@ -89,5 +89,22 @@ def seen_columns(url: str, prefix: str) -> Callable[[str], set[str] | None]:
     return seen
 
 
+def catalog_values(url: str, prefix: str, limit: int = 1000
+                   ) -> Callable[[str, str], list[str] | None]:
+    """The ``limit`` most recent values of an index's column (None: Redis does not answer):
+    what a new day's common values take their text from (alco.index.commonvalues)."""
+    def values(index: str, column: str) -> list[str] | None:
+        reader = ValuesReader(url, prefix)
+        try:
+            got = reader.values(index, column, limit)
+        finally:
+            reader.client.close()
+        if got is None:
+            return None
+        return [v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else str(v)
+                for v, _ in got]
+    return values
+
+
 def _glob(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

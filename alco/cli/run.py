@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import date
 
 from alco.catalog import values
-from alco.catalog.reader import seen_columns
+from alco.catalog.reader import catalog_values, seen_columns
 from alco.config import Config
 from alco.index import retention
 from alco.index.compaction import Compactor
@@ -112,7 +112,8 @@ def parts_of(args: argparse.Namespace, config: Config, searchd: ManagedSearchd |
 def _run_all(args: argparse.Namespace, config: Config, collector: bool, web: bool,
              stopping: Callable[[], bool], on_restart: Callable[[str], None]) -> int:
     # (a new day gets the value hashes of the columns the catalog has seen)
-    searchd = (ManagedSearchd(config, seen_columns(config.redis.url, config.redis.prefix))
+    searchd = (ManagedSearchd(config, seen_columns(config.redis.url, config.redis.prefix),
+                              catalog_values(config.redis.url, config.redis.prefix))
                if config.sphinx.managed else None)
     if searchd is None and not port_answers(config.sphinx.host, config.sphinx.port):
         log.error("searchd does not answer on %s:%s ([sphinx] managed = false): start it with "

@@ -20,6 +20,10 @@ columns name both shippers' fields (``levelname`` and ``level``, ``logger`` and
 made without a column's hash has an empty field that says so (``unhashed_field``): its tag
 tokens are written as ever, and facets of it count from the line store.  Without the catalog
 (Redis down, a new deployment) a day gets every hash, as before.
+
+A new day's common values (alco.index.commonvalues) are decided then too, from the busiest
+day searchd holds, and kept here by the same rule; a day decided when searchd could not be
+asked gets those decided last for its index (none on a new deployment).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pathlib import Path
 import orjson
 
 from alco.index import buckets
+from alco.index.schema import Common, value_attr
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class BucketSizes:
         self.days: dict[str, int] = {}
         self.lines: dict[str, int] = {}  # an index's busiest day, as last counted
         self.hashed: dict[str, list[str]] = {}  # a day -> its filtered columns with a hash
+        self.common: dict[str, list[str]] = {}  # a day -> the fields naming its common values
         try:
             state = orjson.loads(self.path.read_bytes())
             self.days = {str(k): int(v) for k, v in state.get("days", {}).items()
@@ -53,6 +59,8 @@ class BucketSizes:
             self.lines = {str(k): int(v) for k, v in state.get("lines", {}).items()}
             self.hashed = {str(k): [str(c) for c in v]
                            for k, v in state.get("hashed", {}).items()}
+            self.common = {str(k): [str(c) for c in v if Common.parse(str(c))]
+                           for k, v in state.get("common", {}).items()}
         except FileNotFoundError:
             pass
         except (OSError, ValueError, TypeError, AttributeError) as exc:
@@ -109,9 +117,38 @@ class BucketSizes:
         self._save()
         return out
 
+    def common_of(self, index: str, days: list[str], made: Callable[[str], bool],
+                  hashed: dict[str, tuple[str, ...]],
+                  decide: Callable[[], list[Common] | None]) -> dict[str, tuple[str, ...]]:
+        """The fields naming the common values of each of ``index``'s served day indexes
+        ``days``: as decided before; none for a day made but not decided here; for a new
+        one, those ``decide`` gives (None when it cannot say: those of the index's day
+        decided last) of its columns with a value hash (``hashed``)."""
+        out = {d: tuple(self.common.get(d, ())) for d in days}
+        undecided = [d for d in days if d not in self.common]
+        if not undecided:
+            return out
+        new = [d for d in undecided if not made(d)]
+        decided = decide() if new else None
+        if decided is None:  # (the day decided last)
+            last = max((d for d in self.common if d.rsplit("_", 1)[0] == index), default=None)
+            decided = [cv for f in self.common.get(last, []) if (cv := Common.parse(f))] \
+                if last else []
+        for day in undecided:
+            attrs = {value_attr(c) for c in hashed.get(day, ())}
+            fields = [cv.field for cv in decided if cv.attr in attrs] if day in new else []
+            self.common[day] = fields
+            out[day] = tuple(fields)
+            if fields:
+                log.info("%s: %d common values (no tag tokens): %s", day, len(fields),
+                         ", ".join(fields))
+        self._forget(days, index)
+        self._save()
+        return out
+
     def _forget(self, days: list[str], index: str) -> None:
         """Drop the decisions of ``index``'s days that are no longer served (expired)."""
-        for state in (self.days, self.hashed):
+        for state in (self.days, self.hashed, self.common):
             for day in [d for d in state if d.rsplit("_", 1)[0] == index and d not in days]:
                 del state[day]
 
@@ -119,7 +156,8 @@ class BucketSizes:
         tmp = self.path.with_suffix(".tmp")
         try:
             tmp.write_bytes(orjson.dumps({"days": self.days, "lines": self.lines,
-                                          "hashed": self.hashed}, option=orjson.OPT_SORT_KEYS))
+                                          "hashed": self.hashed, "common": self.common},
+                                         option=orjson.OPT_SORT_KEYS))
             os.replace(tmp, self.path)
         except OSError as exc:  # (a full disk: decided again next time, for days not made)
             log.warning("cannot keep %s (%s)", self.path, exc)

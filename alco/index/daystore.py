@@ -261,7 +261,9 @@ class DayStore:
             return []
         ids = self.ids.allocate((r.ts_us // 1000 for r in recs),
                                 lambda ms: self._counters(day, tomorrow, ms))
-        tags, hashes = self.memo.tags_and_hashes([r.fields for r in recs])
+        # (a day's common values have no tag token: alco.index.commonvalues)
+        common = self._layout(day_index(self.schema.name, day)).common
+        tags, hashes = self.memo.tags_and_hashes([r.fields for r in recs], common)
         return [self._row(doc_id, r, t, h)
                 for doc_id, r, t, h in zip(ids, recs, tags, hashes, strict=True)]
 
@@ -399,7 +401,7 @@ class DayStore:
             if None in hashes:
                 made = iter(self.memo.hashes_of([row[js] for row, h in zip(rows, hashes,
                                                                            strict=True)
-                                                 if h is None]))
+                                                 if h is None], layout.common))
                 hashes = [next(made) if h is None else h for h in hashes]
             take = operator.itemgetter(*(i for i in keep if i != js))  # (id, message, ...)
             out = [[*take(row), *h] for row, h in zip(rows, hashes, strict=True)]

@@ -23,7 +23,7 @@ import re
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -182,6 +182,45 @@ def bits_field(bits: int) -> tuple[str, ...]:
     return () if bits == BITS_DEFAULT else (f"{BITS_FIELD}{bits}",)
 
 
+# an empty field ``cv<crc><token><value attr>`` names a value common on a day index's lines
+# (alco.index.commonvalues): its lines have no tag token of it and are found by ``v_<column>
+# = <crc>``; a line of another value with the same CRC gets another hash there (``apart``)
+COMMON_FIELD = "cv"
+_COMMON_RE = re.compile(COMMON_FIELD + "([0-9a-f]{8})t([0-9a-f]{16})(v_[a-z0-9_]+)")
+
+
+@dataclass(frozen=True, order=True)
+class Common:
+    """A value common on a day's lines: the value attribute of its column, its value hash
+    and its tag token."""
+
+    attr: str
+    crc: int
+    token: str
+
+    @property
+    def field(self) -> str:
+        """The empty full-text field naming it in its day index's schema."""
+        return f"{COMMON_FIELD}{self.crc:08x}{self.token}{self.attr}"
+
+    @classmethod
+    def of(cls, col: str, text: str) -> Common:
+        return cls(value_attr(col), value_hash(text), tag_token(col, text))
+
+    @classmethod
+    def parse(cls, name: str) -> Common | None:
+        m = _COMMON_RE.fullmatch(name)
+        return None if m is None else cls(m.group(3), int(m.group(1), 16), "t" + m.group(2))
+
+
+def apart(crc: int, taken: Collection[int]) -> int:
+    """The value hash a line gets whose value shares the CRC of a day's common value
+    (``taken``: those values' CRCs) without being it: the next that is none of them."""
+    while crc in taken or crc == 0:
+        crc = (crc + 0x9E3779B9) & 0xFFFFFFFF
+    return crc
+
+
 @dataclass(frozen=True)
 class DayLayout:
     """What a day index was made with, as its DESCRIBE says (a day index keeps the schema it
@@ -203,6 +242,8 @@ class DayLayout:
     # its ``fp`` is 32 bits (a uint): a line is known by its millisecond and fingerprint
     fp32: bool = False
     bucket_bits: int = BITS_DEFAULT  # its ids are in 2**bucket_bits buckets
+    # the values common on its lines (``Common``): no tag token, found by their value hash
+    common: frozenset[Common] = frozenset()
 
     @property
     def id_rule(self) -> int:
@@ -222,7 +263,14 @@ class DayLayout:
                    ("ts", "bigint") in columns or distributed,
                    ("fp", "uint") in columns,
                    next((int(m.group(1)) for name, t in columns if t == "field"
-                         if (m := _BITS_RE.fullmatch(name))), BITS_DEFAULT))
+                         if (m := _BITS_RE.fullmatch(name))), BITS_DEFAULT),
+                   frozenset(cv for name, t in columns if t == "field"
+                             and name.startswith(COMMON_FIELD)
+                             and (cv := Common.parse(name)) is not None))
+
+    @property
+    def common_tokens(self) -> frozenset[str]:
+        return frozenset(cv.token for cv in self.common)
 
 
 def value_attr(col: str) -> str:

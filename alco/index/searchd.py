@@ -33,9 +33,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alco.config import Config, IndexConfig
-from alco.index import retention, sphinxconf, sphinxql
+from alco.index import commonvalues, retention, sphinxconf, sphinxql
 from alco.index.bucketsizes import BucketSizes
-from alco.index.schema import day_index
+from alco.index.schema import Common, day_index
 from alco.process.lifetime import preexec_for
 
 log = logging.getLogger("alco.searchd")
@@ -67,11 +67,15 @@ class ManagedSearchd:
     """Writes the config, starts searchd in the foreground as a child, reloads, stops."""
 
     def __init__(self, config: Config,
-                 seen: Callable[[str], set[str] | None] | None = None) -> None:
+                 seen: Callable[[str], set[str] | None] | None = None,
+                 values: Callable[[str, str], list[str] | None] | None = None) -> None:
         """``seen``: the columns an index's lines have had (the catalog's; None when it
-        cannot say), what a new day's value hashes follow; without it, every one."""
+        cannot say), what a new day's value hashes follow; without it, every one.
+        ``values``: the catalog's values of an index's column, what a new day's common
+        values take their text from (alco.index.commonvalues); without it, none."""
         self.config = config
         self.seen = seen
+        self.values = values
         self.data_dir = Path(config.sphinx.data_dir).resolve()
         self.conf_path = self.data_dir / "sphinx.conf"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -82,8 +86,9 @@ class ManagedSearchd:
         """(Re)generate the config; True when it changed."""
         today = today or today_utc()
         sphinxconf.prepare_dirs(self.config, today)
-        text = sphinxconf.render(self.config, today, self._bucket_bits(today),
-                                 self._hashed(today))
+        hashed = self._hashed(today)
+        text = sphinxconf.render(self.config, today, self._bucket_bits(today), hashed,
+                                 self._common(today, hashed))
         if text == self.rendered and self.conf_path.exists():
             return False
         tmp = self.conf_path.with_suffix(".tmp")
@@ -112,6 +117,41 @@ class ManagedSearchd:
                                            ix.columns_with("filtered"),
                                            lambda name=ix.name: self._seen(name))
         return out
+
+    def _common(self, today: date, hashed: dict[str, tuple[str, ...]]
+                ) -> dict[str, tuple[str, ...]]:
+        """The fields naming each day index's common values (alco.index.commonvalues): a
+        new day's from the index's busiest day searchd holds.  None on a shard (a head
+        compiles one query for every shard) or without the catalog."""
+        out: dict[str, tuple[str, ...]] = {}
+        if self.config.sphinx.api_port or self.values is None:
+            return out
+        for ix, days in self._store_days(today):
+            out |= self._sizes().common_of(
+                ix.name, days, self._made, hashed,
+                lambda ix=ix, days=days: self._decide_common(ix, [d for d in days
+                                                                  if self._made(d)]))
+        return out
+
+    def _decide_common(self, ix: IndexConfig, made: list[str]) -> list[Common] | None:
+        """The common values of ``ix``'s busiest made day index, None when searchd or the
+        catalog cannot say."""
+        if not self.alive() or not made:
+            return None
+        values = self.values
+        assert values is not None
+        sx = self.config.sphinx
+        conn = sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2)
+        try:
+            busiest = max(made, key=lambda n: int(sphinxql.index_status(conn, n).get(
+                "indexed_documents") or 0))
+            return commonvalues.decide(conn, busiest, ix.columns_with("filtered"),
+                                       sx.common_share, lambda col: values(ix.name, col))
+        except sphinxql.SPHINX_ERRORS as exc:
+            log.warning("cannot count the days' values for their common values (%s)", exc)
+            return None
+        finally:
+            conn.close()
 
     def _store_days(self, today: date) -> list[tuple[IndexConfig, list[str]]]:
         """Each index whose days keep their lines in the line store, with its served day

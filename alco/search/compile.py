@@ -1,5 +1,7 @@
 """A query as SphinxQL pieces: the MATCH() text, filters on the JSON attribute, and the WHERE
-clause over an id range (with the time tokens that cover it)."""
+clause over an id range (with the time tokens that cover it).  A filter on a value common on a
+day (alco.index.commonvalues: no tag token there) is a filter on its value hash instead
+(``Compiled.attrs``), on every day of the range read."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from alco.index.schema import (
     id_ms,
     tag_token,
     time_cover,
+    value_attr,
+    value_hash,
 )
 from alco.search import language as qlang
 from alco.search import literals
@@ -58,9 +62,9 @@ class Compiled:
     # ``infixes = false``; neither, made before wildcards were configured), ids by rule 1
     # (made before rule 2); compiled the first time such a day is read (most deployments
     # have none); None: the same query for every kind
-    recompile: Callable[[str, int, frozenset[str]], Compiled] | None = field(
+    recompile: Callable[[str, int, frozenset[str], frozenset[Pair]], Compiled] | None = field(
         default=None, compare=False, repr=False)
-    _variants: dict[tuple[str, int, frozenset[str]], Compiled] = field(
+    _variants: dict[tuple[str, int, frozenset[str], frozenset[Pair]], Compiled] = field(
         default_factory=dict, init=False, compare=False, repr=False)
     # the ``filtered`` and ``indexed`` columns it filters on through the index, and those it
     # checks against the fields as sent instead (``lacking``: a day index made before the
@@ -68,18 +72,29 @@ class Compiled:
     tagged: frozenset[str] = frozenset()
     texted: frozenset[str] = frozenset()
     lacking: frozenset[str] = frozenset()
+    # the (column, value) of its filters on ``tagged`` columns; those a day read has as a
+    # common value (``common``, no tag token there) are filtered on by their value hash,
+    # ``attrs`` the WHERE terms of it (``v_host IN (...)``)
+    tag_values: frozenset[Pair] = frozenset()
+    common: frozenset[Pair] = frozenset()
+    attrs: tuple[str, ...] = ()
 
-    def variant(self, wild: str, rule: int, lacking: frozenset[str] | None = None
-                ) -> Compiled:
+    def variant(self, wild: str, rule: int, lacking: frozenset[str] | None = None,
+                common: frozenset[Pair] | None = None) -> Compiled:
         """The query as day indexes of kind ``wild`` whose ids follow ``rule`` run it,
-        checking the columns ``lacking`` against the fields as sent."""
+        checking the columns ``lacking`` against the fields as sent and filtering on the
+        values ``common`` by their value hash."""
         lacking = self.lacking if lacking is None else lacking
-        key = (wild, rule, lacking)
-        if self.recompile is None or key == (self.wild, self.rule, self.lacking):
+        common = self.common if common is None else common
+        key = (wild, rule, lacking, common)
+        if self.recompile is None or key == (self.wild, self.rule, self.lacking, self.common):
             return self
         if key not in self._variants:
             self._variants[key] = self.recompile(*key)
         return self._variants[key]
+
+
+Pair = tuple[str, str]  # a filter's column and one of its values
 
 
 def _check(m: qlang.Matcher) -> Check:
@@ -181,8 +196,29 @@ def _id_check(text: str) -> Check:
     return check
 
 
+def _by_hash(parsed: qlang.Query, tag_fields: frozenset[str], common: frozenset[Pair],
+             negative: bool = False) -> tuple[qlang.Query, list[qlang.FieldFilter]]:
+    """The filters on ``tag_fields`` with a value in ``common`` (with ``negative``, every
+    negated one too) apart from the rest: those filtered on by their value hash."""
+    apart, kept = [], []
+    for f in parsed.filters:
+        by_hash = f.field in tag_fields and (
+            any((f.field, v) in common for v in f.values) or (negative and f.negate))
+        (apart if by_hash else kept).append(f)
+    return dataclasses.replace(parsed, filters=tuple(kept)), apart
+
+
+def _attr_terms(filters: list[qlang.FieldFilter]) -> tuple[str, ...]:
+    """WHERE terms of filters on value hashes (``v_host IN (...)``; a line without the
+    column has 0)."""
+    return tuple(f"{value_attr(f.field)} {'NOT IN' if f.negate else 'IN'} "
+                 f"({', '.join(str(h) for h in sorted({value_hash(v) for v in f.values}))})"
+                 for f in filters)
+
+
 def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str, rule: int,
-             checks: dict[int, Check], lacking: frozenset[str] = frozenset()) -> Compiled:
+             checks: dict[int, Check], lacking: frozenset[str] = frozenset(),
+             common: frozenset[Pair] = frozenset()) -> Compiled:
     schema = IndexSchema.of(ix)
     text_fields = {c: field_column(c) for c in schema.indexed if c not in lacking}
     narrow = _narrowing(parsed, wild)
@@ -191,7 +227,18 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str, rule: int,
     routed, id_checks = _id_checks(parsed, schema.context, text_fields, rule)
     line_checks += id_checks
     tag_fields: frozenset[str] | set[str] = frozenset(schema.filtered) - lacking
-    if (parsed.matchers or _json_positive(parsed, schema.filtered, text_fields)) \
+    routed, hashed = _by_hash(routed, frozenset(tag_fields), common)
+    if any(not f.negate for f in hashed) and not narrow \
+            and not qlang.has_positive(routed, tag_fields, text_fields):
+        # (nothing positive left for MATCH(): the negated filters on values by their hash
+        # too, negated words checked line by line)
+        routed, more_hashed = _by_hash(routed, frozenset(tag_fields), common, negative=True)
+        hashed += more_hashed
+        if routed.not_words or routed.filters:
+            routed, more = _scan_only(routed, schema.context)
+            line_checks += more
+            tag_fields, text_fields = frozenset(), {}
+    elif (parsed.matchers or _json_positive(parsed, schema.filtered, text_fields)) \
             and not narrow and not qlang.has_positive(parsed, schema.filtered, text_fields):
         routed, more = _scan_only(routed, schema.context)
         line_checks += more
@@ -210,7 +257,8 @@ def _compile(ix: IndexConfig, parsed: qlang.Query, wild: str, rule: int,
         # the line store kept them)
         line_checks.append(FieldEquals(flt.field, flt.values, flt.negate))
     c = Compiled(match=match, checks=LineChecks(line_checks),
-                 keywords=bool(narrow) or qlang.has_positive(routed, tag_fields, text_fields))
+                 keywords=bool(narrow) or qlang.has_positive(routed, tag_fields, text_fields),
+                 attrs=_attr_terms(hashed))
     c.terms = _terms(parsed, checks)
     return c
 
@@ -231,10 +279,15 @@ def compile_query(ix: IndexConfig, parsed: qlang.Query) -> Compiled:
     tagged = frozenset(filtered_on & set(schema.filtered))
     texted = frozenset(filtered_on & set(schema.indexed))
 
-    def make(wild: str, rule: int, lacking: frozenset[str] = frozenset()) -> Compiled:
-        c = _compile(ix, parsed, wild, rule, checks, lacking)
+    tag_values = frozenset((f.field, v) for f in parsed.filters if f.field in tagged
+                           for v in f.values)
+
+    def make(wild: str, rule: int, lacking: frozenset[str] = frozenset(),
+             common: frozenset[Pair] = frozenset()) -> Compiled:
+        c = _compile(ix, parsed, wild, rule, checks, lacking, common)
         c.wild, c.rule, c.wild_matters, c.rule_matters = wild, rule, bool(checks), rule_matters
         c.tagged, c.texted, c.lacking = tagged, texted, lacking
+        c.tag_values, c.common = tag_values, common
         if checks or rule_matters or tagged or texted:
             c.recompile = make
         return c
@@ -286,9 +339,22 @@ def where_ids(c: Compiled, lo: int, hi: int, cover: bool = True,
         tokens = _cover(spans, hours, wide and bool(match and c.keywords))
         if tokens:
             match = f"{match} @tags ({' | '.join(tokens)})".lstrip()
-    terms = (["MATCH(%s)"] if match else []) + ["id >= %s", "id <= %s"]
+    terms = (["MATCH(%s)"] if match else []) + ["id >= %s", "id <= %s", *c.attrs]
     params = ([match] if match else []) + [lo, hi]
     return " AND ".join(terms), params
+
+
+def where_all(c: Compiled) -> tuple[str, list]:
+    """The WHERE clause of ``c`` over a whole day index ("" for every line), and its
+    parameters."""
+    terms = (["MATCH(%s)"] if c.match else []) + list(c.attrs)
+    return (f"WHERE {' AND '.join(terms)} " if terms else ""), ([c.match] if c.match else [])
+
+
+def every_line(c: Compiled) -> bool:
+    """Whether ``c`` matches every line (no MATCH(), no filter on a value hash), its
+    patterns aside."""
+    return not c.match and not c.attrs
 
 
 def _cover(spans: list[tuple[int, int]], hours: bool, wide: bool) -> list[str]:

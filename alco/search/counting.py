@@ -65,7 +65,7 @@ class Counts:
         if not indexes or lo > hi:
             return 0
         c = self.lookups.for_indexes(c, indexes)
-        whole = [name for name in indexes if c.match
+        whole = [name for name in indexes if c.match and not c.attrs
                  and (first := first_minute(name)) is not None
                  and lo <= make_id(first * MINUTE_MS, 0, 0)
                  and (hi >= TOP_ID or (hi >= make_id(first * MINUTE_MS + DAY_MS, 0, 0) - 1

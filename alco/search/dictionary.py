@@ -19,11 +19,13 @@ from alco.index.schema import (
     DayLayout,
     day_index,
     day_of_index,
+    tag_token,
     unit_token,
 )
 from alco.search import literals
 from alco.search.compile import (
     Compiled,
+    Pair,
 )
 from alco.search.context import ReadContext
 
@@ -54,6 +56,8 @@ class Layouts(Protocol):
 
     def lacking(self, index: str, tagged: frozenset[str], texted: frozenset[str]
                 ) -> frozenset[str]: ...
+
+    def has_value_hash(self, index: str, column: str) -> bool: ...
 
 
 class Lookups:
@@ -172,7 +176,7 @@ class Lookups:
         wild = min((self._wild(name) for name in indexes), key=literals.WILD.index,
                    default=literals.INFIX) if c.wild_matters else c.wild
         return c.variant(wild, self.rule(indexes) if c.rule_matters else c.rule,
-                         self.lacking(c, indexes))
+                         *self.filters(c, indexes))
 
     def for_range(self, ix: IndexConfig, c: Compiled, lo: int, hi: int) -> Compiled:
         """``c`` with ids as buckets by the rule of the day indexes of ids [lo, hi] (rule 1
@@ -182,22 +186,37 @@ class Lookups:
             return c
         indexes = self.ctx.indexes_for_ids(ix, lo, hi)
         return c.variant(c.wild, self.rule(indexes) if c.rule_matters else c.rule,
-                         self.lacking(c, indexes))
+                         *self.filters(c, indexes))
 
-    def lacking(self, c: Compiled, indexes: list[str]) -> frozenset[str]:
-        """The columns ``c`` filters on through the index that one of ``indexes`` was made
-        without (Texts.lacking): checked against the fields as sent on all of them.  Like
-        ``rule``, a request asks at most LAYOUT_PROBES day indexes it does not know yet."""
+    def filters(self, c: Compiled, indexes: list[str]
+                ) -> tuple[frozenset[str], frozenset[Pair]]:
+        """How ``indexes`` filter on the columns ``c`` filters on through the index: the
+        columns one of them was made without (Texts.lacking), checked against the fields
+        as sent on all of them; and the values one of them has as a common value (no tag
+        token there, alco.index.commonvalues), filtered on by their value hash on all of
+        them (their column checked against the fields as sent where one of them has no
+        hash of it).  Like ``rule``, a request asks at most LAYOUT_PROBES day indexes it
+        does not know yet; with a filter on a ``filtered`` column, every one (a day whose
+        common values were not known would miss their lines)."""
         if self._layouts is None or not (c.tagged or c.texted):
-            return frozenset()
-        out: frozenset[str] = frozenset()
+            return frozenset(), frozenset()
+        lacking: frozenset[str] = frozenset()
+        common: set[Pair] = set()
+        unhashed: set[str] = set()
         for name in indexes:
-            if self._layouts.known_layout(name) is None:
+            if self._layouts.known_layout(name) is None and not c.tag_values:
                 if self._layout_probes <= 0:
                     continue
                 self._layout_probes -= 1
-            out |= self._layouts.lacking(name, c.tagged, c.texted)
-        return out
+            lacking |= self._layouts.lacking(name, c.tagged, c.texted)
+            if c.tag_values:
+                tokens = self._layouts.layout(name).common_tokens
+                common |= {pair for pair in c.tag_values if tag_token(*pair) in tokens}
+                unhashed |= {col for col in c.tagged
+                             if not self._layouts.has_value_hash(name, col)}
+        if common & {pair for pair in c.tag_values if pair[0] in unhashed}:
+            lacking |= frozenset(col for col, _ in common if col in unhashed)
+        return lacking, frozenset(pair for pair in common if pair[0] not in lacking)
 
     def rule(self, indexes: list[str]) -> int:
         """The rule of ids (alco.index.buckets) a query of ``indexes`` runs: 1 when one of

@@ -25,6 +25,8 @@ from alco.search.compile import (
     COVER_HOUR_MS,
     TOP_ID,
     Compiled,
+    every_line,
+    where_all,
     where_ids,
 )
 from alco.search.context import ReadContext
@@ -147,7 +149,8 @@ class Histograms:
             c_day = self.lookups.for_indexes(c, [part.index])
             if not self.lookups.hours([part.index]):
                 continue
-            key = (*server_of(self.ctx.sphinx), part.index, c_day.match, c_day.keywords)
+            key = (*server_of(self.ctx.sphinx), part.index, c_day.match, c_day.keywords,
+                   c_day.attrs)
             kept = histcache.KEPT.get(key)
             lines, whole = self._unit_lines(part, kept)
             if not kept.stale(lines, histcache.part_units(part)):
@@ -213,7 +216,7 @@ class Histograms:
         in the ten minutes of its span (a query of every line: of all its sealed ones, from
         the dictionary) and those units; None when the time budget cut the query short."""
         part, span = fill.part, fill.span
-        if not (c.match or c.checks):
+        if every_line(c) and not c.checks:
             every = self._day_lines(sx, part)
             if every is not None:
                 return range(0, (part.sealed - part.day) // histcache.UNIT_MINUTES), every
@@ -233,8 +236,7 @@ class Histograms:
             # BY costs searchd a third more (10M lines, a word in 680k lines of a day: 63 ms
             # against 100).  Only the span's units are taken (Kept.with_units); lines dated
             # outside the day (after tomorrow, in today's index) fall outside its minutes.
-            where = "WHERE MATCH(%s) " if c.match else ""
-            params = [c.match] if c.match else []
+            where, params = where_all(c)
         day_ids = (make_id(part.day * MINUTE_MS, 0, 0),
                    make_id((part.day + histcache.DAY_MINUTES) * MINUTE_MS, 0, 0) - 1)
         sql = (f"SELECT ({ms_sql(*day_ids)}) DIV {MINUTE_MS} AS m, COUNT(*) AS n "

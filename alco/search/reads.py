@@ -14,7 +14,7 @@ from alco.config import IndexConfig
 from alco.index import sphinxql
 from alco.index.ids import DAY_MS
 from alco.index.schema import id_ms, make_id
-from alco.search.compile import TOP_ID, Compiled, where_ids
+from alco.search.compile import TOP_ID, Compiled, every_line, where_ids
 from alco.search.context import ReadContext
 from alco.search.dictionary import LOOKUP_ROOM, Lookups
 from alco.search.starts import Start, Starts
@@ -23,6 +23,7 @@ from alco.search.windows import Windows, start_ms, to_minute_edge
 
 SCAN_ROWS = 4000  # rows one query reads for a query with patterns (checked in Python)
 FIRST_QUERY_MS = 10_000  # searchd's limit on a read's first query, whatever budget is left
+COMMON_WIDEN = 4  # a read of a common value (no words) starts as if for this many more lines
 
 
 @dataclass
@@ -127,7 +128,9 @@ class Reads:
         if not scan and c.keywords and left() >= LOOKUP_ROOM:
             start = self.starts.first_window(ix, c, at, upward, n)
         elif not c.match and left() >= LOOKUP_ROOM:
-            start = self.starts.first_lines(ix, at, upward, None if scan else n)
+            # (a filter on a common value's hash: on a tenth of the lines or more)
+            start = self.starts.first_lines(ix, at, upward, None if scan else
+                                            n * COMMON_WIDEN if c.attrs else n)
         # (lines in the first minute: no quiet spell to skip first)
         windows = self.windows.windows(ix, lo, hi, upward, SCAN_ROWS if scan else n, open_top, most,
                                 scan, left, start.width, skip=not start.busy,
@@ -232,7 +235,7 @@ class Reads:
         """The day indexes of [lo, hi] when a scan of them reads the line store: every line
         is a candidate (no MATCH, no filter), and every day keeps its text in the store (and
         its fields, when the checks look at them or the caller wants them); else nothing."""
-        if c.match:
+        if not every_line(c):
             return []
         indexes = self.ctx.indexes_for_ids(ix, lo, hi)
         with_fields = fields or c.checks.on_fields()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alco.index import buckets
 from alco.index.bucketsizes import STATE_FILE, BucketSizes
+from alco.index.schema import Common
 
 DAYS = ["logs_20261205", "logs_20261206", "logs_20261207", "logs_20261208"]
 
@@ -93,3 +94,33 @@ def test_days_made_before_are_looked_at_once(tmp_path):
         got = BucketSizes(tmp_path).hashed_of("logs", DAYS, made, filtered, lambda: {"host"})
         assert got == {d: filtered for d in DAYS}
     assert looked == DAYS
+
+
+def test_a_new_day_gets_the_common_values_decided_then_and_keeps_them(tmp_path):
+    made = {"logs_20261205", "logs_20261206"}
+    info, web = Common.of("levelname", "INFO"), Common.of("host", "web-1")
+    hashed = {d: ("host", "levelname") for d in DAYS}
+    hashed["logs_20261208"] = ("levelname",)  # (a day without the host's hash: none of it)
+    asked = []
+
+    def decide() -> list[Common]:
+        asked.append(1)
+        return [info, web]
+
+    got = BucketSizes(tmp_path).common_of("logs", DAYS, made.__contains__, hashed, decide)
+    assert got == {"logs_20261205": (), "logs_20261206": (),
+                   "logs_20261207": (info.field, web.field), "logs_20261208": (info.field,)}
+    assert asked == [1]
+    again = BucketSizes(tmp_path).common_of("logs", DAYS, lambda d: True, hashed, decide)
+    assert again == got and asked == [1]
+    # searchd cannot say: a new day gets the common values of the index's day decided last
+    later = [*DAYS[1:], "logs_20261209"]
+    got = BucketSizes(tmp_path).common_of("logs", later, made.__contains__, hashed,
+                                          lambda: None)
+    assert got["logs_20261209"] == ()  # (no hashes named for it: none)
+    hashed["logs_20261209"] = ("host", "levelname")
+    (tmp_path / "b").mkdir()
+    sizes = BucketSizes(tmp_path / "b")
+    sizes.common_of("logs", DAYS, made.__contains__, hashed, decide)
+    got = sizes.common_of("logs", later, made.__contains__, hashed, lambda: None)
+    assert got["logs_20261209"] == (info.field,)  # (those of logs_20261208)

@@ -16,10 +16,15 @@ from alco.index.ids import (
     slot_of,
 )
 from alco.index.schema import (
+    Common,
+    DayLayout,
     IdAllocator,
+    apart,
     id_ms,
     id_range_of_us,
     make_id,
+    tag_token,
+    value_hash,
 )
 
 OLD = dense_from_ms() - 86_400_000 * 30 + 123
@@ -119,3 +124,14 @@ def test_time_range_is_an_id_range(MS: int) -> None:
 def test_slot_out_of_range():
     with pytest.raises(ValueError):
         IdAllocator(64)
+
+
+def test_a_common_value_is_named_by_a_field_and_read_back_from_it():
+    cv = Common.of("logger.name", "app.db")
+    assert cv.attr == "v_logger_name" and cv.crc == value_hash("app.db")
+    assert cv.token == tag_token("logger.name", "app.db")
+    assert Common.parse(cv.field) == cv and Common.parse("idbits18") is None
+    layout = DayLayout.of({("logline", "field"), ("parts", "field"), (cv.field, "field"),
+                           ("v_logger_name", "uint")})
+    assert layout.common == {cv} and layout.common_tokens == {cv.token}
+    assert apart(5, {5}) not in (5, 0) and apart(0, ()) != 0 and apart(7, {5}) == 7

@@ -6,9 +6,9 @@ import pytest
 
 from alco.config import IndexConfig
 from alco.index.buckets import bucket, buckets_of
-from alco.index.schema import DayLayout, tag_token
+from alco.index.schema import Common, DayLayout, tag_token, value_hash
 from alco.search.checks import FieldEquals
-from alco.search.compile import SearchError, compile_text
+from alco.search.compile import SearchError, compile_text, every_line, where_all, where_ids
 from alco.search.dictionary import Lookups
 from alco.search.language import bucket_size_us
 
@@ -125,10 +125,15 @@ class FakeLayouts:
     def __init__(self, rules: dict[str, int]) -> None:
         self.rules, self.asked = rules, []
         self.made_without: dict[str, tuple[str, ...]] = {}  # column -> day indexes
+        self.common: dict[str, frozenset[Common]] = {}  # day index -> its common values
 
     def layout(self, index: str) -> DayLayout:
         self.asked.append(index)
-        return DayLayout(False, True, self.rules[index] > 0, False, self.rules[index] == 2)
+        return DayLayout(False, True, self.rules[index] > 0, False, self.rules[index] == 2,
+                         common=self.common.get(index, frozenset()))
+
+    def has_value_hash(self, index: str, column: str) -> bool:
+        return index not in self.made_without.get(column, ())
 
     def known_layout(self, index: str) -> DayLayout | None:
         return self.layout(index) if index in self.asked else None
@@ -148,14 +153,14 @@ def test_a_filter_on_a_column_a_day_was_made_without_is_checked_against_the_fiel
     lookups = Lookups(None, layouts)
     c = compile_text(IX, "host:web1 timeout", KNOWN)
     assert tag_token("host", "web1") in c.match and not c.checks.items
-    assert lookups.lacking(c, ["d2"]) == frozenset()
-    both = c.variant(c.wild, c.rule, lookups.lacking(c, ["d1", "d2"]))
+    assert lookups.filters(c, ["d2"]) == (frozenset(), frozenset())
+    both = c.variant(c.wild, c.rule, *lookups.filters(c, ["d1", "d2"]))
     assert tag_token("host", "web1") not in both.match and "timeout" in both.match
     assert [type(i).__name__ for i in both.checks.items] == ["FieldEquals"]
     assert c.variant(c.wild, c.rule, frozenset()) is c
     rid = compile_text(IX, "request_id:r-42", KNOWN)
     layouts.made_without["request_id"] = ("d2",)
-    assert lookups.lacking(rid, ["d1", "d2"]) == {"request_id"}
+    assert lookups.filters(rid, ["d1", "d2"])[0] == {"request_id"}
     checked = rid.variant(rid.wild, rid.rule, frozenset({"request_id"}))
     assert "request_id" not in checked.match and checked.checks.items
 
@@ -170,3 +175,42 @@ def test_a_range_runs_rule_2_once_every_day_of_it_is_known_to_be_of_rule_2():
     assert Lookups(None, FakeLayouts({"d1": 1, "d2": 2})).rule(["d1", "d2"]) == 1
     c = compile_text(IX, "timeout error", KNOWN)  # no word rule 1 would take for an id
     assert c.recompile is None and lookups.for_indexes(c, ["d1"]) is c
+
+
+def test_a_value_common_on_a_day_is_filtered_on_by_its_value_hash():
+    """A day's common values have no tag token (alco.index.commonvalues): on a range holding
+    such a day, a filter on one is ``v_<column> IN (crc)`` on every day of it, and a query
+    with nothing else positive has no MATCH() (its negated words checked line by line)."""
+    layouts = FakeLayouts({"d1": 2, "d2": 2})
+    layouts.common = {"d1": frozenset({Common.of("host", "web1")})}
+    lookups = Lookups(None, layouts)
+    crc1, crc2 = value_hash("web1"), value_hash("web2")
+
+    def on_both(q: str):
+        c = compile_text(IX, q, KNOWN)
+        assert lookups.filters(c, ["d2"]) == (frozenset(), frozenset())
+        return c.variant(c.wild, c.rule, *lookups.filters(c, ["d1", "d2"]))
+
+    c = on_both("host:web1 timeout")
+    assert c.attrs == (f"v_host IN ({crc1})",) and tag_token("host", "web1") not in c.match
+    assert "timeout" in c.match and c.keywords and not c.checks
+    assert where_ids(c, 5, 9, cover=False) == ("MATCH(%s) AND id >= %s AND id <= %s AND "
+                                               f"v_host IN ({crc1})", [c.match, 5, 9])
+    c = on_both("host:web1,web2")  # (one filter: its values by their hash together)
+    assert c.attrs == (f"v_host IN ({', '.join(map(str, sorted([crc1, crc2])))})",)
+    assert c.match == "" and not c.keywords and not every_line(c)
+    assert where_all(c) == (f"WHERE v_host IN ({min(crc1, crc2)}, {max(crc1, crc2)}) ", [])
+    c = on_both("host:web1 -timeout")
+    assert c.match == "" and [type(i).__name__ for i in c.checks.items] == ["FieldCheck"]
+    c = on_both("timeout -host:web1")
+    assert c.attrs == (f"v_host NOT IN ({crc1})",) and "timeout" in c.match
+    c = on_both("host:web1 -host:web2")
+    assert c.match == "" and c.attrs == (f"v_host IN ({crc1})", f"v_host NOT IN ({crc2})")
+    c = on_both("host:web2 timeout")  # (not common on either day: its tag token)
+    assert c.attrs == () and tag_token("host", "web2") in c.match
+    # a day without the column's hash: the column is checked against the fields as sent
+    layouts.made_without = {"host": ("d2",)}
+    c = compile_text(IX, "host:web1 timeout", KNOWN)
+    c = c.variant(c.wild, c.rule, *lookups.filters(c, ["d1", "d2"]))
+    assert c.attrs == () and "host" in c.lacking
+    assert [type(i).__name__ for i in c.checks.items] == ["FieldEquals"]
