@@ -21,6 +21,8 @@ from alco.index.schema import (
     day_of_index,
     tag_token,
     unit_token,
+    value_attr,
+    value_hash,
 )
 from alco.search import literals
 from alco.search.compile import (
@@ -203,6 +205,7 @@ class Lookups:
         lacking: frozenset[str] = frozenset()
         common: set[Pair] = set()
         unhashed: set[str] = set()
+        taken: set[tuple[str, int, str]] = set()  # (attribute, CRC, tag token) of those
         for name in indexes:
             if self._layouts.known_layout(name) is None and not c.tag_values:
                 if self._layout_probes <= 0:
@@ -210,12 +213,20 @@ class Lookups:
                 self._layout_probes -= 1
             lacking |= self._layouts.lacking(name, c.tagged, c.texted)
             if c.tag_values:
-                tokens = self._layouts.layout(name).common_tokens
+                day = self._layouts.layout(name).common
+                tokens = {cv.token for cv in day}
                 common |= {pair for pair in c.tag_values if tag_token(*pair) in tokens}
+                taken |= {(cv.attr, cv.crc, cv.token) for cv in day}
                 unhashed |= {col for col in c.tagged
                              if not self._layouts.has_value_hash(name, col)}
         if common & {pair for pair in c.tag_values if pair[0] in unhashed}:
             lacking |= frozenset(col for col, _ in common if col in unhashed)
+        # (a value sharing a common value's CRC has another hash on that one's days: its
+        # column is checked against the fields as sent)
+        crcs = {(attr, crc) for attr, crc, _ in taken}
+        lacking |= frozenset(col for col, v in c.tag_values if (col, v) not in common
+                             and (value_attr(col), value_hash(v)) in crcs
+                             and any(p[0] == col for p in common))
         return lacking, frozenset(pair for pair in common if pair[0] not in lacking)
 
     def rule(self, indexes: list[str]) -> int:
