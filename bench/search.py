@@ -62,11 +62,19 @@ from grep_classes import run_grep
 
 from alco.catalog.reader import ValuesReader, seen_columns
 from alco.catalog.values import ValuesStore
-from alco.index import buckets, compaction, ids, sphinxconf
+from alco.index import buckets, commonvalues, compaction, ids, sphinxconf
 from alco.index.bucketsizes import STATE_FILE
 from alco.index.daystore import DayStore, TransientError
 from alco.index.ids import MAX_SLOT, max_counter
-from alco.index.schema import IndexSchema, day_index, day_of_us, make_id, value_hash
+from alco.index.schema import (
+    Common,
+    IndexSchema,
+    day_index,
+    day_of_us,
+    make_id,
+    value_hash,
+    value_text,
+)
 from alco.index.searchd import ManagedSearchd
 from alco.index.sphinxql import Sphinx
 from alco.ingest.consumer import options_for
@@ -86,6 +94,7 @@ BATCH = 5000
 INDEX = "bench"
 SPAN_HOURS = 8
 SHAPE_DAYS = 4  # --workload: the lines span this many days
+COMMON_SHARE = 0.1  # the default [sphinx] common_share
 # a segment's lines at most 40 a millisecond (a burst longer than asked for at 100M lines):
 # one writer slot's 64 dense ids of a millisecond hold them (alco.index.ids)
 MIN_STEP_US = 25
@@ -680,6 +689,33 @@ def decide_buckets(stack: Stack, per_day: int) -> None:
     progress(f"days of ~{per_day:,} lines: {1 << bits:,} id buckets each")
 
 
+def decide_common(stack: Stack, share: float, sample: int = 20_000) -> list[str]:
+    """The common values the managed searchd would give these days once it held a day of
+    these lines (alco.index.commonvalues: the values on ``share`` of them or more), kept as
+    its decisions for every served day (the bench makes every day at its start, when there
+    is none yet)."""
+    cfg = stack.config()
+    counts: dict[str, Counter] = {c: Counter() for c in cfg.index(INDEX).columns_with("filtered")}
+    for n in range(sample):
+        line = record(n, 0)
+        for col, seen in counts.items():
+            if col in line:
+                seen[value_text(line[col])] += 1
+    chosen = sorted(Common.of(col, value) for col, seen in counts.items()
+                    for value, k in seen.most_common(commonvalues.MAX_PER_COLUMN)
+                    if share > 0 and k >= share * sample)
+    data_dir = Path(cfg.sphinx.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / STATE_FILE
+    state = orjson.loads(path.read_bytes()) if path.exists() else {}
+    today = datetime.now(UTC).date()
+    state["common"] = {day_index(INDEX, d): [cv.field for cv in chosen]
+                       for d in sphinxconf.served_days(cfg.index(INDEX), today)}
+    path.write_bytes(orjson.dumps(state))
+    return [f"{cv.attr[2:]}={text}" for cv in chosen for col, seen in counts.items()
+            for text in seen if Common.of(col, text) == cv]
+
+
 def seed_catalog(stack: Stack) -> None:
     """The columns of the bench's lines in the catalog, as a deployment's holds them when
     its days are made (two days ahead): a new day gets the value hashes of those alone
@@ -701,6 +737,8 @@ def run(args: argparse.Namespace) -> None:
             decide_buckets(stack, n // SHAPE_DAYS)
         if not args.all_hashes:
             seed_catalog(stack)
+            common = decide_common(stack, 0 if args.no_common else COMMON_SHARE)
+            progress(f"common values: {', '.join(common) or 'none'}")
         stack.start_searchd()
         b = Bench(stack, n, repeats=20 if args.quick else 50,
                   tool_repeats=1 if args.quick else 3, shaped=args.workload,
@@ -1007,6 +1045,8 @@ def main() -> None:
     parser.add_argument("--all-hashes", action="store_true",
                         help="days with the value hash of every filtered column (as before "
                         "days took those of the columns seen)")
+    parser.add_argument("--no-common", action="store_true",
+                        help="days without common values (every filtered value a tag token)")
     parser.add_argument("--load-only", action="store_true",
                         help="load, report the load rate and the index's size, and stop")
     parser.add_argument("--grep", action="store_true",
