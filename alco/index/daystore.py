@@ -352,10 +352,12 @@ class DayStore:
              hashes: tuple[int, ...] | None = None) -> list:
         """The row of a line: a value of each of ``columns``, then its ``filtered`` columns'
         value hashes (``RowMemo.hashes_of``; None: made from the ``js`` column by
-        ``searchd_rows``).  ``tags``: its ``RowMemo.tags_of``, made here when None."""
+        ``searchd_rows``).  ``tags``: its ``RowMemo.tags_of``, made here when None (on the
+        day of its id, with that day's common values)."""
         fields = rec.fields
         if tags is None:
-            tags = self.memo.tags_of([fields])[0]
+            day = day_index(self.schema.name, ids.day_of_ms(id_ms(doc_id)))
+            tags = self.memo.tags_of([fields], self._layout(day).common)[0]
         row: list = [doc_id, rec.message, f"{tags} {self.memo.time_token(id_ms(doc_id))}"]
         for col in self.schema.indexed:
             value = fields.get(col)

@@ -122,9 +122,10 @@ class ManagedSearchd:
                 ) -> dict[str, tuple[str, ...]]:
         """The fields naming each day index's common values (alco.index.commonvalues): a
         new day's from the index's busiest day searchd holds.  None on a shard (a head
-        compiles one query for every shard) or without the catalog."""
+        compiles one query for every shard); without the catalog, only those decided
+        before."""
         out: dict[str, tuple[str, ...]] = {}
-        if self.config.sphinx.api_port or self.values is None:
+        if self.config.sphinx.api_port:
             return out
         for ix, days in self._store_days(today):
             out |= self._sizes().common_of(
@@ -136,10 +137,9 @@ class ManagedSearchd:
     def _decide_common(self, ix: IndexConfig, made: list[str]) -> list[Common] | None:
         """The common values of ``ix``'s busiest made day index, None when searchd or the
         catalog cannot say."""
-        if not self.alive() or not made:
-            return None
         values = self.values
-        assert values is not None
+        if values is None or not self.alive() or not made:
+            return None
         sx = self.config.sphinx
         conn = sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2)
         try:
