@@ -72,14 +72,14 @@ def route(name: str, ids: list[int], owners: dict[str, ShardInfo]
 def layout_of(sent: dict) -> DayLayout:
     """A DayLayout as a shard's ``/info`` sends it (what it does not say: the default)."""
     return DayLayout(**{f.name: bool(sent[f.name]) for f in dataclasses.fields(DayLayout)
-                        if f.name in sent})
+                        if f.name in sent and f.name != "common"})
 
 
 def combined(layouts: list[DayLayout]) -> DayLayout:
     """What every shard's day index has: text or fields kept in searchd only if every one
     keeps them there, a full-text field only if every one has it."""
     return DayLayout(**{f.name: all(getattr(got, f.name) for got in layouts)
-                        for f in dataclasses.fields(DayLayout)})
+                        for f in dataclasses.fields(DayLayout) if f.name != "common"})
 
 
 def line_services(config: Config) -> list[tuple[str, str]]:

@@ -132,7 +132,9 @@ class Service:
                         out[day] = None
                         continue
                     raise Refused(503, f"the shard's searchd did not answer: {exc}") from exc
-                out[day] = dataclasses.asdict(found)
+                # (a shard's days have no common values: alco.index.commonvalues)
+                out[day] = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)
+                            if f.name != "common"}
         return out
 
     def lines(self, index: str, ids: list[int], days: list[str], messages: bool) -> bytes:
