@@ -29,10 +29,10 @@ CATALOG_VALUES = 1000  # the catalog's most recent values of a column looked at
 
 
 def decide(sx: sphinxql.Sphinx, busiest: str, columns: tuple[str, ...], share: float,
-           values: Callable[[str], list[str] | None]) -> list[Common]:
+           values: Callable[[str], list[str] | None]) -> list[Common] | None:
     """The common values of ``columns`` on day index ``busiest`` (its lines counted by their
     value hashes, one GROUP BY a column): those on at least ``share`` of its lines whose text
-    ``values`` (the catalog's values of a column, None when it cannot say) names."""
+    ``values`` (the catalog's values of a column) names; None when the catalog cannot say."""
     total = int(sphinxql.index_status(sx, busiest).get("indexed_documents") or 0)
     if share <= 0 or total <= 0:
         return []
@@ -49,7 +49,7 @@ def decide(sx: sphinxql.Sphinx, busiest: str, columns: tuple[str, ...], share: f
             continue
         texts = values(col)
         if texts is None:
-            continue
+            return None
         by_crc: dict[int, str | None] = {}
         for text in texts:
             crc = value_hash(text)

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from alco.catalog.values import ValuesStore
 from alco.config import DEFAULT_COLUMNS
+from alco.index import commonvalues
 from alco.index.daystore import DayStore
 from alco.index.schema import (
     Common,
@@ -149,3 +150,24 @@ def test_every_query_form_answers_exactly_over_both_days(two_days):
     got = client.get("/api/logs/facets", params={"field": "host", **span}).json()
     assert {v["value"]: v["count"] for v in got["values"]} == {
         "web-0": 198, "web-1": 198, "web-2": 198, TWIN: 6}
+
+
+def test_the_decision_counts_the_busiest_day_and_takes_texts_from_the_catalog(two_days):
+    config, _, _ = two_days
+    yesterday = day_index("logs", datetime.now(UTC).date() - timedelta(days=1))
+    columns = IndexSchema.of(config.index("logs")).filtered
+    sx = Sphinx(config.sphinx.host, config.sphinx.port)
+    try:
+        texts = {"levelname": ["ERROR", "INFO"], "host": ["web-0", "web-1", "web-2"]}
+        assert commonvalues.decide(sx, yesterday, columns, 0.5,
+                                   lambda col: texts.get(col, [])) == [
+            Common.of("levelname", "INFO")]
+        # a value the catalog does not name, or whose CRC two of its values share: none
+        twins = {"host": ["web-0", "web-1", TWIN], "levelname": []}
+        assert commonvalues.decide(sx, yesterday, columns, 0.2,
+                                   lambda col: twins.get(col, [])) == [
+            Common.of("host", "web-0")]
+        assert commonvalues.decide(sx, yesterday, columns, 0.2, lambda col: None) is None
+        assert commonvalues.decide(sx, yesterday, columns, 0, texts.get) == []
+    finally:
+        sx.close()
