@@ -737,7 +737,7 @@ def run(args: argparse.Namespace) -> None:
             decide_buckets(stack, n // SHAPE_DAYS)
         if not args.all_hashes:
             seed_catalog(stack)
-            common = decide_common(stack, 0 if args.no_common else COMMON_SHARE)
+            common = decide_common(stack, 0 if args.no_common else args.common_share)
             progress(f"common values: {', '.join(common) or 'none'}")
         stack.start_searchd()
         b = Bench(stack, n, repeats=20 if args.quick else 50,
@@ -1047,6 +1047,8 @@ def main() -> None:
                         "days took those of the columns seen)")
     parser.add_argument("--no-common", action="store_true",
                         help="days without common values (every filtered value a tag token)")
+    parser.add_argument("--common-share", type=float, default=COMMON_SHARE,
+                        help="[sphinx] common_share the days' common values are decided by")
     parser.add_argument("--load-only", action="store_true",
                         help="load, report the load rate and the index's size, and stop")
     parser.add_argument("--grep", action="store_true",
