@@ -21,7 +21,7 @@ from alco.index.sphinxql import Sphinx, describe
 from alco.linestore.writing import LineWriter
 from alco.search.language import KEYWORD_RUN_RE
 from alco.web.app import create_app
-from tests.helpers import all_lines
+from tests.helpers import all_lines, into_day_us
 
 pytestmark = pytest.mark.integration
 COLUMNS = {**DEFAULT_COLUMNS, "request_id": "indexed", "n": "display"}
@@ -38,7 +38,7 @@ def lines_of(day_start_us: int, rng: random.Random, label: str) -> list[Record]:
         if n % 40 == 0:
             fields["exc_info"] = f"Traceback\nKeyError: 'sku-{rng.getrandbits(40):x}'"
         # (times to the µs, and ALCO's marks on some: kept by searchd or by the store alone)
-        out.append(Record(day_start_us + 3_600_000_000 + n * 1000 + n % 997, msg, fields,
+        out.append(Record(into_day_us(day_start_us) + n * 1000 + n % 997, msg, fields,
                           n + 1, marks={"truncated": True} if n % 50 == 7 else {}))
     return out
 

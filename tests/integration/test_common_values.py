@@ -27,7 +27,7 @@ from alco.index.schema import (
 from alco.index.sphinxql import Sphinx, describe
 from alco.linestore.writing import LineWriter
 from alco.web.app import create_app
-from tests.helpers import all_lines, crc_twin
+from tests.helpers import all_lines, crc_twin, into_day_us
 from tests.integration.test_buckets import docs, has_words
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def lines_of(day_start_us: int, rng: random.Random, label: str, twins: bool) -> 
         fields = {"host": host, "levelname": "ERROR" if n % 20 == 3 else "INFO", "n": n}
         if n % 30 == 11:
             del fields["levelname"]
-        out.append(Record(day_start_us + 3_600_000_000 + n * 1000 + n % 997, msg, fields,
+        out.append(Record(into_day_us(day_start_us) + n * 1000 + n % 997, msg, fields,
                           n + 1))
     return out
 

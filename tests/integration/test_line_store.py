@@ -20,7 +20,14 @@ from alco.index.sphinxql import Sphinx, describe
 from alco.linestore.daydb import day_dir
 from alco.linestore.writing import LineWriter
 from alco.search.texts import Texts
-from tests.helpers import all_lines, child_processes, publish, stored_count, wait_for
+from tests.helpers import (
+    all_lines,
+    child_processes,
+    into_day_us,
+    publish,
+    stored_count,
+    wait_for,
+)
 from tests.integration.test_grep import wait_queues
 
 pytestmark = pytest.mark.integration
@@ -84,8 +91,9 @@ def old_and_new_layout(stack, yesterday: date, today: date) -> None:
     stack.start_searchd()
     config = stack.config()
     ix = config.index("logs")
-    lines = [Record(int(datetime.combine(day, datetime.min.time(), UTC).timestamp() * 1e6)
-                    + 3_600_000_000 + n, f"{label} line {n} ✓", {"host": "h1", "n": n}, n + 1)
+    lines = [Record(into_day_us(int(datetime.combine(day, datetime.min.time(), UTC).timestamp()
+                                    * 1e6)) + n, f"{label} line {n} ✓", {"host": "h1", "n": n},
+                    n + 1)
              for day, label in ((yesterday, "old"), (today, "new")) for n in range(5)]
     store = DayStore(Sphinx(config.sphinx.host, config.sphinx.port), IndexSchema.of(ix), 1, 30)
     store.store(lines[:5], today, False)
