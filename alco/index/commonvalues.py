@@ -16,16 +16,12 @@ shares, stays a tag token.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from alco.index import sphinxql
 from alco.index.schema import Common, value_attr, value_hash
 
-log = logging.getLogger(__name__)
-
 MAX_PER_COLUMN = 8  # common values a column may have on one day
-CATALOG_VALUES = 1000  # the catalog's most recent values of a column looked at
 
 
 def decide(sx: sphinxql.Sphinx, busiest: str, columns: tuple[str, ...], share: float,
@@ -57,4 +53,3 @@ def decide(sx: sphinxql.Sphinx, busiest: str, columns: tuple[str, ...], share: f
                 by_crc[crc] = text if by_crc.get(crc, text) == text else None
         out += [Common.of(col, text) for text in by_crc.values() if text is not None]
     return sorted(out)
-

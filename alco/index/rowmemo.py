@@ -32,6 +32,7 @@ MAX_SETS = 4  # sets of common values (days) remembered at once
 _ABSENT = object()
 _NONE = ("", 0)  # a column a line has not: no tag token, value hash 0
 Pair = tuple[str, int]  # a value's tag token ("": none, for an object or a list) and hash
+Memo = dict[tuple[type, object], Pair]  # a column's values, by type and value -> Pair
 _tag, _hash = itemgetter(0), itemgetter(1)
 
 
@@ -41,10 +42,8 @@ class RowMemo:
     def __init__(self, schema: IndexSchema) -> None:
         self.columns = schema.filtered
         # per set of common values, per column: (type, value) -> Pair (the type: 1, 1.0 and
-        # True are equal keys)
-        self._sets: dict[frozenset[Common], list[dict[tuple[type, object], Pair]]] = {}
-        # per set of common values, per column: the common values' CRC -> tag token
-        self._common: dict[frozenset[Common], list[dict[int, str]]] = {}
+        # True are equal keys), and the common values' CRC -> tag token
+        self._sets: dict[frozenset[Common], list[tuple[Memo, dict[int, str]]]] = {}
         self._minutes: dict[int, str] = {}
 
     def tags_of(self, lines: list[dict], common: frozenset[Common] = frozenset()) -> list[str]:
@@ -65,18 +64,16 @@ class RowMemo:
         if memos is None:
             if len(self._sets) >= MAX_SETS:
                 self._sets.clear()
-                self._common.clear()
-            memos = self._sets[common] = [{} for _ in self.columns]
-            self._common[common] = [{cv.crc: cv.token for cv in common
-                                     if cv.attr == value_attr(col)} for col in self.columns]
-        commons = self._common[common]
-        cols = [self._column(k, lines, memos[k], commons[k]) for k in range(len(self.columns))]
+            memos = self._sets[common] = [
+                ({}, {cv.crc: cv.token for cv in common if cv.attr == value_attr(col)})
+                for col in self.columns]
+        cols = [self._column(k, lines, *memos[k]) for k in range(len(self.columns))]
         tags = [" ".join(filter(None, t))
                 for t in zip(*(map(_tag, c) for c in cols), strict=True)]
         return tags, list(zip(*(map(_hash, c) for c in cols), strict=True))
 
-    def _column(self, k: int, lines: list[dict], memo: dict[tuple[type, object], Pair],
-                common: dict[int, str]) -> list[Pair]:
+    def _column(self, k: int, lines: list[dict], memo: Memo, common: dict[int, str]
+                ) -> list[Pair]:
         """The Pair of the ``k``-th column's value in each of ``lines`` (``common``: its
         common values' CRC -> tag token)."""
         col = self.columns[k]
@@ -93,7 +90,7 @@ class RowMemo:
         return got  # type: ignore[return-value]  (no None left)
 
     def _miss(self, col: str, value: object, key: tuple[type, object],
-              memo: dict[tuple[type, object], Pair], common: dict[int, str]) -> Pair:
+              memo: Memo, common: dict[int, str]) -> Pair:
         if value is _ABSENT:
             return _NONE
         if isinstance(value, dict | list):

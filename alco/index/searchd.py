@@ -59,6 +59,12 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def _busiest_day(conn: sphinxql.Sphinx, names: list[str]) -> tuple[str, int]:
+    """The day index of ``names`` (not empty) that holds the most lines, and how many."""
+    return max(((n, int(sphinxql.index_status(conn, n).get("indexed_documents") or 0))
+                for n in names), key=lambda got: got[1])
+
+
 def today_utc() -> date:
     return datetime.now(UTC).date()
 
@@ -143,8 +149,7 @@ class ManagedSearchd:
         sx = self.config.sphinx
         conn = sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2)
         try:
-            busiest = max(made, key=lambda n: int(sphinxql.index_status(conn, n).get(
-                "indexed_documents") or 0))
+            busiest = _busiest_day(conn, made)[0]
             return commonvalues.decide(conn, busiest, ix.columns_with("filtered"),
                                        sx.common_share, lambda col: values(ix.name, col))
         except sphinxql.SPHINX_ERRORS as exc:
@@ -183,8 +188,7 @@ class ManagedSearchd:
         sx = self.config.sphinx
         conn = sphinxql.Sphinx(sx.host, sx.port, connect_timeout=2)
         try:
-            return max(int(sphinxql.index_status(conn, n).get("indexed_documents") or 0)
-                       for n in names)
+            return _busiest_day(conn, names)[1]
         except sphinxql.SPHINX_ERRORS as exc:
             log.warning("cannot count the days' lines for their id buckets (%s)", exc)
             return None

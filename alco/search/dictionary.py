@@ -205,7 +205,7 @@ class Lookups:
         lacking: frozenset[str] = frozenset()
         common: set[Pair] = set()
         unhashed: set[str] = set()
-        taken: set[tuple[str, int, str]] = set()  # (attribute, CRC, tag token) of those
+        crcs: set[tuple[str, int]] = set()  # (value attribute, CRC) of the days' common values
         for name in indexes:
             if self._layouts.known_layout(name) is None and not c.tag_values:
                 if self._layout_probes <= 0:
@@ -213,17 +213,15 @@ class Lookups:
                 self._layout_probes -= 1
             lacking |= self._layouts.lacking(name, c.tagged, c.texted)
             if c.tag_values:
-                day = self._layouts.layout(name).common
-                tokens = {cv.token for cv in day}
+                layout = self._layouts.layout(name)
+                tokens = layout.common_tokens
                 common |= {pair for pair in c.tag_values if tag_token(*pair) in tokens}
-                taken |= {(cv.attr, cv.crc, cv.token) for cv in day}
+                crcs |= {(cv.attr, cv.crc) for cv in layout.common}
                 unhashed |= {col for col in c.tagged
                              if not self._layouts.has_value_hash(name, col)}
-        if common & {pair for pair in c.tag_values if pair[0] in unhashed}:
-            lacking |= frozenset(col for col, _ in common if col in unhashed)
+        lacking |= frozenset(col for col, _ in common if col in unhashed)
         # (a value sharing a common value's CRC has another hash on that one's days: its
         # column is checked against the fields as sent)
-        crcs = {(attr, crc) for attr, crc, _ in taken}
         lacking |= frozenset(col for col, v in c.tag_values if (col, v) not in common
                              and (value_attr(col), value_hash(v)) in crcs
                              and any(p[0] == col for p in common))
